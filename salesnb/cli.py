@@ -1,0 +1,153 @@
+"""The ``salesnb`` command line (typer).
+
+Every command turns a :class:`salesnb.errors.SalesnbError` into one line on
+stderr and exit code 2; an unexpected error is also one line (exit 3) unless
+``SALESNB_DEBUG=1`` asks for the traceback. Work is done by the library
+modules; this file only parses options and prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from salesnb.errors import SalesnbError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="salesnb: run a sales department on its own data (demo, ingest, validate, report, dashboard).",
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="warehouse file to write")] = Path("data/demo.duckdb"),
+    seed: Annotated[int, typer.Option(help="random seed; same seed, same company")] = 42,
+    orders: Annotated[int, typer.Option(help="number of order lines")] = 1_000_000,
+):
+    """Build the deterministic demo company (DuckDB warehouse + truths.json beside it)."""
+    from salesnb import demo as demo_mod
+
+    summary = demo_mod.build(out=out, seed=seed, orders=orders)
+    typer.echo(json.dumps(summary, indent=2, default=str))
+
+
+@app.command()
+def ingest(
+    folder: Annotated[Path, typer.Argument(help="folder of CSV / Excel / Parquet files")],
+    into: Annotated[Path, typer.Option("--into", help="warehouse file (DuckDB) to load into")],
+    mapping: Annotated[str | None, typer.Option(help="named mapping (maven-crm, superstore) or a YAML file")] = None,
+    append: Annotated[bool, typer.Option("--append", help="add rows instead of replacing the tables")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the row counts as JSON")] = False,
+):
+    """Load a folder of exports into the warehouse; every row accepted or quarantined."""
+    from salesnb import ingest as ingest_mod
+
+    result = ingest_mod.ingest(folder, into=into, mapping=mapping, append=append)
+    if as_json:
+        typer.echo(json.dumps(result.as_json()))
+    else:
+        typer.echo(result.summary())
+
+
+@app.command()
+def validate(
+    warehouse: Annotated[Path, typer.Argument(help="warehouse file to re-check")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the problems as JSON")] = False,
+):
+    """Re-check a warehouse against the model; exit 1 when there are problems."""
+    from salesnb import validate as validate_mod
+
+    report = validate_mod.validate_warehouse(warehouse)
+    typer.echo(json.dumps(report.as_json(), indent=2) if as_json else report.summary())
+    raise typer.Exit(1 if report.problems else 0)
+
+
+@app.command()
+def studies(as_json: Annotated[bool, typer.Option("--json")] = False):
+    """List the studies, their parameters and the tables each needs."""
+    from salesnb import report as report_mod
+
+    rows = report_mod.describe_studies()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['id']:<14} {r['title']}  ({r['notebook']})")
+        typer.echo(f"    needs: {', '.join(r['needs'])}; uses: {', '.join(r['uses']) or '-'}")
+        for p in r["parameters"]:
+            typer.echo(f"    {p['name']}: {p['type']} = {p['default']!r}  # {p['help']}")
+
+
+@app.command()
+def report(
+    source: Annotated[str | None, typer.Option(help="warehouse path or connection URL")] = None,
+    period: Annotated[str | None, typer.Option(help="2026-Q3, 2026-09 or 2026 (default: last complete quarter)")] = None,
+    only: Annotated[list[str] | None, typer.Option(help="run only these studies (repeatable)")] = None,
+    param: Annotated[list[str] | None, typer.Option("-p", "--param", help="KEY=VALUE study parameter")] = None,
+    params: Annotated[Path | None, typer.Option(help="YAML file of parameters")] = None,
+    out: Annotated[Path | None, typer.Option(help="reports folder (default reports/)")] = None,
+    workers: Annotated[int | None, typer.Option(help="parallel studies (default: one per core)")] = None,
+    alerts: Annotated[Path | None, typer.Option(help="alert rules YAML (default: the bundled rules)")] = None,
+    fail_on_alert: Annotated[bool, typer.Option("--fail-on-alert", help="exit 1 when an alert fires")] = False,
+):
+    """Run the studies with papermill and publish HTML, notebooks, JSON and an index."""
+    from salesnb import report as report_mod
+
+    code = report_mod.run_report(
+        source=source, period=period, only=only or None, params_kv=param or [], params_file=params,
+        out=out, workers=workers, alerts_file=alerts, fail_on_alert=fail_on_alert,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def dashboard(
+    source: Annotated[str | None, typer.Option(help="warehouse path or connection URL")] = None,
+    port: Annotated[int, typer.Option(help="port to serve on")] = 8866,
+    host: Annotated[str, typer.Option(help="address to bind (default loopback only)")] = "127.0.0.1",
+):
+    """Serve the manager dashboards with Voilà."""
+    from salesnb import dashboard as dashboard_mod
+
+    raise typer.Exit(dashboard_mod.serve(source=source, port=port, host=host))
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app(args=argv, standalone_mode=False)
+    except SalesnbError as exc:
+        print(f"salesnb: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        print("salesnb: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one place an unexpected error is caught
+        if os.environ.get("SALESNB_DEBUG"):
+            raise
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 1
+        print(f"salesnb: internal error: {type(exc).__name__}: {exc} (SALESNB_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""One house style for every chart.
+
+- Colours are fixed per channel and per region across all studies
+  (:func:`color_for`), so "Online" is the same blue everywhere.
+- Titles state the finding; axes carry units (:func:`money_axis`).
+- Chinese (CJK) names render when a CJK font such as Noto Sans CJK is
+  installed; the font is looked up, never downloaded.
+
+Plot functions live in area modules (``salesnb.plots.funnel`` ...), take the
+data first and ``ax=None``, and return the Axes; they never call ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import matplotlib
+
+matplotlib.use("Agg") if matplotlib.get_backend().lower() in ("", "agg") else None
+
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+# Tableau-10 colour-blind-friendly order; fixed assignments for known names.
+PALETTE = ["#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2",
+           "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC"]
+FIXED = {
+    # channels
+    "Online": PALETTE[0], "Retail": PALETTE[1], "Partner": PALETTE[2], "Direct": PALETTE[3],
+    "Marketplace": PALETTE[4], "Inside Sales": PALETTE[6],
+    # regions
+    "North": PALETTE[0], "South": PALETTE[1], "East": PALETTE[2], "West": PALETTE[3],
+    "Central": PALETTE[4], "International": PALETTE[6],
+}
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans SC",
+             "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei"]
+
+
+def color_for(name) -> str:
+    """The fixed colour of a channel / region name (stable hash for unknown names)."""
+    name = str(name)
+    if name in FIXED:
+        return FIXED[name]
+    i = int(hashlib.md5(name.encode("utf-8")).hexdigest(), 16) % len(PALETTE)
+    return PALETTE[i]
+
+
+def palette_for(names) -> dict:
+    return {n: color_for(n) for n in names}
+
+
+def cjk_font() -> str | None:
+    """Name of an installed CJK font, or None."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((f for f in CJK_FONTS if f in installed), None)
+
+
+def use_house_style() -> None:
+    """Apply the house style (called by studies once; idempotent)."""
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    fonts = ["DejaVu Sans"]
+    if cjk := cjk_font():
+        fonts.append(cjk)
+    plt.rcParams.update({
+        "font.family": "sans-serif",
+        "font.sans-serif": fonts + plt.rcParams["font.sans-serif"],
+        "axes.titlesize": 12, "axes.titleweight": "bold", "figure.figsize": (8, 4),
+        "figure.dpi": 100, "savefig.bbox": "tight", "axes.spines.top": False,
+        "axes.spines.right": False,
+    })
+
+
+def money_axis(ax, axis: str = "y", currency: str = "USD"):
+    """Format an axis as money with k/M suffixes and the currency in the label."""
+    def fmt(x, _):
+        a = abs(x)
+        if a >= 1e9:
+            return f"{x / 1e9:.1f}B"
+        if a >= 1e6:
+            return f"{x / 1e6:.1f}M"
+        if a >= 1e3:
+            return f"{x / 1e3:.0f}k"
+        return f"{x:.0f}"
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(mticker.FuncFormatter(fmt))
+    label = (ax.get_ylabel() if axis == "y" else ax.get_xlabel()) or "Revenue"
+    if currency not in label:
+        label = f"{label} ({currency})"
+    (ax.set_ylabel if axis == "y" else ax.set_xlabel)(label)
+    return ax
+
+
+def pct_axis(ax, axis: str = "y"):
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(mticker.PercentFormatter(1.0))
+    return ax
+
+
+def new_ax(ax=None, figsize=None):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax

@@ -1,0 +1,99 @@
+"""Sources: one connection object over the warehouse, whatever engine holds it.
+
+``connect(source)`` accepts a DuckDB file path (the default, embedded
+warehouse) or any connection URL Ibis understands (``postgres://...``,
+``duckdb://...``). Studies and dashboards only ever see a :class:`Source`;
+aggregation is pushed into the engine through Ibis expressions (see
+``salesnb.queries``), so the same code runs on a laptop file or a warehouse.
+
+Ibis is used rather than hand-written SQL strings so that filter values are
+always bound as literals in an expression tree, never pasted into SQL text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from pathlib import Path
+
+import ibis
+
+from salesnb import config
+from salesnb.errors import InputError, ModelError
+from salesnb.schema import TABLES
+
+
+class Source:
+    """A read connection to a warehouse holding the canonical tables."""
+
+    def __init__(self, con: ibis.BaseBackend, description: str, path: Path | None = None):
+        self.con = con
+        self.description = description
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"Source({self.description!r}, tables={self.tables})"
+
+    @cached_property
+    def tables(self) -> list[str]:
+        """Canonical tables present (in model order), ignoring helper tables."""
+        present = set(self.con.list_tables())
+        return [t for t in TABLES if t in present]
+
+    def has(self, *names: str) -> bool:
+        return all(n in self.tables for n in names)
+
+    def missing(self, names) -> list[str]:
+        return [n for n in names if n not in self.tables]
+
+    def table(self, name: str) -> ibis.Table:
+        if name not in self.tables and name not in set(self.con.list_tables()):
+            raise ModelError(f"{self.description}: table '{name}' is not in this warehouse")
+        return self.con.table(name)
+
+    def columns(self, name: str) -> list[str]:
+        return list(self.table(name).columns)
+
+    def has_column(self, table: str, column: str) -> bool:
+        return self.has(table) and column in self.columns(table)
+
+    def fingerprint(self) -> str:
+        """A short hash of table row counts and column sums: changes when data changes."""
+        h = hashlib.sha256()
+        for name in self.tables:
+            t = self.con.table(name)
+            h.update(name.encode())
+            h.update(str(t.count().execute()).encode())
+            for col in ("net_amount", "amount", "target_amount", "quantity"):
+                if col in t.columns:
+                    h.update(f"{col}={t[col].sum().execute()}".encode())
+        return h.hexdigest()[:16]
+
+    def close(self) -> None:
+        try:
+            self.con.disconnect()
+        except Exception:  # closing is best effort
+            pass
+
+
+def connect(source: str | Path | None = None, read_only: bool = True) -> Source:
+    """Open ``source`` (path or URL; default: ``config.default_source()``)."""
+    if isinstance(source, Source):
+        return source
+    source = str(source) if source else config.default_source()
+    if "://" in source and not source.startswith("duckdb://"):
+        try:
+            con = ibis.connect(source)
+        except Exception as exc:
+            raise InputError(f"cannot connect to {source}: {exc}") from exc
+        return Source(con, source)
+    path = Path(source.removeprefix("duckdb://")).expanduser()
+    if not path.exists():
+        raise InputError(
+            f"{path}: no such warehouse (build the demo with `salesnb demo` or load data with `salesnb ingest`)"
+        )
+    try:
+        con = ibis.duckdb.connect(str(path), read_only=read_only)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable DuckDB warehouse ({exc})") from exc
+    return Source(con, str(path), path)

@@ -1,0 +1,52 @@
+"""The study registry: which notebooks ``salesnb report`` runs and what each needs.
+
+A study is one parameterized notebook in ``notebooks/``. ``needs`` are the
+tables without which the study cannot say anything (it is published as
+``skipped`` with the reason); ``uses`` are optional tables that add sections.
+Parameters are read from the notebook's own ``parameters`` cell, so the
+notebook stays the single source of its defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from salesnb import config
+
+
+@dataclass(frozen=True)
+class Study:
+    id: str
+    notebook: str
+    title: str
+    needs: tuple[str, ...]
+    uses: tuple[str, ...] = ()
+
+    @property
+    def path(self):
+        return config.NOTEBOOK_DIR / self.notebook
+
+
+STUDIES: dict[str, Study] = {
+    s.id: s
+    for s in [
+        Study("data-quality", "00-data-quality.ipynb", "Data quality", ("orders",),
+              ("customers", "products", "reps", "targets", "leads", "opportunities", "stage_history",
+               "tickets", "surveys", "market", "trainings", "pilots")),
+        Study("targets", "01-targets.ipynb", "Target setting", ("orders",), ("reps", "targets")),
+        Study("market", "02-market.ipynb", "Market & competitors", ("orders",),
+              ("market", "opportunities", "customers", "products")),
+        Study("funnel", "03-funnel.ipynb", "Funnel & sales process", ("opportunities",),
+              ("leads", "stage_history", "reps")),
+        Study("channels", "04-channels.ipynb", "Channels", ("orders",), ("customers",)),
+        Study("customers", "05-customers.ipynb", "Customers: RFM, cohorts, CLV, churn", ("orders",),
+              ("customers", "products", "reps")),
+        Study("performance", "06-performance.ipynb", "Team performance & incentives", ("orders", "reps"),
+              ("targets", "opportunities", "surveys", "customers")),
+        Study("experiments", "07-experiments.ipynb", "Training effect & pilots", ("orders", "reps"),
+              ("trainings", "pilots", "opportunities")),
+    ]
+}
+
+# Parameters every study shares, in the order they appear in each parameters cell.
+COMMON_PARAMETERS = ("source", "period", "as_of", "region", "team", "channel", "currency", "output_dir")

@@ -1,0 +1,103 @@
+"""Shared fixtures.
+
+- ``demo_warehouse``: a small demo company (same generator as ``salesnb demo``,
+  fewer order lines), built once per test run and shared by xdist workers.
+- ``demo_report``: ``salesnb report`` run once on it; planted-truth tests read
+  the studies' own ``<study>.json`` from there.
+- ``shared_data``: ../shared/data (``SALESNB_SHARED_DATA``); tests that need it
+  skip with the reason on a machine without it and fail in CI (``CI=true``).
+- ``chromium``: path of Debian's chromium, same skip/fail rule.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from salesnb import config
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_DEMO_ORDERS = int(os.environ.get("SALESNB_TEST_ORDERS", "200000"))
+TEST_DEMO_SEED = 7
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip with ``reason`` when ``condition`` is false; in CI fail instead."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def shared_root(tmp_path_factory) -> Path:
+    """A folder shared by all xdist workers of this run."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return root / "shared"
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(shared_root) -> Path:
+    from salesnb import demo
+
+    path = shared_root / "demo" / "demo.duckdb"
+    with _locked(path):
+        if not (path.parent / "truths.json").exists():
+            demo.build(out=path, seed=TEST_DEMO_SEED, orders=TEST_DEMO_ORDERS)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_truths(demo_warehouse) -> list[dict]:
+    return json.loads((demo_warehouse.parent / "truths.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def demo_report(demo_warehouse, shared_root) -> Path:
+    """The published report folder (``<out>/<period>/``) of a full run on the demo."""
+    from salesnb import report
+
+    out = shared_root / "reports"
+    done = shared_root / "reports.done"
+    with _locked(out):
+        if not done.exists():
+            if out.exists():
+                shutil.rmtree(out)
+            code = report.run_report(source=str(demo_warehouse), out=out, workers=2)
+            done.write_text(str(code))
+    published = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(published) == 1, f"expected one period folder in {out}, found {published}"
+    return published[0]
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    root = config.shared_data_dir()
+    need(root.is_dir(), f"real datasets not found at {root} (set SALESNB_SHARED_DATA)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    need(path is not None, "Debian chromium is not installed (apt-get install chromium)")
+    return path
