@@ -95,5 +95,5 @@ def connect(source: str | Path | None = None, read_only: bool = True) -> Source:
     try:
         con = ibis.duckdb.connect(str(path), read_only=read_only)
     except Exception as exc:
-        raise InputError(f"{path}: not a readable DuckDB warehouse ({exc})") from exc
+        raise InputError(f"{path}: not a readable DuckDB warehouse ({str(exc).splitlines()[0]})") from exc
     return Source(con, str(path), path)

@@ -1,0 +1,1 @@
+"""Metrics: pure functions, pandas in, pandas/number out, one module per business area."""

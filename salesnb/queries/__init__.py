@@ -1,0 +1,260 @@
+"""Backend-agnostic aggregations over the fact tables (layer 3 of DESIGN.md).
+
+Every function takes a :class:`~salesnb.source.Source` and
+:class:`~salesnb.study.Filters`, builds an Ibis expression that the engine
+(DuckDB by default, Postgres or Spark through the same Source) evaluates, and
+returns a small pandas DataFrame. Nothing here pulls a whole fact table into
+pandas. Filter values enter expressions as literals in the Ibis tree, never as
+SQL text.
+
+Dimensions accepted by :func:`revenue_by`: any orders column; ``month``,
+``quarter``, ``year``, ``week``, ``day`` (from ``order_date``); ``team``,
+``rep_role`` (from reps); ``segment``, ``industry`` (from customers);
+``category`` (from products).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import ibis
+import pandas as pd
+
+from salesnb.errors import ModelError
+from salesnb.source import Source
+
+TIME_GRAINS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+JOINED_DIMS = {
+    "team": ("reps", "rep_id", "rep_id", "team"),
+    "rep_role": ("reps", "rep_id", "rep_id", "role"),
+    "rep_region": ("reps", "rep_id", "rep_id", "region"),
+    "segment": ("customers", "customer_id", "customer_id", "segment"),
+    "industry": ("customers", "customer_id", "customer_id", "industry"),
+    "category": ("products", "product_id", "product_id", "category"),
+}
+
+
+def _date(d):
+    return ibis.literal(pd.Timestamp(d).date()) if d is not None else None
+
+
+def _reps_in_team(src: Source, team: str):
+    reps = src.table("reps")
+    return reps.filter(reps.team == ibis.literal(str(team))).select("rep_id")
+
+
+def filtered_orders(src: Source, filters=None, start=None, end=None) -> ibis.Table:
+    """Orders restricted to the filters' period (or ``start``/``end``) and dimensions."""
+    o = src.table("orders")
+    f = filters
+    s = start if start is not None else (f.start if f else None)
+    e = end if end is not None else (f.end if f else None)
+    if s is not None:
+        o = o.filter(o.order_date >= _date(s))
+    if e is not None:
+        o = o.filter(o.order_date < _date(e))
+    if f is not None:
+        if f.region and "region" in o.columns:
+            o = o.filter(o.region == ibis.literal(str(f.region)))
+        if f.channel and "channel" in o.columns:
+            o = o.filter(o.channel == ibis.literal(str(f.channel)))
+        if f.team:
+            if not src.has("reps") or "rep_id" not in o.columns:
+                raise ModelError("a team filter needs the reps table and orders.rep_id")
+            o = o.filter(o.rep_id.isin(_reps_in_team(src, f.team).rep_id))
+    return o
+
+
+def _with_dims(src: Source, o: ibis.Table, by: Sequence[str]) -> ibis.Table:
+    cols = {}
+    for dim in by:
+        if dim in TIME_GRAINS:
+            cols[dim] = o.order_date.cast("date").truncate(TIME_GRAINS[dim])
+    if cols:
+        o = o.mutate(**cols)
+    for dim in by:
+        if dim in TIME_GRAINS or dim in o.columns:
+            continue
+        if dim not in JOINED_DIMS:
+            raise ModelError(f"unknown dimension '{dim}' for orders")
+        table, left, right, col = JOINED_DIMS[dim]
+        if not src.has(table):
+            raise ModelError(f"dimension '{dim}' needs the {table} table, which is absent")
+        other = src.table(table).select(**{f"__{right}": right, dim: col})
+        o = o.left_join(other, o[left] == other[f"__{right}"]).drop(f"__{right}")
+    return o
+
+
+def revenue_by(src: Source, filters=None, by: Sequence[str] = ("month",), start=None, end=None) -> pd.DataFrame:
+    """Revenue, margin, orders, customers and units per combination of ``by``.
+
+    Returns columns ``*by, revenue, cost, margin, orders, lines, customers, quantity``
+    (cost and margin are NaN when orders carry no ``cost``), sorted by ``by``.
+    """
+    by = list(by)
+    o = _with_dims(src, filtered_orders(src, filters, start, end), by)
+    has_cost = "cost" in o.columns
+    aggs = dict(
+        revenue=o.net_amount.sum(),
+        cost=o.cost.sum() if has_cost else ibis.null("float64"),
+        orders=o.order_id.nunique(),
+        lines=o.count(),
+        customers=o.customer_id.nunique(),
+        quantity=o.quantity.sum(),
+    )
+    expr = o.group_by(by).aggregate(**aggs) if by else o.aggregate(**aggs)
+    df = expr.execute()
+    for c in ("revenue", "cost", "quantity"):
+        df[c] = df[c].astype("float64")
+    for c in ("orders", "lines", "customers"):
+        df[c] = df[c].fillna(0).astype("int64")
+    df["margin"] = df["revenue"] - df["cost"]
+    for dim in by:
+        if dim in TIME_GRAINS:
+            df[dim] = pd.to_datetime(df[dim])
+    df = df[by + ["revenue", "cost", "margin", "orders", "lines", "customers", "quantity"]]
+    return df.sort_values(by).reset_index(drop=True) if by else df
+
+
+def total_revenue(src: Source, filters=None, start=None, end=None) -> float:
+    """Net revenue in the filters' period (0.0 when there is none)."""
+    v = filtered_orders(src, filters, start, end).net_amount.sum().execute()
+    return float(v) if v is not None and pd.notna(v) else 0.0
+
+
+def customer_summary(src: Source, filters=None, as_of=None, start=None, end=None) -> pd.DataFrame:
+    """One row per customer with purchases up to ``as_of`` (default: the filters' end).
+
+    Columns: ``customer_id, first_date, last_date, orders, purchase_days, revenue,
+    recency_days`` (as_of - last purchase), ``tenure_days`` (as_of - first purchase),
+    and the lifetimes convention in days: ``frequency`` (repeat purchase days),
+    ``recency`` (last - first), ``T`` (as_of - first), ``monetary_value`` (mean revenue per
+    repeat purchase day, 0 when frequency is 0). Return lines count in revenue but not
+    as purchases.
+    """
+    f = filters
+    end = end if end is not None else (f.end if f else None)
+    if as_of is None and end is not None:
+        as_of = pd.Timestamp(end) - pd.Timedelta(days=1)
+    o = filtered_orders(src, f, start=start if start is not None else date(1900, 1, 1), end=end)
+    if "is_return" in o.columns:
+        purchases = o.filter(~o.is_return.fill_null(False))
+    else:
+        purchases = o.filter(o.net_amount > 0)
+    day_level = purchases.group_by(["customer_id", purchases.order_date.cast("date").name("d")]).aggregate(
+        day_revenue=purchases.net_amount.sum(), day_orders=purchases.order_id.nunique()
+    )
+    per = day_level.group_by("customer_id").aggregate(
+        first_date=day_level.d.min(),
+        last_date=day_level.d.max(),
+        purchase_days=day_level.count(),
+        orders=day_level.day_orders.sum(),
+        first_day_revenue=day_level.day_revenue.argmin(day_level.d),
+        purchase_revenue=day_level.day_revenue.sum(),
+    )
+    net = o.group_by("customer_id").aggregate(revenue=o.net_amount.sum())
+    df = per.left_join(net, per.customer_id == net.customer_id).drop("customer_id_right").execute()
+    if as_of is None:
+        as_of = df["last_date"].max()
+    as_of = pd.Timestamp(as_of)
+    df["first_date"] = pd.to_datetime(df["first_date"])
+    df["last_date"] = pd.to_datetime(df["last_date"])
+    df["orders"] = df["orders"].astype("int64")
+    df["purchase_days"] = df["purchase_days"].astype("int64")
+    for c in ("revenue", "purchase_revenue", "first_day_revenue"):
+        df[c] = df[c].astype("float64")
+    df["recency_days"] = (as_of - df["last_date"]).dt.days
+    df["tenure_days"] = (as_of - df["first_date"]).dt.days
+    df["frequency"] = df["purchase_days"] - 1
+    df["recency"] = (df["last_date"] - df["first_date"]).dt.days.astype("float64")
+    df["T"] = df["tenure_days"].astype("float64")
+    repeat_rev = df["purchase_revenue"] - df["first_day_revenue"]
+    df["monetary_value"] = (repeat_rev / df["frequency"].where(df["frequency"] > 0)).fillna(0.0)
+    df = df.drop(columns=["purchase_revenue", "first_day_revenue"])
+    return df.sort_values("customer_id").reset_index(drop=True)
+
+
+def filtered_opportunities(src: Source, filters=None, date_col: str | None = None, start=None, end=None):
+    """Opportunities filtered by region/team (through the owning rep) and optionally a date range.
+
+    ``date_col`` picks which date the period applies to (``created_date`` or ``close_date``);
+    None means no date filter.
+    """
+    op = src.table("opportunities")
+    f = filters
+    if date_col is not None:
+        s = start if start is not None else (f.start if f else None)
+        e = end if end is not None else (f.end if f else None)
+        if s is not None:
+            op = op.filter(op[date_col] >= _date(s))
+        if e is not None:
+            op = op.filter(op[date_col] < _date(e))
+    if f is not None and (f.region or f.team) and src.has("reps") and "rep_id" in op.columns:
+        reps = src.table("reps")
+        if f.region and "region" in reps.columns:
+            reps = reps.filter(reps.region == ibis.literal(str(f.region)))
+        if f.team and "team" in reps.columns:
+            reps = reps.filter(reps.team == ibis.literal(str(f.team)))
+        op = op.filter(op.rep_id.isin(reps.rep_id))
+    return op
+
+
+def pipeline_snapshot(src: Source, as_of, filters=None) -> pd.DataFrame:
+    """Deals open on ``as_of``: created on/before it and not closed by then.
+
+    Columns: ``opportunity_id, rep_id, customer_id, created_date, amount, stage, age_days``.
+    ``stage`` is the stage the deal was in on ``as_of`` when stage_history exists,
+    otherwise its current stage.
+    """
+    day = _date(as_of)
+    op = filtered_opportunities(src, filters)
+    op = op.filter(op.created_date <= day)
+    op = op.filter(op.close_date.isnull() | (op.close_date > day))
+    cols = [c for c in ("opportunity_id", "rep_id", "customer_id", "created_date", "amount", "stage") if c in op.columns]
+    op = op.select(cols)
+    if src.has("stage_history"):
+        sh = src.table("stage_history")
+        sh = sh.filter(sh.entered_date <= day)
+        last = sh.group_by("opportunity_id").aggregate(
+            stage_on_date=sh.stage.argmax(sh.entered_date)
+        )
+        op = op.left_join(last, op.opportunity_id == last.opportunity_id).drop("opportunity_id_right")
+    df = op.execute()
+    if "stage_on_date" in df.columns:
+        df["stage"] = df["stage_on_date"].fillna(df.get("stage"))
+        df = df.drop(columns="stage_on_date")
+    df["created_date"] = pd.to_datetime(df["created_date"])
+    df["age_days"] = (pd.Timestamp(as_of) - df["created_date"]).dt.days
+    if "amount" in df.columns:
+        df["amount"] = df["amount"].astype("float64")
+    return df.sort_values("opportunity_id").reset_index(drop=True)
+
+
+def stage_transitions(src: Source, filters=None, start=None, end=None) -> pd.DataFrame:
+    """Per deal and stage: when it entered, when it left (next stage entered), dwell days.
+
+    Deals are those created in ``[start, end)`` (default: the filters' period; pass
+    ``start=date(1900,1,1)`` for all history). Columns: ``opportunity_id, stage, entered_date,
+    left_date, dwell_days, next_stage, status``. The stage order is the order deals enter them.
+    """
+    op = filtered_opportunities(src, filters, date_col="created_date", start=start, end=end)
+    sh = src.table("stage_history")
+    sh = sh.filter(sh.opportunity_id.isin(op.opportunity_id))
+    w = ibis.window(group_by=sh.opportunity_id, order_by=[sh.entered_date])
+    sh = sh.mutate(left_date=sh.entered_date.lead().over(w), next_stage=sh.stage.lead().over(w))
+    status = op.select(__oid="opportunity_id", status="status")
+    sh = sh.left_join(status, sh.opportunity_id == status["__oid"]).drop("__oid")
+    df = sh.execute()
+    for c in ("entered_date", "left_date"):
+        df[c] = pd.to_datetime(df[c])
+    df["dwell_days"] = (df["left_date"] - df["entered_date"]).dt.days
+    return df.sort_values(["opportunity_id", "entered_date"]).reset_index(drop=True)
+
+
+def distinct_values(src: Source, table: str, column: str) -> list[str]:
+    """Sorted distinct non-null values of a column (for widgets and validation)."""
+    if not src.has_column(table, column):
+        return []
+    vals = src.table(table).select(column).distinct()[column].execute()
+    return sorted(str(v) for v in vals.dropna())
