@@ -13,6 +13,7 @@ always bound as literals in an expression tree, never pasted into SQL text.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +22,10 @@ import ibis
 from salesnb import config
 from salesnb.errors import InputError, ModelError
 from salesnb.schema import TABLES
+
+# ibis 12 still calls duckdb's fetch_arrow_table(); the warning is theirs, not the user's.
+warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning)
+warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
 
 
 class Source:
