@@ -108,7 +108,10 @@ def _minimise(neg_ll, start, names, what: str, penalizer: float):
         return value if np.isfinite(value) else 1e300
 
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
-    res = minimize(objective, start, method="L-BFGS-B", bounds=bounds)
+    # Tight tolerances: the answer should not depend on how many iterations it took, so that
+    # last-bit differences in the engine's sums cannot move a reported figure.
+    res = minimize(objective, start, method="L-BFGS-B", bounds=bounds,
+                   options=dict(ftol=1e-14, gtol=1e-9, maxiter=3000))
     if not res.success or not np.isfinite(res.fun) or res.fun >= 1e299:
         # L-BFGS-B sometimes stops on an imprecise line search near a flat optimum; a
         # derivative-free polish from its end point settles those cases.

@@ -1,0 +1,962 @@
+"""Manager dashboards: the numbers they show, the boards that draw them, the Voilà server.
+
+Three parts:
+
+1. **Figures per filter set** (pure reads, no widgets): :func:`executive_figures`
+   (revenue, target, attainment, forecast to period end, pipeline coverage, win
+   rate), :func:`funnel_steps`, :func:`channel_mix`, :func:`current_alerts`,
+   :func:`rep_scorecard`, :func:`rep_detail`. Tests compare them with
+   independent queries; the dashboards show exactly these numbers (each KPI is
+   rendered as ``<span data-kpi="revenue" data-value="...">``).
+2. **Boards** (:func:`executive`, :func:`team`): the shared filter panel
+   (:mod:`salesnb.widgets`) plus one HTML widget per section; a filter change
+   redraws every section. A failing section shows a short message, never a
+   traceback; the details go to the server log (the kernel's original stderr,
+   which is the Voilà process's terminal). URL parameters (``?region=East``)
+   preset the filters after being validated like report parameters.
+3. **The server** (:func:`serve`): Voilà over ``notebooks/dashboards`` with
+   preheated kernels, idle-kernel culling, hidden code and no tracebacks, bound
+   to 127.0.0.1 unless told otherwise. The warehouse reaches every notebook
+   through ``SALESNB_SOURCE`` (see :func:`salesnb.config.default_source`).
+
+The numbers come from the functions the studies use (``salesnb.queries``,
+``queries.funnel``, ``queries.performance``, ``metrics.funnel``, ``metrics.performance``,
+``metrics.channels``, the report's alert rules); this module only composes them.
+Definitions:
+
+- *attainment* = revenue in the period / target of the filtered scope (company,
+  region or team, resolved as the performance study does; no target exists for
+  a channel, so it is then blank).
+- *forecast to period end* = revenue to date scaled by how much of last year's
+  same period had been booked by the same day (falls back to the daily run rate
+  when last year has no data); equals revenue once the period is complete.
+  (Own method: the model forecasts of ``salesnb.forecast`` predict a period
+  before it starts and take seconds to fit; a dashboard redraw needs milliseconds.)
+- *pipeline coverage*, *win rate*: as the funnel study (see :func:`executive_figures`).
+- *discount compliance* = share of won deals closed in the period whose discount
+  is within the authority of the rep's role (``schema.DEFAULT_DISCOUNT_AUTHORITY``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+import math
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import ibis
+import pandas as pd
+
+from salesnb import config, queries
+from salesnb.metrics import channels as chan
+from salesnb.metrics import funnel as fun
+from salesnb.metrics import performance as perf
+from salesnb.queries import funnel as qfun
+from salesnb.queries import performance as qperf
+from salesnb.errors import ParameterError, SalesnbError
+from salesnb.periods import Period, parse_period, quarter_of
+from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
+from salesnb.source import Source, connect
+from salesnb.study import Filters, check_filters, known_values
+
+log = logging.getLogger("salesnb.dashboard")
+
+VOILA_CONFIG_DIR = config.PACKAGE_DIR / "voila"
+DEFAULT_PORT = 8866
+DEFAULT_POOL_SIZE = 2  # preheated kernels per dashboard: two viewers at once get a ~1 s page
+DEFAULT_CULL_IDLE_SECONDS = 600  # an idle viewer kernel holds ~290 MB; free it after 10 min
+DEFAULT_CULL_INTERVAL_SECONDS = 60
+URL_FILTERS = ("period", "region", "team", "channel")
+FRIENDLY_FAILURE = "This part of the dashboard could not be drawn. The details are in the server log."
+
+
+# ================================================================================================
+# Figures per filter set
+# ================================================================================================
+def data_end(src: Source) -> date | None:
+    """The latest order date in the warehouse (the dashboards' "today")."""
+    mx = src.table("orders").order_date.max().execute()
+    return None if mx is None or pd.isna(mx) else pd.Timestamp(mx).date()
+
+
+def current_period(src: Source) -> Period:
+    """The quarter holding the latest order: what a manager opens the dashboard for."""
+    end = data_end(src)
+    if end is None:
+        raise ParameterError("the orders table is empty: nothing to show")
+    return parse_period(quarter_of(end))
+
+
+def period_choices(src: Source) -> list[str]:
+    """Quarters with orders (latest first), then the years."""
+    o = src.table("orders")
+    row = o.aggregate(lo=o.order_date.min(), hi=o.order_date.max()).execute().iloc[0]
+    if pd.isna(row["lo"]):
+        return []
+    lo, hi = pd.Timestamp(row["lo"]), pd.Timestamp(row["hi"])
+    quarters = pd.period_range(lo, hi, freq="Q")
+    labels = [f"{p.year}-Q{p.quarter}" for p in reversed(quarters)]
+    years = [str(y) for y in range(hi.year, lo.year - 1, -1)]
+    return labels + years
+
+
+def target_scope(filters: Filters) -> tuple[str, str] | None:
+    """Which target row applies to a filter set: (level, key), or None (no channel targets)."""
+    if filters.channel:
+        return None
+    if filters.team:
+        return ("team", str(filters.team))
+    if filters.region:
+        return ("region", str(filters.region))
+    return ("company", "all")
+
+
+def target_for(src: Source, period: Period, filters: Filters) -> float | None:
+    """The target of the filtered scope for ``period`` (None when not set or not applicable).
+
+    Resolved like the performance study does (:func:`salesnb.metrics.performance.resolve_targets`:
+    the period's own row, else its quarters / months summed or prorated).
+    """
+    scope = target_scope(filters)
+    if scope is None or not src.has("targets"):
+        return None
+    level, key = scope
+    frame = qperf.targets_frame(src, levels=(level,))
+    resolved = perf.resolve_targets(frame, period.label, level)
+    row = resolved[resolved["key"].astype(str) == key]
+    if level == "company" and row.empty:
+        row = resolved  # a company row keyed "company" or "" instead of "all"
+    return float(row["target"].sum()) if len(row) else None
+
+
+def forecast_to_period_end(src: Source, filters: Filters, period: Period, as_of: date,
+                           revenue_to_date: float) -> float:
+    """Revenue expected by the period end (see module docstring for the method)."""
+    if as_of >= period.last_day:
+        return revenue_to_date
+    if as_of < period.start:
+        return 0.0
+    prior = period.shift_years(-1)
+    same_day = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date()
+    prior_f = filters.with_period(prior)
+    prior_total = queries.total_revenue(src, prior_f)
+    prior_to_date = queries.total_revenue(src, prior_f, end=pd.Timestamp(same_day) + pd.Timedelta(days=1))
+    if prior_to_date > 0 and prior_total > 0:
+        return revenue_to_date * prior_total / prior_to_date
+    elapsed = (as_of - period.start).days + 1
+    total = (period.end - period.start).days
+    return revenue_to_date * total / elapsed
+
+
+def _ratio(num, den):
+    if num is None or den is None or not den or (isinstance(den, float) and math.isnan(den)):
+        return None
+    return float(num) / float(den)
+
+
+def executive_figures(src: Source, filters: Filters, as_of: date | None = None,
+                      alert_rules: list[dict] | None = None) -> dict:
+    """Headline figures of the executive dashboard for one filter set.
+
+    Keys: ``period, as_of, revenue, target, attainment, forecast, forecast_attainment,
+    closed_deals, deals_won, deals_lost, won_amount, win_rate, open_pipeline, coverage_target,
+    pipeline_coverage, coverage_basis, discount_breaches``. Missing inputs (no targets, no
+    opportunities, a channel filter) give None for the figures that need them.
+
+    Win rate, open pipeline and coverage follow the funnel study (``queries.funnel`` +
+    ``metrics.funnel``): open deals on ``as_of`` valued (missing amounts at the average won
+    deal) over the target still to win — this period's target minus won amount while the period
+    runs, the next period's target once it is complete; the won amount when there is no target.
+    """
+    period = _period_of(filters)
+    end = data_end(src) if as_of is None else as_of
+    as_of = min(end, period.last_day) if end else period.last_day
+    revenue = queries.total_revenue(src, filters)
+    target = target_for(src, period, filters)
+    forecast = forecast_to_period_end(src, filters, period, as_of, revenue)
+    out = {
+        "period": period.label, "as_of": as_of.isoformat(), "revenue": revenue, "target": target,
+        "attainment": _ratio(revenue, target), "forecast": forecast,
+        "forecast_attainment": _ratio(forecast, target),
+        "closed_deals": None, "deals_won": None, "deals_lost": None, "won_amount": None, "win_rate": None,
+        "open_pipeline": None, "coverage_target": None, "pipeline_coverage": None, "coverage_basis": None,
+        "discount_breaches": None,
+    }
+    if src.has("opportunities"):
+        closed = qfun.closed_deal_counts(src, filters)
+        won, n_closed = int(closed["won"].iloc[0]), int(closed["closed"].iloc[0])
+        won_amount = float(closed["won_amount"].iloc[0])
+        avg_won = won_amount / won if won else math.nan
+        open_value = float(fun.value_open_pipeline(qfun.open_pipeline(src, filters, as_of=as_of), avg_won)["value"].sum())
+        in_progress = as_of < period.last_day
+        target_period = period if in_progress else period.next()
+        cov_target = qfun.period_target(src, target_period.label, filters)
+        remaining = (cov_target - won_amount if in_progress else cov_target) if cov_target else won_amount
+        out.update(
+            closed_deals=n_closed, deals_won=won, deals_lost=n_closed - won, won_amount=won_amount,
+            win_rate=_none_if_nan(fun.win_rate(won, n_closed)), open_pipeline=open_value,
+            coverage_target=cov_target, pipeline_coverage=_none_if_nan(fun.pipeline_coverage(open_value, remaining)),
+            coverage_basis=f"target {target_period.label}" if cov_target else "won amount in scope",
+        )
+        if src.has("reps") and src.has_column("opportunities", "discount"):
+            out["discount_breaches"] = int(len(perf.discount_breaches(qperf.won_deals_with_discount(src, filters))))
+    return out
+
+
+def _none_if_nan(x):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def _period_of(filters: Filters) -> Period:
+    if filters.start is None or filters.end is None:
+        raise ParameterError("a dashboard needs a period")
+    for kind_label in (quarter_of(filters.start), str(filters.start.year),
+                       f"{filters.start.year}-{filters.start.month:02d}"):
+        p = parse_period(kind_label)
+        if p.start == filters.start and p.end == filters.end:
+            return p
+    raise ParameterError(f"{filters.start}..{filters.end} is not a month, quarter or year")
+
+
+def monthly_revenue(src: Source, filters: Filters) -> pd.DataFrame:
+    """Revenue per month of the period (columns ``month, revenue``)."""
+    df = queries.revenue_by(src, filters, by=["month"])
+    return df[["month", "revenue"]]
+
+
+def channel_mix(src: Source, filters: Filters) -> pd.DataFrame:
+    """Revenue, share and growth per channel (``metrics.channels.channel_summary``), largest first."""
+    now = queries.revenue_by(src, filters, by=["channel"])
+    prior = queries.revenue_by(src, filters.with_period(_period_of(filters).shift_years(-1)), by=["channel"])
+    return chan.channel_summary(now, prior)
+
+
+def funnel_steps(src: Source, filters: Filters) -> pd.DataFrame:
+    """Deals entering each working stage, then won (``step, count, step_conversion``).
+
+    As the funnel study: the stage flow of deals created up to the period end
+    (``queries.funnel.stage_flow`` + ``metrics.funnel.stage_conversion``), won deals closed in
+    the period. Empty without opportunities and stage_history.
+    """
+    if not src.has("opportunities", "stage_history"):
+        return pd.DataFrame(columns=["step", "count", "step_conversion"])
+    flow = qfun.stage_flow(src, filters, end=filters.end)
+    if flow.empty:
+        return pd.DataFrame(columns=["step", "count", "step_conversion"])
+    conversion = fun.stage_conversion(flow)
+    won = int(qfun.closed_deal_counts(src, filters)["won"].iloc[0])
+    return fun.funnel_counts(conversion, won=won)
+
+
+ALERT_FIGURES = {  # dashboard figure -> (study, key) of the report's alert rules
+    "attainment": ("performance", "attainment_company"),
+    "pipeline_coverage": ("funnel", "pipeline_coverage"),
+    "discount_breaches": ("performance", "discount_breaches"),
+}
+
+
+def current_alerts(figures: Mapping, rules: list[dict] | None = None) -> list[dict]:
+    """The report's alert rules (``salesnb/alerts/default.yaml``) that fire on these figures.
+
+    Each result is the rule with ``actual`` and ``status == "alert"``; rules about studies or
+    keys the dashboard does not compute are left out.
+    """
+    from salesnb import report
+
+    rules = report.load_alert_rules() if rules is None else rules
+    by_study: dict[str, dict] = {}
+    for fig_key, (study_id, key) in ALERT_FIGURES.items():
+        by_study.setdefault(study_id, {})[key] = figures.get(fig_key)
+    return [r for r in report.evaluate_alerts(rules, by_study) if r["status"] == "alert"]
+
+
+SCORECARD_COLUMNS = ["rep_id", "name", "team", "region", "revenue", "target", "attainment", "closed", "won",
+                     "win_rate", "cycle_days", "won_deals_priced", "discount_breaches", "discount_compliance"]
+
+
+def rep_scorecard(src: Source, filters: Filters,
+                  authority: Mapping[str, float] = DEFAULT_DISCOUNT_AUTHORITY) -> pd.DataFrame:
+    """One row per rep in scope, built with the performance study's queries and metrics.
+
+    Columns: ``rep_id, name, team, region, revenue`` (orders in the period and filters),
+    ``target, attainment`` (rep targets), ``closed, won, win_rate`` and ``cycle_days`` (mean days
+    from creation to close of deals won in the period), ``won_deals_priced, discount_breaches,
+    discount_compliance`` (share of won deals with a discount within ``authority[role]``).
+    Reps are those of the team filter (and of the region filter, by the rep's region) plus any
+    rep with sales in the filters. Sorted by revenue, largest first.
+    """
+    if not src.has("reps"):
+        raise ParameterError("the team dashboard needs the reps table")
+    period = _period_of(filters)
+    reps = qperf.reps_frame(src, filters)
+    sales = qperf.rep_sales(src, filters)
+    if filters.region:
+        reps = reps[(reps["region"].astype(str) == filters.region) | reps["rep_id"].isin(sales["rep_id"])]
+    targets = None
+    if src.has("targets"):
+        targets = perf.resolve_targets(qperf.targets_frame(src, levels=("rep",)), period.label, "rep")
+    deals = qperf.closed_deals_by_rep(src, filters) if src.has("opportunities") else None
+    card = perf.rep_scorecard(reps, sales, targets=targets, deals=deals)
+    card = card[card["rep_id"].isin(reps["rep_id"])]
+    card["won_deals_priced"] = 0
+    card["discount_breaches"] = 0
+    if src.has("opportunities") and src.has_column("opportunities", "discount"):
+        won = qperf.won_deals_with_discount(src, filters)
+        won = won[won["discount"].notna()]
+        priced = won.groupby("rep_id").size()
+        breaches = perf.discount_breaches(won, authority=dict(authority)).groupby("rep_id").size()
+        card["won_deals_priced"] = card["rep_id"].map(priced).fillna(0).astype("int64")
+        card["discount_breaches"] = card["rep_id"].map(breaches).fillna(0).astype("int64")
+    priced_n = card["won_deals_priced"].where(card["won_deals_priced"] > 0)
+    card["discount_compliance"] = 1 - card["discount_breaches"] / priced_n
+    card = card.sort_values(["revenue", "rep_id"], ascending=[False, True]).reset_index(drop=True)
+    return card[SCORECARD_COLUMNS]
+
+
+def rep_detail(src: Source, filters: Filters, rep_id: str, months: int = 12) -> dict:
+    """One rep: monthly revenue over the ``months`` ending with the period, and open deals now.
+
+    Returns ``{"monthly": DataFrame[month, revenue], "open_deals": DataFrame[opportunity_id,
+    stage, amount, age_days]}`` (open deals on the period's last day or the data end, top 10 by
+    amount).
+    """
+    period = _period_of(filters)
+    start = (pd.Timestamp(period.end) - pd.DateOffset(months=months)).date()
+    o = queries.filtered_orders(src, filters, start=start, end=period.end)
+    o = o.filter(o.rep_id == ibis.literal(str(rep_id)))
+    o = o.mutate(month=o.order_date.cast("date").truncate("M"))
+    monthly = o.group_by("month").aggregate(revenue=o.net_amount.sum()).execute()
+    monthly["month"] = pd.to_datetime(monthly["month"])
+    monthly["revenue"] = monthly["revenue"].astype("float64")
+    monthly = monthly.sort_values("month").reset_index(drop=True)
+    open_deals = pd.DataFrame(columns=["opportunity_id", "stage", "amount", "age_days"])
+    if src.has("opportunities"):
+        end = data_end(src)
+        day = min(end, period.last_day) if end else period.last_day
+        snap = queries.pipeline_snapshot(src, day, Filters(region=filters.region, team=filters.team))
+        snap = snap[snap["rep_id"].astype(str) == str(rep_id)]
+        cols = [c for c in ("opportunity_id", "stage", "amount", "age_days") if c in snap.columns]
+        open_deals = snap.sort_values("amount", ascending=False).head(10)[cols].reset_index(drop=True)
+    return {"monthly": monthly, "open_deals": open_deals}
+
+
+# ================================================================================================
+# URL parameters
+# ================================================================================================
+def url_parameters(query_string: str | None, src: Source, allowed=URL_FILTERS,
+                   extra: Mapping[str, list[str]] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Validate filters given in the page URL (``region=East&period=2026-Q2``).
+
+    Returns (valid values, problems). Each problem is one sentence for people naming the
+    parameter and what is accepted; an invalid value is dropped (the dashboard keeps its
+    default). ``extra`` maps further parameter names to their known values (e.g. ``rep``).
+    Voilà's own parameters (``voila-template``, ``theme``...) are ignored.
+    """
+    values: dict[str, str] = {}
+    problems: list[str] = []
+    extra = dict(extra or {})
+    parsed = parse_qs(query_string or "", keep_blank_values=True)
+    names = list(allowed) + list(extra)
+    for name, given in parsed.items():
+        if name in ("template", "theme", "token") or name.startswith("voila"):
+            continue
+        if name not in names:
+            problems.append(f"unknown URL parameter {name[:40]!r}; known parameters: {', '.join(names)}")
+            continue
+        value = given[-1].strip()
+        if value in ("", "all", "All"):
+            values[name] = ""
+            continue
+        try:
+            if name == "period":
+                values[name] = parse_period(value).label
+            elif name in extra:
+                if value not in extra[name]:
+                    shown = ", ".join(extra[name][:30]) or "(none)"
+                    raise ParameterError(f"unknown {name} {value[:60]!r}; known values: {shown}")
+                values[name] = value
+            else:
+                check_filters(src, **{name: value})
+                values[name] = value
+        except ParameterError as exc:
+            problems.append(str(exc))
+    return values, problems
+
+
+def request_query_string() -> str:
+    """The page URL's query string in a Voilà kernel ("" in JupyterLab or papermill).
+
+    A preheated kernel runs the notebook before any viewer asks for it, so the query string
+    does not exist yet: ``voila.utils.wait_for_request`` blocks until Voilà hands the
+    kernel to a request and puts the request's details into the environment. In a normal
+    (not preheated) kernel Voilà sets ``QUERY_STRING`` at start and the wait returns at once.
+    """
+    if os.environ.get("VOILA_PREHEAT") == "True":
+        from voila.utils import wait_for_request
+
+        wait_for_request()
+    return os.environ.get("QUERY_STRING", "")
+
+
+# ================================================================================================
+# Rendering helpers (HTML for widgets; every value from data is escaped)
+# ================================================================================================
+STYLE = """<style>
+.snb-kpis{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}
+.snb-kpi{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:150px;background:#fafafa}
+.snb-kpi-label{font-size:12px;color:#555}.snb-kpi-value{font-size:22px;font-weight:600}
+.snb-kpi-sub{font-size:11px;color:#777}
+.snb-message{border-left:4px solid #E15759;background:#fdf0f0;padding:8px 12px;margin:6px 0}
+.snb-alert{border-left:4px solid #EDC948;background:#fffbe8;padding:6px 12px;margin:4px 0}
+.snb-ok{color:#59A14F}
+table.snb-table{border-collapse:collapse;font-size:13px}
+table.snb-table th,table.snb-table td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}
+table.snb-table th:first-child,table.snb-table td:first-child{text-align:left}
+</style>"""
+
+
+def esc(v) -> str:
+    return html.escape(str(v), quote=True)
+
+
+def fmt_money(x, currency: str = "") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    a = abs(x)
+    s = f"{x / 1e9:.2f}B" if a >= 1e9 else f"{x / 1e6:.2f}M" if a >= 1e6 else f"{x / 1e3:.1f}k" if a >= 1e3 else f"{x:.0f}"
+    return f"{s} {currency}".strip()
+
+
+def fmt_pct(x) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+
+
+def fmt_times(x) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}x"
+
+
+def fmt_days(x) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.0f} d"
+
+
+def _data_value(x) -> str:
+    if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
+        return ""
+    return repr(round(float(x), 6))
+
+
+def kpi_html(key: str, label: str, value, text: str, sub: str = "") -> str:
+    return (f'<div class="snb-kpi"><div class="snb-kpi-label">{esc(label)}</div>'
+            f'<div class="snb-kpi-value"><span data-kpi="{esc(key)}" data-value="{esc(_data_value(value))}">'
+            f'{esc(text)}</span></div><div class="snb-kpi-sub">{esc(sub)}</div></div>')
+
+
+def message_html(text: str, problem: str = "") -> str:
+    return f'<div class="snb-message" role="alert" data-problem="{esc(problem)}">{esc(text)}</div>'
+
+
+def figure_html(fig, name: str, alt: str) -> str:
+    """A matplotlib Figure as an inline PNG (no file, no network)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img data-chart="{esc(name)}" alt="{esc(alt)}" src="data:image/png;base64,{data}"/>'
+
+
+def _figure(width=7.5, height=3.2):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    return fig, fig.add_subplot()
+
+
+def table_html(df: pd.DataFrame, formats: Mapping[str, Callable], key_col: str | None = None,
+               labels: Mapping[str, str] | None = None) -> str:
+    labels = labels or {}
+    cols = list(formats)
+    head = "".join(f"<th>{esc(labels.get(c, c))}</th>" for c in cols)
+    rows = []
+    for rec in df.to_dict("records"):
+        attr = f' data-{esc(key_col.replace("_", "-"))}="{esc(rec[key_col])}"' if key_col else ""
+        cells = "".join(
+            f'<td data-col="{esc(c)}" data-value="{esc(_cell_value(rec[c]))}">{esc(formats[c](rec[c]))}</td>'
+            for c in cols
+        )
+        rows.append(f"<tr{attr}>{cells}</tr>")
+    return f'<table class="snb-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _cell_value(v) -> str:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return _data_value(v)
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
+# ================================================================================================
+# Boards
+# ================================================================================================
+def _server_log() -> logging.Logger:
+    """Send dashboard log records to the server's terminal, never to the viewer's page.
+
+    In a kernel ``sys.stderr`` is forwarded to the page; its ``fileno()`` is a copy of the
+    original stderr (the Voilà process's), so writing there reaches only the server log.
+    """
+    if not any(getattr(h, "_salesnb", False) for h in log.handlers):
+        try:
+            fd = os.dup(sys.stderr.fileno())
+            stream = open(fd, "w", buffering=1, encoding="utf-8", errors="replace")  # noqa: SIM115
+        except (OSError, ValueError, io.UnsupportedOperation):
+            stream = sys.__stderr__
+        handler = logging.StreamHandler(stream)
+        handler._salesnb = True
+        handler.setFormatter(logging.Formatter("[%(levelname).1s %(asctime)s %(name)s] %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return log
+
+
+class Board:
+    """A dashboard: a filter panel, a status line and named HTML sections redrawn together."""
+
+    def __init__(self, name: str, src: Source | None, panel=None, currency: str = ""):
+        import ipywidgets as w
+
+        self.name = name
+        self.src = src
+        self.panel = panel
+        self.currency = currency
+        self.status = w.HTML(value="")
+        self.status.add_class("snb-status")
+        self.header = w.HTML(value=STYLE)
+        self.sections: dict[str, w.HTML] = {}
+        self._renderers: dict[str, Callable[[Filters], str]] = {}
+        self._problems: list[str] = []
+        self._cache: dict = {}
+        self.redraws = 0
+        if panel is not None:
+            panel.on_change(lambda _f: self.redraw())
+
+    def section(self, name: str, render: Callable[[Filters], str]):
+        import ipywidgets as w
+
+        self._renderers[name] = render
+        self.sections[name] = w.HTML(value="")
+        self.sections[name].add_class(f"snb-section-{name}")
+        return self.sections[name]
+
+    def cached(self, key, compute):
+        """Memoize a computation per filter set (a viewer flipping filters back is instant)."""
+        if key not in self._cache:
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def fail(self, text: str, problem: str = "") -> None:
+        self._problems.append(message_html(text, problem))
+        self.status.value = "".join(self._problems)
+
+    def redraw(self) -> None:
+        """Redraw every section for the panel's current filters; errors become short messages."""
+        if self.panel is None:
+            return
+        try:
+            filters = self.panel.filters
+        except SalesnbError as exc:
+            self.fail(str(exc))
+            return
+        for name, render in self._renderers.items():
+            try:
+                self.sections[name].value = render(filters)
+            except SalesnbError as exc:
+                self.sections[name].value = message_html(str(exc), name)
+            except Exception:
+                _server_log().exception("dashboard %s: section %s failed for %s", self.name, name, filters)
+                self.sections[name].value = message_html(FRIENDLY_FAILURE, name)
+        self.redraws += 1
+
+    def apply_url(self, extra: Mapping[str, list[str]] | None = None) -> dict[str, str]:
+        """Preset filters from the page URL (validated); problems become friendly messages."""
+        try:
+            qs = request_query_string()
+            if self.src is None or self.panel is None:
+                return {}
+            values, problems = url_parameters(qs, self.src, extra=extra)
+            for p in problems:
+                self.fail(f"Link parameter ignored: {p}.", "url")
+            filters = {k: v for k, v in values.items() if k in URL_FILTERS}
+            self.url_values = values
+            self.panel.set(**filters)
+            return values
+        except Exception:
+            _server_log().exception("dashboard %s: URL parameters could not be applied", self.name)
+            self.fail(FRIENDLY_FAILURE, "url")
+            return {}
+
+    def show(self, name: str | None = None):
+        """The widget to display: the panel with the status line, or one section."""
+        import ipywidgets as w
+
+        if name is None:
+            parts = [self.header, self.status]
+            if self.panel is not None:
+                parts.insert(1, self.panel.widget)
+            return w.VBox(parts)
+        return self.sections.get(name) or w.HTML(value="")
+
+
+def _open_board(name: str, source: str, period: str, as_of: str, region: str, team: str,
+                channel: str, currency: str):
+    """Connect and build the filter panel; errors become a Board showing the message."""
+    from salesnb.study import _default_currency
+    from salesnb.widgets import FilterPanel
+
+    _server_log()
+    try:
+        src = connect(source or None)
+        choices = period_choices(src)
+        default = parse_period(period).label if period else current_period(src).label
+        check_filters(src, region or None, team or None, channel or None)
+        panel = FilterPanel(choices, known_values(src), default, region, team, channel)
+        board = Board(name, src, panel, currency or _default_currency(src))
+        board.as_of = pd.Timestamp(as_of).date() if as_of else None
+        return board
+    except SalesnbError as exc:
+        board = Board(name, None)
+        board.fail(str(exc), "setup")
+        return board
+    except Exception:
+        _server_log().exception("dashboard %s could not start", name)
+        board = Board(name, None)
+        board.fail(FRIENDLY_FAILURE, "setup")
+        return board
+
+
+# ---- executive ----------------------------------------------------------------------------------
+def executive(source: str = "", period: str = "", as_of: str = "", region: str = "", team: str = "",
+              channel: str = "", currency: str = "") -> Board:
+    """The executive board: headline KPIs, revenue vs target, funnel, channel mix, alerts."""
+    from salesnb.plots import use_house_style
+
+    use_house_style()
+    board = _open_board("executive", source, period, as_of, region, team, channel, currency)
+    if board.src is None:
+        return board
+    src, cur = board.src, board.currency
+
+    def figs(f: Filters) -> dict:
+        return board.cached(("exec", f), lambda: executive_figures(src, f, as_of=board.as_of))
+
+    def headline(f: Filters) -> str:
+        x = figs(f)
+        tiles = [
+            kpi_html("revenue", "Revenue", x["revenue"], fmt_money(x["revenue"], cur), f"{x['period']}, {f.describe()}"),
+            kpi_html("target", "Target", x["target"], fmt_money(x["target"], cur),
+                     "no target for a channel" if f.channel else ""),
+            kpi_html("attainment", "Attainment", x["attainment"], fmt_pct(x["attainment"]), "revenue / target"),
+            kpi_html("forecast", "Forecast to period end", x["forecast"], fmt_money(x["forecast"], cur),
+                     f"{fmt_pct(x['forecast_attainment'])} of target; data to {x['as_of']}"),
+            kpi_html("pipeline_coverage", "Pipeline coverage", x["pipeline_coverage"],
+                     fmt_times(x["pipeline_coverage"]),
+                     f"{fmt_money(x['open_pipeline'], cur)} open on {x['as_of']} vs {x['coverage_basis'] or '–'}"),
+            kpi_html("win_rate", "Win rate", x["win_rate"], fmt_pct(x["win_rate"]),
+                     f"{x['deals_won'] or 0} won / {x['deals_lost'] or 0} lost"),
+        ]
+        return f'<div class="snb-kpis">{"".join(tiles)}</div>'
+
+    def revenue_chart(f: Filters) -> str:
+        x = figs(f)
+        monthly = board.cached(("monthly", f), lambda: monthly_revenue(src, f))
+        fig, ax = _figure()
+        months = pd.date_range(f.start, pd.Timestamp(f.end) - pd.Timedelta(days=1), freq="MS")
+        values = monthly.set_index("month")["revenue"].reindex(months, fill_value=0.0)
+        labels = [m.strftime("%Y-%m") for m in months]
+        ax.bar(labels, values.values, color="#4E79A7", label="revenue")
+        if x["target"]:
+            ax.axhline(x["target"] / len(months), color="#E15759", ls="--", label="target pace per month")
+            ax.legend(loc="lower right", fontsize=8)
+        att = fmt_pct(x["attainment"]) + " of target" if x["attainment"] is not None else "no target set"
+        ax.set_title(f"{x['period']}: {fmt_money(x['revenue'], cur)} booked, {att}")
+        ax.set_ylabel(f"Revenue ({cur})")
+        _money(ax, cur)
+        if len(labels) > 6:
+            ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+        return figure_html(fig, "revenue", "monthly revenue against the target pace")
+
+    def funnel_chart(f: Filters) -> str:
+        steps = board.cached(("funnel", f), lambda: funnel_steps(src, f))
+        if steps.empty:
+            return message_html("No deal history (opportunities with stage_history) for these filters.", "funnel")
+        from salesnb.plots import funnel as funnel_plots
+
+        fig, ax = _figure(height=0.45 * len(steps) + 1.4)
+        conv = steps["step_conversion"].iloc[1:]
+        title = None
+        if conv.notna().any():
+            i = int(conv.idxmin())
+            title = f"Most deals are lost between {steps['step'][i - 1]} and {steps['step'][i]} ({conv[i]:.0%} go on)"
+        funnel_plots.funnel_steps(steps, ax=ax, title=title)
+        ax.set_xlabel("Deals (created up to the period end; won = closed in the period)")
+        return figure_html(fig, "funnel", "deals entering each stage, then won")
+
+    def channel_chart(f: Filters) -> str:
+        df = board.cached(("channels", f), lambda: channel_mix(src, f))
+        if df.empty:
+            return message_html("No revenue in this period for these filters.", "channels")
+        from salesnb.plots import color_for
+
+        fig, ax = _figure(height=0.45 * len(df) + 1.2)
+        ax.barh(df["channel"].astype(str)[::-1], df["share"][::-1],
+                color=[color_for(c) for c in df["channel"][::-1]])
+        for y, s in enumerate(df["share"][::-1]):
+            ax.text(s, y, f" {s:.0%}", va="center", fontsize=8)
+        growth = df["growth"][0]
+        yoy = f", {growth:+.0%} on last year" if pd.notna(growth) else ""
+        ax.set_title(f"{df['channel'][0]} leads with {df['share'][0]:.0%} of revenue{yoy}")
+        ax.set_xlabel("Share of revenue (%)")
+        from salesnb.plots import pct_axis
+
+        pct_axis(ax, "x")
+        return figure_html(fig, "channels", "share of revenue by channel")
+
+    def alerts(f: Filters) -> str:
+        items = current_alerts(figs(f))
+        if not items:
+            return '<div class="snb-ok" data-alerts="0">No alerts for these filters.</div>'
+        scope = f.describe()
+        body = "".join(
+            f'<div class="snb-alert" data-alert="{esc(a["key"])}">{esc(a["message"])} '
+            f'({esc(a["key"])} = {esc(_short_number(a["actual"]))}; {esc(scope)})</div>' for a in items
+        )
+        return f'<div data-alerts="{len(items)}">{body}</div>'
+
+    board.section("headline", headline)
+    board.section("revenue", revenue_chart)
+    board.section("funnel", funnel_chart)
+    board.section("channels", channel_chart)
+    board.section("alerts", alerts)
+    board.redraw()
+    return board
+
+
+def _short_number(x) -> str:
+    return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def _money(ax, currency: str) -> None:
+    from salesnb.plots import money_axis
+
+    money_axis(ax, "y", currency=currency)
+
+
+# ---- team -----------------------------------------------------------------------------------------
+def team(source: str = "", period: str = "", as_of: str = "", region: str = "", team: str = "",
+         channel: str = "", currency: str = "", rep: str = "") -> Board:
+    """The team board: a scorecard per rep and a drill-down into one rep."""
+    import ipywidgets as w
+
+    from salesnb.plots import use_house_style
+    from salesnb.widgets import rep_picker
+
+    use_house_style()
+    board = _open_board("team", source, period, as_of, region, team, channel, currency)
+    if board.src is None:
+        return board
+    src, cur = board.src, board.currency
+
+    def card(f: Filters) -> pd.DataFrame:
+        return board.cached(("card", f), lambda: rep_scorecard(src, f))
+
+    def scorecard(f: Filters) -> str:
+        df = card(f)
+        _refresh_picker(df)
+        if df.empty:
+            return message_html("No reps match these filters.", "scorecard")
+        formats = {
+            "name": str, "team": str, "revenue": lambda v: fmt_money(v, cur),
+            "attainment": fmt_pct, "win_rate": fmt_pct, "cycle_days": fmt_days,
+            "discount_compliance": fmt_pct,
+        }
+        labels = {"name": "Rep", "team": "Team", "revenue": f"Revenue ({cur})", "attainment": "Attainment",
+                  "win_rate": "Win rate", "cycle_days": "Cycle (mean)",
+                  "discount_compliance": "Discount compliance"}
+        return table_html(df, formats, key_col="rep_id", labels=labels)
+
+    board.picker = rep_picker([], None)
+    board.picker.observe(lambda _c: _redraw_detail(), names="value")
+
+    def _refresh_picker(df: pd.DataFrame) -> None:
+        options = [(f"{r.name or r.rep_id} ({r.rep_id})", str(r.rep_id)) for r in df.itertuples()]
+        wanted = board.picker.value or getattr(board, "wanted_rep", None)
+        ids = [o[1] for o in options]
+        if [o for o in board.picker.options] != options:
+            board._picking = True
+            try:
+                board.picker.options = options
+                board.picker.value = wanted if wanted in ids else (ids[0] if ids else None)
+            finally:
+                board._picking = False
+
+    def detail(f: Filters) -> str:
+        rep_id = board.picker.value
+        if not rep_id:
+            return message_html("Pick a rep to see their detail.", "rep")
+        df = card(f)
+        row = df[df["rep_id"] == rep_id]
+        if row.empty:
+            return message_html("This rep is not in the current filters.", "rep")
+        r = row.iloc[0]
+        d = board.cached(("rep", f, rep_id), lambda: rep_detail(src, f, rep_id))
+        tiles = "".join([
+            kpi_html("rep_revenue", "Revenue", r["revenue"], fmt_money(r["revenue"], cur), str(r["name"] or rep_id)),
+            kpi_html("rep_attainment", "Attainment", r["attainment"], fmt_pct(r["attainment"]),
+                     f"target {fmt_money(r['target'], cur)}"),
+            kpi_html("rep_win_rate", "Win rate", r["win_rate"], fmt_pct(r["win_rate"]),
+                     f"{r['won']} won of {r['closed']} closed"),
+            kpi_html("rep_cycle_days", "Cycle time", r["cycle_days"], fmt_days(r["cycle_days"]), "mean, won deals"),
+            kpi_html("rep_discount_compliance", "Discount compliance", r["discount_compliance"],
+                     fmt_pct(r["discount_compliance"]),
+                     f"{r['discount_breaches']} of {r['won_deals_priced']} won deals above authority"),
+        ])
+        m = d["monthly"]
+        fig, ax = _figure(height=2.8)
+        if len(m):
+            ax.plot(m["month"], m["revenue"], marker="o", color="#4E79A7")
+            best = m.loc[m["revenue"].idxmax()]
+            ax.set_title(f"{r['name'] or rep_id}: best month {best['month']:%Y-%m} ({fmt_money(best['revenue'], cur)})")
+        else:
+            ax.set_title(f"{r['name'] or rep_id}: no orders in the last 12 months")
+        ax.set_ylabel(f"Revenue ({cur})")
+        _money(ax, cur)
+        chart = figure_html(fig, "rep-trend", "monthly revenue of the rep")
+        deals = d["open_deals"]
+        deals_html = (table_html(deals, {"opportunity_id": str, "stage": str,
+                                         "amount": lambda v: fmt_money(v, cur), "age_days": fmt_days},
+                                 labels={"opportunity_id": "Open deal", "stage": "Stage",
+                                         "amount": "Amount", "age_days": "Age"})
+                      if len(deals) else "<p>No open deals.</p>")
+        return f'<div class="snb-kpis" data-rep="{esc(rep_id)}">{tiles}</div>{chart}{deals_html}'
+
+    def _redraw_detail():
+        if getattr(board, "_picking", False):
+            return
+        try:
+            board.sections["rep"].value = detail(board.panel.filters)
+        except SalesnbError as exc:
+            board.sections["rep"].value = message_html(str(exc), "rep")
+        except Exception:
+            _server_log().exception("dashboard team: rep detail failed")
+            board.sections["rep"].value = message_html(FRIENDLY_FAILURE, "rep")
+
+    board.wanted_rep = rep or None
+    board.section("scorecard", scorecard)
+    board.section("rep", detail)
+    board.redraw()
+    board.rep_widget = w.VBox([board.picker, board.sections["rep"]])
+    orig_show = board.show
+
+    def show(name=None):
+        return board.rep_widget if name == "rep" else orig_show(name)
+
+    board.show = show
+
+    def apply_url():
+        reps = rep_ids(src)
+        values = Board.apply_url(board, extra={"rep": reps})
+        if values.get("rep"):
+            board.wanted_rep = values["rep"]
+            ids = [o[1] for o in board.picker.options]
+            if values["rep"] in ids:
+                board.picker.value = values["rep"]
+            else:
+                board.fail(f"Link parameter ignored: rep {values['rep']!r} is not in the current filters.", "url")
+        return values
+
+    board.apply_url = apply_url
+    return board
+
+
+def rep_ids(src: Source) -> list[str]:
+    return queries.distinct_values(src, "reps", "rep_id")
+
+
+# ================================================================================================
+# Server
+# ================================================================================================
+def voila_command(port: int = DEFAULT_PORT, host: str = "127.0.0.1", pool_size: int = DEFAULT_POOL_SIZE,
+                  cull_idle_seconds: int = DEFAULT_CULL_IDLE_SECONDS,
+                  cull_interval_seconds: int = DEFAULT_CULL_INTERVAL_SECONDS,
+                  notebooks: Path | None = None) -> list[str]:
+    """The Voilà command line ``serve`` runs (also used by the benchmark)."""
+    return [
+        sys.executable, "-m", "voila", str(notebooks or config.DASHBOARD_DIR),
+        "--no-browser",
+        f"--port={int(port)}",
+        "--Voila.port_retries=0",  # the asked port or a clear failure, never a surprise port
+        f"--Voila.ip={host}",
+        "--preheat_kernel=True",
+        f"--pool_size={int(pool_size)}",
+        "--show_tracebacks=False",
+        "--strip_sources=True",
+        "--template=salesnb",  # lab without CDN links: salesnb/voila/share/voila/templates/salesnb
+        f"--MappingKernelManager.cull_idle_timeout={int(cull_idle_seconds)}",
+        f"--MappingKernelManager.cull_interval={int(cull_interval_seconds)}",
+        f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",
+    ]
+
+
+def voila_env(source: str, host: str = "127.0.0.1") -> dict[str, str]:
+    """Environment for the Voilà process; its kernels inherit it."""
+    env = dict(os.environ)
+    env["SALESNB_SOURCE"] = source  # every dashboard notebook reads the warehouse from here
+    # Preheated kernels ask the server for the viewer's request on VOILA_APP_IP (default 127.0.0.1).
+    env["VOILA_APP_IP"] = "127.0.0.1" if host in ("", "0.0.0.0", "::", "localhost") else host
+    # The salesnb template lives in our own data dir, found through JUPYTER_PATH.
+    share = str(VOILA_CONFIG_DIR / "share")
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (share, env.get("JUPYTER_PATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def serve(source: str | None = None, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
+          pool_size: int = DEFAULT_POOL_SIZE) -> int:
+    """Serve ``notebooks/dashboards`` with Voilà until interrupted; returns the exit code."""
+    src = connect(source or None)  # fails early with a clear message when the warehouse is missing
+    resolved = str(src.path.resolve()) if src.path is not None else src.description
+    src.close()
+    env = voila_env(resolved, host)
+    cmd = voila_command(port=port, host=host, pool_size=pool_size)
+    print(f"salesnb: serving dashboards on http://{host}:{port}/ (source {resolved}); Ctrl-C stops",
+          file=sys.stderr, flush=True)
+    proc = subprocess.Popen(cmd, env=env, cwd=str(config.PROJECT_ROOT))
+
+    def stop(signum, _frame):
+        # A service manager (or a test) stops us with SIGTERM: take Voilà and its kernels along.
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()

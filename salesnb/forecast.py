@@ -1,0 +1,370 @@
+"""Baseline revenue forecasting from monthly history (target setting, dashboards, incentives).
+
+The forecaster compares a few statsmodels models by a rolling-origin backtest and
+forecasts with the best one; the candidates are
+
+- ``snaive``  seasonal naive: each month repeats the same month a year earlier;
+- ``ets``     exponential smoothing (statsmodels ``ETSModel``: multiplicative error
+  and season, damped additive trend);
+- ``theta``   the Theta method (statsmodels ``ThetaModel``, the M3 competition winner);
+- ``sarima``  the "airline" SARIMA(0,1,1)(0,1,1)12 on log revenue (statsmodels ``SARIMAX``);
+- ``combo``   the mean of ``ets``, ``theta`` and ``sarima`` (combinations of
+  forecasts beat single methods on the M3/M4 competitions).
+
+Models that cannot be fitted on a short history (ETS and SARIMA need two full
+years) fall back to the next simpler one, so a forecast always comes back.
+
+Uncertainty: the forecast of a period total is log-normal around the point
+forecast. Its log-scale spread ``sigma`` is the larger of (a) the spread of the
+period total in 1,000 seeded simulations of the SARIMA model and (b) the
+root-mean-square log error of the chosen model's period totals in the backtest,
+so the interval is never narrower than the errors the model actually made.
+The log-normal and the sigma combination are written by hand because
+statsmodels gives per-month intervals, not intervals of a multi-month sum.
+
+Example::
+
+    >>> y = monthly_series(frame, date_col="month", value_col="revenue")
+    >>> fc = baseline_forecast(y, start="2026-07-01", end="2026-10-01")
+    >>> fc.total, fc.low, fc.high, fc.best_model
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from salesnb.errors import FitError
+
+SEASON = 12
+COMBO_PARTS = ("ets", "theta", "sarima")
+DEFAULT_MODELS = ("snaive", "ets", "theta", "sarima", "combo")
+MODEL_LABELS = {
+    "snaive": "Seasonal naive",
+    "ets": "Exponential smoothing (ETS)",
+    "theta": "Theta",
+    "sarima": "SARIMA (airline, log)",
+    "combo": "Combination (mean of ETS, Theta, SARIMA)",
+}
+
+
+@contextmanager
+def _quiet():
+    # statsmodels warns about convergence and short samples on every small fit;
+    # the backtest, not the warnings, tells whether a model is any good.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
+            yield
+
+
+def monthly_series(frame: pd.DataFrame, date_col: str = "month", value_col: str = "revenue",
+                   start=None, end=None) -> pd.Series:
+    """A gap-free month-start series (missing months are 0) from a month x value frame.
+
+    ``start``/``end`` (end exclusive) extend or cut the range. Example::
+
+        >>> monthly_series(pd.DataFrame({"month": ["2024-01-01", "2024-03-01"], "revenue": [1, 3]}))
+        2024-01-01    1.0
+        2024-02-01    0.0
+        2024-03-01    3.0
+        Freq: MS, Name: revenue, dtype: float64
+    """
+    missing = [c for c in (date_col, value_col) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"monthly_series: missing column(s) {', '.join(missing)}")
+    months = pd.to_datetime(frame[date_col]).dt.to_period("M").dt.to_timestamp()
+    s = pd.Series(frame[value_col].astype("float64").to_numpy(), index=months).groupby(level=0).sum()
+    if s.empty and start is None:
+        return pd.Series([], dtype="float64", index=pd.DatetimeIndex([], freq="MS"), name=value_col)
+    first = pd.Timestamp(start) if start is not None else s.index.min()
+    last = (pd.Timestamp(end) - pd.offsets.MonthBegin(1)) if end is not None else s.index.max()
+    idx = pd.date_range(first, last, freq="MS")
+    out = s.reindex(idx, fill_value=0.0)
+    out.index.freq = "MS"
+    out.name = value_col
+    return out
+
+
+# --------------------------------------------------------------------------- models
+def _positive(y: np.ndarray) -> bool:
+    return bool(np.all(y > 0))
+
+
+def snaive(y: np.ndarray, h: int) -> np.ndarray:
+    """Seasonal naive: month t+k repeats month t+k-12 (the last value when under a year)."""
+    y = np.asarray(y, dtype="float64")
+    if len(y) < SEASON:
+        return np.repeat(y[-1], h)
+    last_year = y[-SEASON:]
+    return np.array([last_year[i % SEASON] for i in range(h)])
+
+
+def theta(y: np.ndarray, h: int) -> np.ndarray:
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = np.asarray(y, dtype="float64")
+    seasonal = len(y) >= 2 * SEASON and _positive(y)
+    with _quiet():
+        res = ThetaModel(y, period=SEASON, deseasonalize=seasonal).fit()
+        return np.asarray(res.forecast(h), dtype="float64")
+
+
+def ets(y: np.ndarray, h: int) -> np.ndarray:
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = np.asarray(y, dtype="float64")
+    if len(y) < 2 * SEASON or not _positive(y):
+        return theta(y, h)
+    with _quiet():
+        res = ETSModel(y, error="mul", trend="add", damped_trend=True, seasonal="mul",
+                       seasonal_periods=SEASON).fit(disp=False)
+        out = np.asarray(res.forecast(h), dtype="float64")
+    return out if np.all(np.isfinite(out)) else theta(y, h)
+
+
+def _sarima_fit(y: np.ndarray):
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    with _quiet():
+        return SARIMAX(np.log(y), order=(0, 1, 1), seasonal_order=(0, 1, 1, SEASON)).fit(disp=False)
+
+
+def sarima(y: np.ndarray, h: int) -> np.ndarray:
+    y = np.asarray(y, dtype="float64")
+    if len(y) < 2 * SEASON + 2 or not _positive(y):
+        return theta(y, h)
+    res = _sarima_fit(y)
+    with _quiet():
+        out = np.exp(np.asarray(res.forecast(h), dtype="float64"))
+    return out if np.all(np.isfinite(out)) else theta(y, h)
+
+
+MODELS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+    "snaive": snaive, "ets": ets, "theta": theta, "sarima": sarima,
+}
+
+
+def forecast_models(y: pd.Series | np.ndarray, h: int, models: Sequence[str] = DEFAULT_MODELS) -> pd.DataFrame:
+    """Point forecasts of the next ``h`` months, one column per model (``combo`` included).
+
+    With a month-start indexed ``y`` the result is indexed by the forecast months.
+    """
+    if h < 1:
+        raise ValueError("forecast_models: horizon h must be at least 1")
+    values = np.asarray(y, dtype="float64")
+    if len(values) < 3:
+        raise FitError(f"cannot forecast from {len(values)} month(s) of history; need at least 3")
+    need = set(models) | (set(COMBO_PARTS) if "combo" in models else set())
+    unknown = need - set(MODELS) - {"combo"}
+    if unknown:
+        raise ValueError(f"unknown forecast model(s): {', '.join(sorted(unknown))}; "
+                         f"known: {', '.join(DEFAULT_MODELS)}")
+    got = {m: MODELS[m](values, h) for m in MODELS if m in need}
+    if "combo" in models:
+        got["combo"] = np.mean([got[m] for m in COMBO_PARTS], axis=0)
+    out = pd.DataFrame({m: got[m] for m in models})
+    if isinstance(y, pd.Series) and isinstance(y.index, pd.DatetimeIndex) and len(y):
+        out.index = pd.date_range(y.index[-1] + pd.offsets.MonthBegin(1), periods=h, freq="MS")
+        out.index.name = "month"
+    return out
+
+
+# --------------------------------------------------------------------------- scoring
+def smape(actual, forecast) -> float:
+    """Symmetric MAPE in [0, 2]: mean of |F - A| / ((|A| + |F|) / 2); 0/0 counts as 0."""
+    a = np.asarray(actual, dtype="float64")
+    f = np.asarray(forecast, dtype="float64")
+    den = (np.abs(a) + np.abs(f)) / 2
+    err = np.where(den == 0, 0.0, np.abs(f - a) / np.where(den == 0, 1, den))
+    return float(np.mean(err))
+
+
+def rolling_backtest(y: pd.Series | np.ndarray, h: int, origins: int = 3, step: int | None = None,
+                     models: Sequence[str] = DEFAULT_MODELS, min_train: int = SEASON + 3) -> pd.DataFrame:
+    """Refit at ``origins`` rolling cut-offs and score each model on the next ``h`` months.
+
+    Origins are spaced ``step`` months apart (default ``h``), the last one leaves exactly
+    ``h`` months to test. Returns one row per model x origin: ``model, origin`` (first
+    month forecast, or its position), ``train_months, actual_total, forecast_total,
+    total_error_pct`` (forecast / actual - 1) and ``smape`` of the monthly values.
+    """
+    values = np.asarray(y, dtype="float64")
+    step = step or h
+    rows = []
+    for k in range(origins):
+        cut = len(values) - h - k * step
+        if cut < min_train:
+            break
+        actual = values[cut:cut + h]
+        fc = forecast_models(values[:cut], h, models)
+        origin = y.index[cut] if isinstance(y, pd.Series) and isinstance(y.index, pd.DatetimeIndex) else cut
+        for m in models:
+            total = float(fc[m].sum())
+            act = float(actual.sum())
+            rows.append(dict(model=m, origin=origin, train_months=cut, actual_total=act,
+                             forecast_total=total,
+                             total_error_pct=total / act - 1 if act else np.nan,
+                             smape=smape(actual, fc[m].to_numpy())))
+    return pd.DataFrame(rows, columns=["model", "origin", "train_months", "actual_total",
+                                       "forecast_total", "total_error_pct", "smape"])
+
+
+def score_backtest(backtest: pd.DataFrame) -> pd.DataFrame:
+    """Per model: mean monthly sMAPE, mean absolute error of the period total, origins; best first.
+
+    Ties are broken in favour of the combination, then by the order of DEFAULT_MODELS.
+    """
+    if backtest.empty:
+        return pd.DataFrame(columns=["model", "smape", "total_abs_error_pct", "origins"])
+    g = backtest.assign(abs_total=backtest["total_error_pct"].abs()).groupby("model", sort=False)
+    out = pd.DataFrame({"smape": g["smape"].mean(), "total_abs_error_pct": g["abs_total"].mean(),
+                        "origins": g.size()}).reset_index()
+    order = {m: i for i, m in enumerate(("combo",) + tuple(m for m in DEFAULT_MODELS if m != "combo"))}
+    out["_tie"] = out["model"].map(order).fillna(len(order))
+    out["smape"] = out["smape"].round(12)  # float noise must not decide a tie
+    out = out.sort_values(["smape", "_tie"]).drop(columns="_tie").reset_index(drop=True)
+    return out
+
+
+def choose_model(backtest: pd.DataFrame, default: str = "combo") -> str:
+    """The model with the lowest mean backtest sMAPE (``default`` when there was no backtest)."""
+    scores = score_backtest(backtest)
+    return str(scores["model"].iloc[0]) if len(scores) else default
+
+
+# --------------------------------------------------------------------------- distribution
+def prob_at_least(target: float, median: float, sigma: float) -> float:
+    """P(total >= target) for a log-normal total with this median and log-scale sigma."""
+    if target <= 0:
+        return 1.0
+    if median <= 0:
+        return 0.0
+    if sigma <= 0:
+        return 1.0 if median >= target else 0.0
+    return float(stats.norm.sf((math.log(target) - math.log(median)) / sigma))
+
+
+def lognormal_interval(median: float, sigma: float, level: float = 0.8) -> tuple[float, float]:
+    """Central ``level`` interval of a log-normal total."""
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    return median * math.exp(-z * sigma), median * math.exp(z * sigma)
+
+
+def _simulated_sigma(values: np.ndarray, h: int, last: int, seed: int, repetitions: int = 1000) -> float:
+    """Log-scale spread of the sum of the last ``last`` of ``h`` simulated months (SARIMA)."""
+    if len(values) < 2 * SEASON + 2 or not _positive(values):
+        return float("nan")
+    try:
+        res = _sarima_fit(values)
+        with _quiet():
+            sims = res.simulate(h, repetitions=repetitions, anchor="end",
+                                random_state=np.random.default_rng(seed))
+        paths = np.exp(np.asarray(sims).reshape(h, -1))  # months x repetitions
+        totals = paths[h - last:].sum(axis=0)
+        totals = totals[np.isfinite(totals) & (totals > 0)]
+        return float(np.std(np.log(totals))) if len(totals) > 10 else float("nan")
+    except Exception:  # noqa: BLE001 - a failed simulation falls back to the backtest spread
+        return float("nan")
+
+
+@dataclass
+class BaselineForecast:
+    """The baseline forecast of one period total and how it was chosen."""
+
+    history: pd.Series  # monthly history used (strictly before the forecast months)
+    monthly: pd.DataFrame  # forecast months x models
+    backtest: pd.DataFrame  # rolling_backtest rows
+    scores: pd.DataFrame  # score_backtest
+    best_model: str
+    period_months: pd.DatetimeIndex  # the months whose sum is the period total
+    sigma: float  # log-scale spread of the period total
+    level: float  # interval level of low/high
+
+    @property
+    def point(self) -> pd.Series:
+        """Monthly point forecast of the chosen model."""
+        return self.monthly[self.best_model]
+
+    @property
+    def total(self) -> float:
+        return float(self.point.loc[self.period_months].sum())
+
+    @property
+    def low(self) -> float:
+        return lognormal_interval(self.total, self.sigma, self.level)[0]
+
+    @property
+    def high(self) -> float:
+        return lognormal_interval(self.total, self.sigma, self.level)[1]
+
+    def prob_at_least(self, target: float) -> float:
+        """Probability the period total reaches ``target`` under the forecast distribution."""
+        return prob_at_least(target, self.total, self.sigma)
+
+    def model_totals(self) -> pd.DataFrame:
+        """Period total per model with its backtest errors; the chosen model flagged."""
+        totals = self.monthly.loc[self.period_months].sum().rename("forecast_total")
+        out = totals.to_frame().join(self.scores.set_index("model"), how="left")
+        out["chosen"] = out.index == self.best_model
+        out.index.name = "model"
+        return out.reset_index()
+
+
+def baseline_forecast(history: pd.Series, start, end, level: float = 0.8, origins: int = 3,
+                      models: Sequence[str] = DEFAULT_MODELS, seed: int = 0,
+                      min_sigma: float = 0.02) -> BaselineForecast:
+    """Forecast the total of months ``[start, end)`` from a monthly ``history`` before ``start``.
+
+    ``history`` is a month-start series (see :func:`monthly_series`); only months
+    before ``start`` are used. The backtest uses the same horizon as the forecast
+    (months from the end of history to ``end``) and ``origins`` cut-offs; the model
+    with the lowest backtest sMAPE is chosen. ``min_sigma`` floors the log spread:
+    no sales forecast is known to within 2 %.
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    hist = history[history.index < start].astype("float64")
+    if len(hist) < 3:
+        raise FitError(f"need at least 3 months of revenue before {start.date()} to forecast; "
+                       f"found {len(hist)}")
+    if end <= start:
+        raise ValueError("baseline_forecast: end must be after start")
+    first_fc = hist.index[-1] + pd.offsets.MonthBegin(1)
+    months_all = pd.date_range(first_fc, end - pd.offsets.MonthBegin(1), freq="MS")
+    period_months = pd.date_range(start, end - pd.offsets.MonthBegin(1), freq="MS")
+    h = len(months_all)
+    bt = rolling_backtest(hist, h, origins=origins, step=max(len(period_months), 1), models=models)
+    scores = score_backtest(bt)
+    best = str(scores["model"].iloc[0]) if len(scores) else ("combo" if "combo" in models else models[0])
+    monthly = forecast_models(hist, h, models)
+    monthly.index = months_all
+    # backtest spread of the chosen model's totals (log ratio actual / forecast)
+    chosen = bt[(bt["model"] == best) & (bt["actual_total"] > 0) & (bt["forecast_total"] > 0)]
+    bt_sigma = (float(np.sqrt(np.mean(np.log(chosen["actual_total"] / chosen["forecast_total"]) ** 2)))
+                if len(chosen) else float("nan"))
+    sim_sigma = _simulated_sigma(hist.to_numpy(), h, len(period_months), seed)
+    candidates = [s for s in (bt_sigma, sim_sigma) if np.isfinite(s)]
+    sigma = max(candidates + [min_sigma]) if candidates else 0.15  # 15 %: a wide, honest default
+    return BaselineForecast(hist, monthly, bt, scores, best, period_months, sigma, level)
+
+
+def forecast_next(y: pd.Series | np.ndarray, h: int, origins: int = 3,
+                  models: Sequence[str] = DEFAULT_MODELS) -> np.ndarray:
+    """The monthly forecast of the backtest-chosen model (what the benchmark scores)."""
+    bt = rolling_backtest(y, h, origins=origins, models=models)
+    best = choose_model(bt)
+    return forecast_models(y, h, models)[best].to_numpy()
+
+
+__all__ = [
+    "BaselineForecast", "DEFAULT_MODELS", "MODEL_LABELS", "baseline_forecast", "choose_model",
+    "forecast_models", "forecast_next", "lognormal_interval", "monthly_series", "prob_at_least",
+    "rolling_backtest", "score_backtest", "smape", "snaive", "ets", "theta", "sarima",
+]

@@ -1,0 +1,236 @@
+"""Channel metrics: revenue, margin, customers and order value per channel; mix shift; overtakes.
+
+Pure functions over frames from :func:`salesnb.queries.revenue_by` (``channel`` plus a time
+grain). Significance tests come from statsmodels: Welch's ANOVA
+(``statsmodels.stats.oneway.anova_oneway``, unequal variances) for average order value
+across channels, and the chi-square test of a contingency table
+(``statsmodels.stats.contingency_tables.Table``) for a shift in the channel mix of orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.contingency_tables import Table
+from statsmodels.stats.oneway import anova_oneway
+
+
+def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
+def quarter_label(ts) -> str:
+    ts = pd.Timestamp(ts)
+    return f"{ts.year}-Q{(ts.month - 1) // 3 + 1}"
+
+
+def channel_summary(current: pd.DataFrame, prior: pd.DataFrame | None = None, channel_col: str = "channel",
+                    ) -> pd.DataFrame:
+    """One row per channel: revenue, margin, orders, customers, average order value, share, growth.
+
+    ``current`` / ``prior``: ``channel, revenue, margin, orders, customers`` for the period and
+    the same period a year earlier. Returns ``channel, revenue, margin, margin_pct, orders,
+    customers, aov, share, prior_revenue, growth, prior_share, share_change`` sorted by revenue.
+
+    >>> now = pd.DataFrame({"channel": ["A", "B"], "revenue": [300.0, 100.0], "margin": [30.0, 50.0],
+    ...                     "orders": [3, 4], "customers": [2, 3]})
+    >>> old = now.assign(revenue=[100.0, 100.0])
+    >>> channel_summary(now, old)[["channel", "share", "growth"]].values.tolist()
+    [['A', 0.75, 2.0], ['B', 0.25, 0.0]]
+    """
+    _need(current, [channel_col, "revenue", "orders", "customers"], "channel_summary")
+    cur = current.rename(columns={channel_col: "channel"}).copy()
+    cur["channel"] = cur["channel"].astype(object).where(cur["channel"].notna(), "(no channel)").astype(str)
+    if "margin" not in cur:
+        cur["margin"] = np.nan
+    out = cur[["channel", "revenue", "margin", "orders", "customers"]].copy()
+    out["margin_pct"] = out["margin"] / out["revenue"].where(out["revenue"] != 0)
+    out["aov"] = out["revenue"] / out["orders"].where(out["orders"] > 0)
+    total = out["revenue"].sum()
+    out["share"] = out["revenue"] / total if total else np.nan
+    if prior is not None and len(prior):
+        _need(prior, [channel_col, "revenue"], "channel_summary(prior)")
+        pr = prior.rename(columns={channel_col: "channel"})[["channel", "revenue"]].copy()
+        pr["channel"] = pr["channel"].astype(object).where(pr["channel"].notna(), "(no channel)").astype(str)
+        pr = pr.rename(columns={"revenue": "prior_revenue"})
+        out = out.merge(pr, on="channel", how="outer")
+        out["revenue"] = out["revenue"].fillna(0.0)
+        ptotal = out["prior_revenue"].sum()
+        out["growth"] = out["revenue"] / out["prior_revenue"].where(out["prior_revenue"] > 0) - 1
+        out["prior_share"] = out["prior_revenue"].fillna(0.0) / ptotal if ptotal else np.nan
+        out["share"] = out["revenue"] / out["revenue"].sum() if out["revenue"].sum() else np.nan
+        out["share_change"] = out["share"] - out["prior_share"]
+    else:
+        out["prior_revenue"] = out["growth"] = out["prior_share"] = out["share_change"] = np.nan
+    return out.sort_values("revenue", ascending=False).reset_index(drop=True)
+
+
+def quarterly_pivot(rev: pd.DataFrame, value: str = "revenue", quarter_col: str = "quarter",
+                    channel_col: str = "channel") -> pd.DataFrame:
+    """Quarters (rows, labelled ``2025-Q2``) x channels (columns) of ``value``; missing = 0.
+
+    >>> r = pd.DataFrame({"quarter": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-04-01"]),
+    ...                   "channel": ["A", "B", "A"], "revenue": [1.0, 2.0, 3.0]})
+    >>> quarterly_pivot(r).to_dict("index")
+    {'2025-Q1': {'A': 1.0, 'B': 2.0}, '2025-Q2': {'A': 3.0, 'B': 0.0}}
+    """
+    _need(rev, [quarter_col, channel_col, value], "quarterly_pivot")
+    p = rev.pivot_table(index=quarter_col, columns=channel_col, values=value, aggfunc="sum", fill_value=0.0)
+    p = p.sort_index()
+    p.index = [quarter_label(q) for q in p.index]
+    p.columns = [str(c) for c in p.columns]
+    p.columns.name = None
+    return p.astype(float)
+
+
+def find_overtake(pivot: pd.DataFrame) -> dict:
+    """The channel that overtook another over the history of quarters.
+
+    For pairs (a, b) with a < b in the first quarter and a > b in the last, the overtake
+    quarter is the first quarter from which a stays above b to the end. With several such
+    pairs, the one with the largest gap in the last quarter wins. Returns ``channel,
+    overtaken, quarter, final_gap`` or ``{}`` when no channel overtook another.
+
+    >>> p = pd.DataFrame({"Online": [1, 3, 2, 5], "Retail": [4, 2, 3, 3]},
+    ...                  index=["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"])
+    >>> find_overtake(p)["quarter"]
+    '2024-Q4'
+    """
+    if len(pivot) < 2:
+        return {}
+    best = {}
+    for a in pivot.columns:
+        for b in pivot.columns:
+            if a == b:
+                continue
+            sa, sb = pivot[a].to_numpy(float), pivot[b].to_numpy(float)
+            if not (sa[0] < sb[0] and sa[-1] > sb[-1]):
+                continue
+            above = sa > sb
+            # first index from which `above` holds to the end
+            start = len(above) - int(np.argmin(above[::-1])) if not above.all() else 0
+            gap = float(sa[-1] - sb[-1])
+            if not best or gap > best["final_gap"]:
+                best = {"channel": a, "overtaken": b, "quarter": str(pivot.index[start]), "final_gap": gap}
+    return best
+
+
+def mix_shift_test(current: pd.DataFrame, prior: pd.DataFrame, count_col: str = "orders",
+                   channel_col: str = "channel") -> dict:
+    """Chi-square test that the channel mix of orders changed between two periods.
+
+    Returns ``chi2, dof, p_value, cramers_v`` (Cramér's V says how large the shift is; with many
+    orders even a tiny shift is 'significant').
+
+    >>> a = pd.DataFrame({"channel": ["A", "B"], "orders": [50, 50]})
+    >>> b = pd.DataFrame({"channel": ["A", "B"], "orders": [80, 20]})
+    >>> mix_shift_test(b, a)["p_value"] < 0.001
+    True
+    """
+    _need(current, [channel_col, count_col], "mix_shift_test")
+    _need(prior, [channel_col, count_col], "mix_shift_test(prior)")
+    t = pd.DataFrame({
+        "now": current.groupby(channel_col)[count_col].sum(),
+        "before": prior.groupby(channel_col)[count_col].sum(),
+    }).fillna(0.0)
+    t = t[(t.sum(axis=1) > 0)]
+    if len(t) < 2 or (t.sum(axis=0) == 0).any():
+        return {"chi2": np.nan, "dof": 0, "p_value": np.nan, "cramers_v": np.nan}
+    res = Table(t.to_numpy(float).T).test_nominal_association()
+    n = t.to_numpy().sum()
+    v = float(np.sqrt(res.statistic / (n * (min(t.shape) - 1))))
+    return {"chi2": float(res.statistic), "dof": int(res.df), "p_value": float(res.pvalue), "cramers_v": v}
+
+
+def order_value_test(daily: pd.DataFrame, channel_col: str = "channel", revenue_col: str = "revenue",
+                     orders_col: str = "orders", min_days: int = 5) -> dict:
+    """Welch's ANOVA: does the average order value differ between channels?
+
+    ``daily``: one row per channel and day with revenue and orders (from ``revenue_by(by=[
+    "channel", "day"])``); each day's AOV is one observation per channel. Channels with fewer
+    than ``min_days`` days are left out. Returns ``statistic, p_value, channels, days`` and
+    ``aov`` (mean daily AOV per channel).
+
+    >>> d = pd.DataFrame({"channel": ["A"] * 6 + ["B"] * 6, "revenue": [10, 11, 9, 10, 12, 8] + [20, 22, 18, 21, 19, 20],
+    ...                   "orders": [1] * 12})
+    >>> order_value_test(d)["p_value"] < 0.001
+    True
+    """
+    _need(daily, [channel_col, revenue_col, orders_col], "order_value_test")
+    d = daily[daily[orders_col] > 0]
+    aov = (d[revenue_col] / d[orders_col]).rename("aov")
+    groups = {str(k): g.to_numpy(float) for k, g in aov.groupby(d[channel_col].astype(str))}
+    groups = {k: v for k, v in groups.items() if len(v) >= min_days and np.var(v) > 0}
+    if len(groups) < 2:
+        return {"statistic": np.nan, "p_value": np.nan, "channels": len(groups), "days": 0, "aov": {}}
+    res = anova_oneway(list(groups.values()), use_var="unequal", welch_correction=True)
+    return {"statistic": float(res.statistic), "p_value": float(res.pvalue), "channels": len(groups),
+            "days": int(sum(len(v) for v in groups.values())),
+            "aov": {k: float(v.mean()) for k, v in groups.items()}}
+
+
+def growth_leaders(summary: pd.DataFrame, min_share: float = 0.02) -> dict:
+    """The channel gaining the most share of revenue and the one losing the most (YoY).
+
+    Channels below ``min_share`` of revenue in both periods are ignored (noise). Returns
+    ``growing_channel, growing_share_change, shrinking_channel, shrinking_share_change`` (empty
+    when there is no prior period).
+
+    >>> s = pd.DataFrame({"channel": ["A", "B", "C"], "share": [0.5, 0.3, 0.2], "prior_share": [0.4, 0.4, 0.2],
+    ...                   "growth": [0.4, -0.1, 0.1]})
+    >>> growth_leaders(s)["growing_channel"], growth_leaders(s)["shrinking_channel"]
+    ('A', 'B')
+    """
+    _need(summary, ["channel", "share", "prior_share"], "growth_leaders")
+    s = summary.dropna(subset=["share", "prior_share"])
+    s = s[(s["share"] >= min_share) | (s["prior_share"] >= min_share)]
+    if len(s) < 2:
+        return {}
+    change = s["share"] - s["prior_share"]
+    up, down = s.loc[change.idxmax()], s.loc[change.idxmin()]
+    return {"growing_channel": up["channel"], "growing_share_change": float(change.max()),
+            "growing_growth": float(up.get("growth", np.nan)),
+            "shrinking_channel": down["channel"], "shrinking_share_change": float(change.min()),
+            "shrinking_growth": float(down.get("growth", np.nan))}
+
+
+def channel_actions(summary: pd.DataFrame, leaders: dict, overtake: dict, aov_test: dict, mix_test: dict,
+                    alpha: float = 0.05) -> str:
+    """'What to do' bullets (markdown) about where to move channel effort."""
+    out = []
+    if leaders:
+        g, s = leaders["growing_channel"], leaders["shrinking_channel"]
+        out.append(f"**{g}** gains share ({leaders['growing_share_change']:+.1%} points YoY) and **{s}** loses "
+                   f"({leaders['shrinking_share_change']:+.1%} points): move effort and budget toward {g}.")
+    if overtake:
+        out.append(f"{overtake['channel']} overtook {overtake['overtaken']} in {overtake['quarter']} and stayed "
+                   "ahead: plan capacity and targets on the new order, not the old one.")
+    m = summary.dropna(subset=["margin_pct"]) if "margin_pct" in summary else summary.iloc[0:0]
+    if len(m) >= 2:
+        best, worst = m.loc[m["margin_pct"].idxmax()], m.loc[m["margin_pct"].idxmin()]
+        out.append(f"Margin is highest in **{best['channel']}** ({best['margin_pct']:.1%}) and lowest in "
+                   f"**{worst['channel']}** ({worst['margin_pct']:.1%}): check discounts and costs there before "
+                   "pushing volume.")
+    p = aov_test.get("p_value")
+    if p is not None and not pd.isna(p):
+        if p < alpha:
+            aov = aov_test.get("aov", {})
+            top = max(aov, key=aov.get) if aov else None
+            out.append(f"Average order value differs between channels (Welch ANOVA p = {p:.3g})"
+                       + (f"; {top} brings the largest orders: use it for upsell and bundles." if top else "."))
+        else:
+            out.append(f"Average order value does not differ significantly between channels (p = {p:.2f}): "
+                       "compete on volume, not basket size.")
+    pm = mix_test.get("p_value")
+    if pm is not None and not pd.isna(pm):
+        verdict = "a real shift" if pm < alpha and mix_test.get("cramers_v", 0) >= 0.05 else (
+            "statistically detectable but small" if pm < alpha else "not significant")
+        out.append(f"The channel mix of orders vs a year ago is {verdict} (chi-square p = {pm:.3g}, "
+                   f"Cramér's V = {mix_test.get('cramers_v', float('nan')):.2f}).")
+    if not out:
+        out.append("Only one channel or no history: nothing to compare yet.")
+    return "\n".join(f"- {x}" for x in out)

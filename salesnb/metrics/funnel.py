@@ -1,0 +1,368 @@
+"""Funnel & sales-process metrics: win rates, stage conversion, dwell, velocity, coverage.
+
+Pure functions over small frames produced by :mod:`salesnb.queries.funnel` (counts per
+group, per stage, per cycle length), so the opportunity table never has to sit in pandas.
+
+Confidence intervals for win rates use ``statsmodels.stats.proportion.proportion_confint``
+(Wilson). Quantiles of cycle time are computed from a histogram (``cycle_days`` x
+``deals``) by :func:`quantile_from_counts`, a weighted quantile written here because numpy's
+quantile takes no frequency weights and expanding the histogram would rebuild the fact table.
+
+Stage conventions: a deal *advances* from a stage when its next recorded stage is later in
+the stage order (or it was won from there); it *leaks* when it was lost there or moved to a
+lost-like stage (``lost_stages``, default: any stage whose name contains "lost").
+Deals still open in a stage are unresolved and left out of that stage's conversion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+WON, LOST, OPEN = "won", "lost", "open"
+
+
+def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
+def _ratio(num, den) -> float:
+    return float(num) / float(den) if den and not pd.isna(den) else float("nan")
+
+
+def win_rate(won: float, closed: float) -> float:
+    """Won deals over closed (won + lost) deals; NaN when nothing closed.
+
+    >>> win_rate(3, 4)
+    0.75
+    """
+    return _ratio(won, closed)
+
+
+def win_rate_table(counts: pd.DataFrame, by: str | Sequence[str], won_col: str = "won",
+                   closed_col: str = "closed", alpha: float = 0.05, min_closed: int = 1) -> pd.DataFrame:
+    """Win rate with a Wilson confidence interval per group.
+
+    ``counts`` has one row per group with won and closed deal counts. Returns ``*by, closed,
+    won, win_rate, ci_low, ci_high`` for groups with at least ``min_closed`` closed deals,
+    sorted by win rate (best first).
+
+    >>> t = win_rate_table(pd.DataFrame({"source": ["Web", "Event"], "won": [8, 1], "closed": [10, 4]}), "source")
+    >>> list(t.source), round(float(t.win_rate.iloc[0]), 2)
+    (['Web', 'Event'], 0.8)
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    _need(counts, by + [won_col, closed_col], "win_rate_table")
+    out = counts[by].copy()
+    out["closed"] = counts[closed_col].astype("int64")
+    out["won"] = counts[won_col].astype("int64")
+    out = out[out["closed"] >= max(min_closed, 1)].copy()
+    out["win_rate"] = out["won"] / out["closed"]
+    lo, hi = proportion_confint(out["won"].to_numpy(), out["closed"].to_numpy(), alpha=alpha, method="wilson")
+    out["ci_low"], out["ci_high"] = np.asarray(lo, float), np.asarray(hi, float)
+    return out.sort_values(["win_rate", "closed"], ascending=[False, False]).reset_index(drop=True)
+
+
+def quantile_from_counts(values, counts, q: float) -> float:
+    """The ``q`` quantile of a histogram (values with frequency counts), as pandas' 'linear'.
+
+    >>> quantile_from_counts([10, 20, 30], [1, 2, 1], 0.5)
+    20.0
+    """
+    v = np.asarray(values, float)
+    c = np.asarray(counts, float)
+    keep = ~np.isnan(v) & (c > 0)
+    v, c = v[keep], c[keep]
+    if not len(v):
+        return float("nan")
+    order = np.argsort(v)
+    v, c = v[order], c[order]
+    n = c.sum()
+    pos = q * (n - 1)  # 0-based position in the sorted expanded sample
+    cum = np.cumsum(c)  # element k (0-based) is v[searchsorted(cum, k, 'right')]
+    lo_i = int(np.searchsorted(cum, math.floor(pos), side="right"))
+    hi_i = int(np.searchsorted(cum, math.ceil(pos), side="right"))
+    frac = pos - math.floor(pos)
+    return float(v[lo_i] + (v[hi_i] - v[lo_i]) * frac)
+
+
+def cycle_time_summary(hist: pd.DataFrame, days_col: str = "cycle_days", count_col: str = "deals") -> dict:
+    """Median, quartiles, p90 and mean of the created -> closed days, from a histogram.
+
+    >>> cycle_time_summary(pd.DataFrame({"cycle_days": [10, 20, 30], "deals": [1, 2, 1]}))["median"]
+    20.0
+    """
+    _need(hist, [days_col, count_col], "cycle_time_summary")
+    v, c = hist[days_col].to_numpy(float), hist[count_col].to_numpy(float)
+    n = float(c.sum())
+    return {
+        "deals": int(n),
+        "mean": float((v * c).sum() / n) if n else float("nan"),
+        "p25": quantile_from_counts(v, c, 0.25),
+        "median": quantile_from_counts(v, c, 0.5),
+        "p75": quantile_from_counts(v, c, 0.75),
+        "p90": quantile_from_counts(v, c, 0.9),
+    }
+
+
+def _is_lost_stage(name, lost_stages) -> bool:
+    if lost_stages is not None:
+        return name in set(lost_stages)
+    return "lost" in str(name).lower()
+
+
+def _is_won_stage(name, won_stages) -> bool:
+    if won_stages is not None:
+        return name in set(won_stages)
+    return "won" in str(name).lower()
+
+
+def stage_order(flow: pd.DataFrame, stage_col: str = "stage", rank_col: str = "mean_rank") -> list:
+    """Stages in the order deals pass through them (by their mean position in a deal's history)."""
+    _need(flow, [stage_col, rank_col], "stage_order")
+    ranks = flow.groupby(stage_col)[rank_col].mean().sort_values(kind="stable")
+    return list(ranks.index)
+
+
+def stage_conversion(flow: pd.DataFrame, dwell: pd.DataFrame | None = None, order: Sequence | None = None,
+                     lost_stages: Sequence | None = None, won_stages: Sequence | None = None) -> pd.DataFrame:
+    """Stage-to-next conversion and dwell per working stage.
+
+    ``flow``: one row per (stage, next_stage, status) with ``deals`` (and ``mean_rank`` unless
+    ``order`` is given); ``next_stage`` is missing for a deal's last recorded stage and
+    ``status`` is the deal's status (open / won / lost). ``dwell`` (optional): ``stage,
+    median_dwell_days, mean_dwell_days``.
+    Returns ``stage, entered, advanced, leaked, still_open, conversion, win_from_stage,
+    median_dwell_days, mean_dwell_days`` in stage order (terminal won/lost stages excluded).
+
+    >>> f = pd.DataFrame({"stage": ["A", "A", "B", "B"], "next_stage": ["B", None, None, None],
+    ...                   "status": ["won", "lost", "won", "lost"], "deals": [6, 4, 3, 3],
+    ...                   "mean_rank": [1, 1, 2, 2]})
+    >>> stage_conversion(f)[["stage", "conversion"]].values.tolist()
+    [['A', 0.6], ['B', 0.5]]
+    """
+    _need(flow, ["stage", "next_stage", "status", "deals"], "stage_conversion")
+    order = list(order) if order is not None else stage_order(flow)
+    pos = {s: i for i, s in enumerate(order)}
+    # A stage that only ever ends a deal with one outcome (e.g. "Closed" for won deals) is a
+    # terminal marker, not a working stage.
+    ends = flow.assign(_st=flow["status"].astype(str).str.lower(), _last=flow["next_stage"].isna())
+    terminal = {s for s, g in ends.groupby("stage") if g["_last"].all() and g["_st"].nunique() == 1
+                and g["_st"].iloc[0] in (WON, LOST)}
+    rows = []
+    for stage in order:
+        if stage in terminal or _is_lost_stage(stage, lost_stages) or _is_won_stage(stage, won_stages):
+            continue
+        part = flow[flow["stage"] == stage]
+        entered = advanced = leaked = still_open = won_from = resolved = 0.0
+        for nxt, status, n in zip(part["next_stage"], part["status"], part["deals"]):
+            status = str(status).lower()
+            entered += n
+            if status in (WON, LOST):
+                resolved += n
+                won_from += n if status == WON else 0
+            if pd.isna(nxt):
+                if status == WON:
+                    advanced += n
+                elif status == LOST:
+                    leaked += n
+                else:
+                    still_open += n
+            elif _is_lost_stage(nxt, lost_stages):
+                leaked += n
+            elif _is_won_stage(nxt, won_stages) or pos.get(nxt, -1) > pos[stage]:
+                advanced += n
+            else:  # moved back to an earlier stage: not a conversion, not yet a loss
+                still_open += n
+        rows.append(dict(stage=stage, entered=int(entered), advanced=int(advanced), leaked=int(leaked),
+                         still_open=int(still_open), conversion=_ratio(advanced, advanced + leaked),
+                         win_from_stage=_ratio(won_from, resolved)))
+    out = pd.DataFrame(rows, columns=["stage", "entered", "advanced", "leaked", "still_open", "conversion",
+                                      "win_from_stage"])
+    if dwell is not None and len(dwell):
+        _need(dwell, ["stage", "median_dwell_days"], "stage_conversion(dwell)")
+        cols = ["stage", "median_dwell_days"] + (["mean_dwell_days"] if "mean_dwell_days" in dwell else [])
+        out = out.merge(dwell[cols], on="stage", how="left")
+    else:
+        out["median_dwell_days"] = np.nan
+    return out
+
+
+def find_bottleneck(conversion: pd.DataFrame, min_entered: int = 20) -> dict:
+    """The stage where deals leak most: lowest stage-to-next conversion.
+
+    Ties (conversion within 0.5 point) are broken by the longest median dwell. ``confirmed``
+    says whether that stage also has the longest median dwell of all stages. Stages entered by
+    fewer than ``min_entered`` deals are ignored. Returns ``{}`` when no stage qualifies.
+
+    >>> c = pd.DataFrame({"stage": ["A", "B", "C"], "entered": [100, 80, 30],
+    ...                   "conversion": [0.8, 0.4, 0.7], "median_dwell_days": [5, 20, 9]})
+    >>> find_bottleneck(c)["stage"], find_bottleneck(c)["confirmed"]
+    ('B', True)
+    """
+    _need(conversion, ["stage", "entered", "conversion"], "find_bottleneck")
+    c = conversion[(conversion["entered"] >= min_entered) & conversion["conversion"].notna()].copy()
+    if c.empty:
+        return {}
+    if "median_dwell_days" not in c:
+        c["median_dwell_days"] = np.nan
+    lowest = c["conversion"].min()
+    tied = c[c["conversion"] <= lowest + 0.005]
+    pick = tied.sort_values(["median_dwell_days", "conversion"], ascending=[False, True], na_position="last").iloc[0]
+    dwell = c["median_dwell_days"]
+    confirmed = bool(dwell.notna().any() and pick["median_dwell_days"] >= dwell.max())
+    return {"stage": pick["stage"], "conversion": float(pick["conversion"]),
+            "median_dwell_days": float(pick["median_dwell_days"]), "confirmed": confirmed}
+
+
+def pipeline_velocity(open_deals: float, win_rate_: float, avg_won_amount: float, cycle_days: float) -> float:
+    """Money the pipeline turns into per day: open deals x win rate x average won deal / cycle days.
+
+    >>> pipeline_velocity(100, 0.25, 4000, 50)
+    2000.0
+    """
+    if not cycle_days or pd.isna(cycle_days) or any(pd.isna(x) for x in (open_deals, win_rate_, avg_won_amount)):
+        return float("nan")
+    return float(open_deals) * float(win_rate_) * float(avg_won_amount) / float(cycle_days)
+
+
+def value_open_pipeline(open_by_stage: pd.DataFrame, fallback_amount: float) -> pd.DataFrame:
+    """Open deals per stage with their value, filling unknown amounts with ``fallback_amount``.
+
+    ``open_by_stage``: ``stage, deals, amount, with_amount`` (amount sums only deals with one).
+    Adds ``value`` = amount + (deals - with_amount) x fallback_amount.
+
+    >>> value_open_pipeline(pd.DataFrame({"stage": ["A"], "deals": [3], "amount": [100.0],
+    ...                                   "with_amount": [1]}), 50.0).value.tolist()
+    [200.0]
+    """
+    _need(open_by_stage, ["stage", "deals", "amount", "with_amount"], "value_open_pipeline")
+    out = open_by_stage.copy()
+    fill = 0.0 if pd.isna(fallback_amount) else float(fallback_amount)
+    out["value"] = out["amount"].fillna(0.0) + (out["deals"] - out["with_amount"]) * fill
+    return out
+
+
+def weighted_forecast(open_pipeline: pd.DataFrame, stage_probability: dict | pd.Series | None,
+                      default_probability: float, value_col: str = "value") -> pd.DataFrame:
+    """Expected won value of the open pipeline: each stage's value x its historical win probability.
+
+    Stages without history use ``default_probability`` (the overall win rate). Returns the input
+    with ``probability`` and ``expected`` columns.
+
+    >>> p = pd.DataFrame({"stage": ["A", "B"], "value": [100.0, 200.0]})
+    >>> weighted_forecast(p, {"A": 0.5}, 0.1).expected.tolist()
+    [50.0, 20.0]
+    """
+    _need(open_pipeline, ["stage", value_col], "weighted_forecast")
+    probs = dict(stage_probability) if stage_probability is not None else {}
+    out = open_pipeline.copy()
+    out["probability"] = [
+        probs.get(s) if probs.get(s) is not None and not pd.isna(probs.get(s)) else default_probability
+        for s in out["stage"]
+    ]
+    out["expected"] = out[value_col] * out["probability"]
+    return out
+
+
+def pipeline_coverage(open_value: float, remaining: float) -> float:
+    """Open pipeline over what is still to win (remaining target, or a period's won amount).
+
+    >>> pipeline_coverage(300.0, 100.0)
+    3.0
+    """
+    if remaining is None or pd.isna(remaining) or remaining <= 0:
+        return float("nan")
+    return float(open_value) / float(remaining)
+
+
+def cohort_table(cohorts: pd.DataFrame, month_col: str = "cohort_month") -> pd.DataFrame:
+    """Creation-month cohorts: deals, won, lost, open, win rate so far, share still open.
+
+    ``cohorts``: ``cohort_month, deals, won, lost`` (``open`` and ``won_amount`` optional).
+
+    >>> cohort_table(pd.DataFrame({"cohort_month": ["2026-01"], "deals": [10], "won": [3], "lost": [1]})
+    ...              )[["win_rate", "open_share"]].values.tolist()
+    [[0.75, 0.6]]
+    """
+    _need(cohorts, [month_col, "deals", "won", "lost"], "cohort_table")
+    out = cohorts.copy()
+    if "open" not in out:
+        out["open"] = out["deals"] - out["won"] - out["lost"]
+    closed = out["won"] + out["lost"]
+    out["win_rate"] = (out["won"] / closed.where(closed > 0)).astype(float)
+    out["open_share"] = out["open"] / out["deals"].where(out["deals"] > 0)
+    return out.sort_values(month_col).reset_index(drop=True)
+
+
+def funnel_counts(conversion: pd.DataFrame | None, leads: float | None = None, converted_leads: float | None = None,
+                  won: float | None = None) -> pd.DataFrame:
+    """Lead -> opportunity -> stage by stage -> won counts, with the step conversion.
+
+    Returns ``step, count, step_conversion`` (count over the previous step's count).
+
+    >>> c = pd.DataFrame({"stage": ["A", "B"], "entered": [10, 5]})
+    >>> funnel_counts(c, leads=40, converted_leads=10, won=2)["count"].tolist()
+    [40, 10, 10, 5, 2]
+    """
+    steps = []
+    if leads is not None and not pd.isna(leads):
+        steps.append(("Leads", leads))
+    if converted_leads is not None and not pd.isna(converted_leads):
+        steps.append(("Opportunities (from leads)", converted_leads))
+    if conversion is not None:
+        for s, n in zip(conversion["stage"], conversion["entered"]):
+            steps.append((str(s), n))
+    if won is not None and not pd.isna(won):
+        steps.append(("Won", won))
+    out = pd.DataFrame(steps, columns=["step", "count"])
+    out["step_conversion"] = out["count"] / out["count"].shift(1)
+    return out
+
+
+def funnel_actions(figures: dict, conversion: pd.DataFrame | None = None, by_source: pd.DataFrame | None = None,
+                   by_rep: pd.DataFrame | None = None, target_coverage: float = 3.0) -> str:
+    """'What to do' bullets (markdown) from the funnel's numbers.
+
+    ``target_coverage``: the pipeline coverage a team should hold (3x is the common rule).
+    """
+    out = []
+    b = figures.get("bottleneck_stage")
+    if b and b != "n/a":
+        conv = figures.get("bottleneck_conversion")
+        dwell = figures.get("bottleneck_median_dwell_days")
+        out.append(f"Fix **{b}** first: only {conv:.0%} of deals move on from it"
+                   + (f" and they sit there {dwell:.0f} days (median)." if dwell and not pd.isna(dwell) else ".")
+                   + " Review the deals stuck there this week and tighten its exit criteria.")
+    cov = figures.get("pipeline_coverage")
+    if cov is not None and not pd.isna(cov):
+        if cov < target_coverage:
+            out.append(f"Pipeline coverage is {cov:.1f}x, below the {target_coverage:.0f}x rule: "
+                       "generate more qualified pipeline before next period.")
+        else:
+            out.append(f"Pipeline coverage is {cov:.1f}x (≥ {target_coverage:.0f}x): focus on conversion, not volume.")
+    if by_source is not None and len(by_source) >= 2:
+        best, worst = by_source.iloc[0], by_source.iloc[-1]
+        if best["ci_low"] > worst["ci_high"]:
+            out.append(f"Source **{best.iloc[0]}** wins {best['win_rate']:.0%} vs {worst['win_rate']:.0%} for "
+                       f"**{worst.iloc[0]}** (confidence intervals do not overlap): shift lead budget toward it.")
+        else:
+            out.append("Win rates by source overlap within their confidence intervals: no source is proven better yet.")
+    if by_rep is not None and len(by_rep) >= 3:
+        wr = figures.get("win_rate")
+        low = by_rep[by_rep["ci_high"] < wr] if wr is not None and not pd.isna(wr) else by_rep.iloc[0:0]
+        if len(low):
+            names = ", ".join(str(x) for x in low.iloc[:, 0].head(5))
+            out.append(f"Coach {names}: their win rate is below the team's even at the top of the interval.")
+    mc = figures.get("median_cycle_days")
+    if mc is not None and not pd.isna(mc):
+        out.append(f"Median sales cycle is {mc:.0f} days: forecast deals created now to close around then.")
+    if not out:
+        out.append("Not enough closed deals to recommend anything yet.")
+    return "\n".join(f"- {x}" for x in out)

@@ -1,0 +1,380 @@
+"""Team performance: scorecards, fair ranking, coaching flags and discount compliance.
+
+Pure functions over the small frames of ``salesnb.queries.performance``.
+
+Targets for a period (:func:`resolve_targets`): a target row whose ``period``
+label equals the report period is used as is. Otherwise targets of one
+granularity are combined, preferring quarterly, then monthly, then yearly rows:
+each row contributes ``target_amount * (months of it inside the period) /
+(months it spans)``. So a year sums its four quarter targets, a month gets one
+third of its quarter's target (an even split: the plan says nothing finer).
+
+Coaching (:func:`win_rate_funnel`): a funnel plot of win rate against the
+number of deals closed. A rep is flagged only when the exact binomial tail
+probability of winning so few deals at the team's pooled rate is below
+0.1 % (outside the 99.8 % limit: "coach") or 2.5 % (outside 95 %: "watch");
+a rep with few deals needs a much lower rate to be flagged, so noise is not
+mistaken for a skill gap. The drawn limits use the normal approximation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from salesnb.periods import parse_period
+from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
+
+_PREFERENCE = ("quarter", "month", "year")
+
+
+def _need(df: pd.DataFrame, cols, what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
+def _months_between(a, b) -> int:
+    a, b = pd.Timestamp(a), pd.Timestamp(b)
+    return max(0, (b.year - a.year) * 12 + b.month - a.month)
+
+
+def resolve_targets(targets: pd.DataFrame, period_label: str, level: str = "rep") -> pd.DataFrame:
+    """Target per key of ``level`` for the period (rule in the module docstring).
+
+    ``targets``: period, level, key, target_amount. Returns key, target, target_basis.
+
+    >>> t = pd.DataFrame({"period": ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"], "level": "rep",
+    ...                   "key": "r1", "target_amount": [100.0, 100.0, 120.0, 80.0]})
+    >>> resolve_targets(t, "2026", "rep")["target"].item(), resolve_targets(t, "2026-08")["target"].item()
+    (400.0, 40.0)
+    """
+    _need(targets, ["period", "level", "key", "target_amount"], "targets")
+    t = targets[targets["level"].astype(str) == level]
+    empty = pd.DataFrame({"key": pd.Series(dtype="str"), "target": pd.Series(dtype="float64"),
+                          "target_basis": pd.Series(dtype="str")})
+    if t.empty:
+        return empty
+    exact = t[t["period"].astype(str) == str(period_label)]
+    if not exact.empty:
+        out = exact.groupby("key", as_index=False)["target_amount"].sum()
+        return out.rename(columns={"target_amount": "target"}).assign(target_basis="as set")
+    want = parse_period(period_label)
+    rows = []
+    for per, key, amount in t[["period", "key", "target_amount"]].itertuples(index=False):
+        try:
+            p = parse_period(per)
+        except Exception:  # an unreadable label cannot be prorated; validation reports it
+            continue
+        inside = _months_between(max(p.start, want.start), min(p.end, want.end)) if p.start < want.end and p.end > want.start else 0
+        if inside:
+            rows.append((p.kind, key, amount * inside / p.months, inside, p.months))
+    if not rows:
+        return empty
+    df = pd.DataFrame(rows, columns=["kind", "key", "part", "inside", "span"])
+    kind = next(k for k in _PREFERENCE if (df["kind"] == k).any())
+    df = df[df["kind"] == kind]
+    out = df.groupby("key", as_index=False).agg(target=("part", "sum"), n=("part", "size"))
+    basis = f"sum of {kind} targets" if (df["inside"] == df["span"]).all() else f"prorated from {kind} targets"
+    return out.drop(columns="n").assign(target_basis=basis)
+
+
+def rep_scorecard(reps: pd.DataFrame, sales: pd.DataFrame, prior_sales: pd.DataFrame | None = None,
+                  targets: pd.DataFrame | None = None, new_customers: pd.DataFrame | None = None,
+                  deals: pd.DataFrame | None = None, surveys: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per rep: revenue, target, attainment, growth, new customers, win rate, cycle, discount, NPS.
+
+    ``reps``: rep_id (+ name, team, region, role); ``sales``/``prior_sales``: rep_id, revenue
+    (+ avg_discount); ``targets``: key (rep_id), target; ``new_customers``: rep_id,
+    new_customers; ``deals``: rep_id, closed, won, cycle_days; ``surveys``: rep_id,
+    responses, nps, csat. Optional inputs may be None; their columns are then NaN.
+    Reps of ``reps`` with no sales get revenue 0; reps selling outside it are kept.
+    """
+    _need(reps, ["rep_id"], "reps")
+    _need(sales, ["rep_id", "revenue"], "sales")
+    info = [c for c in ("rep_id", "name", "team", "region", "role") if c in reps.columns]
+    keep_sales = [c for c in ("rep_id", "revenue", "avg_discount") if c in sales.columns]
+    card = reps[info].merge(sales[keep_sales], on="rep_id", how="outer")
+    card["revenue"] = card["revenue"].fillna(0.0)
+    if "avg_discount" not in card.columns:
+        card["avg_discount"] = np.nan
+    if targets is not None and not targets.empty:
+        card = card.merge(targets[["key", "target"]].rename(columns={"key": "rep_id"}), on="rep_id", how="left")
+    else:
+        card["target"] = np.nan
+    card["attainment"] = card["revenue"] / card["target"].where(card["target"] > 0)
+    if prior_sales is not None:
+        prior = prior_sales[["rep_id", "revenue"]].rename(columns={"revenue": "revenue_prior"})
+        card = card.merge(prior, on="rep_id", how="left")
+    else:
+        card["revenue_prior"] = np.nan
+    card["growth"] = card["revenue"] / card["revenue_prior"].where(card["revenue_prior"] > 0) - 1
+    if new_customers is not None:
+        card = card.merge(new_customers[["rep_id", "new_customers"]], on="rep_id", how="left")
+        card["new_customers"] = card["new_customers"].fillna(0).astype("int64")
+    else:
+        card["new_customers"] = np.nan
+    if deals is not None:
+        card = card.merge(deals[["rep_id", "closed", "won", "cycle_days"]], on="rep_id", how="left")
+        card[["closed", "won"]] = card[["closed", "won"]].fillna(0).astype("int64")
+        card["win_rate"] = card["won"] / card["closed"].where(card["closed"] > 0)
+    else:
+        card[["closed", "won", "cycle_days", "win_rate"]] = np.nan
+    if surveys is not None and not surveys.empty:
+        cols = [c for c in ("rep_id", "responses", "nps", "csat") if c in surveys.columns]
+        card = card.merge(surveys[cols], on="rep_id", how="left")
+    for c in ("responses", "nps", "csat"):
+        if c not in card.columns:
+            card[c] = np.nan
+    return card.sort_values("rep_id").reset_index(drop=True)
+
+
+def team_scorecard(card: pd.DataFrame, team_targets: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Roll a rep scorecard up to teams. ``team_targets``: key (team), target — when absent
+    (or a team is missing) the team target is the sum of its reps' targets.
+
+    Returns team, reps, revenue, target, attainment, revenue_prior, growth, new_customers,
+    closed, won, win_rate, cycle_days (won-weighted), avg_discount (revenue-weighted), nps
+    (response-weighted), csat.
+    """
+    _need(card, ["team", "rep_id", "revenue", "target"], "rep scorecard")
+    c = card.copy()
+    c["_disc_w"] = c["avg_discount"] * c["revenue"].clip(lower=0)
+    c["_rev_w"] = c["revenue"].clip(lower=0).where(c["avg_discount"].notna(), 0.0)
+    c["_cycle_w"] = c["cycle_days"] * c["won"]
+    c["_won_w"] = c["won"].where(c["cycle_days"].notna(), 0)
+    c["_nps_w"] = c["nps"] * c["responses"]
+    c["_csat_w"] = c["csat"] * c["responses"]
+    c["_resp_w"] = c["responses"].where(c["nps"].notna(), 0)
+    g = c.groupby("team", dropna=False).agg(
+        reps=("rep_id", "size"), revenue=("revenue", "sum"), rep_target=("target", lambda s: s.sum(min_count=1)),
+        revenue_prior=("revenue_prior", lambda s: s.sum(min_count=1)), new_customers=("new_customers", "sum"),
+        closed=("closed", "sum"), won=("won", "sum"), _cycle_w=("_cycle_w", "sum"), _won_w=("_won_w", "sum"),
+        _disc_w=("_disc_w", "sum"), _rev_w=("_rev_w", "sum"), _nps_w=("_nps_w", "sum"),
+        _csat_w=("_csat_w", "sum"), _resp_w=("_resp_w", "sum"), responses=("responses", "sum"),
+    ).reset_index()
+    if team_targets is not None and not team_targets.empty:
+        g = g.merge(team_targets[["key", "target"]].rename(columns={"key": "team"}), on="team", how="left")
+        g["target"] = g["target"].fillna(g["rep_target"])
+    else:
+        g["target"] = g["rep_target"]
+    g["attainment"] = g["revenue"] / g["target"].where(g["target"] > 0)
+    g["growth"] = g["revenue"] / g["revenue_prior"].where(g["revenue_prior"] > 0) - 1
+    g["win_rate"] = g["won"] / g["closed"].where(g["closed"] > 0)
+    g["cycle_days"] = g["_cycle_w"] / g["_won_w"].where(g["_won_w"] > 0)
+    g["avg_discount"] = g["_disc_w"] / g["_rev_w"].where(g["_rev_w"] > 0)
+    g["nps"] = g["_nps_w"] / g["_resp_w"].where(g["_resp_w"] > 0)
+    g["csat"] = g["_csat_w"] / g["_resp_w"].where(g["_resp_w"] > 0)
+    cols = ["team", "reps", "revenue", "target", "attainment", "revenue_prior", "growth", "new_customers",
+            "closed", "won", "win_rate", "cycle_days", "avg_discount", "nps", "csat"]
+    return g[cols].sort_values("revenue", ascending=False).reset_index(drop=True)
+
+
+def territory_potential(card: pd.DataFrame, market: pd.DataFrame | None = None,
+                        accounts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Sales potential of each rep's territory. Returns rep_id, potential, potential_basis.
+
+    - With ``market`` (region, segment, market_size) and ``accounts`` (rep_id, segment,
+      accounts owned): each region x segment market is shared among that region's reps in
+      proportion to the accounts of the segment they own — assigned accounts, not sales, so
+      potential does not echo performance.
+    - With ``market`` only: the region's market split evenly among its reps.
+    - Without market data: the region's revenue per rep (a weaker proxy).
+    ``card``: rep_id, region, revenue.
+    """
+    _need(card, ["rep_id", "region", "revenue"], "rep scorecard")
+    reps = card[["rep_id", "region"]].copy()
+    n_in_region = reps.groupby("region")["rep_id"].transform("size")
+    if market is not None and not market.empty:
+        _need(market, ["region", "segment", "market_size"], "market")
+        region_total = market.groupby("region")["market_size"].sum()
+        even = reps["region"].map(region_total) / n_in_region
+        out = reps.assign(potential=even, potential_basis="market size of the region / its reps")
+        if accounts is not None and not accounts.empty:
+            _need(accounts, ["rep_id", "segment", "accounts"], "accounts")
+            a = accounts.merge(reps, on="rep_id", how="inner")
+            a["share"] = a["accounts"] / a.groupby(["region", "segment"])["accounts"].transform("sum")
+            a = a.merge(market[["region", "segment", "market_size"]], on=["region", "segment"], how="inner")
+            by_accounts = (a["share"] * a["market_size"]).groupby(a["rep_id"]).sum()
+            has = out["rep_id"].isin(by_accounts.index)
+            if has.any():
+                out.loc[has, "potential"] = out.loc[has, "rep_id"].map(by_accounts).to_numpy()
+                out.loc[has, "potential_basis"] = "market size of region x segment, by accounts owned"
+        return out[["rep_id", "potential", "potential_basis"]]
+    region_rev = card.groupby("region")["revenue"].sum()
+    pot = reps["region"].map(region_rev) / n_in_region
+    return reps.assign(potential=pot, potential_basis="region revenue per rep")[
+        ["rep_id", "potential", "potential_basis"]]
+
+
+def fair_ranking(card: pd.DataFrame, potential: pd.DataFrame) -> pd.DataFrame:
+    """Attainment next to territory potential.
+
+    Returns rep_id, name, region, attainment, potential, potential_index (vs the median
+    territory), penetration (revenue / potential), penetration_index (vs the median rep),
+    rank_attainment, rank_penetration (1 = best) and reading — e.g. a rep below target in a
+    territory half the median size but with above-median penetration reads
+    "weak territory, not a weak rep".
+    """
+    _need(card, ["rep_id", "revenue", "attainment"], "rep scorecard")
+    _need(potential, ["rep_id", "potential"], "potential")
+    info = [c for c in ("rep_id", "name", "region", "revenue", "attainment") if c in card.columns]
+    r = card[info].merge(potential[["rep_id", "potential"]], on="rep_id", how="left")
+    r["potential_index"] = r["potential"] / r["potential"].median()
+    r["penetration"] = r["revenue"] / r["potential"].where(r["potential"] > 0)
+    r["penetration_index"] = r["penetration"] / r["penetration"].median()
+    r["rank_attainment"] = r["attainment"].rank(ascending=False, method="min")
+    r["rank_penetration"] = r["penetration"].rank(ascending=False, method="min")
+    below = r["attainment"] < 0.9
+    strong = r["penetration_index"] >= 1.0
+    r["reading"] = np.select(
+        [below & strong, below & ~strong & r["penetration_index"].notna(),
+         (r["attainment"] >= 1.0) & ~strong & r["penetration_index"].notna()],
+        ["weak territory, not a weak rep", "below target and below peers: coach",
+         "on target, helped by a strong territory"],
+        default="on track",
+    )
+    r.loc[r["attainment"].isna(), "reading"] = "no target"
+    return r.sort_values("rank_penetration").reset_index(drop=True)
+
+
+def win_rate_funnel(deals: pd.DataFrame, closed_col: str = "closed", won_col: str = "won") -> pd.DataFrame:
+    """Funnel-plot limits of win rate by deals closed, and who is really below peers.
+
+    ``deals``: rep_id, closed, won. Returns rep_id, closed, won, win_rate, pooled_rate,
+    lower95, upper95, lower998, upper998 (normal approximation, for drawing), p_below (exact
+    binomial P(X <= won) at the pooled rate) and status: coach (p_below < 0.001), watch
+    (< 0.025), above (P(X >= won) < 0.025) or within.
+    """
+    _need(deals, ["rep_id", closed_col, won_col], "deals")
+    d = deals[deals[closed_col] > 0][["rep_id", closed_col, won_col]].rename(
+        columns={closed_col: "closed", won_col: "won"}).copy()
+    if d.empty:
+        return d.assign(win_rate=[], pooled_rate=[], status=[])
+    p0 = d["won"].sum() / d["closed"].sum()
+    se = np.sqrt(p0 * (1 - p0) / d["closed"])
+    d["win_rate"] = d["won"] / d["closed"]
+    d["pooled_rate"] = p0
+    for name, z in (("95", stats.norm.ppf(0.975)), ("998", stats.norm.ppf(0.999))):
+        d[f"lower{name}"] = (p0 - z * se).clip(lower=0)
+        d[f"upper{name}"] = (p0 + z * se).clip(upper=1)
+    d["p_below"] = stats.binom.cdf(d["won"], d["closed"], p0)
+    p_above = stats.binom.sf(d["won"] - 1, d["closed"], p0)
+    d["status"] = np.select([d["p_below"] < 0.001, d["p_below"] < 0.025, p_above < 0.025],
+                            ["coach", "watch", "above"], default="within")
+    return d.sort_values("p_below").reset_index(drop=True)
+
+
+def discount_breaches(deals: pd.DataFrame, authority: dict | None = None, role_col: str = "role",
+                      discount_col: str = "discount") -> pd.DataFrame:
+    """Won deals whose discount exceeds the authority of the rep's role.
+
+    ``deals``: opportunity_id, rep_id, role, discount (fraction 0..1). ``authority``: role ->
+    maximum discount (default ``schema.DEFAULT_DISCOUNT_AUTHORITY``); a role not in it gets the
+    smallest authority (unknown roles cannot approve more than a rep). Returns the breaching
+    rows with ``authority`` and ``excess`` (discount - authority), largest excess first.
+
+    >>> d = pd.DataFrame({"opportunity_id": ["a", "b", "c"], "rep_id": "r", "role": ["rep", "rep", "senior"],
+    ...                   "discount": [0.10, 0.12, 0.15]})
+    >>> discount_breaches(d)["opportunity_id"].tolist()
+    ['b']
+    """
+    _need(deals, ["opportunity_id", role_col, discount_col], "won deals")
+    auth = dict(DEFAULT_DISCOUNT_AUTHORITY if authority is None else authority)
+    d = deals.copy()
+    d["authority"] = d[role_col].map(auth).astype("float64").fillna(min(auth.values()))
+    d["excess"] = d[discount_col].astype("float64") - d["authority"]
+    # 1e-9 keeps a discount keyed in exactly at the limit (0.1 stored as 0.1000000001) compliant
+    out = d[d["excess"] > 1e-9]
+    return out.sort_values(["excess", "opportunity_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def scope_target(targets: pd.DataFrame | None, period_label: str, rep_targets: pd.DataFrame | None = None,
+                 region: str | None = None, team: str | None = None) -> float:
+    """The target of the report's scope: the team's (team filter), the region's (region filter)
+    or the company's; else the sum of the reps' targets in scope (NaN if none).
+
+    ``rep_targets``: key, target of the reps in scope (from :func:`resolve_targets`).
+    """
+    level, key = ("team", team) if team else ("region", region) if region else ("company", None)
+    if targets is not None and not (team and region):
+        t = resolve_targets(targets, period_label, level)
+        if key is not None:
+            t = t[t["key"].astype(str) == str(key)]
+        if not t.empty:
+            return float(t["target"].sum())
+    if rep_targets is not None and not rep_targets.empty:
+        return float(rep_targets["target"].sum())
+    return float("nan")
+
+
+def performance_actions(card: pd.DataFrame, funnel: pd.DataFrame | None = None,
+                        breaches: pd.DataFrame | None = None, ranking: pd.DataFrame | None = None,
+                        plans: pd.DataFrame | None = None, attainment_company: float = float("nan"),
+                        low_attainment: float = 0.7) -> str:
+    """The "What to do" bullets, computed from the study's numbers (markdown)."""
+    out = []
+    if np.isfinite(attainment_company):
+        gap = "above" if attainment_company >= 1 else "short of"
+        out.append(f"- The team is at **{attainment_company:.0%}** of target, {gap} plan.")
+    low = card[card["attainment"] < low_attainment]
+    if len(low):
+        names = ", ".join(low.sort_values("attainment")["rep_id"].astype(str).head(8))
+        out.append(f"- **{len(low)}** rep(s) below {low_attainment:.0%} of target ({names}); before acting, "
+                   "check the fair ranking — some sit in weak territories.")
+    if ranking is not None and len(ranking):
+        weak_terr = ranking[ranking["reading"] == "weak territory, not a weak rep"]
+        if len(weak_terr):
+            out.append(f"- {', '.join(weak_terr['rep_id'].astype(str).head(6))}: below target but above median "
+                       "penetration of their territory — revisit their targets, not their skills.")
+    if funnel is not None and len(funnel):
+        coach = funnel[funnel["status"] == "coach"]
+        watch = funnel[funnel["status"] == "watch"]
+        if len(coach):
+            out.append(f"- Coach on deal conversion: {', '.join(coach['rep_id'].astype(str))} "
+                       "(win rate outside the 99.8 % limit for their volume).")
+        if len(watch):
+            out.append(f"- Watch next period: {', '.join(watch['rep_id'].astype(str).head(8))} (outside 95 %, "
+                       "could still be noise).")
+        if not len(coach) and not len(watch):
+            out.append("- No rep's win rate is statistically below peers: differences are noise.")
+    if breaches is not None:
+        if len(breaches):
+            top = breaches.groupby("rep_id").size().sort_values(ascending=False)
+            out.append(f"- **{len(breaches)}** won deal(s) exceeded discount authority; most by "
+                       f"{', '.join(top.index.astype(str)[:3])}. Enforce approval before close.")
+        else:
+            out.append("- No won deal exceeded its rep's discount authority.")
+    if plans is not None and len(plans) >= 2:
+        a, b = plans.iloc[0], plans.iloc[1]
+        cheaper = a if a["expected_payout"] <= b["expected_payout"] else b
+        other = b if cheaper is a else a
+        out.append(f"- Plan '{cheaper['plan']}' costs {cheaper['cost_of_sales_pct']:.1%} of revenue vs "
+                   f"{other['cost_of_sales_pct']:.1%} for '{other['plan']}' (90th percentile "
+                   f"{cheaper['p90_payout']:,.0f} vs {other['p90_payout']:,.0f}).")
+    return "\n".join(out) or "- Nothing stands out this period."
+
+
+def rep_attainment_history(rep_quarter: pd.DataFrame, targets: pd.DataFrame,
+                           quarter_col: str = "quarter") -> pd.DataFrame:
+    """Quarterly attainment per rep: revenue of each quarter / the rep target set for it.
+
+    ``rep_quarter``: rep_id, quarter (quarter start), revenue; ``targets``: period, level, key,
+    target_amount. Quarters without a positive rep target are left out.
+    Returns rep_id, period, revenue, target, attainment.
+    """
+    _need(rep_quarter, ["rep_id", quarter_col, "revenue"], "rep-quarter revenue")
+    _need(targets, ["period", "level", "key", "target_amount"], "targets")
+    q = pd.to_datetime(rep_quarter[quarter_col])
+    h = rep_quarter.assign(period=q.dt.year.astype(str) + "-Q" + q.dt.quarter.astype(str))
+    t = targets[targets["level"].astype(str) == "rep"][["period", "key", "target_amount"]]
+    t = t.rename(columns={"key": "rep_id", "target_amount": "target"})
+    h = h.merge(t, on=["rep_id", "period"], how="inner")
+    h = h[h["target"] > 0]
+    h["attainment"] = h["revenue"] / h["target"]
+    return h[["rep_id", "period", "revenue", "target", "attainment"]].reset_index(drop=True)
+
+
+__all__ = ["resolve_targets", "rep_attainment_history", "rep_scorecard", "team_scorecard", "territory_potential", "fair_ranking",
+           "win_rate_funnel", "discount_breaches", "scope_target", "performance_actions"]

@@ -1,0 +1,68 @@
+"""Charts of the experiments study (house style; each returns its Axes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salesnb.plots import PALETTE, new_ax, pct_axis
+
+
+def training_trends(trends: pd.DataFrame, treat_month=None, ax=None, uplift: float | None = None):
+    """Mean log revenue per month, trained vs not trained reps, with the training month marked."""
+    ax = new_ax(ax)
+    for i, (grp, g) in enumerate(trends.groupby("group")):
+        ax.plot(g["month"], g["log_revenue"], label=grp, color=PALETTE[i], lw=1.6)
+    if treat_month is not None and not pd.isna(treat_month):
+        ax.axvline(pd.Timestamp(treat_month), color="black", ls="--", lw=1)
+    ax.set_title(f"Trained reps sell {uplift:+.0%} after training" if uplift is not None
+                 else "Revenue of trained and untrained reps")
+    ax.set_xlabel("Month")
+    ax.set_ylabel("Mean log revenue per rep-month")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def event_study_plot(es: pd.DataFrame, ax=None, unit: str = "quarter"):
+    """Effect by period relative to training with 95 % intervals; flat before = parallel trends."""
+    ax = new_ax(ax)
+    y = np.expm1(es["coef"])
+    err = np.vstack([y - np.expm1(es["low"]), np.expm1(es["high"]) - y])
+    ax.errorbar(es["rel_period"], y, yerr=err, fmt="o", color=PALETTE[0], capsize=3)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.axvline(-0.5, color="grey", ls="--", lw=1)
+    pre = es[es["rel_period"] < -1]
+    flat = bool(((pre["low"] <= 0) & (pre["high"] >= 0)).all()) if len(pre) else True
+    ax.set_title("No effect before training, a lift after" if flat
+                 else "Trained reps already differed before training")
+    ax.set_xlabel(f"{unit.capitalize()}s relative to training (-1 = reference)")
+    ax.set_ylabel("Revenue vs untrained reps")
+    pct_axis(ax, "y")
+    return ax
+
+
+def pilot_rates(result: dict, ax=None):
+    """Win rate of pilot vs control deals with 95 % intervals."""
+    ax = new_ax(ax, figsize=(5, 4))
+    rates = [result["control_rate"], result["pilot_rate"]]
+    ns = [result["control_deals"], result["pilot_deals"]]
+    err = [1.96 * np.sqrt(p * (1 - p) / n) for p, n in zip(rates, ns, strict=True)]
+    ax.bar(["control", "pilot"], rates, yerr=err, color=[PALETTE[9], PALETTE[0]], capsize=4)
+    ax.set_title(f"Pilot wins {result['uplift']:+.1%} points: {result['verdict']}")
+    ax.set_ylabel("Win rate (won / closed deals)")
+    pct_axis(ax, "y")
+    return ax
+
+
+def power_curve_plot(curve: pd.DataFrame, n_per_group: int, mde: float, ax=None):
+    """Power to detect each uplift with the planned deals per group."""
+    ax = new_ax(ax)
+    ax.plot(curve["uplift"], curve["power"], color=PALETTE[0], lw=2)
+    ax.axhline(0.8, color="grey", ls="--", lw=1)
+    ax.axvline(mde, color=PALETTE[3], ls=":", lw=1)
+    ax.set_title(f"{n_per_group:,} deals per group detect a {mde:.0%}-point uplift 80 % of the time")
+    ax.set_xlabel("True win-rate uplift (points)")
+    ax.set_ylabel("Power")
+    pct_axis(ax, "x")
+    pct_axis(ax, "y")
+    return ax

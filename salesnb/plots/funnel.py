@@ -1,0 +1,109 @@
+"""Funnel charts: step counts, stage conversion vs dwell, cycle-time histogram, win rates with CIs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salesnb.plots import PALETTE, money_axis, new_ax, pct_axis
+
+
+def funnel_steps(steps: pd.DataFrame, ax=None, title: str | None = None):
+    """Horizontal bars of ``step, count`` (top = first step), labelled with step conversion."""
+    ax = new_ax(ax, figsize=(8, 0.5 * len(steps) + 1.5))
+    y = np.arange(len(steps))[::-1]
+    ax.barh(y, steps["count"], color=PALETTE[0])
+    ax.set_yticks(y, steps["step"])
+    for yi, n, conv in zip(y, steps["count"], steps.get("step_conversion", [np.nan] * len(steps))):
+        label = f"{n:,.0f}" + (f"  ({conv:.0%} of previous)" if pd.notna(conv) else "")
+        ax.text(n, yi, " " + label, va="center", fontsize=9)
+    ax.set_xlabel("Deals (leads for the first steps)")
+    ax.set_title(title or "From lead to won, step by step")
+    ax.margins(x=0.3)
+    return ax
+
+
+def stage_conversion_dwell(conversion: pd.DataFrame, bottleneck: str | None = None, ax=None):
+    """Bars: stage-to-next conversion; labels: median dwell days. The bottleneck is highlighted."""
+    ax = new_ax(ax)
+    colors = [PALETTE[3] if s == bottleneck else PALETTE[0] for s in conversion["stage"]]
+    ax.bar(conversion["stage"].astype(str), conversion["conversion"], color=colors)
+    for i, (c, d) in enumerate(zip(conversion["conversion"], conversion["median_dwell_days"])):
+        if pd.notna(d):
+            ax.text(i, c, f"{c:.0%}\n{d:.0f} d median", ha="center", va="bottom", fontsize=9)
+    pct_axis(ax)
+    ax.set_ylim(0, 1.15)
+    ax.set_ylabel("Moved on to a later stage (%)")
+    ax.set_xlabel("Stage")
+    ax.set_title(f"Deals stall and leak at {bottleneck}" if bottleneck else "Stage-to-next conversion")
+    return ax
+
+
+def cycle_histogram(hist: pd.DataFrame, median_days: float | None = None, ax=None):
+    """Histogram (``cycle_days, deals``, optionally split by ``status``) of days from created to closed."""
+    ax = new_ax(ax)
+    h = hist.groupby("cycle_days", as_index=False)["deals"].sum()
+    if len(h):
+        width = max(1.0, float(np.ceil((h["cycle_days"].max() - h["cycle_days"].min() + 1) / 40)))
+        bins = (h["cycle_days"] // width) * width
+        g = h.groupby(bins)["deals"].sum()
+        ax.bar(g.index, g.values, width=width * 0.9, align="edge", color=PALETTE[0])
+    if median_days is not None and pd.notna(median_days):
+        ax.axvline(median_days, color=PALETTE[3], ls="--")
+        ax.set_title(f"Half of the closed deals take {median_days:.0f} days or less")
+    else:
+        ax.set_title("Sales cycle length of closed deals")
+    ax.set_xlabel("Days from created to closed")
+    ax.set_ylabel("Closed deals")
+    return ax
+
+
+def win_rate_ci(table: pd.DataFrame, label_col: str, overall: float | None = None, ax=None, top: int = 25):
+    """Dots with Wilson intervals per group (``win_rate, ci_low, ci_high``); dashed line = overall."""
+    t = table.head(top).iloc[::-1]
+    ax = new_ax(ax, figsize=(8, 0.3 * len(t) + 1.5))
+    y = np.arange(len(t))
+    ax.errorbar(t["win_rate"], y, xerr=[t["win_rate"] - t["ci_low"], t["ci_high"] - t["win_rate"]],
+                fmt="o", color=PALETTE[0], ecolor=PALETTE[9], capsize=3)
+    ax.set_yticks(y, t[label_col].astype(str))
+    if overall is not None and pd.notna(overall):
+        ax.axvline(overall, color=PALETTE[3], ls="--", label=f"overall {overall:.0%}")
+        ax.legend(loc="lower right")
+    pct_axis(ax, "x")
+    ax.set_xlabel("Win rate, won ÷ closed (95 % Wilson interval)")
+    spread = (t["ci_low"] > (overall or 0)).sum() if overall is not None else 0
+    ax.set_title(f"Win rate by {label_col}: {spread} clearly above overall" if overall is not None
+                 else f"Win rate by {label_col}")
+    return ax
+
+
+def cohort_win_rates(cohorts: pd.DataFrame, ax=None):
+    """Deals created per month (bars) and their win rate so far (line)."""
+    ax = new_ax(ax)
+    x = np.arange(len(cohorts))
+    ax.bar(x, cohorts["deals"], color=PALETTE[9], label="deals created")
+    ax.set_ylabel("Deals created")
+    ax2 = ax.twinx()
+    ax2.plot(x, cohorts["win_rate"], color=PALETTE[0], marker="o", label="win rate so far")
+    pct_axis(ax2)
+    ax2.set_ylabel("Win rate so far")
+    step = max(1, len(x) // 12)
+    ax.set_xticks(x[::step], cohorts["cohort_month"].astype(str).iloc[::step], rotation=45, ha="right")
+    ax.set_xlabel("Creation month")
+    ax.set_title("Deal cohorts by creation month")
+    return ax
+
+
+def forecast_by_stage(forecast: pd.DataFrame, currency: str = "USD", ax=None):
+    """Open pipeline value per stage and its stage-weighted expected value."""
+    ax = new_ax(ax)
+    x = np.arange(len(forecast))
+    ax.bar(x - 0.2, forecast["value"], width=0.4, color=PALETTE[9], label="open pipeline")
+    ax.bar(x + 0.2, forecast["expected"], width=0.4, color=PALETTE[0], label="expected to win")
+    ax.set_xticks(x, forecast["stage"].astype(str))
+    ax.set_xlabel("Stage")
+    ax.set_ylabel("Value")
+    money_axis(ax, currency=currency)
+    ax.legend()
+    ax.set_title(f"Stage-weighted forecast: {forecast['expected'].sum():,.0f} {currency} expected from the pipeline")
+    return ax

@@ -1,0 +1,109 @@
+"""Market charts: share trend, competitor shares, growth-share matrix, losses to competitors, demand curve."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salesnb.plots import color_for, new_ax, pct_axis
+
+
+def share_trend(table: pd.DataFrame, group_col: str | None = None, ax=None):
+    """Our market share per period (``period, market_share`` [, group]); one line per group."""
+    ax = new_ax(ax, figsize=(9, 4))
+    periods = sorted(table["period"].unique())
+    x = {p: i for i, p in enumerate(periods)}
+    groups = [(None, table)] if group_col is None else list(table.groupby(group_col))
+    for name, g in groups:
+        g = g.sort_values("period")
+        ax.plot([x[p] for p in g["period"]], g["market_share"], marker="o", ms=3,
+                label=str(name) if name is not None else "total", color=color_for(name or "total"))
+    step = max(1, len(periods) // 12)
+    ax.set_xticks(range(0, len(periods), step), periods[::step], rotation=45, ha="right")
+    pct_axis(ax)
+    ax.set_xlabel("Period")
+    ax.set_ylabel("Our share of the market (%)")
+    ax.legend(fontsize=9)
+    first = table[table["period"] == periods[0]]["market_share"].mean()
+    last = table[table["period"] == periods[-1]]["market_share"].mean()
+    verb = "rose" if last > first else "fell"
+    ax.set_title(f"Our market share {verb} from {first:.1%} to {last:.1%}"
+                 + (f" (mean over {group_col})" if group_col else ""))
+    return ax
+
+
+def competitor_bars(shares: pd.DataFrame, our_share: float | None = None, ax=None):
+    """Horizontal bars of market share per competitor (``competitor, share``), ours included."""
+    s = shares[["competitor", "share"]].copy()
+    if our_share is not None and not pd.isna(our_share):
+        s = pd.concat([s, pd.DataFrame({"competitor": ["Us"], "share": [our_share]})])
+    s = s.sort_values("share")
+    ax = new_ax(ax, figsize=(8, 0.35 * len(s) + 1.5))
+    ax.barh(s["competitor"].astype(str), s["share"], color=[color_for(c) for c in s["competitor"]])
+    pct_axis(ax, "x")
+    ax.set_xlabel("Share of the market (%)")
+    leader = s.iloc[-1]
+    ax.set_title(f"{leader['competitor']} holds the largest share ({leader['share']:.0%})")
+    return ax
+
+
+def growth_share_matrix(table: pd.DataFrame, key: str = "category", ax=None):
+    """Scatter of share of our revenue (x) vs growth (y), bubble = revenue, quadrant lines."""
+    ax = new_ax(ax, figsize=(7, 5))
+    t = table.dropna(subset=["growth"])
+    size = 2000 * t["revenue"] / t["revenue"].max()
+    ax.scatter(t["share"], t["growth"], s=size, alpha=0.6, color=[color_for(c) for c in t[key]])
+    for r in t.itertuples():
+        ax.annotate(f"{getattr(r, key)} ({r.quadrant})", (r.share, r.growth), fontsize=9, ha="center")
+    if len(table):
+        ax.axvline(1.0 / len(table), color="grey", ls="--", lw=1)
+        ax.axhline(float(table["growth_threshold"].iloc[0]), color="grey", ls="--", lw=1)
+    pct_axis(ax, "x")
+    pct_axis(ax, "y")
+    ax.set_xlabel("Share of our revenue (%)")
+    ax.set_ylabel("Revenue growth vs a year earlier (%)")
+    stars = list(t.loc[t["quadrant"] == "star", key].astype(str))
+    ax.set_title(f"Stars: {', '.join(stars)}" if stars else "No category is both large and fast-growing")
+    return ax
+
+
+def losses_by_competitor(losses: pd.DataFrame, dominant: dict | None = None, ax=None):
+    """Stacked bars per segment: share of the losses to named competitors, by competitor."""
+    ax = new_ax(ax)
+    p = losses.pivot_table(index="segment", columns="competitor", values="share_of_named", fill_value=0.0)
+    bottom = np.zeros(len(p))
+    for comp in p.columns:
+        ax.bar(p.index.astype(str), p[comp], bottom=bottom, label=str(comp), color=color_for(comp))
+        bottom += p[comp].to_numpy()
+    pct_axis(ax)
+    ax.set_xlabel("Customer segment")
+    ax.set_ylabel("Share of deals lost to a competitor (%)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
+    ax.set_title(f"{dominant['competitor']} wins {dominant['share']:.0%} of our {dominant['segment']} losses"
+                 if dominant else "Whom we lose deals to, by segment")
+    return ax
+
+
+def demand_curve(cells: pd.DataFrame, fit: dict, ax=None, step: float = 0.05):
+    """Units per line by discount (binned) with the fitted constant-elasticity curve."""
+    ax = new_ax(ax)
+    c = cells.copy()
+    c["discount"] = 1 - np.exp(c["log_price_ratio"])
+    c["bin"] = (c["discount"] / step).round() * step
+    g = c.groupby("bin").agg(quantity=("quantity", "sum"), lines=("lines", "sum"))
+    g = g[g["lines"] >= max(10, g["lines"].sum() * 0.002)]
+    per_line = g["quantity"] / g["lines"]
+    ax.scatter(g.index, per_line, s=20 + 200 * g["lines"] / g["lines"].max(), color=color_for("observed"),
+               label="observed (size = lines)")
+    if len(g):
+        base = per_line.iloc[0] / (1 - g.index[0]) ** fit["elasticity"]
+        xs = np.linspace(g.index.min(), g.index.max(), 50)
+        ax.plot(xs, base * (1 - xs) ** fit["elasticity"], color="black", lw=1.5,
+                label=f"fitted, elasticity {fit['elasticity']:.2f}")
+    pct_axis(ax, "x")
+    ax.set_xlabel("Discount off list price (%)")
+    ax.set_ylabel("Units per order line")
+    ax.legend(fontsize=9)
+    ax.set_title(f"1 % lower price sells {-fit['elasticity']:.1f} % more units "
+                 f"(95 % CI {-fit['ci_high']:.1f} .. {-fit['ci_low']:.1f})")
+    return ax

@@ -1,0 +1,95 @@
+"""Charts of the performance & incentives study (house style; each returns its Axes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from salesnb.plots import PALETTE, color_for, money_axis, new_ax, pct_axis
+
+
+def attainment_bars(card: pd.DataFrame, ax=None, threshold: float = 0.7, label_col: str = "rep_id"):
+    """Attainment per rep, sorted, with 100 % and the low-attainment threshold marked."""
+    d = card.dropna(subset=["attainment"]).sort_values("attainment")
+    ax = new_ax(ax, figsize=(8, max(3.0, 0.18 * len(d) + 1)))
+    if d.empty:
+        ax.set_title("No rep targets for this period")
+        return ax
+    colors = np.where(d["attainment"] < threshold, PALETTE[3], np.where(d["attainment"] >= 1, PALETTE[2], PALETTE[0]))
+    ax.barh(d[label_col].astype(str), d["attainment"], color=colors)
+    ax.axvline(1.0, color="black", lw=1)
+    ax.axvline(threshold, color=PALETTE[3], lw=1, ls="--")
+    below = int((d["attainment"] < threshold).sum())
+    ax.set_title(f"{below} of {len(d)} reps below {threshold:.0%} of target")
+    ax.set_xlabel("Attainment (revenue / target)")
+    ax.set_ylabel("")
+    ax.tick_params(axis="y", labelsize=7)
+    pct_axis(ax, "x")
+    return ax
+
+
+def fair_ranking_scatter(ranking: pd.DataFrame, ax=None):
+    """Attainment against territory potential (index vs the median territory), by reading."""
+    ax = new_ax(ax)
+    d = ranking.dropna(subset=["attainment", "potential_index"])
+    for reading, g in d.groupby("reading"):
+        ax.scatter(g["potential_index"], g["attainment"], label=reading, color=color_for(reading), s=30)
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.axvline(1.0, color="grey", lw=0.8, ls=":")
+    n_weak = int((d["reading"] == "weak territory, not a weak rep").sum())
+    ax.set_title(f"{n_weak} rep(s) below target are in weak territories, not weak reps" if n_weak
+                 else "Attainment tracks territory potential")
+    ax.set_xlabel("Territory potential (1 = median territory)")
+    ax.set_ylabel("Attainment")
+    pct_axis(ax, "y")
+    ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def win_rate_funnel_plot(funnel: pd.DataFrame, ax=None):
+    """Funnel plot: win rate by deals closed with 95 % and 99.8 % limits around the pooled rate."""
+    ax = new_ax(ax)
+    if funnel.empty:
+        ax.set_title("No closed deals in this period")
+        return ax
+    p0 = float(funnel["pooled_rate"].iloc[0])
+    n = np.linspace(max(1, funnel["closed"].min() * 0.8), funnel["closed"].max() * 1.1, 200)
+    se = np.sqrt(p0 * (1 - p0) / n)
+    for z, ls in ((stats.norm.ppf(0.975), "--"), (stats.norm.ppf(0.999), ":")):
+        ax.plot(n, np.clip(p0 - z * se, 0, 1), color="grey", ls=ls, lw=1)
+        ax.plot(n, np.clip(p0 + z * se, 0, 1), color="grey", ls=ls, lw=1)
+    ax.axhline(p0, color="black", lw=0.8)
+    colors = funnel["status"].map({"coach": PALETTE[3], "watch": PALETTE[1], "above": PALETTE[2]}).fillna(PALETTE[0])
+    ax.scatter(funnel["closed"], funnel["win_rate"], c=list(colors), s=28, zorder=3)
+    for _, r in funnel[funnel["status"].isin(["coach", "watch"])].iterrows():
+        ax.annotate(str(r["rep_id"]), (r["closed"], r["win_rate"]), fontsize=8, xytext=(3, -8),
+                    textcoords="offset points")
+    n_coach = int((funnel["status"] == "coach").sum())
+    ax.set_title(f"{n_coach} rep(s) convert below peers beyond the 99.8 % limit" if n_coach
+                 else "No rep's win rate is outside the 99.8 % limit")
+    ax.set_xlabel("Deals closed in the period")
+    ax.set_ylabel("Win rate (won / closed)")
+    pct_axis(ax, "y")
+    return ax
+
+
+def payout_simulation(results: list[dict], ax=None, currency: str = "USD"):
+    """Distribution of the simulated total payout of one or two plans."""
+    ax = new_ax(ax)
+    for i, r in enumerate(results):
+        ax.hist(r["totals"], bins=50, alpha=0.55, color=PALETTE[i], label=f"{r['plan']}")
+        ax.axvline(r["p90_payout"], color=PALETTE[i], ls="--", lw=1)
+    if len(results) == 2:
+        a, b = results
+        hi = a if a["expected_payout"] > b["expected_payout"] else b
+        lo = b if hi is a else a
+        ax.set_title(f"'{hi['plan']}' would cost {hi['expected_payout'] / lo['expected_payout'] - 1:+.0%} "
+                     f"more than '{lo['plan']}'")
+    elif results:
+        ax.set_title(f"'{results[0]['plan']}' costs {results[0]['cost_of_sales_pct']:.1%} of revenue")
+    ax.set_xlabel("Total payout for the period")
+    ax.set_ylabel("Simulations")
+    money_axis(ax, "x", currency=currency)
+    ax.legend(fontsize=8)
+    return ax

@@ -1,0 +1,297 @@
+"""Engine-side aggregations for the funnel study (opportunities, stage_history, leads).
+
+Every function returns a small frame of counts (per group, per stage, per cycle length);
+deal-level rows stay in the engine. Status values are compared lower-cased, so ``Won`` and
+``won`` both count. Dates are bound as Ibis literals, never pasted into SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import pandas as pd
+
+from salesnb.queries import _date, filtered_opportunities
+from salesnb.source import Source
+
+OPP_JOINS = {
+    "rep": ("reps", "rep_id", "name"),
+    "team": ("reps", "rep_id", "team"),
+    "rep_region": ("reps", "rep_id", "region"),
+    "segment": ("customers", "customer_id", "segment"),
+    "industry": ("customers", "customer_id", "industry"),
+}
+
+
+def _status(op):
+    return op.status.cast("string").lower().strip()
+
+
+def _with_dims(src: Source, op: ibis.Table, by: Sequence[str]) -> ibis.Table:
+    """Add grouping columns: opportunity columns, ``created_month``, or joined rep / customer fields."""
+    for dim in by:
+        if dim in op.columns:
+            continue
+        if dim == "created_month":
+            op = op.mutate(created_month=op.created_date.cast("date").truncate("M"))
+            continue
+        table, key, col = OPP_JOINS[dim]
+        if not src.has_column(table, col) or key not in op.columns:
+            op = op.mutate(**{dim: ibis.literal(None, "string")})
+            continue
+        other = src.table(table).select(**{"__k": key, dim: src.table(table)[col].cast("string")})
+        op = op.left_join(other, op[key] == other["__k"]).drop("__k")
+        if dim == "rep":  # a rep without a name is still a rep
+            op = op.mutate(rep=op.rep.fill_null(op.rep_id.cast("string")))
+    return op
+
+
+def closed_deal_counts(src: Source, filters=None, by: Sequence[str] = (), start=None, end=None) -> pd.DataFrame:
+    """Deals closed (won or lost) with ``close_date`` in ``[start, end)`` (default: the filters' period).
+
+    Pass ``start=date(1900,1,1)`` and ``end=None`` semantics through the filters to cover all history.
+    Returns ``*by, closed, won, lost, won_amount, closed_amount``; ``won_amount`` sums ``amount``
+    of won deals (0 when amounts are missing).
+    """
+    by = list(by)
+    op = filtered_opportunities(src, filters, date_col="close_date", start=start, end=end)
+    st = _status(op)
+    op = op.mutate(__st=st).filter(lambda t: t["__st"].isin(["won", "lost"]))
+    op = _with_dims(src, op, by)
+    has_amount = "amount" in op.columns
+    amt = op.amount.cast("float64") if has_amount else ibis.literal(0.0)
+    aggs = dict(
+        closed=op.count(),
+        won=(op["__st"] == "won").cast("int64").sum(),
+        lost=(op["__st"] == "lost").cast("int64").sum(),
+        won_amount=ibis.ifelse(op["__st"] == "won", amt, 0.0).sum(),
+        closed_amount=amt.sum(),
+    )
+    df = (op.group_by(by).aggregate(**aggs) if by else op.aggregate(**aggs)).execute()
+    for c in ("closed", "won", "lost"):
+        df[c] = df[c].fillna(0).astype("int64")
+    for c in ("won_amount", "closed_amount"):
+        df[c] = df[c].astype("float64").fillna(0.0)
+    for dim in by:
+        if dim == "created_month":
+            df[dim] = pd.to_datetime(df[dim])
+    return df.sort_values(by).reset_index(drop=True) if by else df
+
+
+def close_date_range(src: Source, filters=None) -> tuple:
+    """First and last close date of closed deals (None, None when there are none)."""
+    op = filtered_opportunities(src, filters)
+    op = op.filter(_status(op).isin(["won", "lost"]))
+    r = op.aggregate(first=op.close_date.min(), last=op.close_date.max()).execute()
+    first, last = r["first"].iloc[0], r["last"].iloc[0]
+    return (None if pd.isna(first) else pd.Timestamp(first), None if pd.isna(last) else pd.Timestamp(last))
+
+
+def cycle_day_histogram(src: Source, filters=None, start=None, end=None) -> pd.DataFrame:
+    """Histogram of created -> close days of deals closed in ``[start, end)``.
+
+    Returns ``cycle_days, status, deals`` (deals without a created date are left out).
+    """
+    op = filtered_opportunities(src, filters, date_col="close_date", start=start, end=end)
+    op = op.mutate(__st=_status(op))
+    op = op.filter(op["__st"].isin(["won", "lost"]) & op.created_date.notnull())
+    op = op.mutate(cycle_days=op.close_date.cast("date").delta(op.created_date.cast("date"), unit="day"))
+    df = op.group_by(["cycle_days", "__st"]).aggregate(deals=op.count()).execute()
+    df = df.rename(columns={"__st": "status"})
+    df["cycle_days"] = df["cycle_days"].astype("float64")
+    df["deals"] = df["deals"].astype("int64")
+    return df.sort_values(["cycle_days", "status"]).reset_index(drop=True)
+
+
+def _open_on(src: Source, filters, as_of):
+    """Deals open on ``as_of``: not closed by then, and created by then (or with no created date)."""
+    day = _date(as_of)
+    op = filtered_opportunities(src, filters)
+    st = _status(op)
+    created_ok = op.created_date.isnull() | (op.created_date <= day)
+    not_closed = (op.close_date.isnull() & (st == "open")) | (op.close_date > day)
+    return op.filter(created_ok & not_closed)
+
+
+def open_pipeline(src: Source, filters=None, as_of=None) -> pd.DataFrame:
+    """Open deals on ``as_of`` per stage (the stage held that day when stage_history exists).
+
+    Returns ``stage, deals, amount, with_amount`` (amount sums deals that carry one).
+    """
+    day = _date(as_of)
+    op = _open_on(src, filters, as_of)
+    has_amount = "amount" in op.columns
+    op = op.mutate(__amt=op.amount.cast("float64") if has_amount else ibis.literal(None, "float64"))
+    if src.has("stage_history"):
+        sh = src.table("stage_history")
+        sh = sh.filter(sh.entered_date <= day)
+        last = sh.group_by("opportunity_id").aggregate(__stage_then=sh.stage.argmax(sh.entered_date))
+        last = last.rename(__oid="opportunity_id")
+        op = op.left_join(last, op.opportunity_id == last["__oid"]).drop("__oid")
+        op = op.mutate(stage=op["__stage_then"].fill_null(op.stage.cast("string")))
+    op = op.mutate(stage=op.stage.cast("string").fill_null("(no stage)"))
+    df = op.group_by("stage").aggregate(
+        deals=op.count(), amount=op["__amt"].sum(), with_amount=op["__amt"].count()
+    ).execute()
+    df["deals"] = df["deals"].astype("int64")
+    df["with_amount"] = df["with_amount"].astype("int64")
+    df["amount"] = df["amount"].astype("float64").fillna(0.0)
+    return df.sort_values("stage").reset_index(drop=True)
+
+
+def _history_as_of(src: Source, filters, end):
+    """Stage entries before ``end`` of deals created before it, with the deal's status on ``end``."""
+    e = _date(end)
+    op = filtered_opportunities(src, filters)
+    if end is not None:
+        op = op.filter(op.created_date < e)
+    st = _status(op)
+    closed_by_end = op.close_date.notnull() & ((op.close_date < e) if end is not None else True)
+    status_then = ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open")
+    deals = op.select(__oid="opportunity_id", __status=status_then, __close=op.close_date.cast("date"))
+    sh = src.table("stage_history")
+    if end is not None:
+        sh = sh.filter(sh.entered_date < e)
+    sh = sh.inner_join(deals, sh.opportunity_id == deals["__oid"]).drop("__oid")
+    w = ibis.window(group_by=sh.opportunity_id, order_by=[sh.entered_date, sh.stage])
+    sh = sh.mutate(
+        next_stage=sh.stage.lead().over(w),
+        next_entered=sh.entered_date.lead().over(w),
+        position=ibis.row_number().over(w),
+    )
+    # the last stage's dwell runs to the close date for a closed deal; open deals have none yet
+    end_of_stage = ibis.coalesce(
+        sh.next_entered.cast("date"),
+        ibis.ifelse(sh["__status"] != "open", sh["__close"], ibis.null("date")),
+    )
+    return sh.mutate(dwell_days=end_of_stage.delta(sh.entered_date.cast("date"), unit="day"))
+
+
+def stage_flow(src: Source, filters=None, end=None) -> pd.DataFrame:
+    """Where deals go from each stage: ``stage, next_stage, status, deals, mean_rank``.
+
+    Covers deals created before ``end`` (all history when None), their stage entries before
+    ``end``, and their status on ``end``. ``mean_rank`` is the stage's mean position in a deal's
+    history, used to order stages.
+    """
+    sh = _history_as_of(src, filters, end)
+    df = sh.group_by(["stage", "next_stage", "__status"]).aggregate(
+        deals=sh.count(), rank_sum=sh.position.sum()
+    ).execute().rename(columns={"__status": "status"})
+    df["deals"] = df["deals"].astype("int64")
+    tot = df.groupby("stage")[["rank_sum", "deals"]].transform("sum")
+    df["mean_rank"] = tot["rank_sum"].astype(float) / tot["deals"]
+    df["next_stage"] = df["next_stage"].astype(object).where(df["next_stage"].notna(), None)
+    return df.drop(columns="rank_sum").sort_values(["mean_rank", "stage"]).reset_index(drop=True)
+
+
+def stage_dwell(src: Source, filters=None, end=None) -> pd.DataFrame:
+    """Days spent in each stage (until the next stage, or the close for the last one).
+
+    Returns ``stage, deals, median_dwell_days, mean_dwell_days, p90_dwell_days``.
+    """
+    sh = _history_as_of(src, filters, end)
+    sh = sh.filter(sh.dwell_days.notnull())
+    df = sh.group_by("stage").aggregate(
+        deals=sh.count(),
+        median_dwell_days=sh.dwell_days.median(),
+        mean_dwell_days=sh.dwell_days.mean(),
+        p90_dwell_days=sh.dwell_days.quantile(0.9),
+    ).execute()
+    for c in ("median_dwell_days", "mean_dwell_days", "p90_dwell_days"):
+        df[c] = df[c].astype("float64")
+    df["deals"] = df["deals"].astype("int64")
+    return df.sort_values("stage").reset_index(drop=True)
+
+
+def creation_cohorts(src: Source, filters=None, end=None) -> pd.DataFrame:
+    """Deals per creation month (created before ``end``) with their status on ``end``.
+
+    Returns ``cohort_month, deals, won, lost, open, won_amount``.
+    """
+    e = _date(end)
+    op = filtered_opportunities(src, filters)
+    op = op.filter(op.created_date.notnull())
+    if end is not None:
+        op = op.filter(op.created_date < e)
+    st = _status(op)
+    closed_by_end = op.close_date.notnull() & ((op.close_date < e) if end is not None else True)
+    op = op.mutate(__st=ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open"),
+                   cohort_month=op.created_date.cast("date").truncate("M"))
+    amt = op.amount.cast("float64") if "amount" in op.columns else ibis.literal(0.0)
+    df = op.group_by("cohort_month").aggregate(
+        deals=op.count(),
+        won=(op["__st"] == "won").cast("int64").sum(),
+        lost=(op["__st"] == "lost").cast("int64").sum(),
+        open=(op["__st"] == "open").cast("int64").sum(),
+        won_amount=ibis.ifelse(op["__st"] == "won", amt, 0.0).sum(),
+    ).execute()
+    for c in ("deals", "won", "lost", "open"):
+        df[c] = df[c].astype("int64")
+    df["won_amount"] = df["won_amount"].astype("float64").fillna(0.0)
+    df["cohort_month"] = pd.to_datetime(df["cohort_month"]).dt.strftime("%Y-%m")
+    return df.sort_values("cohort_month").reset_index(drop=True)
+
+
+def lead_counts(src: Source, filters=None, start=None, end=None) -> pd.DataFrame:
+    """Leads created in ``[start, end)`` per source: ``source, leads, converted``.
+
+    Leads carry no rep, so only the channel filter applies to them.
+    """
+    f = filters
+    s = start if start is not None else (f.start if f else None)
+    e = end if end is not None else (f.end if f else None)
+    ld = src.table("leads")
+    if s is not None:
+        ld = ld.filter(ld.created_date >= _date(s))
+    if e is not None:
+        ld = ld.filter(ld.created_date < _date(e))
+    if f is not None and f.channel and "channel" in ld.columns:
+        ld = ld.filter(ld.channel == ibis.literal(str(f.channel)))
+    src_col = ld.source.cast("string").fill_null("(unknown)") if "source" in ld.columns else ibis.literal("(all)")
+    conv = (ld.converted_opportunity_id.notnull().cast("int64") if "converted_opportunity_id" in ld.columns
+            else ibis.literal(0))
+    ld = ld.mutate(source=src_col, __conv=conv)
+    df = ld.group_by("source").aggregate(leads=ld.count(), converted=ld["__conv"].sum()).execute()
+    df["leads"] = df["leads"].astype("int64")
+    df["converted"] = df["converted"].fillna(0).astype("int64")
+    return df.sort_values("source").reset_index(drop=True)
+
+
+def period_target(src: Source, period_label: str, filters=None) -> float | None:
+    """The target for a period label at the most specific level the filters name (None if absent)."""
+    if not src.has("targets"):
+        return None
+    t = src.table("targets")
+    level, key = "company", None
+    if filters is not None and filters.team:
+        level, key = "team", filters.team
+    elif filters is not None and filters.region:
+        level, key = "region", filters.region
+    t = t.filter((t.period.cast("string") == ibis.literal(str(period_label))) & (t.level == ibis.literal(level)))
+    if key is not None:
+        t = t.filter(t.key == ibis.literal(str(key)))
+    v = t.target_amount.sum().execute()
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def closed_deal_scope(src: Source, filters) -> dict:
+    """Which close dates the closed-deal metrics cover: the period, or all history when the period has none.
+
+    A CRM export often covers an older date range than the report period; then the study
+    still reports on every closed deal and says so. Returns ``start, end`` (end exclusive),
+    ``as_of`` (last day covered), ``label`` and ``note`` (empty when the period is used).
+    """
+    n = closed_deal_counts(src, filters)["closed"].iloc[0] if filters is not None else 0
+    if filters is not None and n > 0:
+        return dict(start=filters.start, end=filters.end, label="period", note="",
+                    as_of=(pd.Timestamp(filters.end) - pd.Timedelta(days=1)).date())
+    first, last = close_date_range(src, filters)
+    if first is None:
+        return dict(start=None, end=None, label="none", note="No closed deals at all in this warehouse.",
+                    as_of=None)
+    end = (last + pd.Timedelta(days=1)).date()
+    note = (f"No deals closed in the report period; closed-deal figures cover **all closed deals** "
+            f"({first.date()} .. {last.date()}).")
+    return dict(start=first.date(), end=end, label="all history", note=note, as_of=last.date())

@@ -1,0 +1,79 @@
+"""Queries for target setting: monthly history, per-rep history, existing quotas.
+
+All aggregation runs in the engine through :mod:`salesnb.queries`; results are small frames.
+"""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+
+from salesnb.periods import Period
+from salesnb.queries import revenue_by, total_revenue
+from salesnb.source import Source
+
+
+def data_end(src: Source, filters=None) -> pd.Timestamp | None:
+    """The last order date (over all history) within the filters' dimensions."""
+    from salesnb.queries import filtered_orders
+
+    mx = filtered_orders(src, filters.without_period() if filters else None).order_date.max().execute()
+    return None if mx is None or pd.isna(mx) else pd.Timestamp(mx)
+
+
+def monthly_revenue(src: Source, filters, end=None) -> pd.DataFrame:
+    """Revenue, orders and customers per month over all history before ``end`` (exclusive)."""
+    f = filters.without_period()
+    return revenue_by(src, f, by=["month"], end=end)
+
+
+def complete_months(monthly: pd.Series, last_date) -> pd.Series:
+    """Drop a trailing month the data does not fully cover (``last_date`` before its last day)."""
+    if last_date is None or monthly.empty:
+        return monthly
+    last = pd.Timestamp(last_date)
+    month_end = last + pd.offsets.MonthEnd(0)
+    if last.normalize() < month_end.normalize():
+        return monthly[monthly.index < last.to_period("M").to_timestamp()]
+    return monthly
+
+
+def period_totals(src: Source, filters, period: Period) -> dict:
+    """Revenue, orders and customers in ``period`` (zeros when there are none)."""
+    df = revenue_by(src, filters.with_period(period), by=[])
+    if df.empty or pd.isna(df["revenue"].iloc[0]):
+        return dict(revenue=0.0, orders=0, customers=0)
+    r = df.iloc[0]
+    return dict(revenue=float(r["revenue"]), orders=int(r["orders"]), customers=int(r["customers"]))
+
+
+def rep_month_revenue(src: Source, filters, period: Period, months_back: int = 24) -> pd.DataFrame:
+    """Revenue per rep and month over ``months_back`` months before the period starts."""
+    start = (pd.Timestamp(period.start) - pd.DateOffset(months=months_back)).date()
+    return revenue_by(src, filters.without_period(), by=["rep_id", "month"], start=start, end=period.start)
+
+
+def reps_frame(src: Source, filters=None) -> pd.DataFrame:
+    """The reps table (only the columns target setting uses), narrowed by region/team filters."""
+    reps = src.table("reps")
+    if filters is not None:
+        if filters.region and "region" in reps.columns:
+            reps = reps.filter(reps.region == ibis.literal(str(filters.region)))
+        if filters.team and "team" in reps.columns:
+            reps = reps.filter(reps.team == ibis.literal(str(filters.team)))
+    cols = [c for c in ("rep_id", "name", "region", "team", "hire_date", "role") if c in reps.columns]
+    df = reps.select(cols).execute()
+    return df.sort_values("rep_id").reset_index(drop=True)
+
+
+def existing_quotas(src: Source, period: Period) -> pd.DataFrame:
+    """Rows of the ``targets`` table for the period (``level, key, target_amount``)."""
+    t = src.table("targets")
+    t = t.filter(t.period.cast("string") == ibis.literal(period.label))
+    df = t.select("level", "key", "target_amount").execute()
+    df["target_amount"] = df["target_amount"].astype("float64")
+    return df
+
+
+__all__ = ["complete_months", "data_end", "existing_quotas", "monthly_revenue", "period_totals",
+           "rep_month_revenue", "reps_frame", "total_revenue"]

@@ -1,0 +1,1146 @@
+"""Run every study with papermill and publish one report folder per period.
+
+``run_report`` is what ``salesnb report`` calls:
+
+1. **check** the parameters before any study runs: the source opens, the
+   period parses, region / team / channel are values the data knows, every
+   ``-p KEY=VALUE`` is declared by a selected study's ``parameters`` cell and
+   is coerced to the declared type, the alert rules parse;
+2. **run** the selected studies in parallel (one worker per core by default)
+   through papermill's Python API into a staging folder
+   ``<reports>/.staging-<period>-<pid>/``; a study that fails is published as
+   failed with its partially executed notebook and does not stop the others;
+   a study whose notebook or needed tables are missing is ``skipped``;
+3. **export** each executed notebook to a self-contained HTML page (code
+   hidden, images inline, no script or stylesheet fetched from the network);
+4. **publish** ``index.html``, ``manifest.json`` and ``alerts.json`` and swap
+   the staging folder into ``<reports>/<period>/`` with renames, so a crash
+   never leaves a half-written folder where the last good report was.
+
+Kernels are forked from a server that imported the analysis stack once
+(see "warm kernels" below), which removes most of the per-study start-up
+cost; ``SALESNB_WARM_KERNELS=0`` starts plain ``python3`` kernels instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import datetime as dt
+import html
+import io
+import json
+import math
+import operator
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+import tokenize
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from salesnb import __version__, config, studies
+from salesnb.errors import InputError, ParameterError, SalesnbError
+
+KERNEL_NAME = "python3"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+DEFAULT_ALERTS = Path(__file__).resolve().parent / "alerts" / "default.yaml"
+# A cell that runs longer than this is stuck, not slow: the study is failed and the run goes on.
+CELL_TIMEOUT_S = int(os.environ.get("SALESNB_CELL_TIMEOUT", "1800"))
+# Parameters the runner decides for every study; a user sets them through run_report's own options.
+RUNNER_PARAMETERS = ("source", "output_dir")
+TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list[str]": list}
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+# --------------------------------------------------------------------------- parameters cell
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    default: object
+    help: str
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "type": self.type, "default": self.default, "help": self.help}
+
+
+def parameters_cell(nb) -> tuple[int, str]:
+    """Index and source of the one cell tagged ``parameters`` (InputError when not exactly one)."""
+    found = [
+        (i, c)
+        for i, c in enumerate(nb.cells)
+        if "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    if len(found) != 1:
+        raise InputError(f"expected exactly one cell tagged 'parameters', found {len(found)}")
+    i, cell = found[0]
+    return i, cell.source
+
+
+def parse_parameters(source: str, where: str = "parameters cell") -> list[Parameter]:
+    """Parse ``name: type = default  # help`` lines (literals only) into :class:`Parameter`.
+
+    >>> parse_parameters('region: str = ""  # one region, empty for all')[0].help
+    'one region, empty for all'
+    """
+    out: list[Parameter] = []
+    for lineno, line in enumerate(source.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        code, comment = _split_comment(line)
+        try:
+            node = ast.parse(code.strip()).body[0]
+        except (SyntaxError, IndexError) as exc:
+            raise InputError(
+                f"{where}, line {lineno}: not Python ({exc.__class__.__name__})"
+            ) from None
+        if (
+            not isinstance(node, ast.AnnAssign)
+            or not isinstance(node.target, ast.Name)
+            or node.value is None
+        ):
+            raise InputError(
+                f"{where}, line {lineno}: expected 'name: type = default  # help', got {line!r}"
+            )
+        type_name = ast.unparse(node.annotation)
+        if type_name not in TYPES:
+            raise InputError(
+                f"{where}, line {lineno}: type {type_name!r} is not one of {', '.join(TYPES)}"
+            )
+        try:
+            default = ast.literal_eval(node.value)
+        except ValueError:
+            raise InputError(
+                f"{where}, line {lineno}: the default of {node.target.id} is not a literal"
+            ) from None
+        if comment is None:
+            raise InputError(f"{where}, line {lineno}: {node.target.id} has no '# help' comment")
+        out.append(Parameter(node.target.id, type_name, default, comment))
+    return out
+
+
+def _split_comment(line: str) -> tuple[str, str | None]:
+    """Split a line into code and the text of its trailing comment (tokenize knows about strings)."""
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(line).readline):
+            if tok.type == tokenize.COMMENT:
+                return line[: tok.start[1]], tok.string.lstrip("#").strip()
+    except (tokenize.TokenError, IndentationError):
+        pass
+    return line, None
+
+
+def notebook_parameters(path: Path) -> list[Parameter]:
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    try:
+        _, source = parameters_cell(nb)
+    except InputError as exc:
+        raise InputError(f"{path.name}: {exc}") from None
+    return parse_parameters(source, where=f"{path.name} parameters cell")
+
+
+def describe_studies() -> list[dict]:
+    """Every registered study with the parameters its notebook declares (backs ``salesnb studies``)."""
+    rows = []
+    for s in studies.STUDIES.values():
+        present = s.path.exists()
+        params = [p.as_dict() for p in notebook_parameters(s.path)] if present else []
+        rows.append(
+            {
+                "id": s.id,
+                "title": s.title,
+                "notebook": s.notebook,
+                "needs": list(s.needs),
+                "uses": list(s.uses),
+                "available": present,
+                "parameters": params,
+            }
+        )
+    return rows
+
+
+def coerce(value, type_name: str, name: str):
+    """Coerce a command-line or YAML value to the declared type (ParameterError naming ``name``)."""
+
+    def bad(expected):
+        return ParameterError(f"parameter {name}: {str(value)[:60]!r} is not {expected}")
+
+    if type_name == "str":
+        if isinstance(value, (dict, list)):
+            raise bad("a text value")
+        text = str(value)
+        if _CONTROL_CHARS.search(text):
+            raise bad("a single line of text")
+        return text
+    if type_name == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise bad("true or false")
+    if type_name == "int":
+        if isinstance(value, bool):
+            raise bad("a whole number")
+        if isinstance(value, int):
+            return value
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise bad("a whole number") from None
+    if type_name == "float":
+        if isinstance(value, bool):
+            raise bad("a number")
+        try:
+            out = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
+        except ValueError:
+            raise bad("a number") from None
+        if not math.isfinite(out):
+            raise bad("a finite number")
+        return out
+    if type_name == "list[str]":
+        items = value if isinstance(value, list) else [v for v in str(value).split(",")]
+        return [coerce(v, "str", name).strip() for v in items if str(v).strip()]
+    raise bad(type_name)  # pragma: no cover - parse_parameters admits only TYPES
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+OPS = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def load_alert_rules(path: Path | None = None) -> list[dict]:
+    """Rules ``{study, key, op, value, message}`` from YAML (the bundled rules by default)."""
+    path = Path(path) if path else DEFAULT_ALERTS
+    try:
+        rules = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such alert rules file") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if isinstance(rules, dict) and "rules" in rules:
+        rules = rules["rules"]
+    if not isinstance(rules, list):
+        raise InputError(f"{path}: expected a list of rules")
+    out = []
+    for i, r in enumerate(rules, 1):
+        if not isinstance(r, dict) or not {"study", "key", "op", "value"} <= set(r):
+            raise InputError(f"{path}: rule {i} needs study, key, op and value")
+        if r["op"] not in OPS:
+            raise InputError(f"{path}: rule {i}: op {r['op']!r} is not one of {' '.join(OPS)}")
+        out.append(
+            {
+                "study": str(r["study"]),
+                "key": str(r["key"]),
+                "op": r["op"],
+                "value": r["value"],
+                "message": str(
+                    r.get("message") or f"{r['study']}.{r['key']} {r['op']} {r['value']}"
+                ),
+            }
+        )
+    return out
+
+
+def evaluate_alerts(rules: list[dict], figures: dict[str, dict]) -> list[dict]:
+    """Evaluate rules on ``figures`` ({study: headline dict}); each result has a ``status``.
+
+    ``alert`` when the condition holds, ``ok`` when it does not, ``not evaluated``
+    (with the reason) when the study did not run or its figures lack the key.
+    """
+    results = []
+    for r in rules:
+        res = dict(r, actual=None, status="not evaluated", reason=None)
+        heads = figures.get(r["study"])
+        if heads is None:
+            res["reason"] = f"study {r['study']} has no figures in this run"
+        elif heads.get(r["key"]) is None:
+            res["reason"] = f"{r['study']} has no {r['key']}"
+        else:
+            actual = heads[r["key"]]
+            res["actual"] = actual
+            try:
+                fired = OPS[r["op"]](actual, r["value"])
+            except TypeError:
+                res["reason"] = f"{r['key']}={actual!r} cannot be compared with {r['value']!r}"
+            else:
+                res["status"] = "alert" if fired else "ok"
+        results.append(res)
+    return results
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass
+class Job:
+    study: studies.Study
+    parameters: dict = field(default_factory=dict)
+    status: str = "pending"  # ok | failed | skipped
+    reason: str | None = None
+    duration_s: float | None = None
+    headline: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    source: str
+    source_description: str
+    period: object  # salesnb.periods.Period
+    common: dict
+    jobs: list[Job]
+    fingerprint: str
+    tables: list[str]
+    given: dict
+
+
+def _read_params(params_kv, params_file) -> dict:
+    given: dict = {}
+    if params_file:
+        path = Path(params_file)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such parameters file") from None
+        except yaml.YAMLError as exc:
+            raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(data, dict):
+            raise InputError(f"{path}: expected KEY: VALUE lines")
+        given.update({str(k): v for k, v in data.items()})
+    for kv in params_kv or []:
+        key, sep, value = str(kv).partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"-p {kv!r}: expected KEY=VALUE")
+        given[key.strip()] = value
+    return given
+
+
+def plan_report(source=None, period=None, only=None, params_kv=(), params_file=None) -> Plan:
+    """Check everything that can be checked before a study runs; raise ParameterError/InputError."""
+    from salesnb.periods import parse_period
+    from salesnb.source import connect
+    from salesnb.study import check_filters, default_period
+
+    given = _read_params(params_kv, params_file)
+    for key in RUNNER_PARAMETERS:
+        if key in given and key != "source":
+            raise ParameterError(
+                f"parameter {key} is set by the runner; use --out for the reports folder"
+            )
+    source = source or given.pop("source", None) or config.default_source()
+    given.pop("source", None)
+    if period is None and "period" in given:
+        period = given.pop("period")
+    given.pop("period", None)
+
+    selected = list(studies.STUDIES.values())
+    if only:
+        unknown = [s for s in only if s not in studies.STUDIES]
+        if unknown:
+            raise ParameterError(
+                f"unknown study {unknown[0]!r}; studies: {', '.join(studies.STUDIES)}"
+            )
+        selected = [studies.STUDIES[s] for s in dict.fromkeys(only)]
+
+    declared: dict[str, list[Parameter]] = {
+        s.id: notebook_parameters(s.path) for s in selected if s.path.exists()
+    }
+    own_names = {p.name for ps in declared.values() for p in ps} - set(studies.COMMON_PARAMETERS)
+    for key in given:
+        if key not in studies.COMMON_PARAMETERS and key not in own_names:
+            listing = "; ".join(
+                f"{sid}: {', '.join(p.name for p in ps if p.name not in studies.COMMON_PARAMETERS) or '-'}"
+                for sid, ps in declared.items()
+            )
+            raise ParameterError(
+                f"unknown parameter {key!r}: no selected study declares it. Shared parameters: "
+                f"{', '.join(p for p in studies.COMMON_PARAMETERS if p not in RUNNER_PARAMETERS)}; "
+                f"study parameters: {listing or 'none'}"
+            )
+
+    common = {}
+    for key in ("as_of", "region", "team", "channel", "currency"):
+        common[key] = (
+            coerce(given.get(key, ""), "str", key).strip() if given.get(key) is not None else ""
+        )
+    if common["as_of"]:
+        try:
+            common["as_of"] = str(dt.date.fromisoformat(common["as_of"]))
+        except ValueError:
+            raise ParameterError(
+                f"parameter as_of: {common['as_of'][:40]!r} is not a date (YYYY-MM-DD)"
+            ) from None
+    if common["currency"] and not _CURRENCY.match(common["currency"]):
+        raise ParameterError(
+            f"parameter currency: {common['currency'][:40]!r} is not a 3-letter code like EUR"
+        )
+
+    src = connect(source)
+    try:
+        check_filters(
+            src, common["region"] or None, common["team"] or None, common["channel"] or None
+        )
+        if period:
+            p = parse_period(coerce(period, "str", "period"))
+        else:
+            p = default_period(src, common["as_of"] or None)
+        fingerprint = src.fingerprint()
+        tables = list(src.tables)
+    finally:
+        src.close()
+    abs_source = (
+        str(Path(source).expanduser().resolve()) if "://" not in str(source) else str(source)
+    )
+
+    jobs = []
+    for s in selected:
+        job = Job(s)
+        if s.id not in declared:
+            job.status, job.reason = "skipped", f"notebook notebooks/{s.notebook} not found"
+        elif missing := [t for t in s.needs if t not in tables]:
+            job.status = "skipped"
+            job.reason = (
+                f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in this warehouse"
+            )
+        else:
+            types = {q.name: q.type for q in declared[s.id]}
+            params = {"source": abs_source, "period": p.label, **common}
+            for key, value in given.items():
+                if key in types and key not in studies.COMMON_PARAMETERS:
+                    params[key] = coerce(value, types[key], key)
+            job.parameters = params
+        jobs.append(job)
+    shown_given = {k: v for k, v in given.items()}
+    return Plan(abs_source, str(source), p, common, jobs, fingerprint, tables, shown_given)
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def _export_html(nb_path: Path, html_path: Path, title: str, banner: str) -> None:
+    """Self-contained HTML of an executed notebook: code hidden, images inline, nothing fetched."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    nb.metadata["title"] = title
+    nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_template_paths=[str(TEMPLATES_DIR)],
+        template_file="study.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"salesnb_banner": banner})
+    html_path.write_text(strip_network_refs(body), encoding="utf-8")
+
+
+_NETWORK_REF = re.compile(
+    r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//[^>]*>(\s*</\1>)?", re.I
+)
+
+
+def strip_network_refs(text: str) -> str:
+    """Remove any element that would fetch a script, stylesheet or image from the network."""
+    return _NETWORK_REF.sub("", text)
+
+
+def _run_job(job: Job, staging: Path, on_cell=None) -> None:
+    """Execute one study into ``staging``; never raises (the outcome is recorded on ``job``)."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    _register_engine()
+    nb_out = staging / f"{job.study.id}.ipynb"
+    t0 = time.monotonic()
+    try:
+        pm.execute_notebook(
+            str(job.study.path),
+            str(nb_out),
+            parameters=job.parameters,
+            kernel_name=KERNEL_NAME,
+            engine_name=ENGINE_NAME,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            log_output=False,
+            execution_timeout=CELL_TIMEOUT_S,
+            start_timeout=120,
+            cwd=None,  # the kernel is started in `staging` (cwd is per process; studies run in threads)
+            kernel_cwd=str(staging),
+            on_cell=on_cell,
+            failsafe_path=str(nb_out),
+        )
+        job.status = "ok"
+    except PapermillExecutionError as exc:
+        job.status = "failed"
+        job.reason = f"cell {exc.exec_count}: {exc.ename}: {_one_line(exc.evalue)}"
+    except Exception as exc:  # kernel died, timed out, could not start: still publish the rest
+        job.status = "failed"
+        job.reason = f"{type(exc).__name__}: {_one_line(str(exc))}"
+    job.duration_s = round(time.monotonic() - t0, 2)
+
+    result = staging / f"{job.study.id}.json"
+    if result.exists():
+        try:
+            job.headline = json.loads(result.read_text(encoding="utf-8"))
+            job.files["json"] = result.name
+        except ValueError:
+            job.status, job.reason = "failed", f"{result.name} is not valid JSON"
+    elif job.status == "ok":
+        job.status = "failed"
+        job.reason = f"the notebook finished without writing {result.name} (ctx.save() not reached)"
+    if nb_out.exists():
+        job.files["notebook"] = nb_out.name
+        banner = _banner(job)
+        try:
+            _export_html(nb_out, staging / f"{job.study.id}.html", job.study.title, banner)
+            job.files["html"] = f"{job.study.id}.html"
+        except Exception as exc:  # an unexportable notebook is still published as .ipynb
+            job.status = "failed"
+            job.reason = (job.reason + "; " if job.reason else "") + f"HTML export failed: {exc}"
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(text))  # ANSI colours from tracebacks
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _banner(job: Job) -> str:
+    p = job.parameters
+    bits = [f"period {p.get('period', '')}"] + [
+        f"{k} {p[k]}" for k in ("region", "team", "channel", "as_of", "currency") if p.get(k)
+    ]
+    state = (
+        ""
+        if job.status == "ok"
+        else f" — <strong>{html.escape(job.status.upper())}</strong>: "
+        + html.escape(job.reason or "")
+    )
+    return (
+        f'<a href="index.html">← all studies</a> · {html.escape(job.study.title)} · '
+        f"{html.escape(', '.join(bits))}{state}"
+    )
+
+
+class _Progress:
+    """A rich progress bar per study on a terminal; plain ``study <id> <status> <s>`` lines otherwise."""
+
+    def __init__(self, jobs: list[Job], stream=None):
+        self.stream = stream or sys.stderr
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)()) and not os.environ.get(
+            "CI"
+        )
+        self.lock = threading.Lock()
+        self.tasks = {}
+        self.progress = None
+        if self.live:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("{task.fields[study]:<14}"),
+                BarColumn(),
+                TextColumn("{task.fields[state]}"),
+                TimeElapsedColumn(),
+                console=Console(file=self.stream),
+            )
+
+    def __enter__(self):
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.stop()
+
+    def add(self, job: Job, cells: int):
+        if self.progress:
+            self.tasks[job.study.id] = self.progress.add_task(
+                "", total=max(cells, 1), study=job.study.id, state="waiting", start=False
+            )
+
+    def started(self, job: Job):
+        if self.progress:
+            tid = self.tasks[job.study.id]
+            self.progress.start_task(tid)
+            self.progress.update(tid, state="running")
+
+    def cell(self, job: Job, index: int):
+        if self.progress:
+            self.progress.update(self.tasks[job.study.id], completed=index + 1)
+
+    def finished(self, job: Job):
+        dur = f"{job.duration_s:.1f}s" if job.duration_s is not None else "-"
+        if self.progress and job.study.id in self.tasks:
+            tid = self.tasks[job.study.id]
+            total = self.progress.tasks[tid].total if tid < len(self.progress.tasks) else None
+            self.progress.update(tid, completed=total, state=f"{job.status} {dur}")
+            self.progress.stop_task(tid)
+            if job.status != "ok" and job.reason:
+                self.progress.console.print(f"[bold]{job.study.id}[/] {job.status}: {job.reason}")
+            return
+        with self.lock:
+            line = f"study {job.study.id} {job.status} {dur}"
+            if job.status != "ok" and job.reason:
+                line += f" ({job.reason})"
+            print(line, file=self.stream, flush=True)
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+# --------------------------------------------------------------------------- warm kernels
+#
+# Starting a python3 kernel and importing pandas / ibis / matplotlib / statsmodels costs
+# ~2.5 s of CPU per study, more than most studies spend computing. A fork server imports
+# that stack once; each study gets a fresh kernel forked from it (a new process: no state
+# is shared between studies), started by jupyter_client through a provisioner that asks
+# the server instead of spawning `python -m ipykernel_launcher`. The server exits when
+# the run ends or dies (its stdin is a pipe from the run), and its kernels follow it
+# (ipykernel's parent poller), so a killed run leaves no kernels behind.
+
+ENGINE_NAME = "salesnb"
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "duckdb",
+    "ibis",
+    "ibis.backends.duckdb",
+    "scipy.stats",
+    "statsmodels.api",
+    "matplotlib.pyplot",
+    "seaborn",
+    "IPython.display",
+    "salesnb.study",
+    "salesnb.queries",
+)
+_SERVER: dict = {}  # {"socket": path, "proc": Popen} while warm_kernels() is active
+_KERNEL_TMP: dict = {}
+
+
+def _kernel_mode() -> str:
+    return "forked from a warm server" if _SERVER.get("socket") else "plain python3"
+
+
+@contextlib.contextmanager
+def warm_kernels():
+    """Run a kernel fork server for the duration of the block (no-op when disabled or unavailable)."""
+    import subprocess
+    import tempfile
+
+    if os.environ.get("SALESNB_WARM_KERNELS", "1") == "0" or not hasattr(os, "fork") or _SERVER:
+        yield
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="salesnb-k-"))
+    sock = tmp / "fork.sock"
+    env = dict(
+        os.environ,
+        MPLBACKEND=os.environ.get("MPLBACKEND", "module://matplotlib_inline.backend_inline"),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "salesnb.report", "--fork-server", str(sock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        env=env,
+    )
+    _SERVER.update(socket=str(sock), proc=proc)
+    try:
+        yield
+    finally:
+        _SERVER.clear()
+        with contextlib.suppress(Exception):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fork_server(sock_path: str) -> None:
+    """The server loop: bind first (clients queue while the stack imports), preload, fork on request."""
+    import importlib
+    import select
+    import signal
+    import socket
+
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(sock_path)
+    lsock.listen(64)
+    import ipykernel.kernelapp  # noqa: F401 - preloaded for the children
+
+    for mod in PRELOAD:
+        with contextlib.suppress(Exception):  # a missing optional module only costs speed
+            importlib.import_module(mod)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    stdin = sys.stdin.buffer
+    while True:
+        ready, _, _ = select.select([lsock, stdin], [], [])
+        if stdin in ready and not os.read(stdin.fileno(), 4096):
+            return  # the run ended or died
+        if lsock not in ready:
+            continue
+        conn, _ = lsock.accept()
+        with conn:
+            request = json.loads(conn.makefile("rb").readline())
+            pid = os.fork()
+            if pid == 0:
+                lsock.close()
+                conn.close()
+                _kernel_child(request)  # never returns
+            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+
+def _kernel_child(request: dict) -> None:
+    import signal
+
+    code = 1
+    try:
+        os.setsid()  # its own process group: interrupts and kills reach the kernel and its children
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exit with the server
+        sys.argv = ["ipykernel_launcher", *request["argv"]]
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(request["argv"])
+        app.start()
+        code = 0
+    finally:
+        os._exit(code)
+
+
+class _ForeignProcess:
+    """Popen-like handle on a kernel forked by the server (not our child: poll by pid)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None and not _pid_alive(self.pid):
+            self.returncode = 0
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                import subprocess
+
+                raise subprocess.TimeoutExpired("kernel", timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, signum):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signum)
+
+    def kill(self):
+        import signal
+
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self):
+        import signal
+
+        self.send_signal(signal.SIGTERM)
+
+
+def _ask_server(sock_path: str, request: dict) -> int:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(120)
+        for _ in range(200):  # the server binds within milliseconds of starting
+            try:
+                s.connect(sock_path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.02)
+        s.sendall(json.dumps(request).encode() + b"\n")
+        return int(json.loads(s.makefile("rb").readline())["pid"])
+
+
+_ENGINE_LOCK = threading.Lock()
+
+
+def _register_engine() -> None:
+    """Register the papermill engine (idempotent): IPC kernels, warm when the server runs,
+    a per-cell callback for progress, the partial notebook saved when a kernel dies."""
+    with _ENGINE_LOCK:
+        if _KERNEL_TMP.get("engine"):
+            return
+        import asyncio
+        import tempfile
+        import uuid
+
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_client.provisioning import LocalProvisioner
+        from papermill.engines import NBClientEngine, papermill_engines
+        from papermill.iorw import write_ipynb
+
+        ipc_dir = Path(tempfile.mkdtemp(prefix="salesnb-ipc-"))
+
+        class ForkProvisioner(LocalProvisioner):
+            async def launch_kernel(self, cmd, **kwargs):
+                sock = _SERVER.get("socket")
+                if not sock or "ipykernel_launcher" not in cmd:
+                    return await super().launch_kernel(cmd, **kwargs)
+                cwd = str(kwargs.get("cwd") or os.getcwd())
+                request = {
+                    "argv": cmd[cmd.index("ipykernel_launcher") + 1 :],
+                    "cwd": cwd,
+                    "env": dict(kwargs.get("env") or os.environ),
+                }
+                pid = await asyncio.to_thread(_ask_server, sock, request)
+                self.process = _ForeignProcess(pid)
+                self.pid = self.pgid = pid
+                self.cwd = cwd
+                return self.connection_info
+
+        class StudyKernelManager(AsyncKernelManager):
+            # IPC sockets: no TCP port races between kernels started at the same moment
+            transport = "ipc"
+
+            def _ip_default(self):
+                return str(ipc_dir / uuid.uuid4().hex[:12])
+
+            async def _async_pre_start_kernel(self, **kw):
+                if self.provisioner is None:
+                    self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+                    self.provisioner = ForkProvisioner(
+                        kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+                    )
+                return await super()._async_pre_start_kernel(**kw)
+
+        class StudyEngine(NBClientEngine):
+            @classmethod
+            def execute_managed_notebook(
+                cls,
+                nb_man,
+                kernel_name,
+                on_cell=None,
+                failsafe_path=None,
+                kernel_cwd=None,
+                **kwargs,
+            ):
+                if on_cell is not None:
+                    complete = nb_man.cell_complete
+
+                    def cell_complete(cell, cell_index=None, **kw):
+                        complete(cell, cell_index=cell_index, **kw)
+                        with contextlib.suppress(Exception):
+                            on_cell(cell_index or 0)
+
+                    nb_man.cell_complete = cell_complete
+                kwargs.setdefault("kernel_manager_class", StudyKernelManager)
+                if kernel_cwd:
+                    kwargs.setdefault("resources", {"metadata": {"path": kernel_cwd}})
+                try:
+                    return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+                except BaseException:
+                    if failsafe_path:  # papermill saves on a cell error, not when the kernel dies
+                        with contextlib.suppress(Exception):
+                            nb_man.notebook_complete()
+                            write_ipynb(nb_man.nb, failsafe_path)
+                    raise
+
+        import atexit
+
+        atexit.register(shutil.rmtree, ipc_dir, True)
+        papermill_engines.register(ENGINE_NAME, StudyEngine)
+        _KERNEL_TMP.update(engine=True, ipc_dir=ipc_dir)
+
+
+# --------------------------------------------------------------------------- publishing
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_WORK_DIR = re.compile(r"^\.(staging|old)-(?P<period>.+)-(?P<pid>\d+)$")
+
+
+def clean_stale(reports: Path) -> list[Path]:
+    """Remove staging / set-aside folders left by runs that died; restore a set-aside report
+    when a run died between its two renames (so the last good report is never lost)."""
+    removed = []
+    if not reports.is_dir():
+        return removed
+    for p in sorted(reports.iterdir()):
+        m = _WORK_DIR.match(p.name)
+        if not m or not p.is_dir() or _pid_alive(int(m["pid"])) and int(m["pid"]) != os.getpid():
+            continue
+        final = reports / m["period"]
+        if p.name.startswith(".old-") and not final.exists():
+            os.rename(p, final)
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
+
+
+def _renameat2_exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = fn(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), rename_exchange)
+    return rc == 0
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Swap ``staging`` into ``final``: the old report stays in place until the new one replaces it."""
+    old = final.parent / f".old-{final.name}-{os.getpid()}"
+    if final.exists():
+        if _renameat2_exchange(staging, final):
+            shutil.rmtree(staging, ignore_errors=True)  # staging now holds the old report
+            return
+        os.rename(final, old)
+    os.rename(staging, final)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _fmt(key: str, value) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, (int, float)):
+        if (
+            any(w in key for w in ("pct", "rate", "share", "growth", "uplift", "attainment"))
+            and abs(value) <= 5
+        ):
+            return f"{value:.1%}"
+        if isinstance(value, int) or float(value).is_integer():
+            return f"{value:,.0f}"
+        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.3g}"
+    return str(value)
+
+
+def write_index(staging: Path, manifest: dict, alerts: list[dict]) -> None:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"])
+    )
+    env.filters["fmt"] = lambda v, k="": _fmt(k, v)
+    page = env.get_template("index.html.j2").render(m=manifest, alerts=alerts, max_figures=8)
+    (staging / "index.html").write_text(strip_network_refs(page), encoding="utf-8")
+
+
+def _write_json(path: Path, data) -> None:
+    path.write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run_report(
+    source=None,
+    period=None,
+    only=None,
+    params_kv=(),
+    params_file=None,
+    out=None,
+    workers=None,
+    alerts_file=None,
+    fail_on_alert=False,
+    stream=None,
+) -> int:
+    """Run the studies and publish ``<out>/<period>/``. Returns the exit code:
+    0 all studies ok or skipped (and no alert when ``fail_on_alert``), 1 otherwise.
+    Raises ParameterError / InputError before anything runs when a parameter is wrong."""
+    import nbformat
+
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.monotonic()
+    rules = load_alert_rules(alerts_file)
+    plan = plan_report(source, period, only, params_kv, params_file)
+    workers = int(workers) if workers else default_workers()
+    if workers < 1:
+        raise ParameterError("workers must be at least 1")
+
+    reports = Path(out) if out else config.reports_dir()
+    reports.mkdir(parents=True, exist_ok=True)
+    clean_stale(reports)
+    staging = reports / f".staging-{plan.period.label}-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+
+    runnable = [j for j in plan.jobs if j.status == "pending"]
+    pool = warm_kernels() if runnable else contextlib.nullcontext()
+    progress = _Progress(plan.jobs, stream)
+    for j in runnable:
+        nb = nbformat.read(str(j.study.path), as_version=4)
+        progress.add(j, len(nb.cells) + 1)  # + the cell papermill injects
+    kernel_mode = "plain python3"
+    # Parameters are checked above against our own parser; papermill's warnings about them
+    # (and its INFO chatter) would only bury the one line per study a log reader needs.
+    import logging
+
+    pm_log = logging.getLogger("papermill")
+    pm_level = pm_log.level
+    pm_log.setLevel(logging.ERROR)
+    try:
+        with pool, progress:
+            kernel_mode = _kernel_mode()
+            for j in plan.jobs:
+                if j.status == "skipped":
+                    progress.finished(j)
+
+            def run(job: Job):
+                progress.started(job)
+                _run_job(job, staging, on_cell=lambda i, job=job: progress.cell(job, i))
+                progress.finished(job)
+
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="study") as ex:
+                list(ex.map(run, runnable))
+
+        finished = dt.datetime.now(dt.UTC)
+        figures = {j.study.id: j.headline for j in plan.jobs if j.status == "ok"}
+        alert_results = evaluate_alerts(rules, figures)
+        fired = [a for a in alert_results if a["status"] == "alert"]
+        failed = [j for j in plan.jobs if j.status == "failed"]
+        produced = {f for j in plan.jobs for f in j.files.values()}
+        artefacts = sorted(
+            p.name
+            for p in staging.iterdir()
+            if p.is_file() and p.name not in produced and not p.name.startswith(".")
+        )
+        manifest = {
+            "salesnb_version": __version__,
+            "period": plan.period.label,
+            "period_start": str(plan.period.start),
+            "period_end_exclusive": str(plan.period.end),
+            "source": plan.source_description,
+            "fingerprint": plan.fingerprint,
+            "tables": plan.tables,
+            "parameters": {
+                "common": {**{"period": plan.period.label}, **plan.common},
+                "given": plan.given,
+            },
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": finished.isoformat(timespec="seconds"),
+            "duration_s": round(time.monotonic() - t0, 2),
+            "workers": workers,
+            "kernels": kernel_mode,
+            "status": "failed" if failed else "ok",
+            "alerts_fired": len(fired),
+            "artefacts": artefacts,
+            "studies": [
+                {
+                    "id": j.study.id,
+                    "title": j.study.title,
+                    "notebook": j.study.notebook,
+                    "status": j.status,
+                    "reason": j.reason,
+                    "duration_s": j.duration_s,
+                    "parameters": {k: v for k, v in j.parameters.items() if k != "output_dir"},
+                    "files": j.files,
+                    "headline": j.headline,
+                }
+                for j in plan.jobs
+            ],
+        }
+        _write_json(staging / "alerts.json", {"period": plan.period.label, "alerts": alert_results})
+        write_index(staging, manifest, alert_results)
+        _write_json(staging / "manifest.json", manifest)
+        publish(staging, reports / plan.period.label)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        pm_log.setLevel(pm_level)
+
+    stream = stream or sys.stderr
+    final = reports / plan.period.label
+    for a in fired:
+        print(
+            f"alert {a['study']}.{a['key']}={a['actual']} ({a['op']} {a['value']}): {a['message']}",
+            file=stream,
+        )
+    print(
+        f"report {plan.period.label}: {sum(j.status == 'ok' for j in plan.jobs)} ok, {len(failed)} failed, "
+        f"{sum(j.status == 'skipped' for j in plan.jobs)} skipped, {len(fired)} alert(s) -> "
+        f"{final / 'index.html'}",
+        file=stream,
+    )
+    if failed or (fail_on_alert and fired):
+        return 1
+    return 0
+
+
+__all__ = [
+    "run_report",
+    "describe_studies",
+    "plan_report",
+    "parse_parameters",
+    "coerce",
+    "load_alert_rules",
+    "evaluate_alerts",
+    "publish",
+    "clean_stale",
+    "strip_network_refs",
+    "SalesnbError",
+]
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--fork-server"]:
+    _fork_server(sys.argv[2])

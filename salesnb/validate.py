@@ -1,0 +1,664 @@
+"""The canonical data model as executable rules, and ``salesnb validate``.
+
+``salesnb.schema.TABLES`` says what the tables are; this module turns each table into a
+pandera ``DataFrameSchema`` and runs it. The same rules serve two callers:
+
+- **ingest** (``salesnb.ingest``) coerces every source column to its logical type with
+  :func:`coerce_column` (a value that does not parse becomes a per-row failure), then runs
+  :func:`check_frame`, which returns the reason(s) each failing row is quarantined for.
+- **validate** (:func:`validate_warehouse`) re-checks a warehouse already built: the row
+  rules run through the same pandera schema, batch by batch, so a fact table never has to
+  fit in memory; the whole-table rules (keys unique, foreign keys resolve) run as SQL in
+  DuckDB for the same reason.
+
+Rules (one place, so ingest and validate agree):
+
+- every column has its logical type (``str``, ``int``, ``float``, ``date``, ``datetime``,
+  ``bool``); required columns are never empty; dates parse and fall in 1900..2200;
+- every number is finite (no ``inf``); ``discount`` is a fraction in [0, 1];
+- ``orders.quantity`` > 0 unless the line is a return (``is_return``); a return line may be
+  negative; ``orders.net_amount`` may only be negative on a return line;
+- ``opportunities.status`` is open / won / lost; ``targets.level`` is company / region /
+  team / rep; ``pilots.group`` is pilot / control; ``surveys.nps`` in 0..10, ``csat`` 1..5;
+- keys are unique (the first row with a key is kept, later ones are duplicates);
+- foreign keys resolve when the parent table is present (an order's ``rep_id`` exists in
+  ``reps``); an empty foreign key is allowed (the column is optional).
+
+Why pandera: it is a maintained, widely used validation library for pandas whose
+``lazy=True`` mode collects *every* failure with the row index, column, check and failing
+value in one frame. That frame is exactly what a quarantine needs (row, column, reason,
+value), so we write the rules declaratively (``Column(nullable=False)``, ``Check``,
+``unique=``) instead of a hand-rolled loop of masks, and the rules read like the model.
+Type *parsing* (date formats, thousands separators, ``15%``) stays here in
+:func:`coerce_column`, because pandera's own coercion reports a failed cast for the whole
+column, not which row and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera import Check
+
+from salesnb.errors import InputError
+from salesnb.schema import (
+    OPPORTUNITY_STATUSES,
+    TABLES,
+    TARGET_LEVELS,
+    Table,
+)
+
+# Logical type -> pandas dtype of a coerced column, and the DuckDB storage type.
+PANDAS_DTYPES = {
+    "str": "str",
+    "int": "Int64",
+    "float": "float64",
+    "date": "datetime64[us]",
+    "datetime": "datetime64[us]",
+    "bool": "boolean",
+}
+DUCKDB_TYPES = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "bool": "BOOLEAN",
+}
+
+EARLIEST_DATE = pd.Timestamp("1900-01-01")
+LATEST_DATE = pd.Timestamp("2200-12-31")
+
+# Date formats tried when a mapping does not name one, in order of preference when several
+# parse a column equally well (ISO first, then US month-first, then day-first).
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d",
+    "%Y%m%d",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%y",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d-%m-%Y",
+    "%d %b %Y",
+    "%b %d %Y",
+    "%d-%b-%Y",
+    "%Y年%m月%d日",
+)
+
+# Words that mean "no value" in numeric, date and bool columns. Text columns only treat an
+# empty cell as missing ("NA" is Namibia in a country column).
+NULL_WORDS = {"", "na", "n/a", "nan", "null", "none", "nat", "#n/a", "-", "--"}
+TRUE_WORDS = {"true", "t", "yes", "y", "1", "x", "是", "ja", "oui", "si", "sí"}
+FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "nein", "non"}
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+_CURRENCY = re.compile(r"^[$€£¥₹]|^(USD|EUR|GBP|CNY|RMB)\s*|\s*(USD|EUR|GBP|CNY|RMB)$|[$€£¥₹]$")
+
+
+# --------------------------------------------------------------------------------------
+# Coercion: raw values (strings from CSV, Python objects from Excel, typed Parquet) to the
+# column's logical type, with a reason for every value that does not parse.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Coerced:
+    """A coerced column: ``values`` (logical dtype) and ``bad`` (row mask) with reasons."""
+
+    values: pd.Series
+    bad: pd.Series  # bool, True where a non-empty raw value did not parse
+    expected: str  # what a good value looks like, for the quarantine reason
+
+
+def _as_text(raw: pd.Series) -> pd.Series:
+    """Raw values as stripped text; missing -> NA. Numbers written without a spurious .0."""
+    if pd.api.types.is_string_dtype(raw.dtype) and raw.dtype != object:
+        return raw.str.strip()
+    if pd.api.types.is_float_dtype(raw.dtype):
+        out = raw.map(_num_text, na_action="ignore")
+        return out.astype("str")
+    if pd.api.types.is_integer_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype("str")
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        return raw.dt.strftime("%Y-%m-%d %H:%M:%S").str.removesuffix(" 00:00:00").astype("str")
+
+    def one(v):
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
+            return None
+        if isinstance(v, float):
+            return _num_text(v)
+        if isinstance(v, (dt.datetime, pd.Timestamp)):
+            s = v.strftime("%Y-%m-%d %H:%M:%S")
+            return s.removesuffix(" 00:00:00")
+        if isinstance(v, bytes):
+            return v.decode("utf-8", "replace").strip()
+        return str(v).strip()
+
+    return raw.map(one).astype("str")
+
+
+def _num_text(v: float) -> str:
+    if math.isfinite(v) and v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(float(v))
+
+
+def _null_mask(text: pd.Series) -> pd.Series:
+    return text.isna() | text.str.lower().isin(NULL_WORDS)
+
+
+def _parse_number(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Text -> float. Accepts thousands separators (1,234.50), currency marks ($12, 12 EUR),
+    percentages (15% -> 0.15) and accounting negatives ((12.50) -> -12.5)."""
+    t = text.str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
+    t = t.str.replace(_CURRENCY, "", regex=True)
+    neg = t.str.match(r"^\(.*\)$").fillna(False)
+    t = t.where(~neg, "-" + t.str.slice(1, -1))
+    pct = t.str.endswith("%").fillna(False)
+    t = t.where(~pct, t.str.slice(0, -1))
+    thousands = t.str.match(_THOUSANDS).fillna(False)
+    t = t.where(~thousands, t.str.replace(",", "", regex=False))
+    num = pd.to_numeric(t, errors="coerce").astype("float64")
+    num = num.where(~pct, num / 100.0)
+    return num, num.isna()
+
+
+def _parse_dates(text: pd.Series, formats) -> tuple[pd.Series, pd.Series]:
+    """Text -> timestamps using the format that parses the most values of the column."""
+    best = None
+    best_ok = -1
+    present = text.dropna()
+    if present.empty:
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]"), text.isna()
+    sample = present if len(present) <= 2000 else present.sample(2000, random_state=0)
+    ranked = []
+    for i, fmt in enumerate(formats):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ok = pd.to_datetime(sample, format=fmt, errors="coerce").notna().sum()
+        ranked.append((-ok, i, fmt))
+    ranked.sort()
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    todo = text.notna()
+    # The best format first, then the others for values it missed (a column mixing
+    # "2024-01-05" and "2024-01-05 13:00:00" is common in exports).
+    for neg_ok, _, fmt in ranked:
+        if -neg_ok == 0 or not todo.any():
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        parsed = parsed.astype("datetime64[us]")
+        got = parsed.notna()
+        out.loc[got[got].index] = parsed[got]
+        todo = todo & out.isna()
+        if best is None:
+            best, best_ok = fmt, -neg_ok
+    return out, out.isna()
+
+
+def coerce_column(raw: pd.Series, logical_type: str, date_formats=None) -> Coerced:
+    """Coerce one raw column to ``logical_type``; ``bad`` marks values that did not parse.
+
+    Empty cells (and, outside text columns, words like ``NA`` / ``null``) become missing,
+    which is not a parse failure: whether a column may be empty is a rule checked later.
+
+    >>> c = coerce_column(pd.Series(["1,200.50", "", "abc"]), "float")
+    >>> c.values.tolist()[0], c.bad.tolist()
+    (1200.5, [False, False, True])
+    """
+    index = raw.index
+    if logical_type == "str":
+        text = _as_text(raw)
+        text = text.where(~(text.isna() | (text == "")), None).astype("str")
+        return Coerced(text, pd.Series(False, index=index), "text")
+
+    if logical_type in ("int", "float"):
+        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+            num = raw.astype("float64")
+            bad = pd.Series(False, index=index)
+        else:
+            text = _as_text(raw)
+            empty = _null_mask(text)
+            num, failed = _parse_number(text.where(~empty))
+            bad = failed & ~empty
+        if logical_type == "int":
+            frac = num.notna() & np.isfinite(num) & (num != np.round(num))
+            bad = bad | frac
+            num = num.where(~frac)
+            vals = num.where(np.isfinite(num)).round().astype("Int64")
+            bad = bad | (num.notna() & ~np.isfinite(num))
+            return Coerced(vals, bad, "a whole number")
+        return Coerced(num.astype("float64"), bad, "a number")
+
+    if logical_type in ("date", "datetime"):
+        if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+            vals = raw
+            if getattr(vals.dt, "tz", None) is not None:
+                vals = vals.dt.tz_localize(None)
+            vals = vals.astype("datetime64[us]")
+            bad = pd.Series(False, index=index)
+        else:
+            # Excel gives datetime objects, CSV gives text; parse the text, keep the objects.
+            kind = pd.api.types.infer_dtype(raw, skipna=True) if raw.dtype == object else "string"
+            if kind in ("datetime", "datetime64", "date"):
+                is_obj_date = raw.notna()
+            elif kind in ("string", "empty", "integer", "floating", "mixed-integer-float"):
+                is_obj_date = pd.Series(False, index=index)
+            else:
+                is_obj_date = (
+                    raw.map(lambda v: isinstance(v, (dt.date, dt.datetime)), na_action="ignore")
+                    .fillna(False)
+                    .astype(bool)
+                )
+            vals = pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
+            if is_obj_date.any():
+                vals.loc[is_obj_date] = pd.to_datetime(raw[is_obj_date].astype(object)).astype(
+                    "datetime64[us]"
+                )
+            text = _as_text(raw.where(~is_obj_date))
+            empty = _null_mask(text) | is_obj_date
+            formats = list(date_formats) if date_formats else list(DATE_FORMATS)
+            parsed, failed = _parse_dates(text.where(~empty), formats)
+            vals = vals.where(is_obj_date, parsed)
+            bad = failed & ~empty
+        out_of_range = vals.notna() & ((vals < EARLIEST_DATE) | (vals > LATEST_DATE))
+        bad = bad | out_of_range
+        vals = vals.where(~out_of_range)
+        if logical_type == "date":
+            vals = vals.dt.normalize()
+        what = "a date" if logical_type == "date" else "a date and time"
+        fmts = f" ({', '.join(date_formats)})" if date_formats else " (e.g. 2024-03-31)"
+        return Coerced(vals.astype("datetime64[us]"), bad, what + fmts + " in 1900..2200")
+
+    if logical_type == "bool":
+        if pd.api.types.is_bool_dtype(raw.dtype):
+            return Coerced(raw.astype("boolean"), pd.Series(False, index=index), "true/false")
+        text = _as_text(raw)
+        empty = _null_mask(text) & ~text.fillna("").isin(["0"])
+        low = text.str.lower()
+        is_true = low.isin(TRUE_WORDS).fillna(False).astype(bool)
+        is_false = low.isin(FALSE_WORDS).fillna(False).astype(bool)
+        vals = pd.Series(pd.NA, index=index, dtype="boolean")
+        vals[is_true] = True
+        vals[is_false] = False
+        bad = ~empty & ~is_true & ~is_false
+        return Coerced(vals, bad, "true/false (yes/no, 1/0)")
+
+    raise ValueError(f"unknown logical type {logical_type!r}")
+
+
+# --------------------------------------------------------------------------------------
+# The rules as pandera schemas.
+# --------------------------------------------------------------------------------------
+
+# Column-level value rules beyond the type: (table, column) -> [(check, reason)].
+_RANGE_RULES: dict[tuple[str, str], list[tuple[Check, str]]] = {}
+
+
+def _rule(table: str, column: str, check: Check) -> None:
+    _RANGE_RULES.setdefault((table, column), []).append(check)
+
+
+for _t in ("orders", "opportunities"):
+    _rule(_t, "discount", Check(lambda s: s.between(0.0, 1.0), error="must be between 0 and 1"))
+_rule(
+    "opportunities",
+    "status",
+    Check(lambda s: s.isin(OPPORTUNITY_STATUSES), error="must be one of open, won, lost"),
+)
+_rule(
+    "targets",
+    "level",
+    Check(lambda s: s.isin(TARGET_LEVELS), error="must be one of " + ", ".join(TARGET_LEVELS)),
+)
+_rule("pilots", "group", Check(lambda s: s.isin(("pilot", "control")), error="must be pilot or control"))
+_rule("surveys", "nps", Check(lambda s: s.between(0, 10), error="must be between 0 and 10"))
+_rule("surveys", "csat", Check(lambda s: s.between(1, 5), error="must be between 1 and 5"))
+
+_FINITE = "must be a finite number"
+
+
+def _finite_check() -> Check:
+    return Check(lambda s: pd.Series(np.isfinite(s.to_numpy(dtype="float64")), index=s.index), error=_FINITE)
+
+
+def _is_return(df: pd.DataFrame) -> pd.Series:
+    if "is_return" not in df.columns:
+        return pd.Series(False, index=df.index)
+    return df["is_return"].fillna(False).astype(bool)
+
+
+# Row rules that read several columns: name -> (columns, column blamed, message, function).
+_WIDE_RULES: dict[str, list[tuple[tuple[str, ...], str, str, object]]] = {
+    "orders": [
+        (
+            ("quantity",),
+            "quantity",
+            "quantity must be > 0 unless the line is a return",
+            lambda d: (d["quantity"] > 0) | _is_return(d) | d["quantity"].isna(),
+        ),
+        (
+            ("net_amount",),
+            "net_amount",
+            "net_amount may be negative only on a return line",
+            lambda d: (d["net_amount"] >= 0) | _is_return(d) | d["net_amount"].isna(),
+        ),
+    ],
+}
+
+
+def table_schema(
+    table: str | Table,
+    columns: list[str] | None = None,
+    unique: bool = True,
+    parent_keys: dict[str, pd.Index] | None = None,
+    existing_keys: pd.Index | None = None,
+) -> pa.DataFrameSchema:
+    """The pandera schema of one canonical table.
+
+    ``columns``: the columns present (default all); required columns are always included.
+    ``unique``: check the key (first occurrence kept). ``parent_keys``: column -> the parent
+    key values it must be found in (foreign keys). ``existing_keys``: keys already in the
+    warehouse (``--append``), as an Index (MultiIndex for composite keys); a row repeating one
+    is a duplicate.
+    """
+    t = TABLES[table] if isinstance(table, str) else table
+    present = set(columns) if columns is not None else set(t.column_names)
+    cols = {}
+    for c in t.columns:
+        if c.name not in present and not c.required:
+            continue
+        checks = []
+        if c.type in ("int", "float"):
+            checks.append(_finite_check())
+        checks.extend(_RANGE_RULES.get((t.name, c.name), []))
+        if parent_keys and c.name in parent_keys:
+            parent_table, parent_col = t.foreign_keys[c.name]
+            keys = parent_keys[c.name]
+            checks.append(
+                Check(
+                    lambda s, keys=keys: s.isin(keys),
+                    error=f"not found in {parent_table}.{parent_col}",
+                    name=f"fk:{c.name}",
+                )
+            )
+        cols[c.name] = pa.Column(
+            PANDAS_DTYPES[c.type], nullable=not c.required, checks=checks, required=True
+        )
+    wide = []
+    for needed, _blame, message, fn in _WIDE_RULES.get(t.name, []):
+        if all(n in cols for n in needed):
+            wide.append(Check(fn, error=message, name=message))
+    if existing_keys is not None and len(existing_keys) and all(k in cols for k in t.key):
+        key = list(t.key)
+
+        def not_existing(d, key=key, existing=existing_keys):
+            if len(key) == 1:
+                return ~d[key[0]].isin(existing)
+            return pd.Series(~pd.MultiIndex.from_frame(d[key]).isin(existing), index=d.index)
+
+        wide.append(Check(not_existing, error="existing_key", name="existing_key"))
+    return pa.DataFrameSchema(
+        cols,
+        checks=wide,
+        unique=list(t.key) if unique and all(k in cols for k in t.key) else None,
+        report_duplicates="exclude_first",
+        strict=False,
+        name=t.name,
+    )
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float) and math.isfinite(v) and v == int(v):
+        v = int(v)
+    if isinstance(v, pd.Timestamp):
+        v = v.date().isoformat() if v == v.normalize() else v.isoformat()
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def check_frame(
+    table: str,
+    df: pd.DataFrame,
+    unique: bool = True,
+    parent_keys: dict[str, pd.Index] | None = None,
+    existing_keys: pd.Index | None = None,
+) -> dict[object, list[tuple[str, str]]]:
+    """Run the table's rules on a coerced frame; return ``{row index: [(column, reason)]}``.
+
+    Rows not in the result pass every rule. Frame-level failures that have no row (a wrong
+    dtype, a missing column) raise :class:`InputError`, since no row can be blamed.
+    """
+    t = TABLES[table]
+    schema = table_schema(t, list(df.columns), unique, parent_keys, existing_keys)
+    try:
+        schema.validate(df, lazy=True)
+        return {}
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+    blame = {message: col for _n, col, message, _f in _WIDE_RULES.get(table, [])}
+    reasons: dict[object, list[tuple[str, str]]] = {}
+    frameless = fc[fc["index"].isna()]
+    if len(frameless):
+        r = frameless.iloc[0]
+        raise InputError(f"table {table}: column {r['column']}: {r['check']} ({r['failure_case']})")
+    key_txt = ", ".join(t.key)
+    seen: set[tuple[object, str]] = set()
+    for ctx, col, check, case, idx in zip(
+        fc["schema_context"], fc["column"], fc["check"], fc["failure_case"], fc["index"], strict=False
+    ):
+        check = str(check)
+        if "uniqueness" in check:
+            col_out = t.key[0]
+            vals = df.loc[idx, list(t.key)]
+            vals = vals if isinstance(vals, pd.Series) else vals.iloc[0]
+            reason = f"duplicate key ({key_txt}) = ({', '.join(_fmt(v) for v in vals)})"
+        elif check == "existing_key":
+            col_out = t.key[0]
+            vals = df.loc[idx, list(t.key)]
+            reason = f"duplicate key ({key_txt}) = ({', '.join(_fmt(v) for v in vals)}): already in the warehouse"
+        elif check == "not_nullable":
+            col_out, reason = col, f"{col} is empty (required)"
+        elif ctx == "DataFrameSchema" and check in blame:
+            col_out = blame[check]
+            reason = f"{check} (got {col_out} = {_fmt(df.loc[idx, col_out])})"
+        elif ctx == "DataFrameSchema":
+            continue
+        else:
+            col_out, reason = col, f"{col} {check} (got {_fmt(case)})"
+        if (idx, reason) in seen:
+            continue
+        seen.add((idx, reason))
+        reasons.setdefault(idx, []).append((col_out, reason))
+    return reasons
+
+
+# --------------------------------------------------------------------------------------
+# ``salesnb validate``: re-check a warehouse.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ValidationReport:
+    """Problems found in a warehouse, per table. ``problems`` empty means it passed."""
+
+    path: str
+    tables: dict[str, int] = field(default_factory=dict)  # table -> rows
+    problems: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, table, column, check, rows, message, examples=()):
+        self.problems.append(
+            {
+                "table": table,
+                "column": column,
+                "check": check,
+                "rows": int(rows),
+                "message": message,
+                "examples": [str(e) for e in list(examples)[:5]],
+            }
+        )
+
+    def as_json(self) -> dict:
+        per = {
+            t: {"rows": n, "problems": sum(1 for p in self.problems if p["table"] == t)}
+            for t, n in self.tables.items()
+        }
+        return {
+            "warehouse": self.path,
+            "ok": not self.problems,
+            "tables": per,
+            "problems": self.problems,
+            "notes": self.notes,
+        }
+
+    def summary(self) -> str:
+        lines = [f"{self.path}: {len(self.tables)} tables checked"]
+        for t, n in self.tables.items():
+            mine = [p for p in self.problems if p["table"] == t]
+            status = "ok" if not mine else f"{len(mine)} problem(s)"
+            lines.append(f"  {t:<14} {n:>10,} rows  {status}")
+            for p in mine:
+                ex = f" e.g. {', '.join(p['examples'])}" if p["examples"] else ""
+                lines.append(f"    - {p['column'] or '-'}: {p['message']} ({p['rows']:,} rows){ex}")
+        for p in self.problems:
+            if p["table"] not in self.tables:
+                lines.append(f"  {p['table']}: {p['message']}")
+        for n in self.notes:
+            lines.append(f"  note: {n}")
+        lines.append("OK" if not self.problems else f"{len(self.problems)} problem(s) found")
+        return "\n".join(lines)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def validate_warehouse(path, batch_rows: int = 250_000) -> ValidationReport:
+    """Re-check every canonical table of a DuckDB warehouse against the model.
+
+    Row rules run through the pandera schemas batch by batch; key uniqueness and foreign
+    keys run in DuckDB over the whole table. Returns a :class:`ValidationReport`.
+    """
+    import duckdb
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such warehouse")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable DuckDB warehouse ({exc})") from exc
+    report = ValidationReport(str(path))
+    try:
+        present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        tables = [t for t in TABLES if t in present]
+        if not tables:
+            report.add("(warehouse)", None, "tables", 0, "no canonical table found (expected at least orders)")
+            return report
+        if "orders" not in present:
+            report.notes.append("orders is absent: order-based studies will say so and skip")
+        for name in tables:
+            _validate_table(con, report, TABLES[name], present, batch_rows)
+        if "quarantine" in present:
+            n = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+            if n:
+                report.notes.append(f"{n:,} rows were quarantined at ingest (table quarantine)")
+    finally:
+        con.close()
+    return report
+
+
+def _validate_table(con, report: ValidationReport, t: Table, present: set[str], batch_rows: int):
+    cols = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [t.name],
+    ).fetchall()]
+    n = con.execute(f"SELECT count(*) FROM {_q(t.name)}").fetchone()[0]
+    report.tables[t.name] = int(n)
+    missing = [c for c in t.required_columns if c not in cols]
+    for c in missing:
+        report.add(t.name, c, "required_column", n, f"required column {c} is missing")
+    known = [c for c in t.column_names if c in cols]
+    if missing or not known:
+        return
+    # Row rules, batch by batch, through the same pandera schema as ingest.
+    counts: dict[tuple[str, str], list] = {}
+    reader = con.execute(f"SELECT {', '.join(_q(c) for c in known)} FROM {_q(t.name)}").to_arrow_reader(
+        batch_rows
+    )
+    offset = 0
+    for batch in reader:
+        raw = batch.to_pandas()
+        raw.index = pd.RangeIndex(offset, offset + len(raw))
+        offset += len(raw)
+        frame = {}
+        for c in known:
+            co = coerce_column(raw[c], t.column(c).type)
+            frame[c] = co.values
+            bad = co.bad
+            if bad.any():
+                key = (c, f"{c} is not {co.expected}")
+                rows = counts.setdefault(key, [0, []])
+                rows[0] += int(bad.sum())
+                rows[1].extend((raw.index[bad] + 1).tolist()[:5])
+        df = pd.DataFrame(frame, index=raw.index)
+        for idx, items in check_frame(t.name, df, unique=False).items():
+            for col, reason in items:
+                generic = re.sub(r" \(got .*\)$", "", reason)
+                rows = counts.setdefault((col, generic), [0, []])
+                rows[0] += 1
+                if len(rows[1]) < 5:
+                    rows[1].append(f"row {idx + 1}: {reason}")
+    for (col, message), (k, ex) in counts.items():
+        report.add(t.name, col, "row_rule", k, message, ex)
+    # Whole-table rules in the engine.
+    if all(k in cols for k in t.key):
+        keys = ", ".join(_q(k) for k in t.key)
+        dups = con.execute(
+            f"SELECT {keys}, count(*) AS n FROM {_q(t.name)} GROUP BY ALL HAVING count(*) > 1 ORDER BY n DESC"
+        ).fetchall()
+        if dups:
+            extra = sum(r[-1] - 1 for r in dups)
+            report.add(
+                t.name, ",".join(t.key), "unique_key", extra,
+                f"key ({', '.join(t.key)}) is not unique: {len(dups):,} keys repeated",
+                [json.dumps([str(v) for v in r[:-1]], ensure_ascii=False) for r in dups[:5]],
+            )
+    for col, (parent, parent_col) in t.foreign_keys.items():
+        if col not in cols or parent not in present:
+            continue
+        pcols = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [parent]
+        ).fetchall()}
+        if parent_col not in pcols:
+            continue
+        orphans = con.execute(
+            f"SELECT c.{_q(col)}, count(*) FROM {_q(t.name)} c "
+            f"WHERE c.{_q(col)} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {_q(parent)} p WHERE p.{_q(parent_col)} = c.{_q(col)}) "
+            f"GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+        if orphans:
+            report.add(
+                t.name, col, "foreign_key", sum(r[1] for r in orphans),
+                f"{col} not found in {parent}.{parent_col} ({len(orphans):,} distinct values)",
+                [str(r[0]) for r in orphans[:5]],
+            )
