@@ -735,11 +735,11 @@ def _kernel_child(request: dict) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exit with the server
         sys.argv = ["ipykernel_launcher", *request["argv"]]
         from ipykernel.kernelapp import IPKernelApp
 
-        app = IPKernelApp.instance()
+        # exit with the server (ipykernel read JPY_PARENT_PID when the server imported it)
+        app = IPKernelApp.instance(parent_handle=os.getppid())
         app.initialize(request["argv"])
         app.start()
         code = 0

@@ -45,6 +45,8 @@ STUDIES: dict[str, Study] = {
               ("targets", "opportunities", "surveys", "customers")),
         Study("experiments", "07-experiments.ipynb", "Training effect & pilots", ("orders", "reps"),
               ("trainings", "pilots", "opportunities")),
+        Study("service", "08-service.ipynb", "After-sales service & customer feedback", (),
+              ("tickets", "surveys", "customers", "reps")),
     ]
 }
 

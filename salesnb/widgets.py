@@ -44,7 +44,7 @@ class FilterPanel:
         channel: str = "",
     ):
         self.known = {k: list(known.get(k, [])) for k in ("region", "team", "channel")}
-        layout = w.Layout(width="auto")
+        layout = w.Layout(width="auto", margin="2px 12px 2px 0")
         style = {"description_width": "initial"}
         periods = list(periods)
         if period and period not in periods:
@@ -62,7 +62,7 @@ class FilterPanel:
         for name, dd in self.dropdowns.items():
             dd.add_class(f"snb-filter-{name}")
             dd.observe(self._changed, names="value")
-        self.widget = w.HBox(list(self.dropdowns.values()), layout=w.Layout(flex_flow="row wrap", gap="12px"))
+        self.widget = w.HBox(list(self.dropdowns.values()), layout=w.Layout(flex_flow="row wrap"))
         self.widget.add_class("snb-filters")
         self._callbacks: list[Callable[[Filters], None]] = []
         self._holding = False
@@ -129,7 +129,7 @@ def rep_picker(reps: Sequence[tuple[str, str]], value: str | None = None) -> w.D
     options = list(reps)
     ids = [r for _, r in options]
     dd = w.Dropdown(options=options, value=value if value in ids else (ids[0] if ids else None),
-                    description="Rep", layout=w.Layout(width="auto"),
+                    description="Rep", layout=w.Layout(width="max-content", min_width="320px"),
                     style={"description_width": "initial"})
     dd.add_class("snb-rep-picker")
     return dd

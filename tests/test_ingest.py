@@ -36,6 +36,16 @@ def cli(*args, cwd=ROOT):
                           capture_output=True, text=True, cwd=cwd)
 
 
+def cli_inprocess(capsys, *args):
+    """The CLI's own main() without a new interpreter: same exit code and stderr line."""
+    from salesnb.cli import main
+
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -208,10 +218,16 @@ def loaded(folder, tmp_path):
     return db, digest(db)
 
 
-def _fails(folder, db, *expect, extra=()):
+def _fails(folder, db, *expect, extra=(), capsys=None):
+    """Run the ingest expecting exit 2 and one line; check nothing changed on disk.
+
+    With ``capsys`` the CLI's main() runs in this process (faster); without, a real
+    ``python -m salesnb.cli`` subprocess.
+    """
     before_inputs = snapshot(folder)
     before = digest(db) if db.exists() else None
-    r = cli("ingest", folder, "--into", db, *extra)
+    args = ("ingest", folder, "--into", db, *extra)
+    r = cli_inprocess(capsys, *args) if capsys is not None else cli(*args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
@@ -238,20 +254,20 @@ def test_binary_file_named_csv_stops(folder, loaded):
     _fails(folder, loaded[0], "customers.csv", "binary")
 
 
-def test_empty_file_empty_folder_and_unknown_table_stop(folder, loaded, tmp_path):
+def test_empty_file_empty_folder_and_unknown_table_stop(folder, loaded, tmp_path, capsys):
     (folder / "reps.csv").write_bytes(b"")
-    _fails(folder, loaded[0], "reps.csv", "empty")
+    _fails(folder, loaded[0], "reps.csv", "empty", capsys=capsys)
     (folder / "reps.csv").unlink()
     (folder / "widgets.csv").write_text("a,b\n1,2\n")
-    _fails(folder, loaded[0], "widgets.csv", "unknown table")
+    _fails(folder, loaded[0], "widgets.csv", "unknown table", capsys=capsys)
     empty = tmp_path / "empty"
     empty.mkdir()
-    _fails(empty, loaded[0], "no CSV, Excel or Parquet files")
+    _fails(empty, loaded[0], "no CSV, Excel or Parquet files", capsys=capsys)
 
 
-def test_failed_ingest_into_new_warehouse_creates_nothing(folder, tmp_path):
+def test_failed_ingest_into_new_warehouse_creates_nothing(folder, tmp_path, capsys):
     write_orders(folder)
-    _fails(folder, tmp_path / "new.duckdb", "no data rows")
+    _fails(folder, tmp_path / "new.duckdb", "no data rows", capsys=capsys)
     assert not (tmp_path / "new.duckdb").exists()
 
 
@@ -298,7 +314,7 @@ tables:
     values:
       status: {Closed Won: won, Closed Lost: lost, Demo: open, Yes: won}
     derive:
-      discount: '"List" - "Value" > 0 AND "List" > 0'
+      discount: '("List" - "Value") / NULLIF("List", 0)'
   reps:
     file: owners.csv
     columns: {rep_id: Owner}
@@ -323,14 +339,14 @@ def _crm(tmp_path, mapping_text=CRM_MAPPING):
 
 
 def test_mapping_renames_maps_values_derives_and_reads_every_matching_file(tmp_path):
-    src, mp = _crm(tmp_path.joinpath("a") if False else tmp_path)
+    src, mp = _crm(tmp_path)
     db = tmp_path / "w.duckdb"
     out = ingest(src, into=db, mapping=str(mp)).as_json()
     assert out["tables"]["opportunities"] == {"rows_in": 4, "accepted": 4, "quarantined": 0}
     rows = query(db, "SELECT opportunity_id, status, stage, amount, created_date::VARCHAR, discount "
                      "FROM opportunities ORDER BY 1")
     assert rows == [
-        ("D1", "won", "Closed Won", 1200.0, "2024-01-31", 1.0),   # dd/mm/yyyy detected; "1,200"
+        ("D1", "won", "Closed Won", 1200.0, "2024-01-31", 0.2),   # dd/mm/yyyy detected; "1,200"
         ("D2", "lost", "closed lost", 0.0, "2024-01-15", 1.0),    # value map ignores case
         ("D3", "open", "Demo", None, "2024-01-20", None),
         ("D4", "won", "Yes", 300.0, "2024-02-01", 0.0),          # YAML Yes stays the text "Yes"
@@ -338,23 +354,23 @@ def test_mapping_renames_maps_values_derives_and_reads_every_matching_file(tmp_p
     assert query(db, "SELECT rep_id, role FROM reps ORDER BY 1") == [("ann", "rep"), ("bo", "rep")]
 
 
-def test_mapping_errors_name_file_and_column(tmp_path):
+def test_mapping_errors_name_file_and_column(tmp_path, capsys):
     src, mp = _crm(tmp_path, CRM_MAPPING.replace("rep_id: Owner\n      stage", "rep_id: Salesperson\n      stage"))
     line = _fails(src, tmp_path / "w.duckdb", "deals_2024-01.csv", "Salesperson", extra=("--mapping", mp))
     assert "opportunities.rep_id" in line
     mp.write_text(CRM_MAPPING.replace("  reps:", "  gizmos:"))
-    _fails(src, tmp_path / "w.duckdb", "unknown table 'gizmos'", extra=("--mapping", mp))
+    _fails(src, tmp_path / "w.duckdb", "unknown table 'gizmos'", extra=("--mapping", mp), capsys=capsys)
     mp.write_text(CRM_MAPPING.replace("      stage: Stage\n", ""))
-    _fails(src, tmp_path / "w.duckdb", "required column 'stage'", extra=("--mapping", mp))
-    _fails(src, tmp_path / "w.duckdb", "no such named mapping", extra=("--mapping", "nope"))
+    _fails(src, tmp_path / "w.duckdb", "required column 'stage'", extra=("--mapping", mp), capsys=capsys)
+    _fails(src, tmp_path / "w.duckdb", "no such named mapping", extra=("--mapping", "nope"), capsys=capsys)
 
 
-def test_expressions_cannot_touch_files(tmp_path):
+def test_expressions_cannot_touch_files(tmp_path, capsys):
     evil = CRM_MAPPING.replace(
-        """discount: '"List" - "Value" > 0 AND "List" > 0'""",
+        """discount: '("List" - "Value") / NULLIF("List", 0)'""",
         """discount: "(SELECT count(*) FROM read_text('/etc/hostname'))" """)
     src, mp = _crm(tmp_path, evil)
-    _fails(src, tmp_path / "w.duckdb", "derive opportunities.discount", extra=("--mapping", mp))
+    _fails(src, tmp_path / "w.duckdb", "derive opportunities.discount", extra=("--mapping", mp), capsys=capsys)
 
 
 def test_named_mappings_resolve_and_parse():

@@ -415,7 +415,8 @@ def test_a_run_killed_mid_way_leaves_the_last_good_report_in_place(tiny_wh, tmp_
     nbs = tmp_path / "nbs"
     nbs.mkdir()
     write_study(nbs, "c.ipynb", "gamma", GAMMA)
-    write_study(nbs, "s.ipynb", "slow", 'ctx.artifact("started.flag").write_text("1")\nimport time\ntime.sleep(300)')
+    write_study(nbs, "s.ipynb", "slow", "import os, time\n"
+                'ctx.artifact("started.flag").write_text(str(os.getpid()))\ntime.sleep(300)')
     out = tmp_path / "reports"
     monkeypatch.setattr(studies, "STUDIES", registry(("gamma", "c.ipynb", ("orders",))))
     monkeypatch.setattr(config, "NOTEBOOK_DIR", nbs)
@@ -446,6 +447,12 @@ def test_a_run_killed_mid_way_leaves_the_last_good_report_in_place(tiny_wh, tmp_
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert _snapshot(out / "2024-Q4") == good  # byte-for-byte the last good report
+    kernel = int(next(out.glob(".staging-*/started.flag")).read_text())
+    deadline = time.monotonic() + 60
+    while report._pid_alive(kernel) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not report._pid_alive(kernel), "the killed run's kernel is still running"
+
     assert list(out.glob(".staging-*")), "the killed run's staging folder should still be there"
 
     assert report.run_report(source=str(tiny_wh), out=out, workers=1, stream=io.StringIO()) == 0

@@ -1,0 +1,322 @@
+"""Dashboard figures against hand-computed answers and independent SQL; URL parameter validation.
+
+The tiny warehouse below is small enough to check every number by eye (comments show the sums).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from salesnb import config, dashboard
+from salesnb.periods import parse_period
+from salesnb.source import connect
+from salesnb.study import Filters
+
+Q3 = parse_period("2026-Q3")
+
+
+def q3(**kw) -> Filters:
+    return Filters(Q3.start, Q3.end, kw.get("region"), kw.get("team"), kw.get("channel"))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dash") / "tiny.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        """create table orders as select * from (values
+ ('o1',1,date '2026-07-05','c1','r1','p1','Online','East','US',1.0,100.0,0.0,100.0,'USD'),
+ ('o2',1,date '2026-08-10','c2','r1','p1','Retail','East','US',1.0,50.0,0.0,50.0,'USD'),
+ ('o3',1,date '2026-09-20','c3','r2','p1','Online','West','US',1.0,200.0,0.0,200.0,'USD'),
+ ('o4',1,date '2025-07-05','c1','r2','p1','Online','West','US',1.0,80.0,0.0,80.0,'USD'),
+ ('o5',1,date '2025-08-15','c2','r1','p1','Online','East','US',1.0,120.0,0.0,120.0,'USD'),
+ ('o6',1,date '2025-09-25','c3','r2','p1','Retail','West','US',1.0,40.0,0.0,40.0,'USD')
+) t(order_id,line_no,order_date,customer_id,rep_id,product_id,channel,region,country,quantity,
+    unit_price,discount,net_amount,currency)"""
+    )
+    con.execute(
+        "create table reps as select * from (values ('r1','Ann','Alpha','East',null,date '2020-01-01','rep'),"
+        "('r2','Bob','Beta','West',null,date '2020-01-01','senior')) "
+        "t(rep_id,name,team,region,manager_id,hire_date,role)"
+    )
+    con.execute(
+        """create table targets as select * from (values ('2026-Q3','company','all',500.0),
+ ('2026-Q3','region','East',200.0),('2026-Q3','team','Beta',250.0),
+ ('2026-Q3','rep','r1',150.0),('2026-Q3','rep','r2',300.0)) t(period,level,key,target_amount)"""
+    )
+    con.execute(
+        """create table opportunities as select * from (values
+ ('d1','c1','r1','p1',date '2026-06-01',date '2026-07-15',100.0,'Closed','won',null,null,'web',0.05),
+ ('d2','c2','r1','p1',date '2026-07-01',date '2026-08-01',50.0,'Closed','won',null,null,'web',0.15),
+ ('d3','c3','r2','p1',date '2026-05-01',date '2026-09-01',300.0,'Lost','lost',null,null,'web',0.0),
+ ('d4','c3','r2','p1',date '2026-07-10',date '2026-09-10',80.0,'Closed','won',null,null,'web',0.15),
+ ('d5','c1','r2','p1',date '2026-08-01',null,2000.0,'Proposal','open',null,null,'web',null),
+ ('d6','c2','r1','p1',date '2026-09-01',null,400.0,'Qualification','open',null,null,'web',null))
+ t(opportunity_id,customer_id,rep_id,product_id,created_date,close_date,amount,stage,status,
+   loss_reason,competitor,source,discount)"""
+    )
+    con.execute(
+        """create table stage_history as select * from (values
+ ('d1','Qualification',date '2026-06-01'),('d1','Proposal',date '2026-06-20'),
+ ('d2','Qualification',date '2026-07-01'),('d2','Proposal',date '2026-07-10'),
+ ('d3','Qualification',date '2026-05-01'),('d3','Proposal',date '2026-06-01'),
+ ('d4','Qualification',date '2026-07-10'),('d4','Proposal',date '2026-08-01'),
+ ('d5','Qualification',date '2026-08-01'),('d5','Proposal',date '2026-08-20'),
+ ('d6','Qualification',date '2026-09-01')) t(opportunity_id,stage,entered_date)"""
+    )
+    con.close()
+    src = connect(path)
+    yield src
+    src.close()
+
+
+# --------------------------------------------------------------------------- executive figures
+def test_executive_figures_by_hand(tiny):
+    x = dashboard.executive_figures(tiny, q3())
+    # data ends 2026-09-20, so Q3 is still running
+    assert x["as_of"] == "2026-09-20"
+    assert x["revenue"] == 350.0  # 100 + 50 + 200
+    assert x["target"] == 500.0
+    assert x["attainment"] == pytest.approx(0.7)
+    # last year's Q3 was 240 in total, 200 of it booked by 2025-09-20: 350 * 240 / 200
+    assert x["forecast"] == pytest.approx(420.0)
+    assert x["forecast_attainment"] == pytest.approx(0.84)
+    # closed in Q3: d1, d2, d4 won (100 + 50 + 80), d3 lost
+    assert (x["deals_won"], x["deals_lost"], x["won_amount"]) == (3, 1, 230.0)
+    assert x["win_rate"] == pytest.approx(0.75)
+    # open on 2026-09-20: d5 + d6; still to win this quarter: 500 - 230
+    assert x["open_pipeline"] == 2400.0
+    assert x["pipeline_coverage"] == pytest.approx(2400.0 / 270.0)
+    # d2: a 'rep' may give 10 %, gave 15 %; d4's 15 % is within a senior's 20 %
+    assert x["discount_breaches"] == 1
+
+
+def test_complete_period_forecast_is_the_actual(tiny):
+    x = dashboard.executive_figures(tiny, q3(), as_of=date(2026, 9, 30))
+    assert x["forecast"] == x["revenue"] == 350.0
+
+
+def test_filters_change_the_scope(tiny):
+    east = dashboard.executive_figures(tiny, q3(region="East"))
+    assert (east["revenue"], east["target"]) == (150.0, 200.0)  # o1 + o2; the East region target
+    assert east["win_rate"] == 1.0  # East's rep r1 won d1 and d2
+    beta = dashboard.executive_figures(tiny, q3(team="Beta"))
+    assert (beta["revenue"], beta["target"]) == (200.0, 250.0)
+    online = dashboard.executive_figures(tiny, q3(channel="Online"))
+    assert online["revenue"] == 300.0  # o1 + o3
+    assert online["target"] is None and online["attainment"] is None  # no channel targets
+
+
+def test_alerts_use_the_report_rules(tiny):
+    x = dashboard.executive_figures(tiny, q3())
+    fired = {a["key"] for a in dashboard.current_alerts(x)}
+    # attainment 0.7 < 0.8, coverage 8.9x is fine, one discount breach
+    assert fired == {"attainment_company", "discount_breaches"}
+    assert dashboard.current_alerts({"attainment": 0.95, "pipeline_coverage": 4.0, "discount_breaches": 0}) == []
+
+
+def test_rep_scorecard_by_hand(tiny):
+    card = dashboard.rep_scorecard(tiny, q3()).set_index("rep_id")
+    assert list(card.index) == ["r2", "r1"]  # by revenue, largest first
+    r1, r2 = card.loc["r1"], card.loc["r2"]
+    assert (r1.revenue, r1.target, r1.attainment) == (150.0, 150.0, 1.0)
+    assert (r2.revenue, r2.target) == (200.0, 300.0) and r2.attainment == pytest.approx(2 / 3)
+    assert (r1.won, r1.closed, r1.win_rate) == (2, 2, 1.0)
+    assert (r2.won, r2.closed, r2.win_rate) == (1, 2, 0.5)
+    assert r1.cycle_days == pytest.approx((44 + 31) / 2)  # d1 06-01 -> 07-15, d2 07-01 -> 08-01
+    assert r2.cycle_days == 62  # d4 07-10 -> 09-10
+    assert (r1.discount_breaches, r1.won_deals_priced, r1.discount_compliance) == (1, 2, 0.5)
+    assert r2.discount_compliance == 1.0
+
+
+def test_team_filter_keeps_only_its_reps(tiny):
+    card = dashboard.rep_scorecard(tiny, q3(team="Alpha"))
+    assert card["rep_id"].tolist() == ["r1"]
+
+
+def test_funnel_steps_end_with_won(tiny):
+    steps = dashboard.funnel_steps(tiny, q3())
+    assert steps["step"].tolist() == ["Qualification", "Proposal", "Won"]
+    assert steps["count"].tolist() == [6, 5, 3]
+
+
+def test_channel_mix_shares_and_growth(tiny):
+    mix = dashboard.channel_mix(tiny, q3()).set_index("channel")
+    assert mix.loc["Online", "share"] == pytest.approx(300 / 350)
+    assert mix.loc["Online", "growth"] == pytest.approx(300 / 200 - 1)  # last year o4 + o5
+    assert mix.loc["Retail", "growth"] == pytest.approx(50 / 40 - 1)
+
+
+def test_period_choices_latest_first(tiny):
+    choices = dashboard.period_choices(tiny)
+    assert choices[:2] == ["2026-Q3", "2026-Q2"] and choices[-2:] == ["2026", "2025"]
+    assert dashboard.current_period(tiny).label == "2026-Q3"
+
+
+# --------------------------------------------------------------------------- URL parameters
+def test_valid_url_parameters(tiny):
+    values, problems = dashboard.url_parameters("region=East&period=2026q2&channel=all", tiny)
+    assert values == {"region": "East", "period": "2026-Q2", "channel": ""}
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    "query, name, shown",
+    [
+        ("region=Atlantis", "region", "East, West"),
+        ("team=Gamma", "team", "Alpha, Beta"),
+        ("channel=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "channel", "Online, Retail"),
+        ("period=2026-Q9", "period", "2026-Q3"),
+        ("colour=red", "colour", "period, region, team, channel"),
+    ],
+)
+def test_invalid_url_parameter_is_named_with_known_values(tiny, query, name, shown):
+    values, problems = dashboard.url_parameters(query, tiny)
+    assert values == {}
+    assert len(problems) == 1 and name in problems[0] and shown in problems[0]
+
+
+def test_hostile_values_are_escaped_in_messages(tiny):
+    _, problems = dashboard.url_parameters("region=<img src=x onerror=alert(1)>", tiny)
+    html = dashboard.message_html(problems[0])
+    assert "<img" not in html and "&lt;img" in html
+
+
+def test_voila_own_parameters_are_ignored(tiny):
+    assert dashboard.url_parameters("voila-template=lab&theme=dark", tiny) == ({}, [])
+
+
+def test_rep_parameter_checked_against_reps(tiny):
+    values, problems = dashboard.url_parameters("rep=r9", tiny, extra={"rep": ["r1", "r2"]})
+    assert values == {} and "rep" in problems[0] and "r1, r2" in problems[0]
+
+
+# --------------------------------------------------------------------------- boards (no browser)
+def test_board_applies_url_filters_and_redraws_once(tiny, monkeypatch):
+    monkeypatch.setenv("QUERY_STRING", "region=East")
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    board = dashboard.executive(source=str(tiny.path))
+    before = board.redraws
+    board.apply_url()
+    assert board.redraws == before + 1
+    assert 'data-kpi="revenue" data-value="150.0"' in board.sections["headline"].value
+    assert board.status.value == ""
+
+
+def test_board_shows_friendly_message_for_bad_url(tiny, monkeypatch):
+    monkeypatch.setenv("QUERY_STRING", "region=Atlantis")
+    board = dashboard.executive(source=str(tiny.path))
+    board.apply_url()
+    assert "unknown region" in board.status.value and "East, West" in board.status.value
+    assert 'data-value="350.0"' in board.sections["headline"].value  # defaults still shown
+
+
+def test_failing_section_shows_message_and_logs(tiny, caplog):
+    board = dashboard.executive(source=str(tiny.path))
+
+    def broken(_filters):
+        raise ZeroDivisionError("secret internals")
+
+    board.section("broken", broken)
+    logger = logging.getLogger("salesnb.dashboard")
+    logger.addHandler(caplog.handler)
+    try:
+        board.redraw()
+    finally:
+        logger.removeHandler(caplog.handler)
+    shown = board.sections["broken"].value
+    assert dashboard.FRIENDLY_FAILURE in shown and "secret" not in shown and "Traceback" not in shown
+    assert "ZeroDivisionError" in caplog.text  # the details went to the server log
+
+
+def test_missing_warehouse_is_a_message_not_a_crash(tmp_path):
+    board = dashboard.executive(source=str(tmp_path / "nope.duckdb"))
+    assert "no such warehouse" in board.status.value
+    assert board.sections == {}
+
+
+def test_team_board_drills_into_a_rep(tiny, monkeypatch):
+    monkeypatch.setenv("QUERY_STRING", "rep=r1")
+    board = dashboard.team(source=str(tiny.path))
+    board.apply_url()
+    assert board.picker.value == "r1"
+    assert 'data-rep="r1"' in board.sections["rep"].value
+    assert 'data-kpi="rep_discount_compliance" data-value="0.5"' in board.sections["rep"].value
+    board.panel.set(team="Beta")
+    assert 'data-rep-id="r1"' not in board.sections["scorecard"].value
+    assert board.picker.value == "r2"
+
+
+# --------------------------------------------------------------------------- demo company vs SQL
+def test_demo_headline_matches_independent_sql(demo_warehouse):
+    src = connect(demo_warehouse)
+    period = dashboard.current_period(src)
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    region = con.execute("select min(region) from orders").fetchone()[0]
+    for f in (Filters(period.start, period.end), Filters(period.start, period.end, region=region)):
+        x = dashboard.executive_figures(src, f)
+        where, args = "order_date >= ? and order_date < ?", [period.start, period.end]
+        if f.region:
+            where, args = where + " and region = ?", [*args, f.region]
+        revenue = con.execute(f"select sum(net_amount) from orders where {where}", args).fetchone()[0]
+        assert x["revenue"] == pytest.approx(float(revenue), rel=1e-9)
+        level, key = ("region", f.region) if f.region else ("company", "all")
+        target = con.execute(
+            "select sum(target_amount) from targets where period = ? and level = ? and key = ?",
+            [period.label, level, key],
+        ).fetchone()[0]
+        if target is not None:
+            assert x["target"] == pytest.approx(float(target)) and x["attainment"] == pytest.approx(revenue / target)
+        deal_where = "close_date >= ? and close_date < ? and status in ('won', 'lost')"
+        deal_args = [period.start, period.end]
+        if f.region:
+            deal_where += " and rep_id in (select rep_id from reps where region = ?)"
+            deal_args.append(f.region)
+        won, closed = con.execute(
+            f"select count(*) filter (where status = 'won'), count(*) from opportunities where {deal_where}",
+            deal_args,
+        ).fetchone()
+        assert x["win_rate"] == pytest.approx(won / closed)
+    con.close()
+    src.close()
+
+
+# --------------------------------------------------------------------------- notebooks and server
+PARAMS = ["source", "period", "as_of", "region", "team", "channel", "currency", "output_dir"]
+
+
+@pytest.mark.parametrize("name, extra", [("executive", []), ("team", ["rep"])])
+def test_dashboard_notebooks_follow_the_contract(name, extra):
+    nb = json.loads((config.DASHBOARD_DIR / f"{name}.ipynb").read_text())
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1
+    lines = [ln for ln in "".join(tagged[0]["source"]).splitlines() if ln.strip()]
+    assert [ln.split(":")[0] for ln in lines] == PARAMS + extra
+    assert all(" = " in ln and "  # " in ln for ln in lines)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+
+
+def test_voila_command_is_locked_down():
+    cmd = dashboard.voila_command(port=9999)
+    joined = " ".join(cmd)
+    for flag in ("--Voila.ip=127.0.0.1", "--preheat_kernel=True", "--show_tracebacks=False",
+                 "--MappingKernelManager.cull_idle_timeout=", "--port=9999", "--template=salesnb"):
+        assert flag in joined
+    conf = json.loads((dashboard.VOILA_CONFIG_DIR / "voila.json").read_text())
+    assert "jupyterlab-jupytext" in conf["VoilaConfiguration"]["extension_denylist"]
+    template = Path(dashboard.VOILA_CONFIG_DIR / "share/voila/templates/salesnb/index.html.j2").read_text()
+    assert "cdn.jsdelivr.net" in template  # the template removes exactly these links
+
+
+def test_serve_fails_clearly_without_warehouse(tmp_path):
+    from salesnb.errors import InputError
+
+    with pytest.raises(InputError, match="no such warehouse"):
+        dashboard.serve(source=str(tmp_path / "missing.duckdb"), port=1)

@@ -1,0 +1,295 @@
+"""The dashboards in a real browser: headless Debian Chromium driving ``salesnb dashboard``.
+
+One server (preheated Voilà) on the small demo company serves every test here; the tests run
+in one xdist group so they share it. Every page runs with the network cut off except the
+local server: a request anywhere else is aborted and recorded, and tests assert there was
+none. Screenshots are kept in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import quote
+
+import pytest
+
+from salesnb import config, dashboard
+from salesnb.source import connect
+from salesnb.study import Filters
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = config.PROJECT_ROOT / "test-artifacts"
+LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
+WAIT_MS = 120_000  # a loaded 2-core CI box can take long to start kernels; this is not a timing test
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_warehouse, chromium):
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = _free_port()
+    log = open(ARTIFACTS / "dashboard-server.log", "w")  # noqa: SIM115 - closed in teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "salesnb.cli", "dashboard", "--source", str(demo_warehouse), "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, cwd=str(config.PROJECT_ROOT),
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        if proc.poll() is not None:
+            log.close()
+            pytest.fail(f"salesnb dashboard exited with {proc.returncode}: "
+                        f"{(ARTIFACTS / 'dashboard-server.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(base + "/", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("salesnb dashboard did not answer within 180 s")
+        time.sleep(0.5)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Viewer:
+    """One browser page with the internet cut off, recording what it tried and what it showed."""
+
+    def __init__(self, browser):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.external: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.route("**/*", self._route)
+        self.page.on("dialog", self._dialog)
+
+    def _route(self, route):
+        url = route.request.url
+        if LOCAL.match(url) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.external.append(url)
+            route.abort()
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def open(self, url: str, ready: str = '[data-kpi="revenue"]', wait: bool = True):
+        self.page.goto(url, wait_until="commit" if not wait else "load", timeout=WAIT_MS)
+        if wait:
+            self.ready(ready)
+        return self
+
+    def ready(self, selector: str):
+        self.page.wait_for_selector(selector, timeout=WAIT_MS)
+        self.page.wait_for_selector("img[data-chart]", timeout=WAIT_MS)
+
+    def kpis(self) -> dict[str, float | None]:
+        pairs = self.page.eval_on_selector_all("[data-kpi]", "els => els.map(e => [e.dataset.kpi, e.dataset.value])")
+        return {k: (float(v) if v else None) for k, v in pairs}
+
+    def text(self) -> str:
+        return self.page.inner_text("body")
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+    def assert_clean(self) -> None:
+        """No code, no traceback, no internet request, no script run from a URL."""
+        body = self.text()
+        assert "Traceback" not in body and not re.search(r"\b\w+(Error|Exception)\b", body)
+        for code in ("from salesnb import", "dashboard.executive(", "dashboard.team(", "board.show"):
+            assert code not in body
+        assert self.external == [], f"tried to load from the internet: {self.external}"
+        assert self.dialogs == []
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def viewer(browser):
+    v = Viewer(browser)
+    yield v
+    v.close()
+
+
+@pytest.fixture(scope="module")
+def src(demo_warehouse):
+    s = connect(demo_warehouse)
+    yield s
+    s.close()
+
+
+def _figures(src, period, **filters):
+    return dashboard.executive_figures(src, Filters(period.start, period.end, **filters))
+
+
+def _assert_kpis_match(shown: dict, figures: dict) -> None:
+    for key in ("revenue", "target", "attainment", "forecast", "pipeline_coverage", "win_rate"):
+        want = figures[key]
+        if want is None:
+            assert shown[key] is None, key
+        else:
+            assert shown[key] == pytest.approx(want, rel=1e-5, abs=1e-6), key
+
+
+def test_executive_shows_the_library_figures_without_code_or_internet(server, viewer, src):
+    v = viewer.open(f"{server}/voila/render/executive.ipynb")
+    period = dashboard.current_period(src)
+    _assert_kpis_match(v.kpis(), _figures(src, period))
+    assert v.page.locator("img[data-chart]").count() == 3  # revenue, funnel, channels
+    assert v.page.locator(".snb-filters select").count() == 4
+    v.assert_clean()
+    v.shot("executive")
+
+
+def test_filter_change_redraws_every_section(server, viewer, src):
+    v = viewer.open(f"{server}/voila/render/executive.ipynb")
+    period = dashboard.current_period(src)
+    region = dashboard.known_values(src)["region"][0]
+    charts_before = v.page.eval_on_selector_all("img[data-chart]", "els => els.map(e => e.src)")
+    revenue_before = v.kpis()["revenue"]
+    v.page.select_option(".snb-filter-region select", label=region)
+    v.page.wait_for_function(
+        "before => { const e = document.querySelector('[data-kpi=\"revenue\"]');"
+        " return e && e.dataset.value !== before; }",
+        arg=str(revenue_before), timeout=WAIT_MS,
+    )
+    v.page.wait_for_function(
+        "before => { const now = [...document.querySelectorAll('img[data-chart]')].map(e => e.src);"
+        " return now.length === before.length && now.every((s, i) => s !== before[i]); }",
+        arg=charts_before, timeout=WAIT_MS,
+    )
+    _assert_kpis_match(v.kpis(), _figures(src, period, region=region))
+    v.assert_clean()
+    v.shot("executive-region")
+
+
+def test_url_parameters_preset_the_filters(server, viewer, src):
+    periods = dashboard.period_choices(src)
+    channel = dashboard.known_values(src)["channel"][0]
+    v = viewer.open(f"{server}/voila/render/executive.ipynb?period={periods[1]}&channel={quote(channel)}")
+    v.page.wait_for_function(
+        "p => document.querySelector('.snb-filter-period select').selectedOptions[0].text === p",
+        arg=periods[1], timeout=WAIT_MS,
+    )
+    shown = None
+    want = _figures(src, dashboard.parse_period(periods[1]), channel=channel)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while time.monotonic() < deadline:  # the redraw follows the preset; wait for its numbers
+        shown = v.kpis()
+        if shown["revenue"] == pytest.approx(want["revenue"], rel=1e-5):
+            break
+        time.sleep(0.2)
+    _assert_kpis_match(shown, want)
+    assert shown["target"] is None  # no targets per channel
+    v.assert_clean()
+
+
+@pytest.mark.parametrize(
+    "query, expect",
+    [
+        ("region=Atlantis", ["region", "Atlantis", "known values"]),
+        ("region=" + quote("<script>alert(1)</script>"), ["region", "<script>alert(1)</script>", "known values"]),
+        ("team=" + quote('"><img src=x onerror=alert(2)>'), ["team", "known values"]),
+        ("period=2026-Q9", ["period", "expected a quarter"]),
+    ],
+    ids=["unknown-region", "script-region", "img-team", "bad-period"],
+)
+def test_invalid_url_parameter_shows_a_friendly_message(server, viewer, src, query, expect):
+    v = viewer.open(f"{server}/voila/render/executive.ipynb?{query}", ready=".snb-message")
+    message = v.page.inner_text(".snb-message")
+    for word in expect:
+        assert word in message
+    if "region" in query:
+        assert ", ".join(dashboard.known_values(src)["region"]) in message
+    # the hostile text is shown as text: no element was injected, no script ran
+    assert v.page.locator("img[src='x']").count() == 0
+    assert v.page.locator("script", has_text="alert(").count() == 0
+    # the dashboard still shows the default figures
+    _assert_kpis_match(v.kpis(), _figures(src, dashboard.current_period(src)))
+    v.assert_clean()
+    v.shot(f"bad-url-{query.split('=')[0]}")
+
+
+def test_team_scorecard_and_drill_down(server, viewer, src):
+    period = dashboard.current_period(src)
+    team = dashboard.known_values(src)["team"][0]
+    card = dashboard.rep_scorecard(src, Filters(period.start, period.end, team=team))
+    last = card["rep_id"].iloc[-1]
+    v = viewer.open(f"{server}/voila/render/team.ipynb?team={quote(team)}&rep={quote(last)}",
+                    ready="[data-kpi='rep_revenue']")
+    rows = v.page.eval_on_selector_all(
+        "tr[data-rep-id]",
+        "rows => rows.map(r => [r.dataset.repId, r.querySelector('[data-col=revenue]').dataset.value])",
+    )
+    assert [r for r, _ in rows] == card["rep_id"].tolist()
+    for (rep_id, shown), want in zip(rows, card["revenue"], strict=True):
+        assert float(shown) == pytest.approx(want, rel=1e-6), rep_id
+    assert v.page.get_attribute("[data-rep]", "data-rep") == last
+    want = card.set_index("rep_id").loc[last]
+    shown = v.kpis()
+    assert shown["rep_revenue"] == pytest.approx(want["revenue"], rel=1e-6)
+    if want["discount_compliance"] == want["discount_compliance"]:  # not NaN
+        assert shown["rep_discount_compliance"] == pytest.approx(want["discount_compliance"], rel=1e-6)
+    # drill into another rep from the picker
+    first = card["rep_id"].iloc[0]
+    label = v.page.eval_on_selector(
+        ".snb-rep-picker select", "(s, id) => [...s.options].find(o => o.text.endsWith('(' + id + ')')).text", first)
+    v.page.select_option(".snb-rep-picker select", label=label)
+    v.page.wait_for_selector(f"[data-rep='{first}']", timeout=WAIT_MS)
+    assert v.kpis()["rep_revenue"] == pytest.approx(card["revenue"].iloc[0], rel=1e-6)
+    v.assert_clean()
+    v.shot("team")
+
+
+def test_several_viewers_at_once(server, browser, src):
+    want = _figures(src, dashboard.current_period(src))
+    viewers = [Viewer(browser) for _ in range(5)]
+    try:
+        for i, v in enumerate(viewers):  # all requests in flight before any page is waited on
+            page = "team.ipynb" if i % 2 else "executive.ipynb"
+            v.open(f"{server}/voila/render/{page}", wait=False)
+        for i, v in enumerate(viewers):
+            if i % 2:
+                v.ready("tr[data-rep-id]")
+            else:
+                v.ready('[data-kpi="revenue"]')
+                _assert_kpis_match(v.kpis(), want)
+            v.assert_clean()
+        viewers[0].shot("concurrent-0")
+    finally:
+        for v in viewers:
+            v.close()
