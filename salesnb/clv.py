@@ -75,6 +75,8 @@ def bgnbd_loglik_terms(params, x, t_x, T) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6)."""
     r, alpha, a, b = params
     x = np.asarray(x, dtype="float64")
+    t_x = np.asarray(t_x, dtype="float64")
+    T = np.asarray(T, dtype="float64")
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + T)

@@ -45,6 +45,7 @@ and appended to DuckDB, so ``--orders 50000000`` runs in bounded memory.
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import time
@@ -121,12 +122,29 @@ def _systematic(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.nda
     return rng.permutation(idx)
 
 
-def _balanced(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
-    """A sequence of ``n`` indices in which every stretch holds each index in proportion
-    to ``weights`` (golden-ratio points on the cumulative weights, random offset)."""
-    cum = np.cumsum(weights, dtype=np.float64)
-    points = np.mod(rng.random() + np.arange(n) * 0.6180339887498949, 1.0) * cum[-1]
-    return np.searchsorted(cum, points, side="right").clip(0, len(weights) - 1)
+def _deal(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Assign items (largest first) to the bin least filled relative to its weight.
+
+    Weighted longest-processing-time dealing: every bin ends up with almost exactly its
+    weight's share of the total value. A heap keeps it at O(n log bins).
+    """
+    out = np.empty(len(values), np.int64)
+    if len(values) == 0:
+        return out
+    heap = [(0.0, b) for b in range(len(weights))]
+    inv = (1.0 / np.asarray(weights, dtype=np.float64)).tolist()
+    fill = [0.0] * len(weights)
+    order = np.argsort(-values, kind="stable")
+    vals = values[order].tolist()
+    assigned = [0] * len(values)
+    pop, push = heapq.heappop, heapq.heappush
+    for k, v in enumerate(vals):
+        _, b = pop(heap)
+        assigned[k] = b
+        fill[b] += v
+        push(heap, (fill[b] * inv[b], b))
+    out[order] = assigned
+    return out
 
 
 def _sub_rngs(seed: int) -> dict[str, np.random.Generator]:
@@ -349,6 +367,7 @@ def _channel_probs(cal: _Calendar) -> np.ndarray:
 ENTERPRISE_CHANNELS = np.array([0.75, 0.25, 0.0, 0.0])
 SEGMENT_QTY = np.array([2.5, 1.5, 1.0])
 RETURN_SHARE = 0.01  # of orders
+REP_MONTH_NOISE = 0.05  # lognormal sd of a rep's month-to-month revenue share
 
 
 class _OrderGenerator:
@@ -448,16 +467,16 @@ class _OrderGenerator:
         net = np.round(qty * price * (1 - discount), 2)
         cost = np.round(qty * p["unit_cost"].to_numpy()[prod], 2)
         # Rep: a rep of the customer's region, trained reps weighted up after training.
-        # Orders are dealt to reps in order of value along a golden-ratio sequence, so each
-        # rep gets its weighted share of small and large orders alike and a rep-month's
-        # revenue reflects the rep's weight (and the training) rather than luck.
+        # Orders are dealt out so that each rep's revenue in the month is its weight's share
+        # (with a little month-to-month noise): a rep-month's revenue then reflects the
+        # rep's weight and the training rather than which rep drew the large orders.
         order_value = np.bincount(np.repeat(np.arange(n_orders), sizes), weights=np.abs(net),
                                   minlength=n_orders)
         rep = np.empty(n_orders, np.int64)
         for r, (idx, w) in enumerate(rep_w):
             m = np.flatnonzero(reg == r)
-            by_value = m[np.argsort(order_value[m], kind="stable")]
-            rep[by_value] = idx[_balanced(rng, w, len(m))]
+            w_month = w * rng.lognormal(0.0, REP_MONTH_NOISE, len(w))
+            rep[m] = idx[_deal(order_value[m], w_month)]
         rep_l = np.repeat(rep, sizes)
         return pa.table({
             "order_no": np.repeat(order_no, sizes),
@@ -884,6 +903,7 @@ def build(out: Path | str = "data/demo.duckdb", seed: int = 42, orders: int = 1_
     con = duckdb.connect(str(tmp))
     try:
         con.execute("SET threads = 2")
+        con.execute("SET enable_progress_bar = false")
         con.execute("SET memory_limit = '3GB'")
         con.execute("SET preserve_insertion_order = true")
         _create_tables(con)

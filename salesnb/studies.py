@@ -47,6 +47,7 @@ STUDIES: dict[str, Study] = {
               ("trainings", "pilots", "opportunities")),
         Study("service", "08-service.ipynb", "After-sales service & customer feedback", (),
               ("tickets", "surveys", "customers", "reps")),
+        Study("expansion", "09-expansion.ipynb", "Global expansion", ("orders",), ("market",)),
     ]
 }
 

@@ -313,6 +313,7 @@ tables:
       created_date: Created
     values:
       status: {Closed Won: won, Closed Lost: lost, Demo: open, Yes: won}
+    date_formats: {created_date: "%d/%m/%Y"}
     derive:
       discount: '("List" - "Value") / NULLIF("List", 0)'
   reps:
@@ -346,10 +347,10 @@ def test_mapping_renames_maps_values_derives_and_reads_every_matching_file(tmp_p
     rows = query(db, "SELECT opportunity_id, status, stage, amount, created_date::VARCHAR, discount "
                      "FROM opportunities ORDER BY 1")
     assert rows == [
-        ("D1", "won", "Closed Won", 1200.0, "2024-01-31", 0.2),   # dd/mm/yyyy detected; "1,200"
+        ("D1", "won", "Closed Won", 1200.0, "2024-01-31", 0.2),   # "1,200" is 1200
         ("D2", "lost", "closed lost", 0.0, "2024-01-15", 1.0),    # value map ignores case
         ("D3", "open", "Demo", None, "2024-01-20", None),
-        ("D4", "won", "Yes", 300.0, "2024-02-01", 0.0),          # YAML Yes stays the text "Yes"
+        ("D4", "won", "Yes", 300.0, "2024-02-01", 0.0),  # declared day-first; YAML Yes stays text
     ]
     assert query(db, "SELECT rep_id, role FROM reps ORDER BY 1") == [("ann", "rep"), ("bo", "rep")]
 

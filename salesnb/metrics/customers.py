@@ -200,17 +200,20 @@ def cohort_matrix(activity: pd.DataFrame, value: str = "customers", max_months: 
         raise ValueError("value must be 'customers' or 'revenue'")
     _require(activity, ["cohort", "months_since", value], "cohort activity")
     wide = activity.pivot_table(index="cohort", columns="months_since", values=value, aggfunc="sum")
-    wide = wide.reindex(columns=range(0, int(activity["months_since"].max()) + 1))
+    last = pd.to_datetime(activity["month"]).max() if "month" in activity.columns else None
+    reached = None
+    if last is not None:
+        cohorts = pd.to_datetime(pd.Series(wide.index, index=wide.index))
+        reached = (last.year - cohorts.dt.year) * 12 + last.month - cohorts.dt.month
+    top = int(reached.max()) if reached is not None and len(reached) else int(activity["months_since"].max())
+    wide = wide.reindex(columns=range(0, max(top, int(activity["months_since"].max())) + 1))
     if 0 not in wide.columns or wide[0].isna().all():
         return wide * np.nan
     base = wide[0].where(wide[0] != 0)
     out = wide.div(base, axis=0)
     # A cohort with no activity in a month it has already lived through retained nothing then;
     # months after the data's end stay NaN.
-    last = pd.to_datetime(activity["month"]).max() if "month" in activity.columns else None
-    if last is not None:
-        cohorts = pd.to_datetime(pd.Series(out.index, index=out.index))
-        reached = (last.year - cohorts.dt.year) * 12 + last.month - cohorts.dt.month
+    if reached is not None:
         for k in out.columns:
             out.loc[reached >= k, k] = out.loc[reached >= k, k].fillna(0.0)
     if max_months is not None:

@@ -1,0 +1,32 @@
+"""Charts of the global-expansion study."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from salesnb.plots import PALETTE, new_ax, pct_axis
+
+
+def opportunity_map(table: pd.DataFrame, top: str | None = None, ax=None):
+    """Growth (y) against market share (x), bubble area = market size; ``top`` highlighted."""
+    ax = new_ax(ax)
+    d = table.dropna(subset=["growth"]).copy()
+    size = d["market_size"].fillna(d["revenue"])
+    area = 2000 * size / size.max() if len(size) and size.max() > 0 else 100
+    x = d["market_share"].fillna(d["revenue_share"])
+    colors = [PALETTE[3] if c == top else PALETTE[0] for c in d["country"]]
+    ax.scatter(x, d["growth"], s=area, c=colors, alpha=0.6, edgecolor="white")
+    for xi, yi, name in zip(x, d["growth"], d["country"], strict=True):
+        ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(6, 4), fontsize=9)
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_title(f"{top} is the most attractive next market" if top else "Growth and share by country")
+    label = "Our share of the market (%)" if d["market_share"].notna().any() else "Share of our revenue (%)"
+    ax.set_xlabel(label)
+    ax.set_ylabel("Revenue growth on last year (%)")
+    pct_axis(ax, "x")
+    pct_axis(ax, "y")
+    ax.margins(0.15)
+    return ax
+
+
+__all__ = ["opportunity_map"]

@@ -1,0 +1,205 @@
+"""Funnel metrics and queries on tiny hand-computed data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesnb.metrics import funnel as fm
+from salesnb.queries import funnel as fq
+from salesnb.source import connect
+from salesnb.study import Filters
+
+
+# --------------------------------------------------------------------------- metrics
+
+def test_win_rate_table_wilson_interval_and_order():
+    counts = pd.DataFrame({"source": ["Event", "Web", "Tiny"], "won": [1, 8, 1], "closed": [4, 10, 1]})
+    t = fm.win_rate_table(counts, "source", min_closed=2)
+    assert list(t.source) == ["Web", "Event"]  # Tiny dropped: 1 closed deal < 2
+    web = t.iloc[0]
+    assert web.win_rate == pytest.approx(0.8)
+    # Wilson 95 % for 8/10 (textbook value: 0.4902 .. 0.9433)
+    assert web.ci_low == pytest.approx(0.49016, abs=1e-4)
+    assert web.ci_high == pytest.approx(0.94332, abs=1e-4)
+
+
+def test_win_rate_table_names_missing_columns():
+    with pytest.raises(ValueError, match="closed"):
+        fm.win_rate_table(pd.DataFrame({"source": ["a"], "won": [1]}), "source")
+
+
+def test_quantile_from_counts_matches_expanded_sample():
+    values, counts = [3, 10, 45, 7], [2, 5, 1, 3]
+    expanded = np.repeat(values, counts)
+    for q in (0.1, 0.25, 0.5, 0.75, 0.9):
+        assert fm.quantile_from_counts(values, counts, q) == pytest.approx(np.quantile(expanded, q))
+
+
+def test_cycle_time_summary():
+    s = fm.cycle_time_summary(pd.DataFrame({"cycle_days": [10, 20, 60], "deals": [2, 1, 1]}))
+    assert s["deals"] == 4
+    assert s["median"] == 15.0  # 10, 10, 20, 60
+    assert s["mean"] == 25.0
+
+
+def _flow():
+    # 10 deals enter A: 7 move to B, 3 lost in A. Of the 7 in B: 2 lost in B, 1 still open in B,
+    # 4 move to C. In C: 3 won (recorded as entering the terminal "Closed"), 1 lost.
+    return pd.DataFrame(
+        {
+            "stage": ["A", "A", "A", "B", "B", "B", "B", "B", "C", "C", "Closed"],
+            "next_stage": ["B", "B", None, "C", "C", None, None, None, "Closed", None, None],
+            "status": ["won", "lost", "lost", "won", "lost", "lost", "open", "open", "won", "lost", "won"],
+            "deals": [3, 4, 3, 3, 1, 2, 1, 0, 3, 1, 3],
+            "mean_rank": [0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 3],
+        }
+    )
+
+
+def test_stage_conversion_by_hand():
+    dwell = pd.DataFrame({"stage": ["A", "B", "C"], "median_dwell_days": [4.0, 30.0, 9.0]})
+    c = fm.stage_conversion(_flow(), dwell).set_index("stage")
+    assert list(c.index) == ["A", "B", "C"]  # the terminal "Closed" marker is not a working stage
+    assert c.loc["A", "entered"] == 10 and c.loc["A", "conversion"] == pytest.approx(0.7)
+    # B: 4 advanced, 2 leaked, 1 still open (excluded) -> 4/6
+    assert c.loc["B", "still_open"] == 1
+    assert c.loc["B", "conversion"] == pytest.approx(4 / 6)
+    assert c.loc["C", "conversion"] == pytest.approx(0.75)
+    # win from stage: among resolved deals that entered B (6), 3 won
+    assert c.loc["B", "win_from_stage"] == pytest.approx(3 / 6)
+    b = fm.find_bottleneck(c.reset_index(), min_entered=1)
+    assert b["stage"] == "B" and b["confirmed"] is True
+
+
+def test_find_bottleneck_tie_break_by_dwell_and_min_entered():
+    c = pd.DataFrame({"stage": ["A", "B", "C", "D"], "entered": [100, 90, 80, 5],
+                      "conversion": [0.5, 0.502, 0.9, 0.1], "median_dwell_days": [5.0, 12.0, 3.0, 50.0]})
+    b = fm.find_bottleneck(c, min_entered=20)  # D ignored: too few deals
+    assert b["stage"] == "B"  # A and B within half a point: longer dwell wins
+    assert fm.find_bottleneck(c.assign(entered=1), min_entered=20) == {}
+
+
+def test_velocity_forecast_coverage():
+    assert fm.pipeline_velocity(100, 0.25, 4000.0, 50.0) == 2000.0
+    assert np.isnan(fm.pipeline_velocity(100, 0.25, 4000.0, 0))
+    pipe = fm.value_open_pipeline(pd.DataFrame({"stage": ["A", "B"], "deals": [3, 2], "amount": [100.0, 0.0],
+                                                "with_amount": [1, 0]}), fallback_amount=50.0)
+    assert pipe.value.tolist() == [200.0, 100.0]
+    f = fm.weighted_forecast(pipe, {"A": 0.5}, default_probability=0.2)
+    assert f.expected.tolist() == [100.0, 20.0]
+    assert fm.pipeline_coverage(300.0, 100.0) == 3.0
+    assert np.isnan(fm.pipeline_coverage(300.0, 0.0))
+
+
+def test_cohort_table_and_funnel_counts():
+    c = fm.cohort_table(pd.DataFrame({"cohort_month": ["2026-02", "2026-01"], "deals": [4, 10],
+                                      "won": [0, 3], "lost": [0, 1]}))
+    assert list(c.cohort_month) == ["2026-01", "2026-02"]
+    assert c.win_rate.iloc[0] == 0.75 and np.isnan(c.win_rate.iloc[1])
+    steps = fm.funnel_counts(pd.DataFrame({"stage": ["A", "B"], "entered": [10, 5]}), leads=40, converted_leads=10,
+                             won=2)
+    assert steps["count"].tolist() == [40, 10, 10, 5, 2]
+    assert steps.step_conversion.iloc[1] == 0.25
+
+
+def test_funnel_actions_mentions_bottleneck_and_low_coverage():
+    md = fm.funnel_actions({"bottleneck_stage": "Proposal", "bottleneck_conversion": 0.4,
+                            "bottleneck_median_dwell_days": 28.0, "pipeline_coverage": 1.5,
+                            "median_cycle_days": 33.0})
+    assert "Proposal" in md and "40%" in md and "1.5x" in md
+
+
+# --------------------------------------------------------------------------- queries on a tiny warehouse
+
+@pytest.fixture
+def tiny_crm(tmp_path):
+    """6 deals with stage history: hand-checkable win rate, cycle days, conversion, open pipeline."""
+    opps = pd.DataFrame({
+        "opportunity_id": ["D1", "D2", "D3", "D4", "D5", "D6"],
+        "rep_id": ["R1", "R1", "R2", "R2", "R1", "R2"],
+        "created_date": pd.to_datetime(["2026-01-01", "2026-01-10", "2026-02-01", "2026-02-15", "2026-03-01", None]),
+        "close_date": pd.to_datetime(["2026-02-10", "2026-03-01", "2026-03-15", "2026-01-20", None, None]),
+        "amount": [1000.0, 500.0, 2000.0, 700.0, 300.0, None],
+        "stage": ["Closed", "Qualify", "Proposal", "Closed", "Proposal", "Qualify"],
+        "status": ["won", "lost", "Lost", "won", "open", "open"],
+        "source": ["Web", "Web", "Event", "Event", "Web", "Web"],
+    })
+    hist = pd.DataFrame({
+        "opportunity_id": ["D1", "D1", "D1", "D2", "D3", "D3", "D5", "D5"],
+        "stage": ["Qualify", "Proposal", "Closed", "Qualify", "Qualify", "Proposal", "Qualify", "Proposal"],
+        "entered_date": pd.to_datetime(["2026-01-01", "2026-01-05", "2026-02-10", "2026-01-10", "2026-02-01",
+                                        "2026-02-11", "2026-03-01", "2026-03-04"]),
+    })
+    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "name": ["Ann", "Bo"], "team": ["T", "T"], "region": ["N", "S"]})
+    path = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(path))
+    for name, df in (("opportunities", opps), ("stage_history", hist), ("reps", reps)):
+        con.register("x", df)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM x")
+        con.unregister("x")
+    con.execute("ALTER TABLE opportunities ALTER created_date TYPE DATE")
+    con.execute("ALTER TABLE opportunities ALTER close_date TYPE DATE")
+    con.execute("ALTER TABLE stage_history ALTER entered_date TYPE DATE")
+    con.close()
+    src = connect(path)
+    yield src
+    src.close()
+
+
+def test_closed_deal_counts_and_cycle(tiny_crm):
+    q1 = Filters(date(2026, 1, 1), date(2026, 4, 1))
+    c = fq.closed_deal_counts(tiny_crm, q1)
+    # closed in Q1: D1 won 1000, D2 lost, D3 lost ("Lost" counts), D4 won 700
+    assert (c.closed[0], c.won[0], c.won_amount[0]) == (4, 2, 1700.0)
+    by_rep = fq.closed_deal_counts(tiny_crm, q1, by=["rep"]).set_index("rep")
+    assert by_rep.loc["Ann", "won"] == 1 and by_rep.loc["Bo", "closed"] == 2
+    hist = fq.cycle_day_histogram(tiny_crm, q1)
+    # cycle days: D1 40, D2 50, D3 42; D4 closed before it was created (-26) still counts as data
+    assert sorted(np.repeat(hist.cycle_days, hist.deals)) == [-26.0, 40.0, 42.0, 50.0]
+    region_s = Filters(date(2026, 1, 1), date(2026, 4, 1), region="S")
+    assert fq.closed_deal_counts(tiny_crm, region_s).closed[0] == 2  # R2's deals only
+
+
+def test_open_pipeline_counts_deals_without_created_date(tiny_crm):
+    p = fq.open_pipeline(tiny_crm, Filters(), as_of=date(2026, 3, 31)).set_index("stage")
+    # D5 (in Proposal since 03-04) and D6 (no dates, open, current stage Qualify)
+    assert p.deals.sum() == 2
+    assert p.loc["Proposal", "amount"] == 300.0 and p.loc["Qualify", "with_amount"] == 0
+    # on 2026-02-12 D2 (Qualify), D3 (Proposal since 02-11) and D6 are open; D1 closed 02-10
+    p2 = fq.open_pipeline(tiny_crm, Filters(), as_of=date(2026, 2, 12)).set_index("stage")
+    assert p2.deals.to_dict() == {"Proposal": 1, "Qualify": 2}
+
+
+def test_stage_flow_and_dwell(tiny_crm):
+    flow = fq.stage_flow(tiny_crm, Filters(), end=date(2026, 4, 1))
+    conv = fm.stage_conversion(flow).set_index("stage")
+    # Qualify entered by D1, D2, D3, D5: D1, D3, D5 advance, D2 lost -> 3/4
+    assert conv.loc["Qualify", "conversion"] == pytest.approx(0.75)
+    # Proposal: D1 won (advanced to Closed), D3 lost, D5 still open -> 1/2
+    assert conv.loc["Proposal", "conversion"] == pytest.approx(0.5)
+    assert "Closed" not in conv.index
+    dwell = fq.stage_dwell(tiny_crm, Filters(), end=date(2026, 4, 1)).set_index("stage")
+    # Proposal: D1 36 days (01-05 -> 02-10), D3 32 days (02-11 -> lost 03-15); D5 open: no dwell yet
+    assert dwell.loc["Proposal", "median_dwell_days"] == pytest.approx(34.0)
+
+
+def test_closed_deal_scope_falls_back_to_all_history(tiny_crm):
+    in_period = fq.closed_deal_scope(tiny_crm, Filters(date(2026, 1, 1), date(2026, 4, 1)))
+    assert in_period["label"] == "period" and in_period["note"] == ""
+    empty = fq.closed_deal_scope(tiny_crm, Filters(date(2030, 1, 1), date(2030, 4, 1)))
+    assert empty["label"] == "all history"
+    assert (empty["start"], empty["end"]) == (date(2026, 1, 20), date(2026, 3, 16))
+    c = fq.closed_deal_counts(tiny_crm, None, start=empty["start"], end=empty["end"])
+    assert c.closed[0] == 4
+
+
+def test_creation_cohorts(tiny_crm):
+    c = fq.creation_cohorts(tiny_crm, Filters(), end=date(2026, 3, 1)).set_index("cohort_month")
+    # created before 03-01: Jan D1 (won 02-10), D2 (closed 03-01 = not yet by end -> open); Feb D3 open, D4 won
+    assert c.loc["2026-01", ["deals", "won", "open"]].tolist() == [2, 1, 1]
+    assert c.loc["2026-02", ["deals", "won", "open"]].tolist() == [2, 1, 1]
