@@ -57,13 +57,13 @@ import ibis
 import pandas as pd
 
 from salesnb import config, queries
+from salesnb.errors import ParameterError, SalesnbError
 from salesnb.metrics import channels as chan
 from salesnb.metrics import funnel as fun
 from salesnb.metrics import performance as perf
+from salesnb.periods import Period, parse_period, quarter_of
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
-from salesnb.errors import ParameterError, SalesnbError
-from salesnb.periods import Period, parse_period, quarter_of
 from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
 from salesnb.source import Source, connect
 from salesnb.study import Filters, check_filters, known_values
@@ -76,7 +76,9 @@ DEFAULT_POOL_SIZE = 2  # preheated kernels per dashboard: two viewers at once ge
 DEFAULT_CULL_IDLE_SECONDS = 600  # an idle viewer kernel holds ~290 MB; free it after 10 min
 DEFAULT_CULL_INTERVAL_SECONDS = 60
 URL_FILTERS = ("period", "region", "team", "channel")
-FRIENDLY_FAILURE = "This part of the dashboard could not be drawn. The details are in the server log."
+FRIENDLY_FAILURE = (
+    "This part of the dashboard could not be drawn. The details are in the server log."
+)
 
 
 # ================================================================================================
@@ -138,8 +140,9 @@ def target_for(src: Source, period: Period, filters: Filters) -> float | None:
     return float(row["target"].sum()) if len(row) else None
 
 
-def forecast_to_period_end(src: Source, filters: Filters, period: Period, as_of: date,
-                           revenue_to_date: float) -> float:
+def forecast_to_period_end(
+    src: Source, filters: Filters, period: Period, as_of: date, revenue_to_date: float
+) -> float:
     """Revenue expected by the period end (see module docstring for the method)."""
     if as_of >= period.last_day:
         return revenue_to_date
@@ -149,7 +152,9 @@ def forecast_to_period_end(src: Source, filters: Filters, period: Period, as_of:
     same_day = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date()
     prior_f = filters.with_period(prior)
     prior_total = queries.total_revenue(src, prior_f)
-    prior_to_date = queries.total_revenue(src, prior_f, end=pd.Timestamp(same_day) + pd.Timedelta(days=1))
+    prior_to_date = queries.total_revenue(
+        src, prior_f, end=pd.Timestamp(same_day) + pd.Timedelta(days=1)
+    )
     if prior_to_date > 0 and prior_total > 0:
         return revenue_to_date * prior_total / prior_to_date
     elapsed = (as_of - period.start).days + 1
@@ -163,8 +168,7 @@ def _ratio(num, den):
     return float(num) / float(den)
 
 
-def executive_figures(src: Source, filters: Filters, as_of: date | None = None,
-                      alert_rules: list[dict] | None = None) -> dict:
+def executive_figures(src: Source, filters: Filters, as_of: date | None = None) -> dict:
     """Headline figures of the executive dashboard for one filter set.
 
     Keys: ``period, as_of, revenue, target, attainment, forecast, forecast_attainment,
@@ -184,11 +188,22 @@ def executive_figures(src: Source, filters: Filters, as_of: date | None = None,
     target = target_for(src, period, filters)
     forecast = forecast_to_period_end(src, filters, period, as_of, revenue)
     out = {
-        "period": period.label, "as_of": as_of.isoformat(), "revenue": revenue, "target": target,
-        "attainment": _ratio(revenue, target), "forecast": forecast,
+        "period": period.label,
+        "as_of": as_of.isoformat(),
+        "revenue": revenue,
+        "target": target,
+        "attainment": _ratio(revenue, target),
+        "forecast": forecast,
         "forecast_attainment": _ratio(forecast, target),
-        "closed_deals": None, "deals_won": None, "deals_lost": None, "won_amount": None, "win_rate": None,
-        "open_pipeline": None, "coverage_target": None, "pipeline_coverage": None, "coverage_basis": None,
+        "closed_deals": None,
+        "deals_won": None,
+        "deals_lost": None,
+        "won_amount": None,
+        "win_rate": None,
+        "open_pipeline": None,
+        "coverage_target": None,
+        "pipeline_coverage": None,
+        "coverage_basis": None,
         "discount_breaches": None,
     }
     if src.has("opportunities"):
@@ -196,19 +211,32 @@ def executive_figures(src: Source, filters: Filters, as_of: date | None = None,
         won, n_closed = int(closed["won"].iloc[0]), int(closed["closed"].iloc[0])
         won_amount = float(closed["won_amount"].iloc[0])
         avg_won = won_amount / won if won else math.nan
-        open_value = float(fun.value_open_pipeline(qfun.open_pipeline(src, filters, as_of=as_of), avg_won)["value"].sum())
+        open_value = float(
+            fun.value_open_pipeline(qfun.open_pipeline(src, filters, as_of=as_of), avg_won)[
+                "value"
+            ].sum()
+        )
         in_progress = as_of < period.last_day
         target_period = period if in_progress else period.next()
         cov_target = qfun.period_target(src, target_period.label, filters)
-        remaining = (cov_target - won_amount if in_progress else cov_target) if cov_target else won_amount
+        remaining = (
+            (cov_target - won_amount if in_progress else cov_target) if cov_target else won_amount
+        )
         out.update(
-            closed_deals=n_closed, deals_won=won, deals_lost=n_closed - won, won_amount=won_amount,
-            win_rate=_none_if_nan(fun.win_rate(won, n_closed)), open_pipeline=open_value,
-            coverage_target=cov_target, pipeline_coverage=_none_if_nan(fun.pipeline_coverage(open_value, remaining)),
+            closed_deals=n_closed,
+            deals_won=won,
+            deals_lost=n_closed - won,
+            won_amount=won_amount,
+            win_rate=_none_if_nan(fun.win_rate(won, n_closed)),
+            open_pipeline=open_value,
+            coverage_target=cov_target,
+            pipeline_coverage=_none_if_nan(fun.pipeline_coverage(open_value, remaining)),
             coverage_basis=f"target {target_period.label}" if cov_target else "won amount in scope",
         )
         if src.has("reps") and src.has_column("opportunities", "discount"):
-            out["discount_breaches"] = int(len(perf.discount_breaches(qperf.won_deals_with_discount(src, filters))))
+            out["discount_breaches"] = int(
+                len(perf.discount_breaches(qperf.won_deals_with_discount(src, filters)))
+            )
     return out
 
 
@@ -219,8 +247,11 @@ def _none_if_nan(x):
 def _period_of(filters: Filters) -> Period:
     if filters.start is None or filters.end is None:
         raise ParameterError("a dashboard needs a period")
-    for kind_label in (quarter_of(filters.start), str(filters.start.year),
-                       f"{filters.start.year}-{filters.start.month:02d}"):
+    for kind_label in (
+        quarter_of(filters.start),
+        str(filters.start.year),
+        f"{filters.start.year}-{filters.start.month:02d}",
+    ):
         p = parse_period(kind_label)
         if p.start == filters.start and p.end == filters.end:
             return p
@@ -236,7 +267,9 @@ def monthly_revenue(src: Source, filters: Filters) -> pd.DataFrame:
 def channel_mix(src: Source, filters: Filters) -> pd.DataFrame:
     """Revenue, share and growth per channel (``metrics.channels.channel_summary``), largest first."""
     now = queries.revenue_by(src, filters, by=["channel"])
-    prior = queries.revenue_by(src, filters.with_period(_period_of(filters).shift_years(-1)), by=["channel"])
+    prior = queries.revenue_by(
+        src, filters.with_period(_period_of(filters).shift_years(-1)), by=["channel"]
+    )
     return chan.channel_summary(now, prior)
 
 
@@ -279,12 +312,27 @@ def current_alerts(figures: Mapping, rules: list[dict] | None = None) -> list[di
     return [r for r in report.evaluate_alerts(rules, by_study) if r["status"] == "alert"]
 
 
-SCORECARD_COLUMNS = ["rep_id", "name", "team", "region", "revenue", "target", "attainment", "closed", "won",
-                     "win_rate", "cycle_days", "won_deals_priced", "discount_breaches", "discount_compliance"]
+SCORECARD_COLUMNS = [
+    "rep_id",
+    "name",
+    "team",
+    "region",
+    "revenue",
+    "target",
+    "attainment",
+    "closed",
+    "won",
+    "win_rate",
+    "cycle_days",
+    "won_deals_priced",
+    "discount_breaches",
+    "discount_compliance",
+]
 
 
-def rep_scorecard(src: Source, filters: Filters,
-                  authority: Mapping[str, float] = DEFAULT_DISCOUNT_AUTHORITY) -> pd.DataFrame:
+def rep_scorecard(
+    src: Source, filters: Filters, authority: Mapping[str, float] = DEFAULT_DISCOUNT_AUTHORITY
+) -> pd.DataFrame:
     """One row per rep in scope, built with the performance study's queries and metrics.
 
     Columns: ``rep_id, name, team, region, revenue`` (orders in the period and filters),
@@ -300,10 +348,14 @@ def rep_scorecard(src: Source, filters: Filters,
     reps = qperf.reps_frame(src, filters)
     sales = qperf.rep_sales(src, filters)
     if filters.region:
-        reps = reps[(reps["region"].astype(str) == filters.region) | reps["rep_id"].isin(sales["rep_id"])]
+        reps = reps[
+            (reps["region"].astype(str) == filters.region) | reps["rep_id"].isin(sales["rep_id"])
+        ]
     targets = None
     if src.has("targets"):
-        targets = perf.resolve_targets(qperf.targets_frame(src, levels=("rep",)), period.label, "rep")
+        targets = perf.resolve_targets(
+            qperf.targets_frame(src, levels=("rep",)), period.label, "rep"
+        )
     deals = qperf.closed_deals_by_rep(src, filters) if src.has("opportunities") else None
     card = perf.rep_scorecard(reps, sales, targets=targets, deals=deals)
     card = card[card["rep_id"].isin(reps["rep_id"])]
@@ -342,18 +394,26 @@ def rep_detail(src: Source, filters: Filters, rep_id: str, months: int = 12) -> 
     if src.has("opportunities"):
         end = data_end(src)
         day = min(end, period.last_day) if end else period.last_day
-        snap = queries.pipeline_snapshot(src, day, Filters(region=filters.region, team=filters.team))
+        snap = queries.pipeline_snapshot(
+            src, day, Filters(region=filters.region, team=filters.team)
+        )
         snap = snap[snap["rep_id"].astype(str) == str(rep_id)]
         cols = [c for c in ("opportunity_id", "stage", "amount", "age_days") if c in snap.columns]
-        open_deals = snap.sort_values("amount", ascending=False).head(10)[cols].reset_index(drop=True)
+        open_deals = (
+            snap.sort_values("amount", ascending=False).head(10)[cols].reset_index(drop=True)
+        )
     return {"monthly": monthly, "open_deals": open_deals}
 
 
 # ================================================================================================
 # URL parameters
 # ================================================================================================
-def url_parameters(query_string: str | None, src: Source, allowed=URL_FILTERS,
-                   extra: Mapping[str, list[str]] | None = None) -> tuple[dict[str, str], list[str]]:
+def url_parameters(
+    query_string: str | None,
+    src: Source,
+    allowed=URL_FILTERS,
+    extra: Mapping[str, list[str]] | None = None,
+) -> tuple[dict[str, str], list[str]]:
     """Validate filters given in the page URL (``region=East&period=2026-Q2``).
 
     Returns (valid values, problems). Each problem is one sentence for people naming the
@@ -370,7 +430,9 @@ def url_parameters(query_string: str | None, src: Source, allowed=URL_FILTERS,
         if name in ("template", "theme", "token") or name.startswith("voila"):
             continue
         if name not in names:
-            problems.append(f"unknown URL parameter {name[:40]!r}; known parameters: {', '.join(names)}")
+            problems.append(
+                f"unknown URL parameter {name[:40]!r}; known parameters: {', '.join(names)}"
+            )
             continue
         value = given[-1].strip()
         if value in ("", "all", "All"):
@@ -432,7 +494,15 @@ def fmt_money(x, currency: str = "") -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     a = abs(x)
-    s = f"{x / 1e9:.2f}B" if a >= 1e9 else f"{x / 1e6:.2f}M" if a >= 1e6 else f"{x / 1e3:.1f}k" if a >= 1e3 else f"{x:.0f}"
+    s = (
+        f"{x / 1e9:.2f}B"
+        if a >= 1e9
+        else f"{x / 1e6:.2f}M"
+        if a >= 1e6
+        else f"{x / 1e3:.1f}k"
+        if a >= 1e3
+        else f"{x:.0f}"
+    )
     return f"{s} {currency}".strip()
 
 
@@ -455,9 +525,11 @@ def _data_value(x) -> str:
 
 
 def kpi_html(key: str, label: str, value, text: str, sub: str = "") -> str:
-    return (f'<div class="snb-kpi"><div class="snb-kpi-label">{esc(label)}</div>'
-            f'<div class="snb-kpi-value"><span data-kpi="{esc(key)}" data-value="{esc(_data_value(value))}">'
-            f'{esc(text)}</span></div><div class="snb-kpi-sub">{esc(sub)}</div></div>')
+    return (
+        f'<div class="snb-kpi"><div class="snb-kpi-label">{esc(label)}</div>'
+        f'<div class="snb-kpi-value"><span data-kpi="{esc(key)}" data-value="{esc(_data_value(value))}">'
+        f'{esc(text)}</span></div><div class="snb-kpi-sub">{esc(sub)}</div></div>'
+    )
 
 
 def message_html(text: str, problem: str = "") -> str:
@@ -479,8 +551,12 @@ def _figure(width=7.5, height=3.2):
     return fig, fig.add_subplot()
 
 
-def table_html(df: pd.DataFrame, formats: Mapping[str, Callable], key_col: str | None = None,
-               labels: Mapping[str, str] | None = None) -> str:
+def table_html(
+    df: pd.DataFrame,
+    formats: Mapping[str, Callable],
+    key_col: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> str:
     labels = labels or {}
     cols = list(formats)
     head = "".join(f"<th>{esc(labels.get(c, c))}</th>" for c in cols)
@@ -518,7 +594,9 @@ def _server_log() -> logging.Logger:
             stream = sys.__stderr__
         handler = logging.StreamHandler(stream)
         handler._salesnb = True
-        handler.setFormatter(logging.Formatter("[%(levelname).1s %(asctime)s %(name)s] %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("[%(levelname).1s %(asctime)s %(name)s] %(message)s")
+        )
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
@@ -546,10 +624,15 @@ class Board:
         if panel is not None:
             panel.on_change(lambda _f: self.redraw())
 
-    def section(self, name: str, render: Callable[[Filters], str]):
+    def section(self, name: str, render: Callable[[Filters], str], memo: bool = False):
+        """Add a section drawn by ``render(filters) -> html``; ``memo``: keep its HTML per filter set
+        (charts take far longer to draw than their numbers take to compute)."""
         import ipywidgets as w
 
-        self._renderers[name] = render
+        if memo:
+            self._renderers[name] = lambda f: self.cached(("html", name, f), lambda: render(f))
+        else:
+            self._renderers[name] = render
         self.sections[name] = w.HTML(value="")
         self.sections[name].add_class(f"snb-section-{name}")
         return self.sections[name]
@@ -581,7 +664,9 @@ class Board:
             except SalesnbError as exc:
                 self.sections[name].value = message_html(str(exc), name)
             except Exception:
-                _server_log().exception("dashboard %s: section %s failed for %s", self.name, name, filters)
+                _server_log().exception(
+                    "dashboard %s: section %s failed for %s", self.name, name, filters
+                )
                 self.sections[name].value = message_html(FRIENDLY_FAILURE, name)
         self.redraws += 1
 
@@ -615,8 +700,16 @@ class Board:
         return self.sections.get(name) or w.HTML(value="")
 
 
-def _open_board(name: str, source: str, period: str, as_of: str, region: str, team: str,
-                channel: str, currency: str):
+def _open_board(
+    name: str,
+    source: str,
+    period: str,
+    as_of: str,
+    region: str,
+    team: str,
+    channel: str,
+    currency: str,
+):
     """Connect and build the filter panel; errors become a Board showing the message."""
     from salesnb.study import _default_currency
     from salesnb.widgets import FilterPanel
@@ -643,8 +736,15 @@ def _open_board(name: str, source: str, period: str, as_of: str, region: str, te
 
 
 # ---- executive ----------------------------------------------------------------------------------
-def executive(source: str = "", period: str = "", as_of: str = "", region: str = "", team: str = "",
-              channel: str = "", currency: str = "") -> Board:
+def executive(
+    source: str = "",
+    period: str = "",
+    as_of: str = "",
+    region: str = "",
+    team: str = "",
+    channel: str = "",
+    currency: str = "",
+) -> Board:
     """The executive board: headline KPIs, revenue vs target, funnel, channel mix, alerts."""
     from salesnb.plots import use_house_style
 
@@ -654,23 +754,56 @@ def executive(source: str = "", period: str = "", as_of: str = "", region: str =
         return board
     src, cur = board.src, board.currency
 
+    as_of = board.as_of or data_end(src)  # the data's last day does not change while a page is open
+
     def figs(f: Filters) -> dict:
-        return board.cached(("exec", f), lambda: executive_figures(src, f, as_of=board.as_of))
+        return board.cached(("exec", f), lambda: executive_figures(src, f, as_of=as_of))
 
     def headline(f: Filters) -> str:
         x = figs(f)
         tiles = [
-            kpi_html("revenue", "Revenue", x["revenue"], fmt_money(x["revenue"], cur), f"{x['period']}, {f.describe()}"),
-            kpi_html("target", "Target", x["target"], fmt_money(x["target"], cur),
-                     "no target for a channel" if f.channel else ""),
-            kpi_html("attainment", "Attainment", x["attainment"], fmt_pct(x["attainment"]), "revenue / target"),
-            kpi_html("forecast", "Forecast to period end", x["forecast"], fmt_money(x["forecast"], cur),
-                     f"{fmt_pct(x['forecast_attainment'])} of target; data to {x['as_of']}"),
-            kpi_html("pipeline_coverage", "Pipeline coverage", x["pipeline_coverage"],
-                     fmt_times(x["pipeline_coverage"]),
-                     f"{fmt_money(x['open_pipeline'], cur)} open on {x['as_of']} vs {x['coverage_basis'] or '–'}"),
-            kpi_html("win_rate", "Win rate", x["win_rate"], fmt_pct(x["win_rate"]),
-                     f"{x['deals_won'] or 0} won / {x['deals_lost'] or 0} lost"),
+            kpi_html(
+                "revenue",
+                "Revenue",
+                x["revenue"],
+                fmt_money(x["revenue"], cur),
+                f"{x['period']}, {f.describe()}",
+            ),
+            kpi_html(
+                "target",
+                "Target",
+                x["target"],
+                fmt_money(x["target"], cur),
+                "no target for a channel" if f.channel else "",
+            ),
+            kpi_html(
+                "attainment",
+                "Attainment",
+                x["attainment"],
+                fmt_pct(x["attainment"]),
+                "revenue / target",
+            ),
+            kpi_html(
+                "forecast",
+                "Forecast to period end",
+                x["forecast"],
+                fmt_money(x["forecast"], cur),
+                f"{fmt_pct(x['forecast_attainment'])} of target; data to {x['as_of']}",
+            ),
+            kpi_html(
+                "pipeline_coverage",
+                "Pipeline coverage",
+                x["pipeline_coverage"],
+                fmt_times(x["pipeline_coverage"]),
+                f"{fmt_money(x['open_pipeline'], cur)} open on {x['as_of']} vs {x['coverage_basis'] or '–'}",
+            ),
+            kpi_html(
+                "win_rate",
+                "Win rate",
+                x["win_rate"],
+                fmt_pct(x["win_rate"]),
+                f"{x['deals_won'] or 0} won / {x['deals_lost'] or 0} lost",
+            ),
         ]
         return f'<div class="snb-kpis">{"".join(tiles)}</div>'
 
@@ -683,9 +816,15 @@ def executive(source: str = "", period: str = "", as_of: str = "", region: str =
         labels = [m.strftime("%Y-%m") for m in months]
         ax.bar(labels, values.values, color="#4E79A7", label="revenue")
         if x["target"]:
-            ax.axhline(x["target"] / len(months), color="#E15759", ls="--", label="target pace per month")
+            ax.axhline(
+                x["target"] / len(months), color="#E15759", ls="--", label="target pace per month"
+            )
             ax.legend(loc="lower right", fontsize=8)
-        att = fmt_pct(x["attainment"]) + " of target" if x["attainment"] is not None else "no target set"
+        att = (
+            fmt_pct(x["attainment"]) + " of target"
+            if x["attainment"] is not None
+            else "no target set"
+        )
         ax.set_title(f"{x['period']}: {fmt_money(x['revenue'], cur)} booked, {att}")
         ax.set_ylabel(f"Revenue ({cur})")
         _money(ax, cur)
@@ -696,7 +835,9 @@ def executive(source: str = "", period: str = "", as_of: str = "", region: str =
     def funnel_chart(f: Filters) -> str:
         steps = board.cached(("funnel", f), lambda: funnel_steps(src, f))
         if steps.empty:
-            return message_html("No deal history (opportunities with stage_history) for these filters.", "funnel")
+            return message_html(
+                "No deal history (opportunities with stage_history) for these filters.", "funnel"
+            )
         from salesnb.plots import funnel as funnel_plots
 
         fig, ax = _figure(height=0.45 * len(steps) + 1.4)
@@ -716,8 +857,11 @@ def executive(source: str = "", period: str = "", as_of: str = "", region: str =
         from salesnb.plots import color_for
 
         fig, ax = _figure(height=0.45 * len(df) + 1.2)
-        ax.barh(df["channel"].astype(str)[::-1], df["share"][::-1],
-                color=[color_for(c) for c in df["channel"][::-1]])
+        ax.barh(
+            df["channel"].astype(str)[::-1],
+            df["share"][::-1],
+            color=[color_for(c) for c in df["channel"][::-1]],
+        )
         for y, s in enumerate(df["share"][::-1]):
             ax.text(s, y, f" {s:.0%}", va="center", fontsize=8)
         growth = df["growth"][0]
@@ -736,14 +880,15 @@ def executive(source: str = "", period: str = "", as_of: str = "", region: str =
         scope = f.describe()
         body = "".join(
             f'<div class="snb-alert" data-alert="{esc(a["key"])}">{esc(a["message"])} '
-            f'({esc(a["key"])} = {esc(_short_number(a["actual"]))}; {esc(scope)})</div>' for a in items
+            f"({esc(a['key'])} = {esc(_short_number(a['actual']))}; {esc(scope)})</div>"
+            for a in items
         )
         return f'<div data-alerts="{len(items)}">{body}</div>'
 
     board.section("headline", headline)
-    board.section("revenue", revenue_chart)
-    board.section("funnel", funnel_chart)
-    board.section("channels", channel_chart)
+    board.section("revenue", revenue_chart, memo=True)
+    board.section("funnel", funnel_chart, memo=True)
+    board.section("channels", channel_chart, memo=True)
     board.section("alerts", alerts)
     board.redraw()
     return board
@@ -760,8 +905,16 @@ def _money(ax, currency: str) -> None:
 
 
 # ---- team -----------------------------------------------------------------------------------------
-def team(source: str = "", period: str = "", as_of: str = "", region: str = "", team: str = "",
-         channel: str = "", currency: str = "", rep: str = "") -> Board:
+def team(
+    source: str = "",
+    period: str = "",
+    as_of: str = "",
+    region: str = "",
+    team: str = "",
+    channel: str = "",
+    currency: str = "",
+    rep: str = "",
+) -> Board:
     """The team board: a scorecard per rep and a drill-down into one rep."""
     import ipywidgets as w
 
@@ -783,13 +936,23 @@ def team(source: str = "", period: str = "", as_of: str = "", region: str = "", 
         if df.empty:
             return message_html("No reps match these filters.", "scorecard")
         formats = {
-            "name": str, "team": str, "revenue": lambda v: fmt_money(v, cur),
-            "attainment": fmt_pct, "win_rate": fmt_pct, "cycle_days": fmt_days,
+            "name": str,
+            "team": str,
+            "revenue": lambda v: fmt_money(v, cur),
+            "attainment": fmt_pct,
+            "win_rate": fmt_pct,
+            "cycle_days": fmt_days,
             "discount_compliance": fmt_pct,
         }
-        labels = {"name": "Rep", "team": "Team", "revenue": f"Revenue ({cur})", "attainment": "Attainment",
-                  "win_rate": "Win rate", "cycle_days": "Cycle (mean)",
-                  "discount_compliance": "Discount compliance"}
+        labels = {
+            "name": "Rep",
+            "team": "Team",
+            "revenue": f"Revenue ({cur})",
+            "attainment": "Attainment",
+            "win_rate": "Win rate",
+            "cycle_days": "Cycle (mean)",
+            "discount_compliance": "Discount compliance",
+        }
         return table_html(df, formats, key_col="rep_id", labels=labels)
 
     board.picker = rep_picker([], None)
@@ -817,34 +980,78 @@ def team(source: str = "", period: str = "", as_of: str = "", region: str = "", 
             return message_html("This rep is not in the current filters.", "rep")
         r = row.iloc[0]
         d = board.cached(("rep", f, rep_id), lambda: rep_detail(src, f, rep_id))
-        tiles = "".join([
-            kpi_html("rep_revenue", "Revenue", r["revenue"], fmt_money(r["revenue"], cur), str(r["name"] or rep_id)),
-            kpi_html("rep_attainment", "Attainment", r["attainment"], fmt_pct(r["attainment"]),
-                     f"target {fmt_money(r['target'], cur)}"),
-            kpi_html("rep_win_rate", "Win rate", r["win_rate"], fmt_pct(r["win_rate"]),
-                     f"{r['won']} won of {r['closed']} closed"),
-            kpi_html("rep_cycle_days", "Cycle time", r["cycle_days"], fmt_days(r["cycle_days"]), "mean, won deals"),
-            kpi_html("rep_discount_compliance", "Discount compliance", r["discount_compliance"],
-                     fmt_pct(r["discount_compliance"]),
-                     f"{r['discount_breaches']} of {r['won_deals_priced']} won deals above authority"),
-        ])
+        tiles = "".join(
+            [
+                kpi_html(
+                    "rep_revenue",
+                    "Revenue",
+                    r["revenue"],
+                    fmt_money(r["revenue"], cur),
+                    str(r["name"] or rep_id),
+                ),
+                kpi_html(
+                    "rep_attainment",
+                    "Attainment",
+                    r["attainment"],
+                    fmt_pct(r["attainment"]),
+                    f"target {fmt_money(r['target'], cur)}",
+                ),
+                kpi_html(
+                    "rep_win_rate",
+                    "Win rate",
+                    r["win_rate"],
+                    fmt_pct(r["win_rate"]),
+                    f"{r['won']} won of {r['closed']} closed",
+                ),
+                kpi_html(
+                    "rep_cycle_days",
+                    "Cycle time",
+                    r["cycle_days"],
+                    fmt_days(r["cycle_days"]),
+                    "mean, won deals",
+                ),
+                kpi_html(
+                    "rep_discount_compliance",
+                    "Discount compliance",
+                    r["discount_compliance"],
+                    fmt_pct(r["discount_compliance"]),
+                    f"{r['discount_breaches']} of {r['won_deals_priced']} won deals above authority",
+                ),
+            ]
+        )
         m = d["monthly"]
         fig, ax = _figure(height=2.8)
         if len(m):
             ax.plot(m["month"], m["revenue"], marker="o", color="#4E79A7")
             best = m.loc[m["revenue"].idxmax()]
-            ax.set_title(f"{r['name'] or rep_id}: best month {best['month']:%Y-%m} ({fmt_money(best['revenue'], cur)})")
+            ax.set_title(
+                f"{r['name'] or rep_id}: best month {best['month']:%Y-%m} ({fmt_money(best['revenue'], cur)})"
+            )
         else:
             ax.set_title(f"{r['name'] or rep_id}: no orders in the last 12 months")
         ax.set_ylabel(f"Revenue ({cur})")
         _money(ax, cur)
         chart = figure_html(fig, "rep-trend", "monthly revenue of the rep")
         deals = d["open_deals"]
-        deals_html = (table_html(deals, {"opportunity_id": str, "stage": str,
-                                         "amount": lambda v: fmt_money(v, cur), "age_days": fmt_days},
-                                 labels={"opportunity_id": "Open deal", "stage": "Stage",
-                                         "amount": "Amount", "age_days": "Age"})
-                      if len(deals) else "<p>No open deals.</p>")
+        deals_html = (
+            table_html(
+                deals,
+                {
+                    "opportunity_id": str,
+                    "stage": str,
+                    "amount": lambda v: fmt_money(v, cur),
+                    "age_days": fmt_days,
+                },
+                labels={
+                    "opportunity_id": "Open deal",
+                    "stage": "Stage",
+                    "amount": "Amount",
+                    "age_days": "Age",
+                },
+            )
+            if len(deals)
+            else "<p>No open deals.</p>"
+        )
         return f'<div class="snb-kpis" data-rep="{esc(rep_id)}">{tiles}</div>{chart}{deals_html}'
 
     def _redraw_detail():
@@ -879,7 +1086,10 @@ def team(source: str = "", period: str = "", as_of: str = "", region: str = "", 
             if values["rep"] in ids:
                 board.picker.value = values["rep"]
             else:
-                board.fail(f"Link parameter ignored: rep {values['rep']!r} is not in the current filters.", "url")
+                board.fail(
+                    f"Link parameter ignored: rep {values['rep']!r} is not in the current filters.",
+                    "url",
+                )
         return values
 
     board.apply_url = apply_url
@@ -893,13 +1103,20 @@ def rep_ids(src: Source) -> list[str]:
 # ================================================================================================
 # Server
 # ================================================================================================
-def voila_command(port: int = DEFAULT_PORT, host: str = "127.0.0.1", pool_size: int = DEFAULT_POOL_SIZE,
-                  cull_idle_seconds: int = DEFAULT_CULL_IDLE_SECONDS,
-                  cull_interval_seconds: int = DEFAULT_CULL_INTERVAL_SECONDS,
-                  notebooks: Path | None = None) -> list[str]:
+def voila_command(
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+    pool_size: int = DEFAULT_POOL_SIZE,
+    cull_idle_seconds: int = DEFAULT_CULL_IDLE_SECONDS,
+    cull_interval_seconds: int = DEFAULT_CULL_INTERVAL_SECONDS,
+    notebooks: Path | None = None,
+) -> list[str]:
     """The Voilà command line ``serve`` runs (also used by the benchmark)."""
     return [
-        sys.executable, "-m", "voila", str(notebooks or config.DASHBOARD_DIR),
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebooks or config.DASHBOARD_DIR),
         "--no-browser",
         f"--port={int(port)}",
         "--Voila.port_retries=0",  # the asked port or a clear failure, never a surprise port
@@ -928,16 +1145,23 @@ def voila_env(source: str, host: str = "127.0.0.1") -> dict[str, str]:
     return env
 
 
-def serve(source: str | None = None, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
-          pool_size: int = DEFAULT_POOL_SIZE) -> int:
+def serve(
+    source: str | None = None,
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+    pool_size: int = DEFAULT_POOL_SIZE,
+) -> int:
     """Serve ``notebooks/dashboards`` with Voilà until interrupted; returns the exit code."""
     src = connect(source or None)  # fails early with a clear message when the warehouse is missing
     resolved = str(src.path.resolve()) if src.path is not None else src.description
     src.close()
     env = voila_env(resolved, host)
     cmd = voila_command(port=port, host=host, pool_size=pool_size)
-    print(f"salesnb: serving dashboards on http://{host}:{port}/ (source {resolved}); Ctrl-C stops",
-          file=sys.stderr, flush=True)
+    print(
+        f"salesnb: serving dashboards on http://{host}:{port}/ (source {resolved}); Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
     proc = subprocess.Popen(cmd, env=env, cwd=str(config.PROJECT_ROOT))
 
     def stop(signum, _frame):

@@ -380,27 +380,38 @@ class _OrderGenerator:
         self.rep_trained = reps["trained"].to_numpy()
         self.next_order = 1
 
-    def expected_line_value(self, month: int) -> float:
-        """Expected net amount of a line in ``month`` (product mix x customer mix).
+    def _mix(self, month: int) -> tuple[np.ndarray, float]:
+        """Order share per region, and the expected net amount of a line, in ``month``.
 
-        Monthly line quotas are divided by it, so revenue itself (not just the line
-        count) follows the planted season x growth even as products launch and
-        customers come and go.
+        A region's share of revenue is fixed (times the uplift of its trained reps), so
+        its order share is divided by the value of its customers' orders (segment mix
+        drifts as customers come and go); otherwise a region whose customer base shifts
+        would move its reps' revenue and confound the training DiD. Monthly line quotas
+        are divided by the expected line value, so revenue itself (not just the line
+        count) follows the planted season x growth as products launch.
         """
         lo, hi = self.cal.lo[month], self.cal.hi[month]
         p = self.prod
-        live = p["launch"].to_numpy() <= lo
-        pw = p["popularity"].to_numpy() * live
-        per_product = p["list_price"].to_numpy() * p["lam"].to_numpy()
-        product_part = (pw * per_product).sum() / pw.sum()
+        pw = p["popularity"].to_numpy() * (p["launch"].to_numpy() <= lo)
+        product_part = (pw * p["list_price"].to_numpy() * p["lam"].to_numpy()).sum() / pw.sum()
         c = self.cust
         alive = (c["created"].to_numpy() < lo) & (c["churn"].to_numpy() > hi)
-        seg_part = 0.0
+        seg_qty = np.empty(len(REGIONS))
         for r in range(len(REGIONS)):
             m = alive & (c["reg"].to_numpy() == r)
             w = c["weight"].to_numpy()[m]
-            seg_part += REGION_SHARE[r] * (w * SEGMENT_QTY[c["seg"].to_numpy()[m]]).sum() / w.sum()
-        return float(product_part * seg_part)
+            seg_qty[r] = (w * SEGMENT_QTY[c["seg"].to_numpy()[m]]).sum() / w.sum()
+        revenue_share = REGION_SHARE * self._uplift(month)
+        order_share = revenue_share / seg_qty
+        order_share /= order_share.sum()
+        return order_share, float(product_part * (order_share * seg_qty).sum())
+
+    def expected_line_value(self, month: int) -> float:
+        return self._mix(month)[1]
+
+    def _uplift(self, month: int) -> np.ndarray:
+        return np.array([w.sum() / self.rep_weight[idx].sum()
+                         for idx, w in self._rep_weights(month)])
 
     def _rep_weights(self, month: int):
         after = self.cal.lo[month] >= self.cal.training_day
@@ -422,11 +433,9 @@ class _OrderGenerator:
         dow = (days + 3) % 7  # 0 = Monday
         dw = np.where(dow >= 5, 0.35, 1.0)
         order_day = rng.choice(days, n_orders, p=dw / dw.sum())
-        # Region first, at fixed shares, so no region's customer base drifts its revenue
-        # (that would confound the training DiD); trained reps add their uplift to it.
+        # Region first (see _mix), then a customer of the region.
         rep_w = list(self._rep_weights(month))
-        uplift = np.array([w.sum() / self.rep_weight[idx].sum() for idx, w in rep_w])
-        reg = _systematic(rng, REGION_SHARE * uplift, n_orders)
+        reg = _systematic(rng, self._mix(month)[0], n_orders)
         c = self.cust
         cust = np.empty(n_orders, np.int64)
         alive = (c["created"].to_numpy() < lo) & (c["churn"].to_numpy() > hi)

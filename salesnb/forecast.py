@@ -121,8 +121,9 @@ def _quiet():
             yield
 
 
-def monthly_series(frame: pd.DataFrame, date_col: str = "month", value_col: str = "revenue",
-                   start=None, end=None) -> pd.Series:
+def monthly_series(
+    frame: pd.DataFrame, date_col: str = "month", value_col: str = "revenue", start=None, end=None
+) -> pd.Series:
     """A gap-free month-start series (missing months are 0) from a month x value frame.
 
     ``start``/``end`` (end exclusive) extend or cut the range. Example::
@@ -137,7 +138,11 @@ def monthly_series(frame: pd.DataFrame, date_col: str = "month", value_col: str 
     if missing:
         raise ValueError(f"monthly_series: missing column(s) {', '.join(missing)}")
     months = pd.to_datetime(frame[date_col]).dt.to_period("M").dt.to_timestamp()
-    s = pd.Series(frame[value_col].astype("float64").to_numpy(), index=months).groupby(level=0).sum()
+    s = (
+        pd.Series(frame[value_col].astype("float64").to_numpy(), index=months)
+        .groupby(level=0)
+        .sum()
+    )
     if s.empty and start is None:
         return pd.Series([], dtype="float64", index=pd.DatetimeIndex([], freq="MS"), name=value_col)
     first = pd.Timestamp(start) if start is not None else s.index.min()
@@ -180,8 +185,9 @@ def ets(y: np.ndarray, h: int) -> np.ndarray:
     if len(y) < 2 * SEASON or not _positive(y):
         return theta(y, h)
     with _quiet():
-        res = ETSModel(y, error="mul", trend="add", damped_trend=True, seasonal="mul",
-                       seasonal_periods=SEASON).fit(disp=False)
+        res = ETSModel(
+            y, error="mul", trend="add", damped_trend=True, seasonal="mul", seasonal_periods=SEASON
+        ).fit(disp=False)
         out = np.asarray(res.forecast(h), dtype="float64")
     return out if np.all(np.isfinite(out)) else theta(y, h)
 
@@ -204,11 +210,16 @@ def sarima(y: np.ndarray, h: int) -> np.ndarray:
 
 
 MODELS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
-    "snaive": snaive, "ets": ets, "theta": theta, "sarima": sarima,
+    "snaive": snaive,
+    "ets": ets,
+    "theta": theta,
+    "sarima": sarima,
 }
 
 
-def forecast_models(y: pd.Series | np.ndarray, h: int, models: Sequence[str] = DEFAULT_MODELS) -> pd.DataFrame:
+def forecast_models(
+    y: pd.Series | np.ndarray, h: int, models: Sequence[str] = DEFAULT_MODELS
+) -> pd.DataFrame:
     """Point forecasts of the next ``h`` months, one column per model (``combo`` included).
 
     With a month-start indexed ``y`` the result is indexed by the forecast months.
@@ -221,8 +232,10 @@ def forecast_models(y: pd.Series | np.ndarray, h: int, models: Sequence[str] = D
     need = set(models) | (set(COMBO_PARTS) if "combo" in models else set())
     unknown = need - set(MODELS) - {"combo"}
     if unknown:
-        raise ValueError(f"unknown forecast model(s): {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(DEFAULT_MODELS)}")
+        raise ValueError(
+            f"unknown forecast model(s): {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(DEFAULT_MODELS)}"
+        )
     got = {m: MODELS[m](values, h) for m in MODELS if m in need}
     if "combo" in models:
         got["combo"] = np.mean([got[m] for m in COMBO_PARTS], axis=0)
@@ -243,8 +256,14 @@ def smape(actual, forecast) -> float:
     return float(np.mean(err))
 
 
-def rolling_backtest(y: pd.Series | np.ndarray, h: int, origins: int = 3, step: int | None = None,
-                     models: Sequence[str] = DEFAULT_MODELS, min_train: int = SEASON + 3) -> pd.DataFrame:
+def rolling_backtest(
+    y: pd.Series | np.ndarray,
+    h: int,
+    origins: int = 3,
+    step: int | None = None,
+    models: Sequence[str] = DEFAULT_MODELS,
+    min_train: int = SEASON + 3,
+) -> pd.DataFrame:
     """Refit at ``origins`` rolling cut-offs and score each model on the next ``h`` months.
 
     Origins are spaced ``step`` months apart (default ``h``), the last one leaves exactly
@@ -259,18 +278,39 @@ def rolling_backtest(y: pd.Series | np.ndarray, h: int, origins: int = 3, step: 
         cut = len(values) - h - k * step
         if cut < min_train:
             break
-        actual = values[cut:cut + h]
+        actual = values[cut : cut + h]
         fc = forecast_models(values[:cut], h, models)
-        origin = y.index[cut] if isinstance(y, pd.Series) and isinstance(y.index, pd.DatetimeIndex) else cut
+        origin = (
+            y.index[cut]
+            if isinstance(y, pd.Series) and isinstance(y.index, pd.DatetimeIndex)
+            else cut
+        )
         for m in models:
             total = float(fc[m].sum())
             act = float(actual.sum())
-            rows.append(dict(model=m, origin=origin, train_months=cut, actual_total=act,
-                             forecast_total=total,
-                             total_error_pct=total / act - 1 if act else np.nan,
-                             smape=smape(actual, fc[m].to_numpy())))
-    return pd.DataFrame(rows, columns=["model", "origin", "train_months", "actual_total",
-                                       "forecast_total", "total_error_pct", "smape"])
+            rows.append(
+                dict(
+                    model=m,
+                    origin=origin,
+                    train_months=cut,
+                    actual_total=act,
+                    forecast_total=total,
+                    total_error_pct=total / act - 1 if act else np.nan,
+                    smape=smape(actual, fc[m].to_numpy()),
+                )
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "model",
+            "origin",
+            "train_months",
+            "actual_total",
+            "forecast_total",
+            "total_error_pct",
+            "smape",
+        ],
+    )
 
 
 def score_backtest(backtest: pd.DataFrame) -> pd.DataFrame:
@@ -281,9 +321,16 @@ def score_backtest(backtest: pd.DataFrame) -> pd.DataFrame:
     if backtest.empty:
         return pd.DataFrame(columns=["model", "smape", "total_abs_error_pct", "origins"])
     g = backtest.assign(abs_total=backtest["total_error_pct"].abs()).groupby("model", sort=False)
-    out = pd.DataFrame({"smape": g["smape"].mean(), "total_abs_error_pct": g["abs_total"].mean(),
-                        "origins": g.size()}).reset_index()
-    order = {m: i for i, m in enumerate(("combo",) + tuple(m for m in DEFAULT_MODELS if m != "combo"))}
+    out = pd.DataFrame(
+        {
+            "smape": g["smape"].mean(),
+            "total_abs_error_pct": g["abs_total"].mean(),
+            "origins": g.size(),
+        }
+    ).reset_index()
+    order = {
+        m: i for i, m in enumerate(("combo",) + tuple(m for m in DEFAULT_MODELS if m != "combo"))
+    }
     out["_tie"] = out["model"].map(order).fillna(len(order))
     out["smape"] = out["smape"].round(12)  # float noise must not decide a tie
     out = out.sort_values(["smape", "_tie"]).drop(columns="_tie").reset_index(drop=True)
@@ -314,7 +361,9 @@ def lognormal_interval(median: float, sigma: float, level: float = 0.8) -> tuple
     return median * math.exp(-z * sigma), median * math.exp(z * sigma)
 
 
-def _simulated_sigma(values: np.ndarray, h: int, last: int, seed: int, repetitions: int = 1000) -> float:
+def _simulated_sigma(
+    values: np.ndarray, h: int, last: int, seed: int, repetitions: int = 1000
+) -> float:
     """Log-scale spread of the sum of the last ``last`` of ``h`` simulated months (SARIMA)."""
     if len(values) < 2 * SEASON + 2 or not _positive(values):
         return float("nan")
@@ -322,13 +371,18 @@ def _simulated_sigma(values: np.ndarray, h: int, last: int, seed: int, repetitio
         res = _sarima_fit(values)
         with _quiet():
             try:
-                sims = res.simulate(h, repetitions=repetitions, anchor="end",
-                                    rng=np.random.default_rng(seed))
+                sims = res.simulate(
+                    h, repetitions=repetitions, anchor="end", rng=np.random.default_rng(seed)
+                )
             except TypeError:  # statsmodels < 0.15 names it random_state
-                sims = res.simulate(h, repetitions=repetitions, anchor="end",
-                                    random_state=np.random.default_rng(seed))
+                sims = res.simulate(
+                    h,
+                    repetitions=repetitions,
+                    anchor="end",
+                    random_state=np.random.default_rng(seed),
+                )
         paths = np.exp(np.asarray(sims).reshape(h, -1))  # months x repetitions
-        totals = paths[h - last:].sum(axis=0)
+        totals = paths[h - last :].sum(axis=0)
         totals = totals[np.isfinite(totals) & (totals > 0)]
         return float(np.std(np.log(totals))) if len(totals) > 10 else float("nan")
     except Exception:  # noqa: BLE001 - a failed simulation falls back to the backtest spread
@@ -378,9 +432,16 @@ class BaselineForecast:
         return out.reset_index()
 
 
-def baseline_forecast(history: pd.Series, start, end, level: float = 0.8, origins: int = 3,
-                      models: Sequence[str] = DEFAULT_MODELS, seed: int = 0,
-                      min_sigma: float = 0.02) -> BaselineForecast:
+def baseline_forecast(
+    history: pd.Series,
+    start,
+    end,
+    level: float = 0.8,
+    origins: int = 3,
+    models: Sequence[str] = DEFAULT_MODELS,
+    seed: int = 0,
+    min_sigma: float = 0.02,
+) -> BaselineForecast:
     """Forecast the total of months ``[start, end)`` from a monthly ``history`` before ``start``.
 
     ``history`` is a month-start series (see :func:`monthly_series`); only months
@@ -392,8 +453,10 @@ def baseline_forecast(history: pd.Series, start, end, level: float = 0.8, origin
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     hist = history[history.index < start].astype("float64")
     if len(hist) < 3:
-        raise FitError(f"need at least 3 months of revenue before {start.date()} to forecast; "
-                       f"found {len(hist)}")
+        raise FitError(
+            f"need at least 3 months of revenue before {start.date()} to forecast; "
+            f"found {len(hist)}"
+        )
     if end <= start:
         raise ValueError("baseline_forecast: end must be after start")
     first_fc = hist.index[-1] + pd.offsets.MonthBegin(1)
@@ -402,21 +465,29 @@ def baseline_forecast(history: pd.Series, start, end, level: float = 0.8, origin
     h = len(months_all)
     bt = rolling_backtest(hist, h, origins=origins, step=max(len(period_months), 1), models=models)
     scores = score_backtest(bt)
-    best = str(scores["model"].iloc[0]) if len(scores) else ("combo" if "combo" in models else models[0])
+    best = (
+        str(scores["model"].iloc[0])
+        if len(scores)
+        else ("combo" if "combo" in models else models[0])
+    )
     monthly = forecast_models(hist, h, models)
     monthly.index = months_all
     # backtest spread of the chosen model's totals (log ratio actual / forecast)
     chosen = bt[(bt["model"] == best) & (bt["actual_total"] > 0) & (bt["forecast_total"] > 0)]
-    bt_sigma = (float(np.sqrt(np.mean(np.log(chosen["actual_total"] / chosen["forecast_total"]) ** 2)))
-                if len(chosen) else float("nan"))
+    bt_sigma = (
+        float(np.sqrt(np.mean(np.log(chosen["actual_total"] / chosen["forecast_total"]) ** 2)))
+        if len(chosen)
+        else float("nan")
+    )
     sim_sigma = _simulated_sigma(hist.to_numpy(), h, len(period_months), seed)
     candidates = [s for s in (bt_sigma, sim_sigma) if np.isfinite(s)]
     sigma = max(candidates + [min_sigma]) if candidates else 0.15  # 15 %: a wide, honest default
     return BaselineForecast(hist, monthly, bt, scores, best, period_months, sigma, level)
 
 
-def forecast_next(y: pd.Series | np.ndarray, h: int, origins: int = 3,
-                  models: Sequence[str] = DEFAULT_MODELS) -> np.ndarray:
+def forecast_next(
+    y: pd.Series | np.ndarray, h: int, origins: int = 3, models: Sequence[str] = DEFAULT_MODELS
+) -> np.ndarray:
     """The monthly forecast of the backtest-chosen model (what the benchmark scores)."""
     bt = rolling_backtest(y, h, origins=origins, models=models)
     best = choose_model(bt)
@@ -424,7 +495,21 @@ def forecast_next(y: pd.Series | np.ndarray, h: int, origins: int = 3,
 
 
 __all__ = [
-    "BaselineForecast", "DEFAULT_MODELS", "MODEL_LABELS", "baseline_forecast", "choose_model",
-    "forecast_models", "forecast_next", "lognormal_interval", "monthly_series", "prob_at_least",
-    "rolling_backtest", "score_backtest", "smape", "snaive", "ets", "theta", "sarima",
+    "BaselineForecast",
+    "DEFAULT_MODELS",
+    "MODEL_LABELS",
+    "baseline_forecast",
+    "choose_model",
+    "forecast_models",
+    "forecast_next",
+    "lognormal_interval",
+    "monthly_series",
+    "prob_at_least",
+    "rolling_backtest",
+    "score_backtest",
+    "smape",
+    "snaive",
+    "ets",
+    "theta",
+    "sarima",
 ]

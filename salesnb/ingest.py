@@ -96,17 +96,46 @@ import yaml
 from salesnb import config
 from salesnb.errors import InputError
 from salesnb.schema import TABLES
-from salesnb.validate import DUCKDB_TYPES, PANDAS_DTYPES, _parse_number, check_frame, coerce_column
+from salesnb.validate import (
+    DUCKDB_TYPES,
+    PANDAS_DTYPES,
+    _parse_number,
+    check_frame,
+    coerce_column,
+    quiet_connect,
+)
 
 CSV_EXTS = {".csv", ".tsv"}
 EXCEL_EXTS = {".xlsx", ".xlsm", ".xls"}
 PARQUET_EXTS = {".parquet", ".pq"}
 DATA_EXTS = CSV_EXTS | EXCEL_EXTS | PARQUET_EXTS
 
-MAPPING_KEYS = {"name", "description", "source_folder", "encoding", "delimiter", "date_formats",
-                "lookups", "tables"}
-SOURCE_KEYS = {"file", "sheet", "header_row", "encoding", "delimiter", "columns", "constants",
-               "derive", "values", "date_formats", "distinct", "optional", "description", "notes"}
+MAPPING_KEYS = {
+    "name",
+    "description",
+    "source_folder",
+    "encoding",
+    "delimiter",
+    "date_formats",
+    "lookups",
+    "tables",
+}
+SOURCE_KEYS = {
+    "file",
+    "sheet",
+    "header_row",
+    "encoding",
+    "delimiter",
+    "columns",
+    "constants",
+    "derive",
+    "values",
+    "date_formats",
+    "distinct",
+    "optional",
+    "description",
+    "notes",
+}
 QUARANTINE_COLUMNS = {
     "table_name": "VARCHAR",
     "source_file": "VARCHAR",
@@ -195,7 +224,9 @@ def _as_formats(v, where: str) -> list[str]:
         return [v]
     if isinstance(v, list) and all(isinstance(x, str) for x in v):
         return list(v)
-    raise InputError(f"{where}: date_formats must be a format string or a list of them (e.g. '%Y-%m-%d')")
+    raise InputError(
+        f"{where}: date_formats must be a format string or a list of them (e.g. '%Y-%m-%d')"
+    )
 
 
 def load_mapping(spec: str | Path) -> Mapping:
@@ -212,7 +243,9 @@ def load_mapping(spec: str | Path) -> Mapping:
         raise InputError(f"{where}: expected a 'tables:' section mapping canonical tables to files")
     unknown = set(doc) - MAPPING_KEYS
     if unknown:
-        raise InputError(f"{where}: unknown key '{sorted(unknown)[0]}' (expected {', '.join(sorted(MAPPING_KEYS))})")
+        raise InputError(
+            f"{where}: unknown key '{sorted(unknown)[0]}' (expected {', '.join(sorted(MAPPING_KEYS))})"
+        )
     m = Mapping(
         name=str(name or path.stem),
         path=path,
@@ -227,10 +260,15 @@ def load_mapping(spec: str | Path) -> Mapping:
         if not isinstance(lspec, dict) or "file" not in lspec:
             raise InputError(f"{where}: lookup '{lname}' needs a 'file:'")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(lname)) or lname == "src":
-            raise InputError(f"{where}: lookup name '{lname}' must be a plain identifier other than src")
+            raise InputError(
+                f"{where}: lookup name '{lname}' must be a plain identifier other than src"
+            )
         m.lookups[str(lname)] = SourceSpec(
-            table="", file=str(lspec["file"]), sheet=lspec.get("sheet"),
-            header_row=int(lspec.get("header_row", 1)), encoding=lspec.get("encoding"),
+            table="",
+            file=str(lspec["file"]),
+            sheet=lspec.get("sheet"),
+            header_row=int(lspec.get("header_row", 1)),
+            encoding=lspec.get("encoding"),
             delimiter=lspec.get("delimiter"),
         )
     for table, specs in doc["tables"].items():
@@ -239,22 +277,38 @@ def load_mapping(spec: str | Path) -> Mapping:
                 f"{where}: unknown table '{table}' (canonical tables: {', '.join(TABLES)})"
             )
         for i, s in enumerate(specs if isinstance(specs, list) else [specs]):
-            m.sources.append(_parse_source(table, s, f"{where}: table {table}" + (f" source {i + 1}" if isinstance(specs, list) else "")))
+            m.sources.append(
+                _parse_source(
+                    table,
+                    s,
+                    f"{where}: table {table}"
+                    + (f" source {i + 1}" if isinstance(specs, list) else ""),
+                )
+            )
     return m
 
 
 def _parse_source(table: str, s, where: str) -> SourceSpec:
     if not isinstance(s, dict) or "file" not in s:
-        raise InputError(f"{where}: each source needs 'file:' (a file name or pattern in the folder)")
+        raise InputError(
+            f"{where}: each source needs 'file:' (a file name or pattern in the folder)"
+        )
     unknown = set(s) - SOURCE_KEYS
     if unknown:
-        raise InputError(f"{where}: unknown key '{sorted(unknown)[0]}' (expected {', '.join(sorted(SOURCE_KEYS))})")
+        raise InputError(
+            f"{where}: unknown key '{sorted(unknown)[0]}' (expected {', '.join(sorted(SOURCE_KEYS))})"
+        )
     t = TABLES[table]
     columns = {str(k): str(v) for k, v in (s.get("columns") or {}).items()}
     constants = dict(s.get("constants") or {})
     derive = {str(k): str(v) for k, v in (s.get("derive") or {}).items()}
     values = s.get("values") or {}
-    for section, cols in (("columns", columns), ("constants", constants), ("derive", derive), ("values", values)):
+    for section, cols in (
+        ("columns", columns),
+        ("constants", constants),
+        ("derive", derive),
+        ("values", values),
+    ):
         for c in cols:
             if c not in t.column_names:
                 raise InputError(
@@ -272,7 +326,9 @@ def _parse_source(table: str, s, where: str) -> SourceSpec:
     supplied = set(columns) | set(constants) | set(derive)
     for c in t.required_columns:
         if c not in supplied:
-            raise InputError(f"{where}: required column '{c}' of {table} is not mapped (add it under columns:, constants: or derive:)")
+            raise InputError(
+                f"{where}: required column '{c}' of {table} is not mapped (add it under columns:, constants: or derive:)"
+            )
     for c, vm in values.items():
         if not isinstance(vm, dict):
             raise InputError(f"{where}: values: '{c}' must map source values to canonical values")
@@ -290,11 +346,19 @@ def _parse_source(table: str, s, where: str) -> SourceSpec:
         if bad:
             raise InputError(f"{where}: distinct: '{bad[0]}' is not a mapped column")
     return SourceSpec(
-        table=table, file=str(s["file"]), sheet=None if s.get("sheet") is None else str(s["sheet"]),
-        header_row=int(s.get("header_row", 1)), encoding=s.get("encoding"), delimiter=s.get("delimiter"),
-        columns=columns, constants=constants, derive=derive,
+        table=table,
+        file=str(s["file"]),
+        sheet=None if s.get("sheet") is None else str(s["sheet"]),
+        header_row=int(s.get("header_row", 1)),
+        encoding=s.get("encoding"),
+        delimiter=s.get("delimiter"),
+        columns=columns,
+        constants=constants,
+        derive=derive,
         values={str(k): {str(a): b for a, b in v.items()} for k, v in values.items()},
-        date_formats=dfmt, distinct=distinct, optional=bool(s.get("optional", False)),
+        date_formats=dfmt,
+        distinct=distinct,
+        optional=bool(s.get("optional", False)),
     )
 
 
@@ -310,7 +374,9 @@ class RawFile:
     label: str  # file name (+ [sheet]) shown in messages and the quarantine
     df: pd.DataFrame  # source columns, positional index
     row_numbers: np.ndarray  # the row as a spreadsheet shows it (header row = 1)
-    bad_lines: list[tuple[int | None, str, str]] = field(default_factory=list)  # (row, reason, text)
+    bad_lines: list[tuple[int | None, str, str]] = field(
+        default_factory=list
+    )  # (row, reason, text)
     encoding: str | None = None
 
 
@@ -335,26 +401,34 @@ def detect_encoding(path: Path, declared: str | None = None) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in head:
-        raise InputError(f"{path.name}: not a text CSV file (it contains binary data; expected comma-separated text)")
+        raise InputError(
+            f"{path.name}: not a text CSV file (it contains binary data; expected comma-separated text)"
+        )
     if _decodes(path, "utf-8"):
         return "utf-8"
     import charset_normalizer
 
     matches = list(charset_normalizer.from_bytes(head))
     if not matches:
-        raise InputError(f"{path.name}: not a text CSV file (cannot recognise its text encoding; set encoding: in a mapping)")
+        raise InputError(
+            f"{path.name}: not a text CSV file (cannot recognise its text encoding; set encoding: in a mapping)"
+        )
     best = min(m.chaos for m in matches)
     tied = [m.encoding for m in matches if m.chaos <= best + 0.01]
     # Short Chinese samples are often also valid Korean/Japanese; GBK exports are the case
     # we are asked to handle, and GB18030 is its superset. Western text: prefer cp1252.
     preferred = [e for e in ("gb18030", "gbk", "gb2312", "cp1252") if e in tied]
-    candidates = (["gb18030"] if preferred and preferred[0].startswith("gb") else preferred) + tied + [
-        m.encoding for m in matches
-    ]
+    candidates = (
+        (["gb18030"] if preferred and preferred[0].startswith("gb") else preferred)
+        + tied
+        + [m.encoding for m in matches]
+    )
     for enc in dict.fromkeys(candidates):
         if _decodes(path, enc):
             return enc
-    raise InputError(f"{path.name}: cannot decode the text (tried {', '.join(dict.fromkeys(candidates))}); set encoding: in a mapping")
+    raise InputError(
+        f"{path.name}: cannot decode the text (tried {', '.join(dict.fromkeys(candidates))}); set encoding: in a mapping"
+    )
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -411,7 +485,9 @@ def read_csv(path: Path, encoding=None, delimiter=None, header_row: int = 1) -> 
         reader.close() if hasattr(reader, "close") else None
         dupes = [n for n, k in Counter(names).items() if k > 1]
         if dupes:
-            raise InputError(f"{path.name}: column '{dupes[0]}' appears more than once in the header")
+            raise InputError(
+                f"{path.name}: column '{dupes[0]}' appears more than once in the header"
+            )
         convert = pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names},
             strings_can_be_null=False,
@@ -420,7 +496,10 @@ def read_csv(path: Path, encoding=None, delimiter=None, header_row: int = 1) -> 
         )
         bad.clear()
         table = pacsv.read_csv(
-            path, read_options=pacsv.ReadOptions(**ropts), parse_options=popts, convert_options=convert
+            path,
+            read_options=pacsv.ReadOptions(**ropts),
+            parse_options=popts,
+            convert_options=convert,
         )
     except InputError:
         raise
@@ -433,13 +512,9 @@ def read_csv(path: Path, encoding=None, delimiter=None, header_row: int = 1) -> 
         raise InputError(f"{path.name}: has a header but no data rows (nothing to load)")
     # Rows are numbered as in a spreadsheet: header row, then data rows. pyarrow numbers the
     # lines it rejects the same way, so the good rows take the numbers in between.
-    bad_numbers = {b[0] for b in bad if b[0] is not None}
-    numbers = []
-    n = header_row
-    while len(numbers) < len(df):
-        n += 1
-        if n not in bad_numbers:
-            numbers.append(n)
+    bad_numbers = np.asarray(sorted({b[0] for b in bad if b[0] is not None}), dtype="int64")
+    candidates = np.arange(header_row + 1, header_row + 1 + len(df) + len(bad_numbers), dtype="int64")
+    numbers = candidates[~np.isin(candidates, bad_numbers)][: len(df)]
     return RawFile(path.name, df, np.asarray(numbers, dtype="int64"), bad, enc)
 
 
@@ -548,7 +623,8 @@ class _Reader:
 
 def _data_files(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.is_file() and not p.name.startswith((".", "~$")) and p.suffix.lower() in DATA_EXTS
     )
 
@@ -653,7 +729,9 @@ def _uses(expr: str, column: str) -> bool:
     return re.search(r"(?<![\w\"])" + re.escape(column) + r"(?![\w\"])", expr) is not None
 
 
-def _duck_frame(df: pd.DataFrame, numeric_cols: set[str], failures=None, label="", purpose="") -> pd.DataFrame:
+def _duck_frame(
+    df: pd.DataFrame, numeric_cols: set[str], failures=None, label="", purpose=""
+) -> pd.DataFrame:
     """A frame DuckDB can scan: one type per column; text numbers used by expressions -> numbers."""
     out = {}
     for c in df.columns:
@@ -686,15 +764,15 @@ def _duck_frame(df: pd.DataFrame, numeric_cols: set[str], failures=None, label="
     return frame
 
 
-def _evaluate(spec: SourceSpec, raw: RawFile, lookups: dict[str, pd.DataFrame], m: Mapping,
-              failures: dict) -> pd.DataFrame:
+def _evaluate(
+    spec: SourceSpec, raw: RawFile, lookups: dict[str, pd.DataFrame], m: Mapping, failures: dict
+) -> pd.DataFrame:
     """The derived columns of ``spec``, computed by DuckDB with file access switched off."""
-    import duckdb
 
     used = {c for c in raw.df.columns for e in spec.derive.values() if _uses(e, c)}
     purpose = "derive " + ", ".join(spec.derive)
     frame = _duck_frame(raw.df, used, failures, raw.label, purpose)
-    con = duckdb.connect()
+    con = quiet_connect(":memory:")
     try:
         con.register("src", frame)
         for name, lf in lookups.items():
@@ -702,8 +780,6 @@ def _evaluate(spec: SourceSpec, raw: RawFile, lookups: dict[str, pd.DataFrame], 
             con.register(name, _duck_frame(lf, lused))
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        for col, expr in spec.derive.items():
-            pass
         select = ", ".join(f"({expr}) AS {_q(col)}" for col, expr in spec.derive.items())
         try:
             out = con.sql(f"SELECT __pos, {select} FROM src ORDER BY __pos").df()
@@ -735,13 +811,17 @@ def _apply_values(s: pd.Series, vmap: dict) -> pd.Series:
     return out
 
 
-def build_piece(spec: SourceSpec, raw: RawFile, m: Mapping | None, lookups: dict[str, pd.DataFrame],
-                table_columns: list[str]) -> Piece:
+def build_piece(
+    spec: SourceSpec,
+    raw: RawFile,
+    m: Mapping | None,
+    lookups: dict[str, pd.DataFrame],
+    table_columns: list[str],
+) -> Piece:
     t = TABLES[spec.table]
     n = len(raw.df)
     failures: dict[int, list[tuple[str, str]]] = {}
     cols: dict[str, pd.Series] = {}
-    where = f" [{m.where()}]" if m else ""
     if spec.columns is None:
         # Canonical folder: headers are the canonical names.
         by_norm = {}
@@ -774,7 +854,8 @@ def build_piece(spec: SourceSpec, raw: RawFile, m: Mapping | None, lookups: dict
                 cols[canon] = derived[canon]
         used_src = {_find_column(raw, s) for s in spec.columns.values()}
         ignored = [
-            c for c in raw.df.columns
+            c
+            for c in raw.df.columns
             if c not in used_src and not any(_uses(e, c) for e in spec.derive.values())
         ]
     for canon, vmap in spec.values.items():
@@ -806,7 +887,6 @@ def build_piece(spec: SourceSpec, raw: RawFile, m: Mapping | None, lookups: dict
     # Failures from expressions may name rows dropped as duplicates: keep only live rows.
     live = set(typed["__pos"].tolist()) if failures else set()
     failures = {p: r for p, r in failures.items() if p in live}
-    _ = where
     return Piece(raw, typed, failures, ignored)
 
 
@@ -858,7 +938,11 @@ class IngestResult:
     def as_json(self) -> dict:
         return {
             "tables": {
-                t: {"rows_in": c["rows_in"], "accepted": c["accepted"], "quarantined": c["quarantined"]}
+                t: {
+                    "rows_in": c["rows_in"],
+                    "accepted": c["accepted"],
+                    "quarantined": c["quarantined"],
+                }
                 for t, c in self.tables.items()
             }
         }
@@ -915,7 +999,6 @@ def _generic(reason: str) -> str:
 
 def _existing(path: Path):
     """Read-only view of the warehouse being loaded into (None when new)."""
-    import duckdb
 
     if not path.exists():
         return None
@@ -924,7 +1007,7 @@ def _existing(path: Path):
             f"{path}: the warehouse has an unfinished write (a .wal file); is another program writing to it?"
         )
     try:
-        return duckdb.connect(str(path), read_only=True)
+        return quiet_connect(str(path), read_only=True)
     except Exception as exc:
         msg = str(exc).splitlines()[0]
         raise InputError(f"{path}: not a DuckDB warehouse ({msg})") from exc
@@ -933,12 +1016,18 @@ def _existing(path: Path):
 def _existing_tables(con) -> set[str]:
     if con is None:
         return set()
-    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    return {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
 
 
 def _existing_keys(con, table: str, columns: list[str]):
-    cols = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+    cols = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+        ).fetchall()
+    }
     if not all(c in cols for c in columns):
         return None
     df = con.execute(f"SELECT {', '.join(_q(c) for c in columns)} FROM {_q(table)}").df()
@@ -967,19 +1056,26 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
     folder = Path(folder)
     into = Path(into)
     if not folder.is_dir():
-        raise InputError(f"{folder}: no such folder (expected a folder of CSV, Excel or Parquet files)")
+        raise InputError(
+            f"{folder}: no such folder (expected a folder of CSV, Excel or Parquet files)"
+        )
     m = load_mapping(mapping) if mapping else None
     if m is None:
         plan, ignored_files = plan_canonical(folder)
         ignored_files = sorted(
-            p.name for p in folder.iterdir()
+            p.name
+            for p in folder.iterdir()
             if p.is_file() and p.suffix.lower() not in DATA_EXTS and not p.name.startswith(".")
         )
     else:
         plan, ignored_files = plan_mapping(folder, m)
     if not plan:
-        raise InputError(f"{folder}: no file matches {m.where() if m else 'a canonical table'} (nothing to load)")
-    result = IngestResult(str(folder), str(into), m.name if m else None, append, ignored_files=ignored_files)
+        raise InputError(
+            f"{folder}: no file matches {m.where() if m else 'a canonical table'} (nothing to load)"
+        )
+    result = IngestResult(
+        str(folder), str(into), m.name if m else None, append, ignored_files=ignored_files
+    )
 
     reader = _Reader(m)
     lookups: dict[str, pd.DataFrame] = {}
@@ -988,7 +1084,9 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
         for lname, lspec in m.lookups.items():
             paths = _match(folder, lspec.file, names)
             if not paths:
-                raise InputError(f"{folder / lspec.file}: file not found ({m.where()} uses it as lookup '{lname}')")
+                raise InputError(
+                    f"{folder / lspec.file}: file not found ({m.where()} uses it as lookup '{lname}')"
+                )
             lookups[lname] = pd.concat([reader.read(p, lspec).df for p in paths], ignore_index=True)
 
     # Every column of a table that any of its sources provides.
@@ -1028,7 +1126,11 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
             for k, p in enumerate(parts):
                 f = p.frame[~p.frame["__pos"].isin(list(p.failures))] if p.failures else p.frame
                 frames.append(f.assign(__piece=k))
-            frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].assign(__piece=0).reset_index(drop=True)
+            frame = (
+                pd.concat(frames, ignore_index=True)
+                if len(frames) > 1
+                else frames[0].assign(__piece=0).reset_index(drop=True)
+            )
             for c in table_cols[table]:
                 frame[c] = frame[c].astype(PANDAS_DTYPES[t.column(c).type])
             parent_keys = {}
@@ -1046,9 +1148,13 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
                     keys = _existing_keys(con, parent, [pcol])
                 if keys is not None:
                     parent_keys[col] = keys
-            existing = _existing_keys(con, table, list(t.key)) if append and table in present else None
+            existing = (
+                _existing_keys(con, table, list(t.key)) if append and table in present else None
+            )
             data = frame[table_cols[table]]
-            problems = check_frame(table, data, unique=True, parent_keys=parent_keys, existing_keys=existing)
+            problems = check_frame(
+                table, data, unique=True, parent_keys=parent_keys, existing_keys=existing
+            )
             bad_idx = np.array(sorted(problems), dtype="int64")
             ok = np.ones(len(frame), dtype=bool)
             if len(bad_idx):
@@ -1057,12 +1163,19 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
             # Quarantine: lines that did not parse, values that did not coerce, rule failures.
             rows_in = 0
             q_count = 0
-            for k, p in enumerate(parts):
+            for p in parts:
                 rows_in += len(p.frame) + len(p.raw.bad_lines)
                 for number, reason, text in p.raw.bad_lines:
-                    quarantine.append(dict(table_name=table, source_file=p.raw.label, row_number=number,
-                                           column_name=None, reason=reason,
-                                           raw=json.dumps({"line": text}, ensure_ascii=False)))
+                    quarantine.append(
+                        dict(
+                            table_name=table,
+                            source_file=p.raw.label,
+                            row_number=number,
+                            column_name=None,
+                            reason=reason,
+                            raw=json.dumps({"line": text}, ensure_ascii=False),
+                        )
+                    )
                     result.reasons[(table, _generic(reason))] += 1
                     q_count += 1
                 for pos, items in sorted(p.failures.items()):
@@ -1083,7 +1196,12 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
                 "accepted": len(accepted[table]),
                 "quarantined": q_count,
             }
-            assert rows_in == len(accepted[table]) + q_count, (table, rows_in, len(accepted[table]), q_count)
+            assert rows_in == len(accepted[table]) + q_count, (
+                table,
+                rows_in,
+                len(accepted[table]),
+                q_count,
+            )
     finally:
         if con is not None:
             con.close()
@@ -1106,10 +1224,15 @@ def _qrow(table: str, p: Piece, pos: int, items: list[tuple[str, str]]) -> dict:
     )
 
 
-def _write(into: Path, accepted: dict[str, pd.DataFrame], table_cols: dict[str, list[str]],
-           quarantine: list[dict], append: bool) -> None:
+def _write(
+    into: Path,
+    accepted: dict[str, pd.DataFrame],
+    table_cols: dict[str, list[str]],
+    quarantine: list[dict],
+    append: bool,
+) -> None:
     """Build the new warehouse in a temporary copy and swap it in atomically."""
-    import duckdb
+    import pyarrow as pa
 
     into.parent.mkdir(parents=True, exist_ok=True)
     tmp = into.with_name(f".{into.name}.{os.getpid()}.ingest.tmp")
@@ -1118,19 +1241,26 @@ def _write(into: Path, accepted: dict[str, pd.DataFrame], table_cols: dict[str, 
     try:
         if into.exists():
             shutil.copyfile(into, tmp)
-        con = duckdb.connect(str(tmp))
+        con = quiet_connect(str(tmp))
         try:
             con.execute("BEGIN TRANSACTION")
             present = _existing_tables(con)
             for table, df in accepted.items():
                 t = TABLES[table]
                 cols = table_cols[table]
-                con.register("incoming", df)
-                select = ", ".join(f"CAST({_q(c)} AS {DUCKDB_TYPES[t.column(c).type]}) AS {_q(c)}" for c in cols)
+                # Arrow scans faster than pandas' own string columns.
+                con.register("incoming", pa.Table.from_pandas(df, preserve_index=False))
+                select = ", ".join(
+                    f"CAST({_q(c)} AS {DUCKDB_TYPES[t.column(c).type]}) AS {_q(c)}" for c in cols
+                )
                 if append and table in present:
-                    have = {r[0] for r in con.execute(
-                        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-                    ).fetchall()}
+                    have = {
+                        r[0]
+                        for r in con.execute(
+                            "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                            [table],
+                        ).fetchall()
+                    }
                     for c in cols:
                         if c not in have:
                             con.execute(
@@ -1145,7 +1275,8 @@ def _write(into: Path, accepted: dict[str, pd.DataFrame], table_cols: dict[str, 
             con.execute(f"CREATE TABLE IF NOT EXISTS quarantine ({ddl})")
             if not append and accepted:
                 con.execute(
-                    "DELETE FROM quarantine WHERE table_name IN (SELECT unnest(?))", [list(accepted)]
+                    "DELETE FROM quarantine WHERE table_name IN (SELECT unnest(?))",
+                    [list(accepted)],
                 )
             if quarantine:
                 qdf = pd.DataFrame(quarantine, columns=list(QUARANTINE_COLUMNS))
@@ -1162,7 +1293,9 @@ def _write(into: Path, accepted: dict[str, pd.DataFrame], table_cols: dict[str, 
         raise
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{into}: could not write the warehouse ({msg}); it was left unchanged") from exc
+        raise InputError(
+            f"{into}: could not write the warehouse ({msg}); it was left unchanged"
+        ) from exc
     finally:
         for leftover in (tmp, Path(str(tmp) + ".wal")):
             leftover.unlink(missing_ok=True)

@@ -558,7 +558,7 @@ class _Progress:
             "CI"
         )
         self.lock = threading.Lock()
-        self.tasks = {}
+        self.tasks, self.totals = {}, {}
         self.progress = None
         if self.live:
             from rich.console import Console
@@ -582,6 +582,7 @@ class _Progress:
             self.progress.stop()
 
     def add(self, job: Job, cells: int):
+        self.totals[job.study.id] = max(cells, 1)
         if self.progress:
             self.tasks[job.study.id] = self.progress.add_task(
                 "", total=max(cells, 1), study=job.study.id, state="waiting", start=False
@@ -601,17 +602,35 @@ class _Progress:
         dur = f"{job.duration_s:.1f}s" if job.duration_s is not None else "-"
         if self.progress and job.study.id in self.tasks:
             tid = self.tasks[job.study.id]
-            total = self.progress.tasks[tid].total if tid < len(self.progress.tasks) else None
-            self.progress.update(tid, completed=total, state=f"{job.status} {dur}")
+            self.progress.update(
+                tid, completed=self.totals[job.study.id], state=f"{job.status} {dur}"
+            )
             self.progress.stop_task(tid)
             if job.status != "ok" and job.reason:
-                self.progress.console.print(f"[bold]{job.study.id}[/] {job.status}: {job.reason}")
+                self.progress.console.print(
+                    f"{job.study.id} {job.status}: {job.reason}", markup=False, highlight=False
+                )
             return
         with self.lock:
             line = f"study {job.study.id} {job.status} {dur}"
             if job.status != "ok" and job.reason:
                 line += f" ({job.reason})"
             print(line, file=self.stream, flush=True)
+
+
+def _last_durations(reports: Path) -> dict[str, float]:
+    """Study durations of the most recently published report in ``reports`` ({} when none)."""
+    manifests = sorted(
+        (p for p in reports.glob("*/manifest.json") if not p.parent.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not manifests:
+        return {}
+    try:
+        data = json.loads(manifests[-1].read_text(encoding="utf-8"))
+        return {s["id"]: float(s["duration_s"]) for s in data["studies"] if s.get("duration_s")}
+    except (ValueError, KeyError, TypeError):
+        return {}
 
 
 def default_workers() -> int:
@@ -641,9 +660,15 @@ PRELOAD = (
     "matplotlib.pyplot",
     "seaborn",
     "IPython.display",
+    "statsmodels.formula.api",
     "salesnb.study",
     "salesnb.queries",
+    "salesnb.forecast",
+    "salesnb.clv",
 )
+# Every module of these packages is preloaded too. Not salesnb.plots: importing it picks the
+# matplotlib backend, which must happen inside the kernel for inline charts to be captured.
+PRELOAD_PACKAGES = ("salesnb.metrics", "salesnb.queries")
 _SERVER: dict = {}  # {"socket": path, "proc": Popen} while warm_kernels() is active
 _KERNEL_TMP: dict = {}
 
@@ -698,11 +723,18 @@ def _fork_server(sock_path: str) -> None:
     lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     lsock.bind(sock_path)
     lsock.listen(64)
+    import pkgutil
+
     import ipykernel.kernelapp  # noqa: F401 - preloaded for the children
 
     for mod in PRELOAD:
         with contextlib.suppress(Exception):  # a missing optional module only costs speed
             importlib.import_module(mod)
+    for pkg in PRELOAD_PACKAGES:
+        with contextlib.suppress(Exception):
+            for info in pkgutil.iter_modules(importlib.import_module(pkg).__path__, pkg + "."):
+                with contextlib.suppress(Exception):
+                    importlib.import_module(info.name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     stdin = sys.stdin.buffer
     while True:
@@ -823,8 +855,8 @@ def _register_engine() -> None:
 
         class ForkProvisioner(LocalProvisioner):
             async def launch_kernel(self, cmd, **kwargs):
-                sock = _SERVER.get("socket")
-                if not sock or "ipykernel_launcher" not in cmd:
+                sock, server = _SERVER.get("socket"), _SERVER.get("proc")
+                if not sock or "ipykernel_launcher" not in cmd or server.poll() is not None:
                     return await super().launch_kernel(cmd, **kwargs)
                 cwd = str(kwargs.get("cwd") or os.getcwd())
                 request = {
@@ -832,7 +864,10 @@ def _register_engine() -> None:
                     "cwd": cwd,
                     "env": dict(kwargs.get("env") or os.environ),
                 }
-                pid = await asyncio.to_thread(_ask_server, sock, request)
+                try:
+                    pid = await asyncio.to_thread(_ask_server, sock, request)
+                except OSError:  # the server died: start this kernel the ordinary way
+                    return await super().launch_kernel(cmd, **kwargs)
                 self.process = _ForeignProcess(pid)
                 self.pid = self.pgid = pid
                 self.cwd = cwd
@@ -1024,7 +1059,12 @@ def run_report(
         shutil.rmtree(staging)
     staging.mkdir()
 
-    runnable = [j for j in plan.jobs if j.status == "pending"]
+    # Longest studies first (by the last published run), so no long study starts last.
+    last = _last_durations(reports)
+    runnable = sorted(
+        (j for j in plan.jobs if j.status == "pending"),
+        key=lambda j: -last.get(j.study.id, float("inf")),
+    )
     pool = warm_kernels() if runnable else contextlib.nullcontext()
     progress = _Progress(plan.jobs, stream)
     for j in runnable:
@@ -1043,6 +1083,7 @@ def run_report(
             kernel_mode = _kernel_mode()
             for j in plan.jobs:
                 if j.status == "skipped":
+                    progress.add(j, 1)
                     progress.finished(j)
 
             def run(job: Job):

@@ -108,8 +108,8 @@ NULL_WORDS = {"", "na", "n/a", "nan", "null", "none", "nat", "#n/a", "-", "--"}
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "x", "是", "ja", "oui", "si", "sí"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "nein", "non"}
 
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
-_CURRENCY = re.compile(r"^[$€£¥₹]|^(USD|EUR|GBP|CNY|RMB)\s*|\s*(USD|EUR|GBP|CNY|RMB)$|[$€£¥₹]$")
+_THOUSANDS_RE = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+_CURRENCY_RE = r"^[$€£¥₹]|^(USD|EUR|GBP|CNY|RMB)|(USD|EUR|GBP|CNY|RMB)$|[$€£¥₹]$"
 
 
 # --------------------------------------------------------------------------------------
@@ -164,26 +164,41 @@ def _null_mask(text: pd.Series) -> pd.Series:
     return text.isna() | text.str.lower().isin(NULL_WORDS)
 
 
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
 def _parse_number(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Text -> float. Accepts thousands separators (1,234.50), currency marks ($12, 12 EUR),
-    percentages (15% -> 0.15) and accounting negatives ((12.50) -> -12.5)."""
-    t = text.str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
-    t = t.str.replace(_CURRENCY, "", regex=True)
-    neg = t.str.match(r"^\(.*\)$").fillna(False)
-    t = t.where(~neg, "-" + t.str.slice(1, -1))
-    pct = t.str.endswith("%").fillna(False)
-    t = t.where(~pct, t.str.slice(0, -1))
-    thousands = t.str.match(_THOUSANDS).fillna(False)
-    t = t.where(~thousands, t.str.replace(",", "", regex=False))
-    num = pd.to_numeric(t, errors="coerce").astype("float64")
-    num = num.where(~pct, num / 100.0)
-    return num, num.isna()
+    percentages (15% -> 0.15) and accounting negatives ((12.50) -> -12.5).
+
+    Runs in Arrow compute kernels: a plain column costs one regex test and one cast; the
+    clean-up only runs when some value is not a plain number.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.astype("str"), type=pa.string(), from_pandas=True)
+    t = pc.utf8_trim_whitespace(arr)
+    valid = pc.match_substring_regex(t, _NUMBER)
+    pct = None
+    if pc.sum(pc.invert(pc.fill_null(valid, True))).as_py():
+        t = pc.replace_substring(pc.replace_substring(t, "\u00a0", ""), " ", "")
+        t = pc.replace_substring_regex(t, _CURRENCY_RE, "")
+        t = pc.replace_substring_regex(t, r"^\((.*)\)$", r"-\1")
+        pct = pc.ends_with(t, "%")
+        t = pc.replace_substring_regex(t, "%$", "")
+        thousands = pc.match_substring_regex(t, _THOUSANDS_RE)
+        t = pc.if_else(thousands, pc.replace_substring(t, ",", ""), t)
+        valid = pc.match_substring_regex(t, _NUMBER)
+    num = pc.cast(pc.if_else(valid, t, pa.scalar(None, pa.string())), pa.float64())
+    if pct is not None:
+        num = pc.if_else(pc.fill_null(pct, False), pc.divide(num, 100.0), num)
+    out = pd.Series(num.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+    return out, out.isna()
 
 
 def _parse_dates(text: pd.Series, formats) -> tuple[pd.Series, pd.Series]:
     """Text -> timestamps using the format that parses the most values of the column."""
-    best = None
-    best_ok = -1
     present = text.dropna()
     if present.empty:
         return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]"), text.isna()
@@ -209,8 +224,6 @@ def _parse_dates(text: pd.Series, formats) -> tuple[pd.Series, pd.Series]:
         got = parsed.notna()
         out.loc[got[got].index] = parsed[got]
         todo = todo & out.isna()
-        if best is None:
-            best, best_ok = fmt, -neg_ok
     return out, out.isna()
 
 
@@ -329,7 +342,11 @@ _rule(
     "level",
     Check(lambda s: s.isin(TARGET_LEVELS), error="must be one of " + ", ".join(TARGET_LEVELS)),
 )
-_rule("pilots", "group", Check(lambda s: s.isin(("pilot", "control")), error="must be pilot or control"))
+_rule(
+    "pilots",
+    "group",
+    Check(lambda s: s.isin(("pilot", "control")), error="must be pilot or control"),
+)
 _rule("surveys", "nps", Check(lambda s: s.between(0, 10), error="must be between 0 and 10"))
 _rule("surveys", "csat", Check(lambda s: s.between(1, 5), error="must be between 1 and 5"))
 
@@ -337,7 +354,9 @@ _FINITE = "must be a finite number"
 
 
 def _finite_check() -> Check:
-    return Check(lambda s: pd.Series(np.isfinite(s.to_numpy(dtype="float64")), index=s.index), error=_FINITE)
+    return Check(
+        lambda s: pd.Series(np.isfinite(s.to_numpy(dtype="float64")), index=s.index), error=_FINITE
+    )
 
 
 def _is_return(df: pd.DataFrame) -> pd.Series:
@@ -462,7 +481,12 @@ def check_frame(
     key_txt = ", ".join(t.key)
     seen: set[tuple[object, str]] = set()
     for ctx, col, check, case, idx in zip(
-        fc["schema_context"], fc["column"], fc["check"], fc["failure_case"], fc["index"], strict=False
+        fc["schema_context"],
+        fc["column"],
+        fc["check"],
+        fc["failure_case"],
+        fc["index"],
+        strict=False,
     ):
         check = str(check)
         if "uniqueness" in check:
@@ -547,6 +571,18 @@ class ValidationReport:
         return "\n".join(lines)
 
 
+def quiet_connect(path: str, read_only: bool = False):
+    """A DuckDB connection that never draws a progress bar (it would corrupt --json output)."""
+    import duckdb
+
+    con = duckdb.connect(path, read_only=read_only)
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:  # an old DuckDB without the option: nothing to silence
+        pass
+    return con
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -557,21 +593,28 @@ def validate_warehouse(path, batch_rows: int = 250_000) -> ValidationReport:
     Row rules run through the pandera schemas batch by batch; key uniqueness and foreign
     keys run in DuckDB over the whole table. Returns a :class:`ValidationReport`.
     """
-    import duckdb
 
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such warehouse")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = quiet_connect(str(path), read_only=True)
     except Exception as exc:
         raise InputError(f"{path}: not a readable DuckDB warehouse ({exc})") from exc
     report = ValidationReport(str(path))
     try:
-        present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        present = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
         tables = [t for t in TABLES if t in present]
         if not tables:
-            report.add("(warehouse)", None, "tables", 0, "no canonical table found (expected at least orders)")
+            report.add(
+                "(warehouse)",
+                None,
+                "tables",
+                0,
+                "no canonical table found (expected at least orders)",
+            )
             return report
         if "orders" not in present:
             report.notes.append("orders is absent: order-based studies will say so and skip")
@@ -587,10 +630,13 @@ def validate_warehouse(path, batch_rows: int = 250_000) -> ValidationReport:
 
 
 def _validate_table(con, report: ValidationReport, t: Table, present: set[str], batch_rows: int):
-    cols = [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        [t.name],
-    ).fetchall()]
+    cols = [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+            [t.name],
+        ).fetchall()
+    ]
     n = con.execute(f"SELECT count(*) FROM {_q(t.name)}").fetchone()[0]
     report.tables[t.name] = int(n)
     missing = [c for c in t.required_columns if c not in cols]
@@ -601,9 +647,9 @@ def _validate_table(con, report: ValidationReport, t: Table, present: set[str], 
         return
     # Row rules, batch by batch, through the same pandera schema as ingest.
     counts: dict[tuple[str, str], list] = {}
-    reader = con.execute(f"SELECT {', '.join(_q(c) for c in known)} FROM {_q(t.name)}").to_arrow_reader(
-        batch_rows
-    )
+    reader = con.execute(
+        f"SELECT {', '.join(_q(c) for c in known)} FROM {_q(t.name)}"
+    ).to_arrow_reader(batch_rows)
     offset = 0
     for batch in reader:
         raw = batch.to_pandas()
@@ -638,16 +684,22 @@ def _validate_table(con, report: ValidationReport, t: Table, present: set[str], 
         if dups:
             extra = sum(r[-1] - 1 for r in dups)
             report.add(
-                t.name, ",".join(t.key), "unique_key", extra,
+                t.name,
+                ",".join(t.key),
+                "unique_key",
+                extra,
                 f"key ({', '.join(t.key)}) is not unique: {len(dups):,} keys repeated",
                 [json.dumps([str(v) for v in r[:-1]], ensure_ascii=False) for r in dups[:5]],
             )
     for col, (parent, parent_col) in t.foreign_keys.items():
         if col not in cols or parent not in present:
             continue
-        pcols = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [parent]
-        ).fetchall()}
+        pcols = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [parent]
+            ).fetchall()
+        }
         if parent_col not in pcols:
             continue
         orphans = con.execute(
@@ -658,7 +710,10 @@ def _validate_table(con, report: ValidationReport, t: Table, present: set[str], 
         ).fetchall()
         if orphans:
             report.add(
-                t.name, col, "foreign_key", sum(r[1] for r in orphans),
+                t.name,
+                col,
+                "foreign_key",
+                sum(r[1] for r in orphans),
                 f"{col} not found in {parent}.{parent_col} ({len(orphans):,} distinct values)",
                 [str(r[0]) for r in orphans[:5]],
             )

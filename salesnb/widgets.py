@@ -50,13 +50,21 @@ class FilterPanel:
         if period and period not in periods:
             periods = [period, *periods]
         self.dropdowns: dict[str, w.Dropdown] = {
-            "period": w.Dropdown(options=periods, value=period or (periods[0] if periods else None),
-                                 description="Period", layout=layout, style=style),
+            "period": w.Dropdown(
+                options=periods,
+                value=period or (periods[0] if periods else None),
+                description="Period",
+                layout=layout,
+                style=style,
+            ),
         }
         for name, value in (("region", region), ("team", team), ("channel", channel)):
             self.dropdowns[name] = w.Dropdown(
-                options=_options(self.known[name]), value=value if value in self.known[name] else "",
-                description=name.capitalize(), layout=layout, style=style,
+                options=_options(self.known[name]),
+                value=value if value in self.known[name] else "",
+                description=name.capitalize(),
+                layout=layout,
+                style=style,
                 disabled=not self.known[name],
             )
         for name, dd in self.dropdowns.items():
@@ -128,8 +136,12 @@ def rep_picker(reps: Sequence[tuple[str, str]], value: str | None = None) -> w.D
     """A dropdown of (label, rep_id) pairs for drilling into one rep."""
     options = list(reps)
     ids = [r for _, r in options]
-    dd = w.Dropdown(options=options, value=value if value in ids else (ids[0] if ids else None),
-                    description="Rep", layout=w.Layout(width="max-content", min_width="320px"),
-                    style={"description_width": "initial"})
+    dd = w.Dropdown(
+        options=options,
+        value=value if value in ids else (ids[0] if ids else None),
+        description="Rep",
+        layout=w.Layout(width="max-content", min_width="320px"),
+        style={"description_width": "initial"},
+    )
     dd.add_class("snb-rep-picker")
     return dd

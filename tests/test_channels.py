@@ -11,8 +11,15 @@ from salesnb.metrics import channels as cm
 
 
 def test_channel_summary_shares_growth_aov_margin():
-    now = pd.DataFrame({"channel": ["Online", "Retail", None], "revenue": [600.0, 300.0, 100.0],
-                        "margin": [120.0, 90.0, 10.0], "orders": [6, 2, 1], "customers": [5, 2, 1]})
+    now = pd.DataFrame(
+        {
+            "channel": ["Online", "Retail", None],
+            "revenue": [600.0, 300.0, 100.0],
+            "margin": [120.0, 90.0, 10.0],
+            "orders": [6, 2, 1],
+            "customers": [5, 2, 1],
+        }
+    )
     prior = pd.DataFrame({"channel": ["Online", "Retail"], "revenue": [400.0, 400.0]})
     s = cm.channel_summary(now, prior).set_index("channel")
     assert s.loc["Online", "share"] == pytest.approx(0.6)
@@ -29,7 +36,9 @@ def test_channel_summary_shares_growth_aov_margin():
 def test_quarterly_pivot_and_overtake_first_quarter_it_stays_above():
     q = pd.to_datetime(["2024-01-01", "2024-04-01", "2024-07-01", "2024-10-01", "2025-01-01"])
     rows = []
-    for qi, (on, re, pa) in zip(q, [(1, 5, 0.5), (6, 5, 2), (4, 5, 2.5), (6, 5, 3), (7, 4, 3)]):
+    for qi, (on, re, pa) in zip(
+        q, [(1, 5, 0.5), (6, 5, 2), (4, 5, 2.5), (6, 5, 3), (7, 4, 3)], strict=True
+    ):
         rows += [(qi, "Online", on), (qi, "Retail", re), (qi, "Partner", pa)]
     pivot = cm.quarterly_pivot(pd.DataFrame(rows, columns=["quarter", "channel", "revenue"]))
     assert list(pivot.index) == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2025-Q1"]
@@ -41,10 +50,14 @@ def test_quarterly_pivot_and_overtake_first_quarter_it_stays_above():
 
 
 def test_overtake_picks_largest_final_gap_and_none_when_no_crossing():
-    p = pd.DataFrame({"A": [1.0, 9.0], "B": [2.0, 1.0], "C": [5.0, 4.0]}, index=["2024-Q1", "2024-Q2"])
+    p = pd.DataFrame(
+        {"A": [1.0, 9.0], "B": [2.0, 1.0], "C": [5.0, 4.0]}, index=["2024-Q1", "2024-Q2"]
+    )
     o = cm.find_overtake(p)  # A overtakes B (gap 8) and C (gap 5)
     assert (o["channel"], o["overtaken"]) == ("A", "B")
-    assert cm.find_overtake(pd.DataFrame({"A": [1.0, 2.0], "B": [3.0, 4.0]}, index=["q1", "q2"])) == {}
+    assert (
+        cm.find_overtake(pd.DataFrame({"A": [1.0, 2.0], "B": [3.0, 4.0]}, index=["q1", "q2"])) == {}
+    )
     assert cm.find_overtake(p.iloc[:1]) == {}
 
 
@@ -63,7 +76,9 @@ def test_mix_shift_chi_square_by_hand():
 def test_order_value_welch_anova_equals_welch_t_for_two_channels():
     a = [10.0, 11, 9, 10, 12, 8, 10]
     b = [12.0, 14, 9, 13, 15, 11]
-    daily = pd.DataFrame({"channel": ["A"] * len(a) + ["B"] * len(b), "revenue": a + b, "orders": 1})
+    daily = pd.DataFrame(
+        {"channel": ["A"] * len(a) + ["B"] * len(b), "revenue": a + b, "orders": 1}
+    )
     r = cm.order_value_test(daily)
     t = stats.ttest_ind(a, b, equal_var=False)
     assert r["statistic"] == pytest.approx(t.statistic**2, rel=1e-6)
@@ -73,8 +88,14 @@ def test_order_value_welch_anova_equals_welch_t_for_two_channels():
 
 
 def test_growth_leaders_by_share_change():
-    s = pd.DataFrame({"channel": ["Direct", "Online", "Retail", "Tiny"], "share": [0.5, 0.3, 0.19, 0.01],
-                      "prior_share": [0.5, 0.2, 0.29, 0.01], "growth": [0.15, 0.7, -0.2, 3.0]})
+    s = pd.DataFrame(
+        {
+            "channel": ["Direct", "Online", "Retail", "Tiny"],
+            "share": [0.5, 0.3, 0.19, 0.01],
+            "prior_share": [0.5, 0.2, 0.29, 0.01],
+            "growth": [0.15, 0.7, -0.2, 3.0],
+        }
+    )
     g = cm.growth_leaders(s, min_share=0.02)
     assert (g["growing_channel"], g["shrinking_channel"]) == ("Online", "Retail")
     assert g["growing_share_change"] == pytest.approx(0.1)
@@ -82,8 +103,16 @@ def test_growth_leaders_by_share_change():
 
 def test_channel_actions_name_the_channels():
     s = pd.DataFrame({"channel": ["Online", "Retail"], "margin_pct": [0.4, 0.2]})
-    md = cm.channel_actions(s, {"growing_channel": "Online", "growing_share_change": 0.03,
-                                "shrinking_channel": "Retail", "shrinking_share_change": -0.03},
-                            {"channel": "Online", "overtaken": "Retail", "quarter": "2025-Q2"},
-                            {"p_value": 0.5}, {})
+    md = cm.channel_actions(
+        s,
+        {
+            "growing_channel": "Online",
+            "growing_share_change": 0.03,
+            "shrinking_channel": "Retail",
+            "shrinking_share_change": -0.03,
+        },
+        {"channel": "Online", "overtaken": "Retail", "quarter": "2025-Q2"},
+        {"p_value": 0.5},
+        {},
+    )
     assert "toward Online" in md and "2025-Q2" in md and "does not differ" in md

@@ -118,7 +118,12 @@ def test_alerts_use_the_report_rules(tiny):
     fired = {a["key"] for a in dashboard.current_alerts(x)}
     # attainment 0.7 < 0.8, coverage 8.9x is fine, one discount breach
     assert fired == {"attainment_company", "discount_breaches"}
-    assert dashboard.current_alerts({"attainment": 0.95, "pipeline_coverage": 4.0, "discount_breaches": 0}) == []
+    assert (
+        dashboard.current_alerts(
+            {"attainment": 0.95, "pipeline_coverage": 4.0, "discount_breaches": 0}
+        )
+        == []
+    )
 
 
 def test_rep_scorecard_by_hand(tiny):
@@ -231,7 +236,9 @@ def test_failing_section_shows_message_and_logs(tiny, caplog):
     finally:
         logger.removeHandler(caplog.handler)
     shown = board.sections["broken"].value
-    assert dashboard.FRIENDLY_FAILURE in shown and "secret" not in shown and "Traceback" not in shown
+    assert (
+        dashboard.FRIENDLY_FAILURE in shown and "secret" not in shown and "Traceback" not in shown
+    )
     assert "ZeroDivisionError" in caplog.text  # the details went to the server log
 
 
@@ -264,7 +271,9 @@ def test_demo_headline_matches_independent_sql(demo_warehouse):
         where, args = "order_date >= ? and order_date < ?", [period.start, period.end]
         if f.region:
             where, args = where + " and region = ?", [*args, f.region]
-        revenue = con.execute(f"select sum(net_amount) from orders where {where}", args).fetchone()[0]
+        revenue = con.execute(f"select sum(net_amount) from orders where {where}", args).fetchone()[
+            0
+        ]
         assert x["revenue"] == pytest.approx(float(revenue), rel=1e-9)
         level, key = ("region", f.region) if f.region else ("company", "all")
         target = con.execute(
@@ -272,7 +281,9 @@ def test_demo_headline_matches_independent_sql(demo_warehouse):
             [period.label, level, key],
         ).fetchone()[0]
         if target is not None:
-            assert x["target"] == pytest.approx(float(target)) and x["attainment"] == pytest.approx(revenue / target)
+            assert x["target"] == pytest.approx(float(target)) and x["attainment"] == pytest.approx(
+                revenue / target
+            )
         deal_where = "close_date >= ? and close_date < ? and status in ('won', 'lost')"
         deal_args = [period.start, period.end]
         if f.region:
@@ -306,12 +317,20 @@ def test_dashboard_notebooks_follow_the_contract(name, extra):
 def test_voila_command_is_locked_down():
     cmd = dashboard.voila_command(port=9999)
     joined = " ".join(cmd)
-    for flag in ("--Voila.ip=127.0.0.1", "--preheat_kernel=True", "--show_tracebacks=False",
-                 "--MappingKernelManager.cull_idle_timeout=", "--port=9999", "--template=salesnb"):
+    for flag in (
+        "--Voila.ip=127.0.0.1",
+        "--preheat_kernel=True",
+        "--show_tracebacks=False",
+        "--MappingKernelManager.cull_idle_timeout=",
+        "--port=9999",
+        "--template=salesnb",
+    ):
         assert flag in joined
     conf = json.loads((dashboard.VOILA_CONFIG_DIR / "voila.json").read_text())
     assert "jupyterlab-jupytext" in conf["VoilaConfiguration"]["extension_denylist"]
-    template = Path(dashboard.VOILA_CONFIG_DIR / "share/voila/templates/salesnb/index.html.j2").read_text()
+    template = Path(
+        dashboard.VOILA_CONFIG_DIR / "share/voila/templates/salesnb/index.html.j2"
+    ).read_text()
     assert "cdn.jsdelivr.net" in template  # the template removes exactly these links
 
 
@@ -320,3 +339,24 @@ def test_serve_fails_clearly_without_warehouse(tmp_path):
 
     with pytest.raises(InputError, match="no such warehouse"):
         dashboard.serve(source=str(tmp_path / "missing.duckdb"), port=1)
+
+
+@pytest.mark.parametrize("name", ["executive", "team"])
+def test_dashboard_notebook_runs_outside_voila(tiny, tmp_path, name):
+    """As an analyst opens it in JupyterLab (or papermill runs it): no Voilà, no URL, same figures."""
+    import papermill as pm
+
+    out = tmp_path / f"{name}.ipynb"
+    pm.execute_notebook(
+        str(config.DASHBOARD_DIR / f"{name}.ipynb"),
+        str(out),
+        parameters={"source": str(tiny.path), "period": "2026-Q3"},
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    nb = json.loads(out.read_text())
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) >= (6 if name == "executive" else 3)
+    assert "Traceback" not in json.dumps(outputs)

@@ -24,11 +24,21 @@ from salesnb.study import Filters
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = config.PROJECT_ROOT / "test-artifacts"
 LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
-WAIT_MS = 120_000  # a loaded 2-core CI box can take long to start kernels; this is not a timing test
+WAIT_MS = (
+    120_000  # a loaded 2-core CI box can take long to start kernels; this is not a timing test
+)
 
 
 def _free_port() -> int:
@@ -43,16 +53,29 @@ def server(demo_warehouse, chromium):
     port = _free_port()
     log = open(ARTIFACTS / "dashboard-server.log", "w")  # noqa: SIM115 - closed in teardown
     proc = subprocess.Popen(
-        [sys.executable, "-m", "salesnb.cli", "dashboard", "--source", str(demo_warehouse), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=str(config.PROJECT_ROOT),
+        [
+            sys.executable,
+            "-m",
+            "salesnb.cli",
+            "dashboard",
+            "--source",
+            str(demo_warehouse),
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=str(config.PROJECT_ROOT),
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while True:
         if proc.poll() is not None:
             log.close()
-            pytest.fail(f"salesnb dashboard exited with {proc.returncode}: "
-                        f"{(ARTIFACTS / 'dashboard-server.log').read_text()[-2000:]}")
+            pytest.fail(
+                f"salesnb dashboard exited with {proc.returncode}: "
+                f"{(ARTIFACTS / 'dashboard-server.log').read_text()[-2000:]}"
+            )
         try:
             with urllib.request.urlopen(base + "/", timeout=5) as r:
                 if r.status == 200:
@@ -116,7 +139,9 @@ class Viewer:
         self.page.wait_for_selector("img[data-chart]", timeout=WAIT_MS)
 
     def kpis(self) -> dict[str, float | None]:
-        pairs = self.page.eval_on_selector_all("[data-kpi]", "els => els.map(e => [e.dataset.kpi, e.dataset.value])")
+        pairs = self.page.eval_on_selector_all(
+            "[data-kpi]", "els => els.map(e => [e.dataset.kpi, e.dataset.value])"
+        )
         return {k: (float(v) if v else None) for k, v in pairs}
 
     def text(self) -> str:
@@ -129,7 +154,12 @@ class Viewer:
         """No code, no traceback, no internet request, no script run from a URL."""
         body = self.text()
         assert "Traceback" not in body and not re.search(r"\b\w+(Error|Exception)\b", body)
-        for code in ("from salesnb import", "dashboard.executive(", "dashboard.team(", "board.show"):
+        for code in (
+            "from salesnb import",
+            "dashboard.executive(",
+            "dashboard.team(",
+            "board.show",
+        ):
             assert code not in body
         assert self.external == [], f"tried to load from the internet: {self.external}"
         assert self.dialogs == []
@@ -185,12 +215,14 @@ def test_filter_change_redraws_every_section(server, viewer, src):
     v.page.wait_for_function(
         "before => { const e = document.querySelector('[data-kpi=\"revenue\"]');"
         " return e && e.dataset.value !== before; }",
-        arg=str(revenue_before), timeout=WAIT_MS,
+        arg=str(revenue_before),
+        timeout=WAIT_MS,
     )
     v.page.wait_for_function(
         "before => { const now = [...document.querySelectorAll('img[data-chart]')].map(e => e.src);"
         " return now.length === before.length && now.every((s, i) => s !== before[i]); }",
-        arg=charts_before, timeout=WAIT_MS,
+        arg=charts_before,
+        timeout=WAIT_MS,
     )
     _assert_kpis_match(v.kpis(), _figures(src, period, region=region))
     v.assert_clean()
@@ -200,10 +232,13 @@ def test_filter_change_redraws_every_section(server, viewer, src):
 def test_url_parameters_preset_the_filters(server, viewer, src):
     periods = dashboard.period_choices(src)
     channel = dashboard.known_values(src)["channel"][0]
-    v = viewer.open(f"{server}/voila/render/executive.ipynb?period={periods[1]}&channel={quote(channel)}")
+    v = viewer.open(
+        f"{server}/voila/render/executive.ipynb?period={periods[1]}&channel={quote(channel)}"
+    )
     v.page.wait_for_function(
         "p => document.querySelector('.snb-filter-period select').selectedOptions[0].text === p",
-        arg=periods[1], timeout=WAIT_MS,
+        arg=periods[1],
+        timeout=WAIT_MS,
     )
     shown = None
     want = _figures(src, dashboard.parse_period(periods[1]), channel=channel)
@@ -222,7 +257,10 @@ def test_url_parameters_preset_the_filters(server, viewer, src):
     "query, expect",
     [
         ("region=Atlantis", ["region", "Atlantis", "known values"]),
-        ("region=" + quote("<script>alert(1)</script>"), ["region", "<script>alert(1)</script>", "known values"]),
+        (
+            "region=" + quote("<script>alert(1)</script>"),
+            ["region", "<script>alert(1)</script>", "known values"],
+        ),
         ("team=" + quote('"><img src=x onerror=alert(2)>'), ["team", "known values"]),
         ("period=2026-Q9", ["period", "expected a quarter"]),
     ],
@@ -249,8 +287,10 @@ def test_team_scorecard_and_drill_down(server, viewer, src):
     team = dashboard.known_values(src)["team"][0]
     card = dashboard.rep_scorecard(src, Filters(period.start, period.end, team=team))
     last = card["rep_id"].iloc[-1]
-    v = viewer.open(f"{server}/voila/render/team.ipynb?team={quote(team)}&rep={quote(last)}",
-                    ready="[data-kpi='rep_revenue']")
+    v = viewer.open(
+        f"{server}/voila/render/team.ipynb?team={quote(team)}&rep={quote(last)}",
+        ready="[data-kpi='rep_revenue']",
+    )
     rows = v.page.eval_on_selector_all(
         "tr[data-rep-id]",
         "rows => rows.map(r => [r.dataset.repId, r.querySelector('[data-col=revenue]').dataset.value])",
@@ -263,11 +303,16 @@ def test_team_scorecard_and_drill_down(server, viewer, src):
     shown = v.kpis()
     assert shown["rep_revenue"] == pytest.approx(want["revenue"], rel=1e-6)
     if want["discount_compliance"] == want["discount_compliance"]:  # not NaN
-        assert shown["rep_discount_compliance"] == pytest.approx(want["discount_compliance"], rel=1e-6)
+        assert shown["rep_discount_compliance"] == pytest.approx(
+            want["discount_compliance"], rel=1e-6
+        )
     # drill into another rep from the picker
     first = card["rep_id"].iloc[0]
     label = v.page.eval_on_selector(
-        ".snb-rep-picker select", "(s, id) => [...s.options].find(o => o.text.endsWith('(' + id + ')')).text", first)
+        ".snb-rep-picker select",
+        "(s, id) => [...s.options].find(o => o.text.endsWith('(' + id + ')')).text",
+        first,
+    )
     v.page.select_option(".snb-rep-picker select", label=label)
     v.page.wait_for_selector(f"[data-rep='{first}']", timeout=WAIT_MS)
     assert v.kpis()["rep_revenue"] == pytest.approx(card["revenue"].iloc[0], rel=1e-6)

@@ -14,11 +14,13 @@ from salesnb.queries import funnel as fq
 from salesnb.source import connect
 from salesnb.study import Filters
 
-
 # --------------------------------------------------------------------------- metrics
 
+
 def test_win_rate_table_wilson_interval_and_order():
-    counts = pd.DataFrame({"source": ["Event", "Web", "Tiny"], "won": [1, 8, 1], "closed": [4, 10, 1]})
+    counts = pd.DataFrame(
+        {"source": ["Event", "Web", "Tiny"], "won": [1, 8, 1], "closed": [4, 10, 1]}
+    )
     t = fm.win_rate_table(counts, "source", min_closed=2)
     assert list(t.source) == ["Web", "Event"]  # Tiny dropped: 1 closed deal < 2
     web = t.iloc[0]
@@ -54,7 +56,19 @@ def _flow():
         {
             "stage": ["A", "A", "A", "B", "B", "B", "B", "B", "C", "C", "Closed"],
             "next_stage": ["B", "B", None, "C", "C", None, None, None, "Closed", None, None],
-            "status": ["won", "lost", "lost", "won", "lost", "lost", "open", "open", "won", "lost", "won"],
+            "status": [
+                "won",
+                "lost",
+                "lost",
+                "won",
+                "lost",
+                "lost",
+                "open",
+                "open",
+                "won",
+                "lost",
+                "won",
+            ],
             "deals": [3, 4, 3, 3, 1, 2, 1, 0, 3, 1, 3],
             "mean_rank": [0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 3],
         }
@@ -77,8 +91,14 @@ def test_stage_conversion_by_hand():
 
 
 def test_find_bottleneck_tie_break_by_dwell_and_min_entered():
-    c = pd.DataFrame({"stage": ["A", "B", "C", "D"], "entered": [100, 90, 80, 5],
-                      "conversion": [0.5, 0.502, 0.9, 0.1], "median_dwell_days": [5.0, 12.0, 3.0, 50.0]})
+    c = pd.DataFrame(
+        {
+            "stage": ["A", "B", "C", "D"],
+            "entered": [100, 90, 80, 5],
+            "conversion": [0.5, 0.502, 0.9, 0.1],
+            "median_dwell_days": [5.0, 12.0, 3.0, 50.0],
+        }
+    )
     b = fm.find_bottleneck(c, min_entered=20)  # D ignored: too few deals
     assert b["stage"] == "B"  # A and B within half a point: longer dwell wins
     assert fm.find_bottleneck(c.assign(entered=1), min_entered=20) == {}
@@ -87,8 +107,12 @@ def test_find_bottleneck_tie_break_by_dwell_and_min_entered():
 def test_velocity_forecast_coverage():
     assert fm.pipeline_velocity(100, 0.25, 4000.0, 50.0) == 2000.0
     assert np.isnan(fm.pipeline_velocity(100, 0.25, 4000.0, 0))
-    pipe = fm.value_open_pipeline(pd.DataFrame({"stage": ["A", "B"], "deals": [3, 2], "amount": [100.0, 0.0],
-                                                "with_amount": [1, 0]}), fallback_amount=50.0)
+    pipe = fm.value_open_pipeline(
+        pd.DataFrame(
+            {"stage": ["A", "B"], "deals": [3, 2], "amount": [100.0, 0.0], "with_amount": [1, 0]}
+        ),
+        fallback_amount=50.0,
+    )
     assert pipe.value.tolist() == [200.0, 100.0]
     f = fm.weighted_forecast(pipe, {"A": 0.5}, default_probability=0.2)
     assert f.expected.tolist() == [100.0, 20.0]
@@ -97,45 +121,90 @@ def test_velocity_forecast_coverage():
 
 
 def test_cohort_table_and_funnel_counts():
-    c = fm.cohort_table(pd.DataFrame({"cohort_month": ["2026-02", "2026-01"], "deals": [4, 10],
-                                      "won": [0, 3], "lost": [0, 1]}))
+    c = fm.cohort_table(
+        pd.DataFrame(
+            {
+                "cohort_month": ["2026-02", "2026-01"],
+                "deals": [4, 10],
+                "won": [0, 3],
+                "lost": [0, 1],
+            }
+        )
+    )
     assert list(c.cohort_month) == ["2026-01", "2026-02"]
     assert c.win_rate.iloc[0] == 0.75 and np.isnan(c.win_rate.iloc[1])
-    steps = fm.funnel_counts(pd.DataFrame({"stage": ["A", "B"], "entered": [10, 5]}), leads=40, converted_leads=10,
-                             won=2)
+    steps = fm.funnel_counts(
+        pd.DataFrame({"stage": ["A", "B"], "entered": [10, 5]}), leads=40, converted_leads=10, won=2
+    )
     assert steps["count"].tolist() == [40, 10, 10, 5, 2]
     assert steps.step_conversion.iloc[1] == 0.25
 
 
 def test_funnel_actions_mentions_bottleneck_and_low_coverage():
-    md = fm.funnel_actions({"bottleneck_stage": "Proposal", "bottleneck_conversion": 0.4,
-                            "bottleneck_median_dwell_days": 28.0, "pipeline_coverage": 1.5,
-                            "median_cycle_days": 33.0})
+    md = fm.funnel_actions(
+        {
+            "bottleneck_stage": "Proposal",
+            "bottleneck_conversion": 0.4,
+            "bottleneck_median_dwell_days": 28.0,
+            "pipeline_coverage": 1.5,
+            "median_cycle_days": 33.0,
+        }
+    )
     assert "Proposal" in md and "40%" in md and "1.5x" in md
 
 
 # --------------------------------------------------------------------------- queries on a tiny warehouse
 
+
 @pytest.fixture
 def tiny_crm(tmp_path):
     """6 deals with stage history: hand-checkable win rate, cycle days, conversion, open pipeline."""
-    opps = pd.DataFrame({
-        "opportunity_id": ["D1", "D2", "D3", "D4", "D5", "D6"],
-        "rep_id": ["R1", "R1", "R2", "R2", "R1", "R2"],
-        "created_date": pd.to_datetime(["2026-01-01", "2026-01-10", "2026-02-01", "2026-02-15", "2026-03-01", None]),
-        "close_date": pd.to_datetime(["2026-02-10", "2026-03-01", "2026-03-15", "2026-01-20", None, None]),
-        "amount": [1000.0, 500.0, 2000.0, 700.0, 300.0, None],
-        "stage": ["Closed", "Qualify", "Proposal", "Closed", "Proposal", "Qualify"],
-        "status": ["won", "lost", "Lost", "won", "open", "open"],
-        "source": ["Web", "Web", "Event", "Event", "Web", "Web"],
-    })
-    hist = pd.DataFrame({
-        "opportunity_id": ["D1", "D1", "D1", "D2", "D3", "D3", "D5", "D5"],
-        "stage": ["Qualify", "Proposal", "Closed", "Qualify", "Qualify", "Proposal", "Qualify", "Proposal"],
-        "entered_date": pd.to_datetime(["2026-01-01", "2026-01-05", "2026-02-10", "2026-01-10", "2026-02-01",
-                                        "2026-02-11", "2026-03-01", "2026-03-04"]),
-    })
-    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "name": ["Ann", "Bo"], "team": ["T", "T"], "region": ["N", "S"]})
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["D1", "D2", "D3", "D4", "D5", "D6"],
+            "rep_id": ["R1", "R1", "R2", "R2", "R1", "R2"],
+            "created_date": pd.to_datetime(
+                ["2026-01-01", "2026-01-10", "2026-02-01", "2026-02-15", "2026-03-01", None]
+            ),
+            "close_date": pd.to_datetime(
+                ["2026-02-10", "2026-03-01", "2026-03-15", "2026-01-20", None, None]
+            ),
+            "amount": [1000.0, 500.0, 2000.0, 700.0, 300.0, None],
+            "stage": ["Closed", "Qualify", "Proposal", "Closed", "Proposal", "Qualify"],
+            "status": ["won", "lost", "Lost", "won", "open", "open"],
+            "source": ["Web", "Web", "Event", "Event", "Web", "Web"],
+        }
+    )
+    hist = pd.DataFrame(
+        {
+            "opportunity_id": ["D1", "D1", "D1", "D2", "D3", "D3", "D5", "D5"],
+            "stage": [
+                "Qualify",
+                "Proposal",
+                "Closed",
+                "Qualify",
+                "Qualify",
+                "Proposal",
+                "Qualify",
+                "Proposal",
+            ],
+            "entered_date": pd.to_datetime(
+                [
+                    "2026-01-01",
+                    "2026-01-05",
+                    "2026-02-10",
+                    "2026-01-10",
+                    "2026-02-01",
+                    "2026-02-11",
+                    "2026-03-01",
+                    "2026-03-04",
+                ]
+            ),
+        }
+    )
+    reps = pd.DataFrame(
+        {"rep_id": ["R1", "R2"], "name": ["Ann", "Bo"], "team": ["T", "T"], "region": ["N", "S"]}
+    )
     path = tmp_path / "crm.duckdb"
     con = duckdb.connect(str(path))
     for name, df in (("opportunities", opps), ("stage_history", hist), ("reps", reps)):

@@ -32,8 +32,12 @@ ORDERS_HEADER = (
 
 
 def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "salesnb.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "salesnb.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
 
 
 def cli_inprocess(capsys, *args):
@@ -51,7 +55,9 @@ def digest(path: Path) -> str:
 
 
 def snapshot(folder: Path) -> dict:
-    return {p.name: (p.stat().st_mtime_ns, digest(p)) for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: (p.stat().st_mtime_ns, digest(p)) for p in sorted(folder.iterdir()) if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -85,7 +91,9 @@ def assert_counts_add_up(result_json: dict):
 
 
 def write_orders(folder: Path, *lines: str, encoding="utf-8"):
-    (folder / "orders.csv").write_bytes((ORDERS_HEADER + "".join(l + "\n" for l in lines)).encode(encoding))
+    (folder / "orders.csv").write_bytes(
+        (ORDERS_HEADER + "".join(line + "\n" for line in lines)).encode(encoding)
+    )
 
 
 GOOD_LINE = "O1,1,2024-01-05,C1,R1,P1,online,North,DE,2,50,0.1,90,EUR,false,"
@@ -98,17 +106,28 @@ def test_canonical_folder_loads_with_hand_computed_totals(folder, tmp_path):
     before = snapshot(folder)
     db = tmp_path / "w.duckdb"
     result = ingest(folder, into=db)
-    assert result.as_json() == {"tables": {
-        "orders": {"rows_in": 4, "accepted": 4, "quarantined": 0},
-        "customers": {"rows_in": 2, "accepted": 2, "quarantined": 0},
-        "products": {"rows_in": 2, "accepted": 2, "quarantined": 0},
-        "reps": {"rows_in": 2, "accepted": 2, "quarantined": 0},
-    }}
-    assert query(db, "SELECT sum(net_amount), sum(quantity), sum(is_return::INT) FROM orders") == [(240.0, 5.0, 1)]
+    assert result.as_json() == {
+        "tables": {
+            "orders": {"rows_in": 4, "accepted": 4, "quarantined": 0},
+            "customers": {"rows_in": 2, "accepted": 2, "quarantined": 0},
+            "products": {"rows_in": 2, "accepted": 2, "quarantined": 0},
+            "reps": {"rows_in": 2, "accepted": 2, "quarantined": 0},
+        }
+    }
+    assert query(db, "SELECT sum(net_amount), sum(quantity), sum(is_return::INT) FROM orders") == [
+        (240.0, 5.0, 1)
+    ]
     # "1,000.00" is a number; dates are DATEs; headers like "Rep ID" match rep_id.
-    assert query(db, "SELECT unit_price FROM orders WHERE order_id = 'O1' AND line_no = 2") == [(1000.0,)]
-    assert query(db, "SELECT typeof(order_date), typeof(line_no) FROM orders LIMIT 1") == [("DATE", "BIGINT")]
-    assert query(db, "SELECT rep_id, role FROM reps ORDER BY 1") == [("R1", "rep"), ("R2", "senior")]
+    assert query(db, "SELECT unit_price FROM orders WHERE order_id = 'O1' AND line_no = 2") == [
+        (1000.0,)
+    ]
+    assert query(db, "SELECT typeof(order_date), typeof(line_no) FROM orders LIMIT 1") == [
+        ("DATE", "BIGINT")
+    ]
+    assert query(db, "SELECT rep_id, role FROM reps ORDER BY 1") == [
+        ("R1", "rep"),
+        ("R2", "senior"),
+    ]
     # The unknown column is ignored and said so; the input is untouched.
     assert "notes" not in [r[0] for r in query(db, "DESCRIBE orders")]
     assert "columns not used in orders.csv: notes" in result.summary()
@@ -128,15 +147,23 @@ def test_cli_json_is_exactly_the_counts(folder, tmp_path):
 def test_excel_parquet_bom_and_semicolons(tmp_path):
     src = tmp_path / "mixed"
     src.mkdir()
-    pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["Ä GmbH", "B"]}).to_excel(src / "customers.xlsx", index=False)
+    pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["Ä GmbH", "B"]}).to_excel(
+        src / "customers.xlsx", index=False
+    )
     pd.DataFrame({"product_id": ["P1"], "list_price": [9.5]}).to_parquet(src / "products.parquet")
     (src / "reps.csv").write_bytes("\ufeffrep_id;name;hire_date\nR1;Zoë;01/02/2023\n".encode())
     (src / "orders.csv").write_text(
-        "order_id,line_no,order_date,customer_id,quantity,net_amount\nO1,1,2024-01-01,C1,1,9.5\n")
+        "order_id,line_no,order_date,customer_id,quantity,net_amount\nO1,1,2024-01-01,C1,1,9.5\n"
+    )
     db = tmp_path / "w.duckdb"
     out = ingest(src, into=db).as_json()
     assert_counts_add_up(out)
-    assert {t: c["accepted"] for t, c in out["tables"].items()} == {"orders": 1, "customers": 2, "products": 1, "reps": 1}
+    assert {t: c["accepted"] for t, c in out["tables"].items()} == {
+        "orders": 1,
+        "customers": 2,
+        "products": 1,
+        "reps": 1,
+    }
     assert query(db, "SELECT name FROM customers ORDER BY 1") == [("B",), ("Ä GmbH",)]
     assert query(db, "SELECT name, hire_date::VARCHAR FROM reps") == [("Zoë", "2023-01-02")]
 
@@ -147,11 +174,11 @@ def test_excel_parquet_bom_and_semicolons(tmp_path):
 def test_bad_date_negative_quantity_and_duplicate_key_are_quarantined(folder, tmp_path):
     write_orders(
         folder,
-        GOOD_LINE,                                                       # row 2 ok
-        "O2,1,2024-31-12,C1,R1,P1,online,North,DE,1,50,0,50,EUR,,",      # row 3 bad date
-        "O3,1,2024-01-07,C2,R2,P1,retail,South,FR,-4,50,0,-200,EUR,,",   # row 4 negative, no return
-        "O1,1,2024-01-08,C2,R2,P2,retail,South,FR,1,10,0,10,EUR,,",      # row 5 duplicate key
-        "O4,1,2024-01-09,C2,R2,P2,retail,South,FR,-1,10,0,-10,EUR,yes,", # row 6 a return: accepted
+        GOOD_LINE,  # row 2 ok
+        "O2,1,2024-31-12,C1,R1,P1,online,North,DE,1,50,0,50,EUR,,",  # row 3 bad date
+        "O3,1,2024-01-07,C2,R2,P1,retail,South,FR,-4,50,0,-200,EUR,,",  # row 4 negative, no return
+        "O1,1,2024-01-08,C2,R2,P2,retail,South,FR,1,10,0,10,EUR,,",  # row 5 duplicate key
+        "O4,1,2024-01-09,C2,R2,P2,retail,South,FR,-1,10,0,-10,EUR,yes,",  # row 6 a return: accepted
     )
     db = tmp_path / "w.duckdb"
     r = cli("ingest", folder, "--into", db, "--json")
@@ -186,17 +213,26 @@ def test_gbk_file_keeps_chinese_names(tmp_path):
     src = tmp_path / "cn"
     src.mkdir()
     (src / "customers.csv").write_bytes(
-        "customer_id,name,region\nC1,北京贸易有限公司,华北\nC2,上海电子,华东\nC3,广州五金,华南\n".encode("gbk"))
+        "customer_id,name,region\nC1,北京贸易有限公司,华北\nC2,上海电子,华东\nC3,广州五金,华南\n".encode(
+            "gbk"
+        )
+    )
     (src / "orders.csv").write_bytes(
         "order_id,line_no,order_date,customer_id,region,quantity,net_amount\n"
-        "D1,1,2024-03-01,C1,华北,2,100\nD2,1,2024-03-02,C2,华东,1,50\n".encode("gbk"))
+        "D1,1,2024-03-01,C1,华北,2,100\nD2,1,2024-03-02,C2,华东,1,50\n".encode("gbk")
+    )
     db = tmp_path / "w.duckdb"
     out = ingest(src, into=db).as_json()
     assert out["tables"]["customers"] == {"rows_in": 3, "accepted": 3, "quarantined": 0}
     assert query(db, "SELECT name, region FROM customers ORDER BY customer_id") == [
-        ("北京贸易有限公司", "华北"), ("上海电子", "华东"), ("广州五金", "华南")]
+        ("北京贸易有限公司", "华北"),
+        ("上海电子", "华东"),
+        ("广州五金", "华南"),
+    ]
     assert query(db, "SELECT region, sum(net_amount) FROM orders GROUP BY 1 ORDER BY 1") == [
-        ("华东", 50.0), ("华北", 100.0)]
+        ("华东", 50.0),
+        ("华北", 100.0),
+    ]
 
 
 def test_orphan_foreign_key_is_quarantined_when_parent_is_present(folder, tmp_path):
@@ -240,7 +276,9 @@ def _fails(folder, db, *expect, extra=(), capsys=None):
 
 
 def test_missing_required_column_stops(folder, loaded):
-    (folder / "orders.csv").write_text("order_id,line_no,customer_id,quantity,net_amount\nO1,1,C1,1,5\n")
+    (folder / "orders.csv").write_text(
+        "order_id,line_no,customer_id,quantity,net_amount\nO1,1,C1,1,5\n"
+    )
     _fails(folder, loaded[0], "orders.csv", "order_date", "required")
 
 
@@ -281,8 +319,9 @@ def test_replace_by_default_append_on_request(folder, tmp_path):
     month.mkdir()
     (month / "orders.csv").write_text(
         ORDERS_HEADER
-        + "O9,1,2024-05-01,C1,R1,P1,online,North,DE,1,50,0,50,EUR,,\n"   # new
-        + GOOD_LINE + "\n"                                              # O1/1 already loaded
+        + "O9,1,2024-05-01,C1,R1,P1,online,North,DE,1,50,0,50,EUR,,\n"  # new
+        + GOOD_LINE
+        + "\n"  # O1/1 already loaded
     )
     out = ingest(month, into=db, append=True).as_json()
     assert out["tables"] == {"orders": {"rows_in": 2, "accepted": 1, "quarantined": 1}}
@@ -328,11 +367,13 @@ def _crm(tmp_path, mapping_text=CRM_MAPPING):
     src.mkdir()
     (src / "deals_2024-01.csv").write_text(
         "Deal ID,Owner,Stage,Value,List,Created,Extra\n"
-        "D1,ann,Closed Won,\"1,200\",1500,31/01/2024,x\n"
+        'D1,ann,Closed Won,"1,200",1500,31/01/2024,x\n'
         "D2,bo,closed lost,0,100,15/01/2024,y\n"
-        "D3,ann,Demo,,,20/01/2024,z\n")
+        "D3,ann,Demo,,,20/01/2024,z\n"
+    )
     (src / "deals_2024-02.csv").write_text(
-        "Deal ID,Owner,Stage,Value,List,Created,Extra\nD4,bo,Yes,300,300,01/02/2024,\n")
+        "Deal ID,Owner,Stage,Value,List,Created,Extra\nD4,bo,Yes,300,300,01/02/2024,\n"
+    )
     (src / "owners.csv").write_text("Owner\nann\nbo\n")
     mp = tmp_path / "tiny.yaml"
     mp.write_text(mapping_text)
@@ -344,11 +385,14 @@ def test_mapping_renames_maps_values_derives_and_reads_every_matching_file(tmp_p
     db = tmp_path / "w.duckdb"
     out = ingest(src, into=db, mapping=str(mp)).as_json()
     assert out["tables"]["opportunities"] == {"rows_in": 4, "accepted": 4, "quarantined": 0}
-    rows = query(db, "SELECT opportunity_id, status, stage, amount, created_date::VARCHAR, discount "
-                     "FROM opportunities ORDER BY 1")
+    rows = query(
+        db,
+        "SELECT opportunity_id, status, stage, amount, created_date::VARCHAR, discount "
+        "FROM opportunities ORDER BY 1",
+    )
     assert rows == [
-        ("D1", "won", "Closed Won", 1200.0, "2024-01-31", 0.2),   # "1,200" is 1200
-        ("D2", "lost", "closed lost", 0.0, "2024-01-15", 1.0),    # value map ignores case
+        ("D1", "won", "Closed Won", 1200.0, "2024-01-31", 0.2),  # "1,200" is 1200
+        ("D2", "lost", "closed lost", 0.0, "2024-01-15", 1.0),  # value map ignores case
         ("D3", "open", "Demo", None, "2024-01-20", None),
         ("D4", "won", "Yes", 300.0, "2024-02-01", 0.0),  # declared day-first; YAML Yes stays text
     ]
@@ -356,22 +400,48 @@ def test_mapping_renames_maps_values_derives_and_reads_every_matching_file(tmp_p
 
 
 def test_mapping_errors_name_file_and_column(tmp_path, capsys):
-    src, mp = _crm(tmp_path, CRM_MAPPING.replace("rep_id: Owner\n      stage", "rep_id: Salesperson\n      stage"))
-    line = _fails(src, tmp_path / "w.duckdb", "deals_2024-01.csv", "Salesperson", extra=("--mapping", mp))
+    src, mp = _crm(
+        tmp_path,
+        CRM_MAPPING.replace("rep_id: Owner\n      stage", "rep_id: Salesperson\n      stage"),
+    )
+    line = _fails(
+        src, tmp_path / "w.duckdb", "deals_2024-01.csv", "Salesperson", extra=("--mapping", mp)
+    )
     assert "opportunities.rep_id" in line
     mp.write_text(CRM_MAPPING.replace("  reps:", "  gizmos:"))
-    _fails(src, tmp_path / "w.duckdb", "unknown table 'gizmos'", extra=("--mapping", mp), capsys=capsys)
+    _fails(
+        src, tmp_path / "w.duckdb", "unknown table 'gizmos'", extra=("--mapping", mp), capsys=capsys
+    )
     mp.write_text(CRM_MAPPING.replace("      stage: Stage\n", ""))
-    _fails(src, tmp_path / "w.duckdb", "required column 'stage'", extra=("--mapping", mp), capsys=capsys)
-    _fails(src, tmp_path / "w.duckdb", "no such named mapping", extra=("--mapping", "nope"), capsys=capsys)
+    _fails(
+        src,
+        tmp_path / "w.duckdb",
+        "required column 'stage'",
+        extra=("--mapping", mp),
+        capsys=capsys,
+    )
+    _fails(
+        src,
+        tmp_path / "w.duckdb",
+        "no such named mapping",
+        extra=("--mapping", "nope"),
+        capsys=capsys,
+    )
 
 
 def test_expressions_cannot_touch_files(tmp_path, capsys):
     evil = CRM_MAPPING.replace(
         """discount: '("List" - "Value") / NULLIF("List", 0)'""",
-        """discount: "(SELECT count(*) FROM read_text('/etc/hostname'))" """)
+        """discount: "(SELECT count(*) FROM read_text('/etc/hostname'))" """,
+    )
     src, mp = _crm(tmp_path, evil)
-    _fails(src, tmp_path / "w.duckdb", "derive opportunities.discount", extra=("--mapping", mp), capsys=capsys)
+    _fails(
+        src,
+        tmp_path / "w.duckdb",
+        "derive opportunities.discount",
+        extra=("--mapping", mp),
+        capsys=capsys,
+    )
 
 
 def test_named_mappings_resolve_and_parse():
@@ -390,7 +460,8 @@ def test_text_numbers_used_by_an_expression_quarantine_bad_cells(tmp_path):
         "Order,Date,Client,Qty,Sales,Profit\n"
         "A,2024-01-01,c1,1,100,20\n"
         "B,2024-01-02,c2,2,50,oops\n"
-        "C,2024-01-03,c3,3,\"1,000\",100\n")
+        'C,2024-01-03,c3,3,"1,000",100\n'
+    )
     mp = tmp_path / "shop.yaml"
     mp.write_text("""
 tables:
@@ -413,3 +484,27 @@ def test_input_files_are_opened_read_only(folder, tmp_path):
         os.chmod(p, 0o444)
     out = ingest(folder, into=tmp_path / "w.duckdb").as_json()
     assert out["tables"]["orders"]["accepted"] == 4
+
+
+def test_demo_company_round_trips_through_csv_and_parquet(demo_warehouse, tmp_path):
+    """Every canonical table exported as files and ingested back: same rows, same sums."""
+    from salesnb.schema import TABLES
+
+    export = tmp_path / "export"
+    export.mkdir()
+    src = duckdb.connect(str(demo_warehouse), read_only=True)
+    present = [t for t in TABLES if src.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t]).fetchone()[0]]
+    for t in present:
+        fmt = "(FORMAT parquet)" if t == "orders" else "(HEADER)"
+        ext = "parquet" if t == "orders" else "csv"
+        src.execute(f"COPY {t} TO '{export / f'{t}.{ext}'}' {fmt}")
+    db = tmp_path / "w.duckdb"
+    out = ingest(export, into=db).as_json()
+    assert list(out["tables"]) == present
+    for t in present:
+        n = src.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        assert out["tables"][t] == {"rows_in": n, "accepted": n, "quarantined": 0}, t
+    totals = "SELECT sum(net_amount), sum(quantity), count(DISTINCT customer_id), min(order_date) FROM orders"
+    assert query(db, totals) == src.execute(totals).fetchall()
+    src.close()

@@ -21,13 +21,21 @@ def test_market_share_table_and_period_labels():
     months = pd.Series(pd.to_datetime(["2026-07-01", "2026-08-01", "2026-10-01", "2025-01-01"]))
     labels = mm.label_dates(months, ["2026-Q3", "2026-Q4"])
     assert labels.tolist()[:3] == ["2026-Q3", "2026-Q3", "2026-Q4"] and pd.isna(labels.iloc[3])
-    ours = pd.DataFrame({"period": labels, "segment": ["E", "S", "E", "E"], "revenue": [10.0, 5.0, 20.0, 99.0]})
-    market = pd.DataFrame({"period": ["2026-Q3", "2026-Q3", "2026-Q4"], "segment": ["E", "S", "E"],
-                           "market_size": [100.0, 50.0, 100.0]})
+    ours = pd.DataFrame(
+        {"period": labels, "segment": ["E", "S", "E", "E"], "revenue": [10.0, 5.0, 20.0, 99.0]}
+    )
+    market = pd.DataFrame(
+        {
+            "period": ["2026-Q3", "2026-Q3", "2026-Q4"],
+            "segment": ["E", "S", "E"],
+            "market_size": [100.0, 50.0, 100.0],
+        }
+    )
     t = mm.market_share_table(ours, market, by=["period"])
     assert t.market_share.tolist() == [pytest.approx(15 / 150), pytest.approx(0.2)]
-    assert mm.labels_within(["2026-Q2", "2026-Q3", "2026-Q4", "2026"], date(2026, 7, 1), date(2027, 1, 1)) == [
-        "2026-Q3", "2026-Q4"]
+    assert mm.labels_within(
+        ["2026-Q2", "2026-Q3", "2026-Q4", "2026"], date(2026, 7, 1), date(2027, 1, 1)
+    ) == ["2026-Q3", "2026-Q4"]
     seg = mm.market_share_table(ours, market, by=["period", "segment"])
     assert mm.share_change(seg, ["2026-Q4"], ["2026-Q3"])["E"] == pytest.approx(0.1)
 
@@ -39,23 +47,33 @@ def test_competitor_shares():
 
 
 def test_growth_share_quadrants():
-    now = pd.DataFrame({"category": ["A", "B", "C", "D", "E"], "revenue": [50.0, 30.0, 12.0, 5.0, 3.0]})
+    now = pd.DataFrame(
+        {"category": ["A", "B", "C", "D", "E"], "revenue": [50.0, 30.0, 12.0, 5.0, 3.0]}
+    )
     old = pd.DataFrame({"category": ["A", "B", "C", "D"], "revenue": [40.0, 32.0, 8.0, 6.0]})
     g = mm.growth_share(now, old).set_index("category")
     # company growth 100/86 - 1 = 16.3 %; large = share above 1/5
     assert g.loc["A", "growth"] == pytest.approx(0.25)
-    assert g.quadrant.to_dict() == {"A": "star", "B": "cash cow", "C": "question mark", "D": "dog", "E": "new"}
+    assert g.quadrant.to_dict() == {
+        "A": "star",
+        "B": "cash cow",
+        "C": "question mark",
+        "D": "dog",
+        "E": "new",
+    }
 
 
 def test_competitor_losses_and_dominant_competitor():
-    lost = pd.DataFrame({
-        "segment": ["Ent", "Ent", "Ent", "SMB", "SMB"],
-        "competitor": ["Northwind", "Globex", None, "Globex", "Northwind"],
-        "lost": [30, 10, 10, 12, 8],
-        "mean_discount": [0.05, 0.10, 0.10, 0.02, 0.02],
-        "mean_amount": [1.0] * 5,
-        "price_losses": [15, 2, 0, 0, 0],
-    })
+    lost = pd.DataFrame(
+        {
+            "segment": ["Ent", "Ent", "Ent", "SMB", "SMB"],
+            "competitor": ["Northwind", "Globex", None, "Globex", "Northwind"],
+            "lost": [30, 10, 10, 12, 8],
+            "mean_discount": [0.05, 0.10, 0.10, 0.02, 0.02],
+            "mean_amount": [1.0] * 5,
+            "price_losses": [15, 2, 0, 0, 0],
+        }
+    )
     won = pd.DataFrame({"segment": ["Ent", "SMB"], "won": [20, 20], "mean_discount": [0.15, 0.02]})
     t = mm.competitor_losses(lost, won)
     ent = t[t.segment == "Ent"].set_index("competitor")
@@ -94,60 +112,104 @@ def test_price_elasticity_equals_statsmodels_glm_with_product_dummies():
     r = mm.price_elasticity(cells)
     c = cells[cells.product_id != "p4"]
     exog = pd.concat([c[["log_price_ratio"]], pd.get_dummies(c.product_id, dtype=float)], axis=1)
-    ref = sm.GLM(c.quantity, exog, family=sm.families.Poisson(), offset=np.log(c.lines)).fit(scale="X2")
+    ref = sm.GLM(c.quantity, exog, family=sm.families.Poisson(), offset=np.log(c.lines)).fit(
+        scale="X2"
+    )
     lo, hi = ref.conf_int().loc["log_price_ratio"]
     assert r["elasticity"] == pytest.approx(ref.params["log_price_ratio"], abs=1e-7)
-    assert r["ci_low"] == pytest.approx(lo, abs=1e-6) and r["ci_high"] == pytest.approx(hi, abs=1e-6)
+    assert r["ci_low"] == pytest.approx(lo, abs=1e-6) and r["ci_high"] == pytest.approx(
+        hi, abs=1e-6
+    )
     assert r["ci_low"] < -1.2 < r["ci_high"]
 
 
 def test_price_elasticity_without_price_variation_raises_fit_error():
     with pytest.raises(FitError, match="more than one discount"):
-        mm.price_elasticity(pd.DataFrame({"product_id": ["a"], "log_price_ratio": [0.0], "lines": [3],
-                                          "quantity": [5.0]}))
+        mm.price_elasticity(
+            pd.DataFrame(
+                {"product_id": ["a"], "log_price_ratio": [0.0], "lines": [3], "quantity": [5.0]}
+            )
+        )
     with pytest.raises(ValueError, match="lines"):
-        mm.price_elasticity(pd.DataFrame({"product_id": ["a"], "log_price_ratio": [0.0], "quantity": [5.0]}))
+        mm.price_elasticity(
+            pd.DataFrame({"product_id": ["a"], "log_price_ratio": [0.0], "quantity": [5.0]})
+        )
 
 
 def test_segment_strategy_rules():
-    seg = pd.DataFrame({"segment": ["Ent", "Mid", "SMB", "Gov"], "revenue": [50.0, 30.0, 20.0, 10.0],
-                        "growth": [0.05, 0.40, 0.10, 0.30], "share_change": [0.01, 0.02, 0.0, -0.01]})
-    threats = pd.DataFrame({"segment": ["Ent", "Mid"], "competitor": ["Northwind", "Globex"],
-                            "share_of_named": [0.62, 0.3]})
+    seg = pd.DataFrame(
+        {
+            "segment": ["Ent", "Mid", "SMB", "Gov"],
+            "revenue": [50.0, 30.0, 20.0, 10.0],
+            "growth": [0.05, 0.40, 0.10, 0.30],
+            "share_change": [0.01, 0.02, 0.0, -0.01],
+        }
+    )
+    threats = pd.DataFrame(
+        {
+            "segment": ["Ent", "Mid"],
+            "competitor": ["Northwind", "Globex"],
+            "share_of_named": [0.62, 0.3],
+        }
+    )
     s = mm.segment_strategy(seg, threats, threat_share=0.4).set_index("segment")
-    assert s.action.to_dict() == {"Ent": "defend", "Gov": "defend", "Mid": "push", "SMB": "maintain"}
+    assert s.action.to_dict() == {
+        "Ent": "defend",
+        "Gov": "defend",
+        "Mid": "push",
+        "SMB": "maintain",
+    }
     assert "Northwind" in s.loc["Ent", "reason"]
-    md = mm.market_actions({"dominant_competitor": "Northwind", "dominant_competitor_segment": "Ent",
-                            "dominant_competitor_share": 0.62, "price_elasticity": -1.5,
-                            "price_elasticity_low": -1.6, "price_elasticity_high": -1.4}, s.reset_index())
+    md = mm.market_actions(
+        {
+            "dominant_competitor": "Northwind",
+            "dominant_competitor_segment": "Ent",
+            "dominant_competitor_share": 0.62,
+            "price_elasticity": -1.5,
+            "price_elasticity_low": -1.6,
+            "price_elasticity_high": -1.4,
+        },
+        s.reset_index(),
+    )
     assert "Push: **Mid**" in md and "Northwind" in md and "price-elastic" in md
 
 
 # --------------------------------------------------------------------------- queries on a tiny warehouse
 
+
 @pytest.fixture
 def tiny_shop(tmp_path):
-    orders = pd.DataFrame({
-        "order_id": ["O1", "O1", "O2", "O3", "O4", "O5"],
-        "line_no": [1, 2, 1, 1, 1, 1],
-        "order_date": pd.to_datetime(["2026-07-02", "2026-07-02", "2026-08-01", "2026-08-05", "2026-09-01",
-                                      "2026-09-02"]).date,
-        "customer_id": ["C1", "C1", "C2", "C1", "C2", "C2"],
-        "product_id": ["P1", "P1", "P1", "P2", "P1", "P1"],
-        "quantity": [2.0, 4.0, 3.0, 1.0, 5.0, -1.0],
-        "unit_price": [10.0] * 6,
-        "discount": [0.0, 0.0, 0.2, 0.1, 0.204, 0.0],
-        "net_amount": [20.0, 40.0, 24.0, 9.0, 39.8, -10.0],
-        "is_return": [False, False, False, False, False, True],
-    })
+    orders = pd.DataFrame(
+        {
+            "order_id": ["O1", "O1", "O2", "O3", "O4", "O5"],
+            "line_no": [1, 2, 1, 1, 1, 1],
+            "order_date": pd.to_datetime(
+                ["2026-07-02", "2026-07-02", "2026-08-01", "2026-08-05", "2026-09-01", "2026-09-02"]
+            ).date,
+            "customer_id": ["C1", "C1", "C2", "C1", "C2", "C2"],
+            "product_id": ["P1", "P1", "P1", "P2", "P1", "P1"],
+            "quantity": [2.0, 4.0, 3.0, 1.0, 5.0, -1.0],
+            "unit_price": [10.0] * 6,
+            "discount": [0.0, 0.0, 0.2, 0.1, 0.204, 0.0],
+            "net_amount": [20.0, 40.0, 24.0, 9.0, 39.8, -10.0],
+            "is_return": [False, False, False, False, False, True],
+        }
+    )
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "segment": ["Enterprise", "SMB"]})
-    opps = pd.DataFrame({
-        "opportunity_id": ["D1", "D2", "D3", "D4"], "customer_id": ["C1", "C1", "C2", "C1"],
-        "close_date": pd.to_datetime(["2026-07-10", "2026-08-10", "2026-08-11", "2026-09-01"]).date,
-        "status": ["lost", "lost", "lost", "won"], "competitor": ["Northwind", None, "Globex", None],
-        "loss_reason": ["Price too high", "Timing", "Competitor", None], "discount": [0.05, 0.1, 0.0, 0.2],
-        "amount": [100.0, 200.0, 50.0, 400.0],
-    })
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["D1", "D2", "D3", "D4"],
+            "customer_id": ["C1", "C1", "C2", "C1"],
+            "close_date": pd.to_datetime(
+                ["2026-07-10", "2026-08-10", "2026-08-11", "2026-09-01"]
+            ).date,
+            "status": ["lost", "lost", "lost", "won"],
+            "competitor": ["Northwind", None, "Globex", None],
+            "loss_reason": ["Price too high", "Timing", "Competitor", None],
+            "discount": [0.05, 0.1, 0.0, 0.2],
+            "amount": [100.0, 200.0, 50.0, 400.0],
+        }
+    )
     path = tmp_path / "shop.duckdb"
     con = duckdb.connect(str(path))
     for name, df in (("orders", orders), ("customers", customers), ("opportunities", opps)):
@@ -162,7 +224,8 @@ def tiny_shop(tmp_path):
 
 def test_price_cells_buckets_and_returns(tiny_shop):
     cells = qm.price_cells(tiny_shop, Filters(date(2026, 7, 1), date(2026, 10, 1))).set_index(
-        ["product_id", "bucket"])
+        ["product_id", "bucket"]
+    )
     # P1 at 0 % off: lines O1/1, O1/2 (2 + 4 units); the return line is left out
     assert cells.loc[("P1", 0.0), ["quantity", "lines"]].tolist() == [6.0, 2]
     # 20 % and 20.4 % share the 0.20 bucket; the ratio is the lines' mean log(1 - discount)
@@ -174,7 +237,9 @@ def test_price_cells_buckets_and_returns(tiny_shop):
 
 def test_competitor_loss_counts(tiny_shop):
     lost, won = qm.competitor_loss_counts(tiny_shop, Filters(date(2026, 7, 1), date(2026, 10, 1)))
-    ent = lost[lost.segment == "Enterprise"].set_index(lost[lost.segment == "Enterprise"].competitor.fillna("-"))
+    ent = lost[lost.segment == "Enterprise"].set_index(
+        lost[lost.segment == "Enterprise"].competitor.fillna("-")
+    )
     assert ent.loc["Northwind", "lost"] == 1 and ent.loc["Northwind", "price_losses"] == 1
     assert ent.loc["-", "lost"] == 1
     assert won.set_index("segment").loc["Enterprise", "mean_discount"] == pytest.approx(0.2)

@@ -64,11 +64,15 @@ def test_notebook_contract(path):
     source = nb.cells[tagged[0]].source
     lines = [ln for ln in source.splitlines() if ln.strip()]
     for ln in lines:
-        assert LINE.match(ln), f"{path.name}: parameter line does not read 'name: type = default  # help': {ln!r}"
+        assert LINE.match(ln), (
+            f"{path.name}: parameter line does not read 'name: type = default  # help': {ln!r}"
+        )
     params = report.parse_parameters(source, where=path.name)  # literals only
     names = [p.name for p in params]
     shared = list(studies.COMMON_PARAMETERS)
-    assert names[: len(shared)] == shared, f"{path.name}: shared parameters must come first, in order"
+    assert names[: len(shared)] == shared, (
+        f"{path.name}: shared parameters must come first, in order"
+    )
     assert all(p.type == "str" and p.default == "" for p in params[: len(shared)])
     assert len(set(names)) == len(names)
 
@@ -82,12 +86,20 @@ def test_notebook_contract(path):
 
     study = BY_FILE[path.name]
     opener = next(c for c in nb.cells[tagged[0] + 1 :] if c.cell_type == "code").source
-    assert f'study.open("{study.id}"' in opener, f"{path.name}: first code cell must open study {study.id!r}"
+    assert f'study.open("{study.id}"' in opener, (
+        f"{path.name}: first code cell must open study {study.id!r}"
+    )
     for name in shared:
-        assert re.search(rf"\b{name}={name}\b", opener), f"{path.name}: study.open must receive {name}={name}"
+        assert re.search(rf"\b{name}={name}\b", opener), (
+            f"{path.name}: study.open must receive {name}={name}"
+        )
     headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    assert any(re.match(r"#+ What to do", h) for h in headings), f"{path.name}: no 'What to do' section"
-    assert "ctx.save()" in _code_cells(nb)[-1].source, f"{path.name}: the last code cell must call ctx.save()"
+    assert any(re.match(r"#+ What to do", h) for h in headings), (
+        f"{path.name}: no 'What to do' section"
+    )
+    assert "ctx.save()" in _code_cells(nb)[-1].source, (
+        f"{path.name}: the last code cell must call ctx.save()"
+    )
 
 
 @pytest.mark.slow
@@ -105,8 +117,12 @@ def test_executed_studies_pass_nbval(demo_report, tmp_path):
         cells = _code_cells(nb)
         # an executed notebook without stored outputs would pass nbval trivially
         with_output = [c for c in cells if c.outputs]
-        assert len(with_output) >= len(cells) // 2, f"{sid}: only {len(with_output)}/{len(cells)} cells have outputs"
-        assert any("image/png" in o.get("data", {}) for c in cells for o in c.outputs), f"{sid}: no chart"
+        assert len(with_output) >= len(cells) // 2, (
+            f"{sid}: only {len(with_output)}/{len(cells)} cells have outputs"
+        )
+        assert any("image/png" in o.get("data", {}) for c in cells for o in c.outputs), (
+            f"{sid}: no chart"
+        )
         assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
         injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
         injected.source = re.sub(r'output_dir = ".*"', f'output_dir = "{out}"', injected.source)
@@ -116,12 +132,27 @@ def test_executed_studies_pass_nbval(demo_report, tmp_path):
         code_cells += sum(1 for c in cells if c.source.strip())
     sanitize = tmp_path / "sanitize.cfg"
     sanitize.write_text(SANITIZE)
-    args = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-            "--nbval-sanitize-with", str(sanitize), "-q", "-o", "addopts=", "--rootdir", str(tmp_path)]
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--nbval-lax",
+        "--nbval-current-env",
+        "-p",
+        "no:cacheprovider",
+        "--nbval-sanitize-with",
+        str(sanitize),
+        "-q",
+        "-o",
+        "addopts=",
+        "--rootdir",
+        str(tmp_path),
+    ]
     if len(copies) > 1:
         args += ["-n", "2", "--dist", "loadfile"]
-    proc = subprocess.run(args + [str(c) for c in copies], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=1800)
+    proc = subprocess.run(
+        args + [str(c) for c in copies], cwd=tmp_path, capture_output=True, text=True, timeout=1800
+    )
     tail = (proc.stdout + proc.stderr)[-4000:]
     assert proc.returncode == 0, tail
     passed = re.search(r"(\d+) passed", proc.stdout)

@@ -12,21 +12,28 @@ import yaml
 from salesnb import config
 
 ROOT = config.PROJECT_ROOT
-SPEC = re.compile(r"^\s*(?P<name>[A-Za-z0-9_.\-]+(\[[A-Za-z0-9_,\-]+\])?)\s*>=\s*(?P<lower>[0-9][0-9a-zA-Z.]*)\s*$")
 
 
 def _bounds(specs: list[str], where: str) -> dict[str, str]:
+    """{package[extras]: lower bound}; every requirement must carry a ``>=`` lower bound."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
     out = {}
     for spec in specs:
-        m = SPEC.match(spec)
-        assert m, f"{where}: {spec!r} should read 'package>=lower' (a lower bound, nothing else)"
-        out[m["name"].lower().replace("_", "-")] = m["lower"]
+        req = Requirement(spec)
+        lower = [s.version for s in req.specifier if s.operator == ">="]
+        assert len(lower) == 1, f"{where}: {spec!r} needs exactly one lower bound (>=)"
+        extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+        out[canonicalize_name(req.name) + extras] = lower[0]
     return out
 
 
 def test_environment_yml_lists_the_same_packages_and_lower_bounds_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = _bounds(project["dependencies"] + project["optional-dependencies"]["dev"], "pyproject.toml")
+    wanted = _bounds(
+        project["dependencies"] + project["optional-dependencies"]["dev"], "pyproject.toml"
+    )
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     assert _bounds(pip, "environment.yml") == wanted
@@ -35,7 +42,9 @@ def test_environment_yml_lists_the_same_packages_and_lower_bounds_as_pyproject()
 
 
 def test_make_alone_lists_the_routine_targets():
-    proc = subprocess.run(["make", "--no-print-directory"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["make", "--no-print-directory"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     listed = dict(re.findall(r"^\s*make (\S+)\s+(.+)$", proc.stdout, re.M))
     for target in ("setup", "demo", "report", "dashboard", "lab", "test", "lint", "bench"):
@@ -48,5 +57,9 @@ def test_readme_starts_with_the_two_commands():
     first_block = re.search(r"```\w*\n(.*?)```", text, re.S)
     assert first_block, "README has no command block"
     assert text[: first_block.start()].count("\n") < 15, "the two commands must come first"
-    commands = [ln.split("#")[0].strip() for ln in first_block.group(1).splitlines() if ln.split("#")[0].strip()]
+    commands = [
+        ln.split("#")[0].strip()
+        for ln in first_block.group(1).splitlines()
+        if ln.split("#")[0].strip()
+    ]
     assert commands == ["make report", "make test"]

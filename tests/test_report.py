@@ -60,7 +60,11 @@ def write_study(folder: Path, name: str, study_id: str, body: str, own: str = ""
             nbformat.v4.new_code_cell("ctx.save();"),
         ]
     )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, str(folder / name))
 
 
@@ -139,7 +143,12 @@ def run(tiny_wh, nb_dir, tmp_path_factory):
         mp.setattr(studies, "STUDIES", REG)
         mp.setattr(config, "NOTEBOOK_DIR", nb_dir)
         code = report.run_report(
-            source=str(tiny_wh), out=out, params_kv=["n=7"], workers=2, alerts_file=rules, stream=stream
+            source=str(tiny_wh),
+            out=out,
+            params_kv=["n=7"],
+            workers=2,
+            alerts_file=rules,
+            stream=stream,
         )
     published = out / "2024-Q4"
     return {"code": code, "out": out, "dir": published, "log": stream.getvalue(), "wh": tiny_wh}
@@ -157,7 +166,11 @@ def test_failing_study_is_published_as_failed_and_the_others_still_publish(run):
     assert run["code"] == 1
     s = by_id(run)
     assert {k: v["status"] for k, v in s.items()} == {
-        "alpha": "ok", "beta": "failed", "gamma": "ok", "delta": "skipped", "eps": "skipped",
+        "alpha": "ok",
+        "beta": "failed",
+        "gamma": "ok",
+        "delta": "skipped",
+        "eps": "skipped",
     }
     assert "ValueError: planted failure in beta" in s["beta"]["reason"]
     assert "missing.ipynb not found" in s["delta"]["reason"]
@@ -192,13 +205,21 @@ def test_manifest_records_fingerprint_version_timings_and_status(run):
     finally:
         src.close()
     assert m["salesnb_version"] == __version__
-    assert (m["period"], m["period_start"], m["period_end_exclusive"]) == ("2024-Q4", "2024-10-01", "2025-01-01")
+    assert (m["period"], m["period_start"], m["period_end_exclusive"]) == (
+        "2024-Q4",
+        "2024-10-01",
+        "2025-01-01",
+    )
     assert m["status"] == "failed" and m["workers"] == 2
     assert m["parameters"]["given"] == {"n": "7"}
     s = by_id(run)
     assert all(s[k]["duration_s"] > 0 for k in ("alpha", "beta", "gamma"))
     assert s["delta"]["duration_s"] is None
-    assert s["alpha"]["files"] == {"html": "alpha.html", "json": "alpha.json", "notebook": "alpha.ipynb"}
+    assert s["alpha"]["files"] == {
+        "html": "alpha.html",
+        "json": "alpha.json",
+        "notebook": "alpha.ipynb",
+    }
 
 
 def test_index_links_every_study_with_status_time_and_figures(run):
@@ -216,7 +237,9 @@ def test_index_links_every_study_with_status_time_and_figures(run):
 
 
 def test_alerts_fire_on_headline_figures_and_absent_keys_are_not_evaluated(run):
-    alerts = {a["message"]: a for a in json.loads((run["dir"] / "alerts.json").read_text())["alerts"]}
+    alerts = {
+        a["message"]: a for a in json.loads((run["dir"] / "alerts.json").read_text())["alerts"]
+    }
     assert alerts["More than 40 order lines"]["status"] == "alert"
     assert alerts["More than 40 order lines"]["actual"] == 48
     assert alerts["n below 5"]["status"] == "ok"
@@ -241,8 +264,18 @@ def test_html_is_offline_code_hidden_images_inline(run):
 
 def test_plain_progress_lines_in_a_log(run):
     lines = [ln for ln in run["log"].splitlines() if ln.startswith("study ")]
-    got = {m[1]: m[2] for ln in lines if (m := re.match(r"^study ([\w-]+) (ok|failed|skipped) (\d+\.\ds|-)", ln))}
-    assert got == {"alpha": "ok", "beta": "failed", "gamma": "ok", "delta": "skipped", "eps": "skipped"}
+    got = {
+        m[1]: m[2]
+        for ln in lines
+        if (m := re.match(r"^study ([\w-]+) (ok|failed|skipped) (\d+\.\ds|-)", ln))
+    }
+    assert got == {
+        "alpha": "ok",
+        "beta": "failed",
+        "gamma": "ok",
+        "delta": "skipped",
+        "eps": "skipped",
+    }
 
 
 def test_studies_run_in_parallel(tiny_wh, tmp_path, monkeypatch):
@@ -259,10 +292,19 @@ def test_studies_run_in_parallel(tiny_wh, tmp_path, monkeypatch):
     """
     write_study(tmp_path, "l.ipynb", "left", body.format(me="left", other="right"))
     write_study(tmp_path, "r.ipynb", "right", body.format(me="right", other="left"))
-    monkeypatch.setattr(studies, "STUDIES", registry(("left", "l.ipynb", ("orders",)), ("right", "r.ipynb", ("orders",))))
+    monkeypatch.setattr(
+        studies,
+        "STUDIES",
+        registry(("left", "l.ipynb", ("orders",)), ("right", "r.ipynb", ("orders",))),
+    )
     monkeypatch.setattr(config, "NOTEBOOK_DIR", tmp_path)
-    code = report.run_report(source=str(tiny_wh), out=tmp_path / "rep", workers=2, stream=io.StringIO())
-    statuses = {s["id"]: (s["status"], s["reason"]) for s in manifest({"dir": tmp_path / "rep" / "2024-Q4"})["studies"]}
+    code = report.run_report(
+        source=str(tiny_wh), out=tmp_path / "rep", workers=2, stream=io.StringIO()
+    )
+    statuses = {
+        s["id"]: (s["status"], s["reason"])
+        for s in manifest({"dir": tmp_path / "rep" / "2024-Q4"})["studies"]
+    }
     assert statuses == {"left": ("ok", None), "right": ("ok", None)}
     assert code == 0
 
@@ -280,11 +322,15 @@ def test_studies_run_in_parallel(tiny_wh, tmp_path, monkeypatch):
         (["novalue"], r"expected KEY=VALUE"),
     ],
 )
-def test_parameters_are_checked_before_any_study_runs(kv, expected, tiny_wh, nb_dir, tmp_path, monkeypatch):
+def test_parameters_are_checked_before_any_study_runs(
+    kv, expected, tiny_wh, nb_dir, tmp_path, monkeypatch
+):
     monkeypatch.setattr(studies, "STUDIES", REG)
     monkeypatch.setattr(config, "NOTEBOOK_DIR", nb_dir)
     with pytest.raises(ParameterError, match=expected):
-        report.run_report(source=str(tiny_wh), out=tmp_path / "rep", params_kv=kv, stream=io.StringIO())
+        report.run_report(
+            source=str(tiny_wh), out=tmp_path / "rep", params_kv=kv, stream=io.StringIO()
+        )
     assert not (tmp_path / "rep").exists() or not list((tmp_path / "rep").iterdir())
 
 
@@ -299,7 +345,9 @@ def test_bad_period_and_unknown_study_are_rejected(tiny_wh, nb_dir, monkeypatch)
     assert plan.period.label == "2024-06" and [j.study.id for j in plan.jobs] == ["gamma"]
 
 
-def test_hostile_values_are_rejected_and_the_data_is_untouched(tiny_wh, nb_dir, tmp_path, monkeypatch):
+def test_hostile_values_are_rejected_and_the_data_is_untouched(
+    tiny_wh, nb_dir, tmp_path, monkeypatch
+):
     monkeypatch.setattr(studies, "STUDIES", REG)
     monkeypatch.setattr(config, "NOTEBOOK_DIR", nb_dir)
     hostile = "'; DROP TABLE orders; --"
@@ -317,7 +365,12 @@ def test_hostile_values_are_rejected_and_the_data_is_untouched(tiny_wh, nb_dir, 
 
 def test_params_file_and_type_coercion(tmp_path):
     assert report.coerce("7", "int", "n") == 7 and report.coerce(7, "float", "x") == 7.0
-    assert [report.coerce(v, "bool", "b") for v in ("yes", "0", True, "FALSE")] == [True, False, True, False]
+    assert [report.coerce(v, "bool", "b") for v in ("yes", "0", True, "FALSE")] == [
+        True,
+        False,
+        True,
+        False,
+    ]
     assert report.coerce("North, South", "list[str]", "r") == ["North", "South"]
     for value, typ in (("1.5", "int"), ("true", "int"), ("nan", "float"), ("maybe", "bool")):
         with pytest.raises(ParameterError):
@@ -341,7 +394,12 @@ def test_parse_parameters_cell():
     assert [p.as_dict() for p in params] == [
         {"name": "source", "type": "str", "default": "", "help": "warehouse"},
         {"name": "alpha", "type": "float", "default": 0.05, "help": "significance level"},
-        {"name": "mark", "type": "str", "default": "#1 = best", "help": "a hash and an equals sign inside the default"},
+        {
+            "name": "mark",
+            "type": "str",
+            "default": "#1 = best",
+            "help": "a hash and an equals sign inside the default",
+        },
         {"name": "top_n", "type": "int", "default": 10, "help": "how many; 0 = all"},
     ]
     for bad, why in (
@@ -358,10 +416,14 @@ def test_describe_studies_lists_the_registry_with_parameters():
     rows = {r["id"]: r for r in report.describe_studies()}
     assert list(rows) == list(studies.STUDIES)
     dq = rows["data-quality"]
-    assert dq["available"] and dq["needs"] == ["orders"] and dq["notebook"] == "00-data-quality.ipynb"
+    assert (
+        dq["available"] and dq["needs"] == ["orders"] and dq["notebook"] == "00-data-quality.ipynb"
+    )
     names = [p["name"] for p in dq["parameters"]]
     assert names[: len(studies.COMMON_PARAMETERS)] == list(studies.COMMON_PARAMETERS)
-    assert {"name": "max_discount", "type": "float", "default": 0.5}.items() <= dq["parameters"][8].items()
+    assert {"name": "max_discount", "type": "float", "default": 0.5}.items() <= dq["parameters"][
+        8
+    ].items()
     for r in rows.values():
         assert r["available"] == (config.NOTEBOOK_DIR / r["notebook"]).exists()
 
@@ -408,15 +470,22 @@ def _dead_pid() -> int:
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def test_a_run_killed_mid_way_leaves_the_last_good_report_in_place(tiny_wh, tmp_path, monkeypatch):
     nbs = tmp_path / "nbs"
     nbs.mkdir()
     write_study(nbs, "c.ipynb", "gamma", GAMMA)
-    write_study(nbs, "s.ipynb", "slow", "import os, time\n"
-                'ctx.artifact("started.flag").write_text(str(os.getpid()))\ntime.sleep(300)')
+    write_study(
+        nbs,
+        "s.ipynb",
+        "slow",
+        "import os, time\n"
+        'ctx.artifact("started.flag").write_text(str(os.getpid()))\ntime.sleep(300)',
+    )
     out = tmp_path / "reports"
     monkeypatch.setattr(studies, "STUDIES", registry(("gamma", "c.ipynb", ("orders",))))
     monkeypatch.setattr(config, "NOTEBOOK_DIR", nbs)
@@ -425,7 +494,8 @@ def test_a_run_killed_mid_way_leaves_the_last_good_report_in_place(tiny_wh, tmp_
     assert "index.html" in good and "gamma.json" in good
 
     script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import sys
         from pathlib import Path
         from salesnb import config, studies
@@ -434,9 +504,14 @@ def test_a_run_killed_mid_way_leaves_the_last_good_report_in_place(tiny_wh, tmp_
                                               studies.Study("slow", "s.ipynb", "Slow", ("orders",))]}}
         from salesnb.cli import main
         sys.exit(main(["report", "--source", {str(tiny_wh)!r}, "--out", {str(out)!r}, "--workers", "2"]))
-    """))
-    proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 180
         while not list(out.glob(".staging-*/started.flag")):

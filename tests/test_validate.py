@@ -27,7 +27,16 @@ def test_numbers_accept_thousands_currency_percent_and_brackets():
     assert c.values.tolist()[:4] == [1234.5, 12.0, 0.15, -3.5]
     assert c.values.iloc[7] == 7.0
     assert c.values.iloc[4:7].isna().all()  # empty, NA and a non-number are all missing...
-    assert c.bad.tolist() == [False, False, False, False, False, False, True, False]  # ...but only abc failed
+    assert c.bad.tolist() == [
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+        False,
+    ]  # ...but only abc failed
 
 
 def test_whole_numbers_reject_fractions():
@@ -38,7 +47,9 @@ def test_whole_numbers_reject_fractions():
 
 
 def test_dates_in_common_formats_and_out_of_range_years():
-    iso = coerce_column(pd.Series(["2024-01-05", "2024-01-31 13:00:00", "2024-13-01", "0202-01-01", ""]), "date")
+    iso = coerce_column(
+        pd.Series(["2024-01-05", "2024-01-31 13:00:00", "2024-13-01", "0202-01-01", ""]), "date"
+    )
     assert iso.values.iloc[0] == pd.Timestamp("2024-01-05")
     assert iso.values.iloc[1] == pd.Timestamp("2024-01-31")  # a date keeps the day only
     assert iso.bad.tolist() == [False, False, True, True, False]
@@ -51,7 +62,9 @@ def test_dates_in_common_formats_and_out_of_range_years():
 def test_excel_date_objects_and_text_mix():
     import datetime as dt
 
-    c = coerce_column(pd.Series([dt.datetime(2024, 1, 2, 10, 30), "2024-02-03", None], dtype=object), "date")
+    c = coerce_column(
+        pd.Series([dt.datetime(2024, 1, 2, 10, 30), "2024-02-03", None], dtype=object), "date"
+    )
     assert c.values.tolist()[:2] == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-02-03")]
     assert not c.bad.any()
 
@@ -70,32 +83,51 @@ def test_booleans_and_text():
 
 
 def _orders(rows):
-    cols = ["order_id", "line_no", "order_date", "customer_id", "rep_id", "quantity", "discount",
-            "net_amount", "is_return"]
+    cols = [
+        "order_id",
+        "line_no",
+        "order_date",
+        "customer_id",
+        "rep_id",
+        "quantity",
+        "discount",
+        "net_amount",
+        "is_return",
+    ]
     df = pd.DataFrame(rows, columns=cols)
-    return df.astype({
-        "order_id": "str", "line_no": "Int64", "order_date": "datetime64[us]", "customer_id": "str",
-        "rep_id": "str", "quantity": "float64", "discount": "float64", "net_amount": "float64",
-        "is_return": "boolean",
-    })
+    return df.astype(
+        {
+            "order_id": "str",
+            "line_no": "Int64",
+            "order_date": "datetime64[us]",
+            "customer_id": "str",
+            "rep_id": "str",
+            "quantity": "float64",
+            "discount": "float64",
+            "net_amount": "float64",
+            "is_return": "boolean",
+        }
+    )
 
 
 D = pd.Timestamp("2024-01-01")
 
 
 def test_order_rules_give_one_reason_per_broken_rule():
-    df = _orders([
-        ("O1", 1, D, "C1", "R1", 2, 0.1, 90.0, False),     # 0 fine
-        ("O1", 1, D, "C1", "R1", 1, 0.0, 10.0, False),     # 1 duplicate key of row 0
-        ("O2", 1, D, "C1", "R1", -2, 0.0, 20.0, False),    # 2 negative quantity, not a return
-        ("O3", 1, D, "C1", "R1", -1, 0.0, -50.0, True),    # 3 a return: negative is fine
-        ("O4", 1, D, "C1", "R1", 1, 1.5, 10.0, False),     # 4 discount above 1
-        ("O5", 1, D, "C1", "R1", 1, 0.0, np.inf, False),   # 5 amount not finite
-        ("O6", 1, D, None, "R1", 1, 0.0, 10.0, False),     # 6 required customer_id empty
-        ("O7", 1, D, "C1", "R9", 1, 0.0, 10.0, False),     # 7 rep not in reps
-        ("O8", 1, D, "C1", None, 1, None, 10.0, None),     # 8 optional columns empty: fine
-        ("O9", 1, D, "C1", "R1", 0, 0.0, 0.0, False),      # 9 zero quantity
-    ])
+    df = _orders(
+        [
+            ("O1", 1, D, "C1", "R1", 2, 0.1, 90.0, False),  # 0 fine
+            ("O1", 1, D, "C1", "R1", 1, 0.0, 10.0, False),  # 1 duplicate key of row 0
+            ("O2", 1, D, "C1", "R1", -2, 0.0, 20.0, False),  # 2 negative quantity, not a return
+            ("O3", 1, D, "C1", "R1", -1, 0.0, -50.0, True),  # 3 a return: negative is fine
+            ("O4", 1, D, "C1", "R1", 1, 1.5, 10.0, False),  # 4 discount above 1
+            ("O5", 1, D, "C1", "R1", 1, 0.0, np.inf, False),  # 5 amount not finite
+            ("O6", 1, D, None, "R1", 1, 0.0, 10.0, False),  # 6 required customer_id empty
+            ("O7", 1, D, "C1", "R9", 1, 0.0, 10.0, False),  # 7 rep not in reps
+            ("O8", 1, D, "C1", None, 1, None, 10.0, None),  # 8 optional columns empty: fine
+            ("O9", 1, D, "C1", "R1", 0, 0.0, 0.0, False),  # 9 zero quantity
+        ]
+    )
     problems = check_frame("orders", df, parent_keys={"rep_id": pd.Index(["R1"])})
     assert sorted(problems) == [1, 2, 4, 5, 6, 7, 9]
     text = {i: " | ".join(r for _, r in v) for i, v in problems.items()}
@@ -109,7 +141,9 @@ def test_order_rules_give_one_reason_per_broken_rule():
 
 
 def test_append_quarantines_keys_already_in_the_warehouse():
-    df = _orders([("O1", 1, D, "C1", "R1", 1, 0, 5.0, False), ("O1", 2, D, "C1", "R1", 1, 0, 5.0, False)])
+    df = _orders(
+        [("O1", 1, D, "C1", "R1", 1, 0, 5.0, False), ("O1", 2, D, "C1", "R1", 1, 0, 5.0, False)]
+    )
     existing = pd.MultiIndex.from_tuples([("O1", 2)], names=["order_id", "line_no"])
     problems = check_frame("orders", df, existing_keys=existing)
     assert list(problems) == [1]
@@ -117,8 +151,13 @@ def test_append_quarantines_keys_already_in_the_warehouse():
 
 
 def test_opportunity_status_must_be_open_won_or_lost():
-    df = pd.DataFrame({"opportunity_id": ["A", "B", "C"], "stage": ["x", "y", "z"],
-                       "status": ["won", "Won", "pending"]}).astype("str")
+    df = pd.DataFrame(
+        {
+            "opportunity_id": ["A", "B", "C"],
+            "stage": ["x", "y", "z"],
+            "status": ["won", "Won", "pending"],
+        }
+    ).astype("str")
     problems = check_frame("opportunities", df)
     assert sorted(problems) == [1, 2]
 
@@ -150,7 +189,7 @@ def _warehouse(path: Path, bad: bool) -> Path:
     if bad:
         rows += [
             ("O2", 1, "2024-01-02", "C2", "R2", 2.0, 0.0, 20.0),  # duplicate key
-            ("O3", 1, "2024-01-03", "C3", "R7", 1.0, 0.0, 5.0),   # unknown rep
+            ("O3", 1, "2024-01-03", "C3", "R7", 1.0, 0.0, 5.0),  # unknown rep
             ("O4", 1, "2024-01-04", "C4", "R1", -3.0, 2.0, 5.0),  # negative qty, discount 2
         ]
     con.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -182,7 +221,9 @@ def test_validate_cli_exit_codes(tmp_path):
     ko = subprocess.run(run + [str(bad)], capture_output=True, text=True, cwd=ROOT)
     assert ko.returncode == 1
     assert "rep_id not found in reps.rep_id" in ko.stdout
-    missing = subprocess.run(run + [str(tmp_path / "nope.duckdb")], capture_output=True, text=True, cwd=ROOT)
+    missing = subprocess.run(
+        run + [str(tmp_path / "nope.duckdb")], capture_output=True, text=True, cwd=ROOT
+    )
     assert missing.returncode == 2
     assert len(missing.stderr.strip().splitlines()) == 1 and "nope.duckdb" in missing.stderr
 
@@ -190,11 +231,15 @@ def test_validate_cli_exit_codes(tmp_path):
 def test_validate_reports_a_missing_required_column(tmp_path):
     path = tmp_path / "w.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE orders (order_id VARCHAR, line_no BIGINT, customer_id VARCHAR, quantity DOUBLE, net_amount DOUBLE)")
+    con.execute(
+        "CREATE TABLE orders (order_id VARCHAR, line_no BIGINT, customer_id VARCHAR, quantity DOUBLE, net_amount DOUBLE)"
+    )
     con.execute("INSERT INTO orders VALUES ('O1', 1, 'C1', 1, 1)")
     con.close()
     report = validate_warehouse(path)
-    assert [(p["column"], p["check"]) for p in report.problems] == [("order_date", "required_column")]
+    assert [(p["column"], p["check"]) for p in report.problems] == [
+        ("order_date", "required_column")
+    ]
 
 
 @pytest.mark.parametrize("rows", [1, 7])
@@ -202,9 +247,11 @@ def test_validate_batches_see_every_row(tmp_path, rows):
     # The row rules run batch by batch: a bad row in any batch is found and counted once.
     path = tmp_path / "w.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE orders AS SELECT 'O' || i AS order_id, 1::BIGINT AS line_no, DATE '2024-01-01' AS order_date, "
-                "'C' AS customer_id, CASE WHEN i % 5 = 4 THEN -1.0 ELSE 1.0 END AS quantity, 1.0 AS net_amount "
-                "FROM range(20) t(i)")
+    con.execute(
+        "CREATE TABLE orders AS SELECT 'O' || i AS order_id, 1::BIGINT AS line_no, DATE '2024-01-01' AS order_date, "
+        "'C' AS customer_id, CASE WHEN i % 5 = 4 THEN -1.0 ELSE 1.0 END AS quantity, 1.0 AS net_amount "
+        "FROM range(20) t(i)"
+    )
     con.close()
     report = validate_warehouse(path, batch_rows=rows)
     (p,) = report.problems

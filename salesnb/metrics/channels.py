@@ -28,8 +28,11 @@ def quarter_label(ts) -> str:
     return f"{ts.year}-Q{(ts.month - 1) // 3 + 1}"
 
 
-def channel_summary(current: pd.DataFrame, prior: pd.DataFrame | None = None, channel_col: str = "channel",
-                    ) -> pd.DataFrame:
+def channel_summary(
+    current: pd.DataFrame,
+    prior: pd.DataFrame | None = None,
+    channel_col: str = "channel",
+) -> pd.DataFrame:
     """One row per channel: revenue, margin, orders, customers, average order value, share, growth.
 
     ``current`` / ``prior``: ``channel, revenue, margin, orders, customers`` for the period and
@@ -44,7 +47,9 @@ def channel_summary(current: pd.DataFrame, prior: pd.DataFrame | None = None, ch
     """
     _need(current, [channel_col, "revenue", "orders", "customers"], "channel_summary")
     cur = current.rename(columns={channel_col: "channel"}).copy()
-    cur["channel"] = cur["channel"].astype(object).where(cur["channel"].notna(), "(no channel)").astype(str)
+    cur["channel"] = (
+        cur["channel"].astype(object).where(cur["channel"].notna(), "(no channel)").astype(str)
+    )
     if "margin" not in cur:
         cur["margin"] = np.nan
     out = cur[["channel", "revenue", "margin", "orders", "customers"]].copy()
@@ -55,7 +60,9 @@ def channel_summary(current: pd.DataFrame, prior: pd.DataFrame | None = None, ch
     if prior is not None and len(prior):
         _need(prior, [channel_col, "revenue"], "channel_summary(prior)")
         pr = prior.rename(columns={channel_col: "channel"})[["channel", "revenue"]].copy()
-        pr["channel"] = pr["channel"].astype(object).where(pr["channel"].notna(), "(no channel)").astype(str)
+        pr["channel"] = (
+            pr["channel"].astype(object).where(pr["channel"].notna(), "(no channel)").astype(str)
+        )
         pr = pr.rename(columns={"revenue": "prior_revenue"})
         out = out.merge(pr, on="channel", how="outer")
         out["revenue"] = out["revenue"].fillna(0.0)
@@ -69,8 +76,12 @@ def channel_summary(current: pd.DataFrame, prior: pd.DataFrame | None = None, ch
     return out.sort_values("revenue", ascending=False).reset_index(drop=True)
 
 
-def quarterly_pivot(rev: pd.DataFrame, value: str = "revenue", quarter_col: str = "quarter",
-                    channel_col: str = "channel") -> pd.DataFrame:
+def quarterly_pivot(
+    rev: pd.DataFrame,
+    value: str = "revenue",
+    quarter_col: str = "quarter",
+    channel_col: str = "channel",
+) -> pd.DataFrame:
     """Quarters (rows, labelled ``2025-Q2``) x channels (columns) of ``value``; missing = 0.
 
     >>> r = pd.DataFrame({"quarter": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-04-01"]),
@@ -79,7 +90,9 @@ def quarterly_pivot(rev: pd.DataFrame, value: str = "revenue", quarter_col: str 
     {'2025-Q1': {'A': 1.0, 'B': 2.0}, '2025-Q2': {'A': 3.0, 'B': 0.0}}
     """
     _need(rev, [quarter_col, channel_col, value], "quarterly_pivot")
-    p = rev.pivot_table(index=quarter_col, columns=channel_col, values=value, aggfunc="sum", fill_value=0.0)
+    p = rev.pivot_table(
+        index=quarter_col, columns=channel_col, values=value, aggfunc="sum", fill_value=0.0
+    )
     p = p.sort_index()
     p.index = [quarter_label(q) for q in p.index]
     p.columns = [str(c) for c in p.columns]
@@ -115,12 +128,21 @@ def find_overtake(pivot: pd.DataFrame) -> dict:
             start = len(above) - int(np.argmin(above[::-1])) if not above.all() else 0
             gap = float(sa[-1] - sb[-1])
             if not best or gap > best["final_gap"]:
-                best = {"channel": a, "overtaken": b, "quarter": str(pivot.index[start]), "final_gap": gap}
+                best = {
+                    "channel": a,
+                    "overtaken": b,
+                    "quarter": str(pivot.index[start]),
+                    "final_gap": gap,
+                }
     return best
 
 
-def mix_shift_test(current: pd.DataFrame, prior: pd.DataFrame, count_col: str = "orders",
-                   channel_col: str = "channel") -> dict:
+def mix_shift_test(
+    current: pd.DataFrame,
+    prior: pd.DataFrame,
+    count_col: str = "orders",
+    channel_col: str = "channel",
+) -> dict:
     """Chi-square test that the channel mix of orders changed between two periods.
 
     Returns ``chi2, dof, p_value, cramers_v`` (Cramér's V says how large the shift is; with many
@@ -133,21 +155,33 @@ def mix_shift_test(current: pd.DataFrame, prior: pd.DataFrame, count_col: str = 
     """
     _need(current, [channel_col, count_col], "mix_shift_test")
     _need(prior, [channel_col, count_col], "mix_shift_test(prior)")
-    t = pd.DataFrame({
-        "now": current.groupby(channel_col)[count_col].sum(),
-        "before": prior.groupby(channel_col)[count_col].sum(),
-    }).fillna(0.0)
+    t = pd.DataFrame(
+        {
+            "now": current.groupby(channel_col)[count_col].sum(),
+            "before": prior.groupby(channel_col)[count_col].sum(),
+        }
+    ).fillna(0.0)
     t = t[(t.sum(axis=1) > 0)]
     if len(t) < 2 or (t.sum(axis=0) == 0).any():
         return {"chi2": np.nan, "dof": 0, "p_value": np.nan, "cramers_v": np.nan}
     res = Table(t.to_numpy(float).T).test_nominal_association()
     n = t.to_numpy().sum()
     v = float(np.sqrt(res.statistic / (n * (min(t.shape) - 1))))
-    return {"chi2": float(res.statistic), "dof": int(res.df), "p_value": float(res.pvalue), "cramers_v": v}
+    return {
+        "chi2": float(res.statistic),
+        "dof": int(res.df),
+        "p_value": float(res.pvalue),
+        "cramers_v": v,
+    }
 
 
-def order_value_test(daily: pd.DataFrame, channel_col: str = "channel", revenue_col: str = "revenue",
-                     orders_col: str = "orders", min_days: int = 5) -> dict:
+def order_value_test(
+    daily: pd.DataFrame,
+    channel_col: str = "channel",
+    revenue_col: str = "revenue",
+    orders_col: str = "orders",
+    min_days: int = 5,
+) -> dict:
     """Welch's ANOVA: does the average order value differ between channels?
 
     ``daily``: one row per channel and day with revenue and orders (from ``revenue_by(by=[
@@ -166,11 +200,21 @@ def order_value_test(daily: pd.DataFrame, channel_col: str = "channel", revenue_
     groups = {str(k): g.to_numpy(float) for k, g in aov.groupby(d[channel_col].astype(str))}
     groups = {k: v for k, v in groups.items() if len(v) >= min_days and np.var(v) > 0}
     if len(groups) < 2:
-        return {"statistic": np.nan, "p_value": np.nan, "channels": len(groups), "days": 0, "aov": {}}
+        return {
+            "statistic": np.nan,
+            "p_value": np.nan,
+            "channels": len(groups),
+            "days": 0,
+            "aov": {},
+        }
     res = anova_oneway(list(groups.values()), use_var="unequal", welch_correction=True)
-    return {"statistic": float(res.statistic), "p_value": float(res.pvalue), "channels": len(groups),
-            "days": int(sum(len(v) for v in groups.values())),
-            "aov": {k: float(v.mean()) for k, v in groups.items()}}
+    return {
+        "statistic": float(res.statistic),
+        "p_value": float(res.pvalue),
+        "channels": len(groups),
+        "days": int(sum(len(v) for v in groups.values())),
+        "aov": {k: float(v.mean()) for k, v in groups.items()},
+    }
 
 
 def growth_leaders(summary: pd.DataFrame, min_share: float = 0.02) -> dict:
@@ -192,45 +236,74 @@ def growth_leaders(summary: pd.DataFrame, min_share: float = 0.02) -> dict:
         return {}
     change = s["share"] - s["prior_share"]
     up, down = s.loc[change.idxmax()], s.loc[change.idxmin()]
-    return {"growing_channel": up["channel"], "growing_share_change": float(change.max()),
-            "growing_growth": float(up.get("growth", np.nan)),
-            "shrinking_channel": down["channel"], "shrinking_share_change": float(change.min()),
-            "shrinking_growth": float(down.get("growth", np.nan))}
+    return {
+        "growing_channel": up["channel"],
+        "growing_share_change": float(change.max()),
+        "growing_growth": float(up.get("growth", np.nan)),
+        "shrinking_channel": down["channel"],
+        "shrinking_share_change": float(change.min()),
+        "shrinking_growth": float(down.get("growth", np.nan)),
+    }
 
 
-def channel_actions(summary: pd.DataFrame, leaders: dict, overtake: dict, aov_test: dict, mix_test: dict,
-                    alpha: float = 0.05) -> str:
+def channel_actions(
+    summary: pd.DataFrame,
+    leaders: dict,
+    overtake: dict,
+    aov_test: dict,
+    mix_test: dict,
+    alpha: float = 0.05,
+) -> str:
     """'What to do' bullets (markdown) about where to move channel effort."""
     out = []
     if leaders:
         g, s = leaders["growing_channel"], leaders["shrinking_channel"]
-        out.append(f"**{g}** gains share ({leaders['growing_share_change']:+.1%} points YoY) and **{s}** loses "
-                   f"({leaders['shrinking_share_change']:+.1%} points): move effort and budget toward {g}.")
+        out.append(
+            f"**{g}** gains share ({leaders['growing_share_change']:+.1%} points YoY) and **{s}** loses "
+            f"({leaders['shrinking_share_change']:+.1%} points): move effort and budget toward {g}."
+        )
     if overtake:
-        out.append(f"{overtake['channel']} overtook {overtake['overtaken']} in {overtake['quarter']} and stayed "
-                   "ahead: plan capacity and targets on the new order, not the old one.")
+        out.append(
+            f"{overtake['channel']} overtook {overtake['overtaken']} in {overtake['quarter']} and stayed "
+            "ahead: plan capacity and targets on the new order, not the old one."
+        )
     m = summary.dropna(subset=["margin_pct"]) if "margin_pct" in summary else summary.iloc[0:0]
     if len(m) >= 2:
         best, worst = m.loc[m["margin_pct"].idxmax()], m.loc[m["margin_pct"].idxmin()]
-        out.append(f"Margin is highest in **{best['channel']}** ({best['margin_pct']:.1%}) and lowest in "
-                   f"**{worst['channel']}** ({worst['margin_pct']:.1%}): check discounts and costs there before "
-                   "pushing volume.")
+        out.append(
+            f"Margin is highest in **{best['channel']}** ({best['margin_pct']:.1%}) and lowest in "
+            f"**{worst['channel']}** ({worst['margin_pct']:.1%}): check discounts and costs there before "
+            "pushing volume."
+        )
     p = aov_test.get("p_value")
     if p is not None and not pd.isna(p):
         if p < alpha:
             aov = aov_test.get("aov", {})
             top = max(aov, key=aov.get) if aov else None
-            out.append(f"Average order value differs between channels (Welch ANOVA p = {p:.3g})"
-                       + (f"; {top} brings the largest orders: use it for upsell and bundles." if top else "."))
+            out.append(
+                f"Average order value differs between channels (Welch ANOVA p = {p:.3g})"
+                + (
+                    f"; {top} brings the largest orders: use it for upsell and bundles."
+                    if top
+                    else "."
+                )
+            )
         else:
-            out.append(f"Average order value does not differ significantly between channels (p = {p:.2f}): "
-                       "compete on volume, not basket size.")
+            out.append(
+                f"Average order value does not differ significantly between channels (p = {p:.2f}): "
+                "compete on volume, not basket size."
+            )
     pm = mix_test.get("p_value")
     if pm is not None and not pd.isna(pm):
-        verdict = "a real shift" if pm < alpha and mix_test.get("cramers_v", 0) >= 0.05 else (
-            "statistically detectable but small" if pm < alpha else "not significant")
-        out.append(f"The channel mix of orders vs a year ago is {verdict} (chi-square p = {pm:.3g}, "
-                   f"Cramér's V = {mix_test.get('cramers_v', float('nan')):.2f}).")
+        verdict = (
+            "a real shift"
+            if pm < alpha and mix_test.get("cramers_v", 0) >= 0.05
+            else ("statistically detectable but small" if pm < alpha else "not significant")
+        )
+        out.append(
+            f"The channel mix of orders vs a year ago is {verdict} (chi-square p = {pm:.3g}, "
+            f"Cramér's V = {mix_test.get('cramers_v', float('nan')):.2f})."
+        )
     if not out:
         out.append("Only one channel or no history: nothing to compare yet.")
     return "\n".join(f"- {x}" for x in out)

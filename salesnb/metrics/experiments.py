@@ -58,8 +58,13 @@ def _month_start(d) -> pd.Timestamp:
     return pd.Timestamp(d.year, d.month, 1)
 
 
-def did_panel(rep_month: pd.DataFrame, trainings: pd.DataFrame, program: str | None = None,
-              month_col: str = "month", revenue_col: str = "revenue") -> pd.DataFrame:
+def did_panel(
+    rep_month: pd.DataFrame,
+    trainings: pd.DataFrame,
+    program: str | None = None,
+    month_col: str = "month",
+    revenue_col: str = "revenue",
+) -> pd.DataFrame:
     """Rep x month panel for the DiD.
 
     ``rep_month``: rep_id, month (month start), revenue. ``trainings``: rep_id, program, date.
@@ -82,9 +87,13 @@ def did_panel(rep_month: pd.DataFrame, trainings: pd.DataFrame, program: str | N
     tr = tr[tr["program"] == program]
     dates = pd.to_datetime(tr.groupby("rep_id")["date"].min())
     # treated from the first full month after training; the training month itself is partial
-    first = dates.map(lambda d: _month_start(d) if d.day == 1 else _month_start(d) + pd.DateOffset(months=1))
+    first = dates.map(
+        lambda d: _month_start(d) if d.day == 1 else _month_start(d) + pd.DateOffset(months=1)
+    )
     partial = dates.map(lambda d: _month_start(d) if d.day != 1 else pd.NaT)
-    p = rep_month[["rep_id", month_col, revenue_col]].rename(columns={month_col: "month", revenue_col: "revenue"})
+    p = rep_month[["rep_id", month_col, revenue_col]].rename(
+        columns={month_col: "month", revenue_col: "revenue"}
+    )
     p = p.assign(month=pd.to_datetime(p["month"]).dt.to_period("M").dt.to_timestamp())
     p = p.groupby(["rep_id", "month"], as_index=False)["revenue"].sum()
     p["treat_month"] = p["rep_id"].map(first)
@@ -97,8 +106,11 @@ def did_panel(rep_month: pd.DataFrame, trainings: pd.DataFrame, program: str | N
     m0 = p["month"].min()
     p["t"] = (p["month"].dt.year - m0.year) * 12 + p["month"].dt.month - m0.month
     tm = p["treat_month"]
-    p["rel_month"] = np.where(p["treated"], (p["month"].dt.year - tm.dt.year) * 12
-                              + p["month"].dt.month - tm.dt.month, np.nan)
+    p["rel_month"] = np.where(
+        p["treated"],
+        (p["month"].dt.year - tm.dt.year) * 12 + p["month"].dt.month - tm.dt.month,
+        np.nan,
+    )
     p.attrs["program"] = program
     return p.sort_values(["rep_id", "month"]).reset_index(drop=True)
 
@@ -110,18 +122,29 @@ def training_did(panel: pd.DataFrame, alpha: float = 0.05) -> dict:
     control_reps, observations.
     """
     _need(panel, ["rep_id", "month", "log_revenue", "trained_after", "treated"], "DiD panel")
-    d = panel.assign(D=panel["trained_after"].astype(float), month_s=panel["month"].dt.strftime("%Y-%m"))
+    d = panel.assign(
+        D=panel["trained_after"].astype(float), month_s=panel["month"].dt.strftime("%Y-%m")
+    )
     n_t = d.loc[d["treated"], "rep_id"].nunique()
     n_c = d.loc[~d["treated"], "rep_id"].nunique()
     if n_t == 0 or n_c == 0 or d["D"].sum() == 0:
         raise ValueError("the DiD needs trained and untrained reps, and months after the training")
     fit = smf.ols("log_revenue ~ D + C(rep_id) + C(month_s)", data=d).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["rep_id"])[0]})
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["rep_id"])[0]}
+    )
     coef = float(fit.params["D"])
     low, high = (float(x) for x in fit.conf_int(alpha).loc["D"])
-    return {"coef": coef, "se": float(fit.bse["D"]), "p_value": float(fit.pvalues["D"]),
-            "uplift": math.expm1(coef), "uplift_low": math.expm1(low), "uplift_high": math.expm1(high),
-            "trained_reps": int(n_t), "control_reps": int(n_c), "observations": int(fit.nobs)}
+    return {
+        "coef": coef,
+        "se": float(fit.bse["D"]),
+        "p_value": float(fit.pvalues["D"]),
+        "uplift": math.expm1(coef),
+        "uplift_low": math.expm1(low),
+        "uplift_high": math.expm1(high),
+        "trained_reps": int(n_t),
+        "control_reps": int(n_c),
+        "observations": int(fit.nobs),
+    }
 
 
 def did_2x2(panel: pd.DataFrame) -> dict:
@@ -132,12 +155,24 @@ def did_2x2(panel: pd.DataFrame) -> dict:
     """
     _need(panel, ["month", "log_revenue", "treated", "treat_month"], "DiD panel")
     start = panel["treat_month"].min()
-    after = np.where(panel["treated"], panel["month"] >= panel["treat_month"], panel["month"] >= start)
+    after = np.where(
+        panel["treated"], panel["month"] >= panel["treat_month"], panel["month"] >= start
+    )
     g = panel.groupby([panel["treated"], after])["log_revenue"].mean()
-    cells = {"trained_before": g[(True, False)], "trained_after": g[(True, True)],
-             "control_before": g[(False, False)], "control_after": g[(False, True)]}
-    coef = (cells["trained_after"] - cells["trained_before"]) - (cells["control_after"] - cells["control_before"])
-    return {**{k: float(v) for k, v in cells.items()}, "coef": float(coef), "uplift": math.expm1(coef)}
+    cells = {
+        "trained_before": g[(True, False)],
+        "trained_after": g[(True, True)],
+        "control_before": g[(False, False)],
+        "control_after": g[(False, True)],
+    }
+    coef = (cells["trained_after"] - cells["trained_before"]) - (
+        cells["control_after"] - cells["control_before"]
+    )
+    return {
+        **{k: float(v) for k, v in cells.items()},
+        "coef": float(coef),
+        "uplift": math.expm1(coef),
+    }
 
 
 def parallel_trends(panel: pd.DataFrame) -> dict:
@@ -149,18 +184,31 @@ def parallel_trends(panel: pd.DataFrame) -> dict:
     """
     _need(panel, ["rep_id", "month", "log_revenue", "treated", "treat_month", "t"], "DiD panel")
     start = panel["treat_month"].min()
-    pre = panel[np.where(panel["treated"], panel["month"] < panel["treat_month"], panel["month"] < start)]
-    pre = pre.assign(tt=pre["t"] * pre["treated"].astype(float), month_s=pre["month"].dt.strftime("%Y-%m"))
+    pre = panel[
+        np.where(panel["treated"], panel["month"] < panel["treat_month"], panel["month"] < start)
+    ]
+    pre = pre.assign(
+        tt=pre["t"] * pre["treated"].astype(float), month_s=pre["month"].dt.strftime("%Y-%m")
+    )
     if pre["month"].nunique() < 3 or pre["treated"].nunique() < 2:
-        return {"trend_diff": float("nan"), "p_value": float("nan"), "months": int(pre["month"].nunique())}
+        return {
+            "trend_diff": float("nan"),
+            "p_value": float("nan"),
+            "months": int(pre["month"].nunique()),
+        }
     fit = smf.ols("log_revenue ~ tt + C(rep_id) + C(month_s)", data=pre).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(pre["rep_id"])[0]})
-    return {"trend_diff": float(fit.params["tt"]), "p_value": float(fit.pvalues["tt"]),
-            "months": int(pre["month"].nunique())}
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(pre["rep_id"])[0]}
+    )
+    return {
+        "trend_diff": float(fit.params["tt"]),
+        "p_value": float(fit.pvalues["tt"]),
+        "months": int(pre["month"].nunique()),
+    }
 
 
-def event_study(panel: pd.DataFrame, bin_months: int = 3, lo: int = -6, hi: int = 4,
-                alpha: float = 0.05) -> pd.DataFrame:
+def event_study(
+    panel: pd.DataFrame, bin_months: int = 3, lo: int = -6, hi: int = 4, alpha: float = 0.05
+) -> pd.DataFrame:
     """Effect per period relative to training (quarters by default), reference = the period before.
 
     Bins outside [lo, hi] are pooled into the end bins. Returns rel_period, coef, low, high,
@@ -178,12 +226,20 @@ def event_study(panel: pd.DataFrame, bin_months: int = 3, lo: int = -6, hi: int 
         if d[name].sum() > 0:
             names[k] = name
     formula = "log_revenue ~ " + " + ".join(names.values()) + " + C(rep_id) + C(month_s)"
-    fit = smf.ols(formula, data=d).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(d["rep_id"])[0]})
+    fit = smf.ols(formula, data=d).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["rep_id"])[0]}
+    )
     ci = fit.conf_int(alpha)
     rows = [{"rel_period": -1, "coef": 0.0, "low": 0.0, "high": 0.0}]
     for k, name in names.items():
-        rows.append({"rel_period": k, "coef": float(fit.params[name]), "low": float(ci.loc[name, 0]),
-                     "high": float(ci.loc[name, 1])})
+        rows.append(
+            {
+                "rel_period": k,
+                "coef": float(fit.params[name]),
+                "low": float(ci.loc[name, 0]),
+                "high": float(ci.loc[name, 1]),
+            }
+        )
     out = pd.DataFrame(rows).sort_values("rel_period").reset_index(drop=True)
     out["uplift"] = np.expm1(out["coef"])
     return out
@@ -197,8 +253,9 @@ def trend_by_group(panel: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
-def pilot_evaluation(units: pd.DataFrame, assignment: pd.DataFrame, alpha: float = 0.05,
-                     mde: float = 0.05) -> dict:
+def pilot_evaluation(
+    units: pd.DataFrame, assignment: pd.DataFrame, alpha: float = 0.05, mde: float = 0.05
+) -> dict:
     """Pilot vs control on win rate (and won amount per unit).
 
     ``units``: unit_id, closed, won, won_amount (deals of each unit since the pilot start);
@@ -228,50 +285,78 @@ def pilot_evaluation(units: pd.DataFrame, assignment: pd.DataFrame, alpha: float
     z = stats.norm.ppf(1 - alpha / 2)
     low, high = diff - z * se, diff + z * se
     # unit-level check: deals of one rep are correlated, so cluster by unit (grouped LPM)
-    uu = u[u["closed"] > 0].assign(rate=lambda x: x["won"] / x["closed"], is_pilot=lambda x: (x["group"] == "pilot") * 1.0)
+    uu = u[u["closed"] > 0].assign(
+        rate=lambda x: x["won"] / x["closed"], is_pilot=lambda x: (x["group"] == "pilot") * 1.0
+    )
     p_cl = float("nan")
     if uu["unit_id"].nunique() >= 4:
         fit = smf.wls("rate ~ is_pilot", data=uu, weights=uu["closed"]).fit(
-            cov_type="cluster", cov_kwds={"groups": pd.factorize(uu["unit_id"])[0]})
+            cov_type="cluster", cov_kwds={"groups": pd.factorize(uu["unit_id"])[0]}
+        )
         p_cl = float(fit.pvalues["is_pilot"])
     wa_p = u.loc[u["group"] == "pilot", "won_amount"].astype(float)
     wa_c = u.loc[u["group"] == "control", "won_amount"].astype(float)
-    rev_p = float(stats.ttest_ind(wa_p, wa_c, equal_var=False).pvalue) if len(wa_p) > 1 and len(wa_c) > 1 else float("nan")
+    rev_p = (
+        float(stats.ttest_ind(wa_p, wa_c, equal_var=False).pvalue)
+        if len(wa_p) > 1 and len(wa_c) > 1
+        else float("nan")
+    )
     p_decide = max(p_z, p_cl) if np.isfinite(p_cl) else p_z
     if p_decide < alpha and diff > 0:
-        verdict, reason = "roll out", f"win rate +{diff:.1%} points, significant (p = {p_decide:.2g})"
+        verdict, reason = (
+            "roll out",
+            f"win rate +{diff:.1%} points, significant (p = {p_decide:.2g})",
+        )
     elif p_decide < alpha and diff < 0:
         verdict, reason = "stop", f"win rate {diff:+.1%} points, significantly worse"
     elif high < mde:
         verdict, reason = "stop", f"the interval rules out an uplift of {mde:.0%} points or more"
     else:
-        verdict, reason = "keep testing", f"uplift {diff:+.1%} points not yet distinguishable from noise (p = {p_decide:.2g})"
+        verdict, reason = (
+            "keep testing",
+            f"uplift {diff:+.1%} points not yet distinguishable from noise (p = {p_decide:.2g})",
+        )
     return {
-        "pilot_rate": float(rates[0]), "control_rate": float(rates[1]), "uplift": float(diff),
-        "uplift_low": float(low), "uplift_high": float(high), "p_value": float(p_z),
-        "p_value_clustered": p_cl, "revenue_uplift": float(wa_p.mean() - wa_c.mean()),
-        "revenue_p_value": rev_p, "pilot_deals": int(n[0]), "control_deals": int(n[1]),
-        "pilot_units": int((u["group"] == "pilot").sum()), "control_units": int((u["group"] == "control").sum()),
-        "verdict": verdict, "reason": reason,
+        "pilot_rate": float(rates[0]),
+        "control_rate": float(rates[1]),
+        "uplift": float(diff),
+        "uplift_low": float(low),
+        "uplift_high": float(high),
+        "p_value": float(p_z),
+        "p_value_clustered": p_cl,
+        "revenue_uplift": float(wa_p.mean() - wa_c.mean()),
+        "revenue_p_value": rev_p,
+        "pilot_deals": int(n[0]),
+        "control_deals": int(n[1]),
+        "pilot_units": int((u["group"] == "pilot").sum()),
+        "control_units": int((u["group"] == "control").sum()),
+        "verdict": verdict,
+        "reason": reason,
     }
 
 
-def pilot_sample_size(baseline: float, mde: float, alpha: float = 0.05, power: float = 0.8,
-                      ratio: float = 1.0) -> int:
+def pilot_sample_size(
+    baseline: float, mde: float, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0
+) -> int:
     """Deals needed per group to detect a win-rate rise from ``baseline`` to ``baseline + mde``.
 
     >>> pilot_sample_size(0.5, 0.1)  # Cohen's h = 0.201; normal approximation
     388
     """
     if not 0 < baseline < 1 or not 0 < baseline + mde < 1:
-        raise ValueError(f"baseline {baseline} and baseline + mde {baseline + mde} must lie in (0, 1)")
+        raise ValueError(
+            f"baseline {baseline} and baseline + mde {baseline + mde} must lie in (0, 1)"
+        )
     h = abs(proportion_effectsize(baseline + mde, baseline))
-    n = NormalIndPower().solve_power(effect_size=h, alpha=alpha, power=power, ratio=ratio,
-                                     alternative="two-sided")
+    n = NormalIndPower().solve_power(
+        effect_size=h, alpha=alpha, power=power, ratio=ratio, alternative="two-sided"
+    )
     return int(math.ceil(n))
 
 
-def power_curve(baseline: float, n_per_group: int, uplifts=None, alpha: float = 0.05) -> pd.DataFrame:
+def power_curve(
+    baseline: float, n_per_group: int, uplifts=None, alpha: float = 0.05
+) -> pd.DataFrame:
     """Power to detect each uplift with ``n_per_group`` deals per group. Returns uplift, power."""
     uplifts = np.linspace(0.01, 0.15, 15) if uplifts is None else np.asarray(uplifts, dtype=float)
     uplifts = uplifts[baseline + uplifts < 1]
@@ -280,28 +365,58 @@ def power_curve(baseline: float, n_per_group: int, uplifts=None, alpha: float = 
     return pd.DataFrame({"uplift": uplifts, "power": np.asarray(pw, dtype=float)})
 
 
-def experiments_actions(did: dict | None = None, trends: dict | None = None, pilot: dict | None = None,
-                        next_n: int | None = None, mde: float = 0.05, program: str | None = None,
-                        pilot_name: str | None = None) -> str:
+def experiments_actions(
+    did: dict | None = None,
+    trends: dict | None = None,
+    pilot: dict | None = None,
+    next_n: int | None = None,
+    mde: float = 0.05,
+    program: str | None = None,
+    pilot_name: str | None = None,
+) -> str:
     """The "What to do" bullets, computed from the study's numbers (markdown)."""
     out = []
     if did is not None:
         sig = did["uplift_low"] > 0 or did["uplift_high"] < 0
-        out.append(f"- Training '{program}': trained reps sell **{did['uplift']:+.1%}** vs their counterfactual "
-                   f"(95 % CI {did['uplift_low']:+.1%} to {did['uplift_high']:+.1%})"
-                   + ("; extend it to the untrained reps." if sig and did["uplift"] > 0 else
-                      "; not distinguishable from zero — do not scale it on this evidence." if not sig else
-                      "; it hurts — stop it."))
-        if trends is not None and np.isfinite(trends.get("p_value", np.nan)) and trends["p_value"] < 0.05:
-            out.append(f"- Caution: trained reps were already on a different trend before training "
-                       f"(p = {trends['p_value']:.2g}); the DiD may be biased.")
+        out.append(
+            f"- Training '{program}': trained reps sell **{did['uplift']:+.1%}** vs their counterfactual "
+            f"(95 % CI {did['uplift_low']:+.1%} to {did['uplift_high']:+.1%})"
+            + (
+                "; extend it to the untrained reps."
+                if sig and did["uplift"] > 0
+                else "; not distinguishable from zero — do not scale it on this evidence."
+                if not sig
+                else "; it hurts — stop it."
+            )
+        )
+        if (
+            trends is not None
+            and np.isfinite(trends.get("p_value", np.nan))
+            and trends["p_value"] < 0.05
+        ):
+            out.append(
+                f"- Caution: trained reps were already on a different trend before training "
+                f"(p = {trends['p_value']:.2g}); the DiD may be biased."
+            )
     if pilot is not None:
         out.append(f"- Pilot '{pilot_name}': **{pilot['verdict']}** — {pilot['reason']}.")
     if next_n is not None:
-        out.append(f"- To detect a {mde:.0%}-point win-rate uplift next time, plan for **{next_n:,}** closed "
-                   "deals per group (80 % power, 5 % two-sided).")
+        out.append(
+            f"- To detect a {mde:.0%}-point win-rate uplift next time, plan for **{next_n:,}** closed "
+            "deals per group (80 % power, 5 % two-sided)."
+        )
     return "\n".join(out) or "- No experiment data in this warehouse."
 
 
-__all__ = ["did_panel", "training_did", "did_2x2", "parallel_trends", "event_study", "trend_by_group",
-           "pilot_evaluation", "pilot_sample_size", "power_curve", "experiments_actions"]
+__all__ = [
+    "did_panel",
+    "training_did",
+    "did_2x2",
+    "parallel_trends",
+    "event_study",
+    "trend_by_group",
+    "pilot_evaluation",
+    "pilot_sample_size",
+    "power_curve",
+    "experiments_actions",
+]

@@ -45,8 +45,14 @@ def win_rate(won: float, closed: float) -> float:
     return _ratio(won, closed)
 
 
-def win_rate_table(counts: pd.DataFrame, by: str | Sequence[str], won_col: str = "won",
-                   closed_col: str = "closed", alpha: float = 0.05, min_closed: int = 1) -> pd.DataFrame:
+def win_rate_table(
+    counts: pd.DataFrame,
+    by: str | Sequence[str],
+    won_col: str = "won",
+    closed_col: str = "closed",
+    alpha: float = 0.05,
+    min_closed: int = 1,
+) -> pd.DataFrame:
     """Win rate with a Wilson confidence interval per group.
 
     ``counts`` has one row per group with won and closed deal counts. Returns ``*by, closed,
@@ -64,7 +70,9 @@ def win_rate_table(counts: pd.DataFrame, by: str | Sequence[str], won_col: str =
     out["won"] = counts[won_col].astype("int64")
     out = out[out["closed"] >= max(min_closed, 1)].copy()
     out["win_rate"] = out["won"] / out["closed"]
-    lo, hi = proportion_confint(out["won"].to_numpy(), out["closed"].to_numpy(), alpha=alpha, method="wilson")
+    lo, hi = proportion_confint(
+        out["won"].to_numpy(), out["closed"].to_numpy(), alpha=alpha, method="wilson"
+    )
     out["ci_low"], out["ci_high"] = np.asarray(lo, float), np.asarray(hi, float)
     return out.sort_values(["win_rate", "closed"], ascending=[False, False]).reset_index(drop=True)
 
@@ -92,7 +100,9 @@ def quantile_from_counts(values, counts, q: float) -> float:
     return float(v[lo_i] + (v[hi_i] - v[lo_i]) * frac)
 
 
-def cycle_time_summary(hist: pd.DataFrame, days_col: str = "cycle_days", count_col: str = "deals") -> dict:
+def cycle_time_summary(
+    hist: pd.DataFrame, days_col: str = "cycle_days", count_col: str = "deals"
+) -> dict:
     """Median, quartiles, p90 and mean of the created -> closed days, from a histogram.
 
     >>> cycle_time_summary(pd.DataFrame({"cycle_days": [10, 20, 30], "deals": [1, 2, 1]}))["median"]
@@ -130,8 +140,13 @@ def stage_order(flow: pd.DataFrame, stage_col: str = "stage", rank_col: str = "m
     return list(ranks.index)
 
 
-def stage_conversion(flow: pd.DataFrame, dwell: pd.DataFrame | None = None, order: Sequence | None = None,
-                     lost_stages: Sequence | None = None, won_stages: Sequence | None = None) -> pd.DataFrame:
+def stage_conversion(
+    flow: pd.DataFrame,
+    dwell: pd.DataFrame | None = None,
+    order: Sequence | None = None,
+    lost_stages: Sequence | None = None,
+    won_stages: Sequence | None = None,
+) -> pd.DataFrame:
     """Stage-to-next conversion and dwell per working stage.
 
     ``flow``: one row per (stage, next_stage, status) with ``deals`` (and ``mean_rank`` unless
@@ -153,15 +168,22 @@ def stage_conversion(flow: pd.DataFrame, dwell: pd.DataFrame | None = None, orde
     # A stage that only ever ends a deal with one outcome (e.g. "Closed" for won deals) is a
     # terminal marker, not a working stage.
     ends = flow.assign(_st=flow["status"].astype(str).str.lower(), _last=flow["next_stage"].isna())
-    terminal = {s for s, g in ends.groupby("stage") if g["_last"].all() and g["_st"].nunique() == 1
-                and g["_st"].iloc[0] in (WON, LOST)}
+    terminal = {
+        s
+        for s, g in ends.groupby("stage")
+        if g["_last"].all() and g["_st"].nunique() == 1 and g["_st"].iloc[0] in (WON, LOST)
+    }
     rows = []
     for stage in order:
-        if stage in terminal or _is_lost_stage(stage, lost_stages) or _is_won_stage(stage, won_stages):
+        if (
+            stage in terminal
+            or _is_lost_stage(stage, lost_stages)
+            or _is_won_stage(stage, won_stages)
+        ):
             continue
         part = flow[flow["stage"] == stage]
         entered = advanced = leaked = still_open = won_from = resolved = 0.0
-        for nxt, status, n in zip(part["next_stage"], part["status"], part["deals"]):
+        for nxt, status, n in zip(part["next_stage"], part["status"], part["deals"], strict=True):
             status = str(status).lower()
             entered += n
             if status in (WON, LOST):
@@ -180,14 +202,34 @@ def stage_conversion(flow: pd.DataFrame, dwell: pd.DataFrame | None = None, orde
                 advanced += n
             else:  # moved back to an earlier stage: not a conversion, not yet a loss
                 still_open += n
-        rows.append(dict(stage=stage, entered=int(entered), advanced=int(advanced), leaked=int(leaked),
-                         still_open=int(still_open), conversion=_ratio(advanced, advanced + leaked),
-                         win_from_stage=_ratio(won_from, resolved)))
-    out = pd.DataFrame(rows, columns=["stage", "entered", "advanced", "leaked", "still_open", "conversion",
-                                      "win_from_stage"])
+        rows.append(
+            dict(
+                stage=stage,
+                entered=int(entered),
+                advanced=int(advanced),
+                leaked=int(leaked),
+                still_open=int(still_open),
+                conversion=_ratio(advanced, advanced + leaked),
+                win_from_stage=_ratio(won_from, resolved),
+            )
+        )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "stage",
+            "entered",
+            "advanced",
+            "leaked",
+            "still_open",
+            "conversion",
+            "win_from_stage",
+        ],
+    )
     if dwell is not None and len(dwell):
         _need(dwell, ["stage", "median_dwell_days"], "stage_conversion(dwell)")
-        cols = ["stage", "median_dwell_days"] + (["mean_dwell_days"] if "mean_dwell_days" in dwell else [])
+        cols = ["stage", "median_dwell_days"] + (
+            ["mean_dwell_days"] if "mean_dwell_days" in dwell else []
+        )
         out = out.merge(dwell[cols], on="stage", how="left")
     else:
         out["median_dwell_days"] = np.nan
@@ -214,20 +256,32 @@ def find_bottleneck(conversion: pd.DataFrame, min_entered: int = 20) -> dict:
         c["median_dwell_days"] = np.nan
     lowest = c["conversion"].min()
     tied = c[c["conversion"] <= lowest + 0.005]
-    pick = tied.sort_values(["median_dwell_days", "conversion"], ascending=[False, True], na_position="last").iloc[0]
+    pick = tied.sort_values(
+        ["median_dwell_days", "conversion"], ascending=[False, True], na_position="last"
+    ).iloc[0]
     dwell = c["median_dwell_days"]
     confirmed = bool(dwell.notna().any() and pick["median_dwell_days"] >= dwell.max())
-    return {"stage": pick["stage"], "conversion": float(pick["conversion"]),
-            "median_dwell_days": float(pick["median_dwell_days"]), "confirmed": confirmed}
+    return {
+        "stage": pick["stage"],
+        "conversion": float(pick["conversion"]),
+        "median_dwell_days": float(pick["median_dwell_days"]),
+        "confirmed": confirmed,
+    }
 
 
-def pipeline_velocity(open_deals: float, win_rate_: float, avg_won_amount: float, cycle_days: float) -> float:
+def pipeline_velocity(
+    open_deals: float, win_rate_: float, avg_won_amount: float, cycle_days: float
+) -> float:
     """Money the pipeline turns into per day: open deals x win rate x average won deal / cycle days.
 
     >>> pipeline_velocity(100, 0.25, 4000, 50)
     2000.0
     """
-    if not cycle_days or pd.isna(cycle_days) or any(pd.isna(x) for x in (open_deals, win_rate_, avg_won_amount)):
+    if (
+        not cycle_days
+        or pd.isna(cycle_days)
+        or any(pd.isna(x) for x in (open_deals, win_rate_, avg_won_amount))
+    ):
         return float("nan")
     return float(open_deals) * float(win_rate_) * float(avg_won_amount) / float(cycle_days)
 
@@ -249,8 +303,12 @@ def value_open_pipeline(open_by_stage: pd.DataFrame, fallback_amount: float) -> 
     return out
 
 
-def weighted_forecast(open_pipeline: pd.DataFrame, stage_probability: dict | pd.Series | None,
-                      default_probability: float, value_col: str = "value") -> pd.DataFrame:
+def weighted_forecast(
+    open_pipeline: pd.DataFrame,
+    stage_probability: dict | pd.Series | None,
+    default_probability: float,
+    value_col: str = "value",
+) -> pd.DataFrame:
     """Expected won value of the open pipeline: each stage's value x its historical win probability.
 
     Stages without history use ``default_probability`` (the overall win rate). Returns the input
@@ -264,7 +322,9 @@ def weighted_forecast(open_pipeline: pd.DataFrame, stage_probability: dict | pd.
     probs = dict(stage_probability) if stage_probability is not None else {}
     out = open_pipeline.copy()
     out["probability"] = [
-        probs.get(s) if probs.get(s) is not None and not pd.isna(probs.get(s)) else default_probability
+        probs.get(s)
+        if probs.get(s) is not None and not pd.isna(probs.get(s))
+        else default_probability
         for s in out["stage"]
     ]
     out["expected"] = out[value_col] * out["probability"]
@@ -301,8 +361,12 @@ def cohort_table(cohorts: pd.DataFrame, month_col: str = "cohort_month") -> pd.D
     return out.sort_values(month_col).reset_index(drop=True)
 
 
-def funnel_counts(conversion: pd.DataFrame | None, leads: float | None = None, converted_leads: float | None = None,
-                  won: float | None = None) -> pd.DataFrame:
+def funnel_counts(
+    conversion: pd.DataFrame | None,
+    leads: float | None = None,
+    converted_leads: float | None = None,
+    won: float | None = None,
+) -> pd.DataFrame:
     """Lead -> opportunity -> stage by stage -> won counts, with the step conversion.
 
     Returns ``step, count, step_conversion`` (count over the previous step's count).
@@ -317,7 +381,7 @@ def funnel_counts(conversion: pd.DataFrame | None, leads: float | None = None, c
     if converted_leads is not None and not pd.isna(converted_leads):
         steps.append(("Opportunities (from leads)", converted_leads))
     if conversion is not None:
-        for s, n in zip(conversion["stage"], conversion["entered"]):
+        for s, n in zip(conversion["stage"], conversion["entered"], strict=True):
             steps.append((str(s), n))
     if won is not None and not pd.isna(won):
         steps.append(("Won", won))
@@ -326,8 +390,13 @@ def funnel_counts(conversion: pd.DataFrame | None, leads: float | None = None, c
     return out
 
 
-def funnel_actions(figures: dict, conversion: pd.DataFrame | None = None, by_source: pd.DataFrame | None = None,
-                   by_rep: pd.DataFrame | None = None, target_coverage: float = 3.0) -> str:
+def funnel_actions(
+    figures: dict,
+    conversion: pd.DataFrame | None = None,
+    by_source: pd.DataFrame | None = None,
+    by_rep: pd.DataFrame | None = None,
+    target_coverage: float = 3.0,
+) -> str:
     """'What to do' bullets (markdown) from the funnel's numbers.
 
     ``target_coverage``: the pipeline coverage a team should hold (3x is the common rule).
@@ -337,32 +406,54 @@ def funnel_actions(figures: dict, conversion: pd.DataFrame | None = None, by_sou
     if b and b != "n/a":
         conv = figures.get("bottleneck_conversion")
         dwell = figures.get("bottleneck_median_dwell_days")
-        out.append(f"Fix **{b}** first: only {conv:.0%} of deals move on from it"
-                   + (f" and they sit there {dwell:.0f} days (median)." if dwell and not pd.isna(dwell) else ".")
-                   + " Review the deals stuck there this week and tighten its exit criteria.")
+        out.append(
+            f"Fix **{b}** first: only {conv:.0%} of deals move on from it"
+            + (
+                f" and they sit there {dwell:.0f} days (median)."
+                if dwell and not pd.isna(dwell)
+                else "."
+            )
+            + " Review the deals stuck there this week and tighten its exit criteria."
+        )
     cov = figures.get("pipeline_coverage")
     if cov is not None and not pd.isna(cov):
         if cov < target_coverage:
-            out.append(f"Pipeline coverage is {cov:.1f}x, below the {target_coverage:.0f}x rule: "
-                       "generate more qualified pipeline before next period.")
+            out.append(
+                f"Pipeline coverage is {cov:.1f}x, below the {target_coverage:.0f}x rule: "
+                "generate more qualified pipeline before next period."
+            )
         else:
-            out.append(f"Pipeline coverage is {cov:.1f}x (≥ {target_coverage:.0f}x): focus on conversion, not volume.")
+            out.append(
+                f"Pipeline coverage is {cov:.1f}x (≥ {target_coverage:.0f}x): focus on conversion, not volume."
+            )
     if by_source is not None and len(by_source) >= 2:
         best, worst = by_source.iloc[0], by_source.iloc[-1]
         if best["ci_low"] > worst["ci_high"]:
-            out.append(f"Source **{best.iloc[0]}** wins {best['win_rate']:.0%} vs {worst['win_rate']:.0%} for "
-                       f"**{worst.iloc[0]}** (confidence intervals do not overlap): shift lead budget toward it.")
+            out.append(
+                f"Source **{best.iloc[0]}** wins {best['win_rate']:.0%} vs {worst['win_rate']:.0%} for "
+                f"**{worst.iloc[0]}** (confidence intervals do not overlap): shift lead budget toward it."
+            )
         else:
-            out.append("Win rates by source overlap within their confidence intervals: no source is proven better yet.")
+            out.append(
+                "Win rates by source overlap within their confidence intervals: no source is proven better yet."
+            )
     if by_rep is not None and len(by_rep) >= 3:
         wr = figures.get("win_rate")
-        low = by_rep[by_rep["ci_high"] < wr] if wr is not None and not pd.isna(wr) else by_rep.iloc[0:0]
+        low = (
+            by_rep[by_rep["ci_high"] < wr]
+            if wr is not None and not pd.isna(wr)
+            else by_rep.iloc[0:0]
+        )
         if len(low):
             names = ", ".join(str(x) for x in low.iloc[:, 0].head(5))
-            out.append(f"Coach {names}: their win rate is below the team's even at the top of the interval.")
+            out.append(
+                f"Coach {names}: their win rate is below the team's even at the top of the interval."
+            )
     mc = figures.get("median_cycle_days")
     if mc is not None and not pd.isna(mc):
-        out.append(f"Median sales cycle is {mc:.0f} days: forecast deals created now to close around then.")
+        out.append(
+            f"Median sales cycle is {mc:.0f} days: forecast deals created now to close around then."
+        )
     if not out:
         out.append("Not enough closed deals to recommend anything yet.")
     return "\n".join(f"- {x}" for x in out)

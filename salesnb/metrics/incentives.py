@@ -102,11 +102,18 @@ class Plan:
         rates = [self.base_rate] + [t.rate for t in self.tiers]
         cap = self.cap_attainment if self.cap_attainment is not None else np.inf
         uppers = starts[1:] + [np.inf]
-        return [(lo, min(up, cap), r) for lo, up, r in zip(starts, uppers, rates, strict=True) if lo < cap]
+        return [
+            (lo, min(up, cap), r)
+            for lo, up, r in zip(starts, uppers, rates, strict=True)
+            if lo < cap
+        ]
 
     def describe(self) -> str:
-        parts = [f"{self.base_rate:.1%} up to {self.tiers[0].start:.0%}" if self.tiers
-                 else f"{self.base_rate:.1%} flat"]
+        parts = [
+            f"{self.base_rate:.1%} up to {self.tiers[0].start:.0%}"
+            if self.tiers
+            else f"{self.base_rate:.1%} flat"
+        ]
         for i, t in enumerate(self.tiers):
             upto = f" to {self.tiers[i + 1].start:.0%}" if i + 1 < len(self.tiers) else ""
             parts.append(f"{t.rate:.1%} from {t.start:.0%}{upto}")
@@ -127,17 +134,29 @@ def plan_from_dict(d: dict) -> Plan:
     tiers = []
     for i, t in enumerate(d.get("tiers") or []):
         if "from" not in t or "rate" not in t:
-            raise ValueError(f"commission plan {d.get('name')!r}: tier {i + 1} needs 'from' and 'rate'")
+            raise ValueError(
+                f"commission plan {d.get('name')!r}: tier {i + 1} needs 'from' and 'rate'"
+            )
         tiers.append(Tier(float(t["from"]), float(t["rate"])))
     starts = [t.start for t in tiers]
     if starts != sorted(starts) or len(set(starts)) != len(starts) or any(s <= 0 for s in starts):
-        raise ValueError(f"commission plan {d.get('name')!r}: tier 'from' values must be > 0 and increasing")
+        raise ValueError(
+            f"commission plan {d.get('name')!r}: tier 'from' values must be > 0 and increasing"
+        )
     spiffs = []
     for i, s in enumerate(d.get("spiffs") or []):
         if not (s.get("category") or s.get("product_id")):
-            raise ValueError(f"commission plan {d.get('name')!r}: spiff {i + 1} needs 'category' or 'product_id'")
-        spiffs.append(Spiff(float(s.get("per_unit") or 0), float(s.get("pct_of_revenue") or 0),
-                            s.get("category"), None if s.get("product_id") is None else str(s["product_id"])))
+            raise ValueError(
+                f"commission plan {d.get('name')!r}: spiff {i + 1} needs 'category' or 'product_id'"
+            )
+        spiffs.append(
+            Spiff(
+                float(s.get("per_unit") or 0),
+                float(s.get("pct_of_revenue") or 0),
+                s.get("category"),
+                None if s.get("product_id") is None else str(s["product_id"]),
+            )
+        )
     cap_a, cap_m = d.get("cap_attainment"), d.get("cap_amount")
     return Plan(
         name=str(d.get("name", "plan")),
@@ -190,20 +209,31 @@ def spiff_amounts(lines: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     total = pd.Series(0.0, index=reps)
     for s in plan.spiffs:
         if s.category is not None:
-            col = lines["category"] if "category" in lines.columns else pd.Series(pd.NA, index=lines.index)
+            col = (
+                lines["category"]
+                if "category" in lines.columns
+                else pd.Series(pd.NA, index=lines.index)
+            )
             match = col.astype("str") == str(s.category)
         else:
             match = lines["product_id"].astype("str") == str(s.product_id)
         sub = lines[match.fillna(False).to_numpy(dtype=bool)]
         g = sub.groupby("rep_id")[["sales", "returns", "units_sold", "units_returned"]].sum()
-        amount = (s.per_unit * (g["units_sold"] - g["units_returned"])
-                  + s.pct_of_revenue * (g["sales"] - g["returns"])).clip(lower=0.0)
+        amount = (
+            s.per_unit * (g["units_sold"] - g["units_returned"])
+            + s.pct_of_revenue * (g["sales"] - g["returns"])
+        ).clip(lower=0.0)
         total = total.add(amount, fill_value=0.0)
     return total.rename("spiffs").reset_index()
 
 
-def payout_statement(lines: pd.DataFrame, targets: pd.DataFrame, plan: Plan,
-                     reps: pd.DataFrame | None = None, target_col: str = "target") -> pd.DataFrame:
+def payout_statement(
+    lines: pd.DataFrame,
+    targets: pd.DataFrame,
+    plan: Plan,
+    reps: pd.DataFrame | None = None,
+    target_col: str = "target",
+) -> pd.DataFrame:
     """One row per rep: the plan applied to the period (formula in the module docstring).
 
     ``lines``: rep_id, product_id, category, sales, returns, units_sold, units_returned
@@ -231,9 +261,9 @@ def payout_statement(lines: pd.DataFrame, targets: pd.DataFrame, plan: Plan,
     out = per.merge(t, on="rep_id", how="left")
     out["attainment"] = out["sales"] / out["target"].where(out["target"] > 0)
     out["commission"] = tiered_commission(out["sales"], out["target"], plan)
-    out["effective_rate"] = np.where(out["sales"] > 0,
-                                     out["commission"] / out["sales"].where(out["sales"] > 0),
-                                     plan.base_rate)
+    out["effective_rate"] = np.where(
+        out["sales"] > 0, out["commission"] / out["sales"].where(out["sales"] > 0), plan.base_rate
+    )
     out["clawback"] = out["effective_rate"] * out["returns"] if plan.clawback else 0.0
     out = out.merge(spiff_amounts(lines, plan), on="rep_id", how="left")
     out["spiffs"] = out["spiffs"].fillna(0.0)
@@ -264,8 +294,13 @@ def gini(values, axis: int = -1) -> np.ndarray | float:
     return np.where(total > 0, g, 0.0)
 
 
-def attainment_spread(history: pd.DataFrame, rep_col: str = "rep_id", attainment_col: str = "attainment",
-                      default: float = 0.2, min_points: int = 6) -> float:
+def attainment_spread(
+    history: pd.DataFrame,
+    rep_col: str = "rep_id",
+    attainment_col: str = "attainment",
+    default: float = 0.2,
+    min_points: int = 6,
+) -> float:
     """Spread ``s`` of rep quarterly attainment: pooled SD of log attainment around each rep's mean.
 
     ``history``: one row per rep and past quarter with a positive attainment. Falls back to
@@ -282,8 +317,9 @@ def attainment_spread(history: pd.DataFrame, rep_col: str = "rep_id", attainment
     return float(np.sqrt((dev**2).sum() / dof))
 
 
-def simulate_payouts(statement: pd.DataFrame, plan: Plan, spread: float, n_sims: int = 10_000,
-                     seed: int = 42) -> dict:
+def simulate_payouts(
+    statement: pd.DataFrame, plan: Plan, spread: float, n_sims: int = 10_000, seed: int = 42
+) -> dict:
     """Monte Carlo of one plan's cost over the reps of a payout statement.
 
     Returns a dict: ``expected_payout``, ``p90_payout`` (90th percentile of the total),
@@ -312,12 +348,18 @@ def simulate_payouts(statement: pd.DataFrame, plan: Plan, spread: float, n_sims:
         "plan": plan.name,
         "expected_payout": float(totals.mean()),
         "p90_payout": float(np.quantile(totals, 0.9)),
-        "cost_of_sales_pct": float(totals.mean() / revenue.mean()) if revenue.mean() > 0 else float("nan"),
+        "cost_of_sales_pct": float(totals.mean() / revenue.mean())
+        if revenue.mean() > 0
+        else float("nan"),
         "gini": float(np.mean(gini(pay, axis=1))),
         "totals": totals,
-        "per_rep": pd.DataFrame({"rep_id": statement["rep_id"].to_numpy(),
-                                 "expected_payout": pay.mean(axis=0),
-                                 "p90_payout": np.quantile(pay, 0.9, axis=0)}),
+        "per_rep": pd.DataFrame(
+            {
+                "rep_id": statement["rep_id"].to_numpy(),
+                "expected_payout": pay.mean(axis=0),
+                "p90_payout": np.quantile(pay, 0.9, axis=0),
+            }
+        ),
     }
 
 
@@ -333,5 +375,17 @@ def _need(df: pd.DataFrame, cols, what: str) -> None:
         raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
 
 
-__all__ = ["Plan", "Tier", "Spiff", "plan_from_dict", "load_plan", "tiered_commission", "spiff_amounts",
-           "payout_statement", "gini", "attainment_spread", "simulate_payouts", "compare_plans"]
+__all__ = [
+    "Plan",
+    "Tier",
+    "Spiff",
+    "plan_from_dict",
+    "load_plan",
+    "tiered_commission",
+    "spiff_amounts",
+    "payout_statement",
+    "gini",
+    "attainment_spread",
+    "simulate_payouts",
+    "compare_plans",
+]

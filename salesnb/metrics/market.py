@@ -40,6 +40,7 @@ def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
 
 # --------------------------------------------------------------------------- market share
 
+
 def label_dates(dates: pd.Series, labels: Sequence[str]) -> pd.Series:
     """The period label (``2026-Q3``, ``2026-09`` or ``2026``) from ``labels`` containing each date.
 
@@ -66,12 +67,16 @@ def labels_within(labels: Sequence[str], start, end) -> list[str]:
     out = []
     for lab in sorted(set(map(str, labels))):
         p = parse_period(lab)
-        if pd.Timestamp(p.start) >= pd.Timestamp(start) and pd.Timestamp(p.end) <= pd.Timestamp(end):
+        if pd.Timestamp(p.start) >= pd.Timestamp(start) and pd.Timestamp(p.end) <= pd.Timestamp(
+            end
+        ):
             out.append(lab)
     return out
 
 
-def market_share_table(ours: pd.DataFrame, market: pd.DataFrame, by: Sequence[str] = ("period",)) -> pd.DataFrame:
+def market_share_table(
+    ours: pd.DataFrame, market: pd.DataFrame, by: Sequence[str] = ("period",)
+) -> pd.DataFrame:
     """Our revenue over market size per group (e.g. period x segment).
 
     ``ours``: ``*by, revenue``; ``market``: ``*by, market_size``. Groups are summed first.
@@ -90,10 +95,14 @@ def market_share_table(ours: pd.DataFrame, market: pd.DataFrame, by: Sequence[st
     out = m.merge(o, on=by, how="left")
     out["revenue"] = out["revenue"].fillna(0.0)
     out["market_share"] = out["revenue"] / out["market_size"].where(out["market_size"] > 0)
-    return out[by + ["revenue", "market_size", "market_share"]].sort_values(by).reset_index(drop=True)
+    return (
+        out[by + ["revenue", "market_size", "market_share"]].sort_values(by).reset_index(drop=True)
+    )
 
 
-def competitor_shares(competitors: pd.DataFrame, market: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+def competitor_shares(
+    competitors: pd.DataFrame, market: pd.DataFrame, by: Sequence[str] = ()
+) -> pd.DataFrame:
     """Each competitor's sales over market size (per ``by`` group), largest first.
 
     ``competitors``: ``*by, competitor, competitor_sales``; ``market``: ``*by, market_size``.
@@ -111,13 +120,20 @@ def competitor_shares(competitors: pd.DataFrame, market: pd.DataFrame, by: Seque
     else:
         c["market_size"] = float(market["market_size"].sum())
     c["share"] = c["competitor_sales"] / c["market_size"].where(c["market_size"] > 0)
-    return c.sort_values(by + ["share"], ascending=[True] * len(by) + [False]).reset_index(drop=True)
+    return c.sort_values(by + ["share"], ascending=[True] * len(by) + [False]).reset_index(
+        drop=True
+    )
 
 
 # --------------------------------------------------------------------------- growth-share
 
-def growth_share(current: pd.DataFrame, prior: pd.DataFrame, key: str = "category",
-                 growth_threshold: float | None = None) -> pd.DataFrame:
+
+def growth_share(
+    current: pd.DataFrame,
+    prior: pd.DataFrame,
+    key: str = "category",
+    growth_threshold: float | None = None,
+) -> pd.DataFrame:
     """A growth-share (BCG-style) view of product categories inside our own portfolio.
 
     x = the category's share of our revenue; y = its revenue growth vs the prior period.
@@ -133,7 +149,11 @@ def growth_share(current: pd.DataFrame, prior: pd.DataFrame, key: str = "categor
     _need(current, [key, "revenue"], "growth_share")
     _need(prior, [key, "revenue"], "growth_share(prior)")
     cur = current.groupby(key, as_index=False)["revenue"].sum()
-    pr = prior.groupby(key, as_index=False)["revenue"].sum().rename(columns={"revenue": "prior_revenue"})
+    pr = (
+        prior.groupby(key, as_index=False)["revenue"]
+        .sum()
+        .rename(columns={"revenue": "prior_revenue"})
+    )
     out = cur.merge(pr, on=key, how="left")
     out["share"] = out["revenue"] / out["revenue"].sum()
     out["growth"] = out["revenue"] / out["prior_revenue"].where(out["prior_revenue"] > 0) - 1
@@ -142,8 +162,9 @@ def growth_share(current: pd.DataFrame, prior: pd.DataFrame, key: str = "categor
         growth_threshold = out["revenue"].sum() / ptot - 1 if ptot > 0 else 0.0
     large = out["share"] > 1.0 / len(out)
     fast = out["growth"] > growth_threshold
-    out["quadrant"] = np.select([large & fast, large & ~fast, ~large & fast], ["star", "cash cow", "question mark"],
-                                "dog")
+    out["quadrant"] = np.select(
+        [large & fast, large & ~fast, ~large & fast], ["star", "cash cow", "question mark"], "dog"
+    )
     out.loc[out["growth"].isna(), "quadrant"] = "new"
     out["growth_threshold"] = growth_threshold
     return out.sort_values("revenue", ascending=False).reset_index(drop=True)
@@ -151,8 +172,13 @@ def growth_share(current: pd.DataFrame, prior: pd.DataFrame, key: str = "categor
 
 # --------------------------------------------------------------------------- competitors
 
-def competitor_losses(lost: pd.DataFrame, won: pd.DataFrame | None = None, segment_col: str = "segment",
-                      competitor_col: str = "competitor") -> pd.DataFrame:
+
+def competitor_losses(
+    lost: pd.DataFrame,
+    won: pd.DataFrame | None = None,
+    segment_col: str = "segment",
+    competitor_col: str = "competitor",
+) -> pd.DataFrame:
     """Whom we lose to, in which segment, and at what price gap.
 
     ``lost``: one row per (segment, competitor) with ``lost`` deals, ``mean_discount`` and
@@ -178,10 +204,14 @@ def competitor_losses(lost: pd.DataFrame, won: pd.DataFrame | None = None, segme
     named_lost = named.groupby("segment")["lost"].sum()
     named["share_of_named"] = named["lost"] / named["segment"].map(named_lost)
     named["share_of_lost"] = named["lost"] / named["segment"].map(all_lost)
-    named["price_loss_share"] = (named["price_losses"] / named["lost"]) if "price_losses" in named else np.nan
+    named["price_loss_share"] = (
+        (named["price_losses"] / named["lost"]) if "price_losses" in named else np.nan
+    )
     if won is not None and len(won) and "mean_discount" in named:
         w = won.rename(columns={segment_col: "segment"}).set_index("segment")
-        named["won_discount"] = named["segment"].map(w["mean_discount"]) if "mean_discount" in w else np.nan
+        named["won_discount"] = (
+            named["segment"].map(w["mean_discount"]) if "mean_discount" in w else np.nan
+        )
         named["discount_gap"] = named["won_discount"] - named["mean_discount"]
         named["price_gap_pct"] = (1 - named["mean_discount"]) / (1 - named["won_discount"]) - 1
     else:
@@ -206,8 +236,12 @@ def dominant_competitor(losses: pd.DataFrame, min_lost: int = 20) -> dict:
     if ok.empty:
         return {}
     top = ok.sort_values(["share_of_named", "lost"], ascending=False).iloc[0]
-    out = {"competitor": str(top["competitor"]), "segment": str(top["segment"]),
-           "share": float(top["share_of_named"]), "lost": int(top["lost"])}
+    out = {
+        "competitor": str(top["competitor"]),
+        "segment": str(top["segment"]),
+        "share": float(top["share_of_named"]),
+        "lost": int(top["lost"]),
+    }
     for k in ("price_gap_pct", "discount_gap", "price_loss_share"):
         if k in top and pd.notna(top[k]):
             out[k] = float(top[k])
@@ -216,9 +250,17 @@ def dominant_competitor(losses: pd.DataFrame, min_lost: int = 20) -> dict:
 
 # --------------------------------------------------------------------------- elasticity
 
-def price_elasticity(cells: pd.DataFrame, product_col: str = "product_id", x_col: str = "log_price_ratio",
-                     quantity_col: str = "quantity", lines_col: str = "lines", alpha: float = 0.05,
-                     tol: float = 1e-10, max_iter: int = 100) -> dict:
+
+def price_elasticity(
+    cells: pd.DataFrame,
+    product_col: str = "product_id",
+    x_col: str = "log_price_ratio",
+    quantity_col: str = "quantity",
+    lines_col: str = "lines",
+    alpha: float = 0.05,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+) -> dict:
     """Price elasticity of quantity with its confidence interval (Poisson GLM, product fixed effects).
 
     ``cells``: one row per (product, discount bucket) with the summed ``quantity``, the number
@@ -275,14 +317,25 @@ def price_elasticity(cells: pd.DataFrame, product_col: str = "product_id", x_col
     dispersion = float(((y - mu) ** 2 / mu).sum() / dof)  # Pearson chi2 / dof (quasi-Poisson)
     se = float(np.sqrt(dispersion / info))
     z = norm.ppf(1 - alpha / 2)
-    return {"elasticity": beta, "ci_low": float(beta - z * se), "ci_high": float(beta + z * se), "std_error": se,
-            "p_value": float(2 * norm.sf(abs(beta / se))) if se > 0 else 0.0, "dispersion": dispersion,
-            "cells": int(len(y)), "products": n_prod, "lines": int(exposure.sum())}
+    return {
+        "elasticity": beta,
+        "ci_low": float(beta - z * se),
+        "ci_high": float(beta + z * se),
+        "std_error": se,
+        "p_value": float(2 * norm.sf(abs(beta / se))) if se > 0 else 0.0,
+        "dispersion": dispersion,
+        "cells": int(len(y)),
+        "products": n_prod,
+        "lines": int(exposure.sum()),
+    }
 
 
 # --------------------------------------------------------------------------- strategy
 
-def segment_growth(current: pd.DataFrame, prior: pd.DataFrame, key: str = "segment") -> pd.DataFrame:
+
+def segment_growth(
+    current: pd.DataFrame, prior: pd.DataFrame, key: str = "segment"
+) -> pd.DataFrame:
     """Revenue per segment now and a year earlier: ``segment, revenue, prior_revenue, growth``.
 
     >>> segment_growth(pd.DataFrame({"segment": ["E"], "revenue": [12.0]}),
@@ -292,13 +345,19 @@ def segment_growth(current: pd.DataFrame, prior: pd.DataFrame, key: str = "segme
     _need(current, [key, "revenue"], "segment_growth")
     _need(prior, [key, "revenue"], "segment_growth(prior)")
     cur = current.groupby(key, as_index=False)["revenue"].sum()
-    pr = prior.groupby(key, as_index=False)["revenue"].sum().rename(columns={"revenue": "prior_revenue"})
+    pr = (
+        prior.groupby(key, as_index=False)["revenue"]
+        .sum()
+        .rename(columns={"revenue": "prior_revenue"})
+    )
     out = cur.merge(pr, on=key, how="left").rename(columns={key: "segment"})
     out["growth"] = out["revenue"] / out["prior_revenue"].where(out["prior_revenue"] > 0) - 1
     return out
 
 
-def share_change(share_table: pd.DataFrame, now_periods, prior_periods, key: str = "segment") -> pd.Series:
+def share_change(
+    share_table: pd.DataFrame, now_periods, prior_periods, key: str = "segment"
+) -> pd.Series:
     """Change in our market share (points) per ``key`` between two sets of period labels.
 
     ``share_table``: ``period, <key>, revenue, market_size`` (from :func:`market_share_table`).
@@ -309,27 +368,34 @@ def share_change(share_table: pd.DataFrame, now_periods, prior_periods, key: str
     0.02
     """
     _need(share_table, ["period", key, "revenue", "market_size"], "share_change")
+
     def share(labels):
-        part = share_table[share_table["period"].isin(list(labels))].groupby(key)[["revenue", "market_size"]].sum()
+        part = (
+            share_table[share_table["period"].isin(list(labels))]
+            .groupby(key)[["revenue", "market_size"]]
+            .sum()
+        )
         return part["revenue"] / part["market_size"].where(part["market_size"] > 0)
+
     return (share(now_periods) - share(prior_periods)).rename("share_change")
 
 
-def segment_strategy(segments: pd.DataFrame, threats: pd.DataFrame | None = None,
-                     threat_share: float = 0.4) -> pd.DataFrame:
+def segment_strategy(
+    segments: pd.DataFrame, threats: pd.DataFrame | None = None, threat_share: float = 0.4
+) -> pd.DataFrame:
     """Which segments to push and which to defend.
 
     ``segments``: ``segment, revenue, growth`` and optionally ``win_rate``, ``market_share``,
     ``share_change``. ``threats``: output of :func:`competitor_losses`.
     Rules (documented defaults): *defend* a segment where one competitor takes at least
     ``threat_share`` of the losses to named competitors, or where our market share fell;
-    *push* a segment growing faster than the company (or, with market data, gaining share)
-    that is not under threat; the rest: *maintain*.
+    *push* a segment growing faster than the company that is not under threat; the rest:
+    *maintain*. Rows come sorted by action (defend, maintain, push), then revenue.
 
     >>> s = pd.DataFrame({"segment": ["E", "M", "S"], "revenue": [5.0, 3.0, 2.0], "growth": [0.05, 0.3, 0.1]})
     >>> t = pd.DataFrame({"segment": ["E"], "competitor": ["N"], "share_of_named": [0.6]})
     >>> segment_strategy(s, t).set_index("segment").action.to_dict()
-    {'E': 'defend', 'M': 'push', 'S': 'maintain'}
+    {'E': 'defend', 'S': 'maintain', 'M': 'push'}
     """
     _need(segments, ["segment", "revenue", "growth"], "segment_strategy")
     out = segments.copy()
@@ -345,13 +411,15 @@ def segment_strategy(segments: pd.DataFrame, threats: pd.DataFrame | None = None
         share_fell = getattr(r, "share_change", np.nan)
         if comp and comp[1] >= threat_share:
             actions.append("defend")
-            reasons.append(f"{comp[0]} takes {comp[1]:.0%} of the deals we lose to competitors here")
+            reasons.append(
+                f"{comp[0]} takes {comp[1]:.0%} of the deals we lose to competitors here"
+            )
         elif pd.notna(share_fell) and share_fell < 0:
             actions.append("defend")
             reasons.append(f"our market share fell {share_fell:+.1%} points")
         elif pd.notna(r.growth) and r.growth > company_growth:
             actions.append("push")
-            reasons.append(f"grows {r.growth:+.0%} vs {company_growth:+.0%} for the company")
+            reasons.append(f"grows {r.growth:+.1%} vs {company_growth:+.1%} for the company")
         else:
             actions.append("maintain")
             reasons.append("no threat, growth at or below the company's")
@@ -359,7 +427,9 @@ def segment_strategy(segments: pd.DataFrame, threats: pd.DataFrame | None = None
     return out.sort_values(["action", "revenue"], ascending=[True, False]).reset_index(drop=True)
 
 
-def market_actions(figures: dict, strategy: pd.DataFrame | None = None, categories: pd.DataFrame | None = None) -> str:
+def market_actions(
+    figures: dict, strategy: pd.DataFrame | None = None, categories: pd.DataFrame | None = None
+) -> str:
     """'What to do' bullets (markdown) from the market study's numbers."""
     out = []
     if strategy is not None and len(strategy):
@@ -371,22 +441,36 @@ def market_actions(figures: dict, strategy: pd.DataFrame | None = None, categori
     comp = figures.get("dominant_competitor")
     if comp:
         gap = figures.get("dominant_competitor_price_gap_pct")
-        gap_txt = (f" Our net price on those lost deals was {gap:+.1%} vs the deals we won there."
-                   if gap is not None and not pd.isna(gap) else "")
-        out.append(f"{comp} wins {figures.get('dominant_competitor_share', 0):.0%} of the "
-                   f"{figures.get('dominant_competitor_segment')} deals we lose to competitors: "
-                   f"build a battle card against {comp}.{gap_txt}")
-    e, lo, hi = (figures.get(k) for k in ("price_elasticity", "price_elasticity_low", "price_elasticity_high"))
+        gap_txt = (
+            f" Our net price on those lost deals was {gap:+.1%} vs the deals we won there."
+            if gap is not None and not pd.isna(gap)
+            else ""
+        )
+        out.append(
+            f"{comp} wins {figures.get('dominant_competitor_share', 0):.0%} of the "
+            f"{figures.get('dominant_competitor_segment')} deals we lose to competitors: "
+            f"build a battle card against {comp}.{gap_txt}"
+        )
+    e, lo, hi = (
+        figures.get(k)
+        for k in ("price_elasticity", "price_elasticity_low", "price_elasticity_high")
+    )
     if e is not None and not pd.isna(e):
         if hi is not None and hi < -1:
-            out.append(f"Demand is price-elastic ({e:.2f}, 95 % CI {lo:.2f} .. {hi:.2f}): a 1 % lower price sells "
-                       f"about {-e:.1f} % more units; targeted discounts can pay if margins allow.")
+            out.append(
+                f"Demand is price-elastic ({e:.2f}, 95 % CI {lo:.2f} .. {hi:.2f}): a 1 % lower price sells "
+                f"about {-e:.1f} % more units; targeted discounts can pay if margins allow."
+            )
         elif lo is not None and lo > -1:
-            out.append(f"Demand is price-inelastic ({e:.2f}, 95 % CI {lo:.2f} .. {hi:.2f}): discounts give away "
-                       "margin; tighten discount authority.")
+            out.append(
+                f"Demand is price-inelastic ({e:.2f}, 95 % CI {lo:.2f} .. {hi:.2f}): discounts give away "
+                "margin; tighten discount authority."
+            )
         else:
-            out.append(f"Price elasticity {e:.2f} (95 % CI {lo:.2f} .. {hi:.2f}) is not clearly above or below -1: "
-                       "test prices before changing discount policy.")
+            out.append(
+                f"Price elasticity {e:.2f} (95 % CI {lo:.2f} .. {hi:.2f}) is not clearly above or below -1: "
+                "test prices before changing discount policy."
+            )
     if categories is not None and len(categories):
         stars = ", ".join(categories.loc[categories["quadrant"] == "star", "category"].astype(str))
         dogs = ", ".join(categories.loc[categories["quadrant"] == "dog", "category"].astype(str))

@@ -52,8 +52,13 @@ def resolve_targets(targets: pd.DataFrame, period_label: str, level: str = "rep"
     """
     _need(targets, ["period", "level", "key", "target_amount"], "targets")
     t = targets[targets["level"].astype(str) == level]
-    empty = pd.DataFrame({"key": pd.Series(dtype="str"), "target": pd.Series(dtype="float64"),
-                          "target_basis": pd.Series(dtype="str")})
+    empty = pd.DataFrame(
+        {
+            "key": pd.Series(dtype="str"),
+            "target": pd.Series(dtype="float64"),
+            "target_basis": pd.Series(dtype="str"),
+        }
+    )
     if t.empty:
         return empty
     exact = t[t["period"].astype(str) == str(period_label)]
@@ -67,7 +72,11 @@ def resolve_targets(targets: pd.DataFrame, period_label: str, level: str = "rep"
             p = parse_period(per)
         except Exception:  # an unreadable label cannot be prorated; validation reports it
             continue
-        inside = _months_between(max(p.start, want.start), min(p.end, want.end)) if p.start < want.end and p.end > want.start else 0
+        inside = (
+            _months_between(max(p.start, want.start), min(p.end, want.end))
+            if p.start < want.end and p.end > want.start
+            else 0
+        )
         if inside:
             rows.append((p.kind, key, amount * inside / p.months, inside, p.months))
     if not rows:
@@ -76,13 +85,23 @@ def resolve_targets(targets: pd.DataFrame, period_label: str, level: str = "rep"
     kind = next(k for k in _PREFERENCE if (df["kind"] == k).any())
     df = df[df["kind"] == kind]
     out = df.groupby("key", as_index=False).agg(target=("part", "sum"), n=("part", "size"))
-    basis = f"sum of {kind} targets" if (df["inside"] == df["span"]).all() else f"prorated from {kind} targets"
+    basis = (
+        f"sum of {kind} targets"
+        if (df["inside"] == df["span"]).all()
+        else f"prorated from {kind} targets"
+    )
     return out.drop(columns="n").assign(target_basis=basis)
 
 
-def rep_scorecard(reps: pd.DataFrame, sales: pd.DataFrame, prior_sales: pd.DataFrame | None = None,
-                  targets: pd.DataFrame | None = None, new_customers: pd.DataFrame | None = None,
-                  deals: pd.DataFrame | None = None, surveys: pd.DataFrame | None = None) -> pd.DataFrame:
+def rep_scorecard(
+    reps: pd.DataFrame,
+    sales: pd.DataFrame,
+    prior_sales: pd.DataFrame | None = None,
+    targets: pd.DataFrame | None = None,
+    new_customers: pd.DataFrame | None = None,
+    deals: pd.DataFrame | None = None,
+    surveys: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per rep: revenue, target, attainment, growth, new customers, win rate, cycle, discount, NPS.
 
     ``reps``: rep_id (+ name, team, region, role); ``sales``/``prior_sales``: rep_id, revenue
@@ -100,7 +119,9 @@ def rep_scorecard(reps: pd.DataFrame, sales: pd.DataFrame, prior_sales: pd.DataF
     if "avg_discount" not in card.columns:
         card["avg_discount"] = np.nan
     if targets is not None and not targets.empty:
-        card = card.merge(targets[["key", "target"]].rename(columns={"key": "rep_id"}), on="rep_id", how="left")
+        card = card.merge(
+            targets[["key", "target"]].rename(columns={"key": "rep_id"}), on="rep_id", how="left"
+        )
     else:
         card["target"] = np.nan
     card["attainment"] = card["revenue"] / card["target"].where(card["target"] > 0)
@@ -147,15 +168,31 @@ def team_scorecard(card: pd.DataFrame, team_targets: pd.DataFrame | None = None)
     c["_nps_w"] = c["nps"] * c["responses"]
     c["_csat_w"] = c["csat"] * c["responses"]
     c["_resp_w"] = c["responses"].where(c["nps"].notna(), 0)
-    g = c.groupby("team", dropna=False).agg(
-        reps=("rep_id", "size"), revenue=("revenue", "sum"), rep_target=("target", lambda s: s.sum(min_count=1)),
-        revenue_prior=("revenue_prior", lambda s: s.sum(min_count=1)), new_customers=("new_customers", "sum"),
-        closed=("closed", "sum"), won=("won", "sum"), _cycle_w=("_cycle_w", "sum"), _won_w=("_won_w", "sum"),
-        _disc_w=("_disc_w", "sum"), _rev_w=("_rev_w", "sum"), _nps_w=("_nps_w", "sum"),
-        _csat_w=("_csat_w", "sum"), _resp_w=("_resp_w", "sum"), responses=("responses", "sum"),
-    ).reset_index()
+    g = (
+        c.groupby("team", dropna=False)
+        .agg(
+            reps=("rep_id", "size"),
+            revenue=("revenue", "sum"),
+            rep_target=("target", lambda s: s.sum(min_count=1)),
+            revenue_prior=("revenue_prior", lambda s: s.sum(min_count=1)),
+            new_customers=("new_customers", "sum"),
+            closed=("closed", "sum"),
+            won=("won", "sum"),
+            _cycle_w=("_cycle_w", "sum"),
+            _won_w=("_won_w", "sum"),
+            _disc_w=("_disc_w", "sum"),
+            _rev_w=("_rev_w", "sum"),
+            _nps_w=("_nps_w", "sum"),
+            _csat_w=("_csat_w", "sum"),
+            _resp_w=("_resp_w", "sum"),
+            responses=("responses", "sum"),
+        )
+        .reset_index()
+    )
     if team_targets is not None and not team_targets.empty:
-        g = g.merge(team_targets[["key", "target"]].rename(columns={"key": "team"}), on="team", how="left")
+        g = g.merge(
+            team_targets[["key", "target"]].rename(columns={"key": "team"}), on="team", how="left"
+        )
         g["target"] = g["target"].fillna(g["rep_target"])
     else:
         g["target"] = g["rep_target"]
@@ -166,13 +203,29 @@ def team_scorecard(card: pd.DataFrame, team_targets: pd.DataFrame | None = None)
     g["avg_discount"] = g["_disc_w"] / g["_rev_w"].where(g["_rev_w"] > 0)
     g["nps"] = g["_nps_w"] / g["_resp_w"].where(g["_resp_w"] > 0)
     g["csat"] = g["_csat_w"] / g["_resp_w"].where(g["_resp_w"] > 0)
-    cols = ["team", "reps", "revenue", "target", "attainment", "revenue_prior", "growth", "new_customers",
-            "closed", "won", "win_rate", "cycle_days", "avg_discount", "nps", "csat"]
+    cols = [
+        "team",
+        "reps",
+        "revenue",
+        "target",
+        "attainment",
+        "revenue_prior",
+        "growth",
+        "new_customers",
+        "closed",
+        "won",
+        "win_rate",
+        "cycle_days",
+        "avg_discount",
+        "nps",
+        "csat",
+    ]
     return g[cols].sort_values("revenue", ascending=False).reset_index(drop=True)
 
 
-def territory_potential(card: pd.DataFrame, market: pd.DataFrame | None = None,
-                        accounts: pd.DataFrame | None = None) -> pd.DataFrame:
+def territory_potential(
+    card: pd.DataFrame, market: pd.DataFrame | None = None, accounts: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Sales potential of each rep's territory. Returns rep_id, potential, potential_basis.
 
     - With ``market`` (region, segment, market_size) and ``accounts`` (rep_id, segment,
@@ -194,28 +247,38 @@ def territory_potential(card: pd.DataFrame, market: pd.DataFrame | None = None,
         if accounts is not None and not accounts.empty:
             _need(accounts, ["rep_id", "segment", "accounts"], "accounts")
             a = accounts.merge(reps, on="rep_id", how="inner")
-            a["share"] = a["accounts"] / a.groupby(["region", "segment"])["accounts"].transform("sum")
-            a = a.merge(market[["region", "segment", "market_size"]], on=["region", "segment"], how="inner")
+            a["share"] = a["accounts"] / a.groupby(["region", "segment"])["accounts"].transform(
+                "sum"
+            )
+            a = a.merge(
+                market[["region", "segment", "market_size"]], on=["region", "segment"], how="inner"
+            )
             by_accounts = (a["share"] * a["market_size"]).groupby(a["rep_id"]).sum()
             has = out["rep_id"].isin(by_accounts.index)
             if has.any():
                 out.loc[has, "potential"] = out.loc[has, "rep_id"].map(by_accounts).to_numpy()
-                out.loc[has, "potential_basis"] = "market size of region x segment, by accounts owned"
+                out.loc[has, "potential_basis"] = (
+                    "market size of region x segment, by accounts owned"
+                )
         return out[["rep_id", "potential", "potential_basis"]]
     region_rev = card.groupby("region")["revenue"].sum()
     pot = reps["region"].map(region_rev) / n_in_region
     return reps.assign(potential=pot, potential_basis="region revenue per rep")[
-        ["rep_id", "potential", "potential_basis"]]
+        ["rep_id", "potential", "potential_basis"]
+    ]
 
 
-def fair_ranking(card: pd.DataFrame, potential: pd.DataFrame) -> pd.DataFrame:
+def fair_ranking(
+    card: pd.DataFrame, potential: pd.DataFrame, behind_share: float = 0.9
+) -> pd.DataFrame:
     """Attainment next to territory potential.
 
     Returns rep_id, name, region, attainment, potential, potential_index (vs the median
     territory), penetration (revenue / potential), penetration_index (vs the median rep),
-    rank_attainment, rank_penetration (1 = best) and reading — e.g. a rep below target in a
-    territory half the median size but with above-median penetration reads
-    "weak territory, not a weak rep".
+    rank_attainment, rank_penetration (1 = best) and reading. A rep is *behind* when their
+    attainment is under ``behind_share`` x the median rep's; a rep behind but with
+    above-median penetration reads "weak territory, not a weak rep", one behind on both
+    "below target and below peers: coach".
     """
     _need(card, ["rep_id", "revenue", "attainment"], "rep scorecard")
     _need(potential, ["rep_id", "potential"], "potential")
@@ -226,20 +289,30 @@ def fair_ranking(card: pd.DataFrame, potential: pd.DataFrame) -> pd.DataFrame:
     r["penetration_index"] = r["penetration"] / r["penetration"].median()
     r["rank_attainment"] = r["attainment"].rank(ascending=False, method="min")
     r["rank_penetration"] = r["penetration"].rank(ascending=False, method="min")
-    below = r["attainment"] < 0.9
+    # "behind" is relative to peers (10 % under the median rep), so a target set high for everyone
+    # does not turn half the team into "weak territory" cases
+    below = r["attainment"] < behind_share * r["attainment"].median()
     strong = r["penetration_index"] >= 1.0
     r["reading"] = np.select(
-        [below & strong, below & ~strong & r["penetration_index"].notna(),
-         (r["attainment"] >= 1.0) & ~strong & r["penetration_index"].notna()],
-        ["weak territory, not a weak rep", "below target and below peers: coach",
-         "on target, helped by a strong territory"],
+        [
+            below & strong,
+            below & ~strong & r["penetration_index"].notna(),
+            (r["attainment"] >= 1.0) & ~strong & r["penetration_index"].notna(),
+        ],
+        [
+            "weak territory, not a weak rep",
+            "below target and below peers: coach",
+            "on target, helped by a strong territory",
+        ],
         default="on track",
     )
     r.loc[r["attainment"].isna(), "reading"] = "no target"
     return r.sort_values("rank_penetration").reset_index(drop=True)
 
 
-def win_rate_funnel(deals: pd.DataFrame, closed_col: str = "closed", won_col: str = "won") -> pd.DataFrame:
+def win_rate_funnel(
+    deals: pd.DataFrame, closed_col: str = "closed", won_col: str = "won"
+) -> pd.DataFrame:
     """Funnel-plot limits of win rate by deals closed, and who is really below peers.
 
     ``deals``: rep_id, closed, won. Returns rep_id, closed, won, win_rate, pooled_rate,
@@ -248,8 +321,11 @@ def win_rate_funnel(deals: pd.DataFrame, closed_col: str = "closed", won_col: st
     (< 0.025), above (P(X >= won) < 0.025) or within.
     """
     _need(deals, ["rep_id", closed_col, won_col], "deals")
-    d = deals[deals[closed_col] > 0][["rep_id", closed_col, won_col]].rename(
-        columns={closed_col: "closed", won_col: "won"}).copy()
+    d = (
+        deals[deals[closed_col] > 0][["rep_id", closed_col, won_col]]
+        .rename(columns={closed_col: "closed", won_col: "won"})
+        .copy()
+    )
     if d.empty:
         return d.assign(win_rate=[], pooled_rate=[], status=[])
     p0 = d["won"].sum() / d["closed"].sum()
@@ -261,13 +337,20 @@ def win_rate_funnel(deals: pd.DataFrame, closed_col: str = "closed", won_col: st
         d[f"upper{name}"] = (p0 + z * se).clip(upper=1)
     d["p_below"] = stats.binom.cdf(d["won"], d["closed"], p0)
     p_above = stats.binom.sf(d["won"] - 1, d["closed"], p0)
-    d["status"] = np.select([d["p_below"] < 0.001, d["p_below"] < 0.025, p_above < 0.025],
-                            ["coach", "watch", "above"], default="within")
+    d["status"] = np.select(
+        [d["p_below"] < 0.001, d["p_below"] < 0.025, p_above < 0.025],
+        ["coach", "watch", "above"],
+        default="within",
+    )
     return d.sort_values("p_below").reset_index(drop=True)
 
 
-def discount_breaches(deals: pd.DataFrame, authority: dict | None = None, role_col: str = "role",
-                      discount_col: str = "discount") -> pd.DataFrame:
+def discount_breaches(
+    deals: pd.DataFrame,
+    authority: dict | None = None,
+    role_col: str = "role",
+    discount_col: str = "discount",
+) -> pd.DataFrame:
     """Won deals whose discount exceeds the authority of the rep's role.
 
     ``deals``: opportunity_id, rep_id, role, discount (fraction 0..1). ``authority``: role ->
@@ -287,11 +370,18 @@ def discount_breaches(deals: pd.DataFrame, authority: dict | None = None, role_c
     d["excess"] = d[discount_col].astype("float64") - d["authority"]
     # 1e-9 keeps a discount keyed in exactly at the limit (0.1 stored as 0.1000000001) compliant
     out = d[d["excess"] > 1e-9]
-    return out.sort_values(["excess", "opportunity_id"], ascending=[False, True]).reset_index(drop=True)
+    return out.sort_values(["excess", "opportunity_id"], ascending=[False, True]).reset_index(
+        drop=True
+    )
 
 
-def scope_target(targets: pd.DataFrame | None, period_label: str, rep_targets: pd.DataFrame | None = None,
-                 region: str | None = None, team: str | None = None) -> float:
+def scope_target(
+    targets: pd.DataFrame | None,
+    period_label: str,
+    rep_targets: pd.DataFrame | None = None,
+    region: str | None = None,
+    team: str | None = None,
+) -> float:
     """The target of the report's scope: the team's (team filter), the region's (region filter)
     or the company's; else the sum of the reps' targets in scope (NaN if none).
 
@@ -309,10 +399,15 @@ def scope_target(targets: pd.DataFrame | None, period_label: str, rep_targets: p
     return float("nan")
 
 
-def performance_actions(card: pd.DataFrame, funnel: pd.DataFrame | None = None,
-                        breaches: pd.DataFrame | None = None, ranking: pd.DataFrame | None = None,
-                        plans: pd.DataFrame | None = None, attainment_company: float = float("nan"),
-                        low_attainment: float = 0.7) -> str:
+def performance_actions(
+    card: pd.DataFrame,
+    funnel: pd.DataFrame | None = None,
+    breaches: pd.DataFrame | None = None,
+    ranking: pd.DataFrame | None = None,
+    plans: pd.DataFrame | None = None,
+    attainment_company: float = float("nan"),
+    low_attainment: float = 0.7,
+) -> str:
     """The "What to do" bullets, computed from the study's numbers (markdown)."""
     out = []
     if np.isfinite(attainment_company):
@@ -321,43 +416,56 @@ def performance_actions(card: pd.DataFrame, funnel: pd.DataFrame | None = None,
     low = card[card["attainment"] < low_attainment]
     if len(low):
         names = ", ".join(low.sort_values("attainment")["rep_id"].astype(str).head(8))
-        out.append(f"- **{len(low)}** rep(s) below {low_attainment:.0%} of target ({names}); before acting, "
-                   "check the fair ranking — some sit in weak territories.")
+        out.append(
+            f"- **{len(low)}** rep(s) below {low_attainment:.0%} of target ({names}); before acting, "
+            "check the fair ranking — some sit in weak territories."
+        )
     if ranking is not None and len(ranking):
         weak_terr = ranking[ranking["reading"] == "weak territory, not a weak rep"]
         if len(weak_terr):
-            out.append(f"- {', '.join(weak_terr['rep_id'].astype(str).head(6))}: below target but above median "
-                       "penetration of their territory — revisit their targets, not their skills.")
+            out.append(
+                f"- {', '.join(weak_terr['rep_id'].astype(str).head(6))}: below target but above median "
+                "penetration of their territory — revisit their targets, not their skills."
+            )
     if funnel is not None and len(funnel):
         coach = funnel[funnel["status"] == "coach"]
         watch = funnel[funnel["status"] == "watch"]
         if len(coach):
-            out.append(f"- Coach on deal conversion: {', '.join(coach['rep_id'].astype(str))} "
-                       "(win rate outside the 99.8 % limit for their volume).")
+            out.append(
+                f"- Coach on deal conversion: {', '.join(coach['rep_id'].astype(str))} "
+                "(win rate outside the 99.8 % limit for their volume)."
+            )
         if len(watch):
-            out.append(f"- Watch next period: {', '.join(watch['rep_id'].astype(str).head(8))} (outside 95 %, "
-                       "could still be noise).")
+            out.append(
+                f"- Watch next period: {', '.join(watch['rep_id'].astype(str).head(8))} (outside 95 %, "
+                "could still be noise)."
+            )
         if not len(coach) and not len(watch):
             out.append("- No rep's win rate is statistically below peers: differences are noise.")
     if breaches is not None:
         if len(breaches):
             top = breaches.groupby("rep_id").size().sort_values(ascending=False)
-            out.append(f"- **{len(breaches)}** won deal(s) exceeded discount authority; most by "
-                       f"{', '.join(top.index.astype(str)[:3])}. Enforce approval before close.")
+            out.append(
+                f"- **{len(breaches)}** won deal(s) exceeded discount authority; most by "
+                f"{', '.join(top.index.astype(str)[:3])}. Enforce approval before close."
+            )
         else:
             out.append("- No won deal exceeded its rep's discount authority.")
     if plans is not None and len(plans) >= 2:
         a, b = plans.iloc[0], plans.iloc[1]
         cheaper = a if a["expected_payout"] <= b["expected_payout"] else b
         other = b if cheaper is a else a
-        out.append(f"- Plan '{cheaper['plan']}' costs {cheaper['cost_of_sales_pct']:.1%} of revenue vs "
-                   f"{other['cost_of_sales_pct']:.1%} for '{other['plan']}' (90th percentile "
-                   f"{cheaper['p90_payout']:,.0f} vs {other['p90_payout']:,.0f}).")
+        out.append(
+            f"- Plan '{cheaper['plan']}' costs {cheaper['cost_of_sales_pct']:.1%} of revenue vs "
+            f"{other['cost_of_sales_pct']:.1%} for '{other['plan']}' (90th percentile "
+            f"{cheaper['p90_payout']:,.0f} vs {other['p90_payout']:,.0f})."
+        )
     return "\n".join(out) or "- Nothing stands out this period."
 
 
-def rep_attainment_history(rep_quarter: pd.DataFrame, targets: pd.DataFrame,
-                           quarter_col: str = "quarter") -> pd.DataFrame:
+def rep_attainment_history(
+    rep_quarter: pd.DataFrame, targets: pd.DataFrame, quarter_col: str = "quarter"
+) -> pd.DataFrame:
     """Quarterly attainment per rep: revenue of each quarter / the rep target set for it.
 
     ``rep_quarter``: rep_id, quarter (quarter start), revenue; ``targets``: period, level, key,
@@ -376,5 +484,15 @@ def rep_attainment_history(rep_quarter: pd.DataFrame, targets: pd.DataFrame,
     return h[["rep_id", "period", "revenue", "target", "attainment"]].reset_index(drop=True)
 
 
-__all__ = ["resolve_targets", "rep_attainment_history", "rep_scorecard", "team_scorecard", "territory_potential", "fair_ranking",
-           "win_rate_funnel", "discount_breaches", "scope_target", "performance_actions"]
+__all__ = [
+    "resolve_targets",
+    "rep_attainment_history",
+    "rep_scorecard",
+    "team_scorecard",
+    "territory_potential",
+    "fair_ranking",
+    "win_rate_funnel",
+    "discount_breaches",
+    "scope_target",
+    "performance_actions",
+]

@@ -94,17 +94,19 @@ def growth(current: float, previous: float) -> float:
     return float(current) / float(previous) - 1.0
 
 
-def proposed_target(last_year_total: float, target_growth: float = 0.20, target_amount: float = 0.0) -> float:
+def proposed_target(
+    last_year_total: float, target_growth: float = 0.20, target_amount: float = 0.0
+) -> float:
     """The company target: ``target_amount`` when given (> 0), else last year x (1 + growth).
 
     >>> proposed_target(100.0, 0.2), proposed_target(100.0, 0.2, target_amount=150.0)
     (120.0, 150.0)
     """
     if target_amount and target_amount > 0:
-        return float(target_amount)
+        return round(float(target_amount), 2)
     if not np.isfinite(last_year_total) or last_year_total <= 0:
         raise ValueError("no revenue in the same period last year: give an explicit target_amount")
-    return float(last_year_total) * (1.0 + float(target_growth))
+    return round(float(last_year_total) * (1.0 + float(target_growth)), 2)  # quotas are in cents
 
 
 # --------------------------------------------------------------------------- allocation
@@ -133,7 +135,9 @@ def split_cents(total_cents: int, weights: Sequence[float]) -> np.ndarray:
     return base
 
 
-def _weights(frame: pd.DataFrame, method: str, weight_col: str | None, ramp_months: float) -> pd.Series:
+def _weights(
+    frame: pd.DataFrame, method: str, weight_col: str | None, ramp_months: float
+) -> pd.Series:
     if weight_col is not None:
         _need(frame, [weight_col], "allocate_target")
         return frame[weight_col].astype("float64").fillna(0.0)
@@ -150,8 +154,10 @@ def _weights(frame: pd.DataFrame, method: str, weight_col: str | None, ramp_mont
         elif f"{method}_weight" in frame.columns:
             col = f"{method}_weight"
         else:
-            raise ValueError(f"unknown split method '{method}': use one of {', '.join(SPLIT_METHODS)} "
-                             f"or pass a weights frame with a '{method}' column")
+            raise ValueError(
+                f"unknown split method '{method}': use one of {', '.join(SPLIT_METHODS)} "
+                f"or pass a weights frame with a '{method}' column"
+            )
     _need(frame, [col], f"allocate_target(method='{method}')")
     return frame[col].astype("float64").fillna(0.0)
 
@@ -162,9 +168,14 @@ def capacity_from_tenure(tenure_months, ramp_months: float = DEFAULT_RAMP_MONTHS
     return (t / float(ramp_months)).clip(lower=0.0, upper=1.0).fillna(0.0)
 
 
-def allocate_target(total: float, weights_frame: pd.DataFrame, method: str = "historical",
-                    key_col: str = "key", weight_col: str | None = None,
-                    ramp_months: float = DEFAULT_RAMP_MONTHS) -> pd.DataFrame:
+def allocate_target(
+    total: float,
+    weights_frame: pd.DataFrame,
+    method: str = "historical",
+    key_col: str = "key",
+    weight_col: str | None = None,
+    ramp_months: float = DEFAULT_RAMP_MONTHS,
+) -> pd.DataFrame:
     """Split ``total`` over the rows of ``weights_frame`` so the parts sum to it to the cent.
 
     ``method`` picks the weight: ``historical`` (column ``history_revenue``), ``forecast``
@@ -188,9 +199,14 @@ def allocate_target(total: float, weights_frame: pd.DataFrame, method: str = "hi
     return out
 
 
-def allocate_hierarchy(total: float, units: pd.DataFrame, levels: Sequence[str] = ("region", "team"),
-                       method: str = "historical", key_col: str = "rep_id",
-                       ramp_months: float = DEFAULT_RAMP_MONTHS) -> pd.DataFrame:
+def allocate_hierarchy(
+    total: float,
+    units: pd.DataFrame,
+    levels: Sequence[str] = ("region", "team"),
+    method: str = "historical",
+    key_col: str = "rep_id",
+    ramp_months: float = DEFAULT_RAMP_MONTHS,
+) -> pd.DataFrame:
     """Top-down split: company -> each of ``levels`` in turn -> the units (reps).
 
     A group's weight is the sum of its members' weights, so each level adds up exactly
@@ -220,7 +236,7 @@ def allocate_hierarchy(total: float, units: pd.DataFrame, levels: Sequence[str] 
         if groups.sum() <= 0:
             return
         parts = split_cents(cents, groups.to_numpy())
-        for name, part in zip(groups.index, parts):
+        for name, part in zip(groups.index, parts, strict=True):
             members = frame.loc[rows].index[frame.loc[rows, lv] == name]
             frame.loc[members, f"{lv}_target"] = part / 100.0
             split(members, int(part), depth + 1)
@@ -232,10 +248,14 @@ def allocate_hierarchy(total: float, units: pd.DataFrame, levels: Sequence[str] 
     return frame
 
 
-def rollup(allocation: pd.DataFrame, level: str, value_cols: Sequence[str] = ("target_amount",)) -> pd.DataFrame:
+def rollup(
+    allocation: pd.DataFrame, level: str, value_cols: Sequence[str] = ("target_amount",)
+) -> pd.DataFrame:
     """Sum an allocation to one level (region, team) — cents-exact for ``target_cents``."""
     _need(allocation, [level, *value_cols], "rollup")
-    cols = list(dict.fromkeys([*value_cols, *(["target_cents"] if "target_cents" in allocation else [])]))
+    cols = list(
+        dict.fromkeys([*value_cols, *(["target_cents"] if "target_cents" in allocation else [])])
+    )
     out = allocation.groupby(level, sort=True)[cols].sum().reset_index()
     if "target_cents" in out:
         out["target_amount"] = out["target_cents"] / 100.0
@@ -243,10 +263,19 @@ def rollup(allocation: pd.DataFrame, level: str, value_cols: Sequence[str] = ("t
 
 
 # --------------------------------------------------------------------------- rep weights
-def rep_weights(reps: pd.DataFrame, rep_month: pd.DataFrame, period_start, prior_start, prior_end,
-                ramp_months: float = DEFAULT_RAMP_MONTHS, growth_clip: tuple[float, float] = (0.5, 2.0),
-                rep_col: str = "rep_id", month_col: str = "month", revenue_col: str = "revenue",
-                hire_col: str = "hire_date") -> pd.DataFrame:
+def rep_weights(
+    reps: pd.DataFrame,
+    rep_month: pd.DataFrame,
+    period_start,
+    prior_start,
+    prior_end,
+    ramp_months: float = DEFAULT_RAMP_MONTHS,
+    growth_clip: tuple[float, float] = (0.5, 2.0),
+    rep_col: str = "rep_id",
+    month_col: str = "month",
+    revenue_col: str = "revenue",
+    hire_col: str = "hire_date",
+) -> pd.DataFrame:
     """Per rep the weights every split method needs, from the reps table and rep x month revenue.
 
     ``rep_month`` holds revenue per rep and month before ``period_start`` (24 months are
@@ -275,12 +304,16 @@ def rep_weights(reps: pd.DataFrame, rep_month: pd.DataFrame, period_start, prior
     out["history_revenue"] = keys.map(last12).fillna(0.0).to_numpy()
     out["previous_12m_revenue"] = keys.map(prev12).fillna(0.0).to_numpy()
     out["last_year_revenue"] = keys.map(last_year).fillna(0.0).to_numpy()
-    g = (out["history_revenue"] / out["previous_12m_revenue"].where(out["previous_12m_revenue"] > 0))
+    g = out["history_revenue"] / out["previous_12m_revenue"].where(out["previous_12m_revenue"] > 0)
     g = g.clip(*growth_clip).fillna(1.0)
     out["forecast_revenue"] = (out["last_year_revenue"] * g).clip(lower=0.0)
     if hire_col in out.columns:
         hired = pd.to_datetime(out[hire_col])
-        tenure = (start.year - hired.dt.year) * 12 + (start.month - hired.dt.month) + (start.day - hired.dt.day) / 30.0
+        tenure = (
+            (start.year - hired.dt.year) * 12
+            + (start.month - hired.dt.month)
+            + (start.day - hired.dt.day) / 30.0
+        )
         out["tenure_months"] = tenure.clip(lower=0).fillna(0.0).astype("float64").to_numpy()
     else:
         out["tenure_months"] = float(ramp_months)  # unknown hire date: assume fully ramped
@@ -288,7 +321,9 @@ def rep_weights(reps: pd.DataFrame, rep_month: pd.DataFrame, period_start, prior
     return out
 
 
-def gap_to_last_year(allocation: pd.DataFrame, last_year_col: str = "last_year_revenue") -> pd.DataFrame:
+def gap_to_last_year(
+    allocation: pd.DataFrame, last_year_col: str = "last_year_revenue"
+) -> pd.DataFrame:
     """Add ``gap_vs_last_year`` (target - last year) and ``growth_vs_last_year`` (target / last year - 1)."""
     _need(allocation, ["target_amount", last_year_col], "gap_to_last_year")
     out = allocation.copy()
@@ -298,8 +333,9 @@ def gap_to_last_year(allocation: pd.DataFrame, last_year_col: str = "last_year_r
     return out
 
 
-def compare_with_quota(allocation: pd.DataFrame, quotas: pd.DataFrame, level: str = "rep",
-                       key_col: str = "rep_id") -> pd.DataFrame:
+def compare_with_quota(
+    allocation: pd.DataFrame, quotas: pd.DataFrame, level: str = "rep", key_col: str = "rep_id"
+) -> pd.DataFrame:
     """Join the existing quota (``targets`` rows of one ``level``) as ``existing_quota`` and the difference."""
     _need(quotas, ["level", "key", "target_amount"], "compare_with_quota (targets)")
     q = quotas[quotas["level"].astype(str) == level].groupby("key")["target_amount"].sum()
@@ -307,6 +343,28 @@ def compare_with_quota(allocation: pd.DataFrame, quotas: pd.DataFrame, level: st
     out["existing_quota"] = out[key_col].astype(str).map(q).astype("float64").to_numpy()
     out["proposed_vs_quota"] = out["target_amount"] - out["existing_quota"]
     return out
+
+
+def existing_quota_total(
+    quotas: pd.DataFrame,
+    region: str | None = None,
+    team: str | None = None,
+    channel: str | None = None,
+) -> float | None:
+    """The existing quota for the scope studied: company, one region or one team (None otherwise).
+
+    ``quotas`` holds the ``targets`` rows of the period (``level, key, target_amount``).
+    Quotas are not set per channel, so a channel filter has no comparable quota.
+    """
+    _need(quotas, ["level", "key", "target_amount"], "existing_quota_total")
+    if channel or (region and team):
+        return None
+    level, key = ("team", team) if team else ("region", region) if region else ("company", None)
+    rows = quotas[quotas["level"].astype(str) == level]
+    if key is not None:
+        rows = rows[rows["key"].astype(str) == str(key)]
+    total = float(rows["target_amount"].sum())
+    return total if len(rows) and total > 0 else None
 
 
 # --------------------------------------------------------------------------- SMART & advice
@@ -319,16 +377,30 @@ def driver_requirements(target: float, last_year: dict) -> pd.DataFrame:
     """
     rev = float(last_year.get("revenue", np.nan))
     rows = []
-    for driver, count_key, value_name in (("orders", "orders", "average order value"),
-                                          ("customers", "customers", "revenue per customer")):
+    for driver, count_key, value_name in (
+        ("orders", "orders", "average order value"),
+        ("customers", "customers", "revenue per customer"),
+    ):
         n = float(last_year.get(count_key, np.nan) or np.nan)
         if not (np.isfinite(n) and n > 0 and np.isfinite(rev) and rev > 0):
             continue
         value = rev / n
-        rows.append(dict(driver=f"{driver} (at last year's {value_name})", last_year=n,
-                         needed=target / value, change_pct=target / rev - 1))
-        rows.append(dict(driver=f"{value_name} (at last year's {driver})", last_year=value,
-                         needed=target / n, change_pct=target / rev - 1))
+        rows.append(
+            dict(
+                driver=f"{driver} (at last year's {value_name})",
+                last_year=n,
+                needed=target / value,
+                change_pct=target / rev - 1,
+            )
+        )
+        rows.append(
+            dict(
+                driver=f"{value_name} (at last year's {driver})",
+                last_year=value,
+                needed=target / n,
+                change_pct=target / rev - 1,
+            )
+        )
     return pd.DataFrame(rows, columns=["driver", "last_year", "needed", "change_pct"])
 
 
@@ -362,22 +434,37 @@ def smart_target(summary: dict, currency: str = "USD") -> pd.DataFrame:
     s = summary
     lvl = s.get("interval_level", 0.8)
     rows = [
-        ("Specific", f"Net revenue (order lines after discounts, returns netted) for {s['scope']} "
-                     f"in {s['period']}: **{_money(s['target_total'], currency)}**."),
-        ("Measurable", f"Baseline: {_money(s['last_year_total'], currency)} in the same period last year; "
-                       f"the baseline forecast is {_money(s['forecast_total'], currency)} "
-                       f"({lvl:.0%} interval {_money(s['forecast_low'], currency)} – "
-                       f"{_money(s['forecast_high'], currency)}, model: {s['best_model']}, backtest error of "
-                       f"the period total ±{abs(s.get('backtest_error_pct', np.nan)):.1%})."),
-        ("Achievable", f"Probability of reaching the target under the forecast distribution: "
-                       f"**{_pct(s['prob_achieve'], signed=False)}**; the target is "
-                       f"{_pct(s['target_total'] / s['forecast_total'] - 1)} vs the baseline forecast."),
-        ("Relevant (drivers)", f"It rests on the trend (last 12 months {_pct(s['trailing_growth'])} vs the 12 "
-                               f"before), the season (period index {s['period_seasonal_index']:.2f}, peak month "
-                               f"{MONTH_NAMES[int(s['peak_month']) - 1]}) and on volume: at last year's average "
-                               f"order value it needs {_pct(s.get('orders_change_pct', np.nan))} orders."),
-        ("Time-bound", f"{s['period']}: {s['period_start']} to {s['period_end']} inclusive; "
-                       f"tracked monthly against the forecast months."),
+        (
+            "Specific",
+            f"Net revenue (order lines after discounts, returns netted) for {s['scope']} "
+            f"in {s['period']}: **{_money(s['target_total'], currency)}**.",
+        ),
+        (
+            "Measurable",
+            f"Baseline: {_money(s['last_year_total'], currency)} in the same period last year; "
+            f"the baseline forecast is {_money(s['forecast_total'], currency)} "
+            f"({lvl:.0%} interval {_money(s['forecast_low'], currency)} – "
+            f"{_money(s['forecast_high'], currency)}, model: {s['best_model']}, backtest error of "
+            f"the period total ±{abs(s.get('backtest_error_pct', np.nan)):.1%}).",
+        ),
+        (
+            "Achievable",
+            f"Probability of reaching the target under the forecast distribution: "
+            f"**{_pct(s['prob_achieve'], signed=False)}**; the target is "
+            f"{_pct(s['target_total'] / s['forecast_total'] - 1)} vs the baseline forecast.",
+        ),
+        (
+            "Relevant (drivers)",
+            f"It rests on the trend (last 12 months {_pct(s['trailing_growth'])} vs the 12 "
+            f"before), the season (period index {s['period_seasonal_index']:.2f}, peak month "
+            f"{MONTH_NAMES[int(s['peak_month']) - 1]}) and on volume: at last year's average "
+            f"order value it needs {_pct(s.get('orders_change_pct', np.nan))} orders.",
+        ),
+        (
+            "Time-bound",
+            f"{s['period']}: {s['period_start']} to {s['period_end']} inclusive; "
+            f"tracked monthly against the forecast months.",
+        ),
     ]
     return pd.DataFrame(rows, columns=["criterion", "statement"])
 
@@ -388,8 +475,14 @@ def smart_markdown(smart: pd.DataFrame) -> str:
     return "\n".join(f"- **{r.criterion}** — {r.statement}" for r in smart.itertuples())
 
 
-def what_to_do(summary: dict, allocation: pd.DataFrame | None = None, currency: str = "USD",
-               stretch_below: float = 0.35, soft_above: float = 0.85, quota_tolerance: float = 0.05) -> str:
+def what_to_do(
+    summary: dict,
+    allocation: pd.DataFrame | None = None,
+    currency: str = "USD",
+    stretch_below: float = 0.35,
+    soft_above: float = 0.85,
+    quota_tolerance: float = 0.05,
+) -> str:
     """Markdown bullets with the actions the numbers call for.
 
     Rules (arguments): a target with probability below ``stretch_below`` is a stretch, above
@@ -401,53 +494,74 @@ def what_to_do(summary: dict, allocation: pd.DataFrame | None = None, currency: 
     out = []
     if p < stretch_below:
         # the target that has a 50 % chance is the forecast median itself
-        out.append(f"- **The target is a stretch**: only {p:.0%} chance of reaching "
-                   f"{_money(s['target_total'], currency)}. Either back it with named initiatives worth "
-                   f"{_money(s['target_total'] - s['forecast_total'], currency)} above the baseline, or set it "
-                   f"nearer the forecast ({_money(s['forecast_total'], currency)} is a 50/50 target).")
+        out.append(
+            f"- **The target is a stretch**: only {p:.0%} chance of reaching "
+            f"{_money(s['target_total'], currency)}. Either back it with named initiatives worth "
+            f"{_money(s['target_total'] - s['forecast_total'], currency)} above the baseline, or set it "
+            f"nearer the forecast ({_money(s['forecast_total'], currency)} is a 50/50 target)."
+        )
     elif p > soft_above:
-        out.append(f"- **The target is soft**: {p:.0%} chance of reaching it on the baseline alone. "
-                   f"Consider raising it toward the upper forecast bound "
-                   f"({_money(s['forecast_high'], currency)}).")
+        out.append(
+            f"- **The target is soft**: {p:.0%} chance of reaching it on the baseline alone. "
+            f"Consider raising it toward the upper forecast bound "
+            f"({_money(s['forecast_high'], currency)})."
+        )
     else:
-        out.append(f"- **The target is achievable with effort**: {p:.0%} chance under the baseline forecast. "
-                   f"Keep it and track it monthly against the forecast months.")
+        out.append(
+            f"- **The target is achievable with effort**: {p:.0%} chance under the baseline forecast. "
+            f"Keep it and track it monthly against the forecast months."
+        )
     quota = s.get("existing_quota_total")
     if quota is not None and np.isfinite(quota) and quota > 0:
-        diff = s["target_total"] / quota - 1
+        diff = quota / s["target_total"] - 1
         if abs(diff) > quota_tolerance:
-            out.append(f"- The existing quota ({_money(quota, currency)}) is {_pct(-diff)} vs this proposal; "
-                       f"its chance under the forecast is {s.get('prob_quota', float('nan')):.0%}. "
-                       f"Reconcile before the quota letters go out.")
+            out.append(
+                f"- The existing quota ({_money(quota, currency)}) is {_pct(diff)} vs this proposal; "
+                f"its chance under the forecast is {s.get('prob_quota', float('nan')):.0%}. "
+                f"Reconcile before the quota letters go out."
+            )
         else:
-            out.append(f"- The existing quota ({_money(quota, currency)}) agrees with this proposal "
-                       f"within {quota_tolerance:.0%}.")
+            out.append(
+                f"- The existing quota ({_money(quota, currency)}) agrees with this proposal "
+                f"within {quota_tolerance:.0%}."
+            )
     pm = int(s["peak_month"])
-    out.append(f"- Plan capacity for **{MONTH_NAMES[pm - 1]}**, the seasonal peak "
-               f"(index {s.get('peak_index', float('nan')):.2f}): stock, staffing and campaigns a month ahead.")
+    out.append(
+        f"- Plan capacity for **{MONTH_NAMES[pm - 1]}**, the seasonal peak "
+        f"(index {s.get('peak_index', float('nan')):.2f}): stock, staffing and campaigns a month ahead."
+    )
     actual = s.get("actual_total")
     if actual is not None and np.isfinite(actual) and actual > 0:
         err = s["forecast_total"] / actual - 1
-        out.append(f"- Actuals for the period are in: {_money(actual, currency)} "
-                   f"({_pct(actual / s['target_total'] - 1)} vs target; the baseline was {_pct(err)} off).")
+        out.append(
+            f"- Actuals for the period are in: {_money(actual, currency)} "
+            f"({_pct(actual / s['target_total'] - 1)} vs target; the baseline was {_pct(err)} off)."
+        )
     if allocation is not None and len(allocation) and "growth_vs_last_year" in allocation:
         g = allocation.dropna(subset=["growth_vs_last_year"])
         if len(g):
             hi = g.sort_values("growth_vs_last_year", ascending=False).head(3)
-            names = ", ".join(f"{r.get('name', r.get('rep_id'))} ({r['growth_vs_last_year']:+.0%})"
-                              for _, r in hi.iterrows())
-            out.append(f"- Reps asked for the largest step up vs last year: {names}. Review these quotas "
-                       f"with their managers before publishing.")
+            names = ", ".join(
+                f"{r.get('name', r.get('rep_id'))} ({r['growth_vs_last_year']:+.0%})"
+                for _, r in hi.iterrows()
+            )
+            out.append(
+                f"- Reps asked for the largest step up vs last year: {names}. Review these quotas "
+                f"with their managers before publishing."
+            )
         zero = allocation[(allocation["target_amount"] == 0)]
         if len(zero):
-            out.append(f"- {len(zero)} rep(s) get no target under this split method (no history); "
-                       f"use the `capacity` or `equal` method for new hires.")
+            out.append(
+                f"- {len(zero)} rep(s) get no target under this split method (no history); "
+                f"use the `capacity` or `equal` method for new hires."
+            )
     return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- summary
-def achievement_curve(median: float, sigma: float, low: float = 0.8, high: float = 1.3,
-                      points: int = 51) -> pd.DataFrame:
+def achievement_curve(
+    median: float, sigma: float, low: float = 0.8, high: float = 1.3, points: int = 51
+) -> pd.DataFrame:
     """Probability of reaching targets from ``low`` to ``high`` x the forecast median.
 
     Columns ``target, probability`` (decreasing in target).
@@ -455,13 +569,23 @@ def achievement_curve(median: float, sigma: float, low: float = 0.8, high: float
     from salesnb.forecast import prob_at_least
 
     targets = np.linspace(low * median, high * median, points)
-    return pd.DataFrame({"target": targets,
-                         "probability": [prob_at_least(t, median, sigma) for t in targets]})
+    return pd.DataFrame(
+        {"target": targets, "probability": [prob_at_least(t, median, sigma) for t in targets]}
+    )
 
 
-def target_summary(*, period, scope: str, target_total: float, last_year: dict, actual: dict | None,
-                   forecast, seasonal: pd.DataFrame, monthly: pd.Series,
-                   existing_quota_total: float | None = None) -> dict:
+def target_summary(
+    *,
+    period,
+    scope: str,
+    target_total: float,
+    last_year: dict,
+    actual: dict | None,
+    forecast,
+    seasonal: pd.DataFrame,
+    monthly: pd.Series,
+    existing_quota_total: float | None = None,
+) -> dict:
     """Every figure the study reports, in one flat dict (headline keys included).
 
     ``forecast`` is a :class:`salesnb.forecast.BaselineForecast`; ``last_year``/``actual`` come
@@ -477,32 +601,66 @@ def target_summary(*, period, scope: str, target_total: float, last_year: dict, 
     actual_total = actual["revenue"] if actual else float("nan")
     pm = peak_month(seasonal)
     s = dict(
-        period=period.label, scope=scope, period_start=str(period.start), period_end=str(period.last_day),
-        target_total=float(target_total), last_year_total=float(last_year["revenue"]),
-        forecast_total=forecast.total, forecast_low=forecast.low, forecast_high=forecast.high,
-        interval_level=forecast.level, forecast_sigma=forecast.sigma, best_model=forecast.best_model,
-        backtest_error_pct=float(chosen["total_error_pct"].abs().mean()) if len(chosen) else float("nan"),
+        period=period.label,
+        scope=scope,
+        period_start=str(period.start),
+        period_end=str(period.last_day),
+        target_total=float(target_total),
+        last_year_total=float(last_year["revenue"]),
+        forecast_total=forecast.total,
+        forecast_low=forecast.low,
+        forecast_high=forecast.high,
+        interval_level=forecast.level,
+        forecast_sigma=forecast.sigma,
+        best_model=forecast.best_model,
+        backtest_error_pct=float(chosen["total_error_pct"].abs().mean())
+        if len(chosen)
+        else float("nan"),
         backtest_smape=float(chosen["smape"].mean()) if len(chosen) else float("nan"),
         prob_achieve=forecast.prob_at_least(target_total),
-        target_vs_forecast_pct=float(target_total) / forecast.total - 1 if forecast.total > 0 else float("nan"),
+        target_vs_forecast_pct=float(target_total) / forecast.total - 1
+        if forecast.total > 0
+        else float("nan"),
         target_growth_pct=growth(target_total, last_year["revenue"]),
-        trailing_growth=growth(last12, prev12), peak_month=pm, peak_index=float(idx.loc[pm]),
+        trailing_growth=growth(last12, prev12),
+        peak_month=pm,
+        peak_index=float(idx.loc[pm]),
         period_seasonal_index=float(idx.loc[months.month].mean()),
-        actual_total=actual_total, yoy_growth=growth(actual_total, last_year["revenue"]),
-        forecast_error_pct=forecast.total / actual_total - 1 if actual_total and actual_total > 0 else float("nan"),
+        actual_total=actual_total,
+        yoy_growth=growth(actual_total, last_year["revenue"]),
+        forecast_error_pct=forecast.total / actual_total - 1
+        if actual_total and actual_total > 0
+        else float("nan"),
         orders_change_pct=growth(target_total, last_year["revenue"]),
         history_months=len(forecast.history),
     )
-    if existing_quota_total is not None and np.isfinite(existing_quota_total) and existing_quota_total > 0:
+    if (
+        existing_quota_total is not None
+        and np.isfinite(existing_quota_total)
+        and existing_quota_total > 0
+    ):
         s["existing_quota_total"] = float(existing_quota_total)
         s["prob_quota"] = forecast.prob_at_least(existing_quota_total)
     return s
 
 
-HEADLINE_KEYS = ("forecast_total", "forecast_low", "forecast_high", "target_total", "prob_achieve",
-                 "best_model", "peak_month", "yoy_growth", "last_year_total", "actual_total",
-                 "target_vs_forecast_pct", "backtest_error_pct", "existing_quota_total", "prob_quota",
-                 "interval_level")
+HEADLINE_KEYS = (
+    "forecast_total",
+    "forecast_low",
+    "forecast_high",
+    "target_total",
+    "prob_achieve",
+    "best_model",
+    "peak_month",
+    "yoy_growth",
+    "last_year_total",
+    "actual_total",
+    "target_vs_forecast_pct",
+    "backtest_error_pct",
+    "existing_quota_total",
+    "prob_quota",
+    "interval_level",
+)
 
 
 def headline_figures(summary: dict) -> dict:
@@ -517,9 +675,27 @@ def headline_figures(summary: dict) -> dict:
 
 
 __all__ = [
-    "HEADLINE_KEYS", "achievement_curve", "headline_figures", "target_summary",
-    "METHOD_COLUMNS", "SPLIT_METHODS", "allocate_hierarchy", "allocate_target", "capacity_from_tenure",
-    "compare_with_quota", "driver_requirements", "gap_to_last_year", "growth", "peak_month",
-    "proposed_target", "rep_weights", "rollup", "seasonal_index", "smart_markdown", "smart_target", "split_cents",
+    "HEADLINE_KEYS",
+    "existing_quota_total",
+    "achievement_curve",
+    "headline_figures",
+    "target_summary",
+    "METHOD_COLUMNS",
+    "SPLIT_METHODS",
+    "allocate_hierarchy",
+    "allocate_target",
+    "capacity_from_tenure",
+    "compare_with_quota",
+    "driver_requirements",
+    "gap_to_last_year",
+    "growth",
+    "peak_month",
+    "proposed_target",
+    "rep_weights",
+    "rollup",
+    "seasonal_index",
+    "smart_markdown",
+    "smart_target",
+    "split_cents",
     "what_to_do",
 ]

@@ -15,8 +15,11 @@ def training_trends(trends: pd.DataFrame, treat_month=None, ax=None, uplift: flo
         ax.plot(g["month"], g["log_revenue"], label=grp, color=PALETTE[i], lw=1.6)
     if treat_month is not None and not pd.isna(treat_month):
         ax.axvline(pd.Timestamp(treat_month), color="black", ls="--", lw=1)
-    ax.set_title(f"Trained reps sell {uplift:+.0%} after training" if uplift is not None
-                 else "Revenue of trained and untrained reps")
+    ax.set_title(
+        f"Trained reps sell {uplift:+.0%} after training"
+        if uplift is not None
+        else "Revenue of trained and untrained reps"
+    )
     ax.set_xlabel("Month")
     ax.set_ylabel("Mean log revenue per rep-month")
     ax.legend(fontsize=8)
@@ -33,8 +36,11 @@ def event_study_plot(es: pd.DataFrame, ax=None, unit: str = "quarter"):
     ax.axvline(-0.5, color="grey", ls="--", lw=1)
     pre = es[es["rel_period"] < -1]
     flat = bool(((pre["low"] <= 0) & (pre["high"] >= 0)).all()) if len(pre) else True
-    ax.set_title("No effect before training, a lift after" if flat
-                 else "Trained reps already differed before training")
+    ax.set_title(
+        "No effect before training, a lift after"
+        if flat
+        else "Trained reps already differed before training"
+    )
     ax.set_xlabel(f"{unit.capitalize()}s relative to training (-1 = reference)")
     ax.set_ylabel("Revenue vs untrained reps")
     pct_axis(ax, "y")
@@ -60,7 +66,9 @@ def power_curve_plot(curve: pd.DataFrame, n_per_group: int, mde: float, ax=None)
     ax.plot(curve["uplift"], curve["power"], color=PALETTE[0], lw=2)
     ax.axhline(0.8, color="grey", ls="--", lw=1)
     ax.axvline(mde, color=PALETTE[3], ls=":", lw=1)
-    ax.set_title(f"{n_per_group:,} deals per group detect a {mde:.0%}-point uplift 80 % of the time")
+    ax.set_title(
+        f"{n_per_group:,} deals per group detect a {mde:.0%}-point uplift 80 % of the time"
+    )
     ax.set_xlabel("True win-rate uplift (points)")
     ax.set_ylabel("Power")
     pct_axis(ax, "x")

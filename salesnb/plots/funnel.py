@@ -14,7 +14,9 @@ def funnel_steps(steps: pd.DataFrame, ax=None, title: str | None = None):
     y = np.arange(len(steps))[::-1]
     ax.barh(y, steps["count"], color=PALETTE[0])
     ax.set_yticks(y, steps["step"])
-    for yi, n, conv in zip(y, steps["count"], steps.get("step_conversion", [np.nan] * len(steps))):
+    for yi, n, conv in zip(
+        y, steps["count"], steps.get("step_conversion", [np.nan] * len(steps)), strict=True
+    ):
         label = f"{n:,.0f}" + (f"  ({conv:.0%} of previous)" if pd.notna(conv) else "")
         ax.text(n, yi, " " + label, va="center", fontsize=9)
     ax.set_xlabel("Deals (leads for the first steps)")
@@ -28,14 +30,18 @@ def stage_conversion_dwell(conversion: pd.DataFrame, bottleneck: str | None = No
     ax = new_ax(ax)
     colors = [PALETTE[3] if s == bottleneck else PALETTE[0] for s in conversion["stage"]]
     ax.bar(conversion["stage"].astype(str), conversion["conversion"], color=colors)
-    for i, (c, d) in enumerate(zip(conversion["conversion"], conversion["median_dwell_days"])):
+    for i, (c, d) in enumerate(
+        zip(conversion["conversion"], conversion["median_dwell_days"], strict=True)
+    ):
         if pd.notna(d):
             ax.text(i, c, f"{c:.0%}\n{d:.0f} d median", ha="center", va="bottom", fontsize=9)
     pct_axis(ax)
     ax.set_ylim(0, 1.15)
     ax.set_ylabel("Moved on to a later stage (%)")
     ax.set_xlabel("Stage")
-    ax.set_title(f"Deals stall and leak at {bottleneck}" if bottleneck else "Stage-to-next conversion")
+    ax.set_title(
+        f"Deals stall and leak at {bottleneck}" if bottleneck else "Stage-to-next conversion"
+    )
     return ax
 
 
@@ -58,13 +64,22 @@ def cycle_histogram(hist: pd.DataFrame, median_days: float | None = None, ax=Non
     return ax
 
 
-def win_rate_ci(table: pd.DataFrame, label_col: str, overall: float | None = None, ax=None, top: int = 25):
+def win_rate_ci(
+    table: pd.DataFrame, label_col: str, overall: float | None = None, ax=None, top: int = 25
+):
     """Dots with Wilson intervals per group (``win_rate, ci_low, ci_high``); dashed line = overall."""
     t = table.head(top).iloc[::-1]
     ax = new_ax(ax, figsize=(8, 0.3 * len(t) + 1.5))
     y = np.arange(len(t))
-    ax.errorbar(t["win_rate"], y, xerr=[t["win_rate"] - t["ci_low"], t["ci_high"] - t["win_rate"]],
-                fmt="o", color=PALETTE[0], ecolor=PALETTE[9], capsize=3)
+    ax.errorbar(
+        t["win_rate"],
+        y,
+        xerr=[t["win_rate"] - t["ci_low"], t["ci_high"] - t["win_rate"]],
+        fmt="o",
+        color=PALETTE[0],
+        ecolor=PALETTE[9],
+        capsize=3,
+    )
     ax.set_yticks(y, t[label_col].astype(str))
     if overall is not None and pd.notna(overall):
         ax.axvline(overall, color=PALETTE[3], ls="--", label=f"overall {overall:.0%}")
@@ -72,8 +87,11 @@ def win_rate_ci(table: pd.DataFrame, label_col: str, overall: float | None = Non
     pct_axis(ax, "x")
     ax.set_xlabel("Win rate, won ÷ closed (95 % Wilson interval)")
     spread = (t["ci_low"] > (overall or 0)).sum() if overall is not None else 0
-    ax.set_title(f"Win rate by {label_col}: {spread} clearly above overall" if overall is not None
-                 else f"Win rate by {label_col}")
+    ax.set_title(
+        f"Win rate by {label_col}: {spread} clearly above overall"
+        if overall is not None
+        else f"Win rate by {label_col}"
+    )
     return ax
 
 
@@ -88,7 +106,9 @@ def cohort_win_rates(cohorts: pd.DataFrame, ax=None):
     pct_axis(ax2)
     ax2.set_ylabel("Win rate so far")
     step = max(1, len(x) // 12)
-    ax.set_xticks(x[::step], cohorts["cohort_month"].astype(str).iloc[::step], rotation=45, ha="right")
+    ax.set_xticks(
+        x[::step], cohorts["cohort_month"].astype(str).iloc[::step], rotation=45, ha="right"
+    )
     ax.set_xlabel("Creation month")
     ax.set_title("Deal cohorts by creation month")
     return ax
@@ -105,5 +125,7 @@ def forecast_by_stage(forecast: pd.DataFrame, currency: str = "USD", ax=None):
     ax.set_ylabel("Value")
     money_axis(ax, currency=currency)
     ax.legend()
-    ax.set_title(f"Stage-weighted forecast: {forecast['expected'].sum():,.0f} {currency} expected from the pipeline")
+    ax.set_title(
+        f"Stage-weighted forecast: {forecast['expected'].sum():,.0f} {currency} expected from the pipeline"
+    )
     return ax

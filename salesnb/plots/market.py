@@ -16,8 +16,14 @@ def share_trend(table: pd.DataFrame, group_col: str | None = None, ax=None):
     groups = [(None, table)] if group_col is None else list(table.groupby(group_col))
     for name, g in groups:
         g = g.sort_values("period")
-        ax.plot([x[p] for p in g["period"]], g["market_share"], marker="o", ms=3,
-                label=str(name) if name is not None else "total", color=color_for(name or "total"))
+        ax.plot(
+            [x[p] for p in g["period"]],
+            g["market_share"],
+            marker="o",
+            ms=3,
+            label=str(name) if name is not None else "total",
+            color=color_for(name or "total"),
+        )
     step = max(1, len(periods) // 12)
     ax.set_xticks(range(0, len(periods), step), periods[::step], rotation=45, ha="right")
     pct_axis(ax)
@@ -27,8 +33,10 @@ def share_trend(table: pd.DataFrame, group_col: str | None = None, ax=None):
     first = table[table["period"] == periods[0]]["market_share"].mean()
     last = table[table["period"] == periods[-1]]["market_share"].mean()
     verb = "rose" if last > first else "fell"
-    ax.set_title(f"Our market share {verb} from {first:.1%} to {last:.1%}"
-                 + (f" (mean over {group_col})" if group_col else ""))
+    ax.set_title(
+        f"Our market share {verb} from {first:.1%} to {last:.1%}"
+        + (f" (mean over {group_col})" if group_col else "")
+    )
     return ax
 
 
@@ -54,7 +62,9 @@ def growth_share_matrix(table: pd.DataFrame, key: str = "category", ax=None):
     size = 2000 * t["revenue"] / t["revenue"].max()
     ax.scatter(t["share"], t["growth"], s=size, alpha=0.6, color=[color_for(c) for c in t[key]])
     for r in t.itertuples():
-        ax.annotate(f"{getattr(r, key)} ({r.quadrant})", (r.share, r.growth), fontsize=9, ha="center")
+        ax.annotate(
+            f"{getattr(r, key)} ({r.quadrant})", (r.share, r.growth), fontsize=9, ha="center"
+        )
     if len(table):
         ax.axvline(1.0 / len(table), color="grey", ls="--", lw=1)
         ax.axhline(float(table["growth_threshold"].iloc[0]), color="grey", ls="--", lw=1)
@@ -63,14 +73,18 @@ def growth_share_matrix(table: pd.DataFrame, key: str = "category", ax=None):
     ax.set_xlabel("Share of our revenue (%)")
     ax.set_ylabel("Revenue growth vs a year earlier (%)")
     stars = list(t.loc[t["quadrant"] == "star", key].astype(str))
-    ax.set_title(f"Stars: {', '.join(stars)}" if stars else "No category is both large and fast-growing")
+    ax.set_title(
+        f"Stars: {', '.join(stars)}" if stars else "No category is both large and fast-growing"
+    )
     return ax
 
 
 def losses_by_competitor(losses: pd.DataFrame, dominant: dict | None = None, ax=None):
     """Stacked bars per segment: share of the losses to named competitors, by competitor."""
     ax = new_ax(ax)
-    p = losses.pivot_table(index="segment", columns="competitor", values="share_of_named", fill_value=0.0)
+    p = losses.pivot_table(
+        index="segment", columns="competitor", values="share_of_named", fill_value=0.0
+    )
     bottom = np.zeros(len(p))
     for comp in p.columns:
         ax.bar(p.index.astype(str), p[comp], bottom=bottom, label=str(comp), color=color_for(comp))
@@ -79,8 +93,11 @@ def losses_by_competitor(losses: pd.DataFrame, dominant: dict | None = None, ax=
     ax.set_xlabel("Customer segment")
     ax.set_ylabel("Share of deals lost to a competitor (%)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
-    ax.set_title(f"{dominant['competitor']} wins {dominant['share']:.0%} of our {dominant['segment']} losses"
-                 if dominant else "Whom we lose deals to, by segment")
+    ax.set_title(
+        f"{dominant['competitor']} wins {dominant['share']:.0%} of our {dominant['segment']} losses"
+        if dominant
+        else "Whom we lose deals to, by segment"
+    )
     return ax
 
 
@@ -93,17 +110,29 @@ def demand_curve(cells: pd.DataFrame, fit: dict, ax=None, step: float = 0.05):
     g = c.groupby("bin").agg(quantity=("quantity", "sum"), lines=("lines", "sum"))
     g = g[g["lines"] >= max(10, g["lines"].sum() * 0.002)]
     per_line = g["quantity"] / g["lines"]
-    ax.scatter(g.index, per_line, s=20 + 200 * g["lines"] / g["lines"].max(), color=color_for("observed"),
-               label="observed (size = lines)")
+    ax.scatter(
+        g.index,
+        per_line,
+        s=20 + 200 * g["lines"] / g["lines"].max(),
+        color=color_for("observed"),
+        label="observed (size = lines)",
+    )
     if len(g):
         base = per_line.iloc[0] / (1 - g.index[0]) ** fit["elasticity"]
         xs = np.linspace(g.index.min(), g.index.max(), 50)
-        ax.plot(xs, base * (1 - xs) ** fit["elasticity"], color="black", lw=1.5,
-                label=f"fitted, elasticity {fit['elasticity']:.2f}")
+        ax.plot(
+            xs,
+            base * (1 - xs) ** fit["elasticity"],
+            color="black",
+            lw=1.5,
+            label=f"fitted, elasticity {fit['elasticity']:.2f}",
+        )
     pct_axis(ax, "x")
     ax.set_xlabel("Discount off list price (%)")
     ax.set_ylabel("Units per order line")
     ax.legend(fontsize=9)
-    ax.set_title(f"1 % lower price sells {-fit['elasticity']:.1f} % more units "
-                 f"(95 % CI {-fit['ci_high']:.1f} .. {-fit['ci_low']:.1f})")
+    ax.set_title(
+        f"1 % lower price sells {-fit['elasticity']:.1f} % more units "
+        f"(95 % CI {-fit['ci_high']:.1f} .. {-fit['ci_low']:.1f})"
+    )
     return ax

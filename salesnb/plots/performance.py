@@ -16,7 +16,11 @@ def attainment_bars(card: pd.DataFrame, ax=None, threshold: float = 0.7, label_c
     if d.empty:
         ax.set_title("No rep targets for this period")
         return ax
-    colors = np.where(d["attainment"] < threshold, PALETTE[3], np.where(d["attainment"] >= 1, PALETTE[2], PALETTE[0]))
+    colors = np.where(
+        d["attainment"] < threshold,
+        PALETTE[3],
+        np.where(d["attainment"] >= 1, PALETTE[2], PALETTE[0]),
+    )
     ax.barh(d[label_col].astype(str), d["attainment"], color=colors)
     ax.axvline(1.0, color="black", lw=1)
     ax.axvline(threshold, color=PALETTE[3], lw=1, ls="--")
@@ -34,12 +38,17 @@ def fair_ranking_scatter(ranking: pd.DataFrame, ax=None):
     ax = new_ax(ax)
     d = ranking.dropna(subset=["attainment", "potential_index"])
     for reading, g in d.groupby("reading"):
-        ax.scatter(g["potential_index"], g["attainment"], label=reading, color=color_for(reading), s=30)
+        ax.scatter(
+            g["potential_index"], g["attainment"], label=reading, color=color_for(reading), s=30
+        )
     ax.axhline(1.0, color="black", lw=0.8)
     ax.axvline(1.0, color="grey", lw=0.8, ls=":")
     n_weak = int((d["reading"] == "weak territory, not a weak rep").sum())
-    ax.set_title(f"{n_weak} rep(s) below target are in weak territories, not weak reps" if n_weak
-                 else "Attainment tracks territory potential")
+    ax.set_title(
+        f"{n_weak} rep(s) below target are in weak territories, not weak reps"
+        if n_weak
+        else "Attainment tracks territory potential"
+    )
     ax.set_xlabel("Territory potential (1 = median territory)")
     ax.set_ylabel("Attainment")
     pct_axis(ax, "y")
@@ -60,14 +69,26 @@ def win_rate_funnel_plot(funnel: pd.DataFrame, ax=None):
         ax.plot(n, np.clip(p0 - z * se, 0, 1), color="grey", ls=ls, lw=1)
         ax.plot(n, np.clip(p0 + z * se, 0, 1), color="grey", ls=ls, lw=1)
     ax.axhline(p0, color="black", lw=0.8)
-    colors = funnel["status"].map({"coach": PALETTE[3], "watch": PALETTE[1], "above": PALETTE[2]}).fillna(PALETTE[0])
+    colors = (
+        funnel["status"]
+        .map({"coach": PALETTE[3], "watch": PALETTE[1], "above": PALETTE[2]})
+        .fillna(PALETTE[0])
+    )
     ax.scatter(funnel["closed"], funnel["win_rate"], c=list(colors), s=28, zorder=3)
     for _, r in funnel[funnel["status"].isin(["coach", "watch"])].iterrows():
-        ax.annotate(str(r["rep_id"]), (r["closed"], r["win_rate"]), fontsize=8, xytext=(3, -8),
-                    textcoords="offset points")
+        ax.annotate(
+            str(r["rep_id"]),
+            (r["closed"], r["win_rate"]),
+            fontsize=8,
+            xytext=(3, -8),
+            textcoords="offset points",
+        )
     n_coach = int((funnel["status"] == "coach").sum())
-    ax.set_title(f"{n_coach} rep(s) convert below peers beyond the 99.8 % limit" if n_coach
-                 else "No rep's win rate is outside the 99.8 % limit")
+    ax.set_title(
+        f"{n_coach} rep(s) convert below peers beyond the 99.8 % limit"
+        if n_coach
+        else "No rep's win rate is outside the 99.8 % limit"
+    )
     ax.set_xlabel("Deals closed in the period")
     ax.set_ylabel("Win rate (won / closed)")
     pct_axis(ax, "y")
@@ -84,10 +105,14 @@ def payout_simulation(results: list[dict], ax=None, currency: str = "USD"):
         a, b = results
         hi = a if a["expected_payout"] > b["expected_payout"] else b
         lo = b if hi is a else a
-        ax.set_title(f"'{hi['plan']}' would cost {hi['expected_payout'] / lo['expected_payout'] - 1:+.0%} "
-                     f"more than '{lo['plan']}'")
+        ax.set_title(
+            f"'{hi['plan']}' would cost {hi['expected_payout'] / lo['expected_payout'] - 1:+.0%} "
+            f"more than '{lo['plan']}'"
+        )
     elif results:
-        ax.set_title(f"'{results[0]['plan']}' costs {results[0]['cost_of_sales_pct']:.1%} of revenue")
+        ax.set_title(
+            f"'{results[0]['plan']}' costs {results[0]['cost_of_sales_pct']:.1%} of revenue"
+        )
     ax.set_xlabel("Total payout for the period")
     ax.set_ylabel("Simulations")
     money_axis(ax, "x", currency=currency)

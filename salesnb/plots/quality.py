@@ -14,17 +14,28 @@ def acceptance_bars(acc: pd.DataFrame, ax=None):
     """Accepted and quarantined rows per table (``metrics.quality.acceptance`` output), log scale."""
     ax = new_ax(ax, figsize=(8, 0.45 * max(len(acc), 3) + 1))
     y = np.arange(len(acc))
-    ax.barh(y - 0.2, acc["accepted"].clip(lower=0.9), height=0.4, color=ACCEPTED, label="accepted")
+    has_q = acc["quarantined"] > 0
     ax.barh(
-        y + 0.2,
-        acc["quarantined"].clip(lower=0.9),
+        y - 0.2 * has_q.any(),
+        acc["accepted"].clip(lower=1),
         height=0.4,
-        color=QUARANTINED,
-        label="quarantined",
+        color=ACCEPTED,
+        label="accepted",
     )
+    if (
+        has_q.any()
+    ):  # a zero has no place on a log axis: only tables with quarantined rows get a bar
+        ax.barh(
+            y[has_q] + 0.2,
+            acc.loc[has_q, "quarantined"],
+            height=0.4,
+            color=QUARANTINED,
+            label="quarantined",
+        )
     ax.set_yticks(y, acc["table"])
     ax.invert_yaxis()
     ax.set_xscale("log")
+    ax.set_xlim(left=0.8)
     ax.set_xlabel("Rows (log scale)")
     ax.legend(loc="lower right", fontsize=9)
     q = int(acc["quarantined"].sum())

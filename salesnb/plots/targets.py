@@ -13,8 +13,15 @@ def _short(x: float) -> str:
     return f"{x / 1e6:.1f}M" if a >= 1e6 else f"{x / 1e3:.0f}k" if a >= 1e3 else f"{x:.0f}"
 
 
-def forecast_chart(history: pd.Series, monthly: pd.DataFrame, best_model: str, actuals: pd.Series | None = None,
-                   ax=None, currency: str = "USD", months_shown: int = 24):
+def forecast_chart(
+    history: pd.Series,
+    monthly: pd.DataFrame,
+    best_model: str,
+    actuals: pd.Series | None = None,
+    ax=None,
+    currency: str = "USD",
+    months_shown: int = 24,
+):
     """Monthly history, each model's forecast (thin) and the chosen one (thick); actuals as dots."""
     use_house_style()
     ax = new_ax(ax, figsize=(9, 4))
@@ -24,13 +31,20 @@ def forecast_chart(history: pd.Series, monthly: pd.DataFrame, best_model: str, a
         if m == best_model:
             continue
         ax.plot(monthly.index, monthly[m].to_numpy(), lw=0.9, alpha=0.6, ls="--", label=m)
-    ax.plot(monthly.index, monthly[best_model].to_numpy(), lw=2.6, color=PALETTE[3],
-            label=f"{best_model} (chosen)")
+    ax.plot(
+        monthly.index,
+        monthly[best_model].to_numpy(),
+        lw=2.6,
+        color=PALETTE[3],
+        label=f"{best_model} (chosen)",
+    )
     if actuals is not None and len(actuals):
         ax.scatter(actuals.index, actuals.to_numpy(), color="black", zorder=5, s=28, label="actual")
     total = monthly[best_model].sum()
-    ax.set_title(f"Baseline forecast ({best_model}): {_short(total)} {currency} over the next "
-                 f"{len(monthly)} month(s)")
+    ax.set_title(
+        f"Baseline forecast ({best_model}): {_short(total)} {currency} over the next "
+        f"{len(monthly)} month(s)"
+    )
     ax.set_xlabel("Month")
     ax.set_ylabel("Revenue per month")
     money_axis(ax, currency=currency)
@@ -43,10 +57,14 @@ def seasonal_index_chart(index: pd.DataFrame, ax=None):
     use_house_style()
     ax = new_ax(ax, figsize=(8, 3.5))
     peak = index.loc[index["seasonal_index"].idxmax()]
-    colors = [PALETTE[3] if m == peak["month_of_year"] else PALETTE[0] for m in index["month_of_year"]]
+    colors = [
+        PALETTE[3] if m == peak["month_of_year"] else PALETTE[0] for m in index["month_of_year"]
+    ]
     ax.bar(index["month_name"], index["seasonal_index"], color=colors)
     ax.axhline(1.0, color="0.3", lw=1)
-    ax.set_title(f"Revenue peaks in {peak['month_name']} ({peak['seasonal_index'] - 1:+.0%} vs an average month)")
+    ax.set_title(
+        f"Revenue peaks in {peak['month_name']} ({peak['seasonal_index'] - 1:+.0%} vs an average month)"
+    )
     ax.set_xlabel("Month of year")
     ax.set_ylabel("Seasonal index (1 = average month)")
     return ax
@@ -56,23 +74,39 @@ def target_vs_baseline_chart(summary: dict, ax=None, currency: str = "USD"):
     """Bars: last year, baseline forecast (with its interval), proposed target, existing quota, actual."""
     use_house_style()
     ax = new_ax(ax, figsize=(8, 4))
-    items = [("Last year", summary.get("last_year_total"), PALETTE[9]),
-             ("Baseline forecast", summary.get("forecast_total"), PALETTE[0]),
-             ("Proposed target", summary.get("target_total"), PALETTE[3]),
-             ("Existing quota", summary.get("existing_quota_total"), PALETTE[1]),
-             ("Actual", summary.get("actual_total"), PALETTE[2])]
+    items = [
+        ("Last\nyear", summary.get("last_year_total"), PALETTE[9]),
+        ("Baseline\nforecast", summary.get("forecast_total"), PALETTE[0]),
+        ("Proposed\ntarget", summary.get("target_total"), PALETTE[3]),
+        ("Existing\nquota", summary.get("existing_quota_total"), PALETTE[1]),
+        ("Actual", summary.get("actual_total"), PALETTE[2]),
+    ]
     items = [(n, v, c) for n, v, c in items if v is not None and np.isfinite(v) and v > 0]
     names = [n for n, _, _ in items]
     vals = [v for _, v, _ in items]
     bars = ax.bar(names, vals, color=[c for _, _, c in items])
-    i = names.index("Baseline forecast")
+    i = names.index("Baseline\nforecast")
     lo, hi = summary["forecast_low"], summary["forecast_high"]
-    ax.errorbar([i], [vals[i]], yerr=[[vals[i] - lo], [hi - vals[i]]], color="black", capsize=6, lw=1.5)
-    for b, v in zip(bars, vals):
-        ax.text(b.get_x() + b.get_width() / 2, v, _short(v), ha="center", va="bottom", fontsize=9)
+    ax.errorbar(
+        [i], [vals[i]], yerr=[[vals[i] - lo], [hi - vals[i]]], color="black", capsize=6, lw=1.5
+    )
+    for b, v in zip(bars, vals, strict=True):
+        # inside the bar, so the value never collides with the interval whisker
+        ax.text(
+            b.get_x() + b.get_width() / 2,
+            v * 0.5,
+            _short(v),
+            ha="center",
+            va="center",
+            fontsize=10,
+            color="white",
+            fontweight="bold",
+        )
     p = summary["prob_achieve"]
-    ax.set_title(f"Target {summary['target_total'] / summary['last_year_total'] - 1:+.0%} on last year: "
-                 f"{p:.0%} chance under the baseline forecast")
+    ax.set_title(
+        f"Target {summary['target_total'] / summary['last_year_total'] - 1:+.0%} on last year: "
+        f"{p:.0%} chance under the baseline forecast"
+    )
     ax.set_ylabel(f"Revenue in {summary.get('period', 'the period')}")
     money_axis(ax, currency=currency)
     return ax
@@ -88,7 +122,12 @@ def achievement_curve_chart(curve: pd.DataFrame, target: float, ax=None, currenc
     p = float(np.interp(target, curve["target"], curve["probability"]))
     ax.axvline(target, color=PALETTE[3], ls="--")
     ax.scatter([target], [p], color=PALETTE[3], zorder=5)
-    ax.set_title(f"The proposed target has a {p:.0%} chance; each 5% higher cuts it further")
+    median = float(np.interp(0.5, curve["probability"][::-1], curve["target"][::-1]))
+    ax.axvline(median, color="0.5", ls=":", lw=1)
+    ax.set_title(
+        f"A 50/50 target is {_short(median)} {currency}; the proposed {_short(target)} "
+        f"has a {p:.0%} chance"
+    )
     ax.set_xlabel("Target for the period")
     ax.set_ylabel("Probability of reaching it")
     money_axis(ax, axis="x", currency=currency)
@@ -96,23 +135,43 @@ def achievement_curve_chart(curve: pd.DataFrame, target: float, ax=None, currenc
     return ax
 
 
-def allocation_chart(allocation: pd.DataFrame, level: str = "region", ax=None, currency: str = "USD"):
+def allocation_chart(
+    allocation: pd.DataFrame, level: str = "region", ax=None, currency: str = "USD"
+):
     """Proposed target vs last year's revenue per region (or team)."""
     use_house_style()
-    g = allocation.groupby(level)[["target_amount", "last_year_revenue"]].sum().sort_values("target_amount")
+    g = (
+        allocation.groupby(level)[["target_amount", "last_year_revenue"]]
+        .sum()
+        .sort_values("target_amount")
+    )
     ax = new_ax(ax, figsize=(8, max(2.5, 0.45 * len(g) + 1)))
     y = np.arange(len(g))
-    ax.barh(y + 0.2, g["target_amount"], height=0.4, color=[color_for(n) for n in g.index], label="target")
-    ax.barh(y - 0.2, g["last_year_revenue"], height=0.4, color="0.75", label="same period last year")
+    ax.barh(
+        y + 0.2,
+        g["target_amount"],
+        height=0.4,
+        color=[color_for(n) for n in g.index],
+        label="target",
+    )
+    ax.barh(
+        y - 0.2, g["last_year_revenue"], height=0.4, color="0.75", label="same period last year"
+    )
     ax.set_yticks(y, g.index)
-    step = (g["target_amount"] / g["last_year_revenue"].where(g["last_year_revenue"] > 0) - 1)
+    step = g["target_amount"] / g["last_year_revenue"].where(g["last_year_revenue"] > 0) - 1
     top = step.idxmax() if step.notna().any() else g.index[-1]
-    ax.set_title(f"Split by {level}: {top} is asked for the largest step up ({step.get(top, np.nan):+.0%})")
-    ax.set_xlabel("Revenue")
+    ax.set_title(
+        f"Split by {level}: {top} is asked for the largest step up ({step.get(top, np.nan):+.0%})"
+    )
+    ax.set_xlabel("Revenue — coloured: proposed target, grey: same period last year")
     money_axis(ax, axis="x", currency=currency)
-    ax.legend(fontsize=8, loc="lower right")
     return ax
 
 
-__all__ = ["achievement_curve_chart", "allocation_chart", "forecast_chart", "seasonal_index_chart",
-           "target_vs_baseline_chart"]
+__all__ = [
+    "achievement_curve_chart",
+    "allocation_chart",
+    "forecast_chart",
+    "seasonal_index_chart",
+    "target_vs_baseline_chart",
+]

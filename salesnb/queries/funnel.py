@@ -47,7 +47,9 @@ def _with_dims(src: Source, op: ibis.Table, by: Sequence[str]) -> ibis.Table:
     return op
 
 
-def closed_deal_counts(src: Source, filters=None, by: Sequence[str] = (), start=None, end=None) -> pd.DataFrame:
+def closed_deal_counts(
+    src: Source, filters=None, by: Sequence[str] = (), start=None, end=None
+) -> pd.DataFrame:
     """Deals closed (won or lost) with ``close_date`` in ``[start, end)`` (default: the filters' period).
 
     Pass ``start=date(1900,1,1)`` and ``end=None`` semantics through the filters to cover all history.
@@ -85,7 +87,10 @@ def close_date_range(src: Source, filters=None) -> tuple:
     op = op.filter(_status(op).isin(["won", "lost"]))
     r = op.aggregate(first=op.close_date.min(), last=op.close_date.max()).execute()
     first, last = r["first"].iloc[0], r["last"].iloc[0]
-    return (None if pd.isna(first) else pd.Timestamp(first), None if pd.isna(last) else pd.Timestamp(last))
+    return (
+        None if pd.isna(first) else pd.Timestamp(first),
+        None if pd.isna(last) else pd.Timestamp(last),
+    )
 
 
 def cycle_day_histogram(src: Source, filters=None, start=None, end=None) -> pd.DataFrame:
@@ -96,7 +101,9 @@ def cycle_day_histogram(src: Source, filters=None, start=None, end=None) -> pd.D
     op = filtered_opportunities(src, filters, date_col="close_date", start=start, end=end)
     op = op.mutate(__st=_status(op))
     op = op.filter(op["__st"].isin(["won", "lost"]) & op.created_date.notnull())
-    op = op.mutate(cycle_days=op.close_date.cast("date").delta(op.created_date.cast("date"), unit="day"))
+    op = op.mutate(
+        cycle_days=op.close_date.cast("date").delta(op.created_date.cast("date"), unit="day")
+    )
     df = op.group_by(["cycle_days", "__st"]).aggregate(deals=op.count()).execute()
     df = df.rename(columns={"__st": "status"})
     df["cycle_days"] = df["cycle_days"].astype("float64")
@@ -126,14 +133,18 @@ def open_pipeline(src: Source, filters=None, as_of=None) -> pd.DataFrame:
     if src.has("stage_history"):
         sh = src.table("stage_history")
         sh = sh.filter(sh.entered_date <= day)
-        last = sh.group_by("opportunity_id").aggregate(__stage_then=sh.stage.argmax(sh.entered_date))
+        last = sh.group_by("opportunity_id").aggregate(
+            __stage_then=sh.stage.argmax(sh.entered_date)
+        )
         last = last.rename(__oid="opportunity_id")
         op = op.left_join(last, op.opportunity_id == last["__oid"]).drop("__oid")
         op = op.mutate(stage=op["__stage_then"].fill_null(op.stage.cast("string")))
     op = op.mutate(stage=op.stage.cast("string").fill_null("(no stage)"))
-    df = op.group_by("stage").aggregate(
-        deals=op.count(), amount=op["__amt"].sum(), with_amount=op["__amt"].count()
-    ).execute()
+    df = (
+        op.group_by("stage")
+        .aggregate(deals=op.count(), amount=op["__amt"].sum(), with_amount=op["__amt"].count())
+        .execute()
+    )
     df["deals"] = df["deals"].astype("int64")
     df["with_amount"] = df["with_amount"].astype("int64")
     df["amount"] = df["amount"].astype("float64").fillna(0.0)
@@ -149,7 +160,9 @@ def _history_as_of(src: Source, filters, end):
     st = _status(op)
     closed_by_end = op.close_date.notnull() & ((op.close_date < e) if end is not None else True)
     status_then = ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open")
-    deals = op.select(__oid="opportunity_id", __status=status_then, __close=op.close_date.cast("date"))
+    deals = op.select(
+        __oid="opportunity_id", __status=status_then, __close=op.close_date.cast("date")
+    )
     sh = src.table("stage_history")
     if end is not None:
         sh = sh.filter(sh.entered_date < e)
@@ -176,9 +189,12 @@ def stage_flow(src: Source, filters=None, end=None) -> pd.DataFrame:
     history, used to order stages.
     """
     sh = _history_as_of(src, filters, end)
-    df = sh.group_by(["stage", "next_stage", "__status"]).aggregate(
-        deals=sh.count(), rank_sum=sh.position.sum()
-    ).execute().rename(columns={"__status": "status"})
+    df = (
+        sh.group_by(["stage", "next_stage", "__status"])
+        .aggregate(deals=sh.count(), rank_sum=sh.position.sum())
+        .execute()
+        .rename(columns={"__status": "status"})
+    )
     df["deals"] = df["deals"].astype("int64")
     tot = df.groupby("stage")[["rank_sum", "deals"]].transform("sum")
     df["mean_rank"] = tot["rank_sum"].astype(float) / tot["deals"]
@@ -193,12 +209,16 @@ def stage_dwell(src: Source, filters=None, end=None) -> pd.DataFrame:
     """
     sh = _history_as_of(src, filters, end)
     sh = sh.filter(sh.dwell_days.notnull())
-    df = sh.group_by("stage").aggregate(
-        deals=sh.count(),
-        median_dwell_days=sh.dwell_days.median(),
-        mean_dwell_days=sh.dwell_days.mean(),
-        p90_dwell_days=sh.dwell_days.quantile(0.9),
-    ).execute()
+    df = (
+        sh.group_by("stage")
+        .aggregate(
+            deals=sh.count(),
+            median_dwell_days=sh.dwell_days.median(),
+            mean_dwell_days=sh.dwell_days.mean(),
+            p90_dwell_days=sh.dwell_days.quantile(0.9),
+        )
+        .execute()
+    )
     for c in ("median_dwell_days", "mean_dwell_days", "p90_dwell_days"):
         df[c] = df[c].astype("float64")
     df["deals"] = df["deals"].astype("int64")
@@ -217,16 +237,22 @@ def creation_cohorts(src: Source, filters=None, end=None) -> pd.DataFrame:
         op = op.filter(op.created_date < e)
     st = _status(op)
     closed_by_end = op.close_date.notnull() & ((op.close_date < e) if end is not None else True)
-    op = op.mutate(__st=ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open"),
-                   cohort_month=op.created_date.cast("date").truncate("M"))
+    op = op.mutate(
+        __st=ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open"),
+        cohort_month=op.created_date.cast("date").truncate("M"),
+    )
     amt = op.amount.cast("float64") if "amount" in op.columns else ibis.literal(0.0)
-    df = op.group_by("cohort_month").aggregate(
-        deals=op.count(),
-        won=(op["__st"] == "won").cast("int64").sum(),
-        lost=(op["__st"] == "lost").cast("int64").sum(),
-        open=(op["__st"] == "open").cast("int64").sum(),
-        won_amount=ibis.ifelse(op["__st"] == "won", amt, 0.0).sum(),
-    ).execute()
+    df = (
+        op.group_by("cohort_month")
+        .aggregate(
+            deals=op.count(),
+            won=(op["__st"] == "won").cast("int64").sum(),
+            lost=(op["__st"] == "lost").cast("int64").sum(),
+            open=(op["__st"] == "open").cast("int64").sum(),
+            won_amount=ibis.ifelse(op["__st"] == "won", amt, 0.0).sum(),
+        )
+        .execute()
+    )
     for c in ("deals", "won", "lost", "open"):
         df[c] = df[c].astype("int64")
     df["won_amount"] = df["won_amount"].astype("float64").fillna(0.0)
@@ -249,9 +275,16 @@ def lead_counts(src: Source, filters=None, start=None, end=None) -> pd.DataFrame
         ld = ld.filter(ld.created_date < _date(e))
     if f is not None and f.channel and "channel" in ld.columns:
         ld = ld.filter(ld.channel == ibis.literal(str(f.channel)))
-    src_col = ld.source.cast("string").fill_null("(unknown)") if "source" in ld.columns else ibis.literal("(all)")
-    conv = (ld.converted_opportunity_id.notnull().cast("int64") if "converted_opportunity_id" in ld.columns
-            else ibis.literal(0))
+    src_col = (
+        ld.source.cast("string").fill_null("(unknown)")
+        if "source" in ld.columns
+        else ibis.literal("(all)")
+    )
+    conv = (
+        ld.converted_opportunity_id.notnull().cast("int64")
+        if "converted_opportunity_id" in ld.columns
+        else ibis.literal(0)
+    )
     ld = ld.mutate(source=src_col, __conv=conv)
     df = ld.group_by("source").aggregate(leads=ld.count(), converted=ld["__conv"].sum()).execute()
     df["leads"] = df["leads"].astype("int64")
@@ -269,7 +302,10 @@ def period_target(src: Source, period_label: str, filters=None) -> float | None:
         level, key = "team", filters.team
     elif filters is not None and filters.region:
         level, key = "region", filters.region
-    t = t.filter((t.period.cast("string") == ibis.literal(str(period_label))) & (t.level == ibis.literal(level)))
+    t = t.filter(
+        (t.period.cast("string") == ibis.literal(str(period_label)))
+        & (t.level == ibis.literal(level))
+    )
     if key is not None:
         t = t.filter(t.key == ibis.literal(str(key)))
     v = t.target_amount.sum().execute()
@@ -285,13 +321,25 @@ def closed_deal_scope(src: Source, filters) -> dict:
     """
     n = closed_deal_counts(src, filters)["closed"].iloc[0] if filters is not None else 0
     if filters is not None and n > 0:
-        return dict(start=filters.start, end=filters.end, label="period", note="",
-                    as_of=(pd.Timestamp(filters.end) - pd.Timedelta(days=1)).date())
+        return dict(
+            start=filters.start,
+            end=filters.end,
+            label="period",
+            note="",
+            as_of=(pd.Timestamp(filters.end) - pd.Timedelta(days=1)).date(),
+        )
     first, last = close_date_range(src, filters)
     if first is None:
-        return dict(start=None, end=None, label="none", note="No closed deals at all in this warehouse.",
-                    as_of=None)
+        return dict(
+            start=None,
+            end=None,
+            label="none",
+            note="No closed deals at all in this warehouse.",
+            as_of=None,
+        )
     end = (last + pd.Timedelta(days=1)).date()
-    note = (f"No deals closed in the report period; closed-deal figures cover **all closed deals** "
-            f"({first.date()} .. {last.date()}).")
+    note = (
+        f"No deals closed in the report period; closed-deal figures cover **all closed deals** "
+        f"({first.date()} .. {last.date()})."
+    )
     return dict(start=first.date(), end=end, label="all history", note=note, as_of=last.date())

@@ -32,7 +32,9 @@ def reps_frame(src: Source, filters=None) -> pd.DataFrame:
         reps = reps.filter(reps.team == ibis.literal(str(filters.team)))
     if filters is not None and filters.region and "region" in reps.columns:
         reps = reps.filter(reps.region == ibis.literal(str(filters.region)))
-    cols = [c for c in ("rep_id", "name", "team", "region", "role", "hire_date") if c in reps.columns]
+    cols = [
+        c for c in ("rep_id", "name", "team", "region", "role", "hire_date") if c in reps.columns
+    ]
     df = reps.select(cols).execute()
     for c in ("name", "team", "region", "role"):
         if c not in df.columns:
@@ -64,7 +66,9 @@ def rep_sales(src: Source, filters=None, start=None, end=None) -> pd.DataFrame:
     for c in ("revenue", "sales", "returns"):
         df[c] = df[c].astype("float64")
     if has_disc:
-        df["avg_discount"] = df["disc_weighted"].astype("float64") / df["sales"].where(df["sales"] > 0)
+        df["avg_discount"] = df["disc_weighted"].astype("float64") / df["sales"].where(
+            df["sales"] > 0
+        )
         df = df.drop(columns="disc_weighted")
     else:
         df["avg_discount"] = float("nan")
@@ -99,7 +103,9 @@ def closed_deals_by_rep(src: Source, filters=None) -> pd.DataFrame:
         closed=op.count(),
         won=won.cast("int64").sum(),
         won_amount=ibis.ifelse(won, op.amount, 0.0).sum(),
-        cycle_days=ibis.ifelse(won, op.close_date.delta(op.created_date, unit="day"), ibis.null()).mean(),
+        cycle_days=ibis.ifelse(
+            won, op.close_date.delta(op.created_date, unit="day"), ibis.null()
+        ).mean(),
     )
     if "discount" in op.columns:
         aggs["deal_discount"] = ibis.ifelse(won, op.discount, ibis.null()).mean()
@@ -150,7 +156,9 @@ def survey_scores_by_rep(src: Source, filters=None) -> pd.DataFrame:
     df = j.group_by("rep_id").aggregate(**aggs).execute()
     if "nps_n" in df.columns:
         n = df["nps_n"].astype("float64").where(df["nps_n"] > 0)
-        df["nps"] = 100.0 * (df["promoters"].astype("float64") - df["detractors"].astype("float64")) / n
+        df["nps"] = (
+            100.0 * (df["promoters"].astype("float64") - df["detractors"].astype("float64")) / n
+        )
         df = df.drop(columns=["nps_n", "promoters", "detractors"])
     return df[df["rep_id"].notna()].reset_index(drop=True)
 
@@ -166,7 +174,9 @@ def targets_frame(src: Source, levels=("company", "region", "team", "rep")) -> p
     return df
 
 
-def rep_period_revenue(src: Source, filters=None, grain: str = "month", start=None, end=None) -> pd.DataFrame:
+def rep_period_revenue(
+    src: Source, filters=None, grain: str = "month", start=None, end=None
+) -> pd.DataFrame:
     """Net revenue per rep and month/quarter between ``start`` and ``end``.
 
     Columns: ``rep_id, <grain>`` (period start timestamp), ``revenue``, ``lines``.
@@ -174,7 +184,11 @@ def rep_period_revenue(src: Source, filters=None, grain: str = "month", start=No
     o = filtered_orders(src, filters, start=start if start is not None else EPOCH, end=end)
     unit = {"month": "M", "quarter": "Q"}[grain]
     o = o.mutate(**{grain: o.order_date.cast("date").truncate(unit)})
-    df = o.group_by(["rep_id", grain]).aggregate(revenue=o.net_amount.sum(), lines=o.count()).execute()
+    df = (
+        o.group_by(["rep_id", grain])
+        .aggregate(revenue=o.net_amount.sum(), lines=o.count())
+        .execute()
+    )
     df[grain] = pd.to_datetime(df[grain])
     df["revenue"] = df["revenue"].astype("float64")
     df["lines"] = df["lines"].astype("int64")
@@ -192,12 +206,16 @@ def commission_lines(src: Source, filters=None) -> pd.DataFrame:
     ret = _returns_flag(o)
     pid = o.product_id if "product_id" in o.columns else ibis.null("string")
     o = o.mutate(__ret=ret, product_id=pid)
-    df = o.group_by(["rep_id", "product_id"]).aggregate(
-        sales=ibis.ifelse(o["__ret"], 0.0, o.net_amount).sum(),
-        returns=ibis.ifelse(o["__ret"], -o.net_amount, 0.0).sum(),
-        units_sold=ibis.ifelse(o["__ret"], 0.0, o.quantity.cast("float64")).sum(),
-        units_returned=ibis.ifelse(o["__ret"], -o.quantity.cast("float64"), 0.0).sum(),
-    ).execute()
+    df = (
+        o.group_by(["rep_id", "product_id"])
+        .aggregate(
+            sales=ibis.ifelse(o["__ret"], 0.0, o.net_amount).sum(),
+            returns=ibis.ifelse(o["__ret"], -o.net_amount, 0.0).sum(),
+            units_sold=ibis.ifelse(o["__ret"], 0.0, o.quantity.cast("float64")).sum(),
+            units_returned=ibis.ifelse(o["__ret"], -o.quantity.cast("float64"), 0.0).sum(),
+        )
+        .execute()
+    )
     if src.has_column("products", "category"):
         cats = src.table("products").select("product_id", "category").execute()
         df = df.merge(cats, on="product_id", how="left")
@@ -225,7 +243,9 @@ def market_by_region_segment(src: Source, period=None) -> pd.DataFrame:
         return empty
     seg = m.segment if "segment" in m.columns else ibis.literal("all")
     country = m.country if "country" in m.columns else ibis.literal("")
-    m = m.mutate(segment=seg.cast("string").fill_null("all"), country=country.cast("string").fill_null(""))
+    m = m.mutate(
+        segment=seg.cast("string").fill_null("all"), country=country.cast("string").fill_null("")
+    )
     labels = []
     for lab in m.select("period").distinct().execute()["period"].astype(str):
         try:
@@ -268,8 +288,9 @@ def pilot_units(src: Source) -> pd.DataFrame:
     return df
 
 
-def pilot_deals_by_unit(src: Source, unit_type: str, start, end=None, closed_before=None,
-                        filters=None) -> pd.DataFrame:
+def pilot_deals_by_unit(
+    src: Source, unit_type: str, start, end=None, closed_before=None, filters=None
+) -> pd.DataFrame:
     """Deals created in ``[start, end)`` and closed (won/lost) before ``closed_before``,
     per pilot unit (rep_id, customer_id or region).
 
@@ -296,11 +317,15 @@ def pilot_deals_by_unit(src: Source, unit_type: str, start, end=None, closed_bef
     else:
         raise ValueError(f"pilots.unit_type must be rep, customer or region, not {unit_type!r}")
     won = op.status == "won"
-    df = op.group_by("unit_id").aggregate(
-        closed=op.count(),
-        won=won.cast("int64").sum(),
-        won_amount=ibis.ifelse(won, op.amount, 0.0).sum(),
-    ).execute()
+    df = (
+        op.group_by("unit_id")
+        .aggregate(
+            closed=op.count(),
+            won=won.cast("int64").sum(),
+            won_amount=ibis.ifelse(won, op.amount, 0.0).sum(),
+        )
+        .execute()
+    )
     df["unit_id"] = df["unit_id"].astype(str)
     df["closed"] = df["closed"].astype("int64")
     df["won"] = df["won"].astype("int64")
@@ -311,8 +336,12 @@ def pilot_deals_by_unit(src: Source, unit_type: str, start, end=None, closed_bef
 def accounts_by_rep_segment(src: Source) -> pd.DataFrame:
     """Accounts owned per rep x segment (customers.owner_rep_id). Columns: rep_id, segment, accounts."""
     c = src.table("customers")
-    seg = c.segment.cast("string").fill_null("all") if "segment" in c.columns else ibis.literal("all")
+    seg = (
+        c.segment.cast("string").fill_null("all") if "segment" in c.columns else ibis.literal("all")
+    )
     c = c.mutate(segment=seg)
-    df = c.group_by(rep_id=c.owner_rep_id, segment=c.segment).aggregate(accounts=c.count()).execute()
+    df = (
+        c.group_by(rep_id=c.owner_rep_id, segment=c.segment).aggregate(accounts=c.count()).execute()
+    )
     df["accounts"] = df["accounts"].astype("int64")
     return df[df["rep_id"].notna()].reset_index(drop=True)

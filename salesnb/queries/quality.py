@@ -31,9 +31,16 @@ def _all_tables(src: Source) -> set[str]:
 
 
 def table_rows(src: Source) -> pd.DataFrame:
-    """Rows per canonical table present: columns ``table, rows`` (model order)."""
-    rows = [{"table": t, "rows": int(src.table(t).count().execute())} for t in src.tables]
-    return pd.DataFrame(rows, columns=["table", "rows"])
+    """Rows per canonical table present: columns ``table, rows`` (model order; one query)."""
+    if not src.tables:
+        return pd.DataFrame(columns=["table", "rows"])
+    parts = [
+        src.table(t).aggregate(table=ibis.literal(t), rows=ibis._.count(), pos=ibis.literal(i))
+        for i, t in enumerate(src.tables)
+    ]
+    out = ibis.union(*parts).order_by("pos").execute()
+    out["rows"] = out["rows"].astype("int64")
+    return out[["table", "rows"]].reset_index(drop=True)
 
 
 def quarantine_counts(src: Source) -> pd.DataFrame:
@@ -70,30 +77,33 @@ def quarantine_counts(src: Source) -> pd.DataFrame:
 
 def date_ranges(src: Source) -> pd.DataFrame:
     """First and last event date per table, and rows without a date:
-    ``table, column, date_min, date_max, rows, undated``."""
-    out = []
+    ``table, column, date_min, date_max, rows, undated`` (one query)."""
+    cols = ["table", "column", "date_min", "date_max", "rows", "undated"]
+    parts = []
     for t, col in EVENT_DATES.items():
         if not src.has_column(t, col):
             continue
         x = src.table(t)
-        agg = x.aggregate(
-            date_min=x[col].min(),
-            date_max=x[col].max(),
-            rows=x.count(),
-            undated=x[col].isnull().sum(),
-        ).execute()
-        r = agg.iloc[0]
-        out.append(
-            {
-                "table": t,
-                "column": col,
-                "date_min": pd.Timestamp(r["date_min"]) if pd.notna(r["date_min"]) else pd.NaT,
-                "date_max": pd.Timestamp(r["date_max"]) if pd.notna(r["date_max"]) else pd.NaT,
-                "rows": int(r["rows"]),
-                "undated": int(r["undated"] or 0),
-            }
+        d = x[col].cast("timestamp")
+        parts.append(
+            x.aggregate(
+                table=ibis.literal(t),
+                column=ibis.literal(col),
+                date_min=d.min(),
+                date_max=d.max(),
+                rows=x.count(),
+                undated=d.isnull().sum().cast("int64"),
+                pos=ibis.literal(len(parts)),
+            )
         )
-    return pd.DataFrame(out, columns=["table", "column", "date_min", "date_max", "rows", "undated"])
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = ibis.union(*parts).order_by("pos").execute()
+    for c in ("date_min", "date_max"):
+        out[c] = pd.to_datetime(out[c])
+    for c in ("rows", "undated"):
+        out[c] = out[c].fillna(0).astype("int64")
+    return out[cols].reset_index(drop=True)
 
 
 def monthly_rows(src: Source, table: str = "orders", column: str | None = None) -> pd.DataFrame:
@@ -116,28 +126,34 @@ def monthly_rows(src: Source, table: str = "orders", column: str | None = None) 
 
 def fk_coverage(src: Source) -> pd.DataFrame:
     """For every foreign key of the model whose two tables are present: ``table, column,
-    parent, rows, filled`` (non-null values) and ``resolved`` (values found in the parent)."""
-    out = []
+    parent, rows, filled`` (non-null values) and ``resolved`` (values found in the parent).
+    One query: a left join per key against the parent's distinct keys, unioned."""
+    cols = ["table", "column", "parent", "rows", "filled", "resolved"]
+    parts = []
     for child, spec in TABLES.items():
         for col, (parent, pcol) in spec.foreign_keys.items():
             if not (src.has_column(child, col) and src.has_column(parent, pcol)):
                 continue
-            c = src.table(child)
-            keys = src.table(parent).select(pcol).distinct()
-            filled = c.filter(c[col].notnull())
-            resolved = filled.semi_join(keys, filled[col] == keys[pcol]).count()
-            stats = c.aggregate(rows=c.count(), filled=c[col].notnull().sum()).execute().iloc[0]
-            out.append(
-                {
-                    "table": child,
-                    "column": col,
-                    "parent": parent,
-                    "rows": int(stats["rows"]),
-                    "filled": int(stats["filled"] or 0),
-                    "resolved": int(resolved.execute()),
-                }
+            c = src.table(child).select(_fk=ibis._[col].cast("string"))
+            keys = src.table(parent).select(_key=ibis._[pcol].cast("string")).distinct()
+            j = c.left_join(keys, c._fk == keys._key)
+            parts.append(
+                j.aggregate(
+                    table=ibis.literal(child),
+                    column=ibis.literal(col),
+                    parent=ibis.literal(parent),
+                    rows=j.count(),
+                    filled=j._fk.notnull().sum().cast("int64"),
+                    resolved=j._key.notnull().sum().cast("int64"),
+                    pos=ibis.literal(len(parts)),
+                )
             )
-    return pd.DataFrame(out, columns=["table", "column", "parent", "rows", "filled", "resolved"])
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = ibis.union(*parts).order_by("pos").execute()
+    for c in ("rows", "filled", "resolved"):
+        out[c] = out[c].fillna(0).astype("int64")
+    return out[cols].reset_index(drop=True)
 
 
 def order_line_checks(src: Source, max_discount: float = 0.5) -> dict:

@@ -17,7 +17,11 @@ def data_end(src: Source, filters=None) -> pd.Timestamp | None:
     """The last order date (over all history) within the filters' dimensions."""
     from salesnb.queries import filtered_orders
 
-    mx = filtered_orders(src, filters.without_period() if filters else None).order_date.max().execute()
+    mx = (
+        filtered_orders(src, filters.without_period() if filters else None)
+        .order_date.max()
+        .execute()
+    )
     return None if mx is None or pd.isna(mx) else pd.Timestamp(mx)
 
 
@@ -50,7 +54,9 @@ def period_totals(src: Source, filters, period: Period) -> dict:
 def rep_month_revenue(src: Source, filters, period: Period, months_back: int = 24) -> pd.DataFrame:
     """Revenue per rep and month over ``months_back`` months before the period starts."""
     start = (pd.Timestamp(period.start) - pd.DateOffset(months=months_back)).date()
-    return revenue_by(src, filters.without_period(), by=["rep_id", "month"], start=start, end=period.start)
+    return revenue_by(
+        src, filters.without_period(), by=["rep_id", "month"], start=start, end=period.start
+    )
 
 
 def reps_frame(src: Source, filters=None) -> pd.DataFrame:
@@ -61,7 +67,9 @@ def reps_frame(src: Source, filters=None) -> pd.DataFrame:
             reps = reps.filter(reps.region == ibis.literal(str(filters.region)))
         if filters.team and "team" in reps.columns:
             reps = reps.filter(reps.team == ibis.literal(str(filters.team)))
-    cols = [c for c in ("rep_id", "name", "region", "team", "hire_date", "role") if c in reps.columns]
+    cols = [
+        c for c in ("rep_id", "name", "region", "team", "hire_date", "role") if c in reps.columns
+    ]
     df = reps.select(cols).execute()
     return df.sort_values("rep_id").reset_index(drop=True)
 
@@ -75,5 +83,13 @@ def existing_quotas(src: Source, period: Period) -> pd.DataFrame:
     return df
 
 
-__all__ = ["complete_months", "data_end", "existing_quotas", "monthly_revenue", "period_totals",
-           "rep_month_revenue", "reps_frame", "total_revenue"]
+__all__ = [
+    "complete_months",
+    "data_end",
+    "existing_quotas",
+    "monthly_revenue",
+    "period_totals",
+    "rep_month_revenue",
+    "reps_frame",
+    "total_revenue",
+]

@@ -1,0 +1,241 @@
+"""Dashboard speed: first rendered chart and filter-change redraw, against a bare Voilà notebook.
+
+Both servers run in this process's run with the same Voilà settings (preheated kernels, same
+template, same machine load), so the ratios say what salesnb adds on top of Voilà itself:
+
+- first render: page request -> first chart visible (executive dashboard vs a notebook drawing
+  one trivial matplotlib chart);
+- redraw: dropdown change -> every chart redrawn (executive dashboard, region filter vs a
+  notebook whose dropdown redraws its one chart).
+
+Targets: first render <= 2 s with preheated kernels, redraw <= 300 ms. Absolute numbers
+depend on the machine; the ratios are what to compare between runs.
+
+    python benchmarks/dashboard.py [--source data/demo.duckdb] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from salesnb import config, dashboard
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TARGET_FIRST_RENDER_S = 2.0
+TARGET_REDRAW_S = 0.3
+
+BARE_CODE = """\
+import base64, io
+import ipywidgets as w
+from IPython.display import display
+from matplotlib.figure import Figure
+
+
+def chart(k):
+    fig = Figure(figsize=(6, 3))
+    ax = fig.add_subplot()
+    ax.plot([1, 2, 3], [1, 3 * k, 2])
+    ax.set_title(f"bare chart {k}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    return '<img data-chart="bare" src="data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode() + '"/>'
+
+
+pick = w.Dropdown(options=[1, 2, 3], value=1, description="k")
+pick.add_class("bare-pick")
+out = w.HTML(chart(1))
+pick.observe(lambda c: setattr(out, "value", chart(c["new"])), names="value")
+display(pick, out)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name: str, notebooks: Path, source: str, log_dir: Path):
+        self.name = name
+        self.port = _free_port()
+        self.log_path = log_dir / f"{name}.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        cmd = dashboard.voila_command(port=self.port, notebooks=notebooks)
+        self.proc = subprocess.Popen(
+            cmd,
+            env=dashboard.voila_env(source),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=str(config.PROJECT_ROOT),
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def pools_filled(self, notebook: str) -> int:
+        return self.log_path.read_text(errors="replace").count(
+            f"Kernel pool of {notebook} is filled"
+        )
+
+    def wait_pool(self, notebook: str, at_least: int, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while self.pools_filled(notebook) < at_least:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.name} server exited: {self.log_path.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"{self.name}: kernel pool of {notebook} not refilled in {timeout:.0f} s"
+                )
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def _first_render(browser, url: str) -> tuple[float, object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit", timeout=120_000)
+    page.wait_for_selector("img[data-chart]", state="visible", timeout=120_000)
+    return time.perf_counter() - t0, context
+
+
+def _redraw(page, select: str, label: str) -> float:
+    before = page.eval_on_selector_all("img[data-chart]", "els => els.map(e => e.src)")
+    t0 = time.perf_counter()
+    page.select_option(select, label=label)
+    page.wait_for_function(
+        "before => { const now = [...document.querySelectorAll('img[data-chart]')].map(e => e.src);"
+        " return now.length === before.length && now.every((s, i) => s !== before[i]); }",
+        arg=before,
+        timeout=60_000,
+        polling="raf",
+    )
+    return time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--source", default=str(config.DATA_DIR / "demo.duckdb"))
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args(argv)
+    source = Path(args.source)
+    if not source.exists():
+        print(f"building the default demo company at {source} (salesnb demo)", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "salesnb.cli", "demo", "--out", str(source)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    if not Path(CHROMIUM).exists():
+        raise SystemExit("Debian chromium is needed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    from salesnb.source import connect
+
+    src = connect(source)
+    regions = dashboard.known_values(src)["region"]
+    src.close()
+    tmp = Path(tempfile.mkdtemp(prefix="salesnb-bench-"))
+    bare_dir = tmp / "bare"
+    bare_dir.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_code_cell(BARE_CODE)]
+    nbformat.write(nb, bare_dir / "bare.ipynb")
+
+    dash = Server("dashboard", config.DASHBOARD_DIR, str(source.resolve()), tmp)
+    bare = Server("bare", bare_dir, str(source.resolve()), tmp)
+    first = {"dashboard": [], "bare": []}
+    redraw = {"dashboard": [], "bare": []}
+    try:
+        dash.wait_pool("executive.ipynb", 1)
+        bare.wait_pool("bare.ipynb", 1)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for i in range(args.runs):
+                # alternate, so load on the machine hits both sides alike; wait for a hot kernel each time
+                for name, server, url, select, labels in (
+                    (
+                        "dashboard",
+                        dash,
+                        f"{dash.base}/voila/render/executive.ipynb",
+                        ".snb-filter-region select",
+                        regions,
+                    ),
+                    (
+                        "bare",
+                        bare,
+                        f"{bare.base}/voila/render/bare.ipynb",
+                        ".bare-pick select",
+                        ["2", "3"],
+                    ),
+                ):
+                    nb_name = url.rsplit("/", 1)[1]
+                    server.wait_pool(nb_name, i + 1)
+                    time.sleep(1.0)  # let the refilled kernel finish its preheat run
+                    seconds, context = _first_render(browser, url)
+                    first[name].append(seconds)
+                    page = context.pages[0]
+                    time.sleep(0.5)
+                    redraw[name].append(_redraw(page, select, labels[i % len(labels)]))
+                    context.close()
+                print(
+                    f"run {i + 1}: first render dashboard {first['dashboard'][-1]:.2f} s, bare "
+                    f"{first['bare'][-1]:.2f} s; redraw dashboard {redraw['dashboard'][-1] * 1000:.0f} ms, "
+                    f"bare {redraw['bare'][-1] * 1000:.0f} ms",
+                    flush=True,
+                )
+            browser.close()
+    finally:
+        dash.stop()
+        bare.stop()
+
+    def med(xs):
+        return statistics.median(xs)
+
+    fr_d, fr_b = med(first["dashboard"]), med(first["bare"])
+    rd_d, rd_b = med(redraw["dashboard"]), med(redraw["bare"])
+    print(f"\nsource: {source} ({args.runs} runs, medians)")
+    print(
+        f"first rendered chart: dashboard {fr_d:.2f} s | bare Voilà {fr_b:.2f} s | ratio {fr_d / fr_b:.2f}x "
+        f"| target <= {TARGET_FIRST_RENDER_S:.1f} s: {'met' if fr_d <= TARGET_FIRST_RENDER_S else 'NOT met'}"
+    )
+    print(
+        f"filter change -> redraw: dashboard {rd_d * 1000:.0f} ms | bare Voilà {rd_b * 1000:.0f} ms | ratio "
+        f"{rd_d / rd_b:.2f}x | target <= {TARGET_REDRAW_S * 1000:.0f} ms: "
+        f"{'met' if rd_d <= TARGET_REDRAW_S else 'NOT met'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Wall time of the full report suite against a floor measured in the same run.
+
+Suite: ``salesnb.report.run_report`` on the default demo company (``data/demo.duckdb``,
+built with ``salesnb demo`` when absent), every study, one worker per core.
+Floor: the same number of bare notebooks (a parameters cell and one trivial cell) through
+papermill's ``execute_notebook`` with the same number of worker processes: what running that
+many notebooks costs before any study does any work.
+
+Prints both times and, last, ``ratio=<suite / floor>`` (target: <= 2.0).
+
+    python benchmarks/report_suite.py [--source data/demo.duckdb] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from salesnb import config, report
+
+
+def _bare_notebook(path: Path) -> None:
+    import nbformat
+
+    params = nbformat.v4.new_code_cell(
+        'source: str = ""  # warehouse\noutput_dir: str = ""  # output'
+    )
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell("x = 1")])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, str(path))
+
+
+def _run_bare(args) -> float:
+    src, out, source = args
+    import papermill as pm
+
+    t = time.perf_counter()
+    pm.execute_notebook(
+        src,
+        out,
+        parameters={"source": source, "output_dir": str(Path(out).parent)},
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    return time.perf_counter() - t
+
+
+def floor(n: int, workers: int, source: str, tmp: Path) -> float:
+    nb = tmp / "bare.ipynb"
+    _bare_notebook(nb)
+    jobs = [(str(nb), str(tmp / f"bare-{i}.ipynb"), source) for i in range(n)]
+    t = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as ex:
+        list(ex.map(_run_bare, jobs))
+    return time.perf_counter() - t
+
+
+def suite(source: str, workers: int, tmp: Path) -> tuple[float, dict]:
+    out = tmp / "reports"
+    t = time.perf_counter()
+    report.run_report(source=source, out=out, workers=workers, stream=io.StringIO())
+    elapsed = time.perf_counter() - t
+    manifest = json.loads(next(out.glob("*/manifest.json")).read_text())
+    return elapsed, manifest
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--source", default=str(config.DATA_DIR / "demo.duckdb"))
+    ap.add_argument("--workers", type=int, default=report.default_workers())
+    args = ap.parse_args(argv)
+    source = Path(args.source)
+    if not source.exists():
+        print(f"building the demo company at {source} ...", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "salesnb.cli", "demo", "--out", str(source)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    with tempfile.TemporaryDirectory(prefix="salesnb-bench-") as d:
+        tmp = Path(d)
+        suite_s, manifest = suite(str(source.resolve()), args.workers, tmp)
+        ran = [s for s in manifest["studies"] if s["status"] != "skipped"]
+        floor_s = floor(len(ran), args.workers, str(source.resolve()), tmp)
+    counts = {
+        k: sum(s["status"] == k for s in manifest["studies"]) for k in ("ok", "failed", "skipped")
+    }
+    print(
+        f"source: {source} ({manifest['fingerprint']}), period {manifest['period']}, workers {args.workers}, "
+        f"kernels {manifest['kernels']}"
+    )
+    for s in manifest["studies"]:
+        print(
+            f"  {s['id']:<14} {s['status']:<8} {s['duration_s'] if s['duration_s'] is not None else '-'}"
+        )
+    print(
+        f"suite: {len(ran)} studies ({counts['ok']} ok, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped) in {suite_s:.2f} s"
+    )
+    print(f"floor: {len(ran)} bare notebooks through papermill in {floor_s:.2f} s")
+    print(f"ratio={suite_s / floor_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The baseline forecaster: hand-computed models and scores, backtest choice, the distribution."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesnb import forecast as F
+from salesnb.errors import FitError
+
+
+def months(n: int, start: str = "2022-01-01") -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="MS")
+
+
+def test_monthly_series_fills_missing_months_with_zero_and_sums_duplicates():
+    frame = pd.DataFrame(
+        {"month": ["2024-01-15", "2024-01-20", "2024-04-01"], "revenue": [1.0, 2.0, 5.0]}
+    )
+    y = F.monthly_series(frame)
+    assert list(y.index.strftime("%Y-%m")) == ["2024-01", "2024-02", "2024-03", "2024-04"]
+    assert y.tolist() == [3.0, 0.0, 0.0, 5.0]
+    with pytest.raises(ValueError, match="revenue"):
+        F.monthly_series(frame.drop(columns="revenue"))
+
+
+def test_seasonal_naive_repeats_last_year_by_hand():
+    y = np.arange(1.0, 25.0)  # months 1..24
+    assert F.snaive(y, 14).tolist() == [13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 13, 14]
+    assert F.snaive(np.array([5.0, 7.0]), 3).tolist() == [7.0, 7.0, 7.0]  # under a year: last value
+
+
+def test_smape_by_hand():
+    # |110-100| / 105 and |180-200| / 190, averaged
+    assert F.smape([100, 200], [110, 180]) == pytest.approx((10 / 105 + 20 / 190) / 2)
+    assert F.smape([0, 50], [0, 50]) == 0.0
+
+
+def test_rolling_backtest_origins_and_totals_by_hand():
+    y = pd.Series(np.arange(1.0, 31.0), months(30))
+    bt = F.rolling_backtest(y, h=3, origins=3, models=("snaive",))
+    assert bt["train_months"].tolist() == [27, 24, 21]
+    first = bt.iloc[0]  # trained on 1..27, predicts 16, 17, 18 for actual 28, 29, 30
+    assert first["actual_total"] == 28 + 29 + 30
+    assert first["forecast_total"] == 16 + 17 + 18
+    assert first["total_error_pct"] == pytest.approx(51 / 87 - 1)
+    assert first["origin"] == pd.Timestamp("2024-04-01")
+
+
+def test_backtest_picks_seasonal_naive_when_the_pattern_simply_repeats():
+    pattern = np.random.default_rng(3).uniform(50, 150, 12)
+    y = pd.Series(np.tile(pattern, 3), months(36))
+    scores = F.score_backtest(F.rolling_backtest(y, h=3, origins=3))
+    assert scores.set_index("model").loc["snaive", "smape"] == 0.0
+    assert scores["model"].iloc[0] == "snaive"
+
+
+def test_backtest_rejects_seasonal_naive_on_a_steady_trend():
+    y = pd.Series(100 + 10 * np.arange(36.0), months(36))
+    bt = F.rolling_backtest(y, h=3, origins=3)
+    scores = F.score_backtest(bt).set_index("model")["smape"]
+    assert scores.idxmax() == "snaive"  # a year behind the trend
+    best = F.choose_model(bt)
+    assert best != "snaive" and scores[best] < 0.01
+
+
+def test_choose_model_lowest_error_and_ties_go_to_the_combination():
+    bt = pd.DataFrame(
+        {
+            "model": ["ets", "theta", "combo", "ets", "theta", "combo"],
+            "smape": [0.10, 0.05, 0.05, 0.10, 0.07, 0.07],
+            "total_error_pct": [0.1, 0.05, 0.05, 0.1, 0.07, 0.07],
+        }
+    )
+    assert F.choose_model(bt) == "combo"
+    assert F.choose_model(bt[bt.model != "combo"]) == "theta"
+    assert F.choose_model(bt.iloc[0:0], default="ets") == "ets"
+
+
+def test_prob_at_least_is_one_half_at_the_median_and_falls_as_the_target_rises():
+    targets = np.linspace(50, 200, 40)
+    probs = [F.prob_at_least(t, 100.0, 0.1) for t in targets]
+    assert all(a > b for a, b in zip(probs, probs[1:], strict=False))
+    assert F.prob_at_least(100.0, 100.0, 0.1) == pytest.approx(0.5)
+    # one sigma above the median on the log scale: 1 - Phi(1)
+    assert F.prob_at_least(100 * math.exp(0.1), 100.0, 0.1) == pytest.approx(0.158655, abs=1e-5)
+
+
+def test_lognormal_interval_is_symmetric_in_logs():
+    lo, hi = F.lognormal_interval(100.0, 0.1, level=0.8)
+    assert lo < 100 < hi
+    assert math.log(hi / 100) == pytest.approx(math.log(100 / lo))
+    assert math.log(hi / 100) == pytest.approx(1.2815516 * 0.1, rel=1e-6)
+
+
+def _seasonal_trend(n: int, seed: int = 0) -> pd.Series:
+    idx = months(n, "2021-01-01")
+    season = np.array([0.9, 0.85, 1.0, 1.0, 1.0, 1.05, 0.9, 0.9, 1.0, 1.1, 1.4, 1.2])
+    noise = np.random.default_rng(seed).lognormal(0, 0.03, n)
+    return pd.Series(1e5 * 1.01 ** np.arange(n) * season[idx.month - 1] * noise, idx)
+
+
+def test_baseline_forecast_ignores_data_inside_the_period():
+    y = _seasonal_trend(42)
+    spoiled = y.copy()
+    spoiled[spoiled.index >= "2024-04-01"] *= 1000  # the target period and after
+    a = F.baseline_forecast(y, "2024-04-01", "2024-07-01", origins=2)
+    b = F.baseline_forecast(spoiled, "2024-04-01", "2024-07-01", origins=2)
+    assert a.total == pytest.approx(b.total) and a.best_model == b.best_model
+    assert a.history.index.max() == pd.Timestamp("2024-03-01")
+    assert list(a.period_months.strftime("%Y-%m")) == ["2024-04", "2024-05", "2024-06"]
+    assert a.low < a.total < a.high
+    assert a.prob_at_least(a.total) == pytest.approx(0.5)
+
+
+def test_baseline_forecast_for_a_later_period_sums_only_its_months():
+    y = _seasonal_trend(36)  # history to 2023-12
+    fc = F.baseline_forecast(y, "2024-04-01", "2024-07-01", origins=2)
+    assert len(fc.monthly) == 6  # Jan..Jun forecast, Apr..Jun summed
+    assert fc.total == pytest.approx(fc.point.loc["2024-04-01":"2024-06-01"].sum())
+
+
+def test_baseline_forecast_needs_some_history():
+    y = pd.Series([1.0, 2.0], months(2))
+    with pytest.raises(FitError, match="at least 3 months"):
+        F.baseline_forecast(y, "2022-03-01", "2022-04-01")
+
+
+def test_forecast_is_deterministic():
+    y = _seasonal_trend(36)
+    a = F.baseline_forecast(y, "2024-01-01", "2024-04-01", origins=2)
+    b = F.baseline_forecast(y, "2024-01-01", "2024-04-01", origins=2)
+    assert (a.total, a.sigma, a.best_model) == (b.total, b.sigma, b.best_model)

@@ -1,0 +1,231 @@
+"""Performance study: targets, scorecard, fair ranking, coaching, discount compliance, truths."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesnb.metrics import incentives as inc
+from salesnb.metrics import performance as pm
+from salesnb.periods import parse_period
+from salesnb.queries import performance as pq
+from salesnb.source import connect
+from salesnb.study import Filters
+
+
+def test_resolve_targets_exact_year_and_month():
+    t = pd.DataFrame(
+        {
+            "period": ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4", "2026-Q3"],
+            "level": ["rep"] * 4 + ["team"],
+            "key": ["r1"] * 4 + ["T"],
+            "target_amount": [100.0, 110.0, 120.0, 130.0, 999.0],
+        }
+    )
+    q = pm.resolve_targets(t, "2026-Q3", "rep")
+    assert q["target"].tolist() == [120.0] and q["target_basis"].iat[0] == "as set"
+    assert pm.resolve_targets(t, "2026", "rep")["target"].item() == pytest.approx(460.0)
+    assert pm.resolve_targets(t, "2026-08", "rep")["target"].item() == pytest.approx(40.0)
+    assert pm.resolve_targets(t, "2026-Q3", "team")["target"].item() == 999.0
+    assert pm.resolve_targets(t, "2027-Q1", "rep").empty
+
+
+def test_rep_scorecard_by_hand():
+    reps = pd.DataFrame(
+        {"rep_id": ["a", "b"], "name": ["A", "B"], "team": ["T", "T"], "region": ["N", "S"]}
+    )
+    sales = pd.DataFrame(
+        {"rep_id": ["a", "b"], "revenue": [90.0, 50.0], "avg_discount": [0.1, 0.2]}
+    )
+    prior = pd.DataFrame({"rep_id": ["a", "b"], "revenue": [60.0, 0.0]})
+    tg = pd.DataFrame({"key": ["a"], "target": [120.0]})
+    deals = pd.DataFrame(
+        {"rep_id": ["a", "b"], "closed": [4, 0], "won": [3, 0], "cycle_days": [30.0, np.nan]}
+    )
+    card = pm.rep_scorecard(
+        reps, sales, prior, tg, pd.DataFrame({"rep_id": ["a"], "new_customers": [2]}), deals
+    )
+    a, b = card.set_index("rep_id").loc["a"], card.set_index("rep_id").loc["b"]
+    assert a["attainment"] == pytest.approx(0.75) and a["growth"] == pytest.approx(0.5)
+    assert a["win_rate"] == pytest.approx(0.75) and a["new_customers"] == 2
+    assert math.isnan(b["attainment"]) and math.isnan(b["growth"]) and math.isnan(b["win_rate"])
+    team = pm.team_scorecard(card).iloc[0]
+    assert team["revenue"] == 140.0 and team["target"] == 120.0
+    assert team["avg_discount"] == pytest.approx((0.1 * 90 + 0.2 * 50) / 140)
+    assert team["win_rate"] == pytest.approx(0.75)
+
+
+def test_discount_breaches_by_role_with_override():
+    d = pd.DataFrame(
+        {
+            "opportunity_id": ["o1", "o2", "o3", "o4", "o5"],
+            "rep_id": "r",
+            "role": ["rep", "rep", "senior", "intern", "manager"],
+            "discount": [0.10, 0.13, 0.25, 0.15, np.nan],
+        }
+    )
+    out = pm.discount_breaches(d)
+    assert sorted(out["opportunity_id"]) == ["o2", "o3", "o4"]  # at the limit is compliant
+    assert out["opportunity_id"].iat[-1] == "o2"  # largest excess first
+    assert out.set_index("opportunity_id").loc["o4", "authority"] == 0.10  # unknown role: smallest
+    assert (
+        pm.discount_breaches(d, {"rep": 0.15, "senior": 0.30, "manager": 0.4})[
+            "opportunity_id"
+        ].tolist()
+        == []
+    )
+
+
+def test_win_rate_funnel_flags_only_real_gaps():
+    deals = pd.DataFrame(
+        {
+            "rep_id": ["big_low", "small_low", "ok1", "ok2", "ok3"],
+            "closed": [200, 4, 200, 200, 200],
+            "won": [40, 0, 90, 85, 95],
+        }
+    )
+    f = pm.win_rate_funnel(deals).set_index("rep_id")
+    p0 = 310 / 804
+    assert f["pooled_rate"].iat[0] == pytest.approx(p0)
+    assert f.loc["big_low", "status"] == "coach"  # 20 % on 200 deals vs ~39 %
+    assert f.loc["small_low", "status"] == "within"  # 0 of 4 is noise
+    assert f.loc["big_low", "lower998"] == pytest.approx(
+        p0 - 3.0902 * math.sqrt(p0 * (1 - p0) / 200), abs=1e-4
+    )
+
+
+def test_territory_potential_and_fair_ranking():
+    card = pd.DataFrame(
+        {
+            "rep_id": ["a", "b", "c"],
+            "region": ["N", "N", "S"],
+            "revenue": [80.0, 120.0, 50.0],
+            "attainment": [0.8, 1.2, 0.5],
+        }
+    )
+    market = pd.DataFrame(
+        {
+            "region": ["N", "N", "S"],
+            "segment": ["SMB", "Ent", "SMB"],
+            "market_size": [1000.0, 1000.0, 200.0],
+        }
+    )
+    accounts = pd.DataFrame(
+        {
+            "rep_id": ["a", "b", "b", "c"],
+            "segment": ["SMB", "SMB", "Ent", "SMB"],
+            "accounts": [1, 3, 2, 5],
+        }
+    )
+    pot = pm.territory_potential(card, market, accounts).set_index("rep_id")["potential"]
+    assert pot.tolist() == pytest.approx([250.0, 750.0 + 1000.0, 200.0])
+    r = pm.fair_ranking(card, pot.reset_index()).set_index("rep_id")
+    # c: half of target but 25 % penetration vs the median 0.25 -> weak territory, not weak rep
+    assert r.loc["c", "penetration"] == pytest.approx(0.25)
+    assert r.loc["c", "reading"] == "weak territory, not a weak rep"
+    assert r.loc["b", "reading"] == "on target, helped by a strong territory"
+    even = pm.territory_potential(card).set_index("rep_id")[
+        "potential"
+    ]  # no market: region revenue per rep
+    assert even.tolist() == pytest.approx([100.0, 100.0, 50.0])
+
+
+@pytest.fixture()
+def tiny_warehouse(tmp_path):
+    path = tmp_path / "tiny.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE reps AS SELECT * FROM (VALUES ('r1','A','T1','N','rep'), ('r2','B','T1','N','senior'))"
+        " t(rep_id, name, team, region, role)"
+    )
+    con.execute(
+        "CREATE TABLE products AS SELECT * FROM (VALUES ('p1','Software'), ('p2','Hardware')) t(product_id, category)"
+    )
+    con.execute("""CREATE TABLE orders AS SELECT order_id, line_no, CAST(order_date AS DATE) order_date, customer_id,
+        rep_id, product_id, quantity, discount, net_amount, is_return FROM (VALUES
+        ('o1', 1, '2026-07-05', 'c1', 'r1', 'p1', 10.0, 0.1, 60000.0, false),
+        ('o1', 2, '2026-07-05', 'c1', 'r1', 'p2', 5.0, 0.0, 60000.0, false),
+        ('o2', 1, '2026-08-01', 'c2', 'r1', 'p1', -2.0, 0.1, -6000.0, true),
+        ('o3', 1, '2026-09-30', 'c3', 'r2', 'p2', 4.0, 0.2, 40000.0, false),
+        ('o4', 1, '2026-10-01', 'c3', 'r2', 'p2', 4.0, 0.0, 99999.0, false),
+        ('o5', 1, '2025-08-01', 'c2', 'r1', 'p2', 1.0, 0.0, 50000.0, false)
+        ) t(order_id, line_no, order_date, customer_id, rep_id, product_id, quantity, discount, net_amount, is_return)""")
+    con.execute("""CREATE TABLE opportunities AS SELECT opportunity_id, rep_id, CAST(created_date AS DATE) created_date,
+        CAST(close_date AS DATE) close_date, amount, status, discount FROM (VALUES
+        ('d1', 'r1', '2026-06-01', '2026-07-10', 100.0, 'won', 0.12),
+        ('d2', 'r1', '2026-06-01', '2026-07-20', 100.0, 'lost', 0.30),
+        ('d3', 'r2', '2026-06-01', '2026-08-01', 100.0, 'won', 0.20),
+        ('d4', 'r2', '2026-06-01', '2026-10-02', 100.0, 'won', 0.50)
+        ) t(opportunity_id, rep_id, created_date, close_date, amount, status, discount)""")
+    con.close()
+    return connect(str(path))
+
+
+def test_payout_from_orders_by_hand(tiny_warehouse):
+    p = parse_period("2026-Q3")
+    f = Filters(p.start, p.end)
+    lines = pq.commission_lines(tiny_warehouse, f)
+    plan = inc.Plan(
+        "p",
+        0.03,
+        (inc.Tier(0.5, 0.05), inc.Tier(1.0, 0.08)),
+        cap_attainment=2.0,
+        spiffs=(inc.Spiff(per_unit=5.0, category="Software"),),
+    )
+    st = inc.payout_statement(
+        lines, pd.DataFrame({"rep_id": ["r1", "r2"], "target": [100_000.0, 100_000.0]}), plan
+    ).set_index("rep_id")
+    # r1: sales 120,000, returns 6,000 -> 5,600 - 280 + spiff 5 x (10 - 2) = 5,360
+    assert st.loc["r1", "payout"] == pytest.approx(5_360.0)
+    # r2: 40,000 in the quarter (the 1 October line is outside) -> 3 % x 40,000
+    assert st.loc["r2", "payout"] == pytest.approx(1_200.0)
+    sales = pq.rep_sales(tiny_warehouse, f).set_index("rep_id")
+    assert sales.loc["r1", "revenue"] == pytest.approx(114_000.0)
+    assert sales.loc["r1", "avg_discount"] == pytest.approx(0.1 * 60_000 / 120_000)
+    new = pq.new_customers_by_rep(tiny_warehouse, f).set_index("rep_id")["new_customers"]
+    assert new.to_dict() == {"r1": 1, "r2": 1}  # c2 bought in 2025, so only c1 and c3 are new
+
+
+def test_breaches_and_deals_from_opportunities(tiny_warehouse):
+    p = parse_period("2026-Q3")
+    won = pq.won_deals_with_discount(tiny_warehouse, Filters(p.start, p.end))
+    assert won["opportunity_id"].tolist() == ["d1", "d3"]  # d4 closes after the quarter
+    assert pm.discount_breaches(won)["opportunity_id"].tolist() == [
+        "d1"
+    ]  # rep 12 % > 10 %; senior 20 % ok
+    deals = pq.closed_deals_by_rep(tiny_warehouse, Filters(p.start, p.end)).set_index("rep_id")
+    assert deals.loc["r1", ["closed", "won"]].tolist() == [2, 1]
+    assert deals.loc["r1", "cycle_days"] == pytest.approx(39.0)
+
+
+def test_performance_truths_recovered_by_report(demo_report, demo_truths):
+    truths = [t for t in demo_truths if t["study"] == "performance"]
+    assert truths, "the demo plants at least one performance truth"
+    found = json.loads((demo_report / "performance.json").read_text())
+    for t in truths:
+        assert t["key"] in found, f"performance.json lacks {t['key']} ({t['name']})"
+        if t["tolerance"] is None:
+            assert found[t["key"]] == t["value"], t["name"]
+        else:
+            assert abs(found[t["key"]] - t["value"]) <= t["tolerance"], (
+                t["name"],
+                found[t["key"]],
+                t["value"],
+            )
+
+
+def test_performance_headlines_consistent(demo_report):
+    found = json.loads((demo_report / "performance.json").read_text())
+    assert found["attainment_company"] == pytest.approx(
+        found["revenue_total"] / found["target_total"], rel=1e-4
+    )
+    assert found["cost_of_sales_pct"] == pytest.approx(
+        found["payout_total"] / found["revenue_total"], rel=1e-4
+    )
+    payouts = pd.read_csv(demo_report / "performance-payouts.csv")
+    assert payouts["payout"].sum() == pytest.approx(found["payout_total"], rel=1e-6)

@@ -1,0 +1,291 @@
+"""Target setting: the split to the cent, split methods by hand, seasonality, advice, planted truths."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesnb import forecast as F
+from salesnb.metrics import targets as tm
+from salesnb.periods import parse_period
+
+
+def reps3(**cols) -> pd.DataFrame:
+    return pd.DataFrame({"key": ["a", "b", "c"], **cols})
+
+
+# --------------------------------------------------------------------------- allocation
+def test_awkward_total_over_three_reps_sums_exactly_to_the_cent():
+    out = tm.allocate_target(1000000.01, reps3(history_revenue=[1.0, 1.0, 1.0]))
+    assert out["target_cents"].tolist() == [33333334, 33333334, 33333333]
+    assert int(out["target_cents"].sum()) == 100000001
+    assert out["target_amount"].tolist() == [333333.34, 333333.34, 333333.33]
+
+
+def test_historical_split_by_hand_with_the_leftover_cent_to_the_largest_remainder():
+    # 10001 cents in 50:30:20 -> 5000.5, 3000.3, 2000.2: the spare cent goes to the .5
+    out = tm.allocate_target(100.01, reps3(history_revenue=[50.0, 30.0, 20.0]), method="historical")
+    assert out["target_cents"].tolist() == [5001, 3000, 2000]
+    assert out["share"].tolist() == pytest.approx([0.5, 0.3, 0.2])
+
+
+def test_equal_split_ignores_history():
+    out = tm.allocate_target(900.0, reps3(history_revenue=[800.0, 100.0, 0.0]), method="equal")
+    assert out["target_amount"].tolist() == [300.0, 300.0, 300.0]
+
+
+def test_capacity_split_weights_reps_by_their_ramp():
+    # tenure 3, 6, 24 months with a 12-month ramp -> capacity 0.25, 0.5, 1 -> 1/7, 2/7, 4/7
+    out = tm.allocate_target(700.0, reps3(tenure_months=[3.0, 6.0, 24.0]), method="capacity")
+    assert out["target_amount"].tolist() == [100.0, 200.0, 400.0]
+    assert tm.capacity_from_tenure([-1, 6, 30], ramp_months=6).tolist() == [0.0, 1.0, 1.0]
+
+
+def test_forecast_split_and_caller_supplied_weights():
+    out = tm.allocate_target(10.0, reps3(forecast_revenue=[1.0, 0.0, 3.0]), method="forecast")
+    assert out["target_amount"].tolist() == [2.5, 0.0, 7.5]
+    # another study brings its own weights (e.g. customer lifetime value) under its own name
+    out = tm.allocate_target(10.0, reps3(clv=[1.0, 1.0, 2.0]), method="clv")
+    assert out["target_amount"].tolist() == [2.5, 2.5, 5.0]
+
+
+def test_allocation_errors_name_the_problem_and_input_is_untouched():
+    w = reps3(history_revenue=[1.0, 2.0, 3.0])
+    before = w.copy()
+    tm.allocate_target(5.0, w)
+    pd.testing.assert_frame_equal(w, before)
+    with pytest.raises(ValueError, match="unknown split method 'magic'"):
+        tm.allocate_target(5.0, w, method="magic")
+    with pytest.raises(ValueError, match="forecast_revenue"):
+        tm.allocate_target(5.0, w, method="forecast")
+    with pytest.raises(ValueError, match="not all zero"):
+        tm.allocate_target(5.0, reps3(history_revenue=[0.0, -1.0, 0.0]))
+
+
+def test_top_down_split_adds_up_at_every_level():
+    units = pd.DataFrame(
+        {
+            "rep_id": ["r1", "r2", "r3", "r4", "r5"],
+            "region": ["North", "North", "North", "South", "South"],
+            "team": ["N1", "N1", "N2", "S1", "S1"],
+            "history_revenue": [10.0, 20.0, 30.0, 25.0, 15.0],
+        }
+    )
+    out = tm.allocate_hierarchy(1000.03, units, method="equal")
+    # equal per rep: North has 3 of 5 reps
+    assert out.groupby("region")["region_target"].first().to_dict() == {
+        "North": 600.02,
+        "South": 400.01,
+    }
+    assert int(out["target_cents"].sum()) == 100003
+    for lv in ("region", "team"):
+        sums = out.groupby(lv)["target_cents"].sum() / 100
+        assert (sums - out.groupby(lv)[f"{lv}_target"].first()).abs().max() < 1e-9
+    hist = tm.allocate_hierarchy(1000.0, units, method="historical")
+    assert hist.set_index("rep_id")["target_amount"].to_dict() == {
+        "r1": 100.0,
+        "r2": 200.0,
+        "r3": 300.0,
+        "r4": 250.0,
+        "r5": 150.0,
+    }
+    assert tm.rollup(hist, "team").set_index("team")["target_amount"].to_dict() == {
+        "N1": 300.0,
+        "N2": 300.0,
+        "S1": 400.0,
+    }
+
+
+def test_rep_weights_and_gap_to_last_year_by_hand():
+    reps = pd.DataFrame(
+        {"rep_id": ["r1", "r2"], "hire_date": pd.to_datetime(["2020-01-01", "2024-01-01"])}
+    )
+    rows = []
+    for m in pd.date_range("2023-07-01", "2025-06-01", freq="MS"):
+        rows.append(("r1", m, 10.0 if m < pd.Timestamp("2024-07-01") else 20.0))
+        if m >= pd.Timestamp("2024-07-01"):
+            rows.append(("r2", m, 5.0))
+    rep_month = pd.DataFrame(rows, columns=["rep_id", "month", "revenue"])
+    rep_month.loc[len(rep_month)] = (
+        "r1",
+        pd.Timestamp("2025-07-01"),
+        1e9,
+    )  # inside the period: ignored
+    p = parse_period("2025-Q3")
+    prior = p.shift_years(-1)
+    w = tm.rep_weights(reps, rep_month, p.start, prior.start, prior.end).set_index("rep_id")
+    assert w.loc["r1", "history_revenue"] == 240.0 and w.loc["r1", "previous_12m_revenue"] == 120.0
+    assert w.loc["r1", "last_year_revenue"] == 60.0  # Jul-Sep 2024 at 20
+    assert w.loc["r1", "forecast_revenue"] == 120.0  # 60 x growth 240/120 = 2.0 (at the clip)
+    assert w.loc["r2", "forecast_revenue"] == 15.0  # no earlier year: growth 1
+    assert w.loc["r1", "capacity"] == 1.0
+    assert w.loc["r2", "tenure_months"] == 18.0 and w.loc["r2", "capacity"] == 1.0
+    alloc = tm.gap_to_last_year(
+        pd.DataFrame({"target_amount": [36.0, 0.0], "last_year_revenue": [30.0, 0.0]})
+    )
+    assert alloc["gap_vs_last_year"].tolist() == [6.0, 0.0]
+    assert alloc["growth_vs_last_year"].iloc[0] == pytest.approx(0.2)
+    assert np.isnan(alloc["growth_vs_last_year"].iloc[1])
+
+
+def test_compare_with_existing_quota():
+    alloc = pd.DataFrame({"rep_id": ["r1", "r2"], "target_amount": [100.0, 50.0]})
+    quotas = pd.DataFrame(
+        {
+            "level": ["rep", "rep", "company"],
+            "key": ["r1", "r9", "all"],
+            "target_amount": [90.0, 10.0, 500.0],
+        }
+    )
+    out = tm.compare_with_quota(alloc, quotas)
+    assert out["existing_quota"].iloc[0] == 90.0 and np.isnan(out["existing_quota"].iloc[1])
+    assert out["proposed_vs_quota"].iloc[0] == 10.0
+
+
+# --------------------------------------------------------------------------- seasonality, target
+def _trend_season(n: int, peak: int = 11) -> pd.Series:
+    idx = pd.date_range("2022-01-01", periods=n, freq="MS")
+    season = np.where(idx.month == peak, 1.4, 1.0)
+    return pd.Series(1000 * 1.02 ** np.arange(n) * season, idx)
+
+
+def test_seasonal_index_finds_the_peak_despite_a_strong_trend():
+    # a 2 %/month trend makes December the largest month of each year; November is the peak
+    s = tm.seasonal_index(_trend_season(36))
+    assert tm.peak_month(s) == 11
+    assert s["seasonal_index"].mean() == pytest.approx(1.0)
+    assert s.set_index("month_of_year").loc[11, "seasonal_index"] == pytest.approx(
+        1.4 / (12.4 / 12), rel=0.01
+    )
+    assert (
+        tm.peak_month(tm.seasonal_index(_trend_season(18, peak=3))) == 3
+    )  # short history fallback
+    with pytest.raises(ValueError, match="12 months"):
+        tm.seasonal_index(_trend_season(8))
+
+
+def test_proposed_target_and_growth():
+    assert tm.proposed_target(1000.0, 0.2) == 1200.0
+    assert tm.proposed_target(1000.0, 0.2, target_amount=1500.555) == 1500.56
+    assert tm.growth(115.0, 100.0) == pytest.approx(0.15)
+    assert np.isnan(tm.growth(1.0, 0.0))
+    with pytest.raises(ValueError, match="target_amount"):
+        tm.proposed_target(0.0, 0.2)
+
+
+def test_driver_requirements_by_hand():
+    d = tm.driver_requirements(1200.0, {"revenue": 1000.0, "orders": 10, "customers": 4}).set_index(
+        "driver"
+    )
+    assert d.loc["orders (at last year's average order value)", "needed"] == pytest.approx(12.0)
+    assert d.loc["average order value (at last year's orders)", "needed"] == pytest.approx(120.0)
+    assert d.loc["revenue per customer (at last year's customers)", "needed"] == pytest.approx(
+        300.0
+    )
+    assert d["change_pct"].tolist() == pytest.approx([0.2] * 4)
+
+
+def _summary_for(target: float):
+    y = _trend_season(36)
+    fc = F.baseline_forecast(y, "2024-10-01", "2025-01-01", origins=2)
+    p = parse_period("2024-Q4")
+    return fc, tm.target_summary(
+        period=p,
+        scope="all",
+        target_total=target,
+        last_year={"revenue": 3000.0, "orders": 30, "customers": 10},
+        actual=None,
+        forecast=fc,
+        seasonal=tm.seasonal_index(y[y.index < "2024-10-01"]),
+        monthly=y,
+        existing_quota_total=None,
+    )
+
+
+def test_prob_achieve_falls_as_the_target_rises_and_advice_follows_it():
+    fc, _ = _summary_for(1.0)
+    probs = [
+        tm.target_summary(
+            period=parse_period("2024-Q4"),
+            scope="all",
+            target_total=t,
+            last_year={"revenue": 3000.0},
+            actual=None,
+            forecast=fc,
+            seasonal=tm.seasonal_index(fc.history),
+            monthly=fc.history,
+        )["prob_achieve"]
+        for t in np.linspace(0.95, 1.05, 11) * fc.total
+    ]
+    assert all(a > b for a, b in zip(probs, probs[1:], strict=False))
+    _, hard = _summary_for(fc.total * 1.5)
+    _, easy = _summary_for(fc.total * 0.5)
+    assert "stretch" in tm.what_to_do(hard) and "soft" in tm.what_to_do(easy)
+    assert hard["peak_month"] == 11 and "Nov" in tm.what_to_do(hard)
+    figures = tm.headline_figures(hard)
+    assert {
+        "forecast_total",
+        "forecast_low",
+        "forecast_high",
+        "target_total",
+        "prob_achieve",
+        "best_model",
+        "peak_month",
+        "last_year_total",
+    } <= set(figures)
+    assert "yoy_growth" not in figures  # no actuals for the period: left out, not NaN
+
+
+# --------------------------------------------------------------------------- notebook & truths
+def test_notebook_parameters_cell_follows_the_contract():
+    import nbformat
+
+    from salesnb import config
+    from salesnb.studies import COMMON_PARAMETERS
+
+    nb = nbformat.read(config.NOTEBOOK_DIR / "01-targets.ipynb", as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    names = [line.split(":")[0] for line in tagged[0].source.splitlines() if line.strip()]
+    assert names[: len(COMMON_PARAMETERS)] == list(COMMON_PARAMETERS)
+    assert {"target_growth", "target_amount", "split_method"} <= set(names)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert 'study.open("targets"' in "".join(c.source for c in nb.cells)
+
+
+def test_targets_study_recovers_the_planted_truths(demo_report, demo_truths):
+    found = json.loads((demo_report / "targets.json").read_text())
+    truths = [t for t in demo_truths if t["study"] == "targets"]
+    assert truths, "the demo plants truths for the targets study"
+    for t in truths:
+        assert t["key"] in found, f"targets.json lacks {t['key']} (truth {t['name']})"
+        if t["tolerance"] is None:
+            assert found[t["key"]] == t["value"], t["name"]
+        else:
+            assert abs(found[t["key"]] - t["value"]) <= t["tolerance"], (t["name"], found[t["key"]])
+
+
+def test_targets_report_publishes_a_cent_exact_allocation(demo_report):
+    found = json.loads((demo_report / "targets.json").read_text())
+    alloc = pd.read_csv(demo_report / "targets-allocation.csv")
+    assert int(alloc["target_cents"].sum()) == round(found["target_total"] * 100)
+    assert found["forecast_low"] < found["forecast_total"] < found["forecast_high"]
+    assert 0 <= found["prob_achieve"] <= 1
+
+
+def test_existing_quota_for_the_scope_studied():
+    quotas = pd.DataFrame(
+        {
+            "level": ["company", "region", "region", "team"],
+            "key": ["all", "North", "South", "N1"],
+            "target_amount": [100.0, 60.0, 40.0, 25.0],
+        }
+    )
+    assert tm.existing_quota_total(quotas) == 100.0
+    assert tm.existing_quota_total(quotas, region="South") == 40.0
+    assert tm.existing_quota_total(quotas, team="N1") == 25.0
+    assert tm.existing_quota_total(quotas, region="West") is None
+    assert tm.existing_quota_total(quotas, channel="Online") is None
