@@ -373,11 +373,15 @@ REP_MONTH_NOISE = 0.05  # lognormal sd of a rep's month-to-month revenue share
 class _OrderGenerator:
     def __init__(self, rng, cal, reps, customers, products):
         self.rng, self.cal = rng, cal
-        self.cust, self.prod = customers, products
         self.channel_p = _channel_probs(cal)
         self.rep_region = reps["region"].map({r: i for i, r in enumerate(REGIONS)}).to_numpy()
         self.rep_weight = reps["weight"].to_numpy()
         self.rep_trained = reps["trained"].to_numpy()
+        # numpy copies of the columns used per piece (pandas column access is not free)
+        self.c = {k: customers[k].to_numpy() for k in ("created", "churn", "reg", "seg", "ctry",
+                                                          "weight")}
+        self.p = {k: products[k].to_numpy() for k in ("launch", "popularity", "list_price",
+                                                         "unit_cost", "lam")}
         self.next_order = 1
 
     def _mix(self, month: int) -> tuple[np.ndarray, float]:
@@ -391,16 +395,16 @@ class _OrderGenerator:
         count) follows the planted season x growth as products launch.
         """
         lo, hi = self.cal.lo[month], self.cal.hi[month]
-        p = self.prod
-        pw = p["popularity"].to_numpy() * (p["launch"].to_numpy() <= lo)
-        product_part = (pw * p["list_price"].to_numpy() * p["lam"].to_numpy()).sum() / pw.sum()
-        c = self.cust
-        alive = (c["created"].to_numpy() < lo) & (c["churn"].to_numpy() > hi)
+        p = self.p
+        pw = p["popularity"] * (p["launch"] <= lo)
+        product_part = (pw * p["list_price"] * p["lam"]).sum() / pw.sum()
+        c = self.c
+        alive = (c["created"] < lo) & (c["churn"] > hi)
         seg_qty = np.empty(len(REGIONS))
         for r in range(len(REGIONS)):
-            m = alive & (c["reg"].to_numpy() == r)
-            w = c["weight"].to_numpy()[m]
-            seg_qty[r] = (w * SEGMENT_QTY[c["seg"].to_numpy()[m]]).sum() / w.sum()
+            m = alive & (c["reg"] == r)
+            w = c["weight"][m]
+            seg_qty[r] = (w * SEGMENT_QTY[c["seg"][m]]).sum() / w.sum()
         revenue_share = REGION_SHARE * self._uplift(month)
         order_share = revenue_share / seg_qty
         order_share /= order_share.sum()
@@ -436,15 +440,15 @@ class _OrderGenerator:
         # Region first (see _mix), then a customer of the region.
         rep_w = list(self._rep_weights(month))
         reg = _systematic(rng, self._mix(month)[0], n_orders)
-        c = self.cust
+        c = self.c
         cust = np.empty(n_orders, np.int64)
-        alive = (c["created"].to_numpy() < lo) & (c["churn"].to_numpy() > hi)
+        alive = (c["created"] < lo) & (c["churn"] > hi)
         for r in range(len(REGIONS)):
             m = np.flatnonzero(reg == r)
-            active = np.flatnonzero(alive & (c["reg"].to_numpy() == r))
-            cust[m] = active[_systematic(rng, c["weight"].to_numpy()[active], len(m))]
-        seg = c["seg"].to_numpy()[cust]
-        ctry = c["ctry"].to_numpy()[cust]
+            active = np.flatnonzero(alive & (c["reg"] == r))
+            cust[m] = active[_systematic(rng, c["weight"][active], len(m))]
+        seg = c["seg"][cust]
+        ctry = c["ctry"][cust]
         # Channel: Enterprise buys direct or through partners; others by the quarter's mix.
         u = rng.random(n_orders)
         cp = np.where((seg == 0)[:, None], ENTERPRISE_CHANNELS,
@@ -458,23 +462,23 @@ class _OrderGenerator:
         starts = np.cumsum(sizes) - sizes
         line_no = np.arange(n_lines) - np.repeat(starts, sizes) + 1
         seg_l = np.repeat(seg, sizes)
-        p = self.prod
-        live = np.flatnonzero(p["launch"].to_numpy() <= lo)
-        pw = p["popularity"].to_numpy()[live]
+        p = self.p
+        live = np.flatnonzero(p["launch"] <= lo)
+        pw = p["popularity"][live]
         prod = live[_systematic(rng, pw, n_lines)]
         discount = np.where(rng.random(n_lines) < 0.45, 0.0,
                             rng.integers(1, 31, n_lines) / 100.0)
-        lam = p["lam"].to_numpy()[prod] * SEGMENT_QTY[seg_l] * (1 - discount) ** ELASTICITY
+        lam = p["lam"][prod] * SEGMENT_QTY[seg_l] * (1 - discount) ** ELASTICITY
         qty = rng.poisson(lam)
         zero = qty == 0
         qty[zero] = rng.poisson(lam[zero])  # redraw the rare zeros once, then floor at 1
         qty = np.maximum(qty, 1).astype(np.float64)
-        price = p["list_price"].to_numpy()[prod]
+        price = p["list_price"][prod]
         ret = np.repeat(is_return_order, sizes)
         sign = np.where(ret, -1.0, 1.0)
         qty *= sign
         net = np.round(qty * price * (1 - discount), 2)
-        cost = np.round(qty * p["unit_cost"].to_numpy()[prod], 2)
+        cost = np.round(qty * p["unit_cost"][prod], 2)
         # Rep: a rep of the customer's region, trained reps weighted up after training.
         # Orders are dealt out so that each rep's revenue in the month is its weight's share
         # (with a little month-to-month noise): a rep-month's revenue then reflects the

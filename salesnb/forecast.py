@@ -22,11 +22,11 @@ so the interval is never narrower than the errors the model actually made.
 The log-normal and the sigma combination are written by hand because
 statsmodels gives per-month intervals, not intervals of a multi-month sum.
 
-Example::
+Example (``frame`` has one row per month with ``month`` and ``revenue``)::
 
-    >>> y = monthly_series(frame, date_col="month", value_col="revenue")
-    >>> fc = baseline_forecast(y, start="2026-07-01", end="2026-10-01")
-    >>> fc.total, fc.low, fc.high, fc.best_model
+    y = monthly_series(frame, date_col="month", value_col="revenue")
+    fc = baseline_forecast(y, start="2026-07-01", end="2026-10-01")
+    fc.total, fc.low, fc.high, fc.best_model, fc.prob_at_least(1.2e8)
 """
 
 from __future__ import annotations

@@ -513,7 +513,9 @@ def read_csv(path: Path, encoding=None, delimiter=None, header_row: int = 1) -> 
     # Rows are numbered as in a spreadsheet: header row, then data rows. pyarrow numbers the
     # lines it rejects the same way, so the good rows take the numbers in between.
     bad_numbers = np.asarray(sorted({b[0] for b in bad if b[0] is not None}), dtype="int64")
-    candidates = np.arange(header_row + 1, header_row + 1 + len(df) + len(bad_numbers), dtype="int64")
+    candidates = np.arange(
+        header_row + 1, header_row + 1 + len(df) + len(bad_numbers), dtype="int64"
+    )
     numbers = candidates[~np.isin(candidates, bad_numbers)][: len(df)]
     return RawFile(path.name, df, np.asarray(numbers, dtype="int64"), bad, enc)
 

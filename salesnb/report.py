@@ -483,7 +483,7 @@ def _run_job(job: Job, staging: Path, on_cell=None) -> None:
         pm.execute_notebook(
             str(job.study.path),
             str(nb_out),
-            parameters=job.parameters,
+            parameters={**job.parameters, "output_dir": str(staging)},
             kernel_name=KERNEL_NAME,
             engine_name=ENGINE_NAME,
             progress_bar=False,

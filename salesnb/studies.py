@@ -48,6 +48,8 @@ STUDIES: dict[str, Study] = {
         Study("service", "08-service.ipynb", "After-sales service & customer feedback", (),
               ("tickets", "surveys", "customers", "reps")),
         Study("expansion", "09-expansion.ipynb", "Global expansion", ("orders",), ("market",)),
+        Study("risk", "10-risk.ipynb", "Risk & compliance", ("orders",),
+              ("opportunities", "reps", "products", "customers")),
     ]
 }
 

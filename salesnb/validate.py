@@ -224,6 +224,14 @@ def _parse_dates(text: pd.Series, formats) -> tuple[pd.Series, pd.Series]:
         got = parsed.notna()
         out.loc[got[got].index] = parsed[got]
         todo = todo & out.isna()
+    if todo.any():
+        # Last resort: any ISO 8601 stamp (fractional seconds, "T", a UTC offset -> UTC).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            iso = pd.to_datetime(text[todo], format="ISO8601", errors="coerce", utc=True)
+        iso = iso.dt.tz_localize(None).astype("datetime64[us]")
+        got = iso.notna()
+        out.loc[got[got].index] = iso[got]
     return out, out.isna()
 
 

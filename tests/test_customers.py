@@ -295,7 +295,7 @@ def test_clv_predictions_fit_in_weeks_from_a_summary_in_days():
     direct = mc.fit_clv(HANDFUL, penalizer=0.001)
     assert model.params["alpha"] == pytest.approx(direct.params["alpha"], rel=1e-6)
     assert pred["T"].tolist() == days["T"].tolist()  # the caller's days are kept
-    np.testing.assert_allclose(pred["clv"], direct.predict(HANDFUL, clv_months=6)["clv"], rtol=1e-6)
+    np.testing.assert_allclose(pred["clv"], direct.predict(HANDFUL, clv_months=6)["clv"], atol=0.005)  # cents
 
 
 # --------------------------------------------------------------------------- engine queries

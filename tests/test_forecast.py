@@ -134,3 +134,9 @@ def test_forecast_is_deterministic():
     a = F.baseline_forecast(y, "2024-01-01", "2024-04-01", origins=2)
     b = F.baseline_forecast(y, "2024-01-01", "2024-04-01", origins=2)
     assert (a.total, a.sigma, a.best_model) == (b.total, b.sigma, b.best_model)
+
+
+def test_forecast_next_continues_a_steady_trend():
+    y = pd.Series(100 + 10 * np.arange(36.0), months(36))
+    got = F.forecast_next(y, 3)
+    assert got == pytest.approx([460.0, 470.0, 480.0], rel=0.01)

@@ -493,8 +493,13 @@ def test_demo_company_round_trips_through_csv_and_parquet(demo_warehouse, tmp_pa
     export = tmp_path / "export"
     export.mkdir()
     src = duckdb.connect(str(demo_warehouse), read_only=True)
-    present = [t for t in TABLES if src.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t]).fetchone()[0]]
+    present = [
+        t
+        for t in TABLES
+        if src.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t]
+        ).fetchone()[0]
+    ]
     for t in present:
         fmt = "(FORMAT parquet)" if t == "orders" else "(HEADER)"
         ext = "parquet" if t == "orders" else "csv"
@@ -505,6 +510,12 @@ def test_demo_company_round_trips_through_csv_and_parquet(demo_warehouse, tmp_pa
     for t in present:
         n = src.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         assert out["tables"][t] == {"rows_in": n, "accepted": n, "quarantined": 0}, t
-    totals = "SELECT sum(net_amount), sum(quantity), count(DISTINCT customer_id), min(order_date) FROM orders"
+    totals = (
+        "SELECT round(sum(net_amount), 2), sum(quantity), sum(is_return::INT), "
+        "count(DISTINCT customer_id), min(order_date), max(order_date) FROM orders"
+    )
     assert query(db, totals) == src.execute(totals).fetchall()
+    tickets = "SELECT min(opened_at), max(resolved_at), round(sum(csat), 2) FROM tickets"
+    if "tickets" in present:
+        assert query(db, tickets) == src.execute(tickets).fetchall()
     src.close()

@@ -195,6 +195,14 @@ def test_parameters_reach_the_studies_typed_and_the_period_is_the_last_complete_
     assert s["alpha"]["parameters"]["n"] == 7
     assert s["alpha"]["parameters"]["source"] == str(run["wh"].resolve())
     assert "n" not in s["gamma"]["parameters"]  # only studies declaring n receive it
+    nb = nbformat.read(str(run["dir"] / "gamma.ipynb"), as_version=4)
+    injected = next(
+        c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])
+    )
+    assert re.search(
+        r'output_dir = ".*/\.staging-2024-Q4-\d+"', injected
+    )  # written beside the report
+    assert f'source = "{run["wh"].resolve()}"' in injected
 
 
 def test_manifest_records_fingerprint_version_timings_and_status(run):

@@ -256,6 +256,7 @@ def test_notebook_parameters_cell_follows_the_contract():
     assert 'study.open("targets"' in "".join(c.source for c in nb.cells)
 
 
+@pytest.mark.slow
 def test_targets_study_recovers_the_planted_truths(demo_report, demo_truths):
     found = json.loads((demo_report / "targets.json").read_text())
     truths = [t for t in demo_truths if t["study"] == "targets"]
@@ -268,6 +269,7 @@ def test_targets_study_recovers_the_planted_truths(demo_report, demo_truths):
             assert abs(found[t["key"]] - t["value"]) <= t["tolerance"], (t["name"], found[t["key"]])
 
 
+@pytest.mark.slow
 def test_targets_report_publishes_a_cent_exact_allocation(demo_report):
     found = json.loads((demo_report / "targets.json").read_text())
     alloc = pd.read_csv(demo_report / "targets-allocation.csv")

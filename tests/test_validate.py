@@ -55,6 +55,13 @@ def test_dates_in_common_formats_and_out_of_range_years():
     assert iso.bad.tolist() == [False, False, True, True, False]
     german = coerce_column(pd.Series(["31.12.2024", "01.02.2024"]), "date")
     assert german.values.tolist() == [pd.Timestamp("2024-12-31"), pd.Timestamp("2024-02-01")]
+    stamps = coerce_column(
+        pd.Series(["2024-01-05T10:00:00.5Z", "2024-01-05 10:00:00+02:00"]), "datetime"
+    )
+    assert stamps.values.tolist() == [
+        pd.Timestamp("2024-01-05 10:00:00.5"),
+        pd.Timestamp("2024-01-05 08:00"),
+    ]
     declared = coerce_column(pd.Series(["05/01/2024"]), "date", ["%d/%m/%Y"])
     assert declared.values.iloc[0] == pd.Timestamp("2024-01-05")
 

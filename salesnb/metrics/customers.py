@@ -291,7 +291,7 @@ def cohort_findings(curve_customers: pd.Series, curve_revenue: pd.Series, dips: 
                      "of the customers active the month before.")
     for row in breaks.itertuples():
         lines.append(f"- Retention breaks in **month {int(row.month)}** after the first purchase: "
-                     f"active share falls from {row.retention_before:.0%} to {row.retention:.0%} "
+                     f"active share falls from {row.retention_before:.1%} to {row.retention:.1%} "
                      f"({row.drop_pct:.0%} fewer customers than the month before).")
     for row in dips.itertuples():
         lines.append(f"- In **{pd.Timestamp(row.month):%B %Y}** returning customers fell "

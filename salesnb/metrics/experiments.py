@@ -115,6 +115,20 @@ def did_panel(
     return p.sort_values(["rep_id", "month"]).reset_index(drop=True)
 
 
+def did_problem(panel: pd.DataFrame) -> str | None:
+    """Why the DiD cannot be estimated from this panel (None when it can)."""
+    _need(panel, ["rep_id", "treated", "trained_after"], "DiD panel")
+    if not panel["treated"].any():
+        return "no trained rep has revenue in this scope"
+    if panel["treated"].all():
+        return "every rep in this scope was trained: there is no comparison group"
+    if not panel["trained_after"].any():
+        return "the period ends before the training took effect"
+    if not (panel["treated"] & ~panel["trained_after"]).any():
+        return "no months before the training to compare with"
+    return None
+
+
 def training_did(panel: pd.DataFrame, alpha: float = 0.05) -> dict:
     """Two-way fixed-effects DiD on log revenue, SE clustered by rep (see module docstring).
 
@@ -333,6 +347,20 @@ def pilot_evaluation(
         "verdict": verdict,
         "reason": reason,
     }
+
+
+def pilot_problem(units: pd.DataFrame, assignment: pd.DataFrame) -> str | None:
+    """Why a pilot cannot be evaluated yet (None when it can): a group without closed deals."""
+    _need(units, ["unit_id", "closed"], "pilot deals")
+    _need(assignment, ["unit_id", "group"], "pilot assignment")
+    closed = assignment.astype({"unit_id": "str"}).merge(
+        units.astype({"unit_id": "str"}), on="unit_id", how="left"
+    )
+    per_group = closed.groupby("group")["closed"].sum()
+    empty = [g for g in ("pilot", "control") if per_group.get(g, 0) == 0]
+    if empty:
+        return f"no closed deals yet in the {' and '.join(empty)} group(s) in this scope"
+    return None
 
 
 def pilot_sample_size(

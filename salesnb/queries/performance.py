@@ -345,3 +345,31 @@ def accounts_by_rep_segment(src: Source) -> pd.DataFrame:
     )
     df["accounts"] = df["accounts"].astype("int64")
     return df[df["rep_id"].notna()].reset_index(drop=True)
+
+
+def pilot_data(src: Source, filters=None, pilot: str | None = None, closed_before=None) -> dict:
+    """One pilot's assignment and deals, restricted to the filters' scope.
+
+    ``pilot``: its name (default: the latest started). Returns a dict with ``name``,
+    ``unit_type``, ``start``, ``assignment`` (unit_id, group; rep units outside the team /
+    region filters are dropped) and ``deals`` (see :func:`pilot_deals_by_unit`).
+    """
+    units = pilot_units(src)
+    name = pilot or units.sort_values(["start_date", "pilot"])["pilot"].iloc[-1]
+    assign = units[units["pilot"] == name]
+    if assign.empty:
+        known = ", ".join(sorted(units["pilot"].astype(str).unique()))
+        raise ValueError(f"pilot {name!r} is not in the pilots table; known pilots: {known}")
+    unit_type = str(assign["unit_type"].iloc[0])
+    if unit_type == "rep" and filters is not None and (filters.team or filters.region):
+        assign = assign[assign["unit_id"].isin(reps_frame(src, filters)["rep_id"].astype(str))]
+    start = assign["start_date"].min()
+    end = assign["end_date"].max() if "end_date" in assign.columns else None
+    deals = pilot_deals_by_unit(src, unit_type, start, end, closed_before, filters)
+    return {
+        "name": name,
+        "unit_type": unit_type,
+        "start": start,
+        "assignment": assign,
+        "deals": deals,
+    }
