@@ -121,7 +121,9 @@ def main(quick: bool = False) -> None:
     print(f"ratio_vs_snaive={overall['forecaster'] / overall['snaive']:.3f}")
     print(f"ratio_vs_ets={overall['forecaster'] / overall['ets']:.3f}")
     print(f"combination alone: ratio_vs_snaive={overall['combo'] / overall['snaive']:.3f}")
-    print("models chosen by the backtest: " + ", ".join(f"{k}={v}" for k, v in sorted(picks.items())))
+    print(
+        "models chosen by the backtest: " + ", ".join(f"{k}={v}" for k, v in sorted(picks.items()))
+    )
     wins = (per_series["forecaster"] < per_series["snaive"]).sum()
     print(f"series where the forecaster beats seasonal naive: {wins}/{len(per_series)}")
 

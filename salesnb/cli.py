@@ -122,7 +122,9 @@ def dashboard(
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
+        if isinstance(rv, int) and rv:
+            return rv
     except SalesnbError as exc:
         print(f"salesnb: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -43,7 +43,8 @@ Two ways to describe a folder
            file: orders_*.csv        # file name or glob in DIR (each match is read)
            sheet: Orders             # Excel: the sheet (default: the first one)
            header_row: 1             # the row holding the headers (default 1)
-           encoding: auto            # per-file override; also delimiter: ";"
+           encoding: auto            # per-file override; also delimiter: ";" (or
+                                     # "whitespace": runs of blanks separate fields)
            columns:                  # canonical column: source column
              order_id: Order ID
              order_date: Order Date
@@ -463,6 +464,8 @@ def read_csv(path: Path, encoding=None, delimiter=None, header_row: int = 1) -> 
     if len(lines) <= skip:
         raise InputError(f"{path.name}: the file is empty (expected a header line and data rows)")
     delim = delimiter or ("\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(lines[skip]))
+    if delim == "whitespace":
+        return _read_whitespace(path, enc, header_row)
     bad: list[tuple[int | None, str, str]] = []
 
     def on_bad(row):
@@ -517,6 +520,42 @@ def read_csv(path: Path, encoding=None, delimiter=None, header_row: int = 1) -> 
         header_row + 1, header_row + 1 + len(df) + len(bad_numbers), dtype="int64"
     )
     numbers = candidates[~np.isin(candidates, bad_numbers)][: len(df)]
+    return RawFile(path.name, df, np.asarray(numbers, dtype="int64"), bad, enc)
+
+
+def _read_whitespace(path: Path, enc: str, header_row: int) -> RawFile:
+    """Fields separated by runs of blanks (``delimiter: whitespace``), e.g. CDNOW_master.txt."""
+    with open(path, encoding=enc, newline="") as fh:
+        lines = fh.read().lstrip("\ufeff").splitlines()
+    header = None
+    rows, numbers, bad = [], [], []
+    for number, line in enumerate(lines, start=1):
+        if number < header_row or not line.strip():
+            continue
+        fields = line.split()
+        if header is None:
+            header = fields
+            continue
+        if len(fields) != len(header):
+            reason = f"line has {len(fields)} fields, the header has {len(header)}"
+            bad.append(
+                (number, reason + (" (truncated line?)" if len(fields) < len(header) else ""), line)
+            )
+            continue
+        rows.append(fields)
+        numbers.append(number)
+    if header is None:
+        raise InputError(f"{path.name}: the file is empty (expected a header line and data rows)")
+    dupes = [n for n, k in Counter(header).items() if k > 1]
+    if dupes:
+        raise InputError(f"{path.name}: column '{dupes[0]}' appears more than once in the header")
+    if not rows and not bad:
+        raise InputError(f"{path.name}: has a header but no data rows (nothing to load)")
+    df = (
+        pd.DataFrame(rows, columns=header, dtype="str")
+        if rows
+        else pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
+    )
     return RawFile(path.name, df, np.asarray(numbers, dtype="int64"), bad, enc)
 
 

@@ -73,6 +73,9 @@ TABLES: dict[str, Table] = {
                 _c("currency", "str", False),
                 _c("cost", "float", False, "cost of goods; margin = net_amount - cost"),
                 _c("is_return", "bool", False, "a return line (quantity and amount negative)"),
+                _c("returned", "bool", False,
+                   "the order was later returned, as flagged by an export's returns list; "
+                   "the line keeps its booked (positive) amounts"),
             ),
             key=("order_id", "line_no"),
             foreign_keys={

@@ -42,7 +42,7 @@ STUDIES: dict[str, Study] = {
         Study("customers", "05-customers.ipynb", "Customers: RFM, cohorts, CLV, churn", ("orders",),
               ("customers", "products", "reps")),
         Study("performance", "06-performance.ipynb", "Team performance & incentives", ("orders", "reps"),
-              ("targets", "opportunities", "surveys", "customers")),
+              ("targets", "opportunities", "surveys", "customers", "market")),
         Study("experiments", "07-experiments.ipynb", "Training effect & pilots", ("orders", "reps"),
               ("trainings", "pilots", "opportunities")),
         Study("service", "08-service.ipynb", "After-sales service & customer feedback", (),

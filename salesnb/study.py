@@ -83,12 +83,20 @@ def check_filters(src: Source, region=None, team=None, channel=None) -> None:
 
 
 def default_period(src: Source, as_of=None) -> Period:
-    """The latest complete quarter of order data (up to ``as_of`` when given)."""
+    """The latest complete quarter of order data (up to ``as_of`` when given).
+
+    A CRM export without orders uses the opportunities' last close date instead.
+    """
     if as_of:
         return last_complete_quarter(pd.Timestamp(as_of))
-    mx = src.table("orders").order_date.max().execute()
+    if src.has("orders"):
+        mx = src.table("orders").order_date.max().execute()
+    elif src.has_column("opportunities", "close_date"):
+        mx = src.table("opportunities").close_date.max().execute()
+    else:
+        raise ParameterError("no orders or dated opportunities in this warehouse: pass a period")
     if mx is None or (isinstance(mx, float) and math.isnan(mx)):
-        raise ParameterError("the orders table is empty: no default period")
+        raise ParameterError("no dated rows in this warehouse: pass a period")
     return last_complete_quarter(mx)
 
 

@@ -130,6 +130,23 @@ def test_orders_group_lines_under_one_customer_rep_date(con):
                        "WHERE o.order_date < c.created_date") == 0
 
 
+def test_nothing_happens_before_its_customer_or_product_exists(con):
+    checks = {
+        "order before product launch": "SELECT count(*) FROM orders o JOIN products p "
+        "USING (product_id) WHERE o.order_date < p.launch_date",
+        "deal before customer": "SELECT count(*) FROM opportunities o JOIN customers c "
+        "USING (customer_id) WHERE o.created_date < c.created_date",
+        "ticket before customer": "SELECT count(*) FROM tickets t JOIN customers c "
+        "USING (customer_id) WHERE t.opened_at < c.created_date",
+        "survey before customer": "SELECT count(*) FROM surveys s JOIN customers c "
+        "USING (customer_id) WHERE s.date < c.created_date",
+        "lead after its deal": "SELECT count(*) FROM leads l JOIN opportunities o "
+        "ON o.opportunity_id = l.converted_opportunity_id WHERE l.created_date > o.created_date",
+    }
+    found = {name: scalar(con, sql) for name, sql in checks.items()}
+    assert not any(found.values()), found
+
+
 def test_dimensions_are_shaped_like_a_sales_department(con):
     reps = q(con, "SELECT * FROM reps")
     assert set(reps.region) == {"North", "South", "East", "West"}

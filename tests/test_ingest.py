@@ -519,3 +519,34 @@ def test_demo_company_round_trips_through_csv_and_parquet(demo_warehouse, tmp_pa
     if "tickets" in present:
         assert query(db, tickets) == src.execute(tickets).fetchall()
     src.close()
+
+
+def test_whitespace_separated_text_with_a_mapping(tmp_path):
+    src = tmp_path / "txt"
+    src.mkdir()
+    (src / "tx.txt").write_text(
+        " cust  date   cds  dollars\r\n 00001 19970101  1   11.77\r\n 00002 19970112  2\r\n"
+        " 00002 19970112  1   12.00\r\n"
+    )
+    mp = tmp_path / "tx.yaml"
+    mp.write_text("""
+tables:
+  orders:
+    file: tx.txt
+    delimiter: whitespace
+    columns: {customer_id: cust, order_date: date, quantity: cds, net_amount: dollars}
+    derive:
+      order_id: 'CAST(CAST(cust AS BIGINT) AS VARCHAR)'
+      line_no: 'row_number() OVER (PARTITION BY cust ORDER BY dollars)'
+    date_formats: {order_date: "%Y%m%d"}
+""")
+    db = tmp_path / "w.duckdb"
+    out = ingest(src, into=db, mapping=str(mp)).as_json()
+    assert out["tables"]["orders"] == {"rows_in": 3, "accepted": 2, "quarantined": 1}
+    assert query(
+        db, "SELECT customer_id, order_id, order_date::VARCHAR, net_amount FROM orders ORDER BY 1"
+    ) == [
+        ("00001", "1", "1997-01-01", 11.77),
+        ("00002", "2", "1997-01-12", 12.0),
+    ]
+    assert quarantine(db).row_number.tolist() == [3]

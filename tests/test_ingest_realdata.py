@@ -180,8 +180,8 @@ def test_superstore_derived_columns_and_dimensions(superstore):
         < 1e-6
     )
     # The 296 returned orders are flagged, and their amounts kept as booked.
-    assert one(con, "SELECT count(DISTINCT order_id) FROM orders WHERE is_return")[0] == 296
-    assert one(con, "SELECT min(quantity) FROM orders WHERE is_return")[0] > 0
+    assert one(con, "SELECT count(DISTINCT order_id) FROM orders WHERE returned")[0] == 296
+    assert one(con, "SELECT min(quantity) FROM orders WHERE returned")[0] > 0
     assert one(con, "SELECT count(*) FROM customers")[0] == 793
     assert one(con, "SELECT count(*) FROM products")[0] == 1862
     # The 32 product ids that carry a second name in the source are quarantined, not lost.
