@@ -53,7 +53,7 @@ Two ways to describe a folder
            derive:                   # canonical column: SQL expression over the source
              cost: '"Sales" - "Profit"'        # columns (DuckDB dialect; the file is the
              line_no: 'row_number() OVER (PARTITION BY "Order ID" ORDER BY "Row ID")'
-             is_return: '"Order ID" IN (SELECT "Order ID" FROM returned)'
+             returned: '"Order ID" IN (SELECT "Order ID" FROM returned)'
            values:                   # canonical column: {source value: canonical value}
              status: {Won: won, Lost: lost, Engaging: open}
            date_formats:             # canonical column: format (or list of formats)
