@@ -54,10 +54,11 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from salesnb import config, queries
-from salesnb.errors import ParameterError, SalesnbError
+from salesnb.errors import ModelError, ParameterError, SalesnbError
 from salesnb.metrics import channels as chan
 from salesnb.metrics import funnel as fun
 from salesnb.metrics import performance as perf
@@ -144,6 +145,10 @@ def forecast_to_period_end(
     src: Source, filters: Filters, period: Period, as_of: date, revenue_to_date: float
 ) -> float:
     """Revenue expected by the period end (see module docstring for the method)."""
+    return _forecast(LiveReader(src), filters, period, as_of, revenue_to_date)
+
+
+def _forecast(reader, filters: Filters, period: Period, as_of: date, revenue_to_date: float):
     if as_of >= period.last_day:
         return revenue_to_date
     if as_of < period.start:
@@ -151,9 +156,9 @@ def forecast_to_period_end(
     prior = period.shift_years(-1)
     same_day = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date()
     prior_f = filters.with_period(prior)
-    prior_total = queries.total_revenue(src, prior_f)
-    prior_to_date = queries.total_revenue(
-        src, prior_f, end=pd.Timestamp(same_day) + pd.Timedelta(days=1)
+    prior_total = reader.total_revenue(prior_f)
+    prior_to_date = reader.total_revenue(
+        prior_f, end=(pd.Timestamp(same_day) + pd.Timedelta(days=1)).date()
     )
     if prior_to_date > 0 and prior_total > 0:
         return revenue_to_date * prior_total / prior_to_date
@@ -166,6 +171,60 @@ def _ratio(num, den):
     if num is None or den is None or not den or (isinstance(den, float) and math.isnan(den)):
         return None
     return float(num) / float(den)
+
+
+class LiveReader:
+    """What the dashboard figures read, asked of the engine each time (the studies' queries).
+
+    :class:`CubeReader` answers the same questions from small cubes held in memory; the figures
+    functions below take either, so both give the same numbers by construction and the tests
+    compare them.
+    """
+
+    def __init__(self, src: Source):
+        self.src = src
+
+    def data_end(self) -> date | None:
+        return data_end(self.src)
+
+    def has(self, *tables: str) -> bool:
+        return self.src.has(*tables)
+
+    def has_discounts(self) -> bool:
+        return self.src.has("reps") and self.src.has_column("opportunities", "discount")
+
+    def total_revenue(self, filters: Filters, end: date | None = None) -> float:
+        return queries.total_revenue(self.src, filters, end=end)
+
+    def monthly_revenue(self, filters: Filters) -> pd.DataFrame:
+        return queries.revenue_by(self.src, filters, by=["month"])[["month", "revenue"]]
+
+    def revenue_by_channel(self, filters: Filters) -> pd.DataFrame:
+        return queries.revenue_by(self.src, filters, by=["channel"])
+
+    def target(self, period: Period, filters: Filters) -> float | None:
+        return target_for(self.src, period, filters)
+
+    def period_target(self, label: str, filters: Filters) -> float | None:
+        return qfun.period_target(self.src, label, filters)
+
+    def closed_deals(self, filters: Filters) -> tuple[int, int, float]:
+        """(won, closed, won amount) of deals closed in the period."""
+        closed = qfun.closed_deal_counts(self.src, filters)
+        return (
+            int(closed["won"].iloc[0]),
+            int(closed["closed"].iloc[0]),
+            float(closed["won_amount"].iloc[0]),
+        )
+
+    def open_pipeline(self, filters: Filters, as_of: date) -> pd.DataFrame:
+        return qfun.open_pipeline(self.src, filters, as_of=as_of)
+
+    def discount_breaches(self, filters: Filters) -> int:
+        return int(len(perf.discount_breaches(qperf.won_deals_with_discount(self.src, filters))))
+
+    def stage_flow(self, filters: Filters) -> pd.DataFrame:
+        return qfun.stage_flow(self.src, filters, end=filters.end)
 
 
 def executive_figures(src: Source, filters: Filters, as_of: date | None = None) -> dict:
@@ -181,12 +240,17 @@ def executive_figures(src: Source, filters: Filters, as_of: date | None = None) 
     deal) over the target still to win — this period's target minus won amount while the period
     runs, the next period's target once it is complete; the won amount when there is no target.
     """
+    return figures_from(LiveReader(src), filters, as_of)
+
+
+def figures_from(reader, filters: Filters, as_of: date | None = None) -> dict:
+    """:func:`executive_figures` read through a :class:`LiveReader` or a :class:`CubeReader`."""
     period = _period_of(filters)
-    end = data_end(src) if as_of is None else as_of
+    end = reader.data_end() if as_of is None else as_of
     as_of = min(end, period.last_day) if end else period.last_day
-    revenue = queries.total_revenue(src, filters)
-    target = target_for(src, period, filters)
-    forecast = forecast_to_period_end(src, filters, period, as_of, revenue)
+    revenue = reader.total_revenue(filters)
+    target = reader.target(period, filters)
+    forecast = _forecast(reader, filters, period, as_of, revenue)
     out = {
         "period": period.label,
         "as_of": as_of.isoformat(),
@@ -206,19 +270,15 @@ def executive_figures(src: Source, filters: Filters, as_of: date | None = None) 
         "coverage_basis": None,
         "discount_breaches": None,
     }
-    if src.has("opportunities"):
-        closed = qfun.closed_deal_counts(src, filters)
-        won, n_closed = int(closed["won"].iloc[0]), int(closed["closed"].iloc[0])
-        won_amount = float(closed["won_amount"].iloc[0])
+    if reader.has("opportunities"):
+        won, n_closed, won_amount = reader.closed_deals(filters)
         avg_won = won_amount / won if won else math.nan
         open_value = float(
-            fun.value_open_pipeline(qfun.open_pipeline(src, filters, as_of=as_of), avg_won)[
-                "value"
-            ].sum()
+            fun.value_open_pipeline(reader.open_pipeline(filters, as_of), avg_won)["value"].sum()
         )
         in_progress = as_of < period.last_day
         target_period = period if in_progress else period.next()
-        cov_target = qfun.period_target(src, target_period.label, filters)
+        cov_target = reader.period_target(target_period.label, filters)
         remaining = (
             (cov_target - won_amount if in_progress else cov_target) if cov_target else won_amount
         )
@@ -233,10 +293,8 @@ def executive_figures(src: Source, filters: Filters, as_of: date | None = None) 
             pipeline_coverage=_none_if_nan(fun.pipeline_coverage(open_value, remaining)),
             coverage_basis=f"target {target_period.label}" if cov_target else "won amount in scope",
         )
-        if src.has("reps") and src.has_column("opportunities", "discount"):
-            out["discount_breaches"] = int(
-                len(perf.discount_breaches(qperf.won_deals_with_discount(src, filters)))
-            )
+        if reader.has_discounts():
+            out["discount_breaches"] = reader.discount_breaches(filters)
     return out
 
 
@@ -260,17 +318,22 @@ def _period_of(filters: Filters) -> Period:
 
 def monthly_revenue(src: Source, filters: Filters) -> pd.DataFrame:
     """Revenue per month of the period (columns ``month, revenue``)."""
-    df = queries.revenue_by(src, filters, by=["month"])
-    return df[["month", "revenue"]]
+    return LiveReader(src).monthly_revenue(filters)
 
 
 def channel_mix(src: Source, filters: Filters) -> pd.DataFrame:
     """Revenue, share and growth per channel (``metrics.channels.channel_summary``), largest first."""
-    now = queries.revenue_by(src, filters, by=["channel"])
-    prior = queries.revenue_by(
-        src, filters.with_period(_period_of(filters).shift_years(-1)), by=["channel"]
-    )
-    return chan.channel_summary(now, prior)
+    return channel_mix_from(LiveReader(src), filters)
+
+
+def channel_mix_from(reader, filters: Filters) -> pd.DataFrame:
+    """:func:`channel_mix` read through a reader (a :class:`CubeReader` gives the revenue columns
+    only: ``channel, revenue, share, prior_revenue, growth, prior_share, share_change``)."""
+    now = reader.revenue_by_channel(filters)
+    prior = reader.revenue_by_channel(filters.with_period(_period_of(filters).shift_years(-1)))
+    mix = chan.channel_summary(now, prior)
+    dropped = getattr(reader, "missing_channel_columns", ())
+    return mix[[c for c in mix.columns if c not in dropped]]
 
 
 def funnel_steps(src: Source, filters: Filters) -> pd.DataFrame:
@@ -280,14 +343,433 @@ def funnel_steps(src: Source, filters: Filters) -> pd.DataFrame:
     (``queries.funnel.stage_flow`` + ``metrics.funnel.stage_conversion``), won deals closed in
     the period. Empty without opportunities and stage_history.
     """
-    if not src.has("opportunities", "stage_history"):
+    return funnel_steps_from(LiveReader(src), filters)
+
+
+def funnel_steps_from(reader, filters: Filters) -> pd.DataFrame:
+    """:func:`funnel_steps` read through a :class:`LiveReader` or a :class:`CubeReader`."""
+    if not reader.has("opportunities", "stage_history"):
         return pd.DataFrame(columns=["step", "count", "step_conversion"])
-    flow = qfun.stage_flow(src, filters, end=filters.end)
+    flow = reader.stage_flow(filters)
     if flow.empty:
         return pd.DataFrame(columns=["step", "count", "step_conversion"])
     conversion = fun.stage_conversion(flow)
-    won = int(qfun.closed_deal_counts(src, filters)["won"].iloc[0])
+    won = reader.closed_deals(filters)[0]
     return fun.funnel_counts(conversion, won=won)
+
+
+# ================================================================================================
+# Small cubes: what a redraw reads, aggregated by the engine once per kernel
+# ================================================================================================
+class Cube:
+    """Additive measures (sums, counts) per combination of a few small dimensions.
+
+    ``frame`` has one row per combination of ``dims`` (a day column among them) and measure
+    columns that add up across rows, so summing the rows that match a filter gives the number
+    the engine gives for that filter. ``select`` keeps the rows in ``[start, end)`` of
+    ``day_col`` whose dimensions equal the given values; a dimension the cube does not carry is
+    not filtered on (as the library queries skip a filter on a column the table lacks).
+
+    >>> c = Cube(pd.DataFrame({"day": pd.to_datetime(["2026-07-01", "2026-08-01"]),
+    ...                        "region": ["East", "West"], "revenue": [1.0, 2.0]}), ["day", "region"])
+    >>> c.total("revenue", start=date(2026, 7, 1), end=date(2026, 10, 1), region="West")
+    2.0
+    """
+
+    def __init__(self, frame: pd.DataFrame, dims, day_col: str | None = "day"):
+        self.dims = list(dims)
+        self.day_col = day_col if day_col in self.dims else None
+        frame = frame.copy()
+        for d in self.dims:
+            if d != self.day_col:  # compare as text, as the queries compare with text literals
+                frame[d] = [None if pd.isna(v) else str(v) for v in frame[d].astype(object)]
+        if self.day_col is not None:
+            # sorted by day, a date range is a slice found by binary search (missing days last)
+            frame[self.day_col] = pd.to_datetime(frame[self.day_col])
+            frame = frame.sort_values(self.day_col, kind="stable", na_position="last")
+        self.frame = frame.reset_index(drop=True)
+        self._days = (
+            self.frame[self.day_col].to_numpy("datetime64[ns]") if self.day_col else None
+        )
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def _where(self, start, end, equals) -> tuple[int, int, np.ndarray | None]:
+        lo, hi = 0, len(self.frame)
+        if self._days is not None:
+            if start is not None:
+                lo = int(np.searchsorted(self._days, np.datetime64(pd.Timestamp(start)), "left"))
+            if end is not None:
+                hi = int(np.searchsorted(self._days, np.datetime64(pd.Timestamp(end)), "left"))
+        mask = None
+        for dim, value in equals.items():
+            if value is None or value == "" or dim not in self.dims:
+                continue
+            key = (dim, str(value))
+            if key not in self._masks:
+                self._masks[key] = self.frame[dim].to_numpy(object) == key[1]
+            m = self._masks[key][lo:hi]
+            mask = m if mask is None else mask & m
+        return lo, max(lo, hi), mask
+
+    def select(self, start=None, end=None, **equals) -> pd.DataFrame:
+        lo, hi, mask = self._where(start, end, equals)
+        part = self.frame.iloc[lo:hi]
+        return part if mask is None else part[mask]
+
+    def total(self, measure: str, start=None, end=None, **equals) -> float:
+        lo, hi, mask = self._where(start, end, equals)
+        values = self.frame[measure].to_numpy("float64")[lo:hi]
+        return float(np.nansum(values if mask is None else values[mask]))
+
+
+def _unique_reps(src: Source) -> bool:
+    """Rep attributes can be joined onto facts without duplicating rows (rep_id is a key)."""
+    if not src.has("reps") or not src.has_column("reps", "rep_id"):
+        return False
+    r = src.table("reps")
+    row = r.aggregate(n=r.count(), ids=r.rep_id.nunique()).execute().iloc[0]
+    return int(row["n"]) == int(row["ids"])
+
+
+def _join_rep_dims(src: Source, t: ibis.Table, wanted: Mapping[str, str]) -> tuple[ibis.Table, list]:
+    """Add rep attributes (``{"rep_team": "team"}``) to a fact table by ``rep_id``; the names of
+    the columns added (only attributes the reps table has)."""
+    if not src.has("reps") or "rep_id" not in t.columns:
+        return t, []
+    reps = src.table("reps")
+    cols = {name: reps[col].cast("string") for name, col in wanted.items() if col in reps.columns}
+    if not cols:
+        return t, []
+    r = reps.select(__rid=reps.rep_id, **cols)
+    return t.left_join(r, t.rep_id == r["__rid"]).drop("__rid"), list(cols)
+
+
+OPP_DIMS = {"rep_region": "region", "rep_team": "team"}  # filtered_opportunities: via the rep
+
+
+def _days_table(days, name: str) -> ibis.Table:
+    t = ibis.memtable(pd.DataFrame({name: pd.to_datetime(sorted(set(days)))}))
+    return t.mutate(**{name: t[name].cast("date")})
+
+
+class CubeReader:
+    """The questions of :class:`LiveReader`, answered from small cubes built once per kernel.
+
+    At start (in Voilà: while the kernel is preheated, before any viewer) the engine
+    aggregates the whole history once into cubes of a few thousand rows — revenue by day x
+    region x channel x team, closed deals and won-deal discounts by close day x the rep's
+    region and team, the open pipeline and the stage flow on each period end the period picker
+    offers — so a filter change only sums small pandas frames. Periods outside the picker (a
+    month from the page URL) are added on first use with one query each. Same numbers as the
+    library queries (sums added in another order may differ in the last bits); the tests
+    compare the two readers on hand-made and demo warehouses.
+    """
+
+    missing_channel_columns = ("margin", "margin_pct", "orders", "customers", "aov")
+
+    def __init__(self, src: Source, as_of: date | None = None, periods=()):
+        self.src = src
+        self._data_end = data_end(src)
+        self._as_of = as_of
+        self._has = {t: src.has(t) for t in ("orders", "reps", "targets", "opportunities",
+                                              "stage_history")}
+        self._discounts = self._has["reps"] and self._has["opportunities"] and src.has_column(
+            "opportunities", "discount"
+        )
+        self._build_orders()
+        self._targets = qperf.targets_frame(src) if self._has["targets"] else None
+        self._targets_text = self._targets_as_text() if self._has["targets"] else None
+        self._pipeline: dict[date, pd.DataFrame] = {}
+        self._flow: dict[date, pd.DataFrame] = {}
+        if self._has["opportunities"]:
+            self._build_closed()
+            if self._discounts:
+                self._build_discounts()
+            self.prepare([parse_period(p) for p in periods])
+
+    @classmethod
+    def usable(cls, src: Source) -> bool:
+        """Cubes give the library's numbers only when rep attributes join without duplicates."""
+        return src.has("orders") and (not src.has("reps") or _unique_reps(src))
+
+    # -- building -------------------------------------------------------------------------------
+    def _build_orders(self) -> None:
+        o = self.src.table("orders")
+        dims = {"day": o.order_date.cast("date")}
+        for col in ("region", "channel"):
+            if col in o.columns:
+                dims[col] = o[col].cast("string")
+        o = o.mutate(**dims)
+        self._team_ok = self._has["reps"] and "rep_id" in o.columns
+        added = []
+        if self._team_ok:
+            o, added = _join_rep_dims(self.src, o, {"__team": "team"})
+        by = [*dims, *added]
+        df = o.group_by(by).aggregate(revenue=o.net_amount.sum()).execute()
+        df["revenue"] = df["revenue"].astype("float64")
+        self.orders = Cube(df.rename(columns={"__team": "team"}), [
+            "team" if d == "__team" else d for d in by
+        ])
+
+    def _build_closed(self) -> None:
+        op = self.src.table("opportunities")
+        op = op.mutate(__st=qfun._status(op))
+        op = op.filter(op["__st"].isin(["won", "lost"]))
+        amt = op.amount.cast("float64") if "amount" in op.columns else ibis.literal(0.0)
+        op = op.mutate(day=op.close_date.cast("date"), __amt=amt)
+        op, added = _join_rep_dims(self.src, op, OPP_DIMS)
+        won = op["__st"] == "won"
+        df = (
+            op.group_by(["day", *added])
+            .aggregate(
+                closed=op.count(),
+                won=won.cast("int64").sum(),
+                won_amount=ibis.ifelse(won, op["__amt"], 0.0).sum(),
+            )
+            .execute()
+        )
+        for c in ("closed", "won"):
+            df[c] = df[c].fillna(0).astype("int64")
+        df["won_amount"] = df["won_amount"].astype("float64")
+        self.closed = Cube(df, ["day", *added])
+
+    def _build_discounts(self) -> None:
+        op = self.src.table("opportunities")
+        op = op.filter(op.status == "won")  # as queries.performance.won_deals_with_discount
+        reps = self.src.table("reps")
+        role = reps.role if "role" in reps.columns else ibis.null("string")
+        r = reps.select(__rid2=reps.rep_id, role=role)
+        op = op.left_join(r, op.rep_id == r["__rid2"]).drop("__rid2")
+        op = op.mutate(day=op.close_date.cast("date"), discount=op.discount.cast("float64"))
+        op, added = _join_rep_dims(self.src, op, OPP_DIMS)
+        df = op.group_by(["day", "role", "discount", *added]).aggregate(deals=op.count()).execute()
+        df["deals"] = df["deals"].astype("int64")
+        df["discount"] = df["discount"].astype("float64")
+        self.discounts = Cube(df, ["day", *added])
+
+    def _targets_as_text(self) -> pd.DataFrame:
+        t = self.src.table("targets")
+        df = t.select(
+            period=t.period.cast("string"),
+            level=t.level.cast("string"),
+            key=t.key.cast("string"),
+            target_amount=t.target_amount.cast("float64"),
+        ).execute()
+        df["target_amount"] = df["target_amount"].astype("float64")
+        return df
+
+    def _pipeline_day(self, period: Period) -> date:
+        end = self._as_of or self._data_end
+        return min(end, period.last_day) if end else period.last_day
+
+    def prepare(self, periods) -> None:
+        """Aggregate the pipeline and the stage flow for these periods (one query each)."""
+        if not self._has["opportunities"]:
+            return
+        days = {self._pipeline_day(p) for p in periods} - set(self._pipeline)
+        if days:
+            self._pipeline.update(self._build_pipeline(days))
+        if self._has["stage_history"]:
+            ends = {p.end for p in periods} - set(self._flow)
+            if ends:
+                self._flow.update(self._build_flow(ends))
+
+    def _build_pipeline(self, days) -> dict:
+        """``queries.funnel.open_pipeline`` on several days at once, by the rep's region and team."""
+        src = self.src
+        days_t = _days_table(days, "__as_of")
+        op = src.table("opportunities").cross_join(days_t)
+        day = op["__as_of"]
+        st = qfun._status(op)
+        created_ok = op.created_date.isnull() | (op.created_date <= day)
+        not_closed = (op.close_date.isnull() & (st == "open")) | (op.close_date > day)
+        op = op.filter(created_ok & not_closed)
+        has_amount = "amount" in op.columns
+        op = op.mutate(
+            __amt=op.amount.cast("float64") if has_amount else ibis.literal(None, "float64")
+        )
+        if self._has["stage_history"]:
+            sh = src.table("stage_history").cross_join(_days_table(days, "__d"))
+            sh = sh.filter(sh.entered_date <= sh["__d"])
+            last = sh.group_by(["opportunity_id", "__d"]).aggregate(
+                __stage_then=sh.stage.argmax(sh.entered_date)
+            )
+            last = last.rename(__oid="opportunity_id")
+            op = op.left_join(
+                last, (op.opportunity_id == last["__oid"]) & (op["__as_of"] == last["__d"])
+            ).drop("__oid", "__d")
+            op = op.mutate(stage=op["__stage_then"].fill_null(op.stage.cast("string")))
+        op = op.mutate(stage=op.stage.cast("string").fill_null("(no stage)"))
+        op, added = _join_rep_dims(src, op, OPP_DIMS)
+        df = (
+            op.group_by(["__as_of", "stage", *added])
+            .aggregate(deals=op.count(), amount=op["__amt"].sum(), with_amount=op["__amt"].count())
+            .execute()
+        )
+        df["deals"] = df["deals"].astype("int64")
+        df["with_amount"] = df["with_amount"].astype("int64")
+        df["amount"] = df["amount"].astype("float64")
+        df["__as_of"] = pd.to_datetime(df["__as_of"])
+        return {
+            d: Cube(df[df["__as_of"] == pd.Timestamp(d)].drop(columns="__as_of"), added, None)
+            for d in days
+        }
+
+    def _build_flow(self, ends) -> dict:
+        """``queries.funnel.stage_flow`` for several period ends at once, by the rep's region and
+        team (the status of each deal and its stage entries as of each end).
+
+        The stage entries before an end are a prefix of a deal's history ordered by entry date,
+        so each entry's position and next stage are computed once over the whole history; for
+        an end, the next stage counts only if it was entered before that end.
+        """
+        src = self.src
+        op = src.table("opportunities").cross_join(_days_table(ends, "__e"))
+        e = op["__e"]
+        op = op.filter(op.created_date < e)
+        st = qfun._status(op)
+        closed_by_end = op.close_date.notnull() & (op.close_date < e)
+        op = op.mutate(__status=ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open"))
+        op, added = _join_rep_dims(src, op, OPP_DIMS)
+        deals = op.select("__e", "__status", *added, __oid=op.opportunity_id)
+        sh = src.table("stage_history")
+        sh = sh.filter(sh.entered_date.notnull())
+        w = ibis.window(group_by=sh.opportunity_id, order_by=[sh.entered_date, sh.stage])
+        sh = sh.mutate(
+            __next=sh.stage.lead().over(w),
+            __next_entered=sh.entered_date.lead().over(w),
+            position=ibis.row_number().over(w),
+        )
+        sh = sh.inner_join(deals, sh.opportunity_id == deals["__oid"]).drop("__oid")
+        sh = sh.filter(sh.entered_date < sh["__e"])
+        sh = sh.mutate(
+            next_stage=ibis.ifelse(sh["__next_entered"] < sh["__e"], sh["__next"], ibis.null())
+        )
+        df = (
+            sh.group_by(["__e", "stage", "next_stage", "__status", *added])
+            .aggregate(deals=sh.count(), rank_sum=sh.position.sum())
+            .execute()
+            .rename(columns={"__status": "status"})
+        )
+        df["deals"] = df["deals"].astype("int64")
+        df["rank_sum"] = df["rank_sum"].astype("float64")
+        df["__e"] = pd.to_datetime(df["__e"])
+        return {
+            e: Cube(df[df["__e"] == pd.Timestamp(e)].drop(columns="__e"), added, None)
+            for e in ends
+        }
+
+    # -- the reader interface -------------------------------------------------------------------
+    def data_end(self) -> date | None:
+        return self._data_end
+
+    def has(self, *tables: str) -> bool:
+        return all(self._has.get(t, False) or self.src.has(t) for t in tables)
+
+    def has_discounts(self) -> bool:
+        return self._discounts
+
+    def _check_team(self, filters: Filters) -> None:
+        if filters.team and "team" not in self.orders.dims:
+            raise ModelError("a team filter needs the reps table and orders.rep_id")
+
+    def _order_rows(self, filters: Filters, end=None) -> pd.DataFrame:
+        self._check_team(filters)
+        return self.orders.select(
+            filters.start,
+            end if end is not None else filters.end,
+            region=filters.region,
+            channel=filters.channel,
+            team=filters.team,
+        )
+
+    def total_revenue(self, filters: Filters, end: date | None = None) -> float:
+        self._check_team(filters)
+        return self.orders.total(
+            "revenue",
+            filters.start,
+            end if end is not None else filters.end,
+            region=filters.region,
+            channel=filters.channel,
+            team=filters.team,
+        )
+
+    def monthly_revenue(self, filters: Filters) -> pd.DataFrame:
+        rows = self._order_rows(filters)
+        month = rows["day"].dt.to_period("M").dt.to_timestamp()
+        df = rows.groupby(month)["revenue"].sum().rename_axis("month").reset_index()
+        return df.sort_values("month").reset_index(drop=True)
+
+    def revenue_by_channel(self, filters: Filters) -> pd.DataFrame:
+        if "channel" not in self.orders.dims:
+            raise ModelError("unknown dimension 'channel' for orders")
+        rows = self._order_rows(filters)
+        df = rows.groupby("channel", dropna=False)["revenue"].sum().reset_index()
+        # distinct order and customer counts do not add up across cube cells: not shown
+        return df.assign(orders=math.nan, customers=math.nan)
+
+    def target(self, period: Period, filters: Filters) -> float | None:
+        scope = target_scope(filters)
+        if scope is None or self._targets is None:
+            return None
+        level, key = scope
+        resolved = perf.resolve_targets(self._targets, period.label, level)
+        row = resolved[resolved["key"].astype(str) == key]
+        if level == "company" and row.empty:
+            row = resolved
+        return float(row["target"].sum()) if len(row) else None
+
+    def period_target(self, label: str, filters: Filters) -> float | None:
+        t = self._targets_text
+        if t is None:
+            return None
+        level, key = "company", None
+        if filters is not None and filters.team:
+            level, key = "team", filters.team
+        elif filters is not None and filters.region:
+            level, key = "region", filters.region
+        rows = t[(t["period"] == str(label)) & (t["level"] == level)]
+        if key is not None:
+            rows = rows[rows["key"] == str(key)]
+        amounts = rows["target_amount"].dropna()
+        return float(amounts.sum()) if len(amounts) else None
+
+    def _opp(self, filters: Filters) -> dict:
+        return {"rep_region": filters.region, "rep_team": filters.team}
+
+    def closed_deals(self, filters: Filters) -> tuple[int, int, float]:
+        rows = self.closed.select(filters.start, filters.end, **self._opp(filters))
+        return int(rows["won"].sum()), int(rows["closed"].sum()), float(rows["won_amount"].sum())
+
+    def open_pipeline(self, filters: Filters, as_of: date) -> pd.DataFrame:
+        if as_of not in self._pipeline:
+            self._pipeline.update(self._build_pipeline({as_of}))
+        rows = self._pipeline[as_of].select(**self._opp(filters))
+        df = rows.groupby("stage", as_index=False)[["deals", "amount", "with_amount"]].sum()
+        return df.sort_values("stage").reset_index(drop=True)
+
+    def discount_breaches(self, filters: Filters) -> int:
+        rows = self.discounts.select(filters.start, filters.end, **self._opp(filters))
+        rows = rows.reset_index(drop=True).assign(opportunity_id=lambda d: d.index.astype(str))
+        return int(perf.discount_breaches(rows)["deals"].sum())
+
+    def stage_flow(self, filters: Filters) -> pd.DataFrame:
+        end = filters.end
+        if end not in self._flow:
+            self._flow.update(self._build_flow({end}))
+        rows = self._flow[end].select(**self._opp(filters))
+        df = rows.groupby(["stage", "next_stage", "status"], dropna=False, as_index=False)[
+            ["deals", "rank_sum"]
+        ].sum()
+        # from here on exactly as queries.funnel.stage_flow
+        df["deals"] = df["deals"].astype("int64")
+        tot = df.groupby("stage")[["rank_sum", "deals"]].transform("sum")
+        df["mean_rank"] = tot["rank_sum"].astype(float) / tot["deals"]
+        df["next_stage"] = df["next_stage"].astype(object).where(df["next_stage"].notna(), None)
+        return df.drop(columns="rank_sum").sort_values(["mean_rank", "stage"]).reset_index(drop=True)
 
 
 ALERT_FIGURES = {  # dashboard figure -> (study, key) of the report's alert rules
@@ -551,6 +1033,206 @@ def _figure(width=7.5, height=3.2):
     return fig, fig.add_subplot()
 
 
+# ---- charts as SVG ---------------------------------------------------------------------------------
+# Redraws must take milliseconds; a matplotlib figure takes ~100 ms to draw and encode, so the
+# dashboards draw their bar charts as small SVG documents in the house colours and fonts. They
+# travel as <img> data URLs: no script can run inside, nothing is fetched, the page works offline.
+FONT = "DejaVu Sans, Verdana, sans-serif"
+BAR_BLUE = "#4E79A7"
+TARGET_RED = "#E15759"
+GRID = "#e6e6e6"
+INK = "#262626"
+
+
+def _money_tick(x: float) -> str:
+    a = abs(x)
+    if a >= 1e9:
+        return f"{x / 1e9:.1f}B"
+    if a >= 1e6:
+        return f"{x / 1e6:.1f}M"
+    if a >= 1e3:
+        return f"{x / 1e3:.0f}k"
+    return f"{x:.0f}"
+
+
+def nice_ticks(top: float, n: int = 5) -> list[float]:
+    """Round tick values from 0 to at least ``top`` (about ``n`` of them).
+
+    >>> nice_ticks(47.3)
+    [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
+    """
+    if not top or top <= 0 or math.isnan(top):
+        return [0.0, 1.0]
+    raw = top / n
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    count = math.ceil(top / step - 1e-9)
+    return [round(i * step, 10) for i in range(count + 1)]
+
+
+def _text_width(text: str, size: float) -> float:
+    return 0.62 * size * len(text)
+
+
+def _svg(width: float, height: float, body: list[str], title: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" fill="{INK}">'
+        f'<rect width="100%" height="100%" fill="white"/>'
+        f'<text x="{width / 2:.1f}" y="18" font-size="13" font-weight="bold" '
+        f'text-anchor="middle">{esc(title)}</text>{"".join(body)}</svg>'
+    )
+
+
+def svg_column_chart(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    y_label: str,
+    tick=_money_tick,
+    reference: float | None = None,
+    reference_label: str = "",
+    bar_label: str = "",
+    color: str = BAR_BLUE,
+    width: float = 600,
+    height: float = 260,
+) -> str:
+    """Vertical bars (one per label) with a y axis, gridlines and an optional dashed reference
+    line; returns the SVG document."""
+    rotate = len(labels) > 6
+    left, right, top, bottom = 74, 14, 48, 62 if rotate else 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    finite = [v for v in values if v is not None and not math.isnan(v)]
+    ticks = nice_ticks(max([*finite, reference or 0.0, 0.0]))
+    y_max = ticks[-1] or 1.0
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - max(v, 0.0) / y_max)
+
+    body = []
+    for t in ticks:
+        body.append(
+            f'<line x1="{left}" x2="{left + plot_w:.1f}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
+            f'stroke="{GRID}"/><text x="{left - 6}" y="{y(t) + 4:.1f}" font-size="11" '
+            f'text-anchor="end">{esc(tick(t))}</text>'
+        )
+    slot = plot_w / max(len(labels), 1)
+    bar_w = slot * 0.7
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        x = left + i * slot + (slot - bar_w) / 2
+        if v is not None and not math.isnan(v) and v > 0:
+            body.append(
+                f'<rect x="{x:.1f}" y="{y(v):.1f}" width="{bar_w:.1f}" '
+                f'height="{top + plot_h - y(v):.1f}" fill="{color}"><title>{esc(label)}: '
+                f"{esc(tick(v))}</title></rect>"
+            )
+        cx, ly = left + i * slot + slot / 2, top + plot_h + 15
+        if rotate:
+            body.append(
+                f'<text x="{cx:.1f}" y="{ly:.1f}" font-size="10" text-anchor="end" '
+                f'transform="rotate(-45 {cx:.1f} {ly:.1f})">{esc(label)}</text>'
+            )
+        else:
+            body.append(
+                f'<text x="{cx:.1f}" y="{ly:.1f}" font-size="11" text-anchor="middle">'
+                f"{esc(label)}</text>"
+            )
+    body.append(
+        f'<line x1="{left}" x2="{left + plot_w:.1f}" y1="{top + plot_h:.1f}" '
+        f'y2="{top + plot_h:.1f}" stroke="#999"/>'
+    )
+    legend = [(bar_label, f'<rect width="14" height="8" y="-7" fill="{color}"/>')]
+    if reference is not None and not math.isnan(reference):
+        ry = y(reference)
+        body.append(
+            f'<line x1="{left}" x2="{left + plot_w:.1f}" y1="{ry:.1f}" y2="{ry:.1f}" '
+            f'stroke="{TARGET_RED}" stroke-width="1.5" stroke-dasharray="6 4"/>'
+        )
+        legend.append(
+            (
+                reference_label,
+                f'<line x1="0" x2="14" y1="-3" y2="-3" stroke="{TARGET_RED}" '
+                f'stroke-width="1.5" stroke-dasharray="4 2"/>',
+            )
+        )
+    legend = [(text, mark) for text, mark in legend if text]
+    if len(legend) > 1:  # one row under the title, right-aligned
+        lx = left + plot_w
+        for text, mark in reversed(legend):
+            lx -= _text_width(text, 10) + 30
+            body.append(
+                f'<g transform="translate({lx:.1f},{top - 8})">{mark}'
+                f'<text x="20" y="0" font-size="10">{esc(text)}</text></g>'
+            )
+    cy = top + plot_h / 2
+    body.append(
+        f'<text x="14" y="{cy:.1f}" font-size="11" text-anchor="middle" '
+        f'transform="rotate(-90 14 {cy:.1f})">{esc(y_label)}</text>'
+    )
+    return _svg(width, height, body, title)
+
+
+def svg_bar_chart(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    x_label: str,
+    tick=lambda v: f"{v:,.0f}",
+    value_labels: list[str] | None = None,
+    colors: list[str] | None = None,
+    width: float = 600,
+) -> str:
+    """Horizontal bars (first label on top) with an x axis and a text label after each bar;
+    returns the SVG document."""
+    row = 26
+    left = min(max([_text_width(str(s), 11) for s in labels] + [40]) + 16, 220)
+    right, top, bottom = 16, 30, 44
+    value_labels = value_labels or [tick(v) for v in values]
+    # room after the longest bar for its label
+    label_room = max([_text_width(t, 10) for t in value_labels] + [0]) + 8
+    plot_w = width - left - right - label_room
+    height = top + bottom + row * max(len(labels), 1)
+    finite = [v for v in values if v is not None and not math.isnan(v)]
+    ticks = nice_ticks(max([*finite, 0.0]), n=4)
+    x_max = ticks[-1] or 1.0
+
+    def x(v: float) -> float:
+        return left + plot_w * max(v, 0.0) / x_max
+
+    body = []
+    base = top + row * len(labels)
+    for t in ticks:
+        body.append(
+            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{base}" stroke="{GRID}"/>'
+            f'<text x="{x(t):.1f}" y="{base + 14}" font-size="11" text-anchor="middle">'
+            f"{esc(tick(t))}</text>"
+        )
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        y0 = top + i * row
+        color = colors[i] if colors else BAR_BLUE
+        v = 0.0 if v is None or math.isnan(v) else v
+        body.append(
+            f'<text x="{left - 6}" y="{y0 + row / 2 + 4:.1f}" font-size="11" '
+            f'text-anchor="end">{esc(label)}</text>'
+            f'<rect x="{left}" y="{y0 + 4}" width="{x(v) - left:.1f}" height="{row - 8}" '
+            f'fill="{color}"><title>{esc(label)}: {esc(value_labels[i])}</title></rect>'
+            f'<text x="{x(v) + 4:.1f}" y="{y0 + row / 2 + 4:.1f}" font-size="10">'
+            f"{esc(value_labels[i])}</text>"
+        )
+    body.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{base}" stroke="#999"/>')
+    body.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" font-size="11" '
+        f'text-anchor="middle">{esc(x_label)}</text>'
+    )
+    return _svg(width, height, body, title)
+
+
+def svg_html(svg: str, name: str, alt: str) -> str:
+    """An SVG document as an inline image (a data URL: no file, no network, no script)."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img data-chart="{esc(name)}" alt="{esc(alt)}" src="data:image/svg+xml;base64,{data}"/>'
+
+
 def table_html(
     df: pd.DataFrame,
     formats: Mapping[str, Callable],
@@ -755,9 +1437,11 @@ def executive(
     src, cur = board.src, board.currency
 
     as_of = board.as_of or data_end(src)  # the data's last day does not change while a page is open
+    board.reader = open_reader(src, as_of, board.panel.dropdowns["period"].options)
+    reader = board.reader
 
     def figs(f: Filters) -> dict:
-        return board.cached(("exec", f), lambda: executive_figures(src, f, as_of=as_of))
+        return board.cached(("exec", f), lambda: figures_from(reader, f, as_of=as_of))
 
     def headline(f: Filters) -> str:
         x = figs(f)
@@ -809,69 +1493,69 @@ def executive(
 
     def revenue_chart(f: Filters) -> str:
         x = figs(f)
-        monthly = board.cached(("monthly", f), lambda: monthly_revenue(src, f))
-        fig, ax = _figure()
+        monthly = reader.monthly_revenue(f)
         months = pd.date_range(f.start, pd.Timestamp(f.end) - pd.Timedelta(days=1), freq="MS")
         values = monthly.set_index("month")["revenue"].reindex(months, fill_value=0.0)
-        labels = [m.strftime("%Y-%m") for m in months]
-        ax.bar(labels, values.values, color="#4E79A7", label="revenue")
-        if x["target"]:
-            ax.axhline(
-                x["target"] / len(months), color="#E15759", ls="--", label="target pace per month"
-            )
-            ax.legend(loc="lower right", fontsize=8)
         att = (
             fmt_pct(x["attainment"]) + " of target"
             if x["attainment"] is not None
             else "no target set"
         )
-        ax.set_title(f"{x['period']}: {fmt_money(x['revenue'], cur)} booked, {att}")
-        ax.set_ylabel(f"Revenue ({cur})")
-        _money(ax, cur)
-        if len(labels) > 6:
-            ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-        return figure_html(fig, "revenue", "monthly revenue against the target pace")
+        svg = svg_column_chart(
+            [m.strftime("%Y-%m") for m in months],
+            [float(v) for v in values.values],
+            title=f"{x['period']}: {fmt_money(x['revenue'], cur)} booked, {att}",
+            y_label=f"Revenue ({cur})",
+            reference=x["target"] / len(months) if x["target"] else None,
+            reference_label="target pace per month",
+            bar_label="revenue",
+        )
+        return svg_html(svg, "revenue", "monthly revenue against the target pace")
 
     def funnel_chart(f: Filters) -> str:
-        steps = board.cached(("funnel", f), lambda: funnel_steps(src, f))
+        steps = funnel_steps_from(reader, f)
         if steps.empty:
             return message_html(
                 "No deal history (opportunities with stage_history) for these filters.", "funnel"
             )
-        from salesnb.plots import funnel as funnel_plots
-
-        fig, ax = _figure(height=0.45 * len(steps) + 1.4)
         conv = steps["step_conversion"].iloc[1:]
-        title = None
+        title = "From first stage to won, step by step"
         if conv.notna().any():
             i = int(conv.idxmin())
-            title = f"Most deals are lost between {steps['step'][i - 1]} and {steps['step'][i]} ({conv[i]:.0%} go on)"
-        funnel_plots.funnel_steps(steps, ax=ax, title=title)
-        ax.set_xlabel("Deals (created up to the period end; won = closed in the period)")
-        return figure_html(fig, "funnel", "deals entering each stage, then won")
+            title = (
+                f"Most deals are lost between {steps['step'][i - 1]} and {steps['step'][i]} "
+                f"({conv[i]:.0%} go on)"
+            )
+        labels = [
+            f"{n:,.0f}" + (f"  ({c:.0%} of previous)" if pd.notna(c) else "")
+            for n, c in zip(steps["count"], steps["step_conversion"], strict=True)
+        ]
+        svg = svg_bar_chart(
+            [str(s) for s in steps["step"]],
+            [float(n) for n in steps["count"]],
+            title=title,
+            x_label="Deals (created up to the period end; won = closed in the period)",
+            value_labels=labels,
+        )
+        return svg_html(svg, "funnel", "deals entering each stage, then won")
 
     def channel_chart(f: Filters) -> str:
-        df = board.cached(("channels", f), lambda: channel_mix(src, f))
+        df = channel_mix_from(reader, f)
         if df.empty:
             return message_html("No revenue in this period for these filters.", "channels")
         from salesnb.plots import color_for
 
-        fig, ax = _figure(height=0.45 * len(df) + 1.2)
-        ax.barh(
-            df["channel"].astype(str)[::-1],
-            df["share"][::-1],
-            color=[color_for(c) for c in df["channel"][::-1]],
-        )
-        for y, s in enumerate(df["share"][::-1]):
-            ax.text(s, y, f" {s:.0%}", va="center", fontsize=8)
         growth = df["growth"][0]
         yoy = f", {growth:+.0%} on last year" if pd.notna(growth) else ""
-        ax.set_title(f"{df['channel'][0]} leads with {df['share'][0]:.0%} of revenue{yoy}")
-        ax.set_xlabel("Share of revenue (%)")
-        from salesnb.plots import pct_axis
-
-        pct_axis(ax, "x")
-        return figure_html(fig, "channels", "share of revenue by channel")
+        svg = svg_bar_chart(
+            [str(c) for c in df["channel"]],
+            [float(s) for s in df["share"]],
+            title=f"{df['channel'][0]} leads with {df['share'][0]:.0%} of revenue{yoy}",
+            x_label="Share of revenue (%)",
+            tick=lambda v: f"{v:.0%}",
+            colors=[color_for(c) for c in df["channel"]],
+        )
+        return svg_html(svg, "channels", "share of revenue by channel")
 
     def alerts(f: Filters) -> str:
         items = current_alerts(figs(f))
@@ -892,6 +1576,16 @@ def executive(
     board.section("alerts", alerts)
     board.redraw()
     return board
+
+
+def open_reader(src: Source, as_of: date | None, periods) -> LiveReader | CubeReader:
+    """The board's reader: small cubes when they can be built, else the live queries."""
+    try:
+        if CubeReader.usable(src):
+            return CubeReader(src, as_of=as_of, periods=list(periods))
+    except Exception:  # the live queries still work; say why in the server log
+        _server_log().exception("dashboard: cubes could not be built, querying live instead")
+    return LiveReader(src)
 
 
 def _short_number(x) -> str:

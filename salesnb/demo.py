@@ -14,10 +14,11 @@ regions North / South / East / West, 20,000 customers, 200 products in 6 categor
 
 How each truth is planted (the study that must find it in brackets):
 
-- seasonality [targets]: order lines per month follow a monthly index peaking in
-  November (+40 %);
-- growth [targets]: lines per month grow 15 %/year (the value of a line does not
-  depend on the date), so any period's revenue is 1.15 x the same period a year before;
+- seasonality [targets]: expected revenue per month follows a monthly index peaking
+  in November (+40 %);
+- growth [targets]: expected revenue grows 15 %/year, so any period's revenue is
+  1.15 x the same period a year before (a month's line quota is divided by the expected
+  value of a line that month, so product launches and customer churn do not bend it);
 - channel overtake [channels]: Online's share of Mid-Market/SMB orders rises and
   Retail's falls with a step between the 6th and 7th quarter (2025-Q1 -> 2025-Q2);
 - bottleneck [funnel]: Proposal has the lowest stage-to-next conversion and the
@@ -29,8 +30,9 @@ How each truth is planted (the study that must find it in brackets):
 - elasticity [market]: quantity ~ Poisson(lambda_product x segment x (1 - discount)^-1.5),
   discount independent of everything else, ``unit_price`` = list price;
 - training [experiments]: half of the reps (random) trained in "Consultative Selling"
-  15 months before the end sell +12 %: their weight when an order picks a rep of the
-  customer's region is multiplied by 1.12 from that date;
+  15 months before the end sell +12 %: their revenue weight within the region is
+  multiplied by 1.12 from that date and the region's revenue share rises with it, so
+  the untrained reps keep their expected revenue relative to one another;
 - pilot [experiments]: "Value selling" from 9 months before the end, reps split at
   random; pilot reps' deals created from the start win 8 points more often;
 - whales [customers]: six Enterprise customers carry a large order weight; the
@@ -38,6 +40,10 @@ How each truth is planted (the study that must find it in brackets):
 - discount breaches [performance]: a few won deals per quarter carry a discount above
   their rep role's authority (``schema.DEFAULT_DISCOUNT_AUTHORITY``); the count and ids
   of those closed in the default period are measured from the data written.
+
+Sampling noise is kept low on purpose so the truths hold at the 200k-line test size:
+customers, products and regions are drawn by systematic sampling, and orders are dealt
+to reps so each rep's monthly revenue is its weight's share (times a 5 % month noise).
 
 Order lines are generated month by month in pieces of at most ``CHUNK_LINES`` lines
 and appended to DuckDB, so ``--orders 50000000`` runs in bounded memory.
@@ -67,16 +73,26 @@ CHANNELS = ("Direct", "Partner", "Online", "Retail")
 CATEGORIES = ("Hardware", "Software", "Services", "Accessories", "Consumables", "Networking")
 STAGES = ("Prospecting", "Qualification", "Proposal", "Negotiation", "Closed")
 COMPETITORS = ("Northwind", "Contoso", "Globex", "Initech", "Fabrikam")
-INDUSTRIES = ("Manufacturing", "Retail", "Healthcare", "Finance", "Technology", "Education",
-              "Logistics", "Energy", "Public Sector")
+INDUSTRIES = (
+    "Manufacturing",
+    "Retail",
+    "Healthcare",
+    "Finance",
+    "Technology",
+    "Education",
+    "Logistics",
+    "Energy",
+    "Public Sector",
+)
 SOURCES = ("Inbound", "Outbound", "Partner", "Event", "Referral")
 LOSS_REASONS = ("Price", "Competitor", "Features", "No decision", "Timing")
 TRAINING_PROGRAM = "Consultative Selling"
 PILOT_NAME = "Value selling"
 
-REGION_SHARE = np.array([0.28, 0.24, 0.26, 0.22])  # of customers, and of orders before training
+# Share of customers per region, and of revenue before the training.
+REGION_SHARE = np.array([0.28, 0.24, 0.26, 0.22])
 
-# Countries per region with their share of the region's customers. "CN" customers
+# Countries per region with their share of the region's customers. Customers in China
 # carry Chinese names so UTF-8 is exercised end to end.
 COUNTRIES = ("United States", "Canada", "Mexico", "China", "United Kingdom")
 REGION_COUNTRIES = {
@@ -153,8 +169,19 @@ def _deal(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _sub_rngs(seed: int) -> dict[str, np.random.Generator]:
-    names = ("reps", "customers", "products", "orders", "opportunities", "leads", "tickets",
-             "surveys", "market", "targets", "pilots")
+    names = (
+        "reps",
+        "customers",
+        "products",
+        "orders",
+        "opportunities",
+        "leads",
+        "tickets",
+        "surveys",
+        "market",
+        "targets",
+        "pilots",
+    )
     seqs = np.random.SeedSequence(seed).spawn(len(names))
     return {n: np.random.default_rng(s) for n, s in zip(names, seqs, strict=True)}
 
@@ -164,9 +191,10 @@ def _day(d) -> int:
     return int(np.datetime64(pd.Timestamp(d).date(), "D").astype(np.int64))
 
 
-def _quarter_label(day: int) -> str:
-    ts = pd.Timestamp(np.datetime64(day, "D"))
-    return f"{ts.year}-Q{(ts.month - 1) // 3 + 1}"
+def _quarter_number(days: np.ndarray) -> np.ndarray:
+    """year * 4 + quarter - 1 of each day (days since 1970-01-01)."""
+    months = np.asarray(days).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return months // 3  # months since 1970-01 -> quarters since 1970-Q1
 
 
 def _months_back(first_of_month: date, months: int) -> date:
@@ -224,16 +252,103 @@ class _Calendar:
 
 # --------------------------------------------------------------------------- dimensions
 
-_FIRST = ("Ava", "Ben", "Chloe", "Daniel", "Emma", "Felix", "Grace", "Hugo", "Isla", "Jack",
-          "Kara", "Liam", "Maya", "Noah", "Olivia", "Paul", "Quinn", "Rosa", "Sam", "Tara",
-          "Umar", "Vera", "Wei", "Xenia", "Yusuf", "Zoe", "Lena", "Marco", "Priya", "Diego")
-_LAST = ("Anders", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito",
-         "Johnson", "Kim", "Lopez", "Martin", "Nguyen", "Okafor", "Patel", "Quint", "Rossi",
-         "Smith", "Tanaka", "Usman", "Varga", "Wang", "Young", "Zhang")
-_CO_A = ("Blue", "North", "Silver", "Bright", "Summit", "Cedar", "Harbor", "Iron", "Pioneer",
-         "Golden", "Rapid", "Clear", "Prime", "Atlas", "Maple", "Vertex", "Oak", "Lumen")
-_CO_B = ("River", "Peak", "Bridge", "Field", "Stone", "Wave", "Point", "Gate", "Ridge", "Works",
-         "Line", "Path", "Forge", "Valley", "Crest", "Bay")
+_FIRST = (
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Daniel",
+    "Emma",
+    "Felix",
+    "Grace",
+    "Hugo",
+    "Isla",
+    "Jack",
+    "Kara",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olivia",
+    "Paul",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wei",
+    "Xenia",
+    "Yusuf",
+    "Zoe",
+    "Lena",
+    "Marco",
+    "Priya",
+    "Diego",
+)
+_LAST = (
+    "Anders",
+    "Baker",
+    "Chen",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Johnson",
+    "Kim",
+    "Lopez",
+    "Martin",
+    "Nguyen",
+    "Okafor",
+    "Patel",
+    "Quint",
+    "Rossi",
+    "Smith",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Wang",
+    "Young",
+    "Zhang",
+)
+_CO_A = (
+    "Blue",
+    "North",
+    "Silver",
+    "Bright",
+    "Summit",
+    "Cedar",
+    "Harbor",
+    "Iron",
+    "Pioneer",
+    "Golden",
+    "Rapid",
+    "Clear",
+    "Prime",
+    "Atlas",
+    "Maple",
+    "Vertex",
+    "Oak",
+    "Lumen",
+)
+_CO_B = (
+    "River",
+    "Peak",
+    "Bridge",
+    "Field",
+    "Stone",
+    "Wave",
+    "Point",
+    "Gate",
+    "Ridge",
+    "Works",
+    "Line",
+    "Path",
+    "Forge",
+    "Valley",
+    "Crest",
+    "Bay",
+)
 _CO_C = ("Inc", "LLC", "Corp", "Group", "Partners", "Co", "Ltd", "Holdings")
 _CN_A = ("华东", "江南", "长城", "东方", "华夏", "金桥", "新华", "海天", "中联", "远航")
 _CN_B = ("贸易", "科技", "制造", "物流", "电子", "实业", "商贸")
@@ -274,8 +389,9 @@ def _reps(rng: np.random.Generator, cal: _Calendar) -> pd.DataFrame:
     return df
 
 
-def _customers(rng: np.random.Generator, cal: _Calendar, reps: pd.DataFrame,
-               n: int = 20_000) -> pd.DataFrame:
+def _customers(
+    rng: np.random.Generator, cal: _Calendar, reps: pd.DataFrame, n: int = 20_000
+) -> pd.DataFrame:
     seg = rng.choice(3, n, p=[0.10, 0.30, 0.60])
     region = rng.choice(4, n, p=REGION_SHARE)
     country = np.zeros(n, np.int64)
@@ -291,7 +407,8 @@ def _customers(rng: np.random.Generator, cal: _Calendar, reps: pd.DataFrame,
     cb = rng.integers(0, len(_CN_B), n)
     cn = COUNTRIES.index("China")
     names = [
-        f"{_CN_A[ca[i]]}{_CN_B[cb[i]]}有限公司" if country[i] == cn
+        f"{_CN_A[ca[i]]}{_CN_B[cb[i]]}有限公司"
+        if country[i] == cn
         else f"{_CO_A[a[i]]} {_CO_B[b[i]]} {_CO_C[c[i]]}"
         for i in range(n)
     ]
@@ -317,19 +434,25 @@ def _customers(rng: np.random.Generator, cal: _Calendar, reps: pd.DataFrame,
         idx = np.flatnonzero(region == r)
         ids = sellers.loc[sellers["region"] == name, "rep_id"].to_numpy()
         owner[idx] = ids[rng.integers(0, len(ids), len(idx))]
-    return pd.DataFrame({
-        "customer_id": [f"C{i + 1:05d}" for i in range(n)],
-        "name": names,
-        "segment": np.array(SEGMENTS)[seg],
-        "industry": np.array(INDUSTRIES)[industry],
-        "region": np.array(REGIONS)[region],
-        "country": np.array(COUNTRIES)[country],
-        "created_date": created.astype("datetime64[D]"),
-        "owner_rep_id": owner.astype(str),
-        # generator-only columns
-        "seg": seg, "reg": region, "ctry": country, "created": created, "churn": churn,
-        "weight": weight,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i + 1:05d}" for i in range(n)],
+            "name": names,
+            "segment": np.array(SEGMENTS)[seg],
+            "industry": np.array(INDUSTRIES)[industry],
+            "region": np.array(REGIONS)[region],
+            "country": np.array(COUNTRIES)[country],
+            "created_date": created.astype("datetime64[D]"),
+            "owner_rep_id": owner.astype(str),
+            # generator-only columns
+            "seg": seg,
+            "reg": region,
+            "ctry": country,
+            "created": created,
+            "churn": churn,
+            "weight": weight,
+        }
+    )
 
 
 def _products(rng: np.random.Generator, cal: _Calendar, n: int = 200) -> pd.DataFrame:
@@ -340,22 +463,30 @@ def _products(rng: np.random.Generator, cal: _Calendar, n: int = 200) -> pd.Data
     # Bulk items sell in larger quantities; lambda >= 5 keeps zero draws rare.
     lam = np.array([6.0, 8.0, 5.0, 20.0, 30.0, 7.0])[cat] * rng.uniform(0.8, 1.3, n)
     launched_late = rng.random(n) < 0.10
-    launch = np.where(launched_late, rng.integers(cal.start, cal.end - 120, n),
-                      cal.start - rng.integers(100, 2500, n))
+    launch = np.where(
+        launched_late,
+        rng.integers(cal.start, cal.end - 120, n),
+        cal.start - rng.integers(100, 2500, n),
+    )
     popularity = rng.lognormal(0.0, 0.7, n) * np.where(launched_late, 0.5, 1.0)
-    return pd.DataFrame({
-        "product_id": [f"P{i + 1:04d}" for i in range(n)],
-        "name": [f"{CATEGORIES[c]} {chr(65 + i % 26)}{100 + i}" for i, c in enumerate(cat)],
-        "category": np.array(CATEGORIES)[cat],
-        "list_price": list_price,
-        "unit_cost": unit_cost,
-        "launch_date": launch.astype("datetime64[D]"),
-        "is_green": rng.random(n) < 0.2,
-        "lam": lam, "launch": launch, "popularity": popularity,
-    })
+    return pd.DataFrame(
+        {
+            "product_id": [f"P{i + 1:04d}" for i in range(n)],
+            "name": [f"{CATEGORIES[c]} {chr(65 + i % 26)}{100 + i}" for i, c in enumerate(cat)],
+            "category": np.array(CATEGORIES)[cat],
+            "list_price": list_price,
+            "unit_cost": unit_cost,
+            "launch_date": launch.astype("datetime64[D]"),
+            "is_green": rng.random(n) < 0.2,
+            "lam": lam,
+            "launch": launch,
+            "popularity": popularity,
+        }
+    )
 
 
 # --------------------------------------------------------------------------- orders
+
 
 def _channel_probs(cal: _Calendar) -> np.ndarray:
     """[quarter, channel] order shares for Mid-Market / SMB customers."""
@@ -383,10 +514,13 @@ class _OrderGenerator:
         self.rep_weight = reps["weight"].to_numpy()
         self.rep_trained = reps["trained"].to_numpy()
         # numpy copies of the columns used per piece (pandas column access is not free)
-        self.c = {k: customers[k].to_numpy() for k in ("created", "churn", "reg", "seg", "ctry",
-                                                          "weight")}
-        self.p = {k: products[k].to_numpy() for k in ("launch", "popularity", "list_price",
-                                                         "unit_cost", "lam")}
+        self.c = {
+            k: customers[k].to_numpy() for k in ("created", "churn", "reg", "seg", "ctry", "weight")
+        }
+        self.p = {
+            k: products[k].to_numpy()
+            for k in ("launch", "popularity", "list_price", "unit_cost", "lam")
+        }
         self.next_order = 1
 
     def _mix(self, month: int) -> tuple[np.ndarray, float]:
@@ -419,8 +553,9 @@ class _OrderGenerator:
         return self._mix(month)[1]
 
     def _uplift(self, month: int) -> np.ndarray:
-        return np.array([w.sum() / self.rep_weight[idx].sum()
-                         for idx, w in self._rep_weights(month)])
+        return np.array(
+            [w.sum() / self.rep_weight[idx].sum() for idx, w in self._rep_weights(month)]
+        )
 
     def _rep_weights(self, month: int):
         after = self.cal.lo[month] >= self.cal.training_day
@@ -456,8 +591,9 @@ class _OrderGenerator:
         ctry = c["ctry"][cust]
         # Channel: Enterprise buys direct or through partners; others by the quarter's mix.
         u = rng.random(n_orders)
-        cp = np.where((seg == 0)[:, None], ENTERPRISE_CHANNELS,
-                      self.channel_p[cal.quarter_index[month]])
+        cp = np.where(
+            (seg == 0)[:, None], ENTERPRISE_CHANNELS, self.channel_p[cal.quarter_index[month]]
+        )
         channel = (u[:, None] > np.cumsum(cp, axis=1)).sum(axis=1).clip(0, 3)
         is_return_order = np.zeros(n_orders, bool)
         is_return_order[rng.choice(n_orders, round(n_orders * RETURN_SHARE), replace=False)] = True
@@ -471,8 +607,7 @@ class _OrderGenerator:
         live = np.flatnonzero(p["launch"] <= lo)
         pw = p["popularity"][live]
         prod = live[_systematic(rng, pw, n_lines)]
-        discount = np.where(rng.random(n_lines) < 0.45, 0.0,
-                            rng.integers(1, 31, n_lines) / 100.0)
+        discount = np.where(rng.random(n_lines) < 0.45, 0.0, rng.integers(1, 31, n_lines) / 100.0)
         lam = p["lam"][prod] * SEGMENT_QTY[seg_l] * (1 - discount) ** ELASTICITY
         qty = rng.poisson(lam)
         zero = qty == 0
@@ -488,44 +623,71 @@ class _OrderGenerator:
         # Orders are dealt out so that each rep's revenue in the month is its weight's share
         # (with a little month-to-month noise): a rep-month's revenue then reflects the
         # rep's weight and the training rather than which rep drew the large orders.
-        order_value = np.bincount(np.repeat(np.arange(n_orders), sizes), weights=np.abs(net),
-                                  minlength=n_orders)
+        order_value = np.bincount(
+            np.repeat(np.arange(n_orders), sizes), weights=np.abs(net), minlength=n_orders
+        )
         rep = np.empty(n_orders, np.int64)
         for r, (idx, w) in enumerate(rep_w):
             m = np.flatnonzero(reg == r)
             w_month = w * rng.lognormal(0.0, REP_MONTH_NOISE, len(w))
             rep[m] = idx[_deal(order_value[m], w_month)]
         rep_l = np.repeat(rep, sizes)
-        return pa.table({
-            "order_no": np.repeat(order_no, sizes),
-            "line_no": line_no,
-            "order_day": pa.array(np.repeat(order_day, sizes).astype(np.int32)).cast(pa.date32()),
-            "cust": np.repeat(cust, sizes),
-            "rep": rep_l,
-            "prod": prod,
-            "channel": pa.DictionaryArray.from_arrays(
-                pa.array(np.repeat(channel, sizes).astype(np.int8)), pa.array(CHANNELS)),
-            "region": pa.DictionaryArray.from_arrays(
-                pa.array(np.repeat(reg, sizes).astype(np.int8)), pa.array(REGIONS)),
-            "country": pa.DictionaryArray.from_arrays(
-                pa.array(np.repeat(ctry, sizes).astype(np.int8)), pa.array(COUNTRIES)),
-            "quantity": qty,
-            "unit_price": price,
-            "discount": discount,
-            "net_amount": net,
-            "cost": cost,
-            "is_return": ret,
-        })
+        return pa.table(
+            {
+                "order_no": np.repeat(order_no, sizes),
+                "line_no": line_no,
+                "order_day": pa.array(np.repeat(order_day, sizes).astype(np.int32)).cast(
+                    pa.date32()
+                ),
+                "cust": np.repeat(cust, sizes),
+                "rep": rep_l,
+                "prod": prod,
+                "channel": pa.DictionaryArray.from_arrays(
+                    pa.array(np.repeat(channel, sizes).astype(np.int8)), pa.array(CHANNELS)
+                ),
+                "region": pa.DictionaryArray.from_arrays(
+                    pa.array(np.repeat(reg, sizes).astype(np.int8)), pa.array(REGIONS)
+                ),
+                "country": pa.DictionaryArray.from_arrays(
+                    pa.array(np.repeat(ctry, sizes).astype(np.int8)), pa.array(COUNTRIES)
+                ),
+                "quantity": qty,
+                "unit_price": price,
+                "discount": discount,
+                "net_amount": net,
+                "cost": cost,
+                "is_return": ret,
+            }
+        )
 
 
-_ORDERS_INSERT = """
-INSERT INTO orders
-SELECT printf('SO%09d', order_no), line_no, order_day,
-       printf('C%05d', cust + 1), printf('R%03d', rep + 1), printf('P%04d', prod + 1),
-       channel::VARCHAR, region::VARCHAR, country::VARCHAR,
-       quantity, unit_price, discount, net_amount, 'USD', cost, is_return
-FROM _chunk
-"""
+# SQL expression per orders column, over the registered chunk; a column the schema gains
+# later is written as NULL until the generator learns it.
+_ORDER_EXPR = {
+    "order_id": "printf('SO%09d', order_no)",
+    "line_no": "line_no",
+    "order_date": "order_day",
+    "customer_id": "printf('C%05d', cust + 1)",
+    "rep_id": "printf('R%03d', rep + 1)",
+    "product_id": "printf('P%04d', prod + 1)",
+    "channel": "channel::VARCHAR",
+    "region": "region::VARCHAR",
+    "country": "country::VARCHAR",
+    "quantity": "quantity",
+    "unit_price": "unit_price",
+    "discount": "discount",
+    "net_amount": "net_amount",
+    "currency": "'USD'",
+    "cost": "cost",
+    "is_return": "is_return",
+    # returns are booked as their own negative lines, never flagged on the sale
+    "returned": "false",
+}
+_ORDERS_INSERT = (
+    "INSERT INTO orders SELECT "
+    + ", ".join(_ORDER_EXPR.get(c, "NULL") for c in TABLES["orders"].column_names)
+    + " FROM _chunk"
+)
 
 
 def _write_orders(con, gen: _OrderGenerator, quota: np.ndarray, chunk_lines: int) -> int:
@@ -559,8 +721,10 @@ def _write_orders(con, gen: _OrderGenerator, quota: np.ndarray, chunk_lines: int
 
 # --------------------------------------------------------------------------- opportunities
 
-def _existing_customers(rng, cal: _Calendar, customers: pd.DataFrame, days: np.ndarray,
-                        weights: np.ndarray) -> np.ndarray:
+
+def _existing_customers(
+    rng, cal: _Calendar, customers: pd.DataFrame, days: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
     """For each day, a customer (by ``weights``) created before that day's month."""
     created = customers["created"].to_numpy()
     month = np.searchsorted(cal.lo, days, side="right") - 1
@@ -572,8 +736,14 @@ def _existing_customers(rng, cal: _Calendar, customers: pd.DataFrame, days: np.n
     return cust
 
 
-def _opportunities(rng, cal: _Calendar, reps: pd.DataFrame, customers: pd.DataFrame,
-                   products: pd.DataFrame, n: int = 30_000):
+def _opportunities(
+    rng,
+    cal: _Calendar,
+    reps: pd.DataFrame,
+    customers: pd.DataFrame,
+    products: pd.DataFrame,
+    n: int = 30_000,
+):
     # Creation dates: uniform over the span with the same 15 %/year growth.
     span = cal.end - cal.start + 1
     g = np.log1p(GROWTH_PER_YEAR) / 365.25
@@ -611,8 +781,9 @@ def _opportunities(rng, cal: _Calendar, reps: pd.DataFrame, customers: pd.DataFr
         go = reached > s
         entered[go, s + 1] = entered[go, s] + dwell[go, s].astype(np.int64)
     won = reached == 4
-    lost_close = entered[np.arange(n), np.minimum(reached, 3)] + \
-        dwell[np.arange(n), np.minimum(reached, 3)].astype(np.int64)
+    lost_close = entered[np.arange(n), np.minimum(reached, 3)] + dwell[
+        np.arange(n), np.minimum(reached, 3)
+    ].astype(np.int64)
     close = np.where(won, entered[:, 4], lost_close)
     # Censor at the end of the data: later stage entries did not happen yet.
     future = entered > cal.end
@@ -625,8 +796,9 @@ def _opportunities(rng, cal: _Calendar, reps: pd.DataFrame, customers: pd.DataFr
     stage = np.array(STAGES)[stage_idx]
     # Expected close of open deals: the median remaining path, at least a week out.
     remaining = np.array([DWELL_MEDIAN_DAYS[s:].sum() for s in range(5)] + [0.0])
-    exp_close = np.maximum(entered[np.arange(n), cur] + remaining[cur].astype(np.int64),
-                           cal.end + 7)
+    exp_close = np.maximum(
+        entered[np.arange(n), cur] + remaining[cur].astype(np.int64), cal.end + 7
+    )
     close = np.where(open_, exp_close, close)
     # Loss reason and competitor.
     lost = status == "lost"
@@ -641,7 +813,7 @@ def _opportunities(rng, cal: _Calendar, reps: pd.DataFrame, customers: pd.DataFr
     auth = np.array([DEFAULT_DISCOUNT_AUTHORITY[r] for r in role])
     discount = np.round(auth * rng.beta(1.2, 2.5, n), 2)
     # ... except a few won deals per quarter that breach it.
-    close_q = np.array([_quarter_label(int(d)) for d in close])
+    close_q = _quarter_number(close)
     breach = np.zeros(n, bool)
     won_closed = np.flatnonzero(status == "won")
     for q in sorted(set(close_q[won_closed])):
@@ -652,29 +824,35 @@ def _opportunities(rng, cal: _Calendar, reps: pd.DataFrame, customers: pd.DataFr
     qty = np.ceil(rng.lognormal(np.log(np.array([40.0, 12.0, 4.0])[seg]), 0.6))
     amount = np.round(products["list_price"].to_numpy()[prod] * qty * (1 - discount), 2)
     source = rng.choice(len(SOURCES), n, p=[0.35, 0.25, 0.15, 0.15, 0.10])
-    opps = pd.DataFrame({
-        "opportunity_id": [f"OP{i + 1:06d}" for i in range(n)],
-        "customer_id": customers["customer_id"].to_numpy()[cust],
-        "rep_id": reps["rep_id"].to_numpy()[rep],
-        "product_id": products["product_id"].to_numpy()[prod],
-        "created_date": created.astype("datetime64[D]"),
-        "close_date": close.astype("datetime64[D]"),
-        "amount": amount,
-        "stage": stage,
-        "status": status.astype(str),
-        "loss_reason": pd.Series(np.where(lost, np.array(LOSS_REASONS)[reason], None),
-                                 dtype="str"),
-        "competitor": pd.Series(np.where(comp >= 0, np.array(COMPETITORS)[comp.clip(0)], None),
-                                dtype="str"),
-        "source": np.array(SOURCES)[source],
-        "discount": discount,
-    })
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": [f"OP{i + 1:06d}" for i in range(n)],
+            "customer_id": customers["customer_id"].to_numpy()[cust],
+            "rep_id": reps["rep_id"].to_numpy()[rep],
+            "product_id": products["product_id"].to_numpy()[prod],
+            "created_date": created.astype("datetime64[D]"),
+            "close_date": close.astype("datetime64[D]"),
+            "amount": amount,
+            "stage": stage,
+            "status": status.astype(str),
+            "loss_reason": pd.Series(
+                np.where(lost, np.array(LOSS_REASONS)[reason], None), dtype="str"
+            ),
+            "competitor": pd.Series(
+                np.where(comp >= 0, np.array(COMPETITORS)[comp.clip(0)], None), dtype="str"
+            ),
+            "source": np.array(SOURCES)[source],
+            "discount": discount,
+        }
+    )
     oi, si = np.nonzero(entered >= 0)
-    history = pd.DataFrame({
-        "opportunity_id": opps["opportunity_id"].to_numpy()[oi],
-        "stage": np.array(STAGES)[si],
-        "entered_date": entered[oi, si].astype("datetime64[D]"),
-    })
+    history = pd.DataFrame(
+        {
+            "opportunity_id": opps["opportunity_id"].to_numpy()[oi],
+            "stage": np.array(STAGES)[si],
+            "entered_date": entered[oi, si].astype("datetime64[D]"),
+        }
+    )
     return opps, history
 
 
@@ -689,26 +867,35 @@ def _leads(rng, cal: _Calendar, opps: pd.DataFrame, n: int = 60_000) -> pd.DataF
     src_other = np.array(SOURCES)[rng.choice(len(SOURCES), n_other, p=[0.4, 0.3, 0.1, 0.12, 0.08])]
     source = np.concatenate([opps["source"].to_numpy()[conv].astype(str), src_other])
     channel = np.array(CHANNELS)[rng.choice(4, n, p=[0.35, 0.2, 0.35, 0.1])]
-    conv_id = np.concatenate([opps["opportunity_id"].to_numpy()[conv].astype(object),
-                              np.full(n_other, None, dtype=object)])
+    conv_id = np.concatenate(
+        [
+            opps["opportunity_id"].to_numpy()[conv].astype(object),
+            np.full(n_other, None, dtype=object),
+        ]
+    )
     order = np.argsort(created, kind="stable")
-    return pd.DataFrame({
-        "lead_id": [f"L{i + 1:06d}" for i in range(n)],
-        "created_date": created[order].astype("datetime64[D]"),
-        "source": source[order],
-        "channel": channel[order],
-        "converted_opportunity_id": pd.Series(conv_id[order], dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "lead_id": [f"L{i + 1:06d}" for i in range(n)],
+            "created_date": created[order].astype("datetime64[D]"),
+            "source": source[order],
+            "channel": channel[order],
+            "converted_opportunity_id": pd.Series(conv_id[order], dtype="str"),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- service, feedback
 
-def _tickets(rng, cal: _Calendar, customers: pd.DataFrame, products: pd.DataFrame,
-             n: int = 12_000) -> pd.DataFrame:
+
+def _tickets(
+    rng, cal: _Calendar, customers: pd.DataFrame, products: pd.DataFrame, n: int = 12_000
+) -> pd.DataFrame:
     opened = rng.integers(cal.start * 86400, (cal.end + 1) * 86400, n)
     opened.sort()
-    cust = _existing_customers(rng, cal, customers, opened // 86400,
-                               customers["weight"].to_numpy() ** 0.5)
+    cust = _existing_customers(
+        rng, cal, customers, opened // 86400, customers["weight"].to_numpy() ** 0.5
+    )
     prod = rng.integers(0, len(products), n)
     priorities = np.array(["Low", "Medium", "High", "Urgent"])
     pri = rng.choice(4, n, p=[0.4, 0.35, 0.2, 0.05])
@@ -719,21 +906,24 @@ def _tickets(rng, cal: _Calendar, customers: pd.DataFrame, products: pd.DataFram
     end_s = (cal.end + 1) * 86400
     first_ts = pd.Series(first.astype("datetime64[s]")).where(first < end_s)
     resolved_ts = pd.Series(resolved.astype("datetime64[s]")).where(resolved < end_s)
-    csat = np.clip(np.round(4.7 - 0.45 * np.log(res_h / 24.0).clip(0) + rng.normal(0, 0.7, n)),
-                   1, 5)
+    csat = np.clip(
+        np.round(4.7 - 0.45 * np.log(res_h / 24.0).clip(0) + rng.normal(0, 0.7, n)), 1, 5
+    )
     answered = (rng.random(n) < 0.55) & (resolved < end_s)
     cats = np.array(["Billing", "Delivery", "Defect", "Installation", "How-to"])
-    return pd.DataFrame({
-        "ticket_id": [f"T{i + 1:06d}" for i in range(n)],
-        "customer_id": customers["customer_id"].to_numpy()[cust],
-        "product_id": products["product_id"].to_numpy()[prod],
-        "opened_at": opened.astype("datetime64[s]"),
-        "first_response_at": first_ts,
-        "resolved_at": resolved_ts,
-        "category": cats[rng.choice(5, n, p=[0.2, 0.25, 0.2, 0.15, 0.2])],
-        "priority": priorities[pri],
-        "csat": np.where(answered, csat, np.nan),
-    })
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"T{i + 1:06d}" for i in range(n)],
+            "customer_id": customers["customer_id"].to_numpy()[cust],
+            "product_id": products["product_id"].to_numpy()[prod],
+            "opened_at": opened.astype("datetime64[s]"),
+            "first_response_at": first_ts,
+            "resolved_at": resolved_ts,
+            "category": cats[rng.choice(5, n, p=[0.2, 0.25, 0.2, 0.15, 0.2])],
+            "priority": priorities[pri],
+            "csat": np.where(answered, csat, np.nan),
+        }
+    )
 
 
 def _surveys(rng, cal: _Calendar, customers: pd.DataFrame, n: int = 8_000) -> pd.DataFrame:
@@ -744,26 +934,42 @@ def _surveys(rng, cal: _Calendar, customers: pd.DataFrame, n: int = 8_000) -> pd
     nps = np.clip(np.round(latent), 0, 10)
     csat = np.clip(np.round(1 + latent / 2.5 + rng.normal(0, 0.5, n)), 1, 5)
     touch = np.array(["Purchase", "Support", "Onboarding", "Renewal"])[rng.choice(4, n)]
-    en = np.array(["", "Great service", "Delivery was late", "Too expensive",
-                   "Helpful account manager", "Product works as promised"])
+    en = np.array(
+        [
+            "",
+            "Great service",
+            "Delivery was late",
+            "Too expensive",
+            "Helpful account manager",
+            "Product works as promised",
+        ]
+    )
     cn_comments = np.array(["", "服务很好", "交货太慢", "价格偏高"])
     is_cn = customers["country"].to_numpy()[cust] == "China"
     comment = np.where(is_cn, cn_comments[rng.integers(0, 4, n)], en[rng.integers(0, 6, n)])
-    return pd.DataFrame({
-        "response_id": [f"S{i + 1:06d}" for i in range(n)],
-        "customer_id": customers["customer_id"].to_numpy()[cust],
-        "date": day.astype("datetime64[D]"),
-        "nps": nps,
-        "csat": csat,
-        "touchpoint": touch,
-        "comment": pd.Series(np.where(comment == "", None, comment), dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "response_id": [f"S{i + 1:06d}" for i in range(n)],
+            "customer_id": customers["customer_id"].to_numpy()[cust],
+            "date": day.astype("datetime64[D]"),
+            "nps": nps,
+            "csat": csat,
+            "touchpoint": touch,
+            "comment": pd.Series(np.where(comment == "", None, comment), dtype="str"),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- DuckDB
 
-_DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DATE",
-               "datetime": "TIMESTAMP", "bool": "BOOLEAN"}
+_DUCK_TYPES = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "bool": "BOOLEAN",
+}
 
 
 def _q(name: str) -> str:
@@ -778,8 +984,9 @@ def _create_tables(con) -> None:
 
 def _insert_frame(con, table: str, df: pd.DataFrame) -> None:
     cols = TABLES[table].column_names
-    con.register("_frame", df[cols])
-    con.execute(f"INSERT INTO {_q(table)} SELECT {', '.join(_q(c) for c in cols)} FROM _frame")
+    con.register("_frame", df[[c for c in cols if c in df.columns]])
+    select = ", ".join(_q(c) if c in df.columns else "NULL" for c in cols)
+    con.execute(f"INSERT INTO {_q(table)} SELECT {select} FROM _frame")
     con.unregister("_frame")
 
 
@@ -838,27 +1045,42 @@ def _market(con, rng, cal: _Calendar) -> pd.DataFrame:
         rest = size[i] - max(r["rev"], 0.0)
         for j, comp in enumerate(COMPETITORS):
             v = rest * comp_share[r["segment"]][j] * rng.lognormal(0, 0.05)
-            rows.append((r["period"], r["region"], r["country"], r["segment"],
-                         round(size[i], -2), comp, round(v, -2)))
+            rows.append(
+                (
+                    r["period"],
+                    r["region"],
+                    r["country"],
+                    r["segment"],
+                    round(size[i], -2),
+                    comp,
+                    round(v, -2),
+                )
+            )
     return pd.DataFrame(rows, columns=TABLES["market"].column_names)
 
 
 def _top10_share(con, period) -> float:
-    return float(con.execute(
-        "WITH c AS (SELECT customer_id, sum(net_amount) AS rev FROM orders "
-        "WHERE order_date >= ? AND order_date < ? GROUP BY customer_id) "
-        "SELECT (SELECT sum(rev) FROM (SELECT rev FROM c ORDER BY rev DESC, customer_id LIMIT 10))"
-        " / sum(rev) FROM c",
-        [period.start, period.end],
-    ).fetchone()[0])
+    return float(
+        con.execute(
+            "WITH c AS (SELECT customer_id, sum(net_amount) AS rev FROM orders "
+            "WHERE order_date >= ? AND order_date < ? GROUP BY customer_id) "
+            "SELECT (SELECT sum(rev) FROM (SELECT rev FROM c ORDER BY rev DESC, customer_id LIMIT 10))"
+            " / sum(rev) FROM c",
+            [period.start, period.end],
+        ).fetchone()[0]
+    )
 
 
 def _breaches(opps: pd.DataFrame, reps: pd.DataFrame, period) -> list[str]:
     o = opps.merge(reps[["rep_id", "role"]], on="rep_id")
     auth = o["role"].map(DEFAULT_DISCOUNT_AUTHORITY)
     close = pd.to_datetime(o["close_date"])
-    m = ((o["status"] == "won") & (o["discount"] > auth)
-         & (close >= pd.Timestamp(period.start)) & (close < pd.Timestamp(period.end)))
+    m = (
+        (o["status"] == "won")
+        & (o["discount"] > auth)
+        & (close >= pd.Timestamp(period.start))
+        & (close < pd.Timestamp(period.end))
+    )
     return sorted(o.loc[m, "opportunity_id"].tolist())
 
 
@@ -874,19 +1096,31 @@ def _truths(cal: _Calendar, top10: float, breach_ids: list[str]) -> list[dict]:
         t("channel_overtaken", "channels", "overtaken_channel", "Retail", None),
         t("bottleneck_stage", "funnel", "bottleneck_stage", "Proposal", None),
         t("dominant_competitor", "market", "dominant_competitor", "Northwind", None),
-        t("dominant_competitor_segment", "market", "dominant_competitor_segment", "Enterprise",
-          None),
+        t(
+            "dominant_competitor_segment",
+            "market",
+            "dominant_competitor_segment",
+            "Enterprise",
+            None,
+        ),
         t("price_elasticity", "market", "price_elasticity", ELASTICITY, 0.3),
         t("training_uplift", "experiments", "training_uplift_pct", TRAINING_UPLIFT, 0.05),
         t("pilot_uplift", "experiments", "pilot_win_rate_uplift", PILOT_UPLIFT, 0.04),
         t("top10_share", "customers", "top10_share", round(top10, 6), 0.005),
-        {**t("discount_breaches", "performance", "discount_breaches", len(breach_ids), 0),
-         "ids": breach_ids},
+        {
+            **t("discount_breaches", "performance", "discount_breaches", len(breach_ids), 0),
+            "ids": breach_ids,
+        },
     ]
 
 
-def build(out: Path | str = "data/demo.duckdb", seed: int = 42, orders: int = 1_000_000,
-          end: str = "2026-09-30", chunk_lines: int = CHUNK_LINES) -> dict:
+def build(
+    out: Path | str = "data/demo.duckdb",
+    seed: int = 42,
+    orders: int = 1_000_000,
+    end: str = "2026-09-30",
+    chunk_lines: int = CHUNK_LINES,
+) -> dict:
     """Write the demo warehouse to ``out`` and ``truths.json`` beside it; return a summary.
 
     The warehouse is written to a temporary file in the same folder and moved into
@@ -915,15 +1149,23 @@ def build(out: Path | str = "data/demo.duckdb", seed: int = 42, orders: int = 1_
     tickets = _tickets(rngs["tickets"], cal, customers, products)
     surveys = _surveys(rngs["surveys"], cal, customers)
     trained = reps[reps["trained"]]
-    trainings = pd.DataFrame({
-        "rep_id": trained["rep_id"], "program": TRAINING_PROGRAM,
-        "date": np.datetime64(cal.training_day, "D"),
-    })
-    pilots = pd.DataFrame({
-        "pilot": PILOT_NAME, "unit_type": "rep", "unit_id": reps["rep_id"],
-        "group": np.where(reps["pilot"], "pilot", "control"),
-        "start_date": np.datetime64(cal.pilot_day, "D"), "end_date": pd.NaT,
-    })
+    trainings = pd.DataFrame(
+        {
+            "rep_id": trained["rep_id"],
+            "program": TRAINING_PROGRAM,
+            "date": np.datetime64(cal.training_day, "D"),
+        }
+    )
+    pilots = pd.DataFrame(
+        {
+            "pilot": PILOT_NAME,
+            "unit_type": "rep",
+            "unit_id": reps["rep_id"],
+            "group": np.where(reps["pilot"], "pilot", "control"),
+            "start_date": np.datetime64(cal.pilot_day, "D"),
+            "end_date": pd.NaT,
+        }
+    )
     con = duckdb.connect(str(tmp))
     try:
         con.execute("SET threads = 2")
@@ -931,10 +1173,18 @@ def build(out: Path | str = "data/demo.duckdb", seed: int = 42, orders: int = 1_
         con.execute("SET memory_limit = '3GB'")
         con.execute("SET preserve_insertion_order = true")
         _create_tables(con)
-        for name, df in (("reps", reps), ("customers", customers), ("products", products),
-                         ("opportunities", opps), ("stage_history", history), ("leads", leads),
-                         ("tickets", tickets), ("surveys", surveys), ("trainings", trainings),
-                         ("pilots", pilots)):
+        for name, df in (
+            ("reps", reps),
+            ("customers", customers),
+            ("products", products),
+            ("opportunities", opps),
+            ("stage_history", history),
+            ("leads", leads),
+            ("tickets", tickets),
+            ("surveys", surveys),
+            ("trainings", trainings),
+            ("pilots", pilots),
+        ):
             _insert_frame(con, name, df)
         gen = _OrderGenerator(rngs["orders"], cal, reps, customers, products)
         line_value = np.array([gen.expected_line_value(m) for m in range(len(cal.lo))])

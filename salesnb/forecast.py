@@ -1,7 +1,8 @@
 """Baseline revenue forecasting from monthly history (target setting, dashboards, incentives).
 
 The forecaster compares a few statsmodels models by a rolling-origin backtest and
-forecasts with the best one; the candidates are
+forecasts with the combination of them, unless the backtest shows one model clearly
+better (at most half the combination's error, :func:`choose_model`); the candidates are
 
 - ``snaive``  seasonal naive: each month repeats the same month a year earlier;
 - ``ets``     exponential smoothing (statsmodels ``ETSModel``: multiplicative error
@@ -337,10 +338,28 @@ def score_backtest(backtest: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def choose_model(backtest: pd.DataFrame, default: str = "combo") -> str:
-    """The model with the lowest mean backtest sMAPE (``default`` when there was no backtest)."""
+SWITCH_MARGIN = 0.5
+
+
+def choose_model(
+    backtest: pd.DataFrame, default: str = "combo", switch_margin: float = SWITCH_MARGIN
+) -> str:
+    """The combination, unless one model's backtest sMAPE is clearly lower.
+
+    A single model replaces ``default`` only when its mean backtest sMAPE is below
+    ``(1 - switch_margin)`` x the default's (0.5: at most half its error); without the
+    default among the models, the lowest error wins. Why: a backtest over 3 origins is
+    a small sample and picking its winner is noisy; on benchmarks/forecast_accuracy.py
+    always-pick-the-winner scored 0.883 of seasonal naive's sMAPE, this rule 0.856.
+    """
     scores = score_backtest(backtest)
-    return str(scores["model"].iloc[0]) if len(scores) else default
+    if not len(scores):
+        return default
+    by_model = scores.set_index("model")["smape"]
+    best = str(scores["model"].iloc[0])
+    if default not in by_model.index or best == default:
+        return best
+    return best if by_model[best] < (1 - switch_margin) * by_model[default] else default
 
 
 # --------------------------------------------------------------------------- distribution
@@ -447,7 +466,7 @@ def baseline_forecast(
     ``history`` is a month-start series (see :func:`monthly_series`); only months
     before ``start`` are used. The backtest uses the same horizon as the forecast
     (months from the end of history to ``end``) and ``origins`` cut-offs; the model
-    with the lowest backtest sMAPE is chosen. ``min_sigma`` floors the log spread:
+    chosen by :func:`choose_model`. ``min_sigma`` floors the log spread:
     no sales forecast is known to within 2 %.
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
@@ -465,11 +484,8 @@ def baseline_forecast(
     h = len(months_all)
     bt = rolling_backtest(hist, h, origins=origins, step=max(len(period_months), 1), models=models)
     scores = score_backtest(bt)
-    best = (
-        str(scores["model"].iloc[0])
-        if len(scores)
-        else ("combo" if "combo" in models else models[0])
-    )
+    best = choose_model(bt)  # without a combination among models: the lowest error wins
+    best = best if best in models else models[0]
     monthly = forecast_models(hist, h, models)
     monthly.index = months_all
     # backtest spread of the chosen model's totals (log ratio actual / forecast)

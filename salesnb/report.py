@@ -440,25 +440,46 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
 # --------------------------------------------------------------------------- execution
 
 
+_EXPORTERS = threading.local()
+
+
+def _exporter():
+    """One HTMLExporter per thread: building one compiles the templates (~0.2 s), and
+    exporters are not shared across threads."""
+    exporter = getattr(_EXPORTERS, "html", None)
+    if exporter is None:
+        from nbconvert import HTMLExporter
+
+        exporter = _EXPORTERS.html = HTMLExporter(
+            template_name="lab",
+            extra_template_paths=[str(TEMPLATES_DIR)],
+            template_file="study.html.j2",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            embed_images=True,
+        )
+    return exporter
+
+
 def _export_html(nb_path: Path, html_path: Path, title: str, banner: str) -> None:
     """Self-contained HTML of an executed notebook: code hidden, images inline, nothing fetched."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(nb_path), as_version=4)
     nb.metadata["title"] = title
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_template_paths=[str(TEMPLATES_DIR)],
-        template_file="study.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    body, _ = exporter.from_notebook_node(nb, resources={"salesnb_banner": banner})
+    body, _ = _exporter().from_notebook_node(nb, resources={"salesnb_banner": banner})
     html_path.write_text(strip_network_refs(body), encoding="utf-8")
+
+
+def _prewarm() -> None:
+    """Import papermill / nbconvert while the first kernels start, not after the first study."""
+    with contextlib.suppress(Exception):
+        import nbconvert  # noqa: F401
+        import papermill  # noqa: F401
+
+        _register_engine()
 
 
 _NETWORK_REF = re.compile(
@@ -1059,6 +1080,7 @@ def run_report(
         shutil.rmtree(staging)
     staging.mkdir()
 
+    threading.Thread(target=_prewarm, daemon=True).start()
     # Longest studies first (by the last published run), so no long study starts last.
     last = _last_durations(reports)
     runnable = sorted(

@@ -72,10 +72,14 @@ def test_sizes_match_the_brief(con):
 @pytest.mark.parametrize("name", list(TABLES))
 def test_keys_unique(con, name):
     key = ", ".join(f'"{k}"' for k in TABLES[name].key)
-    dupes = scalar(con, f'SELECT count(*) FROM (SELECT {key} FROM "{name}" GROUP BY ALL '
-                        f"HAVING count(*) > 1)")
-    nulls = scalar(con, f'SELECT count(*) FROM "{name}" WHERE '
-                        + " OR ".join(f'"{k}" IS NULL' for k in TABLES[name].key))
+    dupes = scalar(
+        con, f'SELECT count(*) FROM (SELECT {key} FROM "{name}" GROUP BY ALL HAVING count(*) > 1)'
+    )
+    nulls = scalar(
+        con,
+        f'SELECT count(*) FROM "{name}" WHERE '
+        + " OR ".join(f'"{k}" IS NULL' for k in TABLES[name].key),
+    )
     assert dupes == 0 and nulls == 0
 
 
@@ -84,13 +88,18 @@ def test_keys_unique(con, name):
     [(t.name, c, p, pc) for t in TABLES.values() for c, (p, pc) in t.foreign_keys.items()],
 )
 def test_foreign_keys_resolve(con, child, col, parent, pcol):
-    orphans = scalar(con, f'SELECT count(*) FROM "{child}" c WHERE c."{col}" IS NOT NULL AND '
-                          f'NOT EXISTS (SELECT 1 FROM "{parent}" p WHERE p."{pcol}" = c."{col}")')
+    orphans = scalar(
+        con,
+        f'SELECT count(*) FROM "{child}" c WHERE c."{col}" IS NOT NULL AND '
+        f'NOT EXISTS (SELECT 1 FROM "{parent}" p WHERE p."{pcol}" = c."{col}")',
+    )
     assert orphans == 0
 
 
 def test_order_lines_are_sane(con):
-    bad = q(con, """
+    bad = q(
+        con,
+        """
         SELECT
           count(*) FILTER (WHERE discount < 0 OR discount > 1) AS discount_out_of_range,
           count(*) FILTER (WHERE NOT is_return AND quantity <= 0) AS nonpositive_sale,
@@ -100,34 +109,55 @@ def test_order_lines_are_sane(con):
           count(*) FILTER (WHERE currency <> 'USD') AS not_usd,
           count(*) FILTER (WHERE channel NOT IN ('Direct', 'Partner', 'Online', 'Retail'))
             AS bad_channel
-        FROM orders""")
+        FROM orders""",
+    )
     assert bad.sum(axis=1)[0] == 0, bad.to_dict("records")
-    cost_mismatch = scalar(con, """
+    cost_mismatch = scalar(
+        con,
+        """
         SELECT count(*) FROM orders o JOIN products p USING (product_id)
-        WHERE abs(o.cost - o.quantity * p.unit_cost) > 0.01""")
+        WHERE abs(o.cost - o.quantity * p.unit_cost) > 0.01""",
+    )
     assert cost_mismatch == 0
     return_share = scalar(con, "SELECT avg(is_return::INT) FROM orders")
     assert 0.005 < return_share < 0.02
 
 
 def test_orders_group_lines_under_one_customer_rep_date(con):
-    orders = q(con, """
+    orders = q(
+        con,
+        """
         SELECT order_id, count(*) n, min(line_no) lo, max(line_no) hi,
                count(DISTINCT customer_id) c, count(DISTINCT rep_id) r,
                count(DISTINCT order_date) d, count(DISTINCT channel) ch
-        FROM orders GROUP BY order_id""")
+        FROM orders GROUP BY order_id""",
+    )
     assert (orders.lo == 1).all() and (orders.hi == orders.n).all()
     assert (orders[["c", "r", "d", "ch"]] == 1).all().all()
     assert orders.n.mean() > 1.5  # several lines per order
-    mismatch = scalar(con, """
+    mismatch = scalar(
+        con,
+        """
         SELECT count(*) FROM orders o JOIN customers c USING (customer_id)
-        WHERE o.region <> c.region OR o.country <> c.country""")
+        WHERE o.region <> c.region OR o.country <> c.country""",
+    )
     assert mismatch == 0
     # the selling rep works in the customer's region, and only after the customer exists
-    assert scalar(con, "SELECT count(*) FROM orders o JOIN reps r USING (rep_id) "
-                       "WHERE o.region <> r.region") == 0
-    assert scalar(con, "SELECT count(*) FROM orders o JOIN customers c USING (customer_id) "
-                       "WHERE o.order_date < c.created_date") == 0
+    assert (
+        scalar(
+            con,
+            "SELECT count(*) FROM orders o JOIN reps r USING (rep_id) WHERE o.region <> r.region",
+        )
+        == 0
+    )
+    assert (
+        scalar(
+            con,
+            "SELECT count(*) FROM orders o JOIN customers c USING (customer_id) "
+            "WHERE o.order_date < c.created_date",
+        )
+        == 0
+    )
 
 
 def test_nothing_happens_before_its_customer_or_product_exists(con):
@@ -177,10 +207,18 @@ def test_targets_roll_up_and_sit_above_expected_revenue(con):
     team_t = t[t.level == "team"].set_index(["period", "key"]).target_amount
     assert np.allclose(by_team.sort_index().values, team_t.sort_index().values)
     company = t[t.level == "company"].set_index("period").target_amount
-    assert np.allclose(rep_t.groupby("period").target_amount.sum().sort_index(),
-                       company.sort_index())
-    revenue = q(con, "SELECT year(order_date) || '-Q' || quarter(order_date) AS period, "
-                     "sum(net_amount) AS rev FROM orders GROUP BY 1").set_index("period").rev
+    assert np.allclose(
+        rep_t.groupby("period").target_amount.sum().sort_index(), company.sort_index()
+    )
+    revenue = (
+        q(
+            con,
+            "SELECT year(order_date) || '-Q' || quarter(order_date) AS period, "
+            "sum(net_amount) AS rev FROM orders GROUP BY 1",
+        )
+        .set_index("period")
+        .rev
+    )
     ratio = company / revenue
     assert ratio.between(1.0, 1.25).all(), ratio
 
@@ -224,7 +262,7 @@ def test_service_and_feedback_rows_are_sane(con):
     trainings = q(con, "SELECT * FROM trainings")
     reps = scalar(con, "SELECT count(*) FROM reps")
     assert len(trainings) == reps // 2 and trainings.program.nunique() == 1
-    pilots = q(con, 'SELECT * FROM pilots')
+    pilots = q(con, "SELECT * FROM pilots")
     assert len(pilots) == reps and (pilots.unit_type == "rep").all()
     assert set(pilots.group) == {"pilot", "control"}
     assert abs((pilots.group == "pilot").mean() - 0.5) < 0.05
@@ -239,8 +277,12 @@ def _truths_md() -> dict[str, dict]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) < 6 or cells[0] == "name" or not re.fullmatch(r"[a-z0-9_]+", cells[0]):
             continue
-        rows[cells[0]] = {"study": cells[1], "key": cells[2].strip("`"), "value": cells[3],
-                          "tolerance": cells[4]}
+        rows[cells[0]] = {
+            "study": cells[1],
+            "key": cells[2].strip("`"),
+            "value": cells[3],
+            "tolerance": cells[4],
+        }
     return rows
 
 
@@ -264,27 +306,38 @@ def test_truths_json_states_exactly_the_documented_truths(demo_truths):
 
 
 def test_revenue_peaks_in_november(con, truths):
-    by_month = q(con, "SELECT month(order_date) m, sum(net_amount) rev FROM orders GROUP BY 1 "
-                      "ORDER BY rev DESC")
+    by_month = q(
+        con,
+        "SELECT month(order_date) m, sum(net_amount) rev FROM orders GROUP BY 1 ORDER BY rev DESC",
+    )
     assert by_month.m[0] == truths["seasonal_peak_month"]["value"] == 11
     assert by_month.rev[0] > 1.1 * by_month.rev[1]  # a clear peak, not a coin toss
 
 
 def test_revenue_grows_15_percent_a_year(con, truths):
-    cur = scalar(con, "SELECT sum(net_amount) FROM orders WHERE order_date >= ? AND order_date < ?",
-                 list(DEFAULT_PERIOD))
-    prior = scalar(con, "SELECT sum(net_amount) FROM orders WHERE order_date >= ? "
-                        "AND order_date < ?", list(PRIOR_PERIOD))
+    cur = scalar(
+        con,
+        "SELECT sum(net_amount) FROM orders WHERE order_date >= ? AND order_date < ?",
+        list(DEFAULT_PERIOD),
+    )
+    prior = scalar(
+        con,
+        "SELECT sum(net_amount) FROM orders WHERE order_date >= ? AND order_date < ?",
+        list(PRIOR_PERIOD),
+    )
     t = truths["yearly_growth"]
     assert abs(cur / prior - 1 - t["value"]) <= t["tolerance"]
 
 
 def test_online_overtakes_retail_in_2025_q2_and_stays_ahead(con, truths):
-    by_q = q(con, """
+    by_q = q(
+        con,
+        """
         SELECT year(order_date) || '-Q' || quarter(order_date) AS quarter,
                sum(net_amount) FILTER (WHERE channel = 'Online') AS online,
                sum(net_amount) FILTER (WHERE channel = 'Retail') AS retail
-        FROM orders GROUP BY 1 ORDER BY 1""")
+        FROM orders GROUP BY 1 ORDER BY 1""",
+    )
     ahead = (by_q.online > by_q.retail).to_numpy()
     first = int(np.argmax(ahead))
     assert ahead[first:].all() and not ahead[:first].any()
@@ -294,7 +347,9 @@ def test_online_overtakes_retail_in_2025_q2_and_stays_ahead(con, truths):
 
 
 def test_proposal_is_the_bottleneck_stage(con, truths):
-    stages = q(con, """
+    stages = q(
+        con,
+        """
         WITH s AS (
           SELECT opportunity_id, stage, entered_date,
                  list_position(['Prospecting','Qualification','Proposal','Negotiation','Closed'],
@@ -303,7 +358,8 @@ def test_proposal_is_the_bottleneck_stage(con, truths):
         SELECT a.stage, count(*) AS entered, count(b.k) AS moved_on,
                median(b.entered_date - a.entered_date) AS dwell_days
         FROM s a LEFT JOIN s b ON a.opportunity_id = b.opportunity_id AND b.k = a.k + 1
-        WHERE a.stage <> 'Closed' GROUP BY a.stage""").set_index("stage")
+        WHERE a.stage <> 'Closed' GROUP BY a.stage""",
+    ).set_index("stage")
     conversion = stages.moved_on / stages.entered
     expected = truths["bottleneck_stage"]["value"]
     assert conversion.idxmin() == expected == "Proposal"
@@ -312,43 +368,56 @@ def test_proposal_is_the_bottleneck_stage(con, truths):
 
 
 def test_northwind_wins_the_enterprise_segment(con, truths):
-    lost = q(con, """
+    lost = q(
+        con,
+        """
         SELECT c.segment, o.competitor, count(*) AS n
         FROM opportunities o JOIN customers c USING (customer_id)
-        WHERE o.status = 'lost' AND o.competitor IS NOT NULL GROUP BY ALL""")
+        WHERE o.status = 'lost' AND o.competitor IS NOT NULL GROUP BY ALL""",
+    )
     lost["share"] = lost.n / lost.groupby("segment").n.transform("sum")
     ranked = lost.sort_values("share", ascending=False).reset_index(drop=True)
     assert ranked.competitor[0] == truths["dominant_competitor"]["value"] == "Northwind"
     assert ranked.segment[0] == truths["dominant_competitor_segment"]["value"] == "Enterprise"
     assert ranked.share[0] > 0.5 and ranked.share[0] - ranked.share[1] > 0.15
     # Northwind also sells most in the Enterprise market
-    market = q(con, "SELECT competitor, sum(competitor_sales) s FROM market "
-                    "WHERE segment = 'Enterprise' GROUP BY 1 ORDER BY s DESC")
+    market = q(
+        con,
+        "SELECT competitor, sum(competitor_sales) s FROM market "
+        "WHERE segment = 'Enterprise' GROUP BY 1 ORDER BY s DESC",
+    )
     assert market.competitor[0] == "Northwind"
 
 
 def test_price_elasticity_is_minus_1_5(con, truths):
     # Aggregate in DuckDB to (product, price) cells; a Poisson GLM on the cell sums with
     # log(lines) as offset is the line-level GLM.
-    cells = q(con, """
+    cells = q(
+        con,
+        """
         SELECT o.product_id, ln(o.unit_price * (1 - o.discount) / p.list_price) AS log_rel_price,
                sum(o.quantity) AS qty, count(*) AS lines
         FROM orders o JOIN products p USING (product_id)
-        WHERE NOT o.is_return GROUP BY ALL""")
+        WHERE NOT o.is_return GROUP BY ALL""",
+    )
     x = pd.get_dummies(cells.product_id, drop_first=True, dtype=float)
     x.insert(0, "log_rel_price", cells.log_rel_price)
-    fit = sm.GLM(cells.qty, sm.add_constant(x), family=sm.families.Poisson(),
-                 offset=np.log(cells.lines)).fit()
+    fit = sm.GLM(
+        cells.qty, sm.add_constant(x), family=sm.families.Poisson(), offset=np.log(cells.lines)
+    ).fit()
     t = truths["price_elasticity"]
     assert abs(fit.params["log_rel_price"] - t["value"]) <= t["tolerance"]
     assert abs(fit.params["log_rel_price"] - t["value"]) <= 0.1  # well inside, not at the edge
 
 
 def test_training_lifts_rep_revenue_12_percent(con, truths):
-    rm = q(con, """
+    rm = q(
+        con,
+        """
         SELECT o.rep_id, date_trunc('month', o.order_date) AS month, sum(o.net_amount) AS rev,
                any_value(t.date) IS NOT NULL AS trained
-        FROM orders o LEFT JOIN trainings t USING (rep_id) GROUP BY o.rep_id, 2""")
+        FROM orders o LEFT JOIN trainings t USING (rep_id) GROUP BY o.rep_id, 2""",
+    )
     start = scalar(con, "SELECT min(date) FROM trainings")
     assert str(start) == "2025-07-01"
     rm["post"] = rm.month >= pd.Timestamp(start)
@@ -359,27 +428,41 @@ def test_training_lifts_rep_revenue_12_percent(con, truths):
 
 
 def test_value_selling_pilot_lifts_win_rate_8_points(con, truths):
-    rates = q(con, """
+    rates = q(
+        con,
+        """
         SELECT p."group", avg((o.status = 'won')::INT) AS win_rate, count(*) AS closed
         FROM opportunities o JOIN pilots p ON p.unit_type = 'rep' AND p.unit_id = o.rep_id
         WHERE o.created_date >= p.start_date AND o.status IN ('won', 'lost')
-        GROUP BY 1""").set_index("group")
+        GROUP BY 1""",
+    ).set_index("group")
     assert (rates.closed > 1000).all()
     uplift = rates.win_rate["pilot"] - rates.win_rate["control"]
     t = truths["pilot_uplift"]
     assert abs(uplift - t["value"]) <= t["tolerance"]
     # before the pilot the two groups won alike
-    before = q(con, """
+    before = (
+        q(
+            con,
+            """
         SELECT p."group", avg((o.status = 'won')::INT) AS win_rate
         FROM opportunities o JOIN pilots p ON p.unit_id = o.rep_id
         WHERE o.created_date < p.start_date AND o.status IN ('won', 'lost') GROUP BY 1
-        """).set_index("group").win_rate
+        """,
+        )
+        .set_index("group")
+        .win_rate
+    )
     assert abs(before["pilot"] - before["control"]) < 0.03
 
 
 def test_top10_customers_share_matches_and_shows_whales(con, truths):
-    rev = q(con, "SELECT customer_id, sum(net_amount) rev FROM orders WHERE order_date >= ? "
-                 "AND order_date < ? GROUP BY 1", list(DEFAULT_PERIOD)).rev
+    rev = q(
+        con,
+        "SELECT customer_id, sum(net_amount) rev FROM orders WHERE order_date >= ? "
+        "AND order_date < ? GROUP BY 1",
+        list(DEFAULT_PERIOD),
+    ).rev
     share = rev.nlargest(10).sum() / rev.sum()
     t = truths["top10_share"]
     assert abs(share - t["value"]) <= 1e-5
@@ -388,18 +471,25 @@ def test_top10_customers_share_matches_and_shows_whales(con, truths):
 
 def test_discount_breaches_are_the_recorded_set(con, truths):
     auth = " ".join(f"WHEN '{role}' THEN {a}" for role, a in DEFAULT_DISCOUNT_AUTHORITY.items())
-    ids = q(con, f"""
+    ids = q(
+        con,
+        f"""
         SELECT o.opportunity_id FROM opportunities o JOIN reps r USING (rep_id)
         WHERE o.status = 'won' AND o.close_date >= ? AND o.close_date < ?
-          AND o.discount > CASE r.role {auth} END ORDER BY 1""", list(DEFAULT_PERIOD))
+          AND o.discount > CASE r.role {auth} END ORDER BY 1""",
+        list(DEFAULT_PERIOD),
+    )
     t = truths["discount_breaches"]
     assert len(ids) >= 1
     assert sorted(ids.opportunity_id) == sorted(t["ids"]) and t["value"] == len(ids)
     # a few per quarter, not a flood
-    per_q = q(con, f"""
+    per_q = q(
+        con,
+        f"""
         SELECT year(o.close_date) y, quarter(o.close_date) qq, count(*) n
         FROM opportunities o JOIN reps r USING (rep_id)
-        WHERE o.status = 'won' AND o.discount > CASE r.role {auth} END GROUP BY ALL""")
+        WHERE o.status = 'won' AND o.discount > CASE r.role {auth} END GROUP BY ALL""",
+    )
     assert per_q.n.between(1, 10).all()
 
 
@@ -408,8 +498,9 @@ def test_discount_breaches_are_the_recorded_set(con, truths):
 
 def _checksums(path: Path) -> dict[str, tuple]:
     with duckdb.connect(str(path), read_only=True) as c:
-        return {t: c.execute(f'SELECT count(*), sum(hash(x)) FROM "{t}" x').fetchone()
-                for t in TABLES}
+        return {
+            t: c.execute(f'SELECT count(*), sum(hash(x)) FROM "{t}" x').fetchone() for t in TABLES
+        }
 
 
 @pytest.fixture(scope="module")

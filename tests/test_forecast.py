@@ -80,6 +80,22 @@ def test_choose_model_lowest_error_and_ties_go_to_the_combination():
     assert F.choose_model(bt.iloc[0:0], default="ets") == "ets"
 
 
+def test_a_single_model_replaces_the_combination_only_when_clearly_better():
+    def bt(single: float, combo: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "model": ["ets", "combo"],
+                "smape": [single, combo],
+                "total_error_pct": [single, combo],
+            }
+        )
+
+    assert F.choose_model(bt(0.06, 0.07)) == "combo"  # lower, but within noise
+    assert F.choose_model(bt(0.03, 0.07)) == "ets"  # under half the combination's error
+    assert F.choose_model(bt(0.03, 0.07), switch_margin=0.0) == "ets"
+    assert F.choose_model(bt(0.06, 0.07), switch_margin=0.0) == "ets"
+
+
 def test_prob_at_least_is_one_half_at_the_median_and_falls_as_the_target_rises():
     targets = np.linspace(50, 200, 40)
     probs = [F.prob_at_least(t, 100.0, 0.1) for t in targets]
