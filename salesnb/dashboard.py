@@ -48,6 +48,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
@@ -482,8 +483,9 @@ class CubeReader:
         self._build_orders()
         self._targets = qperf.targets_frame(src) if self._has["targets"] else None
         self._targets_text = self._targets_as_text() if self._has["targets"] else None
-        self._pipeline: dict[date, pd.DataFrame] = {}
-        self._flow: dict[date, pd.DataFrame] = {}
+        self._pipeline: dict[date, Cube] = {}
+        self._flow: dict[date, Cube] = {}
+        self._thread: threading.Thread | None = None
         if self._has["opportunities"]:
             self._build_closed()
             if self._discounts:
@@ -567,19 +569,53 @@ class CubeReader:
 
     def prepare(self, periods) -> None:
         """Aggregate the pipeline and the stage flow for these periods (one query each)."""
-        if not self._has["opportunities"]:
-            return
-        days = {self._pipeline_day(p) for p in periods} - set(self._pipeline)
+        days, ends = self._missing(periods)
         if days:
             self._pipeline.update(self._build_pipeline(days))
-        if self._has["stage_history"]:
-            ends = {p.end for p in periods} - set(self._flow)
-            if ends:
-                self._flow.update(self._build_flow(ends))
+        if ends:
+            self._flow.update(self._build_flow(ends))
 
-    def _build_pipeline(self, days) -> dict:
+    def _missing(self, periods) -> tuple[set, set]:
+        if not self._has["opportunities"]:
+            return set(), set()
+        days = {self._pipeline_day(p) for p in periods} - set(self._pipeline)
+        ends = {p.end for p in periods} - set(self._flow) if self._has["stage_history"] else set()
+        return days, ends
+
+    def prepare_in_background(self, periods) -> None:
+        """:meth:`prepare` on a second connection in a thread, so the page is ready first and the
+        other periods are ready by the time a viewer picks one (a period asked for before then
+        is computed on the spot). Only for a warehouse file (a second read-only connection)."""
+        days, ends = self._missing(periods)
+        if not (days or ends) or self.src.path is None:
+            return
+
+        def work():
+            try:
+                other = quiet(connect(self.src.path))
+                try:
+                    pipeline = self._build_pipeline(days, other) if days else {}
+                    flow = self._build_flow(ends, other) if ends else {}
+                finally:
+                    other.close()
+                for d, cube in pipeline.items():  # single dict writes: safe under the GIL
+                    self._pipeline.setdefault(d, cube)
+                for e, cube in flow.items():
+                    self._flow.setdefault(e, cube)
+            except Exception:
+                _server_log().exception("dashboard: preparing the other periods failed")
+
+        self._thread = threading.Thread(target=work, name="salesnb-cubes", daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for :meth:`prepare_in_background` to finish (tests; a clean shutdown)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _build_pipeline(self, days, src: Source | None = None) -> dict:
         """``queries.funnel.open_pipeline`` on several days at once, by the rep's region and team."""
-        src = self.src
+        src = src or self.src
         days_t = _days_table(days, "__as_of")
         op = src.table("opportunities").cross_join(days_t)
         day = op["__as_of"]
@@ -618,7 +654,7 @@ class CubeReader:
             for d in days
         }
 
-    def _build_flow(self, ends) -> dict:
+    def _build_flow(self, ends, src: Source | None = None) -> dict:
         """``queries.funnel.stage_flow`` for several period ends at once, by the rep's region and
         team (the status of each deal and its stage entries as of each end).
 
@@ -626,7 +662,7 @@ class CubeReader:
         so each entry's position and next stage are computed once over the whole history; for
         an end, the next stage counts only if it was entered before that end.
         """
-        src = self.src
+        src = src or self.src
         op = src.table("opportunities").cross_join(_days_table(ends, "__e"))
         e = op["__e"]
         op = op.filter(op.created_date < e)
@@ -1018,21 +1054,6 @@ def message_html(text: str, problem: str = "") -> str:
     return f'<div class="snb-message" role="alert" data-problem="{esc(problem)}">{esc(text)}</div>'
 
 
-def figure_html(fig, name: str, alt: str) -> str:
-    """A matplotlib Figure as an inline PNG (no file, no network)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img data-chart="{esc(name)}" alt="{esc(alt)}" src="data:image/png;base64,{data}"/>'
-
-
-def _figure(width=7.5, height=3.2):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height))
-    return fig, fig.add_subplot()
-
-
 # ---- charts as SVG ---------------------------------------------------------------------------------
 # Redraws must take milliseconds; a matplotlib figure takes ~100 ms to draw and encode, so the
 # dashboards draw their bar charts as small SVG documents in the house colours and fonts. They
@@ -1398,7 +1419,7 @@ def _open_board(
 
     _server_log()
     try:
-        src = connect(source or None)
+        src = quiet(connect(source or None))
         choices = period_choices(src)
         default = parse_period(period).label if period else current_period(src).label
         check_filters(src, region or None, team or None, channel or None)
@@ -1428,16 +1449,15 @@ def executive(
     currency: str = "",
 ) -> Board:
     """The executive board: headline KPIs, revenue vs target, funnel, channel mix, alerts."""
-    from salesnb.plots import use_house_style
-
-    use_house_style()
     board = _open_board("executive", source, period, as_of, region, team, channel, currency)
     if board.src is None:
         return board
     src, cur = board.src, board.currency
 
     as_of = board.as_of or data_end(src)  # the data's last day does not change while a page is open
-    board.reader = open_reader(src, as_of, board.panel.dropdowns["period"].options)
+    board.reader = open_reader(
+        src, as_of, now=[board.panel.period.label], later=board.panel.dropdowns["period"].options
+    )
     reader = board.reader
 
     def figs(f: Filters) -> dict:
@@ -1578,11 +1598,27 @@ def executive(
     return board
 
 
-def open_reader(src: Source, as_of: date | None, periods) -> LiveReader | CubeReader:
-    """The board's reader: small cubes when they can be built, else the live queries."""
+def quiet(src: Source) -> Source:
+    """Turn off DuckDB's progress bar: in a kernel it is a widget, and a slow query would put it
+    on the viewer's page (in the output of whichever cell started the query)."""
+    if getattr(src.con, "name", "") == "duckdb":
+        try:
+            src.con.con.execute("SET enable_progress_bar = false")
+        except Exception:  # an older engine without the setting shows no bar either
+            pass
+    return src
+
+
+def open_reader(src: Source, as_of: date | None, now, later=()) -> LiveReader | CubeReader:
+    """The board's reader: small cubes when they can be built, else the live queries.
+
+    The cubes for the periods in ``now`` are built at once; those of ``later`` in the background.
+    """
     try:
         if CubeReader.usable(src):
-            return CubeReader(src, as_of=as_of, periods=list(periods))
+            reader = CubeReader(src, as_of=as_of, periods=list(now))
+            reader.prepare_in_background([parse_period(p) for p in later])
+            return reader
     except Exception:  # the live queries still work; say why in the server log
         _server_log().exception("dashboard: cubes could not be built, querying live instead")
     return LiveReader(src)
@@ -1590,12 +1626,6 @@ def open_reader(src: Source, as_of: date | None, periods) -> LiveReader | CubeRe
 
 def _short_number(x) -> str:
     return f"{x:.3g}" if isinstance(x, float) else str(x)
-
-
-def _money(ax, currency: str) -> None:
-    from salesnb.plots import money_axis
-
-    money_axis(ax, "y", currency=currency)
 
 
 # ---- team -----------------------------------------------------------------------------------------
@@ -1612,10 +1642,8 @@ def team(
     """The team board: a scorecard per rep and a drill-down into one rep."""
     import ipywidgets as w
 
-    from salesnb.plots import use_house_style
     from salesnb.widgets import rep_picker
 
-    use_house_style()
     board = _open_board("team", source, period, as_of, region, team, channel, currency)
     if board.src is None:
         return board
@@ -1714,18 +1742,23 @@ def team(
             ]
         )
         m = d["monthly"]
-        fig, ax = _figure(height=2.8)
+        who = str(r["name"] or rep_id)
         if len(m):
-            ax.plot(m["month"], m["revenue"], marker="o", color="#4E79A7")
             best = m.loc[m["revenue"].idxmax()]
-            ax.set_title(
-                f"{r['name'] or rep_id}: best month {best['month']:%Y-%m} ({fmt_money(best['revenue'], cur)})"
-            )
+            title = f"{who}: best month {best['month']:%Y-%m} ({fmt_money(best['revenue'], cur)})"
         else:
-            ax.set_title(f"{r['name'] or rep_id}: no orders in the last 12 months")
-        ax.set_ylabel(f"Revenue ({cur})")
-        _money(ax, cur)
-        chart = figure_html(fig, "rep-trend", "monthly revenue of the rep")
+            title = f"{who}: no orders in the last 12 months"
+        end = pd.Timestamp(f.end)
+        months = pd.date_range(end - pd.DateOffset(months=12), end - pd.Timedelta(days=1), freq="MS")
+        values = m.set_index("month")["revenue"].reindex(months, fill_value=0.0)
+        svg = svg_column_chart(
+            [t.strftime("%Y-%m") for t in months],
+            [float(v) for v in values.values],
+            title=title,
+            y_label=f"Revenue ({cur})",
+            height=240,
+        )
+        chart = svg_html(svg, "rep-trend", "monthly revenue of the rep")
         deals = d["open_deals"]
         deals_html = (
             table_html(

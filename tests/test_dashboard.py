@@ -164,6 +164,146 @@ def test_period_choices_latest_first(tiny):
     assert dashboard.current_period(tiny).label == "2026-Q3"
 
 
+# --------------------------------------------------------------------------- small cubes
+def _assert_same_figures(cube: dict, live: dict, context) -> None:
+    assert cube.keys() == live.keys()
+    for key, want in live.items():
+        got = cube[key]
+        if isinstance(want, float) and got is not None:
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-9), (context, key)
+        else:
+            assert got == want, (context, key)
+
+
+def _assert_reader_matches_library(src, reader, filters, as_of=None) -> None:
+    import pandas as pd
+
+    context = (filters, as_of)
+    _assert_same_figures(
+        dashboard.figures_from(reader, filters, as_of),
+        dashboard.executive_figures(src, filters, as_of),
+        context,
+    )
+    pd.testing.assert_frame_equal(
+        dashboard.funnel_steps_from(reader, filters), dashboard.funnel_steps(src, filters)
+    )
+    pd.testing.assert_frame_equal(
+        reader.monthly_revenue(filters),
+        dashboard.monthly_revenue(src, filters),
+        check_dtype=False,
+        rtol=1e-9,
+    )
+    mix = dashboard.channel_mix_from(reader, filters)
+    assert {"channel", "revenue", "share", "growth"} <= set(mix.columns)
+    pd.testing.assert_frame_equal(
+        mix, dashboard.channel_mix(src, filters)[mix.columns], check_dtype=False, rtol=1e-9
+    )
+
+
+def test_cube_sums_rows_matching_the_filters():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "day": pd.to_datetime(["2026-07-01", "2026-07-15", "2026-09-30", "2026-10-01", None]),
+            "region": ["East", "West", "East", "East", "East"],
+            "revenue": [1.0, 2.0, 4.0, 8.0, 16.0],
+        }
+    )
+    cube = dashboard.Cube(frame, ["day", "region"])
+    assert cube.total("revenue", Q3.start, Q3.end) == 7.0  # 1 + 2 + 4: Oct and no date out
+    assert cube.total("revenue", Q3.start, Q3.end, region="East") == 5.0
+    assert cube.total("revenue", region="East") == 29.0  # no period: every row, dated or not
+    assert cube.total("revenue", Q3.start, Q3.end, channel="Online") == 7.0  # not a dimension
+    assert cube.total("revenue", Q3.start, Q3.end, region="North") == 0.0
+
+
+@pytest.mark.parametrize(
+    "period, kw",
+    [
+        ("2026-Q3", {}),
+        ("2026-Q3", {"region": "East"}),
+        ("2026-Q3", {"team": "Beta"}),
+        ("2026-Q3", {"channel": "Online"}),
+        ("2026-Q3", {"region": "West", "team": "Beta", "channel": "Retail"}),
+        ("2026-08", {}),  # a month, not among the prepared periods: computed on first use
+        ("2026", {"team": "Alpha"}),
+        ("2025-Q3", {}),
+    ],
+)
+def test_cube_reader_gives_the_library_numbers_on_tiny(tiny, period, kw):
+    reader = dashboard.CubeReader(tiny, periods=["2026-Q3", "2025-Q3"])
+    p = parse_period(period)
+    f = Filters(p.start, p.end, kw.get("region"), kw.get("team"), kw.get("channel"))
+    _assert_reader_matches_library(tiny, reader, f)
+    _assert_reader_matches_library(tiny, reader, f, as_of=date(2026, 8, 15))
+
+
+def test_cube_reader_gives_the_library_numbers_on_the_demo(demo_warehouse):
+    src = connect(demo_warehouse)
+    periods = dashboard.period_choices(src)
+    reader = dashboard.open_reader(src, None, now=periods[:1], later=periods)
+    assert isinstance(reader, dashboard.CubeReader)
+    reader.wait()  # the other periods, prepared in the background
+    assert {parse_period(p).end for p in periods} <= set(reader._flow)
+    known = dashboard.known_values(src)
+    scopes = [
+        {},
+        {"region": known["region"][0]},
+        {"team": known["team"][-1]},
+        {"channel": known["channel"][0]},
+        {"region": known["region"][1], "team": known["team"][0]},
+    ]
+    for label in (periods[0], periods[1], periods[-1]):
+        p = parse_period(label)
+        for kw in scopes:
+            _assert_reader_matches_library(src, reader, Filters(p.start, p.end, **kw))
+    src.close()
+
+
+def test_duplicate_rep_ids_fall_back_to_live_queries(tmp_path):
+    path = tmp_path / "dup.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "create table orders as select 'o1' order_id, 1 line_no, date '2026-07-01' order_date,"
+        " 'c1' customer_id, 'r1' rep_id, 'East' region, 'Online' channel, 10.0 net_amount"
+    )
+    # r1 listed in two teams: a join would count its order twice
+    con.execute(
+        "create table reps as select * from (values ('r1','Alpha','East'),('r1','Beta','East'))"
+        " t(rep_id, team, region)"
+    )
+    con.close()
+    src = connect(path)
+    assert not dashboard.CubeReader.usable(src)
+    reader = dashboard.open_reader(src, None, now=["2026-Q3"])
+    assert isinstance(reader, dashboard.LiveReader)
+    assert dashboard.figures_from(reader, q3())["revenue"] == 10.0
+    src.close()
+
+
+def test_svg_charts_escape_names_and_carry_units():
+    import base64
+
+    svg = dashboard.svg_bar_chart(
+        ["<script>alert(1)</script>", "Retail"],
+        [0.75, 0.25],
+        title="Online leads with 75% of revenue",
+        x_label="Share of revenue (%)",
+        tick=lambda v: f"{v:.0%}",
+    )
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert "Share of revenue (%)" in svg and ">75%<" in svg
+    html = dashboard.svg_html(svg, "channels", "share of revenue by channel")
+    data = html.split("base64,")[1].split('"')[0]
+    assert base64.b64decode(data).decode() == svg
+    column = dashboard.svg_column_chart(
+        ["2026-07", "2026-08"], [120.0, 80.0], "t", "Revenue (USD)", reference=100.0
+    )
+    assert "Revenue (USD)" in column and "stroke-dasharray" in column  # the target pace line
+    assert dashboard.nice_ticks(47.3) == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
+
+
 # --------------------------------------------------------------------------- URL parameters
 def test_valid_url_parameters(tiny):
     values, problems = dashboard.url_parameters("region=East&period=2026q2&channel=all", tiny)

@@ -85,8 +85,8 @@ def test_service_study_on_demo(demo_report):
 
     figures = json.loads((demo_report / "service.json").read_text())
     manifest = json.loads((demo_report / "manifest.json").read_text())
-    source = manifest["parameters"]["source"]
-    period = manifest["parameters"]["period"]
+    source = manifest["source"]
+    period = manifest["period"]
     from salesnb.periods import parse_period
 
     p = parse_period(period)
