@@ -45,6 +45,7 @@ from scipy.optimize import minimize
 from scipy.special import digamma, gammaln, hyp2f1
 
 from salesnb.errors import FitError
+from salesnb.metrics import require_columns
 
 DAYS_PER_WEEK = 7.0
 WEEKS_PER_MONTH = 365.25 / 12 / DAYS_PER_WEEK  # 4.348 weeks in an average month
@@ -55,10 +56,8 @@ GG_PARAMS = ("p", "q", "gamma")
 LOG_BOUND = 12.0
 
 
-def _require(frame: pd.DataFrame, cols) -> None:
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise ValueError(f"customer summary is missing column(s): {', '.join(missing)}")
+def _require(frame, cols) -> None:
+    require_columns(frame, cols, "customer summary")
 
 
 def summary_in_weeks(summary: pd.DataFrame, recency_col="recency", T_col="T") -> pd.DataFrame:
@@ -99,11 +98,19 @@ def bgnbd_neg_ll_grad(theta, x, t_x, T, w):
     w3 = np.exp(a3 - tail)
     w4 = np.exp(np.where(repeat, a4 - tail, -np.inf))
     ll = a1 + a2 + tail
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
+    d_r = (
+        digamma(r + x)
+        - digamma(r)
+        + np.log(alpha)
+        - w3 * np.log(alpha + T)
+        - w4 * np.log(alpha + t_x)
+    )
     d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
     d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
     d_b = digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x) - w4 / bx1
-    grad = np.array([_wsum(w, d_r) * r, _wsum(w, d_alpha) * alpha, _wsum(w, d_a) * a, _wsum(w, d_b) * b])
+    grad = np.array(
+        [_wsum(w, d_r) * r, _wsum(w, d_alpha) * alpha, _wsum(w, d_a) * a, _wsum(w, d_b) * b]
+    )
     return -_wsum(w, ll), -grad
 
 
@@ -136,6 +143,7 @@ def _minimise(neg_ll_grad, start, names, what: str, penalizer: float):
     (analytic, so the optimiser converges tightly and fast: the answer does not depend on how
     many iterations it took, and last-bit differences in the inputs cannot move a figure).
     """
+
     def objective(theta):
         value, grad = neg_ll_grad(theta)
         if penalizer:
@@ -146,18 +154,30 @@ def _minimise(neg_ll_grad, start, names, what: str, penalizer: float):
         return value, grad
 
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
-    res = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options=dict(ftol=1e-13, gtol=1e-7, maxiter=2000))
+    res = minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options=dict(ftol=1e-13, gtol=1e-7, maxiter=2000),
+    )
     if not res.success or not np.isfinite(res.fun) or res.fun >= 1e299:
         # L-BFGS-B can stop on an imprecise line search near a flat optimum; a
         # derivative-free polish from its end point settles those cases.
-        res2 = minimize(lambda t: objective(t)[0], res.x, method="Nelder-Mead",
-                        options=dict(maxiter=4000, xatol=1e-9, fatol=1e-10))
+        res2 = minimize(
+            lambda t: objective(t)[0],
+            res.x,
+            method="Nelder-Mead",
+            options=dict(maxiter=4000, xatol=1e-9, fatol=1e-10),
+        )
         if res2.fun <= res.fun:
             res = res2
         if not np.isfinite(res.fun) or res.fun >= 1e299:
-            raise FitError(f"the {what} could not be fitted: the likelihood is not finite "
-                           "anywhere the optimiser looked (check for negative or missing values)")
+            raise FitError(
+                f"the {what} could not be fitted: the likelihood is not finite "
+                "anywhere the optimiser looked (check for negative or missing values)"
+            )
     at_wall = [n for n, v in zip(names, res.x, strict=True) if abs(v) >= LOG_BOUND - 1e-3]
     if at_wall:
         raise FitError(
@@ -173,8 +193,15 @@ def gamma_gamma_loglik_terms(params, x, mean_value) -> np.ndarray:
     """Per-customer Gamma-Gamma log-likelihood of the mean repeat value (x > 0 only)."""
     p, q, gamma = params
     px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
-            + (px - 1) * np.log(mean_value) + px * np.log(x) - (px + q) * np.log(gamma + x * mean_value))
+    return (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(gamma)
+        + (px - 1) * np.log(mean_value)
+        + px * np.log(x)
+        - (px + q) * np.log(gamma + x * mean_value)
+    )
 
 
 @dataclass
@@ -220,7 +247,9 @@ class ClvModel:
         t = np.asarray(t, dtype="float64")
         z = t / (alpha + T + t)
         head = (a + b + x - 1) / (a - 1)
-        tail = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        tail = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
+            r + x, b + x, a + b + x - 1, z
+        )
         return head * tail * self.probability_alive(x, recency, T)
 
     # -- spend -------------------------------------------------------------
@@ -235,8 +264,16 @@ class ClvModel:
         return (gamma + x * m) * p / (p * x + q - 1)
 
     # -- value -------------------------------------------------------------
-    def customer_value(self, frequency, recency, T, monetary_value, clv_months: int = 12,
-                       discount_rate: float = 0.10, weeks_per_month: float = WEEKS_PER_MONTH):
+    def customer_value(
+        self,
+        frequency,
+        recency,
+        T,
+        monetary_value,
+        clv_months: int = 12,
+        discount_rate: float = 0.10,
+        weeks_per_month: float = WEEKS_PER_MONTH,
+    ):
         """Discounted value of each customer's purchases over the next ``clv_months``.
 
         ``discount_rate`` is annual; each month's expected purchases are discounted at the
@@ -256,15 +293,21 @@ class ClvModel:
             previous = cumulative
         return total * value_per_purchase
 
-    def predict(self, summary: pd.DataFrame, clv_months: int = 12, discount_rate: float = 0.10,
-                weeks_per_month: float = WEEKS_PER_MONTH) -> pd.DataFrame:
+    def predict(
+        self,
+        summary: pd.DataFrame,
+        clv_months: int = 12,
+        discount_rate: float = 0.10,
+        weeks_per_month: float = WEEKS_PER_MONTH,
+    ) -> pd.DataFrame:
         """Per customer: ``expected_purchases``, ``probability_alive``, ``expected_value`` and ``clv``.
 
         ``summary`` uses the column names the model was fitted with; other columns pass through.
         ``expected_purchases`` is over the ``clv_months`` horizon (undiscounted).
         """
-        c = self.columns or dict(frequency="frequency", recency="recency", T="T",
-                                 monetary_value="monetary_value")
+        c = self.columns or dict(
+            frequency="frequency", recency="recency", T="T", monetary_value="monetary_value"
+        )
         _require(summary, [c["frequency"], c["recency"], c["T"], c["monetary_value"]])
         x = summary[c["frequency"]].to_numpy("float64")
         t_x = summary[c["recency"]].to_numpy("float64")
@@ -272,7 +315,8 @@ class ClvModel:
         m = summary[c["monetary_value"]].to_numpy("float64")
         out = summary.copy()
         out["expected_purchases"] = self.conditional_expected_purchases(
-            clv_months * weeks_per_month, x, t_x, T)
+            clv_months * weeks_per_month, x, t_x, T
+        )
         out["probability_alive"] = self.probability_alive(x, t_x, T)
         out["expected_value"] = self.expected_average_value(x, m)
         out["clv"] = self.customer_value(x, t_x, T, m, clv_months, discount_rate, weeks_per_month)
@@ -287,20 +331,31 @@ def fit_bgnbd(frequency, recency, T, penalizer: float = 0.0) -> tuple[dict, floa
     if len(x) == 0:
         raise FitError("the purchase model needs at least one customer; the summary is empty")
     if not (np.isfinite(x).all() and np.isfinite(t_x).all() and np.isfinite(T).all()):
-        raise FitError("the purchase model needs finite frequency, recency and T for every customer")
+        raise FitError(
+            "the purchase model needs finite frequency, recency and T for every customer"
+        )
     if (x < 0).any() or (t_x < 0).any() or (t_x > T + 1e-9).any():
-        raise FitError("the purchase model needs frequency >= 0 and 0 <= recency <= T for every customer")
+        raise FitError(
+            "the purchase model needs frequency >= 0 and 0 <= recency <= T for every customer"
+        )
     if not (x > 0).any():
         raise FitError(
             f"none of the {len(x)} customers made a repeat purchase, so the purchase model "
             "(BG/NBD) cannot tell how often customers come back; lifetime value needs repeat buyers"
         )
     if (T <= 0).all():
-        raise FitError("every customer's first purchase is on the last day observed: no history to fit")
+        raise FitError(
+            "every customer's first purchase is on the last day observed: no history to fit"
+        )
     (xu, tu, Tu), w = _compress([x, t_x, T])
 
-    res = _minimise(lambda th: bgnbd_neg_ll_grad(th, xu, tu, Tu, w), _bgnbd_start(xu, Tu, w),
-                    BGNBD_PARAMS, "purchase model (BG/NBD)", penalizer)
+    res = _minimise(
+        lambda th: bgnbd_neg_ll_grad(th, xu, tu, Tu, w),
+        _bgnbd_start(xu, Tu, w),
+        BGNBD_PARAMS,
+        "purchase model (BG/NBD)",
+        penalizer,
+    )
     params = dict(zip(BGNBD_PARAMS, map(float, np.exp(res.x)), strict=True))
     return params, float(_wsum(w, bgnbd_loglik_terms(np.exp(res.x), xu, tu, Tu)))
 
@@ -340,16 +395,27 @@ def fit_gamma_gamma(frequency, monetary_value, penalizer: float = 0.0) -> tuple[
     # Start: spend per purchase varies about 1/sqrt(p) around a customer's mean; p = 4 and a
     # q of 3 (q - 1 = 2) put the population mean spend, p * gamma / (q - 1), at the sample mean.
     start = np.log([4.0, 2.0, 0.5])
-    res = _minimise(neg_ll_scaled, start, ("p", "q", "gamma"), "spend model (Gamma-Gamma)", penalizer)
+    res = _minimise(
+        neg_ll_scaled, start, ("p", "q", "gamma"), "spend model (Gamma-Gamma)", penalizer
+    )
     p, q_minus_1, g = np.exp(res.x)
     params = {"p": float(p), "q": float(1.0 + q_minus_1), "gamma": float(g * scale)}
-    ll = float(_wsum(w, gamma_gamma_loglik_terms((params["p"], params["q"], params["gamma"]), xu, mu)))
+    ll = float(
+        _wsum(w, gamma_gamma_loglik_terms((params["p"], params["q"], params["gamma"]), xu, mu))
+    )
     return params, ll
 
 
-def fit_clv(summary: pd.DataFrame, *, frequency_col: str = "frequency", recency_col: str = "recency",
-            T_col: str = "T", monetary_col: str = "monetary_value", penalizer: float = 0.0,
-            time_unit: str = "weeks") -> ClvModel:
+def fit_clv(
+    summary: pd.DataFrame,
+    *,
+    frequency_col: str = "frequency",
+    recency_col: str = "recency",
+    T_col: str = "T",
+    monetary_col: str = "monetary_value",
+    penalizer: float = 0.0,
+    time_unit: str = "weeks",
+) -> ClvModel:
     """Fit BG/NBD (purchases) and Gamma-Gamma (spend) to one row per customer.
 
     Columns (lifetimes convention, all in one time unit, weeks recommended):
@@ -367,17 +433,34 @@ def fit_clv(summary: pd.DataFrame, *, frequency_col: str = "frequency", recency_
     """
     _require(summary, [frequency_col, recency_col, T_col, monetary_col])
     x = summary[frequency_col].to_numpy("float64")
-    bg, ll = fit_bgnbd(x, summary[recency_col].to_numpy("float64"),
-                       summary[T_col].to_numpy("float64"), penalizer=penalizer)
+    bg, ll = fit_bgnbd(
+        x,
+        summary[recency_col].to_numpy("float64"),
+        summary[T_col].to_numpy("float64"),
+        penalizer=penalizer,
+    )
     gg, gg_ll = fit_gamma_gamma(x, summary[monetary_col].to_numpy("float64"), penalizer=penalizer)
     return ClvModel(
-        params={**bg, **gg}, loglik=ll, gg_loglik=gg_ll, n_customers=int(len(x)),
-        n_repeat=int((x > 0).sum()), time_unit=time_unit,
-        columns=dict(frequency=frequency_col, recency=recency_col, T=T_col, monetary_value=monetary_col),
+        params={**bg, **gg},
+        loglik=ll,
+        gg_loglik=gg_ll,
+        n_customers=int(len(x)),
+        n_repeat=int((x > 0).sum()),
+        time_unit=time_unit,
+        columns=dict(
+            frequency=frequency_col, recency=recency_col, T=T_col, monetary_value=monetary_col
+        ),
     )
 
 
 __all__ = [
-    "ClvModel", "fit_clv", "fit_bgnbd", "fit_gamma_gamma", "summary_in_weeks",
-    "bgnbd_loglik_terms", "gamma_gamma_loglik_terms", "WEEKS_PER_MONTH", "DAYS_PER_WEEK",
+    "ClvModel",
+    "fit_clv",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "summary_in_weeks",
+    "bgnbd_loglik_terms",
+    "gamma_gamma_loglik_terms",
+    "WEEKS_PER_MONTH",
+    "DAYS_PER_WEEK",
 ]

@@ -9,18 +9,12 @@ across channels, and the chi-square test of a contingency table
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 from statsmodels.stats.contingency_tables import Table
 from statsmodels.stats.oneway import anova_oneway
 
-
-def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+from salesnb.metrics import require_columns
 
 
 def quarter_label(ts) -> str:
@@ -45,7 +39,7 @@ def channel_summary(
     >>> channel_summary(now, old)[["channel", "share", "growth"]].values.tolist()
     [['A', 0.75, 2.0], ['B', 0.25, 0.0]]
     """
-    _need(current, [channel_col, "revenue", "orders", "customers"], "channel_summary")
+    require_columns(current, [channel_col, "revenue", "orders", "customers"], "channel_summary")
     cur = current.rename(columns={channel_col: "channel"}).copy()
     cur["channel"] = (
         cur["channel"].astype(object).where(cur["channel"].notna(), "(no channel)").astype(str)
@@ -58,7 +52,7 @@ def channel_summary(
     total = out["revenue"].sum()
     out["share"] = out["revenue"] / total if total else np.nan
     if prior is not None and len(prior):
-        _need(prior, [channel_col, "revenue"], "channel_summary(prior)")
+        require_columns(prior, [channel_col, "revenue"], "channel_summary(prior)")
         pr = prior.rename(columns={channel_col: "channel"})[["channel", "revenue"]].copy()
         pr["channel"] = (
             pr["channel"].astype(object).where(pr["channel"].notna(), "(no channel)").astype(str)
@@ -89,7 +83,7 @@ def quarterly_pivot(
     >>> quarterly_pivot(r).to_dict("index")
     {'2025-Q1': {'A': 1.0, 'B': 2.0}, '2025-Q2': {'A': 3.0, 'B': 0.0}}
     """
-    _need(rev, [quarter_col, channel_col, value], "quarterly_pivot")
+    require_columns(rev, [quarter_col, channel_col, value], "quarterly_pivot")
     p = rev.pivot_table(
         index=quarter_col, columns=channel_col, values=value, aggfunc="sum", fill_value=0.0
     )
@@ -153,8 +147,8 @@ def mix_shift_test(
     >>> mix_shift_test(b, a)["p_value"] < 0.001
     True
     """
-    _need(current, [channel_col, count_col], "mix_shift_test")
-    _need(prior, [channel_col, count_col], "mix_shift_test(prior)")
+    require_columns(current, [channel_col, count_col], "mix_shift_test")
+    require_columns(prior, [channel_col, count_col], "mix_shift_test(prior)")
     t = pd.DataFrame(
         {
             "now": current.groupby(channel_col)[count_col].sum(),
@@ -194,7 +188,7 @@ def order_value_test(
     >>> order_value_test(d)["p_value"] < 0.001
     True
     """
-    _need(daily, [channel_col, revenue_col, orders_col], "order_value_test")
+    require_columns(daily, [channel_col, revenue_col, orders_col], "order_value_test")
     d = daily[daily[orders_col] > 0]
     aov = (d[revenue_col] / d[orders_col]).rename("aov")
     groups = {str(k): g.to_numpy(float) for k, g in aov.groupby(d[channel_col].astype(str))}
@@ -229,7 +223,7 @@ def growth_leaders(summary: pd.DataFrame, min_share: float = 0.02) -> dict:
     >>> growth_leaders(s)["growing_channel"], growth_leaders(s)["shrinking_channel"]
     ('A', 'B')
     """
-    _need(summary, ["channel", "share", "prior_share"], "growth_leaders")
+    require_columns(summary, ["channel", "share", "prior_share"], "growth_leaders")
     s = summary.dropna(subset=["share", "prior_share"])
     s = s[(s["share"] >= min_share) | (s["prior_share"] >= min_share)]
     if len(s) < 2:

@@ -28,14 +28,9 @@ from salesnb.clv import (
     fit_gamma_gamma,
     summary_in_weeks,
 )
+from salesnb.metrics import require_columns
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _require(frame: pd.DataFrame, cols: Sequence[str], what: str = "frame") -> None:
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} is missing column(s): {', '.join(missing)}")
 
 
 # --------------------------------------------------------------------------- RFM
@@ -45,14 +40,14 @@ def _require(frame: pd.DataFrame, cols: Sequence[str], what: str = "frame") -> N
 #: ``fm_score`` is the mean of the frequency and monetary scores; ``tenure_days`` is days since
 #: the first purchase. Pass your own list to :func:`rfm_segments` to change the cut-offs.
 DEFAULT_SEGMENT_RULES: tuple[tuple[str, dict], ...] = (
-    ("Champions", {"r_score": (4, 5), "fm_score": (4, 5)}),          # bought lately, often, a lot
-    ("Loyal", {"r_score": (3, 5), "fm_score": (3, 5)}),              # steady good customers
-    ("New", {"tenure_days": (0, 90)}),                               # first purchase this quarter
-    ("Promising", {"r_score": (4, 5), "fm_score": (1, 3)}),          # recent but small so far
-    ("Needs attention", {"r_score": (3, 3), "fm_score": (1, 3)}),    # average, slipping
-    ("At risk", {"r_score": (1, 2), "fm_score": (3, 5)}),            # were good, gone quiet
-    ("Hibernating", {"r_score": (2, 2), "fm_score": (1, 3)}),        # small and quiet
-    ("Lost", {"r_score": (1, 1), "fm_score": (1, 3)}),               # small and long gone
+    ("Champions", {"r_score": (4, 5), "fm_score": (4, 5)}),  # bought lately, often, a lot
+    ("Loyal", {"r_score": (3, 5), "fm_score": (3, 5)}),  # steady good customers
+    ("New", {"tenure_days": (0, 90)}),  # first purchase this quarter
+    ("Promising", {"r_score": (4, 5), "fm_score": (1, 3)}),  # recent but small so far
+    ("Needs attention", {"r_score": (3, 3), "fm_score": (1, 3)}),  # average, slipping
+    ("At risk", {"r_score": (1, 2), "fm_score": (3, 5)}),  # were good, gone quiet
+    ("Hibernating", {"r_score": (2, 2), "fm_score": (1, 3)}),  # small and quiet
+    ("Lost", {"r_score": (1, 1), "fm_score": (1, 3)}),  # small and long gone
 )
 SEGMENT_ORDER = [name for name, _ in DEFAULT_SEGMENT_RULES] + ["Other"]
 NOT_A_CUSTOMER = "(not yet a customer)"
@@ -66,8 +61,10 @@ def rfm_input(history: pd.DataFrame, window: pd.DataFrame) -> pd.DataFrame:
     the last 12 months). Returns ``customer_id, last_date, recency_days, tenure_days, orders,
     revenue`` with 0 orders / revenue for customers who did not buy in the window.
     """
-    _require(history, ["customer_id", "last_date", "recency_days", "tenure_days"], "history summary")
-    _require(window, ["customer_id", "orders", "revenue"], "window summary")
+    require_columns(
+        history, ["customer_id", "last_date", "recency_days", "tenure_days"], "history summary"
+    )
+    require_columns(window, ["customer_id", "orders", "revenue"], "window summary")
     out = history[["customer_id", "last_date", "recency_days", "tenure_days"]].merge(
         window[["customer_id", "orders", "revenue"]], on="customer_id", how="left"
     )
@@ -84,8 +81,14 @@ def _score(values: pd.Series, n_bins: int, higher_is_better: bool) -> pd.Series:
     return np.ceil(pct * n_bins - 1e-9).clip(1, n_bins).astype("int64")
 
 
-def rfm_scores(frame: pd.DataFrame, *, recency_col: str = "recency_days", frequency_col: str = "orders",
-               monetary_col: str = "revenue", n_bins: int = 5) -> pd.DataFrame:
+def rfm_scores(
+    frame: pd.DataFrame,
+    *,
+    recency_col: str = "recency_days",
+    frequency_col: str = "orders",
+    monetary_col: str = "revenue",
+    n_bins: int = 5,
+) -> pd.DataFrame:
     """Quantile scores 1..``n_bins`` for recency (recent = high), frequency and monetary value.
 
     Adds ``r_score, f_score, m_score, fm_score`` (mean of f and m) to a copy of ``frame``.
@@ -95,7 +98,7 @@ def rfm_scores(frame: pd.DataFrame, *, recency_col: str = "recency_days", freque
     >>> rfm_scores(f)[["r_score", "f_score", "m_score"]].values.tolist()
     [[5, 5, 5], [2, 2, 2], [1, 1, 1], [3, 3, 3], [4, 4, 4]]
     """
-    _require(frame, [recency_col, frequency_col, monetary_col], "customer frame")
+    require_columns(frame, [recency_col, frequency_col, monetary_col], "customer frame")
     out = frame.copy()
     out["r_score"] = _score(out[recency_col].astype("float64"), n_bins, higher_is_better=False)
     out["f_score"] = _score(out[frequency_col].astype("float64"), n_bins, higher_is_better=True)
@@ -104,7 +107,9 @@ def rfm_scores(frame: pd.DataFrame, *, recency_col: str = "recency_days", freque
     return out
 
 
-def rfm_segments(scored: pd.DataFrame, rules: Sequence[tuple[str, dict]] | None = None) -> pd.DataFrame:
+def rfm_segments(
+    scored: pd.DataFrame, rules: Sequence[tuple[str, dict]] | None = None
+) -> pd.DataFrame:
     """Name each customer's segment from the first matching rule (``DEFAULT_SEGMENT_RULES``).
 
     ``rules``: ordered ``(name, {column: (low, high)})``, inclusive ranges. Customers no rule
@@ -112,7 +117,7 @@ def rfm_segments(scored: pd.DataFrame, rules: Sequence[tuple[str, dict]] | None 
     """
     rules = list(DEFAULT_SEGMENT_RULES if rules is None else rules)
     needed = sorted({c for _, cond in rules for c in cond})
-    _require(scored, needed, "scored customer frame")
+    require_columns(scored, needed, "scored customer frame")
     out = scored.copy()
     segment = pd.Series("Other", index=out.index, dtype="object")
     unassigned = pd.Series(True, index=out.index)
@@ -130,21 +135,32 @@ def rfm_segments(scored: pd.DataFrame, rules: Sequence[tuple[str, dict]] | None 
 def segment_summary(segmented: pd.DataFrame, revenue_col: str = "revenue") -> pd.DataFrame:
     """Size and revenue per segment: ``segment, customers, customers_share, revenue,
     revenue_share, avg_recency_days, avg_orders`` (segments in rule order, empty ones kept)."""
-    _require(segmented, ["segment", revenue_col, "recency_days", "orders"], "segmented frame")
+    require_columns(
+        segmented, ["segment", revenue_col, "recency_days", "orders"], "segmented frame"
+    )
     g = segmented.groupby("segment", observed=False)
-    out = pd.DataFrame({
-        "customers": g.size(),
-        "revenue": g[revenue_col].sum(),
-        "avg_recency_days": g["recency_days"].mean(),
-        "avg_orders": g["orders"].mean(),
-    })
+    out = pd.DataFrame(
+        {
+            "customers": g.size(),
+            "revenue": g[revenue_col].sum(),
+            "avg_recency_days": g["recency_days"].mean(),
+            "avg_orders": g["orders"].mean(),
+        }
+    )
     out["customers_share"] = out["customers"] / max(out["customers"].sum(), 1)
     total = out["revenue"].sum()
     out["revenue_share"] = out["revenue"] / total if total else np.nan
     out = out.reset_index()
     out["segment"] = out["segment"].astype("str")
-    cols = ["segment", "customers", "customers_share", "revenue", "revenue_share", "avg_recency_days",
-            "avg_orders"]
+    cols = [
+        "segment",
+        "customers",
+        "customers_share",
+        "revenue",
+        "revenue_share",
+        "avg_recency_days",
+        "avg_orders",
+    ]
     return out[cols]
 
 
@@ -154,8 +170,8 @@ def segment_movement(prior: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
     Customers absent from ``prior`` (first purchase since) count in the row
     ``"(not yet a customer)"``. Both frames need ``customer_id, segment``.
     """
-    _require(prior, ["customer_id", "segment"], "prior segments")
-    _require(current, ["customer_id", "segment"], "current segments")
+    require_columns(prior, ["customer_id", "segment"], "prior segments")
+    require_columns(current, ["customer_id", "segment"], "current segments")
     m = current[["customer_id", "segment"]].merge(
         prior[["customer_id", "segment"]], on="customer_id", how="left", suffixes=("", "_prior")
     )
@@ -165,7 +181,8 @@ def segment_movement(prior: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
     rows = [s for s in [*SEGMENT_ORDER, NOT_A_CUSTOMER] if s in table.index]
     rows += [s for s in table.index if s not in rows]
     cols = [s for s in SEGMENT_ORDER if s in table.columns] + [
-        s for s in table.columns if s not in SEGMENT_ORDER]
+        s for s in table.columns if s not in SEGMENT_ORDER
+    ]
     table = table.loc[rows, cols]
     table.index.name, table.columns.name = "prior segment", "current segment"
     return table
@@ -173,7 +190,11 @@ def segment_movement(prior: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
 
 def segment_flows(movement: pd.DataFrame, segment: str = "Champions") -> dict:
     """Customers a segment kept, gained and lost between the two periods (from :func:`segment_movement`)."""
-    kept = int(movement.loc[segment, segment]) if segment in movement.index and segment in movement.columns else 0
+    kept = (
+        int(movement.loc[segment, segment])
+        if segment in movement.index and segment in movement.columns
+        else 0
+    )
     gained = int(movement[segment].sum()) - kept if segment in movement.columns else 0
     lost = int(movement.loc[segment].sum()) - kept if segment in movement.index else 0
     return {"kept": kept, "gained": gained, "lost": lost}
@@ -182,8 +203,12 @@ def segment_flows(movement: pd.DataFrame, segment: str = "Champions") -> dict:
 # --------------------------------------------------------------------------- cohorts
 
 
-def cohort_matrix(activity: pd.DataFrame, value: str = "customers", max_months: int | None = None,
-                  last_cohorts: int | None = None) -> pd.DataFrame:
+def cohort_matrix(
+    activity: pd.DataFrame,
+    value: str = "customers",
+    max_months: int | None = None,
+    last_cohorts: int | None = None,
+) -> pd.DataFrame:
     """Retention by first-purchase month: rows = cohort, columns = months since first purchase.
 
     ``activity``: ``cohort, months_since, customers, revenue`` (from
@@ -198,14 +223,18 @@ def cohort_matrix(activity: pd.DataFrame, value: str = "customers", max_months: 
     """
     if value not in ("customers", "revenue"):
         raise ValueError("value must be 'customers' or 'revenue'")
-    _require(activity, ["cohort", "months_since", value], "cohort activity")
+    require_columns(activity, ["cohort", "months_since", value], "cohort activity")
     wide = activity.pivot_table(index="cohort", columns="months_since", values=value, aggfunc="sum")
     last = pd.to_datetime(activity["month"]).max() if "month" in activity.columns else None
     reached = None
     if last is not None:
         cohorts = pd.to_datetime(pd.Series(wide.index, index=wide.index))
         reached = (last.year - cohorts.dt.year) * 12 + last.month - cohorts.dt.month
-    top = int(reached.max()) if reached is not None and len(reached) else int(activity["months_since"].max())
+    top = (
+        int(reached.max())
+        if reached is not None and len(reached)
+        else int(activity["months_since"].max())
+    )
     wide = wide.reindex(columns=range(0, max(top, int(activity["months_since"].max())) + 1))
     if 0 not in wide.columns or wide[0].isna().all():
         return wide * np.nan
@@ -224,8 +253,12 @@ def cohort_matrix(activity: pd.DataFrame, value: str = "customers", max_months: 
     return out
 
 
-def retention_curve(activity: pd.DataFrame, value: str = "customers", max_months: int | None = None,
-                    last_cohorts: int | None = None) -> pd.Series:
+def retention_curve(
+    activity: pd.DataFrame,
+    value: str = "customers",
+    max_months: int | None = None,
+    last_cohorts: int | None = None,
+) -> pd.Series:
     """Average retention per month since first purchase, weighting cohorts by their size.
 
     Only cohorts that have lived through month k count for month k; ``last_cohorts`` keeps the
@@ -244,8 +277,9 @@ def retention_curve(activity: pd.DataFrame, value: str = "customers", max_months
     return curve
 
 
-def retention_breaks(curve: pd.Series, top: int = 2, skip_first: bool = True,
-                     min_drop: float = 0.10) -> pd.DataFrame:
+def retention_breaks(
+    curve: pd.Series, top: int = 2, skip_first: bool = True, min_drop: float = 0.10
+) -> pd.DataFrame:
     """The months since first purchase where retention falls most (relative to the month before).
 
     Month 1 is left out by default (``skip_first``): nearly every business loses most
@@ -256,8 +290,14 @@ def retention_breaks(curve: pd.Series, top: int = 2, skip_first: bool = True,
     c = curve.dropna()
     prev = c.shift(1)
     drop = 1 - c / prev.where(prev > 0)
-    out = pd.DataFrame({"month": c.index, "retention_before": prev.values, "retention": c.values,
-                        "drop_pct": drop.values})
+    out = pd.DataFrame(
+        {
+            "month": c.index,
+            "retention_before": prev.values,
+            "retention": c.values,
+            "drop_pct": drop.values,
+        }
+    )
     if skip_first:
         out = out[out["month"] >= 2]
     out = out.dropna()
@@ -272,38 +312,54 @@ def calendar_dips(activity: pd.DataFrame, threshold: float = 0.15) -> pd.DataFra
     Returning = active customers of cohorts acquired before that month. Returns ``month,
     returning_customers, change_pct`` for months whose change is below ``-threshold``.
     """
-    _require(activity, ["month", "months_since", "customers"], "cohort activity")
+    require_columns(activity, ["month", "months_since", "customers"], "cohort activity")
     ret = activity[activity["months_since"] > 0].groupby("month")["customers"].sum().sort_index()
     change = ret / ret.shift(1) - 1
-    out = pd.DataFrame({"month": ret.index, "returning_customers": ret.values, "change_pct": change.values})
+    out = pd.DataFrame(
+        {"month": ret.index, "returning_customers": ret.values, "change_pct": change.values}
+    )
     return out[out["change_pct"] < -threshold].reset_index(drop=True)
 
 
-def cohort_findings(curve_customers: pd.Series, curve_revenue: pd.Series, dips: pd.DataFrame) -> str:
+def cohort_findings(
+    curve_customers: pd.Series, curve_revenue: pd.Series, dips: pd.DataFrame
+) -> str:
     """Markdown sentences naming where retention breaks (from the curves and calendar dips)."""
     lines = []
     if 1 in curve_customers.index and pd.notna(curve_customers.get(1)):
-        lines.append(f"- **{curve_customers[1]:.0%}** of a cohort buys again in its second month "
-                     f"(month 1); revenue retention that month is {curve_revenue.get(1, np.nan):.0%}.")
+        lines.append(
+            f"- **{curve_customers[1]:.0%}** of a cohort buys again in its second month "
+            f"(month 1); revenue retention that month is {curve_revenue.get(1, np.nan):.0%}."
+        )
     breaks = retention_breaks(curve_customers)
     if breaks.empty and len(curve_customers.dropna()) > 2:
-        lines.append("- After month 1 retention declines gradually: no later month loses a tenth or more "
-                     "of the customers active the month before.")
+        lines.append(
+            "- After month 1 retention declines gradually: no later month loses a tenth or more "
+            "of the customers active the month before."
+        )
     for row in breaks.itertuples():
-        lines.append(f"- Retention breaks in **month {int(row.month)}** after the first purchase: "
-                     f"active share falls from {row.retention_before:.1%} to {row.retention:.1%} "
-                     f"({row.drop_pct:.0%} fewer customers than the month before).")
+        lines.append(
+            f"- Retention breaks in **month {int(row.month)}** after the first purchase: "
+            f"active share falls from {row.retention_before:.1%} to {row.retention:.1%} "
+            f"({row.drop_pct:.0%} fewer customers than the month before)."
+        )
     for row in dips.itertuples():
-        lines.append(f"- In **{pd.Timestamp(row.month):%B %Y}** returning customers fell "
-                     f"{-row.change_pct:.0%} versus the month before, across cohorts.")
+        lines.append(
+            f"- In **{pd.Timestamp(row.month):%B %Y}** returning customers fell "
+            f"{-row.change_pct:.0%} versus the month before, across cohorts."
+        )
     return "\n".join(lines) or "- Too little history to measure retention."
 
 
 # --------------------------------------------------------------------------- CLV
 
 
-def clv_predictions(summary_days: pd.DataFrame, clv_months: int = 12, discount_rate: float = 0.10,
-                    penalizer: float = 0.0) -> tuple[ClvModel, pd.DataFrame]:
+def clv_predictions(
+    summary_days: pd.DataFrame,
+    clv_months: int = 12,
+    discount_rate: float = 0.10,
+    penalizer: float = 0.0,
+) -> tuple[ClvModel, pd.DataFrame]:
     """Fit BG/NBD + Gamma-Gamma to a customer summary in days and predict per customer.
 
     ``summary_days``: ``queries.customer_summary`` output (``frequency, recency, T,
@@ -332,17 +388,29 @@ def clv_params_table(model: ClvModel) -> pd.DataFrame:
     meaning = {
         "r": "shape of purchase-rate spread (Gamma)",
         "alpha": f"scale of purchase rate ({model.time_unit})",
-        "a": "dropout Beta a", "b": "dropout Beta b",
-        "p": "spend per purchase shape", "q": "spend spread across customers (shape)",
+        "a": "dropout Beta a",
+        "b": "dropout Beta b",
+        "p": "spend per purchase shape",
+        "q": "spend spread across customers (shape)",
         "gamma": "spend spread across customers (scale)",
     }
-    return pd.DataFrame({"parameter": list(model.params), "value": list(model.params.values()),
-                         "meaning": [meaning[k] for k in model.params]})
+    return pd.DataFrame(
+        {
+            "parameter": list(model.params),
+            "value": list(model.params.values()),
+            "meaning": [meaning[k] for k in model.params],
+        }
+    )
 
 
-def churn_risk(predictions: pd.DataFrame, owners: pd.DataFrame | None = None, *,
-               value_col: str = "revenue", value_quantile: float = 0.8,
-               alive_threshold: float = 0.5) -> pd.DataFrame:
+def churn_risk(
+    predictions: pd.DataFrame,
+    owners: pd.DataFrame | None = None,
+    *,
+    value_col: str = "revenue",
+    value_quantile: float = 0.8,
+    alive_threshold: float = 0.5,
+) -> pd.DataFrame:
     """The call list: customers of high past value who have probably stopped buying.
 
     High value = ``value_col`` at or above its ``value_quantile`` quantile over customers who
@@ -353,30 +421,68 @@ def churn_risk(predictions: pd.DataFrame, owners: pd.DataFrame | None = None, *,
     Columns: ``customer_id, customer_name, owner_rep_id, owner_rep, last_purchase,
     recency_days, past_value, probability_alive, expected_purchases, clv``.
     """
-    _require(predictions, ["customer_id", value_col, "probability_alive", "frequency", "last_date",
-                           "recency_days", "clv", "expected_purchases"], "predictions")
+    require_columns(
+        predictions,
+        [
+            "customer_id",
+            value_col,
+            "probability_alive",
+            "frequency",
+            "last_date",
+            "recency_days",
+            "clv",
+            "expected_purchases",
+        ],
+        "predictions",
+    )
     repeat = predictions[predictions["frequency"] > 0]
     if repeat.empty:
         cut = np.inf
     else:
         cut = repeat[value_col].quantile(value_quantile)
-    risk = repeat[(repeat[value_col] >= cut) & (repeat["probability_alive"] < alive_threshold)].copy()
+    risk = repeat[
+        (repeat[value_col] >= cut) & (repeat["probability_alive"] < alive_threshold)
+    ].copy()
     risk = risk.rename(columns={value_col: "past_value", "last_date": "last_purchase"})
     risk["past_value"] = risk["past_value"].round(2)  # engine sums differ in the last bits
     if owners is not None and len(owners):
-        risk = risk.merge(owners[[c for c in ("customer_id", "customer_name", "owner_rep_id", "owner_rep")
-                                  if c in owners.columns]], on="customer_id", how="left")
+        risk = risk.merge(
+            owners[
+                [
+                    c
+                    for c in ("customer_id", "customer_name", "owner_rep_id", "owner_rep")
+                    if c in owners.columns
+                ]
+            ],
+            on="customer_id",
+            how="left",
+        )
     for c in ("customer_name", "owner_rep_id", "owner_rep"):
         if c not in risk.columns:
             risk[c] = None
-    cols = ["customer_id", "customer_name", "owner_rep_id", "owner_rep", "last_purchase", "recency_days",
-            "past_value", "probability_alive", "expected_purchases", "clv"]
+    cols = [
+        "customer_id",
+        "customer_name",
+        "owner_rep_id",
+        "owner_rep",
+        "last_purchase",
+        "recency_days",
+        "past_value",
+        "probability_alive",
+        "expected_purchases",
+        "clv",
+    ]
     risk = risk[cols].sort_values(["past_value", "customer_id"], ascending=[False, True])
     return risk.reset_index(drop=True)
 
 
-def clv_weights_by_rep(predictions: pd.DataFrame, owners: pd.DataFrame, *, clv_col: str = "clv",
-                       rep_col: str = "owner_rep_id") -> pd.DataFrame:
+def clv_weights_by_rep(
+    predictions: pd.DataFrame,
+    owners: pd.DataFrame,
+    *,
+    clv_col: str = "clv",
+    rep_col: str = "owner_rep_id",
+) -> pd.DataFrame:
     """Each rep's share of the predicted customer value of their book (for CLV-based targets).
 
     ``predictions``: ``customer_id, clv``; ``owners``: ``customer_id, owner_rep_id`` (and
@@ -389,14 +495,25 @@ def clv_weights_by_rep(predictions: pd.DataFrame, owners: pd.DataFrame, *, clv_c
     >>> clv_weights_by_rep(p, o)[["rep_id", "weight"]].values.tolist()
     [['r1', 0.4], ['r2', 0.6]]
     """
-    _require(predictions, ["customer_id", clv_col], "predictions")
-    _require(owners, ["customer_id", rep_col], "owners")
-    name = owners["owner_rep"] if "owner_rep" in owners.columns else pd.Series(None, index=owners.index)
-    own = pd.DataFrame({"customer_id": owners["customer_id"], "rep_id": owners[rep_col], "rep_name": name})
+    require_columns(predictions, ["customer_id", clv_col], "predictions")
+    require_columns(owners, ["customer_id", rep_col], "owners")
+    name = (
+        owners["owner_rep"]
+        if "owner_rep" in owners.columns
+        else pd.Series(None, index=owners.index)
+    )
+    own = pd.DataFrame(
+        {"customer_id": owners["customer_id"], "rep_id": owners[rep_col], "rep_name": name}
+    )
     m = predictions[["customer_id", clv_col]].merge(own, on="customer_id", how="inner")
     m = m[m["rep_id"].notna()]
-    g = m.groupby("rep_id", sort=True).agg(rep_name=("rep_name", "first"), customers=("customer_id", "size"),
-                                           clv=(clv_col, "sum")).reset_index()
+    g = (
+        m.groupby("rep_id", sort=True)
+        .agg(
+            rep_name=("rep_name", "first"), customers=("customer_id", "size"), clv=(clv_col, "sum")
+        )
+        .reset_index()
+    )
     total = g["clv"].sum()
     g["weight"] = g["clv"] / total if total > 0 else np.nan
     return g[["rep_id", "rep_name", "customers", "clv", "weight"]]
@@ -418,22 +535,42 @@ def category_affinity(pairs: dict, min_orders: int = 1) -> pd.DataFrame:
     n = int(pairs["orders"])
     cats = pairs["categories"].set_index("category")["orders"]
     p = pairs["pairs"]
-    _require(p, ["category_a", "category_b", "orders"], "category pairs")
+    require_columns(p, ["category_a", "category_b", "orders"], "category pairs")
     if n == 0 or p.empty:
-        return pd.DataFrame(columns=["antecedent", "consequent", "orders_both", "support", "confidence", "lift"])
-    both = pd.concat([
-        pd.DataFrame({"antecedent": p["category_a"], "consequent": p["category_b"], "orders_both": p["orders"]}),
-        pd.DataFrame({"antecedent": p["category_b"], "consequent": p["category_a"], "orders_both": p["orders"]}),
-    ], ignore_index=True)
+        return pd.DataFrame(
+            columns=["antecedent", "consequent", "orders_both", "support", "confidence", "lift"]
+        )
+    both = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "antecedent": p["category_a"],
+                    "consequent": p["category_b"],
+                    "orders_both": p["orders"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "antecedent": p["category_b"],
+                    "consequent": p["category_a"],
+                    "orders_both": p["orders"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     both = both[both["orders_both"] >= min_orders]
     both["support"] = both["orders_both"] / n
     both["confidence"] = both["orders_both"] / both["antecedent"].map(cats).to_numpy()
     both["lift"] = both["confidence"] / (both["consequent"].map(cats).to_numpy() / n)
-    return both.sort_values(["lift", "antecedent", "consequent"], ascending=[False, True, True]).reset_index(drop=True)
+    return both.sort_values(
+        ["lift", "antecedent", "consequent"], ascending=[False, True, True]
+    ).reset_index(drop=True)
 
 
-def next_category_by_segment(owned: pd.DataFrame, segments: pd.DataFrame, affinity: pd.DataFrame,
-                             min_lift: float = 1.0) -> pd.DataFrame:
+def next_category_by_segment(
+    owned: pd.DataFrame, segments: pd.DataFrame, affinity: pd.DataFrame, min_lift: float = 1.0
+) -> pd.DataFrame:
     """A next-category offer per segment: the rule that would convert most of its customers.
 
     ``owned``: ``customer_id, category`` (categories each customer has bought); ``segments``:
@@ -443,9 +580,17 @@ def next_category_by_segment(owned: pd.DataFrame, segments: pd.DataFrame, affini
     takers wins. Returns ``segment, offer_category, because_they_buy, audience, confidence,
     lift, expected_takers``.
     """
-    _require(owned, ["customer_id", "category"], "customer categories")
-    _require(segments, ["customer_id", "segment"], "segments")
-    cols = ["segment", "offer_category", "because_they_buy", "audience", "confidence", "lift", "expected_takers"]
+    require_columns(owned, ["customer_id", "category"], "customer categories")
+    require_columns(segments, ["customer_id", "segment"], "segments")
+    cols = [
+        "segment",
+        "offer_category",
+        "because_they_buy",
+        "audience",
+        "confidence",
+        "lift",
+        "expected_takers",
+    ]
     rules = affinity[affinity["lift"] >= min_lift]
     if rules.empty or owned.empty:
         return pd.DataFrame(columns=cols)
@@ -465,7 +610,17 @@ def next_category_by_segment(owned: pd.DataFrame, segments: pd.DataFrame, affini
                 best = (key, rule, audience)
         if best is not None:
             (takers, _), rule, audience = best
-            rows.append((name, rule.consequent, rule.antecedent, audience, rule.confidence, rule.lift, takers))
+            rows.append(
+                (
+                    name,
+                    rule.consequent,
+                    rule.antecedent,
+                    audience,
+                    rule.confidence,
+                    rule.lift,
+                    takers,
+                )
+            )
     out = pd.DataFrame(rows, columns=cols)
     order = {s: i for i, s in enumerate(SEGMENT_ORDER)}
     return out.sort_values("segment", key=lambda s: s.map(order).fillna(99)).reset_index(drop=True)
@@ -480,7 +635,7 @@ def pareto_curve(customer_revenue: pd.DataFrame, revenue_col: str = "revenue") -
     Returns ``rank, customer_id, revenue, customers_share, revenue_share`` (cumulative).
     Ties are broken by ``customer_id`` so the order is deterministic.
     """
-    _require(customer_revenue, ["customer_id", revenue_col], "customer revenue")
+    require_columns(customer_revenue, ["customer_id", revenue_col], "customer revenue")
     c = customer_revenue[["customer_id", revenue_col]].rename(columns={revenue_col: "revenue"})
     c = c.sort_values(["revenue", "customer_id"], ascending=[False, True]).reset_index(drop=True)
     total = c["revenue"].sum()
@@ -511,54 +666,104 @@ def customers_for_share(curve: pd.DataFrame, share: float = 0.8) -> float:
 # --------------------------------------------------------------------------- what to do
 
 
-def what_to_do(*, segments: pd.DataFrame | None = None, flows: dict | None = None,
-               at_risk: pd.DataFrame | None = None, top10_share: float | None = None,
-               month1_retention: float | None = None, offers: pd.DataFrame | None = None,
-               clv_total: float | None = None, currency: str = "USD") -> str:
+def what_to_do(
+    *,
+    segments: pd.DataFrame | None = None,
+    flows: dict | None = None,
+    at_risk: pd.DataFrame | None = None,
+    top10_share: float | None = None,
+    month1_retention: float | None = None,
+    offers: pd.DataFrame | None = None,
+    clv_total: float | None = None,
+    currency: str = "USD",
+) -> str:
     """Markdown bullets of actions, computed from the study's numbers."""
     out = []
     if at_risk is not None and len(at_risk):
         value = at_risk["past_value"].sum()
         reps = at_risk["owner_rep"].dropna().nunique()
         who = f" across {reps} account owners" if reps else ""
-        out.append(f"- **Call the {len(at_risk)} high-value customers who have gone quiet** "
-                   f"(`customers-at-risk.csv`{who}); together they have bought {value:,.0f} {currency} so far.")
+        out.append(
+            f"- **Call the {len(at_risk)} high-value customers who have gone quiet** "
+            f"(`customers-at-risk.csv`{who}); together they have bought {value:,.0f} {currency} so far."
+        )
     if segments is not None and len(segments):
         s = segments.set_index("segment")
         if "At risk" in s.index and s.loc["At risk", "customers"]:
-            out.append(f"- Win back the **At risk** segment ({int(s.loc['At risk', 'customers'])} customers, "
-                       f"{s.loc['At risk', 'revenue_share']:.0%} of last year's revenue) before they lapse to Lost.")
+            out.append(
+                f"- Win back the **At risk** segment ({int(s.loc['At risk', 'customers'])} customers, "
+                f"{s.loc['At risk', 'revenue_share']:.0%} of last year's revenue) before they lapse to Lost."
+            )
         if "New" in s.index and s.loc["New", "customers"]:
-            out.append(f"- Onboard the {int(s.loc['New', 'customers'])} **New** customers: a second purchase in "
-                       "the first months is where retention is decided.")
+            out.append(
+                f"- Onboard the {int(s.loc['New', 'customers'])} **New** customers: a second purchase in "
+                "the first months is where retention is decided."
+            )
     if flows:
-        out.append(f"- Champions: kept {flows['kept']}, gained {flows['gained']}, lost {flows['lost']} since the "
-                   "prior period" + (" — find out why the lost ones left." if flows["lost"] > flows["gained"] else "."))
+        out.append(
+            f"- Champions: kept {flows['kept']}, gained {flows['gained']}, lost {flows['lost']} since the "
+            "prior period"
+            + (" — find out why the lost ones left." if flows["lost"] > flows["gained"] else ".")
+        )
     if month1_retention is not None and np.isfinite(month1_retention) and month1_retention < 0.3:
-        out.append(f"- Only {month1_retention:.0%} of new customers buy again the next month: schedule a "
-                   "follow-up call within 30 days of a first order.")
+        out.append(
+            f"- Only {month1_retention:.0%} of new customers buy again the next month: schedule a "
+            "follow-up call within 30 days of a first order."
+        )
     if offers is not None and len(offers):
         top = offers.sort_values("expected_takers", ascending=False).iloc[0]
-        out.append(f"- Offer **{top.offer_category}** to {top.segment} customers who buy {top.because_they_buy} "
-                   f"({int(top.audience)} customers, lift {top.lift:.2f}).")
+        out.append(
+            f"- Offer **{top.offer_category}** to {top.segment} customers who buy {top.because_they_buy} "
+            f"({int(top.audience)} customers, lift {top.lift:.2f})."
+        )
     if top10_share is not None and np.isfinite(top10_share):
         if top10_share >= 0.2:
-            out.append(f"- The top 10 customers make {top10_share:.0%} of revenue: give each a named owner and "
-                       "an account plan; losing one would show in the quarter.")
+            out.append(
+                f"- The top 10 customers make {top10_share:.0%} of revenue: give each a named owner and "
+                "an account plan; losing one would show in the quarter."
+            )
         else:
-            out.append(f"- Revenue is spread out (top 10 customers: {top10_share:.0%}); no single account "
-                       "dominates.")
+            out.append(
+                f"- Revenue is spread out (top 10 customers: {top10_share:.0%}); no single account "
+                "dominates."
+            )
     if clv_total is not None and np.isfinite(clv_total):
-        out.append(f"- The customer base is worth about {clv_total:,.0f} {currency} over the CLV horizon; "
-                   "use it to weight rep targets (`method='clv'`).")
+        out.append(
+            f"- The customer base is worth about {clv_total:,.0f} {currency} over the CLV horizon; "
+            "use it to weight rep targets (`method='clv'`)."
+        )
     return "\n".join(out) or "- Nothing stands out in this period."
 
 
 __all__ = [
-    "DEFAULT_SEGMENT_RULES", "SEGMENT_ORDER", "rfm_input", "rfm_scores", "rfm_segments", "segment_summary",
-    "segment_movement", "segment_flows", "cohort_matrix", "retention_curve", "retention_breaks",
-    "calendar_dips", "cohort_findings", "fit_clv", "fit_bgnbd", "fit_gamma_gamma", "ClvModel",
-    "summary_in_weeks", "clv_predictions", "clv_params_table", "churn_risk", "clv_weights_by_rep",
-    "category_affinity", "next_category_by_segment", "pareto_curve", "top_n_share",
-    "customers_for_share", "what_to_do", "WEEKS_PER_MONTH", "DAYS_PER_WEEK",
+    "DEFAULT_SEGMENT_RULES",
+    "SEGMENT_ORDER",
+    "rfm_input",
+    "rfm_scores",
+    "rfm_segments",
+    "segment_summary",
+    "segment_movement",
+    "segment_flows",
+    "cohort_matrix",
+    "retention_curve",
+    "retention_breaks",
+    "calendar_dips",
+    "cohort_findings",
+    "fit_clv",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "ClvModel",
+    "summary_in_weeks",
+    "clv_predictions",
+    "clv_params_table",
+    "churn_risk",
+    "clv_weights_by_rep",
+    "category_affinity",
+    "next_category_by_segment",
+    "pareto_curve",
+    "top_n_share",
+    "customers_for_share",
+    "what_to_do",
+    "WEEKS_PER_MONTH",
+    "DAYS_PER_WEEK",
 ]

@@ -16,7 +16,9 @@ import pandas as pd
 DEFAULT_WEIGHTS = {"headroom": 0.5, "growth": 0.3, "share": 0.2}
 
 
-def country_table(current: pd.DataFrame, prior: pd.DataFrame, market: pd.DataFrame | None = None) -> pd.DataFrame:
+def country_table(
+    current: pd.DataFrame, prior: pd.DataFrame, market: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per country: revenue, prior revenue, growth, customers, AOV, market size, share.
 
     ``current``/``prior``: ``country, revenue, orders, customers``; ``market``: ``country, market_size``.
@@ -33,11 +35,15 @@ def country_table(current: pd.DataFrame, prior: pd.DataFrame, market: pd.DataFra
         if missing:
             raise ValueError(f"country_table: {name} lacks column(s) {', '.join(missing)}")
     t = current[["country", "revenue", "orders", "customers"]].merge(
-        prior[["country", "revenue"]].rename(columns={"revenue": "revenue_prior"}), on="country", how="outer"
+        prior[["country", "revenue"]].rename(columns={"revenue": "revenue_prior"}),
+        on="country",
+        how="outer",
     )
     t[["revenue", "orders", "customers"]] = t[["revenue", "orders", "customers"]].fillna(0)
     t["growth"] = np.where(t["revenue_prior"] > 0, t["revenue"] / t["revenue_prior"] - 1, np.nan)
-    t["avg_order_value"] = np.where(t["orders"] > 0, t["revenue"] / t["orders"].where(t["orders"] > 0), np.nan)
+    t["avg_order_value"] = np.where(
+        t["orders"] > 0, t["revenue"] / t["orders"].where(t["orders"] > 0), np.nan
+    )
     total = t["revenue"].sum()
     t["revenue_share"] = t["revenue"] / total if total else np.nan
     if market is not None and len(market):
@@ -58,7 +64,9 @@ def home_country(table: pd.DataFrame) -> str | None:
     return None if table.empty else str(table.iloc[0]["country"])
 
 
-def expansion_ranking(table: pd.DataFrame, home: str | None = None, weights: dict | None = None) -> pd.DataFrame:
+def expansion_ranking(
+    table: pd.DataFrame, home: str | None = None, weights: dict | None = None
+) -> pd.DataFrame:
     """Score countries other than ``home`` for expansion effort.
 
     Score = w_headroom × rank-pct(headroom) + w_growth × rank-pct(growth) + w_share × (1 − rank-pct(market_share)),
@@ -73,8 +81,11 @@ def expansion_ranking(table: pd.DataFrame, home: str | None = None, weights: dic
     def pct(s):
         return s.rank(pct=True).fillna(0.5)
 
-    t["score"] = (w["headroom"] * pct(t["headroom"]) + w["growth"] * pct(t["growth"])
-                  + w["share"] * (1 - pct(t["market_share"])))
+    t["score"] = (
+        w["headroom"] * pct(t["headroom"])
+        + w["growth"] * pct(t["growth"])
+        + w["share"] * (1 - pct(t["market_share"]))
+    )
     t = t.sort_values(["score", "country"], ascending=[False, True]).reset_index(drop=True)
     t["rank"] = np.arange(1, len(t) + 1)
     return t
@@ -89,9 +100,15 @@ def what_to_do(table: pd.DataFrame, ranking: pd.DataFrame, home: str | None) -> 
     if len(ranking):
         top = ranking.iloc[0]
         g = "n/a" if pd.isna(top["growth"]) else f"{top['growth']:+.1%}"
-        share = "" if pd.isna(top["market_share"]) else f", our market share {top['market_share']:.1%}"
-        lines.append(f"- Put the next expansion effort into **{top['country']}** (growth {g}{share}).")
+        share = (
+            "" if pd.isna(top["market_share"]) else f", our market share {top['market_share']:.1%}"
+        )
+        lines.append(
+            f"- Put the next expansion effort into **{top['country']}** (growth {g}{share})."
+        )
         shrinking = ranking[ranking["growth"] < 0]
         for r in shrinking.itertuples():
-            lines.append(f"- Revenue in **{r.country}** fell {r.growth:.1%} on last year: review coverage there before adding more.")
+            lines.append(
+                f"- Revenue in **{r.country}** fell {r.growth:.1%} on last year: review coverage there before adding more."
+            )
     return "\n".join(lines) or "- Only one country has sales; no expansion ranking possible yet."

@@ -46,11 +46,7 @@ from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
 
-
-def _need(df: pd.DataFrame, cols, what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+from salesnb.metrics import require_columns
 
 
 def _month_start(d) -> pd.Timestamp:
@@ -79,8 +75,8 @@ def did_panel(
     >>> did_panel(rm, tr)["trained_after"].tolist()
     [False, True, False, False]
     """
-    _need(rep_month, ["rep_id", month_col, revenue_col], "rep-month revenue")
-    _need(trainings, ["rep_id", "program", "date"], "trainings")
+    require_columns(rep_month, ["rep_id", month_col, revenue_col], "rep-month revenue")
+    require_columns(trainings, ["rep_id", "program", "date"], "trainings")
     tr = trainings.copy()
     if program is None or program == "":
         program = tr["program"].value_counts().sort_index().idxmax() if len(tr) else None
@@ -117,7 +113,7 @@ def did_panel(
 
 def did_problem(panel: pd.DataFrame) -> str | None:
     """Why the DiD cannot be estimated from this panel (None when it can)."""
-    _need(panel, ["rep_id", "treated", "trained_after"], "DiD panel")
+    require_columns(panel, ["rep_id", "treated", "trained_after"], "DiD panel")
     if not panel["treated"].any():
         return "no trained rep has revenue in this scope"
     if panel["treated"].all():
@@ -135,7 +131,9 @@ def training_did(panel: pd.DataFrame, alpha: float = 0.05) -> dict:
     Returns coef, se, p_value, uplift (exp(coef) - 1), uplift_low, uplift_high, trained_reps,
     control_reps, observations.
     """
-    _need(panel, ["rep_id", "month", "log_revenue", "trained_after", "treated"], "DiD panel")
+    require_columns(
+        panel, ["rep_id", "month", "log_revenue", "trained_after", "treated"], "DiD panel"
+    )
     d = panel.assign(
         D=panel["trained_after"].astype(float), month_s=panel["month"].dt.strftime("%Y-%m")
     )
@@ -167,7 +165,7 @@ def did_2x2(panel: pd.DataFrame) -> dict:
     "After" for control reps means months from the earliest training month on.
     Returns the four cell means, ``coef`` and ``uplift`` (exp(coef) - 1).
     """
-    _need(panel, ["month", "log_revenue", "treated", "treat_month"], "DiD panel")
+    require_columns(panel, ["month", "log_revenue", "treated", "treat_month"], "DiD panel")
     start = panel["treat_month"].min()
     after = np.where(
         panel["treated"], panel["month"] >= panel["treat_month"], panel["month"] >= start
@@ -196,7 +194,9 @@ def parallel_trends(panel: pd.DataFrame) -> dict:
     earliest treat month, with rep and month fixed effects and rep-clustered SE.
     Returns trend_diff (log points per month), p_value, months.
     """
-    _need(panel, ["rep_id", "month", "log_revenue", "treated", "treat_month", "t"], "DiD panel")
+    require_columns(
+        panel, ["rep_id", "month", "log_revenue", "treated", "treat_month", "t"], "DiD panel"
+    )
     start = panel["treat_month"].min()
     pre = panel[
         np.where(panel["treated"], panel["month"] < panel["treat_month"], panel["month"] < start)
@@ -228,7 +228,7 @@ def event_study(
     Bins outside [lo, hi] are pooled into the end bins. Returns rel_period, coef, low, high,
     uplift (exp(coef) - 1); the reference period has coef 0.
     """
-    _need(panel, ["rep_id", "month", "log_revenue", "treated", "rel_month"], "DiD panel")
+    require_columns(panel, ["rep_id", "month", "log_revenue", "treated", "rel_month"], "DiD panel")
     d = panel.assign(month_s=panel["month"].dt.strftime("%Y-%m"))
     rel = np.floor(d["rel_month"] / bin_months).clip(lo, hi)
     names = {}
@@ -261,7 +261,7 @@ def event_study(
 
 def trend_by_group(panel: pd.DataFrame) -> pd.DataFrame:
     """Mean log revenue per month for trained and untrained reps (for the trends chart)."""
-    _need(panel, ["month", "treated", "log_revenue"], "DiD panel")
+    require_columns(panel, ["month", "treated", "log_revenue"], "DiD panel")
     g = panel.groupby(["month", "treated"], as_index=False)["log_revenue"].mean()
     g["group"] = np.where(g["treated"], "trained", "not trained")
     return g
@@ -279,8 +279,8 @@ def pilot_evaluation(
     unit-clustered SE), revenue_uplift (difference in mean won amount per unit),
     revenue_p_value (Welch), deals and units per group, verdict, reason.
     """
-    _need(units, ["unit_id", "closed", "won"], "pilot deals")
-    _need(assignment, ["unit_id", "group"], "pilot assignment")
+    require_columns(units, ["unit_id", "closed", "won"], "pilot deals")
+    require_columns(assignment, ["unit_id", "group"], "pilot assignment")
     a = assignment[["unit_id", "group"]].astype({"unit_id": "str"}).drop_duplicates("unit_id")
     u = a.merge(units.astype({"unit_id": "str"}), on="unit_id", how="left")
     for c in ("closed", "won", "won_amount"):
@@ -351,8 +351,8 @@ def pilot_evaluation(
 
 def pilot_problem(units: pd.DataFrame, assignment: pd.DataFrame) -> str | None:
     """Why a pilot cannot be evaluated yet (None when it can): a group without closed deals."""
-    _need(units, ["unit_id", "closed"], "pilot deals")
-    _need(assignment, ["unit_id", "group"], "pilot assignment")
+    require_columns(units, ["unit_id", "closed"], "pilot deals")
+    require_columns(assignment, ["unit_id", "group"], "pilot assignment")
     closed = assignment.astype({"unit_id": "str"}).merge(
         units.astype({"unit_id": "str"}), on="unit_id", how="left"
     )

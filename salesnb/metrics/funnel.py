@@ -23,13 +23,9 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
+from salesnb.metrics import require_columns
+
 WON, LOST, OPEN = "won", "lost", "open"
-
-
-def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
 
 
 def _ratio(num, den) -> float:
@@ -64,7 +60,7 @@ def win_rate_table(
     (['Web', 'Event'], 0.8)
     """
     by = [by] if isinstance(by, str) else list(by)
-    _need(counts, by + [won_col, closed_col], "win_rate_table")
+    require_columns(counts, by + [won_col, closed_col], "win_rate_table")
     out = counts[by].copy()
     out["closed"] = counts[closed_col].astype("int64")
     out["won"] = counts[won_col].astype("int64")
@@ -108,7 +104,7 @@ def cycle_time_summary(
     >>> cycle_time_summary(pd.DataFrame({"cycle_days": [10, 20, 30], "deals": [1, 2, 1]}))["median"]
     20.0
     """
-    _need(hist, [days_col, count_col], "cycle_time_summary")
+    require_columns(hist, [days_col, count_col], "cycle_time_summary")
     v, c = hist[days_col].to_numpy(float), hist[count_col].to_numpy(float)
     n = float(c.sum())
     return {
@@ -135,7 +131,7 @@ def _is_won_stage(name, won_stages) -> bool:
 
 def stage_order(flow: pd.DataFrame, stage_col: str = "stage", rank_col: str = "mean_rank") -> list:
     """Stages in the order deals pass through them (by their mean position in a deal's history)."""
-    _need(flow, [stage_col, rank_col], "stage_order")
+    require_columns(flow, [stage_col, rank_col], "stage_order")
     ranks = flow.groupby(stage_col)[rank_col].mean().sort_values(kind="stable")
     return list(ranks.index)
 
@@ -162,7 +158,7 @@ def stage_conversion(
     >>> stage_conversion(f)[["stage", "conversion"]].values.tolist()
     [['A', 0.6], ['B', 0.5]]
     """
-    _need(flow, ["stage", "next_stage", "status", "deals"], "stage_conversion")
+    require_columns(flow, ["stage", "next_stage", "status", "deals"], "stage_conversion")
     order = list(order) if order is not None else stage_order(flow)
     pos = {s: i for i, s in enumerate(order)}
     # A stage that only ever ends a deal with one outcome (e.g. "Closed" for won deals) is a
@@ -226,7 +222,7 @@ def stage_conversion(
         ],
     )
     if dwell is not None and len(dwell):
-        _need(dwell, ["stage", "median_dwell_days"], "stage_conversion(dwell)")
+        require_columns(dwell, ["stage", "median_dwell_days"], "stage_conversion(dwell)")
         cols = ["stage", "median_dwell_days"] + (
             ["mean_dwell_days"] if "mean_dwell_days" in dwell else []
         )
@@ -248,7 +244,7 @@ def find_bottleneck(conversion: pd.DataFrame, min_entered: int = 20) -> dict:
     >>> find_bottleneck(c)["stage"], find_bottleneck(c)["confirmed"]
     ('B', True)
     """
-    _need(conversion, ["stage", "entered", "conversion"], "find_bottleneck")
+    require_columns(conversion, ["stage", "entered", "conversion"], "find_bottleneck")
     c = conversion[(conversion["entered"] >= min_entered) & conversion["conversion"].notna()].copy()
     if c.empty:
         return {}
@@ -296,7 +292,9 @@ def value_open_pipeline(open_by_stage: pd.DataFrame, fallback_amount: float) -> 
     ...                                   "with_amount": [1]}), 50.0).value.tolist()
     [200.0]
     """
-    _need(open_by_stage, ["stage", "deals", "amount", "with_amount"], "value_open_pipeline")
+    require_columns(
+        open_by_stage, ["stage", "deals", "amount", "with_amount"], "value_open_pipeline"
+    )
     out = open_by_stage.copy()
     fill = 0.0 if pd.isna(fallback_amount) else float(fallback_amount)
     out["value"] = out["amount"].fillna(0.0) + (out["deals"] - out["with_amount"]) * fill
@@ -318,7 +316,7 @@ def weighted_forecast(
     >>> weighted_forecast(p, {"A": 0.5}, 0.1).expected.tolist()
     [50.0, 20.0]
     """
-    _need(open_pipeline, ["stage", value_col], "weighted_forecast")
+    require_columns(open_pipeline, ["stage", value_col], "weighted_forecast")
     probs = dict(stage_probability) if stage_probability is not None else {}
     out = open_pipeline.copy()
     out["probability"] = [
@@ -351,7 +349,7 @@ def cohort_table(cohorts: pd.DataFrame, month_col: str = "cohort_month") -> pd.D
     ...              )[["win_rate", "open_share"]].values.tolist()
     [[0.75, 0.6]]
     """
-    _need(cohorts, [month_col, "deals", "won", "lost"], "cohort_table")
+    require_columns(cohorts, [month_col, "deals", "won", "lost"], "cohort_table")
     out = cohorts.copy()
     if "open" not in out:
         out["open"] = out["deals"] - out["won"] - out["lost"]

@@ -58,6 +58,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from salesnb.metrics import require_columns
+
 PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
 
 
@@ -204,7 +206,9 @@ def tiered_commission(sales, target, plan: Plan) -> np.ndarray:
 def spiff_amounts(lines: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """Spiffs per rep (step 4). ``lines``: rep_id, product_id, category, sales, returns,
     units_sold, units_returned. Returns rep_id, spiffs."""
-    _need(lines, ["rep_id", "sales", "returns", "units_sold", "units_returned"], "commission lines")
+    require_columns(
+        lines, ["rep_id", "sales", "returns", "units_sold", "units_returned"], "commission lines"
+    )
     reps = pd.Index(lines["rep_id"].unique(), name="rep_id")
     total = pd.Series(0.0, index=reps)
     for s in plan.spiffs:
@@ -249,11 +253,13 @@ def payout_statement(
     >>> payout_statement(lines, pd.DataFrame({"rep_id": ["a"], "target": [100_000.0]}), p)["payout"].item()
     5320.0
     """
-    _need(lines, ["rep_id", "sales", "returns", "units_sold", "units_returned"], "commission lines")
-    _need(targets, ["rep_id", target_col], "targets")
+    require_columns(
+        lines, ["rep_id", "sales", "returns", "units_sold", "units_returned"], "commission lines"
+    )
+    require_columns(targets, ["rep_id", target_col], "targets")
     per = lines.groupby("rep_id", as_index=False)[["sales", "returns"]].sum()
     if reps is not None:
-        _need(reps, ["rep_id"], "reps")
+        require_columns(reps, ["rep_id"], "reps")
         keep = [c for c in ("rep_id", "name", "team") if c in reps.columns]
         per = reps[keep].merge(per, on="rep_id", how="outer")
     per[["sales", "returns"]] = per[["sales", "returns"]].fillna(0.0)
@@ -306,7 +312,7 @@ def attainment_spread(
     ``history``: one row per rep and past quarter with a positive attainment. Falls back to
     ``default`` with fewer than ``min_points`` usable deviations.
     """
-    _need(history, [rep_col, attainment_col], "attainment history")
+    require_columns(history, [rep_col, attainment_col], "attainment history")
     h = history[history[attainment_col] > 0]
     logs = np.log(h[attainment_col].astype("float64"))
     dev = logs - logs.groupby(h[rep_col]).transform("mean")
@@ -327,7 +333,9 @@ def simulate_payouts(
     the Gini of rep payouts), ``totals`` (array of simulated totals) and ``per_rep`` (frame:
     rep_id, expected_payout, p90_payout).
     """
-    _need(statement, ["rep_id", "sales", "returns", "target", "spiffs"], "payout statement")
+    require_columns(
+        statement, ["rep_id", "sales", "returns", "target", "spiffs"], "payout statement"
+    )
     rng = np.random.default_rng(seed)
     n = len(statement)
     mult = np.exp(rng.normal(-0.5 * spread**2, spread, size=(n_sims, n)))
@@ -367,12 +375,6 @@ def compare_plans(results: list[dict]) -> pd.DataFrame:
     """One row per simulated plan: plan, expected_payout, p90_payout, cost_of_sales_pct, gini."""
     cols = ["plan", "expected_payout", "p90_payout", "cost_of_sales_pct", "gini"]
     return pd.DataFrame([{k: r[k] for k in cols} for r in results], columns=cols)
-
-
-def _need(df: pd.DataFrame, cols, what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
 
 
 __all__ = [

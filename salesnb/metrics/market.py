@@ -29,14 +29,8 @@ import numpy as np
 import pandas as pd
 
 from salesnb.errors import FitError
+from salesnb.metrics import require_columns
 from salesnb.periods import parse_period
-
-
-def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
-
 
 # --------------------------------------------------------------------------- market share
 
@@ -88,8 +82,8 @@ def market_share_table(
     [0.1, 0.12]
     """
     by = list(by)
-    _need(ours, by + ["revenue"], "market_share_table(ours)")
-    _need(market, by + ["market_size"], "market_share_table(market)")
+    require_columns(ours, by + ["revenue"], "market_share_table(ours)")
+    require_columns(market, by + ["market_size"], "market_share_table(market)")
     o = ours.groupby(by, as_index=False, dropna=False)["revenue"].sum()
     m = market.groupby(by, as_index=False, dropna=False)["market_size"].sum()
     out = m.merge(o, on=by, how="left")
@@ -112,7 +106,7 @@ def competitor_shares(
     [0.3, 0.1]
     """
     by = list(by)
-    _need(competitors, by + ["competitor", "competitor_sales"], "competitor_shares")
+    require_columns(competitors, by + ["competitor", "competitor_sales"], "competitor_shares")
     c = competitors.groupby(by + ["competitor"], as_index=False)["competitor_sales"].sum()
     if by:
         m = market.groupby(by, as_index=False)["market_size"].sum()
@@ -146,8 +140,8 @@ def growth_share(
     >>> growth_share(now, old).set_index("category").quadrant.to_dict()
     {'A': 'star', 'B': 'cash cow', 'C': 'question mark', 'D': 'dog'}
     """
-    _need(current, [key, "revenue"], "growth_share")
-    _need(prior, [key, "revenue"], "growth_share(prior)")
+    require_columns(current, [key, "revenue"], "growth_share")
+    require_columns(prior, [key, "revenue"], "growth_share(prior)")
     cur = current.groupby(key, as_index=False)["revenue"].sum()
     pr = (
         prior.groupby(key, as_index=False)["revenue"]
@@ -196,7 +190,7 @@ def competitor_losses(
     >>> t[["competitor", "share_of_named", "share_of_lost"]].values.tolist()
     [['N', 0.75, 0.6], ['G', 0.25, 0.2]]
     """
-    _need(lost, [segment_col, competitor_col, "lost"], "competitor_losses")
+    require_columns(lost, [segment_col, competitor_col, "lost"], "competitor_losses")
     df = lost.rename(columns={segment_col: "segment", competitor_col: "competitor"}).copy()
     df["segment"] = df["segment"].astype(object).where(df["segment"].notna(), "(unknown)")
     all_lost = df.groupby("segment")["lost"].sum()
@@ -230,7 +224,9 @@ def dominant_competitor(losses: pd.DataFrame, min_lost: int = 20) -> dict:
     >>> dominant_competitor(t, min_lost=50)["competitor"]
     'N'
     """
-    _need(losses, ["segment", "competitor", "lost", "share_of_named"], "dominant_competitor")
+    require_columns(
+        losses, ["segment", "competitor", "lost", "share_of_named"], "dominant_competitor"
+    )
     seg_tot = losses.groupby("segment")["lost"].transform("sum")
     ok = losses[seg_tot >= min_lost]
     if ok.empty:
@@ -280,7 +276,7 @@ def price_elasticity(
     """
     from scipy.stats import norm
 
-    _need(cells, [product_col, x_col, quantity_col, lines_col], "price_elasticity")
+    require_columns(cells, [product_col, x_col, quantity_col, lines_col], "price_elasticity")
     c = cells[(cells[lines_col] > 0) & cells[x_col].notna() & np.isfinite(cells[x_col])]
     c = c[c.groupby(product_col)[x_col].transform("nunique") > 1]
     c = c[c.groupby(product_col)[quantity_col].transform("sum") > 0]
@@ -342,8 +338,8 @@ def segment_growth(
     ...                pd.DataFrame({"segment": ["E"], "revenue": [10.0]})).growth.round(2).tolist()
     [0.2]
     """
-    _need(current, [key, "revenue"], "segment_growth")
-    _need(prior, [key, "revenue"], "segment_growth(prior)")
+    require_columns(current, [key, "revenue"], "segment_growth")
+    require_columns(prior, [key, "revenue"], "segment_growth(prior)")
     cur = current.groupby(key, as_index=False)["revenue"].sum()
     pr = (
         prior.groupby(key, as_index=False)["revenue"]
@@ -367,7 +363,7 @@ def share_change(
     >>> round(float(share_change(t, ["2026"], ["2025"])["E"]), 3)
     0.02
     """
-    _need(share_table, ["period", key, "revenue", "market_size"], "share_change")
+    require_columns(share_table, ["period", key, "revenue", "market_size"], "share_change")
 
     def share(labels):
         part = (
@@ -397,7 +393,7 @@ def segment_strategy(
     >>> segment_strategy(s, t).set_index("segment").action.to_dict()
     {'E': 'defend', 'S': 'maintain', 'M': 'push'}
     """
-    _need(segments, ["segment", "revenue", "growth"], "segment_strategy")
+    require_columns(segments, ["segment", "revenue", "growth"], "segment_strategy")
     out = segments.copy()
     tot_prior = (out["revenue"] / (1 + out["growth"])).sum()
     company_growth = out["revenue"].sum() / tot_prior - 1 if tot_prior else 0.0

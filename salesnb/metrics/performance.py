@@ -23,16 +23,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesnb.metrics import require_columns
 from salesnb.periods import parse_period
 from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
 
 _PREFERENCE = ("quarter", "month", "year")
-
-
-def _need(df: pd.DataFrame, cols, what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
 
 
 def _months_between(a, b) -> int:
@@ -50,7 +45,7 @@ def resolve_targets(targets: pd.DataFrame, period_label: str, level: str = "rep"
     >>> resolve_targets(t, "2026", "rep")["target"].item(), resolve_targets(t, "2026-08")["target"].item()
     (400.0, 40.0)
     """
-    _need(targets, ["period", "level", "key", "target_amount"], "targets")
+    require_columns(targets, ["period", "level", "key", "target_amount"], "targets")
     t = targets[targets["level"].astype(str) == level]
     empty = pd.DataFrame(
         {
@@ -110,8 +105,8 @@ def rep_scorecard(
     responses, nps, csat. Optional inputs may be None; their columns are then NaN.
     Reps of ``reps`` with no sales get revenue 0; reps selling outside it are kept.
     """
-    _need(reps, ["rep_id"], "reps")
-    _need(sales, ["rep_id", "revenue"], "sales")
+    require_columns(reps, ["rep_id"], "reps")
+    require_columns(sales, ["rep_id", "revenue"], "sales")
     info = [c for c in ("rep_id", "name", "team", "region", "role") if c in reps.columns]
     keep_sales = [c for c in ("rep_id", "revenue", "avg_discount") if c in sales.columns]
     card = reps[info].merge(sales[keep_sales], on="rep_id", how="outer")
@@ -159,7 +154,7 @@ def team_scorecard(card: pd.DataFrame, team_targets: pd.DataFrame | None = None)
     closed, won, win_rate, cycle_days (won-weighted), avg_discount (revenue-weighted), nps
     (response-weighted), csat.
     """
-    _need(card, ["team", "rep_id", "revenue", "target"], "rep scorecard")
+    require_columns(card, ["team", "rep_id", "revenue", "target"], "rep scorecard")
     c = card.copy()
     c["_disc_w"] = c["avg_discount"] * c["revenue"].clip(lower=0)
     c["_rev_w"] = c["revenue"].clip(lower=0).where(c["avg_discount"].notna(), 0.0)
@@ -236,16 +231,16 @@ def territory_potential(
     - Without market data: the region's revenue per rep (a weaker proxy).
     ``card``: rep_id, region, revenue.
     """
-    _need(card, ["rep_id", "region", "revenue"], "rep scorecard")
+    require_columns(card, ["rep_id", "region", "revenue"], "rep scorecard")
     reps = card[["rep_id", "region"]].copy()
     n_in_region = reps.groupby("region")["rep_id"].transform("size")
     if market is not None and not market.empty:
-        _need(market, ["region", "segment", "market_size"], "market")
+        require_columns(market, ["region", "segment", "market_size"], "market")
         region_total = market.groupby("region")["market_size"].sum()
         even = reps["region"].map(region_total) / n_in_region
         out = reps.assign(potential=even, potential_basis="market size of the region / its reps")
         if accounts is not None and not accounts.empty:
-            _need(accounts, ["rep_id", "segment", "accounts"], "accounts")
+            require_columns(accounts, ["rep_id", "segment", "accounts"], "accounts")
             a = accounts.merge(reps, on="rep_id", how="inner")
             a["share"] = a["accounts"] / a.groupby(["region", "segment"])["accounts"].transform(
                 "sum"
@@ -280,8 +275,8 @@ def fair_ranking(
     above-median penetration reads "weak territory, not a weak rep", one behind on both
     "below target and below peers: coach".
     """
-    _need(card, ["rep_id", "revenue", "attainment"], "rep scorecard")
-    _need(potential, ["rep_id", "potential"], "potential")
+    require_columns(card, ["rep_id", "revenue", "attainment"], "rep scorecard")
+    require_columns(potential, ["rep_id", "potential"], "potential")
     info = [c for c in ("rep_id", "name", "region", "revenue", "attainment") if c in card.columns]
     r = card[info].merge(potential[["rep_id", "potential"]], on="rep_id", how="left")
     r["potential_index"] = r["potential"] / r["potential"].median()
@@ -320,7 +315,7 @@ def win_rate_funnel(
     binomial P(X <= won) at the pooled rate) and status: coach (p_below < 0.001), watch
     (< 0.025), above (P(X >= won) < 0.025) or within.
     """
-    _need(deals, ["rep_id", closed_col, won_col], "deals")
+    require_columns(deals, ["rep_id", closed_col, won_col], "deals")
     d = (
         deals[deals[closed_col] > 0][["rep_id", closed_col, won_col]]
         .rename(columns={closed_col: "closed", won_col: "won"})
@@ -363,7 +358,7 @@ def discount_breaches(
     >>> discount_breaches(d)["opportunity_id"].tolist()
     ['b']
     """
-    _need(deals, ["opportunity_id", role_col, discount_col], "won deals")
+    require_columns(deals, ["opportunity_id", role_col, discount_col], "won deals")
     auth = dict(DEFAULT_DISCOUNT_AUTHORITY if authority is None else authority)
     d = deals.copy()
     d["authority"] = d[role_col].map(auth).astype("float64").fillna(min(auth.values()))
@@ -472,8 +467,8 @@ def rep_attainment_history(
     target_amount. Quarters without a positive rep target are left out.
     Returns rep_id, period, revenue, target, attainment.
     """
-    _need(rep_quarter, ["rep_id", quarter_col, "revenue"], "rep-quarter revenue")
-    _need(targets, ["period", "level", "key", "target_amount"], "targets")
+    require_columns(rep_quarter, ["rep_id", quarter_col, "revenue"], "rep-quarter revenue")
+    require_columns(targets, ["period", "level", "key", "target_amount"], "targets")
     q = pd.to_datetime(rep_quarter[quarter_col])
     h = rep_quarter.assign(period=q.dt.year.astype(str) + "-Q" + q.dt.quarter.astype(str))
     t = targets[targets["level"].astype(str) == "rep"][["period", "key", "target_amount"]]

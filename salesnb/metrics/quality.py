@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from salesnb.metrics import require_columns
 from salesnb.schema import TABLES
 
 FK_HEADLINE = {  # (table, column) -> headline key
@@ -25,12 +26,6 @@ def optional_tables() -> list[str]:
     return [t.name for t in TABLES.values() if not t.required]
 
 
-def _need(df: pd.DataFrame, cols, what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
-
-
 def acceptance(rows: pd.DataFrame, quarantine: pd.DataFrame) -> pd.DataFrame:
     """Accepted and quarantined rows per table.
 
@@ -42,8 +37,8 @@ def acceptance(rows: pd.DataFrame, quarantine: pd.DataFrame) -> pd.DataFrame:
     ...            pd.DataFrame({"table": ["orders"], "rows": [2]})).iloc[0].to_dict()
     {'table': 'orders', 'accepted': 98, 'quarantined': 2, 'rows_in': 100, 'quarantined_pct': 0.02}
     """
-    _need(rows, ["table", "rows"], "rows")
-    _need(quarantine, ["table", "rows"], "quarantine")
+    require_columns(rows, ["table", "rows"], "rows")
+    require_columns(quarantine, ["table", "rows"], "quarantine")
     acc = rows.groupby("table", sort=False)["rows"].sum().rename("accepted")
     qua = quarantine.groupby("table", sort=False)["rows"].sum().rename("quarantined")
     out = pd.concat([acc, qua], axis=1).fillna(0).astype("int64").reset_index(names="table")
@@ -64,7 +59,7 @@ def months_without_data(
     >>> months_without_data(m)
     ['2024-02']
     """
-    _need(monthly, [month_col, rows_col], "monthly")
+    require_columns(monthly, [month_col, rows_col], "monthly")
     seen = pd.to_datetime(monthly.loc[monthly[rows_col] > 0, month_col]).dt.to_period("M")
     if start is None and seen.empty:
         return []
@@ -85,7 +80,7 @@ def fk_rates(fk: pd.DataFrame) -> pd.DataFrame:
     ...     "rows": [10], "filled": [8], "resolved": [6]}))[["filled_pct", "resolved_pct", "unresolved"]].iloc[0].tolist()
     [0.8, 0.75, 2.0]
     """
-    _need(fk, ["table", "column", "parent", "rows", "filled", "resolved"], "fk")
+    require_columns(fk, ["table", "column", "parent", "rows", "filled", "resolved"], "fk")
     out = fk.copy()
     out["filled_pct"] = (out["filled"] / out["rows"].where(out["rows"] > 0)).fillna(0.0)
     out["resolved_pct"] = (out["resolved"] / out["filled"].where(out["filled"] > 0)).fillna(1.0)

@@ -15,19 +15,18 @@ import math
 
 import pandas as pd
 
+from salesnb.metrics import require_columns
+
 # First-response promise, in hours, by ticket priority.
 DEFAULT_SLA_HOURS = {"Urgent": 4.0, "High": 8.0, "Medium": 24.0, "Low": 48.0}
 DEFAULT_SLA_FALLBACK_HOURS = 24.0
 
 
-def _need(df: pd.DataFrame, cols, what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
-
-
-def sla_table(tickets: pd.DataFrame, sla_hours: dict | None = None,
-              fallback_hours: float = DEFAULT_SLA_FALLBACK_HOURS) -> pd.DataFrame:
+def sla_table(
+    tickets: pd.DataFrame,
+    sla_hours: dict | None = None,
+    fallback_hours: float = DEFAULT_SLA_FALLBACK_HOURS,
+) -> pd.DataFrame:
     """Per ticket: the SLA in hours and whether the first response breached it.
 
     Expects ``priority, first_response_hours`` (hours from opening to first response;
@@ -38,7 +37,7 @@ def sla_table(tickets: pd.DataFrame, sla_hours: dict | None = None,
     >>> sla_table(t)["breached"].tolist()
     [True, False]
     """
-    _need(tickets, ["priority", "first_response_hours"], "sla_table")
+    require_columns(tickets, ["priority", "first_response_hours"], "sla_table")
     rules = DEFAULT_SLA_HOURS if sla_hours is None else sla_hours
     out = tickets.copy()
     out["sla_hours"] = out["priority"].map(rules).astype("float64").fillna(fallback_hours)
@@ -47,25 +46,31 @@ def sla_table(tickets: pd.DataFrame, sla_hours: dict | None = None,
     return out
 
 
-def service_summary(tickets: pd.DataFrame, by: str | None = None, sla_hours: dict | None = None) -> pd.DataFrame:
+def service_summary(
+    tickets: pd.DataFrame, by: str | None = None, sla_hours: dict | None = None
+) -> pd.DataFrame:
     """Tickets, SLA breach rate, median response/resolution hours and mean CSAT (per ``by``).
 
     Expects ``priority, first_response_hours, resolution_hours, csat`` (+ ``by``).
     Columns returned: ``tickets, breach_rate, median_first_response_hours,
     median_resolution_hours, csat_avg, open_tickets``.
     """
-    _need(tickets, ["priority", "first_response_hours", "resolution_hours", "csat"], "service_summary")
+    require_columns(
+        tickets, ["priority", "first_response_hours", "resolution_hours", "csat"], "service_summary"
+    )
     t = sla_table(tickets, sla_hours)
     keys = [by] if by else (lambda _: 0)
     g = t.groupby(keys, dropna=False)
-    out = pd.DataFrame({
-        "tickets": g.size(),
-        "breach_rate": g["breached"].mean(),
-        "median_first_response_hours": g["first_response_hours"].median(),
-        "median_resolution_hours": g["resolution_hours"].median(),
-        "csat_avg": g["csat"].mean(),
-        "open_tickets": g["resolution_hours"].apply(lambda s: int(s.isna().sum())),
-    })
+    out = pd.DataFrame(
+        {
+            "tickets": g.size(),
+            "breach_rate": g["breached"].mean(),
+            "median_first_response_hours": g["first_response_hours"].median(),
+            "median_resolution_hours": g["resolution_hours"].median(),
+            "csat_avg": g["csat"].mean(),
+            "open_tickets": g["resolution_hours"].apply(lambda s: int(s.isna().sum())),
+        }
+    )
     out = out.reset_index(drop=by is None)
     return out.sort_values("breach_rate", ascending=False).reset_index(drop=True) if by else out
 
@@ -79,19 +84,31 @@ def nps(scores: pd.Series) -> dict:
     s = pd.Series(scores, dtype="float64").dropna()
     n = len(s)
     if n == 0:
-        return {"nps": float("nan"), "low": float("nan"), "high": float("nan"), "responses": 0,
-                "promoters_pct": float("nan"), "detractors_pct": float("nan")}
+        return {
+            "nps": float("nan"),
+            "low": float("nan"),
+            "high": float("nan"),
+            "responses": 0,
+            "promoters_pct": float("nan"),
+            "detractors_pct": float("nan"),
+        }
     p = float((s >= 9).mean())
     d = float((s <= 6).mean())
     score = 100.0 * (p - d)
     se = 100.0 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
-    return {"nps": round(score, 6), "low": score - 1.96 * se, "high": score + 1.96 * se, "responses": n,
-            "promoters_pct": p, "detractors_pct": d}
+    return {
+        "nps": round(score, 6),
+        "low": score - 1.96 * se,
+        "high": score + 1.96 * se,
+        "responses": n,
+        "promoters_pct": p,
+        "detractors_pct": d,
+    }
 
 
 def nps_by(surveys: pd.DataFrame, by: str) -> pd.DataFrame:
     """NPS, its interval and mean CSAT per value of ``by`` (e.g. touchpoint or month)."""
-    _need(surveys, ["nps", by], "nps_by")
+    require_columns(surveys, ["nps", by], "nps_by")
     rows = []
     for key, grp in surveys.groupby(by, dropna=False):
         r = nps(grp["nps"])
@@ -111,7 +128,7 @@ def csat_drivers(tickets: pd.DataFrame) -> pd.DataFrame:
     """
     import statsmodels.formula.api as smf
 
-    _need(tickets, ["csat", "resolution_hours", "breached"], "csat_drivers")
+    require_columns(tickets, ["csat", "resolution_hours", "breached"], "csat_drivers")
     d = tickets.dropna(subset=["csat", "resolution_hours"]).copy()
     if len(d) < 10 or d["csat"].nunique() < 2:
         return pd.DataFrame(columns=["driver", "effect", "low", "high", "p_value"])
@@ -120,47 +137,84 @@ def csat_drivers(tickets: pd.DataFrame) -> pd.DataFrame:
     fit = smf.ols("csat ~ resolution_days + breached", data=d).fit()
     ci = fit.conf_int()
     rows = []
-    for name, label in (("resolution_days", "each extra day to resolve"), ("breached", "a breached first response")):
-        rows.append({"driver": label, "effect": fit.params[name], "low": ci.loc[name, 0],
-                     "high": ci.loc[name, 1], "p_value": fit.pvalues[name]})
+    for name, label in (
+        ("resolution_days", "each extra day to resolve"),
+        ("breached", "a breached first response"),
+    ):
+        rows.append(
+            {
+                "driver": label,
+                "effect": fit.params[name],
+                "low": ci.loc[name, 0],
+                "high": ci.loc[name, 1],
+                "p_value": fit.pvalues[name],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def what_to_do(summary: pd.DataFrame, by_category: pd.DataFrame, nps_touch: pd.DataFrame,
-               drivers: pd.DataFrame, breach_target: float = 0.05) -> str:
+def what_to_do(
+    summary: pd.DataFrame,
+    by_category: pd.DataFrame,
+    nps_touch: pd.DataFrame,
+    drivers: pd.DataFrame,
+    breach_target: float = 0.05,
+) -> str:
     """Markdown bullets: the actions a service manager would take, from the numbers."""
     lines = []
     if len(summary):
         br = float(summary["breach_rate"].iloc[0])
         if br > breach_target:
-            lines.append(f"- First-response SLA is breached on **{br:.1%}** of tickets (target ≤ {breach_target:.0%}): "
-                         "add cover on the priorities that breach most.")
+            lines.append(
+                f"- First-response SLA is breached on **{br:.1%}** of tickets (target ≤ {breach_target:.0%}): "
+                "add cover on the priorities that breach most."
+            )
         else:
-            lines.append(f"- SLA breaches are within target ({br:.1%} ≤ {breach_target:.0%}); keep staffing as is.")
+            lines.append(
+                f"- SLA breaches are within target ({br:.1%} ≤ {breach_target:.0%}); keep staffing as is."
+            )
     if len(by_category):
         worst = by_category.iloc[0]
-        lines.append(f"- Start with **{worst.iloc[0]}** tickets: {worst['breach_rate']:.1%} breach, "
-                     f"median resolution {worst['median_resolution_hours']:.0f} h.")
+        lines.append(
+            f"- Start with **{worst.iloc[0]}** tickets: {worst['breach_rate']:.1%} breach, "
+            f"median resolution {worst['median_resolution_hours']:.0f} h."
+        )
     if len(nps_touch.dropna(subset=["nps"])):
         lo = nps_touch.dropna(subset=["nps"]).sort_values("nps").iloc[0]
-        lines.append(f"- The weakest touchpoint is **{lo.iloc[0]}** (NPS {lo['nps']:.0f}); review its detractors' comments.")
+        lines.append(
+            f"- The weakest touchpoint is **{lo.iloc[0]}** (NPS {lo['nps']:.0f}); review its detractors' comments."
+        )
     if len(drivers):
         sig = drivers[drivers["p_value"] < 0.05]
         for r in sig.itertuples():
-            lines.append(f"- CSAT moves by {r.effect:+.2f} points with {r.driver} (95% CI {r.low:+.2f} .. {r.high:+.2f}).")
+            lines.append(
+                f"- CSAT moves by {r.effect:+.2f} points with {r.driver} (95% CI {r.low:+.2f} .. {r.high:+.2f})."
+            )
     return "\n".join(lines) or "- Not enough service data in this period to recommend anything."
 
 
 def comment_themes(surveys: pd.DataFrame, top: int = 8) -> pd.DataFrame:
     """Most frequent non-empty comments with their responses' mean NPS."""
-    _need(surveys, ["comment", "nps"], "comment_themes")
+    require_columns(surveys, ["comment", "nps"], "comment_themes")
     c = surveys.dropna(subset=["comment"])
     c = c[c["comment"].astype(str).str.strip() != ""]
     if c.empty:
         return pd.DataFrame(columns=["comment", "responses", "nps_avg"])
     g = c.groupby("comment").agg(responses=("nps", "size"), nps_avg=("nps", "mean")).reset_index()
-    return g.sort_values(["responses", "comment"], ascending=[False, True]).head(top).reset_index(drop=True)
+    return (
+        g.sort_values(["responses", "comment"], ascending=[False, True])
+        .head(top)
+        .reset_index(drop=True)
+    )
 
 
-__all__ = ["DEFAULT_SLA_HOURS", "sla_table", "service_summary", "nps", "nps_by", "csat_drivers",
-           "comment_themes", "what_to_do"]
+__all__ = [
+    "DEFAULT_SLA_HOURS",
+    "sla_table",
+    "service_summary",
+    "nps",
+    "nps_by",
+    "csat_drivers",
+    "comment_themes",
+    "what_to_do",
+]

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from salesnb.metrics import require_columns
+
 #: weight column each split method reads from the weights frame
 METHOD_COLUMNS = {
     "historical": "history_revenue",  # trailing 12 months of revenue before the period
@@ -34,12 +36,6 @@ METHOD_COLUMNS = {
 SPLIT_METHODS = tuple(METHOD_COLUMNS)
 DEFAULT_RAMP_MONTHS = 12.0  # months until a new rep carries a full quota
 MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-
-def _need(frame: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{where}: missing column(s) {', '.join(missing)}")
 
 
 # --------------------------------------------------------------------------- seasonality & growth
@@ -83,7 +79,7 @@ def seasonal_index(monthly: pd.Series) -> pd.DataFrame:
 
 def peak_month(index: pd.DataFrame) -> int:
     """Month of year (1-12) with the highest seasonal index."""
-    _need(index, ["month_of_year", "seasonal_index"], "peak_month")
+    require_columns(index, ["month_of_year", "seasonal_index"], "peak_month")
     return int(index.loc[index["seasonal_index"].idxmax(), "month_of_year"])
 
 
@@ -139,12 +135,12 @@ def _weights(
     frame: pd.DataFrame, method: str, weight_col: str | None, ramp_months: float
 ) -> pd.Series:
     if weight_col is not None:
-        _need(frame, [weight_col], "allocate_target")
+        require_columns(frame, [weight_col], "allocate_target")
         return frame[weight_col].astype("float64").fillna(0.0)
     if method == "equal":
         return pd.Series(1.0, index=frame.index)
     if method == "capacity" and "capacity" not in frame.columns:
-        _need(frame, ["tenure_months"], "allocate_target(method='capacity')")
+        require_columns(frame, ["tenure_months"], "allocate_target(method='capacity')")
         return capacity_from_tenure(frame["tenure_months"], ramp_months)
     col = METHOD_COLUMNS.get(method)
     if col is None:
@@ -158,7 +154,7 @@ def _weights(
                 f"unknown split method '{method}': use one of {', '.join(SPLIT_METHODS)} "
                 f"or pass a weights frame with a '{method}' column"
             )
-    _need(frame, [col], f"allocate_target(method='{method}')")
+    require_columns(frame, [col], f"allocate_target(method='{method}')")
     return frame[col].astype("float64").fillna(0.0)
 
 
@@ -187,7 +183,7 @@ def allocate_target(
     Returns the input columns plus ``weight, share, target_cents`` (int) and
     ``target_amount`` (= cents / 100). The input is not modified.
     """
-    _need(weights_frame, [key_col], "allocate_target")
+    require_columns(weights_frame, [key_col], "allocate_target")
     out = weights_frame.copy()
     w = _weights(out, method, weight_col, ramp_months).clip(lower=0.0)
     total_cents = int(round(float(total) * 100))
@@ -214,7 +210,7 @@ def allocate_hierarchy(
     Returns one row per unit: its columns plus ``weight, share, target_cents,
     target_amount`` and ``<level>_target`` for each level used.
     """
-    _need(units, [key_col], "allocate_hierarchy")
+    require_columns(units, [key_col], "allocate_hierarchy")
     levels = [lv for lv in levels if lv in units.columns]
     frame = units.copy()
     for lv in levels:
@@ -252,7 +248,7 @@ def rollup(
     allocation: pd.DataFrame, level: str, value_cols: Sequence[str] = ("target_amount",)
 ) -> pd.DataFrame:
     """Sum an allocation to one level (region, team) — cents-exact for ``target_cents``."""
-    _need(allocation, [level, *value_cols], "rollup")
+    require_columns(allocation, [level, *value_cols], "rollup")
     cols = list(
         dict.fromkeys([*value_cols, *(["target_cents"] if "target_cents" in allocation else [])])
     )
@@ -286,8 +282,8 @@ def rep_weights(
     rep's own 12-month growth clipped to ``growth_clip`` — a seasonal naive with drift,
     1x when the rep has no earlier year), ``tenure_months`` and ``capacity``.
     """
-    _need(reps, [rep_col], "rep_weights (reps)")
-    _need(rep_month, [rep_col, month_col, revenue_col], "rep_weights (rep_month)")
+    require_columns(reps, [rep_col], "rep_weights (reps)")
+    require_columns(rep_month, [rep_col, month_col, revenue_col], "rep_weights (rep_month)")
     start = pd.Timestamp(period_start)
     m = rep_month.assign(_month=pd.to_datetime(rep_month[month_col]))
     m = m[m["_month"] < start]
@@ -325,7 +321,7 @@ def gap_to_last_year(
     allocation: pd.DataFrame, last_year_col: str = "last_year_revenue"
 ) -> pd.DataFrame:
     """Add ``gap_vs_last_year`` (target - last year) and ``growth_vs_last_year`` (target / last year - 1)."""
-    _need(allocation, ["target_amount", last_year_col], "gap_to_last_year")
+    require_columns(allocation, ["target_amount", last_year_col], "gap_to_last_year")
     out = allocation.copy()
     ly = out[last_year_col].astype("float64")
     out["gap_vs_last_year"] = out["target_amount"] - ly
@@ -337,7 +333,7 @@ def compare_with_quota(
     allocation: pd.DataFrame, quotas: pd.DataFrame, level: str = "rep", key_col: str = "rep_id"
 ) -> pd.DataFrame:
     """Join the existing quota (``targets`` rows of one ``level``) as ``existing_quota`` and the difference."""
-    _need(quotas, ["level", "key", "target_amount"], "compare_with_quota (targets)")
+    require_columns(quotas, ["level", "key", "target_amount"], "compare_with_quota (targets)")
     q = quotas[quotas["level"].astype(str) == level].groupby("key")["target_amount"].sum()
     out = allocation.copy()
     out["existing_quota"] = out[key_col].astype(str).map(q).astype("float64").to_numpy()
@@ -356,7 +352,7 @@ def existing_quota_total(
     ``quotas`` holds the ``targets`` rows of the period (``level, key, target_amount``).
     Quotas are not set per channel, so a channel filter has no comparable quota.
     """
-    _need(quotas, ["level", "key", "target_amount"], "existing_quota_total")
+    require_columns(quotas, ["level", "key", "target_amount"], "existing_quota_total")
     if channel or (region and team):
         return None
     level, key = ("team", team) if team else ("region", region) if region else ("company", None)
@@ -471,7 +467,7 @@ def smart_target(summary: dict, currency: str = "USD") -> pd.DataFrame:
 
 def smart_markdown(smart: pd.DataFrame) -> str:
     """The SMART table as markdown bullets (``criterion, statement`` columns)."""
-    _need(smart, ["criterion", "statement"], "smart_markdown")
+    require_columns(smart, ["criterion", "statement"], "smart_markdown")
     return "\n".join(f"- **{r.criterion}** — {r.statement}" for r in smart.itertuples())
 
 
