@@ -90,7 +90,7 @@ def studies(as_json: Annotated[bool, typer.Option("--json")] = False):
 def report(
     source: Annotated[str | None, typer.Option(help="warehouse path or connection URL")] = None,
     period: Annotated[str | None, typer.Option(help="2026-Q3, 2026-09 or 2026 (default: last complete quarter)")] = None,
-    only: Annotated[list[str] | None, typer.Option(help="run only these studies (repeatable)")] = None,
+    only: Annotated[list[str] | None, typer.Option(help="run only these studies: --only funnel customers")] = None,
     param: Annotated[list[str] | None, typer.Option("-p", "--param", help="KEY=VALUE study parameter")] = None,
     params: Annotated[Path | None, typer.Option(help="YAML file of parameters")] = None,
     out: Annotated[Path | None, typer.Option(help="reports folder (default reports/)")] = None,
@@ -120,7 +120,28 @@ def dashboard(
     raise typer.Exit(dashboard_mod.serve(source=source, port=port, host=host))
 
 
+def _spread_only(argv: list[str]) -> list[str]:
+    """Let ``--only funnel customers`` mean ``--only funnel --only customers`` (as documented)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        out.append(argv[i])
+        if argv[i] == "--only":
+            j = i + 1
+            if j < len(argv):
+                out.append(argv[j])
+                j += 1
+            while j < len(argv) and not argv[j].startswith("-"):
+                out.extend(["--only", argv[j]])
+                j += 1
+            i = j
+            continue
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = _spread_only(list(sys.argv[1:] if argv is None else argv))
     try:
         rv = app(args=argv, standalone_mode=False)
         if isinstance(rv, int) and rv:

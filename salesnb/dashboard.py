@@ -56,8 +56,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
@@ -87,7 +85,6 @@ DEFAULT_POOL_SIZE = 2  # preheated kernels per dashboard: two viewers at once ge
 DEFAULT_CULL_IDLE_SECONDS = 600  # an idle viewer kernel holds ~290 MB; free it after 10 min
 DEFAULT_CULL_INTERVAL_SECONDS = 60
 URL_FILTERS = ("period", "region", "team", "channel")
-BACKGROUND_DELAY_S = 2.0  # after the viewer's request: their page renders first
 FRIENDLY_FAILURE = (
     "This part of the dashboard could not be drawn. The details are in the server log."
 )
@@ -399,9 +396,7 @@ class Cube:
             frame[self.day_col] = pd.to_datetime(frame[self.day_col])
             frame = frame.sort_values(self.day_col, kind="stable", na_position="last")
         self.frame = frame.reset_index(drop=True)
-        self._days = (
-            self.frame[self.day_col].to_numpy("datetime64[ns]") if self.day_col else None
-        )
+        self._days = self.frame[self.day_col].to_numpy("datetime64[ns]") if self.day_col else None
         self._masks: dict[tuple[str, str], np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -445,7 +440,9 @@ def _unique_reps(src: Source) -> bool:
     return int(row["n"]) == int(row["ids"])
 
 
-def _join_rep_dims(src: Source, t: ibis.Table, wanted: Mapping[str, str]) -> tuple[ibis.Table, list]:
+def _join_rep_dims(
+    src: Source, t: ibis.Table, wanted: Mapping[str, str]
+) -> tuple[ibis.Table, list]:
     """Add rep attributes (``{"rep_team": "team"}``) to a fact table by ``rep_id``; the names of
     the columns added (only attributes the reps table has)."""
     if not src.has("reps") or "rep_id" not in t.columns:
@@ -485,17 +482,19 @@ class CubeReader:
         self.src = src
         self._data_end = data_end(src)
         self._as_of = as_of
-        self._has = {t: src.has(t) for t in ("orders", "reps", "targets", "opportunities",
-                                              "stage_history")}
-        self._discounts = self._has["reps"] and self._has["opportunities"] and src.has_column(
-            "opportunities", "discount"
+        self._has = {
+            t: src.has(t) for t in ("orders", "reps", "targets", "opportunities", "stage_history")
+        }
+        self._discounts = (
+            self._has["reps"]
+            and self._has["opportunities"]
+            and src.has_column("opportunities", "discount")
         )
         self._build_orders()
         self._targets = qperf.targets_frame(src) if self._has["targets"] else None
         self._targets_text = self._targets_as_text() if self._has["targets"] else None
         self._pipeline: dict[date, Cube] = {}
         self._flow: dict[date, Cube] = {}
-        self._thread: threading.Thread | None = None
         if self._has["opportunities"]:
             self._build_closed()
             if self._discounts:
@@ -522,9 +521,9 @@ class CubeReader:
         by = [*dims, *added]
         df = o.group_by(by).aggregate(revenue=o.net_amount.sum()).execute()
         df["revenue"] = df["revenue"].astype("float64")
-        self.orders = Cube(df.rename(columns={"__team": "team"}), [
-            "team" if d == "__team" else d for d in by
-        ])
+        self.orders = Cube(
+            df.rename(columns={"__team": "team"}), ["team" if d == "__team" else d for d in by]
+        )
 
     def _build_closed(self) -> None:
         op = self.src.table("opportunities")
@@ -591,40 +590,6 @@ class CubeReader:
         days = {self._pipeline_day(p) for p in periods} - set(self._pipeline)
         ends = {p.end for p in periods} - set(self._flow) if self._has["stage_history"] else set()
         return days, ends
-
-    def prepare_in_background(self, periods, delay: float = 0.0) -> None:
-        """:meth:`prepare` on a second connection in a thread, after ``delay`` seconds, so the
-        page is ready first and the other periods are ready by the time a viewer picks one (a
-        period asked for before then is computed on the spot). Only for a warehouse file (a
-        second read-only connection)."""
-        days, ends = self._missing(periods)
-        busy = self._thread is not None and self._thread.is_alive()
-        if not (days or ends) or self.src.path is None or busy:
-            return
-
-        def work():
-            time.sleep(delay)
-            try:
-                other = quiet(connect(self.src.path))
-                try:
-                    pipeline = self._build_pipeline(days, other) if days else {}
-                    flow = self._build_flow(ends, other) if ends else {}
-                finally:
-                    other.close()
-                for d, cube in pipeline.items():  # single dict writes: safe under the GIL
-                    self._pipeline.setdefault(d, cube)
-                for e, cube in flow.items():
-                    self._flow.setdefault(e, cube)
-            except Exception:
-                _server_log().exception("dashboard: preparing the other periods failed")
-
-        self._thread = threading.Thread(target=work, name="salesnb-cubes", daemon=True)
-        self._thread.start()
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Wait for :meth:`prepare_in_background` to finish (tests; a clean shutdown)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _build_pipeline(self, days, src: Source | None = None) -> dict:
         """``queries.funnel.open_pipeline`` on several days at once, by the rep's region and team."""
@@ -707,8 +672,7 @@ class CubeReader:
         df["rank_sum"] = df["rank_sum"].astype("float64")
         df["__e"] = pd.to_datetime(df["__e"])
         return {
-            e: Cube(df[df["__e"] == pd.Timestamp(e)].drop(columns="__e"), added, None)
-            for e in ends
+            e: Cube(df[df["__e"] == pd.Timestamp(e)].drop(columns="__e"), added, None) for e in ends
         }
 
     # -- the reader interface -------------------------------------------------------------------
@@ -818,7 +782,9 @@ class CubeReader:
         tot = df.groupby("stage")[["rank_sum", "deals"]].transform("sum")
         df["mean_rank"] = tot["rank_sum"].astype(float) / tot["deals"]
         df["next_stage"] = df["next_stage"].astype(object).where(df["next_stage"].notna(), None)
-        return df.drop(columns="rank_sum").sort_values(["mean_rank", "stage"]).reset_index(drop=True)
+        return (
+            df.drop(columns="rank_sum").sort_values(["mean_rank", "stage"]).reset_index(drop=True)
+        )
 
 
 ALERT_FIGURES = {  # dashboard figure -> (study, key) of the report's alert rules
@@ -1264,7 +1230,9 @@ def svg_bar_chart(
 def svg_html(svg: str, name: str, alt: str) -> str:
     """An SVG document as an inline image (a data URL: no file, no network, no script)."""
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<img data-chart="{esc(name)}" alt="{esc(alt)}" src="data:image/svg+xml;base64,{data}"/>'
+    return (
+        f'<img data-chart="{esc(name)}" alt="{esc(alt)}" src="data:image/svg+xml;base64,{data}"/>'
+    )
 
 
 def table_html(
@@ -1337,7 +1305,6 @@ class Board:
         self._problems: list[str] = []
         self._cache: dict = {}
         self.redraws = 0
-        self.after_request: list[Callable[[], None]] = []  # run once a viewer's request arrived
         if panel is not None:
             panel.on_change(lambda _f: self.redraw())
 
@@ -1404,9 +1371,6 @@ class Board:
             _server_log().exception("dashboard %s: URL parameters could not be applied", self.name)
             self.fail(FRIENDLY_FAILURE, "url")
             return {}
-        finally:
-            for hook in self.after_request:
-                hook()
 
     def show(self, name: str | None = None):
         """The widget to display: the panel with the status line, or one section."""
@@ -1472,13 +1436,8 @@ def executive(
     src, cur = board.src, board.currency
 
     as_of = board.as_of or data_end(src)  # the data's last day does not change while a page is open
-    board.reader = reader = open_reader(src, as_of, now=[board.panel.period.label])
-    if isinstance(reader, CubeReader):
-        # the other periods once the viewer's page is up: the first render does not wait for them
-        others = [parse_period(p) for p in board.panel.dropdowns["period"].options]
-        board.after_request.append(
-            lambda: reader.prepare_in_background(others, delay=BACKGROUND_DELAY_S)
-        )
+    # every period the picker offers is prepared now, while Voilà preheats the kernel
+    board.reader = reader = open_reader(src, as_of, board.panel.dropdowns["period"].options)
 
     def figs(f: Filters) -> dict:
         return board.cached(("exec", f), lambda: figures_from(reader, f, as_of=as_of))
@@ -1629,16 +1588,12 @@ def quiet(src: Source) -> Source:
     return src
 
 
-def open_reader(src: Source, as_of: date | None, now, later=()) -> LiveReader | CubeReader:
-    """The board's reader: small cubes when they can be built, else the live queries.
-
-    The cubes for the periods in ``now`` are built at once; those of ``later`` in the background.
-    """
+def open_reader(src: Source, as_of: date | None, periods=()) -> LiveReader | CubeReader:
+    """The board's reader: small cubes (prepared for ``periods``) when they can be built, else
+    the live queries."""
     try:
         if CubeReader.usable(src):
-            reader = CubeReader(src, as_of=as_of, periods=list(now))
-            reader.prepare_in_background([parse_period(p) for p in later])
-            return reader
+            return CubeReader(src, as_of=as_of, periods=list(periods))
     except Exception:  # the live queries still work; say why in the server log
         _server_log().exception("dashboard: cubes could not be built, querying live instead")
     return LiveReader(src)
@@ -1769,7 +1724,9 @@ def team(
         else:
             title = f"{who}: no orders in the last 12 months"
         end = pd.Timestamp(f.end)
-        months = pd.date_range(end - pd.DateOffset(months=12), end - pd.Timedelta(days=1), freq="MS")
+        months = pd.date_range(
+            end - pd.DateOffset(months=12), end - pd.Timedelta(days=1), freq="MS"
+        )
         values = m.set_index("month")["revenue"].reindex(months, fill_value=0.0)
         svg = svg_column_chart(
             [t.strftime("%Y-%m") for t in months],

@@ -242,10 +242,9 @@ def test_cube_reader_gives_the_library_numbers_on_tiny(tiny, period, kw):
 def test_cube_reader_gives_the_library_numbers_on_the_demo(demo_warehouse):
     src = connect(demo_warehouse)
     periods = dashboard.period_choices(src)
-    reader = dashboard.open_reader(src, None, now=periods[:1], later=periods)
+    reader = dashboard.open_reader(src, None, periods)
     assert isinstance(reader, dashboard.CubeReader)
-    reader.wait()  # the other periods, prepared in the background
-    assert {parse_period(p).end for p in periods} <= set(reader._flow)
+    assert {parse_period(p).end for p in periods} <= set(reader._flow)  # all prepared up front
     known = dashboard.known_values(src)
     scopes = [
         {},
@@ -276,7 +275,7 @@ def test_duplicate_rep_ids_fall_back_to_live_queries(tmp_path):
     con.close()
     src = connect(path)
     assert not dashboard.CubeReader.usable(src)
-    reader = dashboard.open_reader(src, None, now=["2026-Q3"])
+    reader = dashboard.open_reader(src, None, ["2026-Q3"])
     assert isinstance(reader, dashboard.LiveReader)
     assert dashboard.figures_from(reader, q3())["revenue"] == 10.0
     src.close()
