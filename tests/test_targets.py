@@ -291,3 +291,27 @@ def test_existing_quota_for_the_scope_studied():
     assert tm.existing_quota_total(quotas, team="N1") == 25.0
     assert tm.existing_quota_total(quotas, region="West") is None
     assert tm.existing_quota_total(quotas, channel="Online") is None
+
+
+@pytest.mark.slow
+def test_clv_split_follows_each_reps_book(demo_warehouse, tmp_path):
+    """split_method=clv: targets follow the predicted value of the customers each rep owns."""
+    import duckdb
+
+    from salesnb import report
+
+    code = report.run_report(source=str(demo_warehouse), only=["targets"], params_kv=["split_method=clv"],
+                             out=tmp_path, workers=1)
+    assert code == 0
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    alloc = pd.read_csv(folder / "targets-allocation.csv")
+    figures = json.loads((folder / "targets.json").read_text())
+    assert figures["split_method"] == "clv"
+    assert round(alloc["target_amount"].sum(), 2) == round(figures["target_total"], 2)
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    owners = {r for (r,) in con.execute("select distinct owner_rep_id from customers").fetchall()}
+    con.close()
+    no_book = alloc[~alloc["rep_id"].isin(owners)]
+    assert len(no_book) and (no_book["target_amount"] == 0).all()  # managers own no accounts
+    with_book = alloc[alloc["rep_id"].isin(owners)]
+    assert (with_book["target_amount"] > 0).all()

@@ -476,6 +476,22 @@ def churn_risk(
     return risk.reset_index(drop=True)
 
 
+def clv_by_rep(
+    summary_days: pd.DataFrame,
+    owners: pd.DataFrame,
+    clv_months: int = 12,
+    discount_rate: float = 0.10,
+) -> pd.DataFrame:
+    """Predicted customer value of each rep's book: ``rep_id, rep_name, customers, clv, weight``.
+
+    Fits the CLV model to ``summary_days`` (``queries.customer_summary``, history before the
+    target period) and sums each owner rep's customers — the weights of the ``clv`` target
+    split (``salesnb.metrics.targets.allocate_target(..., method="clv")``).
+    """
+    _, pred = clv_predictions(summary_days, clv_months=clv_months, discount_rate=discount_rate)
+    return clv_weights_by_rep(pred, owners)
+
+
 def clv_weights_by_rep(
     predictions: pd.DataFrame,
     owners: pd.DataFrame,

@@ -32,6 +32,7 @@ METHOD_COLUMNS = {
     "forecast": "forecast_revenue",  # each unit's own simple forecast for the period
     "capacity": "capacity",  # tenure ramp: min(tenure_months / ramp_months, 1)
     "equal": None,
+    "clv": "clv",  # predicted customer value of the rep's book (salesnb.metrics.customers.clv_by_rep)
 }
 SPLIT_METHODS = tuple(METHOD_COLUMNS)
 DEFAULT_RAMP_MONTHS = 12.0  # months until a new rep carries a full quota
