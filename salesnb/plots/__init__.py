@@ -12,6 +12,7 @@ data first and ``ax=None``, and return the Axes; they never call ``plt.show()``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import matplotlib
@@ -50,10 +51,26 @@ def palette_for(names) -> dict:
     return {n: color_for(n) for n in names}
 
 
+@functools.cache
 def cjk_font() -> str | None:
-    """Name of an installed CJK font, or None."""
+    """Name of an installed CJK font, or None.
+
+    matplotlib caches its font list on first use; a CJK font installed after that (the usual
+    order on a fresh machine: pip install, then apt-get install fonts-noto-cjk) is not in the
+    cache, so the system font folders are looked through once more for CJK files.
+    """
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((f for f in CJK_FONTS if f in installed), None)
+    found = next((f for f in CJK_FONTS if f in installed), None)
+    if found is None:
+        for path in font_manager.findSystemFonts():
+            if "CJK" in path or "cjk" in path:
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # an unreadable font file is skipped
+                    continue
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((f for f in CJK_FONTS if f in installed), None)
+    return found
 
 
 def use_house_style() -> None:
@@ -61,12 +78,13 @@ def use_house_style() -> None:
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
+    # matplotlib falls back glyph by glyph along an explicit family list (not along the
+    # generic "sans-serif" list), so Latin text keeps DejaVu and Chinese names use the CJK font.
     fonts = ["DejaVu Sans"]
     if cjk := cjk_font():
         fonts.append(cjk)
     plt.rcParams.update({
-        "font.family": "sans-serif",
-        "font.sans-serif": fonts + plt.rcParams["font.sans-serif"],
+        "font.family": fonts,
         "axes.titlesize": 12, "axes.titleweight": "bold", "figure.figsize": (8, 4),
         "figure.dpi": 100, "savefig.bbox": "tight", "axes.spines.top": False,
         "axes.spines.right": False,

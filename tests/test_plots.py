@@ -1,0 +1,47 @@
+"""The house chart style: fixed colours, money axes, Chinese text that renders."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from conftest import need  # noqa: E402
+from salesnb import plots  # noqa: E402
+
+
+def test_channel_and_region_colours_are_fixed_and_distinct():
+    assert plots.color_for("Online") == plots.color_for("Online") == plots.PALETTE[0]
+    channels = ["Direct", "Partner", "Online", "Retail"]
+    assert len({plots.color_for(c) for c in channels}) == 4
+    # an unknown name gets the same colour in every process (hash of the name, not of the object)
+    assert plots.color_for("Marketplace-7") == plots.color_for("Marketplace-7")
+    assert plots.palette_for(["Retail"]) == {"Retail": plots.PALETTE[1]}
+
+
+def test_money_axis_labels_units():
+    fig, ax = plt.subplots()
+    ax.bar(["a", "b"], [1_500_000, 2_000])
+    plots.money_axis(ax, currency="EUR")
+    fig.canvas.draw()
+    assert ax.get_ylabel() == "Revenue (EUR)"
+    fmt = ax.yaxis.get_major_formatter()
+    assert fmt(1_500_000, 0) == "1.5M" and fmt(2_000, 0) == "2k" and fmt(12, 0) == "12"
+    plt.close(fig)
+
+
+def test_chinese_names_render_with_a_cjk_font():
+    need(plots.cjk_font() is not None, "no CJK font installed (Debian: apt-get install fonts-noto-cjk)")
+    plots.use_house_style()
+    fig, ax = plt.subplots()
+    ax.bar(["华东贸易有限公司", "华南"], [3, 4])
+    ax.set_title("华东贸易有限公司 leads the East")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert missing == []
+    plt.close(fig)
