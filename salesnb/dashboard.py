@@ -18,8 +18,8 @@ Three parts:
    (:mod:`salesnb.widgets`) plus one HTML widget per section; a filter change
    redraws every section, the KPI tiles first. Charts are small SVG documents drawn
    from the data in the house colours (:func:`svg_column_chart`, :func:`svg_bar_chart`;
-   a matplotlib figure costs ~100 ms per chart and redraw). A failing section shows a short message, never a
-   traceback; the details go to the server log (the kernel's original stderr,
+   a matplotlib figure costs ~100 ms per chart and redraw). A failing section
+   shows a short message, never a traceback; the details go to the server log (the kernel's original stderr,
    which is the Voilà process's terminal). URL parameters (``?region=East``)
    preset the filters after being validated like report parameters.
 3. **The server** (:func:`serve`): Voilà over ``notebooks/dashboards`` with
@@ -330,7 +330,8 @@ def monthly_revenue(src: Source, filters: Filters) -> pd.DataFrame:
 
 
 def channel_mix(src: Source, filters: Filters) -> pd.DataFrame:
-    """Revenue, share and growth per channel (``metrics.channels.channel_summary``), largest first."""
+    """Revenue, share and growth per channel (``metrics.channels.channel_summary``), largest
+    first."""
     return channel_mix_from(LiveReader(src), filters)
 
 
@@ -378,8 +379,9 @@ class Cube:
     ``day_col`` whose dimensions equal the given values; a dimension the cube does not carry is
     not filtered on (as the library queries skip a filter on a column the table lacks).
 
-    >>> c = Cube(pd.DataFrame({"day": pd.to_datetime(["2026-07-01", "2026-08-01"]),
-    ...                        "region": ["East", "West"], "revenue": [1.0, 2.0]}), ["day", "region"])
+    >>> frame = pd.DataFrame({"day": pd.to_datetime(["2026-07-01", "2026-08-01"]),
+    ...                       "region": ["East", "West"], "revenue": [1.0, 2.0]})
+    >>> c = Cube(frame, ["day", "region"])
     >>> c.total("revenue", start=date(2026, 7, 1), end=date(2026, 10, 1), region="West")
     2.0
     """
@@ -458,21 +460,18 @@ def _join_rep_dims(
 OPP_DIMS = {"rep_region": "region", "rep_team": "team"}  # filtered_opportunities: via the rep
 
 
-def _days_table(days, name: str) -> ibis.Table:
-    t = ibis.memtable(pd.DataFrame({name: pd.to_datetime(sorted(set(days)))}))
-    return t.mutate(**{name: t[name].cast("date")})
-
-
 class CubeReader:
     """The questions of :class:`LiveReader`, answered from small cubes built once per kernel.
 
     At start (in Voilà: while the kernel is preheated, before any viewer) the engine
     aggregates the whole history once into cubes of a few thousand rows — revenue by day x
     region x channel x team, closed deals and won-deal discounts by close day x the rep's
-    region and team, the open pipeline and the stage flow on each period end the period picker
-    offers — so a filter change only sums small pandas frames. Periods outside the picker (a
-    month from the page URL) are added on first use with one query each. Same numbers as the
-    library queries (sums added in another order may differ in the last bits); the tests
+    region and team, the open pipeline and the stage flow at the end of ``periods`` — so a
+    change of region, team or channel only sums small pandas frames. The pipeline and stage
+    flow of another period are added on its first use (one query each, ~0.2 s on a million
+    order lines); building them for every period up front doubles the kernel's start-up work,
+    which on a busy 2-core server delays the first page more than it saves later. Same numbers
+    as the library queries (sums added in another order may differ in the last bits); the tests
     compare the two readers on hand-made and demo warehouses.
     """
 
@@ -480,7 +479,7 @@ class CubeReader:
 
     def __init__(self, src: Source, as_of: date | None = None, periods=()):
         self.src = src
-        self._data_end = data_end(src)
+        self._data_end: date | None = None  # asked of the engine only if needed
         self._as_of = as_of
         self._has = {
             t: src.has(t) for t in ("orders", "reps", "targets", "opportunities", "stage_history")
@@ -494,6 +493,7 @@ class CubeReader:
         self._targets = qperf.targets_frame(src) if self._has["targets"] else None
         self._targets_text = self._targets_as_text() if self._has["targets"] else None
         self._pipeline: dict[date, Cube] = {}
+        self._prepared: dict[str, tuple[str, list]] = {}  # compiled per-period queries
         self._flow: dict[date, Cube] = {}
         if self._has["opportunities"]:
             self._build_closed()
@@ -573,7 +573,7 @@ class CubeReader:
         return df
 
     def _pipeline_day(self, period: Period) -> date:
-        end = self._as_of or self._data_end
+        end = self._as_of or self.data_end()
         return min(end, period.last_day) if end else period.last_day
 
     def prepare(self, periods) -> None:
@@ -591,38 +591,64 @@ class CubeReader:
         ends = {p.end for p in periods} - set(self._flow) if self._has["stage_history"] else set()
         return days, ends
 
-    def _build_pipeline(self, days, src: Source | None = None) -> dict:
-        """``queries.funnel.open_pipeline`` on several days at once, by the rep's region and team."""
-        src = src or self.src
-        days_t = _days_table(days, "__as_of")
-        op = src.table("opportunities").cross_join(days_t)
-        day = op["__as_of"]
-        st = qfun._status(op)
-        created_ok = op.created_date.isnull() | (op.created_date <= day)
-        not_closed = (op.close_date.isnull() & (st == "open")) | (op.close_date > day)
-        op = op.filter(created_ok & not_closed)
-        has_amount = "amount" in op.columns
-        op = op.mutate(
-            __amt=op.amount.cast("float64") if has_amount else ibis.literal(None, "float64")
-        )
-        if self._has["stage_history"]:
-            sh = src.table("stage_history").cross_join(_days_table(days, "__d"))
-            sh = sh.filter(sh.entered_date <= sh["__d"])
-            last = sh.group_by(["opportunity_id", "__d"]).aggregate(
-                __stage_then=sh.stage.argmax(sh.entered_date)
+    def _run(self, kind: str, build, days) -> tuple[pd.DataFrame, list]:
+        """Run the query ``build(days_table) -> (expr, added dims)`` for these days.
+
+        On DuckDB the days are a registered data frame and the query is compiled once per
+        kernel: a later period reuses the SQL with other days in the frame (building and
+        compiling the Ibis expression takes three times longer than DuckDB takes to run it).
+        No value is pasted into SQL text.
+        """
+        frame = pd.DataFrame({"day": pd.to_datetime(sorted(set(days)))})
+        raw = self.src.con.con if getattr(self.src.con, "name", "") == "duckdb" else None
+        if raw is None:
+            t = ibis.memtable(frame)
+            expr, added = build(t.mutate(day=t.day.cast("date")))
+            return expr.execute(), added
+        view = f"__salesnb_{kind}_days"
+        raw.register(view, frame)
+        if kind not in self._prepared:
+            t = self.src.con.table(view)
+            expr, added = build(t.mutate(day=t.day.cast("date")))
+            self._prepared[kind] = (self.src.con.compile(expr), added)
+        sql, added = self._prepared[kind]
+        return raw.execute(sql).df(), added
+
+    def _build_pipeline(self, days) -> dict:
+        """``queries.funnel.open_pipeline`` on several days at once, by the rep's region and
+        team."""
+        src = self.src
+
+        def build(days_t):
+            op = src.table("opportunities").cross_join(days_t.select(__as_of=days_t.day))
+            day = op["__as_of"]
+            st = qfun._status(op)
+            created_ok = op.created_date.isnull() | (op.created_date <= day)
+            not_closed = (op.close_date.isnull() & (st == "open")) | (op.close_date > day)
+            op = op.filter(created_ok & not_closed)
+            has_amount = "amount" in op.columns
+            op = op.mutate(
+                __amt=op.amount.cast("float64") if has_amount else ibis.literal(None, "float64")
             )
-            last = last.rename(__oid="opportunity_id")
-            op = op.left_join(
-                last, (op.opportunity_id == last["__oid"]) & (op["__as_of"] == last["__d"])
-            ).drop("__oid", "__d")
-            op = op.mutate(stage=op["__stage_then"].fill_null(op.stage.cast("string")))
-        op = op.mutate(stage=op.stage.cast("string").fill_null("(no stage)"))
-        op, added = _join_rep_dims(src, op, OPP_DIMS)
-        df = (
-            op.group_by(["__as_of", "stage", *added])
-            .aggregate(deals=op.count(), amount=op["__amt"].sum(), with_amount=op["__amt"].count())
-            .execute()
-        )
+            if self._has["stage_history"]:
+                sh = src.table("stage_history").cross_join(days_t.select(__d=days_t.day))
+                sh = sh.filter(sh.entered_date <= sh["__d"])
+                last = sh.group_by(["opportunity_id", "__d"]).aggregate(
+                    __stage_then=sh.stage.argmax(sh.entered_date)
+                )
+                last = last.rename(__oid="opportunity_id")
+                op = op.left_join(
+                    last, (op.opportunity_id == last["__oid"]) & (op["__as_of"] == last["__d"])
+                ).drop("__oid", "__d")
+                op = op.mutate(stage=op["__stage_then"].fill_null(op.stage.cast("string")))
+            op = op.mutate(stage=op.stage.cast("string").fill_null("(no stage)"))
+            op, added = _join_rep_dims(src, op, OPP_DIMS)
+            expr = op.group_by(["__as_of", "stage", *added]).aggregate(
+                deals=op.count(), amount=op["__amt"].sum(), with_amount=op["__amt"].count()
+            )
+            return expr, added
+
+        df, added = self._run("pipeline", build, days)
         df["deals"] = df["deals"].astype("int64")
         df["with_amount"] = df["with_amount"].astype("int64")
         df["amount"] = df["amount"].astype("float64")
@@ -632,7 +658,7 @@ class CubeReader:
             for d in days
         }
 
-    def _build_flow(self, ends, src: Source | None = None) -> dict:
+    def _build_flow(self, ends) -> dict:
         """``queries.funnel.stage_flow`` for several period ends at once, by the rep's region and
         team (the status of each deal and its stage entries as of each end).
 
@@ -640,34 +666,39 @@ class CubeReader:
         so each entry's position and next stage are computed once over the whole history; for
         an end, the next stage counts only if it was entered before that end.
         """
-        src = src or self.src
-        op = src.table("opportunities").cross_join(_days_table(ends, "__e"))
-        e = op["__e"]
-        op = op.filter(op.created_date < e)
-        st = qfun._status(op)
-        closed_by_end = op.close_date.notnull() & (op.close_date < e)
-        op = op.mutate(__status=ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open"))
-        op, added = _join_rep_dims(src, op, OPP_DIMS)
-        deals = op.select("__e", "__status", *added, __oid=op.opportunity_id)
-        sh = src.table("stage_history")
-        sh = sh.filter(sh.entered_date.notnull())
-        w = ibis.window(group_by=sh.opportunity_id, order_by=[sh.entered_date, sh.stage])
-        sh = sh.mutate(
-            __next=sh.stage.lead().over(w),
-            __next_entered=sh.entered_date.lead().over(w),
-            position=ibis.row_number().over(w),
-        )
-        sh = sh.inner_join(deals, sh.opportunity_id == deals["__oid"]).drop("__oid")
-        sh = sh.filter(sh.entered_date < sh["__e"])
-        sh = sh.mutate(
-            next_stage=ibis.ifelse(sh["__next_entered"] < sh["__e"], sh["__next"], ibis.null())
-        )
-        df = (
-            sh.group_by(["__e", "stage", "next_stage", "__status", *added])
-            .aggregate(deals=sh.count(), rank_sum=sh.position.sum())
-            .execute()
-            .rename(columns={"__status": "status"})
-        )
+        src = self.src
+
+        def build(days_t):
+            op = src.table("opportunities").cross_join(days_t.select(__e=days_t.day))
+            e = op["__e"]
+            op = op.filter(op.created_date < e)
+            st = qfun._status(op)
+            closed_by_end = op.close_date.notnull() & (op.close_date < e)
+            op = op.mutate(
+                __status=ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open")
+            )
+            op, added = _join_rep_dims(src, op, OPP_DIMS)
+            deals = op.select("__e", "__status", *added, __oid=op.opportunity_id)
+            sh = src.table("stage_history")
+            sh = sh.filter(sh.entered_date.notnull())
+            w = ibis.window(group_by=sh.opportunity_id, order_by=[sh.entered_date, sh.stage])
+            sh = sh.mutate(
+                __next=sh.stage.lead().over(w),
+                __next_entered=sh.entered_date.lead().over(w),
+                position=ibis.row_number().over(w),
+            )
+            sh = sh.inner_join(deals, sh.opportunity_id == deals["__oid"]).drop("__oid")
+            sh = sh.filter(sh.entered_date < sh["__e"])
+            sh = sh.mutate(
+                next_stage=ibis.ifelse(sh["__next_entered"] < sh["__e"], sh["__next"], ibis.null())
+            )
+            expr = sh.group_by(["__e", "stage", "next_stage", "__status", *added]).aggregate(
+                deals=sh.count(), rank_sum=sh.position.sum()
+            )
+            return expr, added
+
+        df, added = self._run("flow", build, ends)
+        df = df.rename(columns={"__status": "status"})
         df["deals"] = df["deals"].astype("int64")
         df["rank_sum"] = df["rank_sum"].astype("float64")
         df["__e"] = pd.to_datetime(df["__e"])
@@ -677,6 +708,8 @@ class CubeReader:
 
     # -- the reader interface -------------------------------------------------------------------
     def data_end(self) -> date | None:
+        if self._data_end is None:
+            self._data_end = data_end(self.src)
         return self._data_end
 
     def has(self, *tables: str) -> bool:
@@ -754,8 +787,12 @@ class CubeReader:
         return {"rep_region": filters.region, "rep_team": filters.team}
 
     def closed_deals(self, filters: Filters) -> tuple[int, int, float]:
-        rows = self.closed.select(filters.start, filters.end, **self._opp(filters))
-        return int(rows["won"].sum()), int(rows["closed"].sum()), float(rows["won_amount"].sum())
+        scope = dict(start=filters.start, end=filters.end, **self._opp(filters))
+        return (
+            int(self.closed.total("won", **scope)),
+            int(self.closed.total("closed", **scope)),
+            self.closed.total("won_amount", **scope),
+        )
 
     def open_pipeline(self, filters: Filters, as_of: date) -> pd.DataFrame:
         if as_of not in self._pipeline:
@@ -1436,8 +1473,11 @@ def executive(
     src, cur = board.src, board.currency
 
     as_of = board.as_of or data_end(src)  # the data's last day does not change while a page is open
-    # every period the picker offers is prepared now, while Voilà preheats the kernel
-    board.reader = reader = open_reader(src, as_of, board.panel.dropdowns["period"].options)
+    from salesnb import report
+
+    rules = report.load_alert_rules()  # read once: parsing the YAML takes longer than the figures
+    # built while Voilà preheats the kernel; other periods' pipeline and flow on first use
+    board.reader = reader = open_reader(src, as_of, [board.panel.period.label])
 
     def figs(f: Filters) -> dict:
         return board.cached(("exec", f), lambda: figures_from(reader, f, as_of=as_of))
@@ -1557,7 +1597,7 @@ def executive(
         return svg_html(svg, "channels", "share of revenue by channel")
 
     def alerts(f: Filters) -> str:
-        items = current_alerts(figs(f))
+        items = current_alerts(figs(f), rules)
         if not items:
             return '<div class="snb-ok" data-alerts="0">No alerts for these filters.</div>'
         scope = f.describe()
