@@ -322,7 +322,7 @@ def test_team_scorecard_and_drill_down(server, viewer, src):
 
 def test_several_viewers_at_once(server, browser, src):
     want = _figures(src, dashboard.current_period(src))
-    viewers = [Viewer(browser) for _ in range(5)]
+    viewers = [Viewer(browser) for _ in range(10)]  # the issue checks ten viewers at once
     try:
         for i, v in enumerate(viewers):  # all requests in flight before any page is waited on
             page = "team.ipynb" if i % 2 else "executive.ipynb"
