@@ -193,11 +193,21 @@ def ets(y: np.ndarray, h: int) -> np.ndarray:
     return out if np.all(np.isfinite(out)) else theta(y, h)
 
 
+_LAST_SARIMA: list = []  # [(y bytes, fitted results)] of the last fit
+
+
 def _sarima_fit(y: np.ndarray):
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+    # baseline_forecast fits the full history twice (forecast, then the simulated spread);
+    # the fit is deterministic, so the second one reuses the first.
+    key = np.asarray(y, dtype="float64").tobytes()
+    if _LAST_SARIMA and _LAST_SARIMA[0][0] == key:
+        return _LAST_SARIMA[0][1]
     with _quiet():
-        return SARIMAX(np.log(y), order=(0, 1, 1), seasonal_order=(0, 1, 1, SEASON)).fit(disp=False)
+        res = SARIMAX(np.log(y), order=(0, 1, 1), seasonal_order=(0, 1, 1, SEASON)).fit(disp=False)
+    _LAST_SARIMA[:] = [(key, res)]
+    return res
 
 
 def sarima(y: np.ndarray, h: int) -> np.ndarray:

@@ -474,12 +474,35 @@ def _export_html(nb_path: Path, html_path: Path, title: str, banner: str) -> Non
 
 
 def _prewarm() -> None:
-    """Import papermill / nbconvert while the first kernels start, not after the first study."""
+    """Import papermill / nbconvert while the first kernels start, not after the first study;
+    then export a tiny notebook: the first export imports the Markdown and highlighting stack
+    (~0.5 s of CPU, better spent while the kernel server is still importing than later,
+    when every core runs a study)."""
     with contextlib.suppress(Exception):
         import nbconvert  # noqa: F401
         import papermill  # noqa: F401
 
         _register_engine()
+
+        import nbformat
+
+        v4 = nbformat.v4
+        table = "<table><tr><th>a&nbsp;b</th></tr><tr><td>1&amp;2</td></tr></table>"
+        cell = v4.new_code_cell(
+            "x",
+            outputs=[
+                v4.new_output("stream", name="stdout", text="x\n"),
+                v4.new_output("display_data", {"text/markdown": "**x**", "text/plain": "x"}),
+                v4.new_output("execute_result", {"text/html": table, "text/plain": "x"}),
+            ],
+        )
+        nb = v4.new_notebook(cells=[v4.new_markdown_cell("# x\n\n*x* `x`"), cell])
+        nb.metadata["kernelspec"] = {
+            "name": KERNEL_NAME,
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        _exporter().from_notebook_node(nb, resources={"salesnb_banner": ""})
 
 
 _NETWORK_REF = re.compile(
@@ -654,6 +677,23 @@ def _last_durations(reports: Path) -> dict[str, float]:
         return {}
 
 
+# Relative cost of each study on the demo company, for the order of a first run (no published
+# report to take durations from): the long ones start first.
+USUAL_COST = {
+    "customers": 9.0,
+    "targets": 7.0,
+    "performance": 5.0,
+    "data-quality": 5.0,
+    "market": 4.5,
+    "funnel": 4.0,
+    "experiments": 3.5,
+    "channels": 3.0,
+    "service": 2.0,
+    "expansion": 1.5,
+    "risk": 1.0,
+}
+
+
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -670,6 +710,16 @@ def default_workers() -> int:
 
 ENGINE_NAME = "salesnb"
 PRELOAD = (
+    # what IPKernelApp.initialize imports in each kernel (debugpy alone ~0.06 s)
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.core.completerlib",
+    "IPython.extensions.storemagic",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "tornado.platform.asyncio",
+    "sqlite3",
     "numpy",
     "pandas",
     "pyarrow",
@@ -681,15 +731,19 @@ PRELOAD = (
     "matplotlib.pyplot",
     "seaborn",
     "IPython.display",
+    "IPython.core.pylabtools",
+    # imported before a shell exists, it leaves the kernel set-up to _inline_charts
+    "matplotlib_inline.backend_inline",
+    "pandas.io.formats.style",  # builds its HTML templates at import (tables shown with .style)
     "statsmodels.formula.api",
     "salesnb.study",
     "salesnb.queries",
     "salesnb.forecast",
     "salesnb.clv",
 )
-# Every module of these packages is preloaded too. Not salesnb.plots: importing it picks the
-# matplotlib backend, which must happen inside the kernel for inline charts to be captured.
-PRELOAD_PACKAGES = ("salesnb.metrics", "salesnb.queries")
+# Every module of these packages is preloaded too. salesnb.plots leaves the backend unpicked
+# (MPLBACKEND names it); each kernel sets up inline charts itself (_inline_charts).
+PRELOAD_PACKAGES = ("salesnb.metrics", "salesnb.queries", "salesnb.plots")
 _SERVER: dict = {}  # {"socket": path, "proc": Popen} while warm_kernels() is active
 _KERNEL_TMP: dict = {}
 
@@ -712,6 +766,9 @@ def warm_kernels():
     env = dict(
         os.environ,
         MPLBACKEND=os.environ.get("MPLBACKEND", "module://matplotlib_inline.backend_inline"),
+        # the preloaded debugger (debugpy) would warn on stderr about frozen modules; a
+        # kernel's own stderr goes nowhere, the server's is the terminal of the run
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "salesnb.report", "--fork-server", str(sock)],
@@ -732,6 +789,14 @@ def warm_kernels():
             proc.kill()
             proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stop_server_now() -> None:
+    """Kill a server no study will use (it would only answer its pipe after importing everything)."""
+    proc = _SERVER.get("proc")
+    if proc is not None:
+        with contextlib.suppress(Exception):
+            proc.kill()
 
 
 def _fork_server(sock_path: str) -> None:
@@ -756,26 +821,36 @@ def _fork_server(sock_path: str) -> None:
             for info in pkgutil.iter_modules(importlib.import_module(pkg).__path__, pkg + "."):
                 with contextlib.suppress(Exception):
                     importlib.import_module(info.name)
+    with contextlib.suppress(Exception):  # the CJK font lookup scans the font folders once
+        from salesnb.plots import cjk_font
+
+        cjk_font()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     stdin = sys.stdin.buffer
     while True:
         ready, _, _ = select.select([lsock, stdin], [], [])
         if stdin in ready and not os.read(stdin.fileno(), 4096):
-            return  # the run ended or died
+            # the run ended or died; exit without tearing down the imported stack (~1 s that
+            # the run would spend waiting): the server holds no file or state to flush
+            os._exit(0)
         if lsock not in ready:
             continue
         conn, _ = lsock.accept()
-        with conn:
+        with conn:  # the server's copy; the kernel answers on its own copy
             request = json.loads(conn.makefile("rb").readline())
             pid = os.fork()
             if pid == 0:
                 lsock.close()
-                conn.close()
-                _kernel_child(request)  # never returns
-            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                _kernel_child(request, conn)  # never returns
 
 
-def _kernel_child(request: dict) -> None:
+def _kernel_child(request: dict, conn) -> None:
+    """Become a kernel; send the pid back once its sockets are bound.
+
+    Answering only then matters: a client that connects before the kernel has bound its
+    sockets is retried by ZeroMQ 0.1 s later, its first kernel_info status messages are lost
+    and jupyter_client waits 0.2 s more for IOPub before it asks again.
+    """
     import signal
 
     code = 1
@@ -794,10 +869,36 @@ def _kernel_child(request: dict) -> None:
         # exit with the server (ipykernel read JPY_PARENT_PID when the server imported it)
         app = IPKernelApp.instance(parent_handle=os.getppid())
         app.initialize(request["argv"])
+        _inline_charts(app.shell)
+        with contextlib.suppress(OSError):  # the run gave up waiting: the kernel is not used
+            conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
+        conn.close()
         app.start()
         code = 0
     finally:
         os._exit(code)
+
+
+def _inline_charts(shell) -> None:
+    """Set up inline charts in a forked kernel, each figure drawn once when it is shown.
+
+    What importing the inline backend does in a plain kernel, done here because the server
+    imported that backend before any shell existed. Then pyplot's own post-execute redraw of
+    every open figure is dropped: the inline backend renders and closes each figure right
+    after it, so that redraw only doubled the drawing work of every chart.
+    """
+    backend = "module://matplotlib_inline.backend_inline"
+    if os.environ.get("MPLBACKEND") != backend:
+        return
+    with contextlib.suppress(Exception):  # charts then start the ordinary way, on first use
+        import matplotlib.pyplot as plt
+        from IPython.core.pylabtools import activate_matplotlib
+        from matplotlib_inline.backend_inline import configure_inline_support
+
+        activate_matplotlib(backend)
+        configure_inline_support(shell, backend)
+        with contextlib.suppress(ValueError):
+            shell.events.unregister("post_execute", plt._draw_all_if_interactive)
 
 
 class _ForeignProcess:
@@ -866,11 +967,14 @@ def _register_engine() -> None:
         import asyncio
         import tempfile
         import uuid
+        from queue import Empty
 
+        from jupyter_client.asynchronous import AsyncKernelClient
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_client.provisioning import LocalProvisioner
         from papermill.engines import NBClientEngine, papermill_engines
         from papermill.iorw import write_ipynb
+        from traitlets import default
 
         ipc_dir = Path(tempfile.mkdtemp(prefix="salesnb-ipc-"))
 
@@ -887,12 +991,43 @@ def _register_engine() -> None:
                 }
                 try:
                     pid = await asyncio.to_thread(_ask_server, sock, request)
-                except OSError:  # the server died: start this kernel the ordinary way
-                    return await super().launch_kernel(cmd, **kwargs)
+                except (OSError, ValueError):  # the server or the new kernel died: start it
+                    return await super().launch_kernel(cmd, **kwargs)  # the ordinary way
                 self.process = _ForeignProcess(pid)
                 self.pid = self.pgid = pid
                 self.cwd = cwd
                 return self.connection_info
+
+        class StudyKernelClient(AsyncKernelClient):
+            async def wait_for_ready(self, timeout=None):
+                """jupyter_client's wait for a new kernel, without its closing wait for 0.2 s of
+                IOPub silence (0.2 s more on every study): the kernel_info request is done, and
+                IOPub known to be connected, when the request's own 'idle' status arrives."""
+                deadline = time.monotonic() + (math.inf if timeout is None else timeout)
+                while True:
+                    self.kernel_info()
+                    try:
+                        reply = await self.shell_channel.get_msg(timeout=1)
+                    except Empty:
+                        reply = None
+                    if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                        request_id = reply["parent_header"].get("msg_id")
+                        idle = False
+                        with contextlib.suppress(Empty):  # IOPub not connected yet: ask again
+                            while not idle:
+                                msg = await self.iopub_channel.get_msg(timeout=0.2)
+                                idle = (
+                                    msg["msg_type"] == "status"
+                                    and msg["content"].get("execution_state") == "idle"
+                                    and msg["parent_header"].get("msg_id") == request_id
+                                )
+                        if idle:
+                            self._handle_kernel_info_reply(reply)
+                            return
+                    if not await self._async_is_alive():
+                        raise RuntimeError("Kernel died before replying to kernel_info")
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
         class StudyKernelManager(AsyncKernelManager):
             # IPC sockets: no TCP port races between kernels started at the same moment
@@ -900,6 +1035,15 @@ def _register_engine() -> None:
 
             def _ip_default(self):
                 return str(ipc_dir / uuid.uuid4().hex[:12])
+
+            @default("client_factory")
+            def _study_client(self):
+                return StudyKernelClient
+
+            async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
+                # a kernel exits within milliseconds of its shutdown reply; polling every 0.1 s
+                # added most of that interval to every study
+                await super()._async_finish_shutdown(waittime, pollinterval=0.01, restart=restart)
 
             async def _async_pre_start_kernel(self, **kw):
                 if self.provisioner is None:
@@ -1066,28 +1210,40 @@ def run_report(
 
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
-    rules = load_alert_rules(alerts_file)
-    plan = plan_report(source, period, only, params_kv, params_file)
-    workers = int(workers) if workers else default_workers()
-    if workers < 1:
+    if workers and int(workers) < 1:
         raise ParameterError("workers must be at least 1")
+    # The kernel server imports the analysis stack (seconds of CPU) on the other core while
+    # the parameters are checked; it is stopped on the way out, whatever happens.
+    pool = contextlib.ExitStack()
+    pool.enter_context(warm_kernels())
+    try:
+        threading.Thread(target=_prewarm, daemon=True).start()
+        rules = load_alert_rules(alerts_file)
+        plan = plan_report(source, period, only, params_kv, params_file)
+        workers = int(workers) if workers else default_workers()
 
-    reports = Path(out) if out else config.reports_dir()
-    reports.mkdir(parents=True, exist_ok=True)
-    clean_stale(reports)
-    staging = reports / f".staging-{plan.period.label}-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
+        reports = Path(out) if out else config.reports_dir()
+        reports.mkdir(parents=True, exist_ok=True)
+        clean_stale(reports)
+        staging = reports / f".staging-{plan.period.label}-{os.getpid()}"
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
+    except BaseException:
+        _stop_server_now()
+        pool.close()
+        raise
 
-    threading.Thread(target=_prewarm, daemon=True).start()
-    # Longest studies first (by the last published run), so no long study starts last.
-    last = _last_durations(reports)
+    # Longest studies first (by the last published run, else by the usual cost), so no long
+    # study starts last.
+    last = _last_durations(reports) or USUAL_COST
     runnable = sorted(
         (j for j in plan.jobs if j.status == "pending"),
         key=lambda j: -last.get(j.study.id, float("inf")),
     )
-    pool = warm_kernels() if runnable else contextlib.nullcontext()
+    if not runnable:
+        _stop_server_now()
+        pool.close()
     progress = _Progress(plan.jobs, stream)
     for j in runnable:
         nb = nbformat.read(str(j.study.path), as_version=4)

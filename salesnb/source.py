@@ -35,6 +35,9 @@ class Source:
         self.con = con
         self.description = description
         self.path = path
+        # Each con.table() asks the engine for the schema (one round trip); a study asks for
+        # the same few tables dozens of times over one read connection whose schema is fixed.
+        self._tables: dict[str, ibis.Table] = {}
 
     def __repr__(self) -> str:
         return f"Source({self.description!r}, tables={self.tables})"
@@ -52,9 +55,13 @@ class Source:
         return [n for n in names if n not in self.tables]
 
     def table(self, name: str) -> ibis.Table:
+        cached = self._tables.get(name)
+        if cached is not None:
+            return cached
         if name not in self.tables and name not in set(self.con.list_tables()):
             raise ModelError(f"{self.description}: table '{name}' is not in this warehouse")
-        return self.con.table(name)
+        self._tables[name] = t = self.con.table(name)
+        return t
 
     def columns(self, name: str) -> list[str]:
         return list(self.table(name).columns)

@@ -88,6 +88,11 @@ def use_house_style() -> None:
         "axes.titlesize": 12, "axes.titleweight": "bold", "figure.figsize": (8, 4),
         "figure.dpi": 100, "savefig.bbox": "tight", "axes.spines.top": False,
         "axes.spines.right": False,
+        # Titles sit just above the axes, where matplotlib's automatic placement puts them
+        # when nothing is drawn above the axes (house charts keep ticks and labels at the
+        # bottom and left). Placing them automatically re-measures every tick label of the
+        # y axis for each title at each draw: a fifth of the CPU of rendering a chart.
+        "axes.titley": 1.0,
     })
 
 

@@ -133,11 +133,15 @@ def customer_revenue(src: Source, filters=None, start=None, end=None) -> pd.Data
     return df.sort_values("customer_id").reset_index(drop=True)
 
 
-def rfm_frame(src: Source, filters=None, end=None, lookback_months: int = 12) -> pd.DataFrame:
+def rfm_frame(
+    src: Source, filters=None, end=None, lookback_months: int = 12, history=None
+) -> pd.DataFrame:
     """RFM inputs as of the day before ``end`` (default: the filters' end).
 
     Recency and tenure come from all purchases before ``end``; orders and revenue from the
     ``lookback_months`` before it. Columns as :func:`salesnb.metrics.customers.rfm_input`.
+    ``history``: ``customer_summary(src, filters, end=end)`` when the caller already has it
+    (it is the all-history half of the inputs; passing it saves scanning the orders again).
     """
     from salesnb.metrics.customers import rfm_input
     from salesnb.queries import customer_summary
@@ -147,7 +151,8 @@ def rfm_frame(src: Source, filters=None, end=None, lookback_months: int = 12) ->
         raise ValueError("rfm_frame needs an end date (or filters with a period)")
     end = pd.Timestamp(end)
     as_of = end - pd.Timedelta(days=1)
-    history = customer_summary(src, filters, as_of=as_of, start=HISTORY_START, end=end.date())
+    if history is None:
+        history = customer_summary(src, filters, as_of=as_of, start=HISTORY_START, end=end.date())
     window_start = (end - pd.DateOffset(months=int(lookback_months))).date()
     window = customer_summary(src, filters, as_of=as_of, start=window_start, end=end.date())
     return rfm_input(history, window)
