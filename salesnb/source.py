@@ -13,6 +13,7 @@ always bound as literals in an expression tree, never pasted into SQL text.
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from functools import cached_property
 from pathlib import Path
@@ -105,7 +106,12 @@ def connect(source: str | Path | None = None, read_only: bool = True) -> Source:
             f"{path}: no such warehouse (build the demo with `salesnb demo` or load data with `salesnb ingest`)"
         )
     try:
-        con = ibis.duckdb.connect(str(path), read_only=read_only)
+        # One engine thread by default: DuckDB sums floating-point columns in parallel in a
+        # varying order, so the last bits of a total (and a forecast fitted on it) changed
+        # from run to run. Reports run studies in parallel instead. SALESNB_DUCKDB_THREADS
+        # trades that determinism for speed on a big warehouse.
+        threads = int(os.environ.get("SALESNB_DUCKDB_THREADS", "1"))
+        con = ibis.duckdb.connect(str(path), read_only=read_only, threads=threads)
     except Exception as exc:
         raise InputError(f"{path}: not a readable DuckDB warehouse ({str(exc).splitlines()[0]})") from exc
     return Source(con, str(path), path)
