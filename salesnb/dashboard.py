@@ -71,6 +71,7 @@ from salesnb.metrics import channels as chan
 from salesnb.metrics import funnel as fun
 from salesnb.metrics import performance as perf
 from salesnb.periods import Period, parse_period, quarter_of
+from salesnb.plots import short_money
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
 from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
@@ -1081,15 +1082,7 @@ GRID = "#e6e6e6"
 INK = "#262626"
 
 
-def _money_tick(x: float) -> str:
-    a = abs(x)
-    if a >= 1e9:
-        return f"{x / 1e9:.1f}B"
-    if a >= 1e6:
-        return f"{x / 1e6:.1f}M"
-    if a >= 1e3:
-        return f"{x / 1e3:.0f}k"
-    return f"{x:.0f}"
+_money_tick = short_money
 
 
 def nice_ticks(top: float, n: int = 5) -> list[float]:

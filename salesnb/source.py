@@ -111,7 +111,10 @@ def connect(source: str | Path | None = None, read_only: bool = True) -> Source:
         # from run to run. Reports run studies in parallel instead. SALESNB_DUCKDB_THREADS
         # trades that determinism for speed on a big warehouse.
         threads = int(os.environ.get("SALESNB_DUCKDB_THREADS", "1"))
-        con = ibis.duckdb.connect(str(path), read_only=read_only, threads=threads)
+        con = ibis.duckdb.connect(str(path), read_only=read_only)
+        # a SET, not a connect-time config: another connection to the same file in this
+        # process (a test, an analyst's duckdb.connect) must not be refused as "differently configured"
+        con.raw_sql(f"SET threads = {max(threads, 1):d}")
     except Exception as exc:
         raise InputError(f"{path}: not a readable DuckDB warehouse ({str(exc).splitlines()[0]})") from exc
     return Source(con, str(path), path)

@@ -96,19 +96,22 @@ def use_house_style() -> None:
     })
 
 
+def short_money(x: float) -> str:
+    """A tick label for money: 1.5M, 2k, 12 (the currency goes in the axis label)."""
+    a = abs(x)
+    if a >= 1e9:
+        return f"{x / 1e9:.1f}B"
+    if a >= 1e6:
+        return f"{x / 1e6:.1f}M"
+    if a >= 1e3:
+        return f"{x / 1e3:.0f}k"
+    return f"{x:.0f}"
+
+
 def money_axis(ax, axis: str = "y", currency: str = "USD"):
     """Format an axis as money with k/M suffixes and the currency in the label."""
-    def fmt(x, _):
-        a = abs(x)
-        if a >= 1e9:
-            return f"{x / 1e9:.1f}B"
-        if a >= 1e6:
-            return f"{x / 1e6:.1f}M"
-        if a >= 1e3:
-            return f"{x / 1e3:.0f}k"
-        return f"{x:.0f}"
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(mticker.FuncFormatter(fmt))
+    target.set_major_formatter(mticker.FuncFormatter(lambda x, _: short_money(x)))
     label = (ax.get_ylabel() if axis == "y" else ax.get_xlabel()) or "Revenue"
     if currency not in label:
         label = f"{label} ({currency})"
