@@ -43,8 +43,12 @@ def demo(
 def ingest(
     folder: Annotated[Path, typer.Argument(help="folder of CSV / Excel / Parquet files")],
     into: Annotated[Path, typer.Option("--into", help="warehouse file (DuckDB) to load into")],
-    mapping: Annotated[str | None, typer.Option(help="named mapping (maven-crm, superstore) or a YAML file")] = None,
-    append: Annotated[bool, typer.Option("--append", help="add rows instead of replacing the tables")] = False,
+    mapping: Annotated[
+        str | None, typer.Option(help="named mapping (maven-crm, superstore) or a YAML file")
+    ] = None,
+    append: Annotated[
+        bool, typer.Option("--append", help="add rows instead of replacing the tables")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the row counts as JSON")] = False,
 ):
     """Load a folder of exports into the warehouse; every row accepted or quarantined."""
@@ -89,21 +93,40 @@ def studies(as_json: Annotated[bool, typer.Option("--json")] = False):
 @app.command()
 def report(
     source: Annotated[str | None, typer.Option(help="warehouse path or connection URL")] = None,
-    period: Annotated[str | None, typer.Option(help="2026-Q3, 2026-09 or 2026 (default: last complete quarter)")] = None,
-    only: Annotated[list[str] | None, typer.Option(help="run only these studies: --only funnel customers")] = None,
-    param: Annotated[list[str] | None, typer.Option("-p", "--param", help="KEY=VALUE study parameter")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="2026-Q3, 2026-09 or 2026 (default: last complete quarter)")
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="run only these studies: --only funnel customers")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("-p", "--param", help="KEY=VALUE study parameter")
+    ] = None,
     params: Annotated[Path | None, typer.Option(help="YAML file of parameters")] = None,
     out: Annotated[Path | None, typer.Option(help="reports folder (default reports/)")] = None,
-    workers: Annotated[int | None, typer.Option(help="parallel studies (default: one per core)")] = None,
-    alerts: Annotated[Path | None, typer.Option(help="alert rules YAML (default: the bundled rules)")] = None,
-    fail_on_alert: Annotated[bool, typer.Option("--fail-on-alert", help="exit 1 when an alert fires")] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="parallel studies (default: one per core)")
+    ] = None,
+    alerts: Annotated[
+        Path | None, typer.Option(help="alert rules YAML (default: the bundled rules)")
+    ] = None,
+    fail_on_alert: Annotated[
+        bool, typer.Option("--fail-on-alert", help="exit 1 when an alert fires")
+    ] = False,
 ):
     """Run the studies with papermill and publish HTML, notebooks, JSON and an index."""
     from salesnb import report as report_mod
 
     code = report_mod.run_report(
-        source=source, period=period, only=only or None, params_kv=param or [], params_file=params,
-        out=out, workers=workers, alerts_file=alerts, fail_on_alert=fail_on_alert,
+        source=source,
+        period=period,
+        only=only or None,
+        params_kv=param or [],
+        params_file=params,
+        out=out,
+        workers=workers,
+        alerts_file=alerts,
+        fail_on_alert=fail_on_alert,
     )
     raise typer.Exit(code)
 
@@ -112,7 +135,9 @@ def report(
 def dashboard(
     source: Annotated[str | None, typer.Option(help="warehouse path or connection URL")] = None,
     port: Annotated[int, typer.Option(help="port to serve on")] = 8866,
-    host: Annotated[str, typer.Option(help="address to bind (default loopback only)")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="address to bind (default loopback only)")
+    ] = "127.0.0.1",
 ):
     """Serve the manager dashboards with Voilà."""
     from salesnb import dashboard as dashboard_mod
@@ -166,8 +191,10 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         if isinstance(exc, click.exceptions.Abort):
             return 1
-        print(f"salesnb: internal error: {type(exc).__name__}: {exc} (SALESNB_DEBUG=1 shows the traceback)",
-              file=sys.stderr)
+        print(
+            f"salesnb: internal error: {type(exc).__name__}: {exc} (SALESNB_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
         return 3
     return 0
 

@@ -78,7 +78,9 @@ def parse_period(text: str) -> Period:
     if m := _Y.match(text):
         y = int(m[1])
         return Period(f"{y}", "year", date(y, 1, 1), date(y + 1, 1, 1))
-    raise ParameterError(f"period '{text}': expected a quarter (2026-Q3), a month (2026-09) or a year (2026)")
+    raise ParameterError(
+        f"period '{text}': expected a quarter (2026-Q3), a month (2026-09) or a year (2026)"
+    )
 
 
 def quarter_of(d) -> str:

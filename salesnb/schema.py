@@ -73,9 +73,13 @@ TABLES: dict[str, Table] = {
                 _c("currency", "str", False),
                 _c("cost", "float", False, "cost of goods; margin = net_amount - cost"),
                 _c("is_return", "bool", False, "a return line (quantity and amount negative)"),
-                _c("returned", "bool", False,
-                   "the order was later returned, as flagged by an export's returns list; "
-                   "the line keeps its booked (positive) amounts"),
+                _c(
+                    "returned",
+                    "bool",
+                    False,
+                    "the order was later returned, as flagged by an export's returns list; "
+                    "the line keeps its booked (positive) amounts",
+                ),
             ),
             key=("order_id", "line_no"),
             foreign_keys={
@@ -125,7 +129,12 @@ TABLES: dict[str, Table] = {
                 _c("region", "str", False),
                 _c("manager_id", "str", False),
                 _c("hire_date", "date", False),
-                _c("role", "str", False, "rep / senior / manager / director: sets discount authority"),
+                _c(
+                    "role",
+                    "str",
+                    False,
+                    "rep / senior / manager / director: sets discount authority",
+                ),
             ),
             key=("rep_id",),
         ),

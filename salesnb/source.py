@@ -25,7 +25,9 @@ from salesnb.errors import InputError, ModelError
 from salesnb.schema import TABLES
 
 # ibis 12 still calls duckdb's fetch_arrow_table(); the warning is theirs, not the user's.
-warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning)
+warnings.filterwarnings(
+    "ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning
+)
 warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
 
 
@@ -116,5 +118,7 @@ def connect(source: str | Path | None = None, read_only: bool = True) -> Source:
         # process (a test, an analyst's duckdb.connect) must not be refused as "differently configured"
         con.raw_sql(f"SET threads = {max(threads, 1):d}")
     except Exception as exc:
-        raise InputError(f"{path}: not a readable DuckDB warehouse ({str(exc).splitlines()[0]})") from exc
+        raise InputError(
+            f"{path}: not a readable DuckDB warehouse ({str(exc).splitlines()[0]})"
+        ) from exc
     return Source(con, str(path), path)

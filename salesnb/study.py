@@ -145,7 +145,9 @@ class StudyContext:
         if not missing:
             return True
         what = section or ", ".join(tables)
-        reason = f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in this warehouse"
+        reason = (
+            f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in this warehouse"
+        )
         self.skipped[what] = reason
         self.note(f"**Skipped: {what}** — {reason}.")
         return False
@@ -170,7 +172,9 @@ class StudyContext:
             out["skipped_sections"] = "; ".join(f"{k}: {v}" for k, v in self.skipped.items())
         path = self.artifact(f"{self.study}.json")
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(out, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(
+            json.dumps(out, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8"
+        )
         tmp.replace(path)
         return path
 
@@ -202,8 +206,12 @@ def _default_currency(src: Source) -> str:
 
     if src.has_column("orders", "currency"):
         top = (
-            src.table("orders").group_by("currency").aggregate(n=ibis._.count())
-            .order_by(ibis.desc("n")).limit(1).execute()
+            src.table("orders")
+            .group_by("currency")
+            .aggregate(n=ibis._.count())
+            .order_by(ibis.desc("n"))
+            .limit(1)
+            .execute()
         )
         if len(top) and isinstance(top["currency"].iloc[0], str):
             return top["currency"].iloc[0]

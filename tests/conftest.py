@@ -98,6 +98,29 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    path = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
     need(path is not None, "Debian chromium is not installed (apt-get install chromium)")
     return path
+
+
+def check_truths(report_dir: Path, truths: list[dict], study: str) -> dict:
+    """Assert every planted truth of ``study`` is recovered in its published ``<study>.json``.
+
+    Strings must match; numbers must lie within the truth's tolerance. Returns the figures.
+    """
+    mine = [t for t in truths if t["study"] == study]
+    assert mine, f"the demo plants no truth for study {study}"
+    found = json.loads((report_dir / f"{study}.json").read_text())
+    for t in mine:
+        assert t["key"] in found, f"{study}.json lacks {t['key']} (truth {t['name']})"
+        if t["tolerance"] is None:
+            assert found[t["key"]] == t["value"], (t["name"], found[t["key"]], t["value"])
+        else:
+            assert abs(found[t["key"]] - t["value"]) <= t["tolerance"], (
+                t["name"],
+                found[t["key"]],
+                t["value"],
+            )
+    return found

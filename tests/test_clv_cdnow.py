@@ -65,8 +65,9 @@ def test_unconditional_expected_purchases(cdnow_model):
 def test_conditional_expected_average_profit_first_ten(cdnow_model, cdnow_summary):
     head = cdnow_summary.head(10)
     got = cdnow_model.expected_average_value(head["frequency"], head["monetary_value"])
-    np.testing.assert_allclose(got, [24.65, 18.91, 35.17, 35.17, 35.17, 71.46, 18.91, 35.17, 27.28, 35.17],
-                               atol=0.011)
+    np.testing.assert_allclose(
+        got, [24.65, 18.91, 35.17, 35.17, 35.17, 71.46, 18.91, 35.17, 27.28, 35.17], atol=0.011
+    )
 
 
 def test_probability_alive_is_lower_for_a_long_silence(cdnow_model):
@@ -103,7 +104,9 @@ def test_cdnow_transactions_through_mapping_and_report(shared_data, tmp_path):
     counts = result.as_json()
     assert "orders" in json.dumps(counts)
     out = tmp_path / "reports"
-    code = report.run_report(source=str(wh), period="1998-Q2", only=["customers"], out=out, workers=1)
+    code = report.run_report(
+        source=str(wh), period="1998-Q2", only=["customers"], out=out, workers=1
+    )
     assert code == 0
     figures = json.loads(next(out.glob("*/customers.json")).read_text())
     # the 23,570 customers of the 1997-Q1 cohort, less the 68 whose only transactions are

@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import check_truths
 
 from salesnb.clv import bgnbd_loglik_terms, fit_bgnbd
 from salesnb.errors import FitError
@@ -24,8 +25,13 @@ from salesnb.study import Filters
 
 
 def test_rfm_scores_rank_by_quantile_and_ties_share_a_score():
-    f = pd.DataFrame({"recency_days": [1, 50, 300, 10, 5, 10], "orders": [9, 2, 1, 4, 6, 4],
-                      "revenue": [900.0, 80.0, 20.0, 300.0, 500.0, 300.0]})
+    f = pd.DataFrame(
+        {
+            "recency_days": [1, 50, 300, 10, 5, 10],
+            "orders": [9, 2, 1, 4, 6, 4],
+            "revenue": [900.0, 80.0, 20.0, 300.0, 500.0, 300.0],
+        }
+    )
     s = mc.rfm_scores(f)
     # recency ranks (most recent best): 1 -> 6/6, 5 -> 5/6, the two 10s share (3+4)/2/6, ...
     assert s["r_score"].tolist() == [5, 2, 1, 3, 5, 3]
@@ -40,15 +46,25 @@ def test_rfm_scores_name_missing_columns():
 
 
 def test_default_segments_follow_the_documented_rules():
-    scored = pd.DataFrame({
-        "customer_id": list("abcdefgh"),
-        "r_score": [5, 3, 5, 4, 3, 1, 2, 1],
-        "fm_score": [4.5, 3.0, 1.0, 2.0, 1.5, 4.0, 2.0, 1.0],
-        "tenure_days": [400, 400, 30, 400, 400, 400, 400, 400],
-    })
+    scored = pd.DataFrame(
+        {
+            "customer_id": list("abcdefgh"),
+            "r_score": [5, 3, 5, 4, 3, 1, 2, 1],
+            "fm_score": [4.5, 3.0, 1.0, 2.0, 1.5, 4.0, 2.0, 1.0],
+            "tenure_days": [400, 400, 30, 400, 400, 400, 400, 400],
+        }
+    )
     seg = mc.rfm_segments(scored)["segment"].astype(str).tolist()
-    assert seg == ["Champions", "Loyal", "New", "Promising", "Needs attention", "At risk", "Hibernating",
-                   "Lost"]
+    assert seg == [
+        "Champions",
+        "Loyal",
+        "New",
+        "Promising",
+        "Needs attention",
+        "At risk",
+        "Hibernating",
+        "Lost",
+    ]
 
 
 def test_segment_cutoffs_are_an_argument():
@@ -59,8 +75,16 @@ def test_segment_cutoffs_are_an_argument():
 
 
 def test_segment_summary_sizes_and_revenue_shares():
-    seg = pd.DataFrame({"segment": pd.Categorical(["Champions", "Champions", "Lost"], categories=mc.SEGMENT_ORDER),
-                        "revenue": [600.0, 300.0, 100.0], "recency_days": [5, 15, 400], "orders": [6, 4, 1]})
+    seg = pd.DataFrame(
+        {
+            "segment": pd.Categorical(
+                ["Champions", "Champions", "Lost"], categories=mc.SEGMENT_ORDER
+            ),
+            "revenue": [600.0, 300.0, 100.0],
+            "recency_days": [5, 15, 400],
+            "orders": [6, 4, 1],
+        }
+    )
     s = mc.segment_summary(seg).set_index("segment")
     assert s.loc["Champions", "customers"] == 2 and s.loc["Lost", "customers"] == 1
     assert s.loc["Champions", "revenue_share"] == pytest.approx(0.9)
@@ -70,9 +94,12 @@ def test_segment_summary_sizes_and_revenue_shares():
 
 
 def test_segment_movement_between_periods():
-    prior = pd.DataFrame({"customer_id": ["a", "b", "c"], "segment": ["Champions", "Champions", "Lost"]})
-    current = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
-                            "segment": ["Champions", "At risk", "Lost", "New"]})
+    prior = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "segment": ["Champions", "Champions", "Lost"]}
+    )
+    current = pd.DataFrame(
+        {"customer_id": ["a", "b", "c", "d"], "segment": ["Champions", "At risk", "Lost", "New"]}
+    )
     m = mc.segment_movement(prior, current)
     assert m.loc["Champions", "Champions"] == 1 and m.loc["Champions", "At risk"] == 1
     assert m.loc["(not yet a customer)", "New"] == 1 and m.loc["Lost", "Lost"] == 1
@@ -82,13 +109,17 @@ def test_segment_movement_between_periods():
 
 # --------------------------------------------------------------------------- cohorts
 
-ACTIVITY = pd.DataFrame({
-    "cohort": pd.to_datetime(["2026-01-01"] * 2 + ["2026-02-01"] * 2 + ["2026-03-01"]),
-    "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-02-01", "2026-03-01", "2026-03-01"]),
-    "months_since": [0, 1, 0, 1, 0],
-    "customers": [10, 4, 20, 2, 5],
-    "revenue": [1000.0, 800.0, 500.0, 100.0, 50.0],
-})
+ACTIVITY = pd.DataFrame(
+    {
+        "cohort": pd.to_datetime(["2026-01-01"] * 2 + ["2026-02-01"] * 2 + ["2026-03-01"]),
+        "month": pd.to_datetime(
+            ["2026-01-01", "2026-02-01", "2026-02-01", "2026-03-01", "2026-03-01"]
+        ),
+        "months_since": [0, 1, 0, 1, 0],
+        "customers": [10, 4, 20, 2, 5],
+        "revenue": [1000.0, 800.0, 500.0, 100.0, 50.0],
+    }
+)
 
 
 def test_cohort_matrix_customers_and_revenue():
@@ -109,15 +140,30 @@ def test_retention_curve_weights_cohorts_by_size_and_finds_breaks():
     b = mc.retention_breaks(pd.Series([1.0, 0.5, 0.45, 0.2, 0.19], index=range(5)))
     assert b["month"].tolist() == [3]  # 0.45 -> 0.2; month 4's 5 % is not a break
     assert b["drop_pct"].iloc[0] == pytest.approx(1 - 0.2 / 0.45)
-    text = mc.cohort_findings(pd.Series([1.0, 0.5, 0.45, 0.2, 0.19]), pd.Series([1.0, 0.6]), pd.DataFrame(
-        {"month": [pd.Timestamp("2026-01-01")], "returning_customers": [5], "change_pct": [-0.3]}))
+    text = mc.cohort_findings(
+        pd.Series([1.0, 0.5, 0.45, 0.2, 0.19]),
+        pd.Series([1.0, 0.6]),
+        pd.DataFrame(
+            {
+                "month": [pd.Timestamp("2026-01-01")],
+                "returning_customers": [5],
+                "change_pct": [-0.3],
+            }
+        ),
+    )
     assert "month 3" in text and "January 2026" in text and "50%" in text
 
 
 def test_calendar_dips_flags_a_month_when_returning_customers_fall():
-    act = pd.DataFrame({"cohort": pd.to_datetime(["2025-01-01"] * 4),
-                        "month": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"]),
-                        "months_since": [0, 1, 2, 3], "customers": [100, 40, 20, 19], "revenue": [1.0] * 4})
+    act = pd.DataFrame(
+        {
+            "cohort": pd.to_datetime(["2025-01-01"] * 4),
+            "month": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"]),
+            "months_since": [0, 1, 2, 3],
+            "customers": [100, 40, 20, 19],
+            "revenue": [1.0] * 4,
+        }
+    )
     d = mc.calendar_dips(act, threshold=0.15)
     assert d["month"].tolist() == [pd.Timestamp("2025-03-01")]
     assert d["change_pct"].iloc[0] == pytest.approx(-0.5)
@@ -144,8 +190,12 @@ def test_category_affinity_support_confidence_lift():
 
 def test_next_category_offer_per_segment():
     aff = mc.category_affinity(PAIRS)
-    owned = pd.DataFrame({"customer_id": ["x", "y", "y", "z", "w"], "category": ["A", "A", "B", "A", "B"]})
-    segs = pd.DataFrame({"customer_id": ["x", "y", "z", "w"], "segment": ["Loyal", "Loyal", "Loyal", "Lost"]})
+    owned = pd.DataFrame(
+        {"customer_id": ["x", "y", "y", "z", "w"], "category": ["A", "A", "B", "A", "B"]}
+    )
+    segs = pd.DataFrame(
+        {"customer_id": ["x", "y", "z", "w"], "segment": ["Loyal", "Loyal", "Loyal", "Lost"]}
+    )
     offers = mc.next_category_by_segment(owned, segs, aff).set_index("segment")
     # Loyal: x and z buy A but not B -> offer B (confidence 2/3, 2 customers -> 1.33 takers)
     assert offers.loc["Loyal", "offer_category"] == "B"
@@ -171,18 +221,28 @@ def test_pareto_and_top_share_break_ties_by_customer_id():
 
 # --------------------------------------------------------------------------- churn & CLV weights
 
-PRED = pd.DataFrame({
-    "customer_id": ["a", "b", "c", "d", "e"],
-    "frequency": [5, 4, 3, 0, 2],
-    "revenue": [1000.0, 900.0, 100.0, 5000.0, 50.0],
-    "probability_alive": [0.2, 0.9, 0.1, 1.0, 0.3],
-    "last_date": pd.to_datetime(["2025-01-01", "2026-09-01", "2025-02-01", "2026-01-01", "2025-03-01"]),
-    "recency_days": [637, 29, 606, 272, 578],
-    "clv": [50.0, 800.0, 5.0, 300.0, 2.0],
-    "expected_purchases": [0.5, 4.0, 0.1, 1.0, 0.1],
-})
-OWNERS = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "customer_name": ["A Ltd", "B Ltd", "C Ltd", "D Ltd"],
-                       "owner_rep_id": ["r1", "r1", "r2", None], "owner_rep": ["Ann", "Ann", "Bob", None]})
+PRED = pd.DataFrame(
+    {
+        "customer_id": ["a", "b", "c", "d", "e"],
+        "frequency": [5, 4, 3, 0, 2],
+        "revenue": [1000.0, 900.0, 100.0, 5000.0, 50.0],
+        "probability_alive": [0.2, 0.9, 0.1, 1.0, 0.3],
+        "last_date": pd.to_datetime(
+            ["2025-01-01", "2026-09-01", "2025-02-01", "2026-01-01", "2025-03-01"]
+        ),
+        "recency_days": [637, 29, 606, 272, 578],
+        "clv": [50.0, 800.0, 5.0, 300.0, 2.0],
+        "expected_purchases": [0.5, 4.0, 0.1, 1.0, 0.1],
+    }
+)
+OWNERS = pd.DataFrame(
+    {
+        "customer_id": ["a", "b", "c", "d"],
+        "customer_name": ["A Ltd", "B Ltd", "C Ltd", "D Ltd"],
+        "owner_rep_id": ["r1", "r1", "r2", None],
+        "owner_rep": ["Ann", "Ann", "Bob", None],
+    }
+)
 
 
 def test_churn_risk_lists_valuable_quiet_customers_with_their_owner():
@@ -216,7 +276,9 @@ def test_what_to_do_names_the_call_list_and_concentration():
 
 def test_bgnbd_likelihood_by_hand():
     # x = 0: L = (alpha / (alpha + T))^r ; r = 1, alpha = 1, T = 1 -> ln 0.5
-    assert bgnbd_loglik_terms((1.0, 1.0, 1.0, 1.0), [0], [0.0], [1.0])[0] == pytest.approx(math.log(0.5))
+    assert bgnbd_loglik_terms((1.0, 1.0, 1.0, 1.0), [0], [0.0], [1.0])[0] == pytest.approx(
+        math.log(0.5)
+    )
     # x = 1, t_x = 1, T = 2, r = alpha = a = b = 1:
     # A1 = ln Gamma(2) - ln Gamma(1) + 0 = 0; A2 = ln Gamma(2) + ln Gamma(2) - ln Gamma(1) - ln Gamma(3) = -ln 2
     # A3 = (1 + 2)^-2 = 1/9; A4 = a / (b + x - 1) * (1 + 1)^-2 = 1/4 -> L = 0.5 * (1/9 + 1/4)
@@ -247,14 +309,26 @@ def test_fit_recovers_simulated_parameters():
 
 
 def test_fit_fails_clearly_when_nobody_bought_twice():
-    s = pd.DataFrame({"frequency": [0, 0, 0], "recency": [0.0, 0.0, 0.0], "T": [10.0, 20.0, 30.0],
-                      "monetary_value": [0.0, 0.0, 0.0]})
+    s = pd.DataFrame(
+        {
+            "frequency": [0, 0, 0],
+            "recency": [0.0, 0.0, 0.0],
+            "T": [10.0, 20.0, 30.0],
+            "monetary_value": [0.0, 0.0, 0.0],
+        }
+    )
     with pytest.raises(FitError, match="repeat purchase"):
         mc.fit_clv(s)
 
 
-HANDFUL = pd.DataFrame({"frequency": [2, 1, 0, 0, 3], "recency": [30.4, 1.7, 0.0, 0.0, 20.0],
-                        "T": [38.9, 38.9, 38.9, 30.0, 35.0], "monetary_value": [22.4, 11.8, 0.0, 0.0, 30.0]})
+HANDFUL = pd.DataFrame(
+    {
+        "frequency": [2, 1, 0, 0, 3],
+        "recency": [30.4, 1.7, 0.0, 0.0, 20.0],
+        "T": [38.9, 38.9, 38.9, 30.0, 35.0],
+        "monetary_value": [22.4, 11.8, 0.0, 0.0, 30.0],
+    }
+)
 
 
 def test_a_handful_of_customers_fails_clearly_or_fits_with_a_penalty():
@@ -282,8 +356,9 @@ def test_clv_value_horizon_and_discounting():
     x, tx, T, m = HANDFUL["frequency"], HANDFUL["recency"], HANDFUL["T"], HANDFUL["monetary_value"]
     assert np.allclose(model.customer_value(x, tx, T, m, clv_months=0), 0.0)
     undiscounted = model.customer_value(x, tx, T, m, clv_months=12, discount_rate=0.0)
-    expected = model.conditional_expected_purchases(12 * mc.WEEKS_PER_MONTH, x, tx, T) * \
-        model.expected_average_value(x, m)
+    expected = model.conditional_expected_purchases(
+        12 * mc.WEEKS_PER_MONTH, x, tx, T
+    ) * model.expected_average_value(x, m)
     np.testing.assert_allclose(undiscounted, expected, rtol=1e-10)
     discounted = model.customer_value(x, tx, T, m, clv_months=12, discount_rate=0.10)
     assert (discounted < undiscounted).all() and (discounted > undiscounted / 1.1).all()
@@ -295,7 +370,9 @@ def test_clv_predictions_fit_in_weeks_from_a_summary_in_days():
     direct = mc.fit_clv(HANDFUL, penalizer=0.001)
     assert model.params["alpha"] == pytest.approx(direct.params["alpha"], rel=1e-6)
     assert pred["T"].tolist() == days["T"].tolist()  # the caller's days are kept
-    np.testing.assert_allclose(pred["clv"], direct.predict(HANDFUL, clv_months=6)["clv"], atol=0.005)  # cents
+    np.testing.assert_allclose(
+        pred["clv"], direct.predict(HANDFUL, clv_months=6)["clv"], atol=0.005
+    )  # cents
 
 
 # --------------------------------------------------------------------------- engine queries
@@ -331,17 +408,27 @@ Q1 = parse_period("2026-Q1")
 
 def test_cohort_activity_query(tiny):
     a = qc.cohort_activity(tiny, Filters(Q1.start, Q1.end))
-    rows = {(str(r.cohort.date()), r.months_since): (r.customers, r.revenue) for r in a.itertuples()}
-    assert rows == {("2026-01-01", 0): (1, 50.0), ("2026-01-01", 1): (1, 10.0),
-                    ("2026-02-01", 0): (1, 40.0), ("2026-02-01", 1): (1, -25.0),
-                    ("2026-03-01", 0): (1, 70.0)}
+    rows = {
+        (str(r.cohort.date()), r.months_since): (r.customers, r.revenue) for r in a.itertuples()
+    }
+    assert rows == {
+        ("2026-01-01", 0): (1, 50.0),
+        ("2026-01-01", 1): (1, 10.0),
+        ("2026-02-01", 0): (1, 40.0),
+        ("2026-02-01", 1): (1, -25.0),
+        ("2026-03-01", 0): (1, 70.0),
+    }
 
 
 def test_category_pairs_query(tiny):
     p = qc.category_pairs(tiny, Filters(Q1.start, Q1.end))
     # orders with a category, returns left out: o1 {A,B}, o2 {A}, o3 {A}, o4 {C}, o6 {B}
     assert p["orders"] == 5
-    assert dict(zip(p["categories"]["category"], p["categories"]["orders"], strict=True)) == {"A": 3, "B": 2, "C": 1}
+    assert dict(zip(p["categories"]["category"], p["categories"]["orders"], strict=True)) == {
+        "A": 3,
+        "B": 2,
+        "C": 1,
+    }
     assert p["pairs"].to_dict("records") == [{"category_a": "A", "category_b": "B", "orders": 1}]
 
 
@@ -366,15 +453,7 @@ def test_rfm_frame_window_and_history(tiny):
 
 
 def test_customers_planted_truths_recovered(demo_report, demo_truths):
-    figures = json.loads((demo_report / "customers.json").read_text())
-    truths = [t for t in demo_truths if t["study"] == "customers"]
-    assert truths, "the demo plants at least one customers truth"
-    for t in truths:
-        assert t["key"] in figures, f"customers.json lacks {t['key']}"
-        if t["tolerance"] is None:
-            assert figures[t["key"]] == t["value"], t["name"]
-        else:
-            assert abs(figures[t["key"]] - t["value"]) <= t["tolerance"], t["name"]
+    check_truths(demo_report, demo_truths, "customers")
 
 
 def test_demo_report_publishes_the_call_list(demo_report):

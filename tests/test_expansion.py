@@ -13,10 +13,22 @@ from salesnb.source import connect
 
 
 def frames():
-    cur = pd.DataFrame({"country": ["US", "CA", "MX"], "revenue": [800.0, 150.0, 50.0],
-                        "orders": [80, 10, 5], "customers": [40, 6, 2]})
-    pri = pd.DataFrame({"country": ["US", "CA", "MX"], "revenue": [700.0, 100.0, 60.0],
-                        "orders": [70, 8, 6], "customers": [35, 5, 3]})
+    cur = pd.DataFrame(
+        {
+            "country": ["US", "CA", "MX"],
+            "revenue": [800.0, 150.0, 50.0],
+            "orders": [80, 10, 5],
+            "customers": [40, 6, 2],
+        }
+    )
+    pri = pd.DataFrame(
+        {
+            "country": ["US", "CA", "MX"],
+            "revenue": [700.0, 100.0, 60.0],
+            "orders": [70, 8, 6],
+            "customers": [35, 5, 3],
+        }
+    )
     mkt = pd.DataFrame({"country": ["US", "CA", "MX"], "market_size": [4000.0, 3000.0, 500.0]})
     return cur, pri, mkt
 
@@ -42,7 +54,9 @@ def test_ranking_prefers_big_untapped_growing_markets():
     assert r.loc[0, "score"] == pytest.approx(0.9)
     assert r.loc[1, "score"] == pytest.approx(0.4)
     text = em.what_to_do(t, r, "US")
-    assert "**20.0%** of revenue comes from outside US" in text and "**CA**" in text and "MX" in text
+    assert (
+        "**20.0%** of revenue comes from outside US" in text and "**CA**" in text and "MX" in text
+    )
 
 
 def test_country_table_names_missing_columns():
@@ -59,8 +73,10 @@ def test_market_size_counted_once_per_cell(tmp_path):
       ('2026-Q3','West','UK','Ent',50.0,'A',5.0), ('2026-Q2','West','UK','SMB',90.0,'A',9.0),
       ('2026-Q3','East','CN','SMB',30.0,'A',1.0))
       t(period,region,country,segment,market_size,competitor,competitor_sales)""")
-    con.execute("create table orders (order_id varchar, line_no int, order_date date, customer_id varchar,"
-                " quantity double, net_amount double)")
+    con.execute(
+        "create table orders (order_id varchar, line_no int, order_date date, customer_id varchar,"
+        " quantity double, net_amount double)"
+    )
     con.close()
     src = connect(path)
     m = market_by_country(src, parse_period("2026-Q3")).set_index("country")["market_size"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import check_truths
 from scipy import stats
 
 from salesnb.metrics import experiments as em
@@ -149,19 +149,7 @@ def test_power_against_textbook_values():
 
 
 def test_experiments_truths_recovered_by_report(demo_report, demo_truths):
-    truths = [t for t in demo_truths if t["study"] == "experiments"]
-    assert truths, "the demo plants the training and pilot truths"
-    found = json.loads((demo_report / "experiments.json").read_text())
-    for t in truths:
-        assert t["key"] in found, f"experiments.json lacks {t['key']} ({t['name']})"
-        if t["tolerance"] is None:
-            assert found[t["key"]] == t["value"], t["name"]
-        else:
-            assert abs(found[t["key"]] - t["value"]) <= t["tolerance"], (
-                t["name"],
-                found[t["key"]],
-                t["value"],
-            )
+    found = check_truths(demo_report, demo_truths, "experiments")
     assert (
         found["training_uplift_low"] < found["training_uplift_pct"] < found["training_uplift_high"]
     )

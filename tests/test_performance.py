@@ -9,6 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import check_truths
 
 from salesnb.metrics import incentives as inc
 from salesnb.metrics import performance as pm
@@ -204,19 +205,7 @@ def test_breaches_and_deals_from_opportunities(tiny_warehouse):
 
 
 def test_performance_truths_recovered_by_report(demo_report, demo_truths):
-    truths = [t for t in demo_truths if t["study"] == "performance"]
-    assert truths, "the demo plants at least one performance truth"
-    found = json.loads((demo_report / "performance.json").read_text())
-    for t in truths:
-        assert t["key"] in found, f"performance.json lacks {t['key']} ({t['name']})"
-        if t["tolerance"] is None:
-            assert found[t["key"]] == t["value"], t["name"]
-        else:
-            assert abs(found[t["key"]] - t["value"]) <= t["tolerance"], (
-                t["name"],
-                found[t["key"]],
-                t["value"],
-            )
+    check_truths(demo_report, demo_truths, "performance")
 
 
 def test_performance_headlines_consistent(demo_report):

@@ -8,8 +8,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
 from conftest import need  # noqa: E402
+
 from salesnb import plots  # noqa: E402
 
 
@@ -34,7 +34,10 @@ def test_money_axis_labels_units():
 
 
 def test_chinese_names_render_with_a_cjk_font():
-    need(plots.cjk_font() is not None, "no CJK font installed (Debian: apt-get install fonts-noto-cjk)")
+    need(
+        plots.cjk_font() is not None,
+        "no CJK font installed (Debian: apt-get install fonts-noto-cjk)",
+    )
     plots.use_house_style()
     fig, ax = plt.subplots()
     ax.bar(["华东贸易有限公司", "华南"], [3, 4])

@@ -9,11 +9,10 @@ import pandas as pd
 import pytest
 
 from salesnb import queries as q
-from salesnb.errors import InputError, ModelError
+from salesnb.errors import InputError, ModelError, ParameterError
 from salesnb.periods import parse_period
 from salesnb.source import connect
 from salesnb.study import Filters, check_filters
-from salesnb.errors import ParameterError
 
 Q3 = parse_period("2026-Q3")
 

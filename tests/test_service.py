@@ -14,13 +14,15 @@ from salesnb.metrics import service as sm
 
 def tickets():
     # priority, first response h, resolution h, csat
-    return pd.DataFrame({
-        "priority": ["Urgent", "Urgent", "High", "Low", "Low", "Odd"],
-        "category": ["Billing", "Defect", "Defect", "Billing", "How-to", "How-to"],
-        "first_response_hours": [3.0, 5.0, 8.0, 50.0, np.nan, 30.0],
-        "resolution_hours": [10.0, 20.0, 30.0, 40.0, np.nan, 60.0],
-        "csat": [5.0, 4.0, 4.0, 2.0, np.nan, 3.0],
-    })
+    return pd.DataFrame(
+        {
+            "priority": ["Urgent", "Urgent", "High", "Low", "Low", "Odd"],
+            "category": ["Billing", "Defect", "Defect", "Billing", "How-to", "How-to"],
+            "first_response_hours": [3.0, 5.0, 8.0, 50.0, np.nan, 30.0],
+            "resolution_hours": [10.0, 20.0, 30.0, 40.0, np.nan, 60.0],
+            "csat": [5.0, 4.0, 4.0, 2.0, np.nan, 3.0],
+        }
+    )
 
 
 def test_sla_breaches_by_hand():

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import check_truths
 
 from salesnb import forecast as F
 from salesnb.metrics import targets as tm
@@ -258,15 +259,7 @@ def test_notebook_parameters_cell_follows_the_contract():
 
 @pytest.mark.slow
 def test_targets_study_recovers_the_planted_truths(demo_report, demo_truths):
-    found = json.loads((demo_report / "targets.json").read_text())
-    truths = [t for t in demo_truths if t["study"] == "targets"]
-    assert truths, "the demo plants truths for the targets study"
-    for t in truths:
-        assert t["key"] in found, f"targets.json lacks {t['key']} (truth {t['name']})"
-        if t["tolerance"] is None:
-            assert found[t["key"]] == t["value"], t["name"]
-        else:
-            assert abs(found[t["key"]] - t["value"]) <= t["tolerance"], (t["name"], found[t["key"]])
+    check_truths(demo_report, demo_truths, "targets")
 
 
 @pytest.mark.slow
@@ -300,8 +293,13 @@ def test_clv_split_follows_each_reps_book(demo_warehouse, tmp_path):
 
     from salesnb import report
 
-    code = report.run_report(source=str(demo_warehouse), only=["targets"], params_kv=["split_method=clv"],
-                             out=tmp_path, workers=1)
+    code = report.run_report(
+        source=str(demo_warehouse),
+        only=["targets"],
+        params_kv=["split_method=clv"],
+        out=tmp_path,
+        workers=1,
+    )
     assert code == 0
     (folder,) = [p for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith(".")]
     alloc = pd.read_csv(folder / "targets-allocation.csv")

@@ -24,18 +24,43 @@ import matplotlib.ticker as mticker  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 # Tableau-10 colour-blind-friendly order; fixed assignments for known names.
-PALETTE = ["#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2",
-           "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC"]
+PALETTE = [
+    "#4E79A7",
+    "#F28E2B",
+    "#59A14F",
+    "#E15759",
+    "#76B7B2",
+    "#EDC948",
+    "#B07AA1",
+    "#FF9DA7",
+    "#9C755F",
+    "#BAB0AC",
+]
 FIXED = {
     # channels
-    "Online": PALETTE[0], "Retail": PALETTE[1], "Partner": PALETTE[2], "Direct": PALETTE[3],
-    "Marketplace": PALETTE[4], "Inside Sales": PALETTE[6],
+    "Online": PALETTE[0],
+    "Retail": PALETTE[1],
+    "Partner": PALETTE[2],
+    "Direct": PALETTE[3],
+    "Marketplace": PALETTE[4],
+    "Inside Sales": PALETTE[6],
     # regions
-    "North": PALETTE[0], "South": PALETTE[1], "East": PALETTE[2], "West": PALETTE[3],
-    "Central": PALETTE[4], "International": PALETTE[6],
+    "North": PALETTE[0],
+    "South": PALETTE[1],
+    "East": PALETTE[2],
+    "West": PALETTE[3],
+    "Central": PALETTE[4],
+    "International": PALETTE[6],
 }
-CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans SC",
-             "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei"]
+CJK_FONTS = [
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "SimHei",
+]
 
 
 def color_for(name) -> str:
@@ -83,17 +108,23 @@ def use_house_style() -> None:
     fonts = ["DejaVu Sans"]
     if cjk := cjk_font():
         fonts.append(cjk)
-    plt.rcParams.update({
-        "font.family": fonts,
-        "axes.titlesize": 12, "axes.titleweight": "bold", "figure.figsize": (8, 4),
-        "figure.dpi": 100, "savefig.bbox": "tight", "axes.spines.top": False,
-        "axes.spines.right": False,
-        # Titles sit just above the axes, where matplotlib's automatic placement puts them
-        # when nothing is drawn above the axes (house charts keep ticks and labels at the
-        # bottom and left). Placing them automatically re-measures every tick label of the
-        # y axis for each title at each draw: a fifth of the CPU of rendering a chart.
-        "axes.titley": 1.0,
-    })
+    plt.rcParams.update(
+        {
+            "font.family": fonts,
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+            "figure.figsize": (8, 4),
+            "figure.dpi": 100,
+            "savefig.bbox": "tight",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            # Titles sit just above the axes, where matplotlib's automatic placement puts them
+            # when nothing is drawn above the axes (house charts keep ticks and labels at the
+            # bottom and left). Placing them automatically re-measures every tick label of the
+            # y axis for each title at each draw: a fifth of the CPU of rendering a chart.
+            "axes.titley": 1.0,
+        }
+    )
 
 
 def short_money(x: float) -> str:

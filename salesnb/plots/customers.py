@@ -19,7 +19,9 @@ def segment_bars(summary: pd.DataFrame, ax=None, currency: str = "USD"):
     s = summary[summary["customers"] > 0]
     ax.barh(s["segment"], s["revenue"], color=PALETTE[0])
     ax.invert_yaxis()
-    for y, (rev, n, share) in enumerate(zip(s["revenue"], s["customers"], s["revenue_share"], strict=True)):
+    for y, (rev, n, share) in enumerate(
+        zip(s["revenue"], s["customers"], s["revenue_share"], strict=True)
+    ):
         ax.text(rev, y, f"  {n:,} customers, {share:.0%}", va="center", fontsize=9)
     if len(s):
         top = s.sort_values("revenue", ascending=False).iloc[0]
@@ -36,14 +38,21 @@ def movement_heatmap(movement: pd.DataFrame, ax=None):
     sns.heatmap(movement, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, linewidths=0.5)
     stay = sum(movement.loc[s, s] for s in movement.index if s in movement.columns)
     total = movement.to_numpy().sum()
-    ax.set_title(f"{stay / total:.0%} of customers stayed in their segment" if total else "Segment movement")
+    ax.set_title(
+        f"{stay / total:.0%} of customers stayed in their segment" if total else "Segment movement"
+    )
     ax.set_ylabel("Prior period segment")
     ax.set_xlabel("Current segment (customers)")
     return ax
 
 
-def cohort_heatmap(matrix: pd.DataFrame, ax=None, title: str | None = None, what: str = "customers",
-                   curve: pd.Series | None = None):
+def cohort_heatmap(
+    matrix: pd.DataFrame,
+    ax=None,
+    title: str | None = None,
+    what: str = "customers",
+    curve: pd.Series | None = None,
+):
     """Retention by cohort (rows: first-purchase month) and months since first purchase.
 
     ``curve`` (from ``retention_curve``, same cohorts) puts the size-weighted month-1 figure
@@ -55,8 +64,14 @@ def cohort_heatmap(matrix: pd.DataFrame, ax=None, title: str | None = None, what
     later = m.iloc[:, 1:].to_numpy(dtype="float64") if m.shape[1] > 1 else np.array([np.nan])
     # month 0 is 100 % by construction; scale the colours on the later months so they show
     vmax = float(np.nanpercentile(later, 95)) if np.isfinite(later).any() else 1.0
-    sns.heatmap(m, cmap="viridis", vmin=0, vmax=max(vmax, 0.01), ax=ax,
-                cbar_kws={"label": f"share of month-0 {what}"})
+    sns.heatmap(
+        m,
+        cmap="viridis",
+        vmin=0,
+        vmax=max(vmax, 0.01),
+        ax=ax,
+        cbar_kws={"label": f"share of month-0 {what}"},
+    )
     if title is None and m.shape[1] > 1:
         avg = curve.get(1) if curve is not None else np.nanmean(m.iloc[:, 1].to_numpy())
         title = f"About {avg:.0%} of each cohort's {what} come back the next month"
@@ -124,11 +139,21 @@ def lift_heatmap(affinity: pd.DataFrame, ax=None):
     m = affinity.pivot_table(index="antecedent", columns="consequent", values="lift")
     # symmetric colour range around 1 (independence) so "red" always means "sold together"
     spread = max(float(np.nanmax(np.abs(m.to_numpy() - 1.0))), 0.05)
-    sns.heatmap(m, annot=True, fmt=".2f", cmap="RdBu_r", vmin=1 - spread, vmax=1 + spread, ax=ax,
-                cbar_kws={"label": "lift"})
+    sns.heatmap(
+        m,
+        annot=True,
+        fmt=".2f",
+        cmap="RdBu_r",
+        vmin=1 - spread,
+        vmax=1 + spread,
+        ax=ax,
+        cbar_kws={"label": "lift"},
+    )
     top = affinity.iloc[0]
     if top["lift"] >= 1.05:
-        ax.set_title(f"{top['antecedent']} buyers take {top['consequent']} {top['lift']:.1f}x as often as average")
+        ax.set_title(
+            f"{top['antecedent']} buyers take {top['consequent']} {top['lift']:.1f}x as often as average"
+        )
     else:
         ax.set_title("No two categories sell together more often than chance")
     ax.set_xlabel("... also bought (category)")

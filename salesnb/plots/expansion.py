@@ -19,8 +19,14 @@ def opportunity_map(table: pd.DataFrame, top: str | None = None, ax=None):
     for xi, yi, name in zip(x, d["growth"], d["country"], strict=True):
         ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(6, 4), fontsize=9)
     ax.axhline(0, color="grey", linewidth=0.8)
-    ax.set_title(f"{top} is the most attractive next market" if top else "Growth and share by country")
-    label = "Our share of the market (%)" if d["market_share"].notna().any() else "Share of our revenue (%)"
+    ax.set_title(
+        f"{top} is the most attractive next market" if top else "Growth and share by country"
+    )
+    label = (
+        "Our share of the market (%)"
+        if d["market_share"].notna().any()
+        else "Share of our revenue (%)"
+    )
     ax.set_xlabel(label)
     ax.set_ylabel("Revenue growth on last year (%)")
     pct_axis(ax, "x")

@@ -86,7 +86,9 @@ def _with_dims(src: Source, o: ibis.Table, by: Sequence[str]) -> ibis.Table:
     return o
 
 
-def revenue_by(src: Source, filters=None, by: Sequence[str] = ("month",), start=None, end=None) -> pd.DataFrame:
+def revenue_by(
+    src: Source, filters=None, by: Sequence[str] = ("month",), start=None, end=None
+) -> pd.DataFrame:
     """Revenue, margin, orders, customers and units per combination of ``by``.
 
     Returns columns ``*by, revenue, cost, margin, orders, lines, customers, quantity``
@@ -142,9 +144,9 @@ def customer_summary(src: Source, filters=None, as_of=None, start=None, end=None
         purchases = o.filter(~o.is_return.fill_null(False))
     else:
         purchases = o.filter(o.net_amount > 0)
-    day_level = purchases.group_by(["customer_id", purchases.order_date.cast("date").name("d")]).aggregate(
-        day_revenue=purchases.net_amount.sum(), day_orders=purchases.order_id.nunique()
-    )
+    day_level = purchases.group_by(
+        ["customer_id", purchases.order_date.cast("date").name("d")]
+    ).aggregate(day_revenue=purchases.net_amount.sum(), day_orders=purchases.order_id.nunique())
     per = day_level.group_by("customer_id").aggregate(
         first_date=day_level.d.min(),
         last_date=day_level.d.max(),
@@ -175,7 +177,9 @@ def customer_summary(src: Source, filters=None, as_of=None, start=None, end=None
     return df.sort_values("customer_id").reset_index(drop=True)
 
 
-def filtered_opportunities(src: Source, filters=None, date_col: str | None = None, start=None, end=None):
+def filtered_opportunities(
+    src: Source, filters=None, date_col: str | None = None, start=None, end=None
+):
     """Opportunities filtered by region/team (through the owning rep) and optionally a date range.
 
     ``date_col`` picks which date the period applies to (``created_date`` or ``close_date``);
@@ -211,7 +215,11 @@ def pipeline_snapshot(src: Source, as_of, filters=None) -> pd.DataFrame:
     op = filtered_opportunities(src, filters)
     op = op.filter(op.created_date <= day)
     op = op.filter(op.close_date.isnull() | (op.close_date > day))
-    cols = [c for c in ("opportunity_id", "rep_id", "customer_id", "created_date", "amount", "stage") if c in op.columns]
+    cols = [
+        c
+        for c in ("opportunity_id", "rep_id", "customer_id", "created_date", "amount", "stage")
+        if c in op.columns
+    ]
     op = op.select(cols)
     if src.has("stage_history"):
         sh = src.table("stage_history")
@@ -219,7 +227,9 @@ def pipeline_snapshot(src: Source, as_of, filters=None) -> pd.DataFrame:
         last = sh.group_by("opportunity_id").aggregate(
             stage_on_date=sh.stage.argmax(sh.entered_date)
         )
-        op = op.left_join(last, op.opportunity_id == last.opportunity_id).drop("opportunity_id_right")
+        op = op.left_join(last, op.opportunity_id == last.opportunity_id).drop(
+            "opportunity_id_right"
+        )
     df = op.execute()
     if "stage_on_date" in df.columns:
         df["stage"] = df["stage_on_date"].fillna(df.get("stage"))

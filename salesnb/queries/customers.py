@@ -40,7 +40,9 @@ def cohort_activity(src: Source, filters=None, end=None) -> pd.DataFrame:
     df["customers"] = df["customers"].astype("int64")
     df["revenue"] = df["revenue"].astype("float64")
     df["months_since"] = (
-        (df["month"].dt.year - df["cohort"].dt.year) * 12 + df["month"].dt.month - df["cohort"].dt.month
+        (df["month"].dt.year - df["cohort"].dt.year) * 12
+        + df["month"].dt.month
+        - df["cohort"].dt.month
     ).astype("int64")
     cols = ["cohort", "month", "months_since", "customers", "revenue"]
     return df[cols].sort_values(["cohort", "month"]).reset_index(drop=True)
@@ -58,7 +60,9 @@ def _order_categories(src: Source, filters=None, start=None, end=None) -> ibis.T
     return j.select("order_id", "customer_id", "category").distinct()
 
 
-def category_pairs(src: Source, filters=None, start=None, end=None) -> dict[str, pd.DataFrame | int]:
+def category_pairs(
+    src: Source, filters=None, start=None, end=None
+) -> dict[str, pd.DataFrame | int]:
     """Order-level co-purchase counts between product categories, computed in the engine.
 
     Returns ``{"orders": n_orders_with_a_category, "categories": frame(category, orders),
@@ -94,9 +98,11 @@ def customer_categories(src: Source, filters=None, start=None, end=None) -> pd.D
     p = src.table("products").select(__pid="product_id", category="category")
     j = o.inner_join(p, o.product_id == p["__pid"])
     j = j.filter(j.category.notnull())
-    df = j.group_by(["customer_id", "category"]).aggregate(
-        orders=j.order_id.nunique(), revenue=j.net_amount.sum()
-    ).execute()
+    df = (
+        j.group_by(["customer_id", "category"])
+        .aggregate(orders=j.order_id.nunique(), revenue=j.net_amount.sum())
+        .execute()
+    )
     df["orders"] = df["orders"].astype("int64")
     df["revenue"] = df["revenue"].astype("float64")
     return df.sort_values(["customer_id", "category"]).reset_index(drop=True)
@@ -113,10 +119,18 @@ def customer_owners(src: Source) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
     c = src.table("customers")
     sel = {"customer_id": c.customer_id}
-    for out, col in (("customer_name", "name"), ("segment", "segment"), ("owner_rep_id", "owner_rep_id")):
+    for out, col in (
+        ("customer_name", "name"),
+        ("segment", "segment"),
+        ("owner_rep_id", "owner_rep_id"),
+    ):
         sel[out] = c[col] if col in c.columns else ibis.null("string")
     c = c.select(**sel)
-    if src.has("reps") and "owner_rep_id" in src.columns("customers") and "name" in src.columns("reps"):
+    if (
+        src.has("reps")
+        and "owner_rep_id" in src.columns("customers")
+        and "name" in src.columns("reps")
+    ):
         r = src.table("reps").select(__rid="rep_id", owner_rep="name")
         c = c.left_join(r, c.owner_rep_id == r["__rid"]).drop("__rid")
     else:

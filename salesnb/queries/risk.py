@@ -20,12 +20,16 @@ def returns_by(src: Source, filters, by: str = "rep_id") -> pd.DataFrame:
         p = src.table("products").select(__pid="product_id", category="category")
         o = o.left_join(p, o.product_id == p["__pid"]).drop("__pid")
     ret = _returns_flag(o)
-    df = o.group_by(by).aggregate(
-        lines=o.count(),
-        return_lines=ret.cast("int64").sum(),
-        sales=ibis.ifelse(ret, 0.0, o.net_amount).sum(),
-        returns=ibis.ifelse(ret, -o.net_amount, 0.0).sum(),
-    ).execute()
+    df = (
+        o.group_by(by)
+        .aggregate(
+            lines=o.count(),
+            return_lines=ret.cast("int64").sum(),
+            sales=ibis.ifelse(ret, 0.0, o.net_amount).sum(),
+            returns=ibis.ifelse(ret, -o.net_amount, 0.0).sum(),
+        )
+        .execute()
+    )
     for c in ("lines", "return_lines"):
         df[c] = df[c].fillna(0).astype("int64")
     for c in ("sales", "returns"):
@@ -41,10 +45,14 @@ def period_end_loading(src: Source, filters, last_days: int = 14) -> pd.DataFram
     o = filtered_orders(src, filters)
     o = o.filter(~_returns_flag(o))
     cutoff = ibis.literal((pd.Timestamp(filters.end) - pd.Timedelta(days=last_days)).date())
-    df = o.group_by("rep_id").aggregate(
-        revenue=o.net_amount.sum(),
-        revenue_last_days=ibis.ifelse(o.order_date >= cutoff, o.net_amount, 0.0).sum(),
-    ).execute()
+    df = (
+        o.group_by("rep_id")
+        .aggregate(
+            revenue=o.net_amount.sum(),
+            revenue_last_days=ibis.ifelse(o.order_date >= cutoff, o.net_amount, 0.0).sum(),
+        )
+        .execute()
+    )
     for c in ("revenue", "revenue_last_days"):
         df[c] = df[c].astype("float64")
     return df[df["rep_id"].notna()].sort_values("rep_id").reset_index(drop=True)

@@ -22,7 +22,9 @@ def _customers_in(src: Source, filters):
         c = c.filter(c.region == ibis.literal(str(filters.region)))
     if filters.team and src.has("reps") and "owner_rep_id" in c.columns:
         reps = src.table("reps")
-        c = c.filter(c.owner_rep_id.isin(reps.filter(reps.team == ibis.literal(str(filters.team))).rep_id))
+        c = c.filter(
+            c.owner_rep_id.isin(reps.filter(reps.team == ibis.literal(str(filters.team))).rep_id)
+        )
     return c.customer_id
 
 
@@ -67,7 +69,9 @@ def period_surveys(src: Source, filters) -> pd.DataFrame:
     ids = _customers_in(src, filters)
     if ids is not None:
         s = s.filter(s.customer_id.isin(ids))
-    keep = [c for c in ("response_id", "date", "touchpoint", "nps", "csat", "comment") if c in s.columns]
+    keep = [
+        c for c in ("response_id", "date", "touchpoint", "nps", "csat", "comment") if c in s.columns
+    ]
     df = s.select(keep).order_by("response_id").execute()
     for c in ("nps", "csat"):
         if c in df:
