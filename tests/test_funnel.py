@@ -137,7 +137,9 @@ def test_cohort_table_and_funnel_counts():
         pd.DataFrame({"stage": ["A", "B"], "entered": [10, 5]}), leads=40, converted_leads=10, won=2
     )
     assert steps["count"].tolist() == [40, 10, 10, 5, 2]
-    assert steps.step_conversion.iloc[1] == 0.25
+    assert steps.step_conversion.iloc[1] == 0.25 and steps.step_conversion.iloc[3] == 0.5
+    # no ratio across populations: leads -> stage flow -> won-in-period are different deal sets
+    assert steps.step_conversion.isna().tolist() == [True, False, True, False, True]
 
 
 def test_funnel_actions_mentions_bottleneck_and_low_coverage():

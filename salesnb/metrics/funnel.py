@@ -367,24 +367,29 @@ def funnel_counts(
 ) -> pd.DataFrame:
     """Lead -> opportunity -> stage by stage -> won counts, with the step conversion.
 
-    Returns ``step, count, step_conversion`` (count over the previous step's count).
+    Returns ``step, count, scope, step_conversion`` (count over the previous step's count).
+    The three parts usually cover different deals — leads created in the period, the stage
+    flow of the deals in scope, deals won in the period — so ``step_conversion`` is left
+    empty where the scope changes instead of dividing counts of different populations.
 
     >>> c = pd.DataFrame({"stage": ["A", "B"], "entered": [10, 5]})
-    >>> funnel_counts(c, leads=40, converted_leads=10, won=2)["count"].tolist()
-    [40, 10, 10, 5, 2]
+    >>> out = funnel_counts(c, leads=40, converted_leads=10, won=2)
+    >>> out["count"].tolist(), out["step_conversion"].round(2).tolist()
+    ([40, 10, 10, 5, 2], [nan, 0.25, nan, 0.5, nan])
     """
     steps = []
     if leads is not None and not pd.isna(leads):
-        steps.append(("Leads", leads))
+        steps.append(("Leads", leads, "leads"))
     if converted_leads is not None and not pd.isna(converted_leads):
-        steps.append(("Opportunities (from leads)", converted_leads))
+        steps.append(("Opportunities (from leads)", converted_leads, "leads"))
     if conversion is not None:
         for s, n in zip(conversion["stage"], conversion["entered"], strict=True):
-            steps.append((str(s), n))
+            steps.append((str(s), n, "stages"))
     if won is not None and not pd.isna(won):
-        steps.append(("Won", won))
-    out = pd.DataFrame(steps, columns=["step", "count"])
-    out["step_conversion"] = out["count"] / out["count"].shift(1)
+        steps.append(("Won", won, "won"))
+    out = pd.DataFrame(steps, columns=["step", "count", "scope"])
+    same = out["scope"].eq(out["scope"].shift(1))
+    out["step_conversion"] = (out["count"] / out["count"].shift(1)).where(same)
     return out
 
 
