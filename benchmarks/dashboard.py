@@ -31,17 +31,8 @@ import nbformat
 
 from salesnb import config, dashboard
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = config.CHROMIUM
+CHROMIUM_ARGS = config.CHROMIUM_ARGS
 TARGET_FIRST_RENDER_S = 2.0
 TARGET_REDRAW_S = 0.3
 

@@ -33,3 +33,18 @@ def shared_data_dir() -> Path:
 
 def reports_dir() -> Path:
     return Path(os.environ.get("SALESNB_REPORTS", PROJECT_ROOT / "reports"))
+
+
+# Headless Debian chromium on a closed network (browser tests and the dashboard benchmark):
+# without the background-networking flags it keeps dialling Google and being refused.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

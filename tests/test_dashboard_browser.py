@@ -24,16 +24,7 @@ from salesnb.study import Filters
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = config.CHROMIUM_ARGS
 ARTIFACTS = config.PROJECT_ROOT / "test-artifacts"
 LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
 WAIT_MS = (

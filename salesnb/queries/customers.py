@@ -48,7 +48,8 @@ def cohort_activity(src: Source, filters=None, end=None) -> pd.DataFrame:
     return df[cols].sort_values(["cohort", "month"]).reset_index(drop=True)
 
 
-def _order_categories(src: Source, filters=None, start=None, end=None) -> ibis.Table:
+def _purchase_lines_with_category(src: Source, filters=None, start=None, end=None) -> ibis.Table:
+    """Sale lines (returns left out) joined to their product's category."""
     o = filtered_orders(src, filters, start, end)
     if "is_return" in o.columns:
         o = o.filter(~o.is_return.fill_null(False))
@@ -56,7 +57,11 @@ def _order_categories(src: Source, filters=None, start=None, end=None) -> ibis.T
         o = o.filter(o.net_amount > 0)
     p = src.table("products").select(__pid="product_id", category="category")
     j = o.inner_join(p, o.product_id == p["__pid"])
-    j = j.filter(j.category.notnull())
+    return j.filter(j.category.notnull())
+
+
+def _order_categories(src: Source, filters=None, start=None, end=None) -> ibis.Table:
+    j = _purchase_lines_with_category(src, filters, start, end)
     return j.select("order_id", "customer_id", "category").distinct()
 
 
@@ -90,14 +95,7 @@ def customer_categories(src: Source, filters=None, start=None, end=None) -> pd.D
 
     Columns ``customer_id, category, orders, revenue``; one row per pair that occurred.
     """
-    o = filtered_orders(src, filters, start, end)
-    if "is_return" in o.columns:
-        o = o.filter(~o.is_return.fill_null(False))
-    else:
-        o = o.filter(o.net_amount > 0)
-    p = src.table("products").select(__pid="product_id", category="category")
-    j = o.inner_join(p, o.product_id == p["__pid"])
-    j = j.filter(j.category.notnull())
+    j = _purchase_lines_with_category(src, filters, start, end)
     df = (
         j.group_by(["customer_id", "category"])
         .aggregate(orders=j.order_id.nunique(), revenue=j.net_amount.sum())
