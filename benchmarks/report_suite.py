@@ -6,9 +6,15 @@ Floor: the same number of bare notebooks (a parameters cell and one trivial cell
 papermill's ``execute_notebook`` with the same number of worker processes: what running that
 many notebooks costs before any study does any work.
 
-Prints both times and, last, ``ratio=<suite / floor>`` (target: <= 2.0).
+Both are run ``--repeat`` times (default 3), alternating floor and suite so that a busy
+moment on the machine falls on both alike; the ratio is of the two medians. A single floor
+run on this 2-core machine swings between 4 and 7.6 s with the same code (kernel start-up
+is sensitive to whatever else runs), so one pair of runs says more about the machine than
+about salesnb.
 
-    python benchmarks/report_suite.py [--source data/demo.duckdb] [--workers N]
+Prints every run, the medians and, last, ``ratio=<median suite / median floor>`` (target: <= 2.0).
+
+    python benchmarks/report_suite.py [--source data/demo.duckdb] [--workers N] [--repeat N]
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,6 +87,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", default=str(config.DATA_DIR / "demo.duckdb"))
     ap.add_argument("--workers", type=int, default=report.default_workers())
+    ap.add_argument("--repeat", type=int, default=3, help="pairs of runs (median taken)")
     args = ap.parse_args(argv)
     source = Path(args.source)
     if not source.exists():
@@ -89,11 +97,17 @@ def main(argv=None) -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    with tempfile.TemporaryDirectory(prefix="salesnb-bench-") as d:
-        tmp = Path(d)
-        suite_s, manifest = suite(str(source.resolve()), args.workers, tmp)
-        ran = [s for s in manifest["studies"] if s["status"] != "skipped"]
-        floor_s = floor(len(ran), args.workers, str(source.resolve()), tmp)
+    suites, floors = [], []
+    for i in range(max(1, args.repeat)):
+        with tempfile.TemporaryDirectory(prefix="salesnb-bench-") as d:
+            tmp = Path(d)
+            s_run, manifest = suite(str(source.resolve()), args.workers, tmp)
+            ran = [s for s in manifest["studies"] if s["status"] != "skipped"]
+            f_run = floor(len(ran), args.workers, str(source.resolve()), tmp)
+        suites.append(s_run)
+        floors.append(f_run)
+        print(f"run {i + 1}: suite {s_run:.2f} s, floor {f_run:.2f} s", flush=True)
+    suite_s, floor_s = statistics.median(suites), statistics.median(floors)
     counts = {
         k: sum(s["status"] == k for s in manifest["studies"]) for k in ("ok", "failed", "skipped")
     }
@@ -107,9 +121,12 @@ def main(argv=None) -> None:
         )
     print(
         f"suite: {len(ran)} studies ({counts['ok']} ok, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped) in {suite_s:.2f} s"
+        f"{counts['skipped']} skipped) in {suite_s:.2f} s (median of {len(suites)})"
     )
-    print(f"floor: {len(ran)} bare notebooks through papermill in {floor_s:.2f} s")
+    print(
+        f"floor: {len(ran)} bare notebooks through papermill in {floor_s:.2f} s "
+        f"(median of {len(floors)})"
+    )
     print(f"ratio={suite_s / floor_s:.2f}")
 
 

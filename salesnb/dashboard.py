@@ -206,7 +206,9 @@ class LiveReader:
         return queries.total_revenue(self.src, filters, end=end)
 
     def monthly_revenue(self, filters: Filters) -> pd.DataFrame:
-        return queries.revenue_by(self.src, filters, by=["month"])[["month", "revenue"]]
+        return queries.revenue_by(self.src, filters, by=["month"], distinct=False)[
+            ["month", "revenue"]
+        ]
 
     def revenue_by_channel(self, filters: Filters) -> pd.DataFrame:
         return queries.revenue_by(self.src, filters, by=["channel"])

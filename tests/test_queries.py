@@ -68,6 +68,14 @@ def test_revenue_by_month_and_channel(tiny):
     }
 
 
+def test_revenue_by_without_distinct_counts_keeps_the_amounts(tiny):
+    full = q.revenue_by(tiny, Filters(Q3.start, Q3.end), by=["month", "channel"])
+    lean = q.revenue_by(tiny, Filters(Q3.start, Q3.end), by=["month", "channel"], distinct=False)
+    assert "orders" not in lean.columns and "customers" not in lean.columns
+    shared = [c for c in full.columns if c not in ("orders", "customers")]
+    pd.testing.assert_frame_equal(lean, full[shared])
+
+
 def test_period_excludes_june_and_team_filter_joins_reps(tiny):
     total = q.total_revenue(tiny, Filters(Q3.start, Q3.end))
     assert total == 95.0  # the June order (10) is outside Q3

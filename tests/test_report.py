@@ -266,6 +266,10 @@ def test_html_is_offline_code_hidden_images_inline(run):
         assert not NETWORK_REF.findall(text), f"{p.name} fetches from the network"
     alpha = (run["dir"] / "alpha.html").read_text()
     assert "data:image/png;base64," in alpha  # the chart is inside the page
+    # every image says what it shows: the chart's title is its alternative text
+    alts = re.findall(r"<img\b[^>]*?\balt=\"([^\"]*)\"", alpha)
+    assert alts == ["South sells twice North"]
+    assert len(re.findall(r"<img\b", alpha)) == len(alts)
     assert "plots.new_ax()" not in alpha  # code hidden by default
     assert 'href="index.html"' in alpha
 

@@ -26,9 +26,9 @@ def data_end(src: Source, filters=None) -> pd.Timestamp | None:
 
 
 def monthly_revenue(src: Source, filters, end=None) -> pd.DataFrame:
-    """Revenue, orders and customers per month over all history before ``end`` (exclusive)."""
+    """Revenue and units per month over all history before ``end`` (exclusive)."""
     f = filters.without_period()
-    return revenue_by(src, f, by=["month"], end=end)
+    return revenue_by(src, f, by=["month"], end=end, distinct=False)
 
 
 def complete_months(monthly: pd.Series, last_date) -> pd.Series:
@@ -55,7 +55,12 @@ def rep_month_revenue(src: Source, filters, period: Period, months_back: int = 2
     """Revenue per rep and month over ``months_back`` months before the period starts."""
     start = (pd.Timestamp(period.start) - pd.DateOffset(months=months_back)).date()
     return revenue_by(
-        src, filters.without_period(), by=["rep_id", "month"], start=start, end=period.start
+        src,
+        filters.without_period(),
+        by=["rep_id", "month"],
+        start=start,
+        end=period.start,
+        distinct=False,
     )
 
 
