@@ -83,6 +83,30 @@ def test_parallel_trends_detects_a_pre_trend():
     assert drifting["trend_diff"] == pytest.approx(0.2, abs=0.03)
 
 
+def _noisy_panel(pre_trend: float, seed: int = 3):
+    """40 reps x 24 months, half trained at month 12 (+12 %); trained reps drift before if asked."""
+    rng = np.random.default_rng(seed)
+    reps = [f"r{i}" for i in range(40)]
+    rows = []
+    for k, r in enumerate(reps):
+        for i, m in enumerate(pd.date_range("2024-01-01", periods=24, freq="MS")):
+            trained = k < 20
+            d = 0.12 if (trained and i >= 12) else 0.0
+            drift = pre_trend * (i - 12) if (trained and i < 12) else 0.0
+            rows.append((r, m, math.exp(10 + 0.01 * k + 0.02 * i + d + drift + rng.normal(0, 0.1))))
+    tr = pd.DataFrame({"rep_id": reps[:20], "program": "P", "date": pd.Timestamp("2025-01-01")})
+    return em.did_panel(pd.DataFrame(rows, columns=["rep_id", "month", "revenue"]), tr)
+
+
+def test_event_study_judges_the_pre_period_with_one_joint_test():
+    flat = em.event_study(_noisy_panel(0.0))
+    assert flat.attrs["pre_p_value"] > 0.05
+    after = flat[flat["rel_period"] >= 0]["uplift"]
+    assert np.allclose(after, math.exp(0.12) - 1, atol=0.05)
+    drifting = em.event_study(_noisy_panel(0.02))
+    assert drifting.attrs["pre_p_value"] < 0.001
+
+
 @pytest.mark.filterwarnings(
     "ignore:invalid value encountered in sqrt"
 )  # noise-free panel: zero variance

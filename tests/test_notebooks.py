@@ -125,6 +125,9 @@ def test_executed_studies_pass_nbval(demo_report, tmp_path):
             f"{sid}: shows no chart, table or text"
         )
         assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
+        # a warning printed into a manager's report (pandas, statsmodels, matplotlib) is a defect
+        stderr = [o.text for c in cells for o in c.outputs if o.get("name") == "stderr"]
+        assert not stderr, f"{sid} printed to stderr: {stderr[0][:300]}"
         injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
         injected.source = re.sub(r'output_dir = ".*"', f'output_dir = "{out}"', injected.source)
         copy = tmp_path / f"{sid}.ipynb"

@@ -226,7 +226,8 @@ def event_study(
     """Effect per period relative to training (quarters by default), reference = the period before.
 
     Bins outside [lo, hi] are pooled into the end bins. Returns rel_period, coef, low, high,
-    uplift (exp(coef) - 1); the reference period has coef 0.
+    uplift (exp(coef) - 1); the reference period has coef 0. ``attrs["pre_p_value"]`` is the
+    joint Wald test that every period before training has coef 0 (NaN without such periods).
     """
     require_columns(panel, ["rep_id", "month", "log_revenue", "treated", "rel_month"], "DiD panel")
     d = panel.assign(month_s=panel["month"].dt.strftime("%Y-%m"))
@@ -256,6 +257,14 @@ def event_study(
         )
     out = pd.DataFrame(rows).sort_values("rel_period").reset_index(drop=True)
     out["uplift"] = np.expm1(out["coef"])
+    # One joint test for "no difference before training": with several pre-periods, one of
+    # them missing zero at 95 % happens by chance alone, so single intervals do not decide.
+    pre = [name for k, name in names.items() if k < -1]
+    out.attrs["pre_p_value"] = (
+        float(fit.wald_test(", ".join(f"{n} = 0" for n in pre), scalar=True).pvalue)
+        if pre
+        else float("nan")
+    )
     return out
 
 

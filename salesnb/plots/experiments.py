@@ -34,12 +34,17 @@ def event_study_plot(es: pd.DataFrame, ax=None, unit: str = "quarter"):
     ax.errorbar(es["rel_period"], y, yerr=err, fmt="o", color=PALETTE[0], capsize=3)
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(-0.5, color="grey", ls="--", lw=1)
-    pre = es[es["rel_period"] < -1]
-    flat = bool(((pre["low"] <= 0) & (pre["high"] >= 0)).all()) if len(pre) else True
+    p = es.attrs.get("pre_p_value")
+    if p is None or np.isnan(p):  # no joint test: every interval before training must hold 0
+        pre = es[es["rel_period"] < -1]
+        flat = bool(((pre["low"] <= 0) & (pre["high"] >= 0)).all()) if len(pre) else True
+        note = ""
+    else:
+        flat, note = p >= 0.05, f" (joint test p = {p:.2f})"
     ax.set_title(
-        "No effect before training, a lift after"
+        f"No difference before training{note}, a lift after"
         if flat
-        else "Trained reps already differed before training"
+        else f"Trained reps already differed before training{note}"
     )
     ax.set_xlabel(f"{unit.capitalize()}s relative to training (-1 = reference)")
     ax.set_ylabel("Revenue vs untrained reps")

@@ -132,7 +132,7 @@ def demand_curve(cells: pd.DataFrame, fit: dict, ax=None, step: float = 0.05):
     ax.set_ylabel("Units per order line")
     ax.legend(fontsize=9)
     ax.set_title(
-        f"1 % lower price sells {-fit['elasticity']:.1f} % more units "
-        f"(95 % CI {-fit['ci_high']:.1f} .. {-fit['ci_low']:.1f})"
+        f"1 % lower price sells {-fit['elasticity']:.2f} % more units "
+        f"(95 % CI {-fit['ci_high']:.2f} .. {-fit['ci_low']:.2f})"
     )
     return ax
