@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import nbformat
 import pytest
 
 from salesnb import report
@@ -25,6 +26,20 @@ def test_a_second_run_gives_identical_headlines(demo_warehouse, demo_report, tmp
         first = json.loads((demo_report / f"{sid}.json").read_text())
         second = json.loads((tmp_path / demo_report.name / f"{sid}.json").read_text())
         assert second == first, sid
+    for sid in studies:  # the charts too, byte for byte (no timestamps, no random SVG ids)
+        charts = []
+        for folder in (demo_report, tmp_path / demo_report.name):
+            nb = nbformat.read(str(folder / f"{sid}.ipynb"), as_version=4)
+            charts.append(
+                [
+                    o["data"]["image/svg+xml"]
+                    for c in nb.cells
+                    for o in c.get("outputs", [])
+                    if "image/svg+xml" in o.get("data", {})
+                ]
+            )
+        assert charts[0], f"{sid} shows no chart"
+        assert charts[0] == charts[1], f"{sid}: a chart differs between two runs"
     for csv in ("targets-allocation.csv", "customers-at-risk.csv", "performance-payouts.csv"):
         assert (tmp_path / demo_report.name / csv).read_bytes() == (
             demo_report / csv

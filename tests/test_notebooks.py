@@ -121,7 +121,7 @@ def test_executed_studies_pass_nbval(demo_report, tmp_path):
             f"{sid}: only {len(with_output)}/{len(cells)} cells have outputs"
         )
         shown = {k for c in cells for o in c.outputs for k in o.get("data", {})}
-        assert shown & {"image/png", "text/html", "text/markdown"}, (
+        assert shown & {"image/svg+xml", "image/png", "text/html", "text/markdown"}, (
             f"{sid}: shows no chart, table or text"
         )
         assert not [o for c in cells for o in c.outputs if o.output_type == "error"]

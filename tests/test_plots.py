@@ -48,3 +48,41 @@ def test_chinese_names_render_with_a_cjk_font():
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     assert missing == []
     plt.close(fig)
+
+
+def test_svg_charts_keep_text_as_text_and_are_reproducible():
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from salesnb.plots import customers as pc
+
+    plots.use_house_style()
+
+    def svg(make) -> str:
+        fig, ax = plt.subplots()
+        make(ax)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        plt.close(fig)
+        return buf.getvalue()
+
+    def bars(ax):
+        ax.bar(["North", "South"], [1, 2])
+        ax.set_title("South sells twice North")
+
+    first, second = svg(bars), svg(bars)
+    assert first == second  # no date, ids salted with a constant
+    assert ">South sells twice North</text>" in first  # searchable text, not glyph outlines
+    # a cloud of thousands of customers is one embedded image, not thousands of SVG elements
+    rng = np.random.default_rng(1)
+    pred = pd.DataFrame(
+        {
+            "frequency": rng.integers(1, 9, 5000),
+            "revenue": rng.lognormal(8, 1, 5000),
+            "probability_alive": rng.random(5000),
+        }
+    )
+    cloud = svg(lambda ax: pc.clv_scatter(pred, ax=ax))
+    assert "<image" in cloud and cloud.count("<use") < 100 and len(cloud) < 400_000

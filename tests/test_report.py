@@ -265,7 +265,7 @@ def test_html_is_offline_code_hidden_images_inline(run):
         text = p.read_text()
         assert not NETWORK_REF.findall(text), f"{p.name} fetches from the network"
     alpha = (run["dir"] / "alpha.html").read_text()
-    assert "data:image/png;base64," in alpha  # the chart is inside the page
+    assert "data:image/svg+xml;base64," in alpha  # the chart is inside the page
     # every image says what it shows: the chart's title is its alternative text
     alts = re.findall(r"<img\b[^>]*?\balt=\"([^\"]*)\"", alpha)
     assert alts == ["South sells twice North"]

@@ -99,7 +99,14 @@ def clv_scatter(predictions: pd.DataFrame, ax=None, currency: str = "USD", thres
     """Probability alive against past value; the at-risk corner is shaded."""
     ax = new_ax(ax)
     p = predictions[predictions["frequency"] > 0]
-    ax.scatter(p["revenue"].clip(lower=1), p["probability_alive"], s=6, alpha=0.4, color=PALETTE[0])
+    ax.scatter(
+        p["revenue"].clip(lower=1),
+        p["probability_alive"],
+        s=6,
+        alpha=0.4,
+        color=PALETTE[0],
+        rasterized=True,  # thousands of customers: one embedded image, not one SVG element each
+    )
     ax.set_xscale("log")
     ax.axhline(threshold, color=PALETTE[3], ls="--", lw=1)
     share_gone = float((p["probability_alive"] < threshold).mean()) if len(p) else float("nan")
