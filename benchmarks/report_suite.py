@@ -6,7 +6,7 @@ Floor: the same number of bare notebooks (a parameters cell and one trivial cell
 papermill's ``execute_notebook`` with the same number of worker processes: what running that
 many notebooks costs before any study does any work.
 
-Both are run ``--repeat`` times (default 3), alternating floor and suite so that a busy
+Both are run ``--repeat`` times (default 5), alternating floor and suite so that a busy
 moment on the machine falls on both alike; the ratio is of the two medians. A single floor
 run on this 2-core machine swings between 4 and 7.6 s with the same code (kernel start-up
 is sensitive to whatever else runs), so one pair of runs says more about the machine than
@@ -87,7 +87,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", default=str(config.DATA_DIR / "demo.duckdb"))
     ap.add_argument("--workers", type=int, default=report.default_workers())
-    ap.add_argument("--repeat", type=int, default=3, help="pairs of runs (median taken)")
+    ap.add_argument("--repeat", type=int, default=5, help="pairs of runs (median taken)")
     args = ap.parse_args(argv)
     source = Path(args.source)
     if not source.exists():

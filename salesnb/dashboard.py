@@ -1427,7 +1427,7 @@ def _open_board(
     currency: str,
 ):
     """Connect and build the filter panel; errors become a Board showing the message."""
-    from salesnb.study import _default_currency
+    from salesnb.study import default_currency
     from salesnb.widgets import FilterPanel
 
     _server_log()
@@ -1437,7 +1437,7 @@ def _open_board(
         default = parse_period(period).label if period else current_period(src).label
         check_filters(src, region or None, team or None, channel or None)
         panel = FilterPanel(choices, known_values(src), default, region, team, channel)
-        board = Board(name, src, panel, currency or _default_currency(src))
+        board = Board(name, src, panel, currency or default_currency(src))
         board.as_of = pd.Timestamp(as_of).date() if as_of else None
         return board
     except SalesnbError as exc:

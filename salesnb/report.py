@@ -361,7 +361,7 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
     """Check everything that can be checked before a study runs; raise ParameterError/InputError."""
     from salesnb.periods import parse_period
     from salesnb.source import connect
-    from salesnb.study import check_filters, default_period
+    from salesnb.study import check_filters, default_currency, default_period
 
     given = _read_params(params_kv, params_file)
     for key in RUNNER_PARAMETERS:
@@ -426,6 +426,8 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
             p = parse_period(coerce(period, "str", "period"))
         else:
             p = default_period(src, common["as_of"] or None)
+        # decided once for the run (and shown in the manifest), not once per study
+        common["currency"] = common["currency"] or default_currency(src)
         fingerprint = src.fingerprint()
         tables = list(src.tables)
     finally:

@@ -196,11 +196,11 @@ def open(  # noqa: A001 - reads as study.open(...) in notebooks
     p = resolve_period(src, period or None, as_of or None)
     f = Filters(p.start, p.end, region or None, team or None, channel or None)
     out = Path(output_dir) if output_dir else Path.cwd()
-    cur = currency or _default_currency(src)
+    cur = currency or default_currency(src)
     return StudyContext(study, src, p, f, pd.Timestamp(as_of).date() if as_of else None, cur, out)
 
 
-def _default_currency(src: Source) -> str:
+def default_currency(src: Source) -> str:
     """The most frequent currency in orders, or USD when orders carry none."""
     import ibis
 
@@ -218,4 +218,12 @@ def _default_currency(src: Source) -> str:
     return "USD"
 
 
-__all__ = ["open", "StudyContext", "Filters", "check_filters", "known_values", "config"]
+__all__ = [
+    "open",
+    "StudyContext",
+    "Filters",
+    "check_filters",
+    "known_values",
+    "default_currency",
+    "config",
+]

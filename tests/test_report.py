@@ -193,6 +193,7 @@ def test_parameters_reach_the_studies_typed_and_the_period_is_the_last_complete_
     assert json.loads((run["dir"] / "gamma.json").read_text())["period_label"] == "2024-Q4"
     s = by_id(run)
     assert s["alpha"]["parameters"]["n"] == 7
+    assert s["alpha"]["parameters"]["currency"] == "USD"
     assert s["alpha"]["parameters"]["source"] == str(run["wh"].resolve())
     assert "n" not in s["gamma"]["parameters"]  # only studies declaring n receive it
     nb = nbformat.read(str(run["dir"] / "gamma.ipynb"), as_version=4)
@@ -220,6 +221,8 @@ def test_manifest_records_fingerprint_version_timings_and_status(run):
     )
     assert m["status"] == "failed" and m["workers"] == 2
     assert m["parameters"]["given"] == {"n": "7"}
+    # the run decides the currency once (the orders' own) and every study gets it
+    assert m["parameters"]["common"]["currency"] == "USD"
     s = by_id(run)
     assert all(s[k]["duration_s"] > 0 for k in ("alpha", "beta", "gamma"))
     assert s["delta"]["duration_s"] is None
