@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import pytest
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -86,3 +88,30 @@ def test_svg_charts_keep_text_as_text_and_are_reproducible():
     )
     cloud = svg(lambda ax: pc.clv_scatter(pred, ax=ax))
     assert "<image" in cloud and cloud.count("<use") < 100 and len(cloud) < 400_000
+
+
+def test_one_pass_svg_crops_like_savefig_tight():
+    import io
+    import re
+
+    plots.use_house_style()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar(["North", "South", "华东"], [1_500_000, 2_000_000, 900_000], label="revenue")
+    plots.money_axis(ax)
+    ax.set_title("South sells most")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))  # outside the axes: must stay in
+    ours = plots.figure_svg(fig)
+    ref = io.StringIO()
+    fig.savefig(ref, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+
+    def size(svg):
+        root = re.search(r"<svg\b[^>]*>", svg).group(0)
+        return [float(re.search(rf'{a}="([\d.]+)pt"', root).group(1)) for a in ("width", "height")]
+
+    assert size(ours) == pytest.approx(size(ref.getvalue()), abs=0.5)
+    for text in ("South sells most", "revenue", "Revenue (USD)", "2.0M"):
+        assert f">{text}</text>" in ours
+    empty = plt.figure()
+    assert plots.figure_svg(empty) is None  # an empty figure shows nothing
+    plt.close(empty)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
+import re
 
 import matplotlib
 
@@ -143,6 +145,7 @@ def _svg_in_notebooks() -> None:
     try:
         from IPython import get_ipython
         from IPython.core.pylabtools import select_figure_formats
+        from matplotlib.figure import Figure
     except ImportError:
         return
     shell = get_ipython()
@@ -150,6 +153,66 @@ def _svg_in_notebooks() -> None:
         return
     # no creation date in the file: the same data gives the same report
     select_figure_formats(shell, {"svg"}, bbox_inches="tight", metadata={"Date": None})
+    shell.display_formatter.formatters["image/svg+xml"].for_type(Figure, figure_svg)
+
+
+_SVG_ROOT = re.compile(r"<svg\b[^>]*>")
+
+
+def figure_svg(fig, pad_inches: float = 0.1) -> str | None:
+    """The figure as SVG cropped to its content, like ``savefig(bbox_inches="tight")``.
+
+    Why not savefig: a tight crop there costs a whole extra drawing pass (matplotlib lays the
+    figure out once to measure it, then draws it), about 40% of a chart's CPU. Here the
+    figure is drawn once at its own size, measured with the same renderer (whose text
+    metrics are then cached), and the crop is written as the SVG's viewBox, over a white
+    background that also covers what lies outside the figure (a legend placed beside the
+    axes). Any failure falls back to savefig. ``None`` for an empty figure, like IPython.
+    """
+    if not fig.axes and not fig.lines and not fig.texts:
+        return None
+    try:
+        from matplotlib.backends.backend_mixed import MixedModeRenderer
+        from matplotlib.backends.backend_svg import RendererSVG
+
+        buf = io.StringIO()
+        dpi = fig.dpi
+        width, height = fig.get_size_inches()
+        try:
+            fig.dpi = 72  # what the SVG backend draws at (1 unit = 1 pt)
+            renderer = MixedModeRenderer(
+                fig,
+                width,
+                height,
+                dpi,
+                RendererSVG(width * 72, height * 72, buf, image_dpi=dpi, metadata={"Date": None}),
+            )
+            fig.draw(renderer)
+            renderer.finalize()
+            box = fig.get_tightbbox(renderer).padded(pad_inches)
+        finally:
+            fig.dpi = dpi
+        svg = buf.getvalue()
+        root = _SVG_ROOT.search(svg)
+        x0, y0 = box.x0 * 72, (height - box.y1) * 72
+        w, h = box.width * 72, box.height * 72
+        tag = root.group(0)
+        for attr, value in (
+            ("width", f"{w:.2f}pt"),
+            ("height", f"{h:.2f}pt"),
+            ("viewBox", f"{x0:.2f} {y0:.2f} {w:.2f} {h:.2f}"),
+        ):
+            tag, n = re.subn(rf'\b{attr}="[^"]*"', f'{attr}="{value}"', tag, count=1)
+            if not n:
+                raise ValueError(f"no {attr} on the SVG root")
+        background = (
+            f'<rect x="{x0:.2f}" y="{y0:.2f}" width="{w:.2f}" height="{h:.2f}" fill="#ffffff"/>'
+        )
+        return svg[: root.start()] + tag + background + svg[root.end() :]
+    except Exception:
+        out = io.StringIO()
+        fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+        return out.getvalue()
 
 
 def short_money(x: float) -> str:
