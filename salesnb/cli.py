@@ -85,7 +85,10 @@ def studies(as_json: Annotated[bool, typer.Option("--json")] = False):
         return
     for r in rows:
         typer.echo(f"{r['id']:<14} {r['title']}  ({r['notebook']})")
-        typer.echo(f"    needs: {', '.join(r['needs'])}; uses: {', '.join(r['uses']) or '-'}")
+        needs = ", ".join(r["needs"]) or "-"
+        if r["needs_one_of"]:
+            needs += f"; one of: {', '.join(r['needs_one_of'])}"
+        typer.echo(f"    needs: {needs}; uses: {', '.join(r['uses']) or '-'}")
         for p in r["parameters"]:
             typer.echo(f"    {p['name']}: {p['type']} = {p['default']!r}  # {p['help']}")
 

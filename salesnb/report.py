@@ -182,6 +182,7 @@ def describe_studies() -> list[dict]:
                 "title": s.title,
                 "notebook": s.notebook,
                 "needs": list(s.needs),
+                "needs_one_of": list(s.needs_one_of),
                 "uses": list(s.uses),
                 "available": present,
                 "parameters": params,
@@ -441,11 +442,8 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
         job = Job(s)
         if s.id not in declared:
             job.status, job.reason = "skipped", f"notebook notebooks/{s.notebook} not found"
-        elif missing := [t for t in s.needs if t not in tables]:
-            job.status = "skipped"
-            job.reason = (
-                f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in this warehouse"
-            )
+        elif missing := s.missing(tables):
+            job.status, job.reason = "skipped", missing
         else:
             types = {q.name: q.type for q in declared[s.id]}
             params = {"source": abs_source, "period": p.label, **common}

@@ -2,7 +2,9 @@
 
 A study is one parameterized notebook in ``notebooks/``. ``needs`` are the
 tables without which the study cannot say anything (it is published as
-``skipped`` with the reason); ``uses`` are optional tables that add sections.
+``skipped`` with the reason); ``needs_one_of``, when set, are tables of which
+at least one must be present (a service study with neither tickets nor
+surveys has nothing to report); ``uses`` are optional tables that add sections.
 Parameters are read from the notebook's own ``parameters`` cell, so the
 notebook stays the single source of its defaults.
 """
@@ -21,6 +23,17 @@ class Study:
     title: str
     needs: tuple[str, ...]
     uses: tuple[str, ...] = ()
+    needs_one_of: tuple[str, ...] = ()
+
+    def missing(self, tables) -> str | None:
+        """Why this study cannot run on a warehouse holding ``tables`` (None when it can)."""
+        tables = set(tables)
+        if lacking := [t for t in self.needs if t not in tables]:
+            s = "s" if len(lacking) > 1 else ""
+            return f"table{s} {', '.join(lacking)} not in this warehouse"
+        if self.needs_one_of and not tables & set(self.needs_one_of):
+            return f"none of the tables {', '.join(self.needs_one_of)} is in this warehouse"
+        return None
 
     @property
     def path(self):
@@ -86,6 +99,7 @@ STUDIES: dict[str, Study] = {
             "Training effect & pilots",
             ("orders", "reps"),
             ("trainings", "pilots", "opportunities"),
+            needs_one_of=("trainings", "pilots"),
         ),
         Study(
             "service",
@@ -93,6 +107,7 @@ STUDIES: dict[str, Study] = {
             "After-sales service & customer feedback",
             (),
             ("tickets", "surveys", "customers", "reps"),
+            needs_one_of=("tickets", "surveys"),
         ),
         Study("expansion", "09-expansion.ipynb", "Global expansion", ("orders",), ("market",)),
         Study(

@@ -154,6 +154,18 @@ def run(tiny_wh, nb_dir, tmp_path_factory):
     return {"code": code, "out": out, "dir": published, "log": stream.getvalue(), "wh": tiny_wh}
 
 
+def test_a_study_needing_one_of_several_tables_is_skipped_only_without_all_of_them():
+    service = studies.STUDIES["service"]
+    assert service.missing({"orders", "tickets"}) is None
+    assert service.missing({"surveys"}) is None
+    assert service.missing({"orders", "opportunities"}) == (
+        "none of the tables tickets, surveys is in this warehouse"
+    )
+    experiments = studies.STUDIES["experiments"]
+    assert experiments.missing({"orders", "pilots"}) == "table reps not in this warehouse"
+    assert experiments.missing({"orders", "reps"}).startswith("none of the tables trainings")
+
+
 def manifest(run) -> dict:
     return json.loads((run["dir"] / "manifest.json").read_text())
 
