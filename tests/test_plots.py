@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import warnings
 
-import pytest
-
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
