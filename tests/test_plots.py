@@ -114,3 +114,23 @@ def test_one_pass_svg_crops_like_savefig_tight():
     empty = plt.figure()
     assert plots.figure_svg(empty) is None  # an empty figure shows nothing
     plt.close(empty)
+
+
+def test_reps_are_labelled_by_name_and_namesakes_by_id_too():
+    import pandas as pd
+
+    from salesnb.plots import performance as pp
+
+    card = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3", "R4"],
+            "name": ["Ana Li", "Bo Chen", "Ana Li", None],
+            "attainment": [0.5, 1.2, 0.9, 0.8],
+        }
+    )
+    assert pp.rep_labels(card).tolist() == ["Ana Li (R1)", "Bo Chen", "Ana Li (R3)", "R4"]
+    ax = pp.attainment_bars(card)
+    shown = [t.get_text() for t in ax.get_yticklabels()]
+    assert shown == ["Ana Li (R1)", "R4", "Ana Li (R3)", "Bo Chen"]  # sorted by attainment
+    assert ax.get_title() == "1 of 4 reps below 70% of target"
+    plt.close(ax.figure)

@@ -9,9 +9,28 @@ from scipy import stats
 from salesnb.plots import PALETTE, color_for, money_axis, new_ax, pct_axis
 
 
-def attainment_bars(card: pd.DataFrame, ax=None, threshold: float = 0.7, label_col: str = "rep_id"):
-    """Attainment per rep, sorted, with 100 % and the low-attainment threshold marked."""
+def rep_labels(card: pd.DataFrame) -> pd.Series:
+    """What a manager reads on a chart: the rep's name (``rep_id`` when there is no name),
+    with the id added where two reps share a name."""
+    ids = card["rep_id"].astype(str)
+    if "name" not in card.columns:
+        return ids
+    names = card["name"].astype("string").str.strip()
+    names = names.where(names.notna() & (names != ""), ids)
+    twice = names.duplicated(keep=False)
+    return names.where(~twice, names + " (" + ids + ")").astype(str)
+
+
+def attainment_bars(
+    card: pd.DataFrame, ax=None, threshold: float = 0.7, label_col: str | None = None
+):
+    """Attainment per rep, sorted, with 100 % and the low-attainment threshold marked.
+
+    Bars are labelled by ``label_col``, by default the rep's name (see :func:`rep_labels`)."""
     d = card.dropna(subset=["attainment"]).sort_values("attainment")
+    if label_col is None:
+        d = d.assign(_label=rep_labels(d))
+        label_col = "_label"
     ax = new_ax(ax, figsize=(8, max(3.0, 0.18 * len(d) + 1)))
     if d.empty:
         ax.set_title("No rep targets for this period")
