@@ -36,6 +36,7 @@ def movement_heatmap(movement: pd.DataFrame, ax=None):
     """Customers moving from their prior segment (rows) to their current one (columns)."""
     ax = new_ax(ax, figsize=(9, 5))
     sns.heatmap(movement, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, linewidths=0.5)
+    ax.grid(False)  # the house grid would cut through the cells
     stay = sum(movement.loc[s, s] for s in movement.index if s in movement.columns)
     total = movement.to_numpy().sum()
     ax.set_title(
@@ -72,6 +73,7 @@ def cohort_heatmap(
         ax=ax,
         cbar_kws={"label": f"share of month-0 {what}"},
     )
+    ax.grid(False)  # the house grid would cut through the cells
     if title is None and m.shape[1] > 1:
         avg = curve.get(1) if curve is not None else np.nanmean(m.iloc[:, 1].to_numpy())
         title = f"About {avg:.0%} of each cohort's {what} come back the next month"
@@ -99,9 +101,10 @@ def clv_scatter(predictions: pd.DataFrame, ax=None, currency: str = "USD", thres
     """Probability alive against past value; the at-risk corner is shaded."""
     ax = new_ax(ax)
     p = predictions[predictions["frequency"] > 0]
+    shown = p[p["revenue"] > 0]  # a log axis has no place for customers whose returns cancel out
     ax.scatter(
-        p["revenue"].clip(lower=1),
-        p["probability_alive"],
+        shown["revenue"],
+        shown["probability_alive"],
         s=6,
         alpha=0.4,
         color=PALETTE[0],
@@ -156,6 +159,7 @@ def lift_heatmap(affinity: pd.DataFrame, ax=None):
         ax=ax,
         cbar_kws={"label": "lift"},
     )
+    ax.grid(False)  # the house grid would cut through the cells
     top = affinity.iloc[0]
     if top["lift"] >= 1.05:
         ax.set_title(
