@@ -352,8 +352,9 @@ def funnel_steps(src: Source, filters: Filters) -> pd.DataFrame:
     """Deals entering each working stage, then won (``step, count, step_conversion``).
 
     As the funnel study: the stage flow of deals created up to the period end
-    (``queries.funnel.stage_flow`` + ``metrics.funnel.stage_conversion``), won deals closed in
-    the period. Empty without opportunities and stage_history.
+    (``queries.funnel.stage_flow`` + ``metrics.funnel.stage_conversion``) and, from the same
+    deals, those won (``metrics.funnel.flow_won``), so every step converts from the one
+    before. Empty without opportunities and stage_history.
     """
     return funnel_steps_from(LiveReader(src), filters)
 
@@ -366,8 +367,7 @@ def funnel_steps_from(reader, filters: Filters) -> pd.DataFrame:
     if flow.empty:
         return pd.DataFrame(columns=["step", "count", "step_conversion"])
     conversion = fun.stage_conversion(flow)
-    won = reader.closed_deals(filters)[0]
-    return fun.funnel_counts(conversion, won=won)
+    return fun.funnel_counts(conversion, won=fun.flow_won(flow), won_scope="stages")
 
 
 # ================================================================================================

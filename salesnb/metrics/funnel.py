@@ -359,23 +359,35 @@ def cohort_table(cohorts: pd.DataFrame, month_col: str = "cohort_month") -> pd.D
     return out.sort_values(month_col).reset_index(drop=True)
 
 
+def flow_won(flow: pd.DataFrame) -> int:
+    """Deals of a :func:`~salesnb.queries.funnel.stage_flow` that are won (each counted once,
+    at its last stage): the "Won" step of the same population as the stages."""
+    last = flow[flow["next_stage"].isna() & flow["status"].eq("won")]
+    return int(last["deals"].sum())
+
+
 def funnel_counts(
     conversion: pd.DataFrame | None,
     leads: float | None = None,
     converted_leads: float | None = None,
     won: float | None = None,
+    won_scope: str = "won",
 ) -> pd.DataFrame:
     """Lead -> opportunity -> stage by stage -> won counts, with the step conversion.
 
     Returns ``step, count, scope, step_conversion`` (count over the previous step's count).
-    The three parts usually cover different deals — leads created in the period, the stage
-    flow of the deals in scope, deals won in the period — so ``step_conversion`` is left
-    empty where the scope changes instead of dividing counts of different populations.
+    The parts may cover different populations — leads created in the period (``leads``),
+    the stage flow of the deals in scope (``stages``), deals won in the period (``won``) — so
+    ``step_conversion`` is left empty where the scope changes instead of dividing counts of
+    different populations. ``won_scope="stages"`` says ``won`` counts the won deals of the
+    stage flow itself (:func:`flow_won`): the last step then converts from the stages.
 
     >>> c = pd.DataFrame({"stage": ["A", "B"], "entered": [10, 5]})
     >>> out = funnel_counts(c, leads=40, converted_leads=10, won=2)
     >>> out["count"].tolist(), out["step_conversion"].round(2).tolist()
     ([40, 10, 10, 5, 2], [nan, 0.25, nan, 0.5, nan])
+    >>> funnel_counts(c, won=2, won_scope="stages")["step_conversion"].round(2).tolist()
+    [nan, 0.5, 0.4]
     """
     steps = []
     if leads is not None and not pd.isna(leads):
@@ -386,7 +398,7 @@ def funnel_counts(
         for s, n in zip(conversion["stage"], conversion["entered"], strict=True):
             steps.append((str(s), n, "stages"))
     if won is not None and not pd.isna(won):
-        steps.append(("Won", won, "won"))
+        steps.append(("Won", won, won_scope))
     out = pd.DataFrame(steps, columns=["step", "count", "scope"])
     same = out["scope"].eq(out["scope"].shift(1))
     out["step_conversion"] = (out["count"] / out["count"].shift(1)).where(same)

@@ -8,19 +8,41 @@ import pandas as pd
 from salesnb.plots import PALETTE, money_axis, new_ax, pct_axis
 
 
-def funnel_steps(steps: pd.DataFrame, ax=None, title: str | None = None):
-    """Horizontal bars of ``step, count`` (top = first step), labelled with step conversion."""
+def funnel_steps(
+    steps: pd.DataFrame, ax=None, title: str | None = None, scopes: dict | None = None
+):
+    """Horizontal bars of ``step, count`` (top = first step), labelled with step conversion.
+
+    Each population (``scope``: leads, the stage flow, deals won in the period) has its own
+    colour and legend entry, named by ``scopes`` ({scope: description}), so bars of different
+    populations are never read as one funnel.
+    """
     ax = new_ax(ax, figsize=(8, 0.5 * len(steps) + 1.5))
     y = np.arange(len(steps))[::-1]
-    ax.barh(y, steps["count"], color=PALETTE[0])
+    scope = steps["scope"] if "scope" in steps.columns else pd.Series(["all"] * len(steps))
+    order = list(dict.fromkeys(scope))
+    colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(order)}
+    names = {"leads": "leads", "stages": "deals by stage reached", "won": "deals won"}
+    names.update(scopes or {})
+    for s in order:
+        mask = (scope == s).to_numpy()
+        ax.barh(y[mask], steps["count"][mask], color=colour[s], label=names.get(s, s))
+    if len(order) > 1:
+        ax.legend(loc="lower right", fontsize=8)
     ax.set_yticks(y, steps["step"])
     for yi, n, conv in zip(
         y, steps["count"], steps.get("step_conversion", [np.nan] * len(steps)), strict=True
     ):
         label = f"{n:,.0f}" + (f"  ({conv:.0%} of previous)" if pd.notna(conv) else "")
         ax.text(n, yi, " " + label, va="center", fontsize=9)
-    ax.set_xlabel("Deals (leads for the first steps)")
-    ax.set_title(title or "From lead to won, step by step")
+    ax.set_xlabel("Leads / deals")
+    if title is None:
+        title = "From lead to won, step by step"
+        stages = steps[scope.eq("stages").to_numpy()]
+        if len(stages) > 1 and stages["step"].iloc[-1] == "Won" and stages["count"].iloc[0] > 0:
+            share = stages["count"].iloc[-1] / stages["count"].iloc[0]
+            title = f"{share:.0%} of deals entering {stages['step'].iloc[0]} end up won"
+    ax.set_title(title)
     ax.margins(x=0.3)
     return ax
 
