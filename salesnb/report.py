@@ -957,7 +957,9 @@ def _kernel_child(request: dict, conn) -> None:
 
         # exit with the server (ipykernel read JPY_PARENT_PID when the server imported it)
         app = IPKernelApp.instance(parent_handle=os.getppid())
-        app.initialize(request["argv"])
+        # No input history: a study kernel is never asked for it, and parallel kernels would
+        # otherwise take turns writing one SQLite file after every cell.
+        app.initialize([*request["argv"], "--HistoryManager.enabled=False"])
         _inline_charts(app.shell)
         with contextlib.suppress(OSError):  # the run gave up waiting: the kernel is not used
             conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
