@@ -1126,8 +1126,9 @@ def build(
     The warehouse is written to a temporary file in the same folder and moved into
     place only when complete, so a reader never sees half a warehouse.
 
-    >>> build("/tmp/demo/demo.duckdb", seed=7, orders=200_000)["rows"]["orders"]  # doctest: +SKIP
-    200000
+    Example (200,000 order lines, a few seconds)::
+
+        build("/tmp/demo/demo.duckdb", seed=7, orders=200_000)["rows"]["orders"]  # 200000
     """
     import duckdb
 
