@@ -63,7 +63,7 @@ import pandas as pd
 import pyarrow as pa
 
 from salesnb.periods import last_complete_quarter, parse_period
-from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY, TABLES
+from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY, DUCKDB_TYPES, TABLES
 
 CHUNK_LINES = 1_000_000
 
@@ -962,15 +962,6 @@ def _surveys(rng, cal: _Calendar, customers: pd.DataFrame, n: int = 8_000) -> pd
 
 # --------------------------------------------------------------------------- DuckDB
 
-_DUCK_TYPES = {
-    "str": "VARCHAR",
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-    "bool": "BOOLEAN",
-}
-
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -978,7 +969,7 @@ def _q(name: str) -> str:
 
 def _create_tables(con) -> None:
     for t in TABLES.values():
-        cols = ", ".join(f"{_q(c.name)} {_DUCK_TYPES[c.type]}" for c in t.columns)
+        cols = ", ".join(f"{_q(c.name)} {DUCKDB_TYPES[c.type]}" for c in t.columns)
         con.execute(f"CREATE TABLE {_q(t.name)} ({cols})")
 
 

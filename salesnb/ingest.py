@@ -96,9 +96,8 @@ import yaml
 
 from salesnb import config
 from salesnb.errors import InputError
-from salesnb.schema import TABLES
+from salesnb.schema import DUCKDB_TYPES, TABLES
 from salesnb.validate import (
-    DUCKDB_TYPES,
     PANDAS_DTYPES,
     _parse_number,
     check_frame,

@@ -50,6 +50,16 @@ def _c(name: str, type_: str, required: bool = True, doc: str = "") -> Column:
     return Column(name, type_, required, doc)
 
 
+# How each logical column type is stored in the DuckDB warehouse (demo and ingest alike).
+DUCKDB_TYPES = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "bool": "BOOLEAN",
+}
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in [

@@ -57,7 +57,7 @@ from salesnb.schema import (
     Table,
 )
 
-# Logical type -> pandas dtype of a coerced column, and the DuckDB storage type.
+# Logical type -> pandas dtype of a coerced column (the DuckDB storage type: schema.DUCKDB_TYPES).
 PANDAS_DTYPES = {
     "str": "str",
     "int": "Int64",
@@ -65,14 +65,6 @@ PANDAS_DTYPES = {
     "date": "datetime64[us]",
     "datetime": "datetime64[us]",
     "bool": "boolean",
-}
-DUCKDB_TYPES = {
-    "str": "VARCHAR",
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-    "bool": "BOOLEAN",
 }
 
 EARLIEST_DATE = pd.Timestamp("1900-01-01")
