@@ -905,8 +905,6 @@ def _warm_up() -> None:
     caches; a styled table compiles pandas' templates. ~0.1 s per kernel otherwise. Nothing
     is opened (no database, no file) and the matplotlib settings are restored afterwards.
     """
-    import io
-
     import ibis
     import matplotlib
     import pandas as pd
@@ -925,7 +923,7 @@ def _warm_up() -> None:
         plots.money_axis(ax)
         ax.set_title("Warm-up 华东 " + "%")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+        plots.figure_svg(fig)  # the way study charts are drawn
     t = ibis.table({"d": "date", "k": "string", "v": "float64", "n": "int64"}, name="t")
     f = t.filter((t.d >= ibis.literal(pd.Timestamp("2026-01-01").date())) & (t.k == "x"))
     f = f.mutate(m=f.d.truncate("M"))
