@@ -320,6 +320,8 @@ class Job:
     parameters: dict = field(default_factory=dict)
     status: str = "pending"  # ok | failed | skipped
     reason: str | None = None
+    period: str = ""  # the period this study reports on
+    period_reason: str = ""  # why that period (given, or the default and what decided it)
     duration_s: float | None = None
     headline: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
@@ -335,6 +337,7 @@ class Plan:
     fingerprint: str
     tables: list[str]
     given: dict
+    period_reason: str = ""
 
 
 def _read_params(params_kv, params_file) -> dict:
@@ -360,9 +363,8 @@ def _read_params(params_kv, params_file) -> dict:
 
 def plan_report(source=None, period=None, only=None, params_kv=(), params_file=None) -> Plan:
     """Check everything that can be checked before a study runs; raise ParameterError/InputError."""
-    from salesnb.periods import parse_period
     from salesnb.source import connect
-    from salesnb.study import check_filters, default_currency, default_period
+    from salesnb.study import check_filters, default_currency, default_period_why, resolve_period
 
     given = _read_params(params_kv, params_file)
     for key in RUNNER_PARAMETERS:
@@ -423,10 +425,31 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
         check_filters(
             src, common["region"] or None, common["team"] or None, common["channel"] or None
         )
+        per_study: dict[str, tuple[object, str]] = {}
         if period:
-            p = parse_period(coerce(period, "str", "period"))
+            label = coerce(period, "str", "period")
+            p = resolve_period(src, label, common["as_of"] or None)
+            why = f"given ({label})" if label.strip().lower() != "all" else (
+                f"given (all: {p.start} to {p.last_day})"
+            )
         else:
-            p = default_period(src, common["as_of"] or None)
+            # each study reports on the last complete quarter with data in its own tables
+            for s in selected:
+                if s.missing(src.tables):
+                    continue
+                try:
+                    per_study[s.id] = default_period_why(
+                        src, common["as_of"] or None, s.dated_tables
+                    )
+                except ParameterError as exc:
+                    per_study[s.id] = (None, str(exc))
+            found = [v[0] for v in per_study.values() if v[0] is not None]
+            if found:
+                # the run is named after the period most studies use (the latest on a tie)
+                p = max(found, key=lambda q: (found.count(q), q.end))
+                why = "default: the period most studies use"
+            else:
+                p, why = default_period_why(src, common["as_of"] or None)
         # decided once for the run (and shown in the manifest), not once per study
         common["currency"] = common["currency"] or default_currency(src)
         fingerprint = src.fingerprint()
@@ -440,20 +463,24 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
     jobs = []
     for s in selected:
         job = Job(s)
+        job_period, job.period_reason = per_study.get(s.id, (p, why))
         if s.id not in declared:
             job.status, job.reason = "skipped", f"notebook notebooks/{s.notebook} not found"
         elif missing := s.missing(tables):
             job.status, job.reason = "skipped", missing
+        elif job_period is None:
+            job.status, job.reason = "skipped", job.period_reason
         else:
+            job.period = job_period.label
             types = {q.name: q.type for q in declared[s.id]}
-            params = {"source": abs_source, "period": p.label, **common}
+            params = {"source": abs_source, "period": job_period.label, **common}
             for key, value in given.items():
                 if key in types and key not in studies.COMMON_PARAMETERS:
                     params[key] = coerce(value, types[key], key)
             job.parameters = params
         jobs.append(job)
     shown_given = {k: v for k, v in given.items()}
-    return Plan(abs_source, str(source), p, common, jobs, fingerprint, tables, shown_given)
+    return Plan(abs_source, str(source), p, common, jobs, fingerprint, tables, shown_given, why)
 
 
 # --------------------------------------------------------------------------- execution
@@ -622,7 +649,7 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 def _banner(job: Job) -> str:
     p = job.parameters
-    bits = [f"period {p.get('period', '')}"] + [
+    bits = [f"period {p.get('period', '')} ({job.period_reason})"] + [
         f"{k} {p[k]}" for k in ("region", "team", "channel", "as_of", "currency") if p.get(k)
     ]
     state = (
@@ -1395,6 +1422,7 @@ def run_report(
             "period": plan.period.label,
             "period_start": str(plan.period.start),
             "period_end_exclusive": str(plan.period.end),
+            "period_reason": plan.period_reason,
             "source": plan.source_description,
             "fingerprint": plan.fingerprint,
             "tables": plan.tables,
@@ -1418,6 +1446,8 @@ def run_report(
                     "status": j.status,
                     "reason": j.reason,
                     "duration_s": j.duration_s,
+                    "period": j.period,
+                    "period_reason": j.period_reason,
                     "parameters": {k: v for k, v in j.parameters.items() if k != "output_dir"},
                     "files": j.files,
                     "headline": j.headline,

@@ -24,6 +24,12 @@ class Study:
     needs: tuple[str, ...]
     uses: tuple[str, ...] = ()
     needs_one_of: tuple[str, ...] = ()
+    period_tables: tuple[str, ...] = ()  # dated tables the default period must hold data in
+
+    @property
+    def dated_tables(self) -> tuple[str, ...]:
+        """Tables whose dates decide this study's default period (when none is given)."""
+        return self.period_tables or self.needs + self.needs_one_of
 
     def missing(self, tables) -> str | None:
         """Why this study cannot run on a warehouse holding ``tables`` (None when it can)."""
@@ -47,7 +53,7 @@ STUDIES: dict[str, Study] = {
             "data-quality",
             "00-data-quality.ipynb",
             "Data quality",
-            ("orders",),
+            (),
             (
                 "customers",
                 "products",
@@ -61,7 +67,9 @@ STUDIES: dict[str, Study] = {
                 "market",
                 "trainings",
                 "pilots",
+                "orders",
             ),
+            period_tables=("orders", "opportunities", "leads", "tickets", "surveys"),
         ),
         Study("targets", "01-targets.ipynb", "Target setting", ("orders",), ("reps", "targets")),
         Study(
@@ -77,6 +85,7 @@ STUDIES: dict[str, Study] = {
             "Funnel & sales process",
             ("opportunities",),
             ("leads", "stage_history", "reps"),
+            period_tables=("opportunities", "leads"),
         ),
         Study("channels", "04-channels.ipynb", "Channels", ("orders",), ("customers",)),
         Study(

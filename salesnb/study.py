@@ -27,7 +27,7 @@ import pandas as pd
 
 from salesnb import config
 from salesnb.errors import ParameterError
-from salesnb.periods import Period, last_complete_quarter, parse_period
+from salesnb.periods import Period, last_complete_quarter, parse_period, span_period
 from salesnb.source import Source, connect
 
 
@@ -82,26 +82,82 @@ def check_filters(src: Source, region=None, team=None, channel=None) -> None:
             raise ParameterError(f"unknown {name} {str(value)[:60]!r}; known values: {shown}")
 
 
-def default_period(src: Source, as_of=None) -> Period:
-    """The latest complete quarter of order data (up to ``as_of`` when given).
+# The date that places a row of each fact table in a period (first present column wins).
+PERIOD_DATES: dict[str, tuple[str, ...]] = {
+    "orders": ("order_date",),
+    "opportunities": ("close_date", "created_date"),
+    "leads": ("created_date",),
+    "stage_history": ("entered_date",),
+    "tickets": ("opened_at",),
+    "surveys": ("date",),
+    "trainings": ("date",),
+    "pilots": ("start_date",),
+}
 
-    A CRM export without orders uses the opportunities' last close date instead.
+
+def date_span(src: Source, table: str) -> tuple[date, date] | None:
+    """First and last date of ``table``'s period column (None when it has no dated row)."""
+    for col in PERIOD_DATES.get(table, ()):
+        if src.has_column(table, col):
+            t = src.table(table)
+            row = t.aggregate(lo=t[col].min(), hi=t[col].max()).execute()
+            lo, hi = row["lo"].iloc[0], row["hi"].iloc[0]
+            if pd.isna(lo) or pd.isna(hi):
+                continue
+            return pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
+    return None
+
+
+def dated_tables(src: Source, tables=None) -> dict[str, tuple[date, date]]:
+    """``{table: (first, last)}`` for the dated fact tables among ``tables`` (default: all)."""
+    names = [t for t in (tables or PERIOD_DATES) if t in PERIOD_DATES and src.has(t)]
+    return {t: span for t in names if (span := date_span(src, t)) is not None}
+
+
+def default_period_why(src: Source, as_of=None, tables=None) -> tuple[Period, str]:
+    """The default period and the reason, as shown on the index and each study page.
+
+    The last complete quarter that holds data in every dated table the study reads
+    (``tables``; default: every table), so a leads-only export gets the last quarter with
+    leads. With ``as_of``, the last quarter complete on that day. When no complete quarter
+    holds data (a month of history, say), the whole history is used.
     """
     if as_of:
-        return last_complete_quarter(pd.Timestamp(as_of))
-    if src.has("orders"):
-        mx = src.table("orders").order_date.max().execute()
-    elif src.has_column("opportunities", "close_date"):
-        mx = src.table("opportunities").close_date.max().execute()
-    else:
-        raise ParameterError("no orders or dated opportunities in this warehouse: pass a period")
-    if mx is None or (isinstance(mx, float) and math.isnan(mx)):
-        raise ParameterError("no dated rows in this warehouse: pass a period")
-    return last_complete_quarter(mx)
+        p = last_complete_quarter(pd.Timestamp(as_of))
+        return p, f"last quarter complete on {pd.Timestamp(as_of).date()} (as_of)"
+    spans = dated_tables(src, tables)
+    if not spans:
+        names = ", ".join(t for t in (tables or PERIOD_DATES) if t in PERIOD_DATES)
+        raise ParameterError(f"no dated rows in {names or 'this warehouse'}: pass a period")
+    # the quarter must be complete in the table that ends first and begin after the one that
+    # starts last, so that every table the study reads has data in it
+    end_table = min(spans, key=lambda t: spans[t][1])
+    last = spans[end_table][1]
+    first = max(s[0] for s in spans.values())
+    p = last_complete_quarter(last)
+    names = ", ".join(sorted(spans))
+    if p.end > first:
+        return p, f"last complete quarter with data in {names} (data to {last})"
+    lo = min(s[0] for s in spans.values())
+    hi = max(s[1] for s in spans.values())
+    return span_period(lo, hi), (
+        f"whole history ({lo} to {hi}): no complete quarter with data in {names}"
+    )
 
 
-def resolve_period(src: Source, period: str | None, as_of=None) -> Period:
-    return parse_period(period) if period else default_period(src, as_of)
+def default_period(src: Source, as_of=None, tables=None) -> Period:
+    """The last complete quarter with data in ``tables`` (see :func:`default_period_why`)."""
+    return default_period_why(src, as_of, tables)[0]
+
+
+def resolve_period(src: Source, period: str | None, as_of=None, tables=None) -> Period:
+    """A period label, ``all`` (the warehouse's whole history) or, when empty, the default."""
+    if period and str(period).strip().lower() == "all":
+        spans = dated_tables(src, tables) or dated_tables(src)
+        if not spans:
+            raise ParameterError("period all: no dated rows in this warehouse")
+        return span_period(min(s[0] for s in spans.values()), max(s[1] for s in spans.values()))
+    return parse_period(period) if period else default_period(src, as_of, tables)
 
 
 def _clean(v):
@@ -193,7 +249,10 @@ def open(  # noqa: A001 - reads as study.open(...) in notebooks
     """Open a study: connect, validate filters, resolve the period. See module docstring."""
     src = connect(source or None)
     check_filters(src, region or None, team or None, channel or None)
-    p = resolve_period(src, period or None, as_of or None)
+    from salesnb.studies import STUDIES
+
+    known = STUDIES.get(study)
+    p = resolve_period(src, period or None, as_of or None, known.dated_tables if known else None)
     f = Filters(p.start, p.end, region or None, team or None, channel or None)
     out = Path(output_dir) if output_dir else Path.cwd()
     cur = currency or default_currency(src)
