@@ -96,7 +96,13 @@ import yaml
 
 from salesnb import config
 from salesnb.errors import InputError
-from salesnb.schema import DUCKDB_TYPES, TABLES
+from salesnb.schema import (
+    DEFAULT_DISCOUNT_AUTHORITY,
+    DUCKDB_TYPES,
+    OPPORTUNITY_STATUSES,
+    TABLES,
+    TARGET_LEVELS,
+)
 from salesnb.validate import (
     PANDAS_DTYPES,
     _parse_number,
@@ -117,6 +123,7 @@ MAPPING_KEYS = {
     "encoding",
     "delimiter",
     "date_formats",
+    "null_values",
     "lookups",
     "tables",
 }
@@ -133,6 +140,19 @@ SOURCE_KEYS = {
     "date_formats",
     "distinct",
     "optional",
+    "where",
+    "null_values",
+    "description",
+    "notes",
+}
+LOOKUP_KEYS = {
+    "file",
+    "sheet",
+    "header_row",
+    "encoding",
+    "delimiter",
+    "optional",
+    "null_values",
     "description",
     "notes",
 }
@@ -143,6 +163,21 @@ QUARANTINE_COLUMNS = {
     "column_name": "VARCHAR",
     "reason": "VARCHAR",
     "raw": "VARCHAR",
+    # error: the row (or lookup line) was not loaded; warning: the row was loaded with the
+    # named value left empty (an unresolved link, a value outside a closed set).
+    "severity": "VARCHAR",
+}
+
+# Canonical columns whose values come from a closed set (salesnb.validate checks the first
+# three; reps.role is the set of roles that carry a discount authority in salesnb.schema).
+# A value outside the set is blanked with a warning when the column is optional, and
+# quarantines the row when it is required; a value matching a member ignoring case and
+# blanks is written as the member.
+CLOSED_SETS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("opportunities", "status"): tuple(OPPORTUNITY_STATUSES),
+    ("targets", "level"): tuple(TARGET_LEVELS),
+    ("pilots", "group"): ("pilot", "control"),
+    ("reps", "role"): tuple(DEFAULT_DISCOUNT_AUTHORITY),
 }
 
 
@@ -181,6 +216,8 @@ class SourceSpec:
     date_formats: dict[str, list[str]] = field(default_factory=dict)
     distinct: bool | list[str] = False
     optional: bool = False
+    where: str | None = None  # SQL boolean expression: rows for which it is not true are skipped
+    null_values: list[str] | None = None  # None: the mapping's list
 
 
 @dataclass
@@ -193,6 +230,7 @@ class Mapping:
     encoding: str | None = None
     delimiter: str | None = None
     date_formats: list[str] | None = None
+    null_values: list[str] = field(default_factory=list)
     lookups: dict[str, SourceSpec] = field(default_factory=dict)
 
     def where(self) -> str:
@@ -229,6 +267,28 @@ def _as_formats(v, where: str) -> list[str]:
     )
 
 
+def _as_null_values(v, where: str) -> list[str] | None:
+    """``null_values:`` as a list of markers (text; numbers allowed, e.g. -999)."""
+    if v is None:
+        return None
+    if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+        v = [v]
+    if not isinstance(v, list) or not all(
+        isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v
+    ):
+        raise InputError(
+            f"{where}: null_values must be a list of texts that mean 'no value' "
+            '(e.g. ["NULL", "N/A", "-"])'
+        )
+    return [str(x).strip() for x in v]
+
+
+def _as_bool(v, where: str) -> bool:
+    if isinstance(v, bool):
+        return v
+    raise InputError(f"{where} must be true or false (got {v!r})")
+
+
 def load_mapping(spec: str | Path) -> Mapping:
     """Read and check a mapping (named or a file). Raises InputError on any mistake."""
     path = resolve_mapping_path(spec)
@@ -255,13 +315,23 @@ def load_mapping(spec: str | Path) -> Mapping:
         encoding=doc.get("encoding"),
         delimiter=doc.get("delimiter"),
         date_formats=_as_formats(doc["date_formats"], where) if doc.get("date_formats") else None,
+        null_values=_as_null_values(doc.get("null_values"), where) or [],
     )
-    for lname, lspec in (doc.get("lookups") or {}).items():
+    lookups = doc.get("lookups") or {}
+    if not isinstance(lookups, dict):
+        raise InputError(f"{where}: lookups: must map names to files (e.g. returns: {{file: r.csv}})")
+    for lname, lspec in lookups.items():
         if not isinstance(lspec, dict) or "file" not in lspec:
             raise InputError(f"{where}: lookup '{lname}' needs a 'file:'")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(lname)) or lname == "src":
             raise InputError(
                 f"{where}: lookup name '{lname}' must be a plain identifier other than src"
+            )
+        unknown = set(lspec) - LOOKUP_KEYS
+        if unknown:
+            raise InputError(
+                f"{where}: lookup {lname}: unknown key '{sorted(unknown)[0]}' "
+                f"(expected {', '.join(sorted(LOOKUP_KEYS))})"
             )
         m.lookups[str(lname)] = SourceSpec(
             table="",
@@ -270,6 +340,8 @@ def load_mapping(spec: str | Path) -> Mapping:
             header_row=int(lspec.get("header_row", 1)),
             encoding=lspec.get("encoding"),
             delimiter=lspec.get("delimiter"),
+            optional=_as_bool(lspec.get("optional", False), f"{where}: lookup {lname}: optional"),
+            null_values=_as_null_values(lspec.get("null_values"), f"{where}: lookup {lname}"),
         )
     for table, specs in doc["tables"].items():
         if table not in TABLES:
@@ -323,6 +395,15 @@ def _parse_source(table: str, s, where: str) -> SourceSpec:
     for c, e in derive.items():
         if ";" in e.replace("';'", ""):
             raise InputError(f"{where}: derive {c}: one expression only (no ';')")
+    row_filter = s.get("where")
+    if row_filter is not None:
+        if not isinstance(row_filter, str) or not row_filter.strip():
+            raise InputError(
+                f"{where}: where: must be one SQL condition over the source columns "
+                """(e.g. where: '"Region" <> ''Test'' ')"""
+            )
+        if ";" in row_filter.replace("';'", ""):
+            raise InputError(f"{where}: where: one expression only (no ';')")
     supplied = set(columns) | set(constants) | set(derive)
     for c in t.required_columns:
         if c not in supplied:
@@ -359,6 +440,8 @@ def _parse_source(table: str, s, where: str) -> SourceSpec:
         date_formats=dfmt,
         distinct=distinct,
         optional=bool(s.get("optional", False)),
+        where=row_filter.strip() if row_filter else None,
+        null_values=_as_null_values(s.get("null_values"), where),
     )
 
 
@@ -747,6 +830,18 @@ class Piece:
     frame: pd.DataFrame  # canonical columns + __pos (position in raw.df)
     failures: dict[int, list[tuple[str, str]]]  # __pos -> [(column, reason)]
     ignored_columns: list[str]
+    filtered: int = 0  # rows skipped by the source's where:
+    # __pos -> [(column, reason)]: a value left empty, the row still loaded
+    warnings: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+@dataclass
+class _Context:
+    """What expressions may see besides the source: the lookups read, the absent ones."""
+
+    lookups: dict[str, pd.DataFrame] = field(default_factory=dict)
+    absent: set[str] = field(default_factory=set)  # optional lookups whose file is absent
+    files: list[str] = field(default_factory=list)  # file names in the folder, for hints
 
 
 def _q(name: str) -> str:
@@ -769,74 +864,221 @@ def _uses(expr: str, column: str) -> bool:
     return re.search(r"(?<![\w\"])" + re.escape(column) + r"(?![\w\"])", expr) is not None
 
 
+def null_markers(spec: SourceSpec, m: Mapping | None) -> list[str]:
+    """The source's ``null_values:``, else the mapping's (a source's list replaces it)."""
+    if spec.null_values is not None:
+        return spec.null_values
+    return list(m.null_values) if m else []
+
+
+def apply_null_values(df: pd.DataFrame, markers: list[str]) -> pd.DataFrame:
+    """Cells whose text is one of ``markers`` (ignoring case and blanks) become missing."""
+    if not markers or df.empty:
+        return df
+    low = {str(x).strip().lower() for x in markers}
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        text = coerce_column(s, "str").values
+        hit = text.str.lower().isin(low).fillna(False).to_numpy(dtype=bool)
+        out[c] = s.where(~hit) if hit.any() else s
+    return pd.DataFrame(out, index=df.index)
+
+
+def _as_numbers(s: pd.Series) -> pd.Series:
+    """Numbers for DuckDB: whole numbers as BIGINT, others as DOUBLE.
+
+    A column of whole numbers stays whole in expressions, so an id built from it reads
+    ``1001-2``, not ``1001.0-2.0`` (DuckDB writes a DOUBLE 2 as ``2.0``).
+    """
+    f = pd.Series(s, copy=False).astype("float64")
+    v = f.to_numpy()
+    fin = np.isfinite(v)
+    if fin.any() and not np.isinf(v).any():
+        w = v[fin]
+        if np.all(w == np.round(w)) and np.abs(w).max() < 2**53:
+            return f.astype("Int64")
+    return f
+
+
 def _duck_frame(
-    df: pd.DataFrame, numeric_cols: set[str], failures=None, label="", purpose=""
+    df: pd.DataFrame,
+    numeric_cols: set[str],
+    failures=None,
+    label="",
+    purpose="",
+    positions: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """A frame DuckDB can scan: one type per column; text numbers used by expressions -> numbers."""
+    """A frame DuckDB can scan: one type per column; text numbers used by expressions -> numbers.
+
+    ``positions``: the ``__pos`` of each row (default 0..n-1); failures are keyed by it.
+    """
+    pos_of = np.arange(len(df), dtype="int64") if positions is None else np.asarray(positions)
     out = {}
     for c in df.columns:
         s = df[c]
         if s.dtype == object:
             kind = pd.api.types.infer_dtype(s, skipna=True)
             if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
-                s = s.astype("float64")
+                s = _as_numbers(s)
             elif kind in ("datetime", "datetime64", "date"):
                 s = pd.to_datetime(s)
             elif kind == "boolean":
                 s = s.astype("boolean")
             else:
                 s = coerce_column(s, "str").values
+        elif pd.api.types.is_float_dtype(s.dtype):
+            s = _as_numbers(s)
         if c in numeric_cols and pd.api.types.is_string_dtype(s.dtype):
             text = s.str.strip()
             empty = text.isna() | (text == "")
             num, failed = _parse_number(text.where(~empty))
             bad = failed & ~empty
-            if (~empty).sum() and bad.sum() <= 0.5 * (~empty).sum():
+            if not (~empty).sum():
+                s = num  # nothing but empty cells: an empty number column
+            elif bad.sum() <= 0.5 * (~empty).sum():
                 if failures is not None:
-                    for pos in np.flatnonzero(bad.to_numpy()):
-                        failures.setdefault(int(pos), []).append(
-                            (c, f"{c}: {s.iloc[pos]!r} is not a number (needed by {purpose})")
+                    for i in np.flatnonzero(bad.to_numpy()):
+                        failures.setdefault(int(pos_of[i]), []).append(
+                            (c, f"{c}: {s.iloc[i]!r} is not a number (needed by {purpose})")
                         )
-                s = num
+                s = _as_numbers(num)
         out[c] = s.reset_index(drop=True) if hasattr(s, "reset_index") else s
     frame = pd.DataFrame(out)
-    frame["__pos"] = np.arange(len(frame), dtype="int64")
+    frame["__pos"] = pos_of.astype("int64")
     return frame
 
 
-def _evaluate(
-    spec: SourceSpec, raw: RawFile, lookups: dict[str, pd.DataFrame], m: Mapping, failures: dict
-) -> pd.DataFrame:
-    """The derived columns of ``spec``, computed by DuckDB with file access switched off."""
-
-    used = {c for c in raw.df.columns for e in spec.derive.values() if _uses(e, c)}
-    purpose = "derive " + ", ".join(spec.derive)
-    frame = _duck_frame(raw.df, used, failures, raw.label, purpose)
+def _tables_named(expr: str) -> set[str]:
+    """Tables an expression reads (parsed by DuckDB, lower case); empty if it does not parse."""
     con = quiet_connect(":memory:")
     try:
-        con.register("src", frame)
-        for name, lf in lookups.items():
-            lused = {c for c in lf.columns for e in spec.derive.values() if _uses(e, c)}
-            con.register(name, _duck_frame(lf, lused))
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-        select = ", ".join(f"({expr}) AS {_q(col)}" for col, expr in spec.derive.items())
-        try:
-            out = con.sql(f"SELECT __pos, {select} FROM src ORDER BY __pos").df()
-        except Exception:
-            # Say which expression failed, one at a time.
-            for col, expr in spec.derive.items():
-                try:
-                    con.sql(f"SELECT ({expr}) AS v FROM src LIMIT 1").fetchall()
-                except Exception as exc:
-                    msg = str(exc).splitlines()[0]
-                    raise InputError(
-                        f"{raw.label}: derive {spec.table}.{col} = {expr!r} failed ({msg}) [{m.where()}]"
-                    ) from None
-            raise
+        return {str(n).lower() for n in con.get_table_names(f"SELECT ({expr}) FROM src")}
+    except Exception:  # the evaluation reports the mistake
+        return set()
     finally:
         con.close()
-    return out.drop(columns="__pos")
+
+
+def _expr_connection(frame: pd.DataFrame, exprs, ctx: _Context):
+    """In-memory DuckDB with ``src`` and the lookups registered, file access switched off."""
+    con = quiet_connect(":memory:")
+    con.register("src", frame)
+    for name, lf in ctx.lookups.items():
+        lused = {c for c in lf.columns for e in exprs if _uses(e, c)}
+        con.register(name, _duck_frame(lf, lused))
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _expr_error(exc, what: str, expr: str, raw: RawFile, m: Mapping, ctx: _Context) -> str:
+    """One line for an expression DuckDB rejected, with a hint when it names a file/table."""
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    line = f"{raw.label}: {what} = {expr!r} failed ({msg})"
+    table = re.search(r"Table with name (\S+?)!? does not exist", msg)
+    path = re.search(r'Cannot access file "([^"]+)"', msg)
+    if table or path:
+        name = table.group(1).strip('"') if table else Path(path.group(1)).name
+        stem = _norm(Path(name).stem) or "lookup"
+        match = [f for f in ctx.files if f == name] or [
+            f for f in ctx.files if _norm(Path(f).stem) == _norm(Path(name).stem)
+        ]
+        file = match[0] if match else (name if path else f"{name}.csv")
+        if table:
+            line += f": '{name}' is not declared; declare it under lookups: ({stem}: {{file: {file}}})"
+        else:
+            line += (
+                f": expressions cannot read files; declare {file} under lookups: "
+                f"({stem}: {{file: {file}}}) and query it as {stem}"
+            )
+    return f"{line} [{m.where()}]"
+
+
+def _filter_rows(
+    spec: SourceSpec, raw: RawFile, df: pd.DataFrame, m: Mapping, ctx: _Context, failures: dict
+) -> np.ndarray:
+    """Positions of the rows ``where:`` keeps (true; false and NULL are skipped).
+
+    A row whose cell the condition needs is not a number is kept, to be quarantined.
+    """
+    expr = spec.where
+    absent = _tables_named(expr) & {a.lower() for a in ctx.absent}
+    if absent:
+        raise InputError(
+            f"{raw.label}: where of table {spec.table} reads lookup '{sorted(absent)[0]}', whose "
+            f"file is absent (optional); cannot tell which rows to keep [{m.where()}]"
+        )
+    used = {c for c in df.columns if _uses(expr, c)}
+    frame = _duck_frame(df, used, failures, raw.label, f"where of {spec.table}")
+    con = _expr_connection(frame, [expr], ctx)
+    try:
+        kept = con.sql(f"SELECT __pos FROM src WHERE ({expr}) ORDER BY __pos").fetchnumpy()
+    except Exception as exc:
+        raise InputError(_expr_error(exc, f"where of table {spec.table}", expr, raw, m, ctx)) from None
+    finally:
+        con.close()
+    keep = np.asarray(kept["__pos"], dtype="int64")
+    return np.union1d(keep, np.asarray(sorted(failures), dtype="int64"))
+
+
+def _evaluate(
+    spec: SourceSpec,
+    raw: RawFile,
+    df: pd.DataFrame,
+    positions: np.ndarray,
+    m: Mapping,
+    ctx: _Context,
+    failures: dict,
+) -> tuple[pd.DataFrame, dict[str, set[str]]]:
+    """The derived columns of ``spec``, computed by DuckDB with file access switched off.
+
+    ``df``: the source rows kept (null markers applied, ``where:`` done), at ``positions``
+    of the file. Returns the derived frame and, per column, the lookups its expression reads.
+    A column whose expression reads an optional lookup that is absent is empty.
+    """
+    t = TABLES[spec.table]
+    reads = {col: _tables_named(e) & set(map(str.lower, ctx.lookups)) for col, e in spec.derive.items()}
+    absent_low = {a.lower() for a in ctx.absent}
+    empty = {}
+    for col, expr in spec.derive.items():
+        missing = _tables_named(expr) & absent_low
+        if not missing:
+            continue
+        if t.column(col).required:
+            raise InputError(
+                f"{raw.label}: derive {spec.table}.{col} reads lookup '{sorted(missing)[0]}', "
+                f"whose file is absent (optional), but {col} is required [{m.where()}]"
+            )
+        empty[col] = sorted(missing)
+    live = {c: e for c, e in spec.derive.items() if c not in empty}
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    if live:
+        used = {c for c in df.columns for e in live.values() if _uses(e, c)}
+        purpose = "derive " + ", ".join(live)
+        frame = _duck_frame(df, used, failures, raw.label, purpose, positions)
+        con = _expr_connection(frame, list(live.values()), ctx)
+        try:
+            select = ", ".join(f"({expr}) AS {_q(col)}" for col, expr in live.items())
+            try:
+                got = con.sql(f"SELECT __pos, {select} FROM src ORDER BY __pos").df()
+            except Exception:
+                # Say which expression failed, one at a time.
+                for col, expr in live.items():
+                    try:
+                        con.sql(f"SELECT ({expr}) AS v FROM src LIMIT 1").fetchall()
+                    except Exception as exc:
+                        raise InputError(
+                            _expr_error(exc, f"derive {spec.table}.{col}", expr, raw, m, ctx)
+                        ) from None
+                raise
+        finally:
+            con.close()
+        for col in live:
+            out[col] = got[col].reset_index(drop=True)
+    for col in empty:
+        out[col] = pd.Series([None] * len(df), dtype=object)
+    return out[list(spec.derive)], reads
 
 
 def _apply_values(s: pd.Series, vmap: dict) -> pd.Series:
@@ -851,18 +1093,40 @@ def _apply_values(s: pd.Series, vmap: dict) -> pd.Series:
     return out
 
 
+def _is_id_column(t, c: str) -> bool:
+    return c.endswith("_id") or (c in t.key and t.column(c).type == "str")
+
+
+def _ids_as_text(values: pd.Series) -> pd.Series:
+    """An id column whose values are all numbers: integers written as floats lose the .0."""
+    present = values.dropna()
+    if present.empty or not present.str.fullmatch(r"[+-]?\d+(\.\d+)?").all():
+        return values
+    return values.str.replace(r"^([+-]?\d+)\.0+$", r"\1", regex=True)
+
+
+def _present(s: pd.Series) -> np.ndarray:
+    """True where a source cell holds something (not missing, not blank)."""
+    return coerce_column(s, "str").values.notna().to_numpy(dtype=bool)
+
+
 def build_piece(
     spec: SourceSpec,
     raw: RawFile,
     m: Mapping | None,
     lookups: dict[str, pd.DataFrame],
     table_columns: list[str],
+    ctx: _Context | None = None,
 ) -> Piece:
     t = TABLES[spec.table]
-    n = len(raw.df)
+    ctx = ctx or _Context(lookups=lookups)
     failures: dict[int, list[tuple[str, str]]] = {}
+    warns: dict[int, list[tuple[str, str]]] = {}
     cols: dict[str, pd.Series] = {}
+    filtered = 0
     if spec.columns is None:
+        n = len(raw.df)
+        positions = np.arange(n, dtype="int64")
         # Canonical folder: headers are the canonical names.
         by_norm = {}
         for c in raw.df.columns:
@@ -878,6 +1142,15 @@ def build_piece(
             )
         ignored = [c for c in raw.df.columns if _norm(c) not in t.column_names]
     else:
+        # Null markers first, then the row filter, then columns, constants and expressions
+        # over the rows kept (so window functions number the rows that are loaded).
+        df = apply_null_values(raw.df, null_markers(spec, m))
+        positions = np.arange(len(df), dtype="int64")
+        if spec.where:
+            positions = _filter_rows(spec, raw, df, m, ctx, failures)
+            filtered = len(df) - len(positions)
+            df = df.iloc[positions].reset_index(drop=True)
+        n = len(df)
         for canon, src in spec.columns.items():
             found = _find_column(raw, src)
             if found is None:
@@ -885,24 +1158,46 @@ def build_piece(
                     f"{raw.label}: column '{src}' is missing ({m.where() if m else 'mapping'} reads "
                     f"{t.name}.{canon} from it; found: {', '.join(map(str, raw.df.columns))})"
                 )
-            cols[canon] = raw.df[found]
+            cols[canon] = df[found]
         for canon, value in spec.constants.items():
             cols[canon] = pd.Series([value] * n, dtype=object)
         if spec.derive:
-            derived = _evaluate(spec, raw, lookups, m, failures)
-            for canon in spec.derive:
-                cols[canon] = derived[canon]
+            derived, reads = _evaluate(spec, raw, df, positions, m, ctx, failures)
+            for canon, expr in spec.derive.items():
+                s = derived[canon]
+                if _is_id_column(t, canon) and pd.api.types.is_string_dtype(s.dtype):
+                    s = _ids_as_text(coerce_column(s, "str").values)
+                cols[canon] = s
+                if not reads.get(canon):
+                    continue
+                # A link through a lookup that found nothing, for a row that had its inputs.
+                inputs = [c for c in df.columns if _uses(expr, c)]
+                unresolved = s.isna().to_numpy(dtype=bool)
+                for c in inputs:
+                    unresolved &= _present(df[c])
+                names = ", ".join(sorted(reads[canon]))
+                for i in np.flatnonzero(unresolved):
+                    pos = int(positions[i])
+                    if t.column(canon).required:
+                        failures.setdefault(pos, []).append(
+                            (canon, f"{canon}: no match in lookup {names}")
+                        )
+                    else:
+                        warns.setdefault(pos, []).append(
+                            (canon, f"{canon}: no match in lookup {names} (left empty)")
+                        )
         used_src = {_find_column(raw, s) for s in spec.columns.values()}
+        exprs = list(spec.derive.values()) + ([spec.where] if spec.where else [])
         ignored = [
             c
             for c in raw.df.columns
-            if c not in used_src and not any(_uses(e, c) for e in spec.derive.values())
+            if c not in used_src and not any(_uses(e, c) for e in exprs)
         ]
     for canon, vmap in spec.values.items():
         if canon in cols:
             cols[canon] = _apply_values(cols[canon], vmap)
     frame = pd.DataFrame({c: s.reset_index(drop=True) for c, s in cols.items()})
-    frame["__pos"] = np.arange(n, dtype="int64")
+    frame["__pos"] = positions
     if spec.distinct:
         subset = list(spec.distinct) if isinstance(spec.distinct, list) else [c for c in cols]
         keyed = frame[subset].astype(object).where(frame[subset].notna(), None)
@@ -919,15 +1214,52 @@ def build_piece(
                 failures.setdefault(pos, []).append(
                     (c, f"{c}: {_show(frame[c].iloc[i])} is not {co.expected}")
                 )
-            out[c] = co.values
+            values = co.values
+            if ltype == "str" and _is_id_column(t, c):
+                values = _ids_as_text(values)
+            if (t.name, c) in CLOSED_SETS:
+                values = _closed_set(t, c, values, frame, spec, m, failures, warns)
+            out[c] = values
         else:
             out[c] = pd.Series(pd.array([None] * len(frame), dtype=PANDAS_DTYPES[ltype]))
     typed = pd.DataFrame(out)
     typed["__pos"] = frame["__pos"].to_numpy()
     # Failures from expressions may name rows dropped as duplicates: keep only live rows.
-    live = set(typed["__pos"].tolist()) if failures else set()
+    live = set(typed["__pos"].tolist()) if (failures or warns) else set()
     failures = {p: r for p, r in failures.items() if p in live}
-    return Piece(raw, typed, failures, ignored)
+    warns = {p: r for p, r in warns.items() if p in live}
+    # A warned value is left empty in the row that is loaded.
+    if warns:
+        where_pos = pd.Index(typed["__pos"])
+        for pos, items in warns.items():
+            i = where_pos.get_loc(pos)
+            for c, _r in items:
+                if c in typed.columns:
+                    typed.loc[typed.index[i], c] = None
+    return Piece(raw, typed, failures, ignored, filtered, warns)
+
+
+def _closed_set(t, c, values, frame, spec, m, failures, warns) -> pd.Series:
+    """Values of a closed-set column: members kept (case fixed), others blanked or refused."""
+    allowed = CLOSED_SETS[(t.name, c)]
+    canon = {a.lower(): a for a in allowed}
+    fixed = values.str.strip().str.lower().map(canon)
+    outside = (values.notna() & fixed.isna()).to_numpy(dtype=bool)
+    if m is None:
+        hint = ""
+    elif spec.values.get(c):
+        hint = f" (not covered by values: {c} in the mapping)"
+    else:
+        hint = f" (map it under values: {c} in the mapping)"
+    required = t.column(c).required
+    for i in np.flatnonzero(outside):
+        pos = int(frame["__pos"].iloc[i])
+        reason = f"{c}: {values.iloc[i]!r} is not one of {', '.join(allowed)}{hint}"
+        if required:
+            failures.setdefault(pos, []).append((c, reason))
+        else:
+            warns.setdefault(pos, []).append((c, reason + " - left empty"))
+    return fixed.astype(values.dtype)
 
 
 def _show(v) -> str:

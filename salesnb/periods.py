@@ -167,6 +167,10 @@ def _range_label(start: date, end: date) -> str:
     if start.day != 1 or end.day != 1:
         return f"{start.isoformat()}..{last.isoformat()}"
     s, e = pd.Timestamp(start), pd.Timestamp(last)
+    if (s.year, s.month) == (e.year, e.month):
+        return _label("month", s)
+    if s.month % 3 == 1 and e.month == s.month + 2 and s.year == e.year:
+        return _label("quarter", s)
     if s.month == 1 and e.month == 12:
         return f"{s.year}" if s.year == e.year else f"{s.year}..{e.year}"
     if s.month % 3 == 1 and e.month % 3 == 0:
@@ -245,12 +249,14 @@ def parse_period(text: str) -> Period:
 def span_period(first, last) -> Period:
     """The ``all`` period: whole months from the month of ``first`` to that of ``last``.
 
-    >>> span_period("2016-10-20", "2017-12-31").months
-    15
+    Labelled as the range it is, so the label parses anywhere a period is expected.
+
+    >>> p = span_period("2016-10-20", "2017-12-31"); p.label, p.months
+    ('2016-Q4..2017-Q4', 15)
     """
     s = pd.Timestamp(first).to_period("M").start_time.date()
     e = (pd.Timestamp(last).to_period("M") + 1).start_time.date()
-    return Period("all", "all", s, e)
+    return Period(_range_label(s, e), "all", s, e)
 
 
 def quarter_of(d) -> str:

@@ -361,6 +361,36 @@ def _read_params(params_kv, params_file) -> dict:
     return given
 
 
+class _RowCounter:
+    """Rows per (table, period) of the studies' dated tables, counted once while connected."""
+
+    def __init__(self, src):
+        self.src, self.counts, self.spans = src, {}, {}
+
+    def count(self, study, period) -> None:
+        from salesnb.study import date_span, rows_in_period
+
+        tables = [t for t in study.dated_tables if (t, period.label) not in self.counts]
+        for t, n in rows_in_period(self.src, period, tables).items():
+            self.counts[(t, period.label)] = n
+            self.spans[t] = date_span(self.src, t)
+
+
+def _no_rows(rows: _RowCounter, study, period) -> str | None:
+    """Why ``study`` has nothing to say about ``period`` (None when one of its tables has rows)."""
+    seen = {
+        t: rows.counts[(t, period.label)]
+        for t in study.dated_tables
+        if (t, period.label) in rows.counts
+    }
+    if not seen or any(seen.values()):
+        return None
+    spans = "; ".join(
+        f"{t} from {rows.spans[t][0]} to {rows.spans[t][1]}" for t in seen if rows.spans.get(t)
+    )
+    return f"no rows of {', '.join(seen)} in {period.label} ({spans or 'no dated rows'})"
+
+
 def plan_report(source=None, period=None, only=None, params_kv=(), params_file=None) -> Plan:
     """Check everything that can be checked before a study runs; raise ParameterError/InputError."""
     from salesnb.source import connect
@@ -429,8 +459,10 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
         if period:
             label = coerce(period, "str", "period")
             p = resolve_period(src, label, common["as_of"] or None)
-            why = f"given ({label})" if label.strip().lower() != "all" else (
-                f"given (all: {p.start} to {p.last_day})"
+            why = (
+                f"given ({label})"
+                if label.strip().lower() != "all"
+                else (f"given (all: {p.start} to {p.last_day})")
             )
         else:
             # each study reports on the last complete quarter with data in its own tables
@@ -454,6 +486,11 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
         common["currency"] = common["currency"] or default_currency(src)
         fingerprint = src.fingerprint()
         tables = list(src.tables)
+        src_rows = _RowCounter(src)
+        for s in selected:
+            jp = per_study.get(s.id, (p, why))[0]
+            if jp is not None and not s.missing(tables):
+                src_rows.count(s, jp)
     finally:
         src.close()
     abs_source = (
@@ -470,6 +507,9 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
             job.status, job.reason = "skipped", missing
         elif job_period is None:
             job.status, job.reason = "skipped", job.period_reason
+        elif empty := _no_rows(src_rows, s, job_period):
+            job.period = job_period.label
+            job.status, job.reason = "skipped", empty
         else:
             job.period = job_period.label
             types = {q.name: q.type for q in declared[s.id]}

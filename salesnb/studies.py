@@ -25,6 +25,8 @@ class Study:
     uses: tuple[str, ...] = ()
     needs_one_of: tuple[str, ...] = ()
     period_tables: tuple[str, ...] = ()  # dated tables the default period must hold data in
+    # False: the study describes the whole warehouse and runs even on a period without rows
+    needs_rows_in_period: bool = True
 
     @property
     def dated_tables(self) -> tuple[str, ...]:
@@ -70,6 +72,7 @@ STUDIES: dict[str, Study] = {
                 "orders",
             ),
             period_tables=("orders", "opportunities", "leads", "tickets", "surveys"),
+            needs_rows_in_period=False,
         ),
         Study("targets", "01-targets.ipynb", "Target setting", ("orders",), ("reps", "targets")),
         Study(
@@ -109,6 +112,7 @@ STUDIES: dict[str, Study] = {
             ("orders", "reps"),
             ("trainings", "pilots", "opportunities"),
             needs_one_of=("trainings", "pilots"),
+            period_tables=("orders",),
         ),
         Study(
             "service",

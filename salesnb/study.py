@@ -52,40 +52,56 @@ class Filters:
         return ", ".join(parts) or "all regions, teams and channels"
 
 
-def known_values(src: Source) -> dict[str, list[str]]:
-    """Distinct regions, teams and channels in the warehouse (for validation and widgets)."""
-    out: dict[str, list[str]] = {"region": [], "team": [], "channel": []}
-    if src.has("orders"):
-        o = src.table("orders")
-        for col in ("region", "channel"):
-            if col in o.columns:
-                vals = o.select(col).distinct()[col].execute()
-                out[col] = sorted(str(v) for v in vals.dropna())
-    if src.has("reps") and "team" in src.columns("reps"):
-        vals = src.table("reps").select("team").distinct()["team"].execute()
-        out["team"] = sorted(str(v) for v in vals.dropna())
-    if src.has("reps") and "region" in src.columns("reps") and not out["region"]:
-        vals = src.table("reps").select("region").distinct()["region"].execute()
-        out["region"] = sorted(str(v) for v in vals.dropna())
-    return out
+# Where each filter's values can come from: every table that carries the column. A channel
+# that appears only in leads.channel is a valid filter for the funnel study.
+FILTER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "region": ("orders", "customers", "reps", "market"),
+    "team": ("reps",),
+    "channel": ("orders", "leads", "opportunities", "customers"),
+}
+
+
+def known_values(src: Source, where: bool = False) -> dict:
+    """Distinct regions, teams and channels found in any table carrying the column.
+
+    ``{"region": [...], "team": [...], "channel": [...]}`` sorted; with ``where=True``,
+    ``{"region": {"East": ["customers", "orders"], ...}, ...}`` (the tables holding each value).
+    """
+    found: dict[str, dict[str, list[str]]] = {k: {} for k in FILTER_COLUMNS}
+    for name, tables in FILTER_COLUMNS.items():
+        for t in tables:
+            if not src.has_column(t, name):
+                continue
+            vals = src.table(t).select(name).distinct()[name].execute()
+            for v in vals.dropna():
+                found[name].setdefault(str(v), []).append(t)
+    if where:
+        return {k: dict(sorted(v.items())) for k, v in found.items()}
+    return {k: sorted(v) for k, v in found.items()}
 
 
 def check_filters(src: Source, region=None, team=None, channel=None) -> None:
-    """Raise :class:`ParameterError` for a value the data does not know, listing the known ones."""
+    """Raise :class:`ParameterError` for a value no table knows, listing the known ones."""
     known = None
     for name, value in (("region", region), ("team", team), ("channel", channel)):
         if value in (None, "", "all"):
             continue
         known = known or known_values(src)
         if str(value) not in known[name]:
+            tables = [t for t in FILTER_COLUMNS[name] if src.has_column(t, name)]
             shown = ", ".join(known[name][:30]) or "(none in this warehouse)"
-            raise ParameterError(f"unknown {name} {str(value)[:60]!r}; known values: {shown}")
+            more = f" (+{len(known[name]) - 30} more)" if len(known[name]) > 30 else ""
+            found_in = f" in {', '.join(tables)}" if tables else ""
+            raise ParameterError(
+                f"unknown {name} {str(value)[:60]!r}; known values{found_in}: {shown}{more}"
+            )
 
 
 # The date that places a row of each fact table in a period (first present column wins).
 PERIOD_DATES: dict[str, tuple[str, ...]] = {
     "orders": ("order_date",),
-    "opportunities": ("close_date", "created_date"),
+    # created_date: an open deal's close_date is an expected date, possibly in the future
+    "opportunities": ("created_date", "close_date"),
     "leads": ("created_date",),
     "stage_history": ("entered_date",),
     "tickets": ("opened_at",),
@@ -112,6 +128,24 @@ def dated_tables(src: Source, tables=None) -> dict[str, tuple[date, date]]:
     """``{table: (first, last)}`` for the dated fact tables among ``tables`` (default: all)."""
     names = [t for t in (tables or PERIOD_DATES) if t in PERIOD_DATES and src.has(t)]
     return {t: span for t in names if (span := date_span(src, t)) is not None}
+
+
+def rows_in_period(src: Source, period: Period, tables) -> dict[str, int]:
+    """Rows of each dated table among ``tables`` that fall in ``period`` (absent tables left out)."""
+    import ibis
+
+    out = {}
+    for t in tables:
+        if t not in PERIOD_DATES or not src.has(t):
+            continue
+        col = next((c for c in PERIOD_DATES[t] if src.has_column(t, c)), None)
+        if col is None:
+            continue
+        tab = src.table(t)
+        d = tab[col].cast("date") if col.endswith("_at") else tab[col]
+        n = tab.filter((d >= ibis.literal(period.start)) & (d < ibis.literal(period.end))).count()
+        out[t] = int(n.execute())
+    return out
 
 
 def default_period_why(src: Source, as_of=None, tables=None) -> tuple[Period, str]:
@@ -259,22 +293,42 @@ def open(  # noqa: A001 - reads as study.open(...) in notebooks
     return StudyContext(study, src, p, f, pd.Timestamp(as_of).date() if as_of else None, cur, out)
 
 
+CURRENCY_TABLES = ("orders", "opportunities", "fx_rates")
+
+
 def default_currency(src: Source) -> str:
-    """The most frequent currency in orders, or USD when orders carry none."""
+    """The reporting currency when none is given.
+
+    The most frequent currency of the first table carrying a ``currency`` column (orders,
+    then opportunities), else the ``currency`` the ingest mapping declared for the whole
+    export (kept in the warehouse's ``salesnb_settings`` table), else USD.
+    """
     import ibis
 
-    if src.has_column("orders", "currency"):
-        top = (
-            src.table("orders")
-            .group_by("currency")
-            .aggregate(n=ibis._.count())
-            .order_by(ibis.desc("n"))
-            .limit(1)
-            .execute()
-        )
-        if len(top) and isinstance(top["currency"].iloc[0], str):
-            return top["currency"].iloc[0]
-    return "USD"
+    for table in CURRENCY_TABLES[:2]:
+        if src.has_column(table, "currency"):
+            top = (
+                src.table(table)
+                .filter(src.table(table).currency.notnull())
+                .group_by("currency")
+                .aggregate(n=ibis._.count())
+                .order_by([ibis.desc("n"), "currency"])
+                .limit(1)
+                .execute()
+            )
+            if len(top) and isinstance(top["currency"].iloc[0], str):
+                return top["currency"].iloc[0]
+    declared = warehouse_setting(src, "currency")
+    return declared or "USD"
+
+
+def warehouse_setting(src: Source, key: str) -> str | None:
+    """A setting ingest stored with the data (``salesnb_settings``: key, value), or None."""
+    if "salesnb_settings" not in set(src.con.list_tables()):
+        return None
+    t = src.table("salesnb_settings")
+    rows = t.filter(t.key == key).select("value").execute()
+    return str(rows["value"].iloc[0]) if len(rows) else None
 
 
 __all__ = [

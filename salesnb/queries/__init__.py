@@ -191,6 +191,9 @@ def filtered_opportunities(
 ):
     """Opportunities filtered by region/team (through the owning rep) and optionally a date range.
 
+    A mapping that gives opportunities their own ``region`` or ``channel`` column filters on
+    it directly.
+
     ``date_col`` picks which date the period applies to (``created_date`` or ``close_date``);
     None means no date filter.
     """
@@ -203,9 +206,14 @@ def filtered_opportunities(
             op = op.filter(op[date_col] >= _date(s))
         if e is not None:
             op = op.filter(op[date_col] < _date(e))
-    if f is not None and (f.region or f.team) and src.has("reps") and "rep_id" in op.columns:
+    if f is not None and f.channel and "channel" in op.columns:
+        op = op.filter(op.channel == ibis.literal(str(f.channel)))
+    region_on_rep = f is not None and f.region and "region" not in op.columns
+    if f is not None and f.region and "region" in op.columns:
+        op = op.filter(op.region == ibis.literal(str(f.region)))
+    if f is not None and (region_on_rep or f.team) and src.has("reps") and "rep_id" in op.columns:
         reps = src.table("reps")
-        if f.region and "region" in reps.columns:
+        if region_on_rep and "region" in reps.columns:
             reps = reps.filter(reps.region == ibis.literal(str(f.region)))
         if f.team and "team" in reps.columns:
             reps = reps.filter(reps.team == ibis.literal(str(f.team)))
