@@ -12,8 +12,10 @@ A shape is ``(sql statements, report period or None)``; ``{keep}`` lists are tab
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 ALL_TABLES = (
@@ -162,6 +164,36 @@ SHAPES: dict[str, tuple[list[str], str | None]] = {
 }
 
 
+class _Text(HTMLParser):
+    """Visible text of a page (scripts, styles and SVG charts left out)."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self._skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "svg"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "svg") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+# a figure that could not be computed, shown as if it were one
+NOT_A_NUMBER = re.compile(r"(?<![\w.])(nan|NaN|inf|-inf|NaT)(?![\w])")
+
+
+def visible_text(html: str) -> str:
+    p = _Text()
+    p.feed(html)
+    return " ".join(p.parts)
+
+
 def build_shape(demo: Path, out: Path, name: str) -> tuple[Path, str | None]:
     """Copy ``demo`` to ``out/<name>.duckdb`` and apply the shape; return (path, period)."""
     import duckdb
@@ -197,7 +229,13 @@ if __name__ == "__main__":
         rep = Path(out) / f"r-{name}"
         pub = [p for p in rep.iterdir() if p.is_dir() and not p.name.startswith(".")]
         man = json.loads((sorted(pub)[-1] / "manifest.json").read_text())
+        folder = sorted(pub)[-1]
         for s in man["studies"]:
             if s["status"] != "ok":
                 print(f"SHAPE {name}: {s['id']} {s['status']}: {(s['reason'] or '')[:300]}")
+                continue
+            page = visible_text((folder / s["files"]["html"]).read_text(encoding="utf-8"))
+            for m in NOT_A_NUMBER.finditer(page):
+                around = page[max(0, m.start() - 80) : m.end() + 40].replace("\n", " ")
+                print(f"SHAPE {name}: {s['id']} page shows {m[0]!r}: ...{around}...")
         print(f"SHAPE {name}: exit {code}", flush=True)

@@ -11,12 +11,10 @@ study says why (the missing tables, or the period without rows), and no page sho
 from __future__ import annotations
 
 import json
-import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from shapes import SHAPES, build_shape
+from shapes import NOT_A_NUMBER, SHAPES, build_shape, visible_text
 
 from salesnb import report
 
@@ -35,35 +33,6 @@ def shape_demo(shared_root) -> Path:
         if not (path.parent / "truths.json").exists():
             demo.build(out=path, seed=7, orders=SHAPE_DEMO_ORDERS)
     return path
-
-
-class _Text(HTMLParser):
-    """Visible text of a page (scripts, styles and SVG charts left out)."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts, self._skip = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "svg"):
-            self._skip += 1
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style", "svg") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
-
-
-NOT_A_NUMBER = re.compile(r"(?<![\w.])(nan|NaN|inf|-inf|NaT)(?![\w])")
-
-
-def visible_text(html: str) -> str:
-    p = _Text()
-    p.feed(html)
-    return " ".join(p.parts)
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
