@@ -340,8 +340,8 @@ def test_studies_run_in_parallel(tiny_wh, tmp_path, monkeypatch):
     ("kv", "expected"),
     [
         (["nope=1"], r"unknown parameter 'nope'.*alpha: n"),
-        (["region=Atlantis"], r"unknown region 'Atlantis'; known values: North, South"),
-        (["team=Gamma"], r"unknown team 'Gamma'; known values: Alpha, Beta"),
+        (["region=Atlantis"], r"unknown region 'Atlantis'; known values in orders, reps: North, South"),
+        (["team=Gamma"], r"unknown team 'Gamma'; known values in reps: Alpha, Beta"),
         (["n=seven"], r"parameter n: 'seven' is not a whole number"),
         (["as_of=yesterday"], r"as_of: 'yesterday' is not a date"),
         (["currency=dollars"], r"currency: 'dollars' is not a 3-letter code"),
@@ -444,7 +444,7 @@ def test_describe_studies_lists_the_registry_with_parameters():
     assert list(rows) == list(studies.STUDIES)
     dq = rows["data-quality"]
     assert (
-        dq["available"] and dq["needs"] == ["orders"] and dq["notebook"] == "00-data-quality.ipynb"
+        dq["available"] and dq["needs"] == [] and dq["notebook"] == "00-data-quality.ipynb"
     )
     names = [p["name"] for p in dq["parameters"]]
     assert names[: len(studies.COMMON_PARAMETERS)] == list(studies.COMMON_PARAMETERS)
@@ -567,7 +567,7 @@ def test_cli_turns_a_parameter_error_into_one_line(tiny_wh, capsys):
     code = main(["report", "--source", str(tiny_wh), "-p", "region=Atlantis"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err == ["salesnb: unknown region 'Atlantis'; known values: North, South"]
+    assert err == ["salesnb: unknown region 'Atlantis'; known values in orders, reps: North, South"]
 
 
 def test_cli_studies_lists_parameters(capsys):

@@ -1,0 +1,228 @@
+"""Planning a run: everything that can be checked before a study starts (source, period,
+filters, parameters), and which period each study reports on and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from salesnb import config, studies
+from salesnb.errors import InputError, ParameterError
+from salesnb.report.parameters import Parameter, coerce, notebook_parameters
+
+# Parameters the runner decides for every study; a user sets them through run_report's own options.
+RUNNER_PARAMETERS = ("source", "output_dir")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass
+class Job:
+    study: studies.Study
+    parameters: dict = field(default_factory=dict)
+    status: str = "pending"  # ok | failed | skipped
+    reason: str | None = None
+    period: str = ""  # the period this study reports on
+    period_reason: str = ""  # why that period (given, or the default and what decided it)
+    duration_s: float | None = None
+    headline: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    source: str
+    source_description: str
+    period: object  # salesnb.periods.Period
+    common: dict
+    jobs: list[Job]
+    fingerprint: str
+    tables: list[str]
+    given: dict
+    period_reason: str = ""
+
+
+def _read_params(params_kv, params_file) -> dict:
+    given: dict = {}
+    if params_file:
+        path = Path(params_file)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such parameters file") from None
+        except yaml.YAMLError as exc:
+            raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(data, dict):
+            raise InputError(f"{path}: expected KEY: VALUE lines")
+        given.update({str(k): v for k, v in data.items()})
+    for kv in params_kv or []:
+        key, sep, value = str(kv).partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"-p {kv!r}: expected KEY=VALUE")
+        given[key.strip()] = value
+    return given
+
+
+class _RowCounter:
+    """Rows per (table, period) of the studies' dated tables, counted once while connected."""
+
+    def __init__(self, src):
+        self.src, self.counts, self.spans = src, {}, {}
+
+    def count(self, study, period) -> None:
+        from salesnb.study import date_span, rows_in_period
+
+        tables = [t for t in study.dated_tables if (t, period.label) not in self.counts]
+        for t, n in rows_in_period(self.src, period, tables).items():
+            self.counts[(t, period.label)] = n
+            self.spans[t] = date_span(self.src, t)
+
+
+def _no_rows(rows: _RowCounter, study, period) -> str | None:
+    """Why ``study`` has nothing to say about ``period`` (None when one of its tables has rows)."""
+    seen = {
+        t: rows.counts[(t, period.label)]
+        for t in study.dated_tables
+        if (t, period.label) in rows.counts
+    }
+    if not seen or any(seen.values()):
+        return None
+    spans = "; ".join(
+        f"{t} from {rows.spans[t][0]} to {rows.spans[t][1]}" for t in seen if rows.spans.get(t)
+    )
+    return f"no rows of {', '.join(seen)} in {period.label} ({spans or 'no dated rows'})"
+
+
+def plan_report(source=None, period=None, only=None, params_kv=(), params_file=None) -> Plan:
+    """Check everything that can be checked before a study runs; raise ParameterError/InputError."""
+    from salesnb.source import connect
+    from salesnb.study import check_filters, default_currency, default_period_why, resolve_period
+
+    given = _read_params(params_kv, params_file)
+    for key in RUNNER_PARAMETERS:
+        if key in given and key != "source":
+            raise ParameterError(
+                f"parameter {key} is set by the runner; use --out for the reports folder"
+            )
+    source = source or given.pop("source", None) or config.default_source()
+    given.pop("source", None)
+    if period is None and "period" in given:
+        period = given.pop("period")
+    given.pop("period", None)
+
+    selected = list(studies.STUDIES.values())
+    if only:
+        unknown = [s for s in only if s not in studies.STUDIES]
+        if unknown:
+            raise ParameterError(
+                f"unknown study {unknown[0]!r}; studies: {', '.join(studies.STUDIES)}"
+            )
+        selected = [studies.STUDIES[s] for s in dict.fromkeys(only)]
+
+    declared: dict[str, list[Parameter]] = {
+        s.id: notebook_parameters(s.path) for s in selected if s.path.exists()
+    }
+    own_names = {p.name for ps in declared.values() for p in ps} - set(studies.COMMON_PARAMETERS)
+    for key in given:
+        if key not in studies.COMMON_PARAMETERS and key not in own_names:
+            listing = "; ".join(
+                f"{sid}: {', '.join(p.name for p in ps if p.name not in studies.COMMON_PARAMETERS) or '-'}"
+                for sid, ps in declared.items()
+            )
+            raise ParameterError(
+                f"unknown parameter {key!r}: no selected study declares it. Shared parameters: "
+                f"{', '.join(p for p in studies.COMMON_PARAMETERS if p not in RUNNER_PARAMETERS)}; "
+                f"study parameters: {listing or 'none'}"
+            )
+
+    common = {}
+    for key in ("as_of", "region", "team", "channel", "currency"):
+        common[key] = (
+            coerce(given.get(key, ""), "str", key).strip() if given.get(key) is not None else ""
+        )
+    if common["as_of"]:
+        try:
+            common["as_of"] = str(dt.date.fromisoformat(common["as_of"]))
+        except ValueError:
+            raise ParameterError(
+                f"parameter as_of: {common['as_of'][:40]!r} is not a date (YYYY-MM-DD)"
+            ) from None
+    if common["currency"] and not _CURRENCY.match(common["currency"]):
+        raise ParameterError(
+            f"parameter currency: {common['currency'][:40]!r} is not a 3-letter code like EUR"
+        )
+
+    src = connect(source)
+    try:
+        check_filters(
+            src, common["region"] or None, common["team"] or None, common["channel"] or None
+        )
+        per_study: dict[str, tuple[object, str]] = {}
+        if period:
+            label = coerce(period, "str", "period")
+            p = resolve_period(src, label, common["as_of"] or None)
+            why = (
+                f"given ({label})"
+                if label.strip().lower() != "all"
+                else (f"given (all: {p.start} to {p.last_day})")
+            )
+        else:
+            # each study reports on the last complete quarter with data in its own tables
+            for s in selected:
+                if s.missing(src.tables):
+                    continue
+                try:
+                    per_study[s.id] = default_period_why(
+                        src, common["as_of"] or None, s.dated_tables
+                    )
+                except ParameterError as exc:
+                    per_study[s.id] = (None, str(exc))
+            found = [v[0] for v in per_study.values() if v[0] is not None]
+            if found:
+                # the run is named after the period most studies use (the latest on a tie)
+                p = max(found, key=lambda q: (found.count(q), q.end))
+                why = "default: the period most studies use"
+            else:
+                p, why = default_period_why(src, common["as_of"] or None)
+        # decided once for the run (and shown in the manifest), not once per study
+        common["currency"] = common["currency"] or default_currency(src)
+        fingerprint = src.fingerprint()
+        tables = list(src.tables)
+        src_rows = _RowCounter(src)
+        for s in selected:
+            jp = per_study.get(s.id, (p, why))[0]
+            if jp is not None and not s.missing(tables):
+                src_rows.count(s, jp)
+    finally:
+        src.close()
+    abs_source = (
+        str(Path(source).expanduser().resolve()) if "://" not in str(source) else str(source)
+    )
+
+    jobs = []
+    for s in selected:
+        job = Job(s)
+        job_period, job.period_reason = per_study.get(s.id, (p, why))
+        if s.id not in declared:
+            job.status, job.reason = "skipped", f"notebook notebooks/{s.notebook} not found"
+        elif missing := s.missing(tables):
+            job.status, job.reason = "skipped", missing
+        elif job_period is None:
+            job.status, job.reason = "skipped", job.period_reason
+        elif empty := _no_rows(src_rows, s, job_period):
+            job.period = job_period.label
+            job.status, job.reason = "skipped", empty
+        else:
+            job.period = job_period.label
+            types = {q.name: q.type for q in declared[s.id]}
+            params = {"source": abs_source, "period": job_period.label, **common}
+            for key, value in given.items():
+                if key in types and key not in studies.COMMON_PARAMETERS:
+                    params[key] = coerce(value, types[key], key)
+            job.parameters = params
+        jobs.append(job)
+    shown_given = {k: v for k, v in given.items()}
+    return Plan(abs_source, str(source), p, common, jobs, fingerprint, tables, shown_given, why)
