@@ -576,3 +576,22 @@ def test_cli_studies_lists_parameters(capsys):
     assert main(["studies", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["id"] for r in rows] == list(studies.STUDIES)
+
+
+def test_the_parameters_parser_agrees_with_papermill_on_every_study():
+    """Our strict parser and papermill's own inspection read every study's cell the same."""
+    import ast
+
+    import papermill as pm
+
+    for s in studies.STUDIES.values():
+        ours = report.notebook_parameters(s.path)
+        theirs = pm.inspect_notebook(str(s.path))
+        assert [p.name for p in ours] == list(theirs), s.id
+        for p in ours:
+            t = theirs[p.name]
+            assert (p.type, p.default, p.help) == (
+                t["inferred_type_name"],
+                ast.literal_eval(t["default"]),
+                t["help"],
+            ), (s.id, p.name)
