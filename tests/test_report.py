@@ -340,7 +340,10 @@ def test_studies_run_in_parallel(tiny_wh, tmp_path, monkeypatch):
     ("kv", "expected"),
     [
         (["nope=1"], r"unknown parameter 'nope'.*alpha: n"),
-        (["region=Atlantis"], r"unknown region 'Atlantis'; known values in orders, reps: North, South"),
+        (
+            ["region=Atlantis"],
+            r"unknown region 'Atlantis'; known values in orders, reps: North, South",
+        ),
         (["team=Gamma"], r"unknown team 'Gamma'; known values in reps: Alpha, Beta"),
         (["n=seven"], r"parameter n: 'seven' is not a whole number"),
         (["as_of=yesterday"], r"as_of: 'yesterday' is not a date"),
@@ -443,9 +446,7 @@ def test_describe_studies_lists_the_registry_with_parameters():
     rows = {r["id"]: r for r in report.describe_studies()}
     assert list(rows) == list(studies.STUDIES)
     dq = rows["data-quality"]
-    assert (
-        dq["available"] and dq["needs"] == [] and dq["notebook"] == "00-data-quality.ipynb"
-    )
+    assert dq["available"] and dq["needs"] == [] and dq["notebook"] == "00-data-quality.ipynb"
     names = [p["name"] for p in dq["parameters"]]
     assert names[: len(studies.COMMON_PARAMETERS)] == list(studies.COMMON_PARAMETERS)
     assert {"name": "max_discount", "type": "float", "default": 0.5}.items() <= dq["parameters"][
@@ -463,8 +464,13 @@ def test_bundled_alert_rules_parse_and_bad_rules_are_named(tmp_path):
     assert ("service", "sla_breach_rate", ">", 0.05) in keys
     assert ("performance", "discount_breaches", ">", 0) in keys
     bad = tmp_path / "bad.yaml"
-    bad.write_text("- {study: a, key: b, op: '=<', value: 1}\n")
-    with pytest.raises(InputError, match="rule 1: op '=<'"):
+    bad.write_text(
+        "# my rules\n- {study: a, key: b, op: '<', value: 1}\n- {study: a, key: b, op: '=<', value: 1}\n"
+    )
+    with pytest.raises(InputError, match=r"bad.yaml, line 3: item 2.op: Input should be '<'"):
+        report.load_alert_rules(bad)
+    bad.write_text("- {study: a, key: b, op: '<', valu: 1}\n")
+    with pytest.raises(InputError, match=r"bad.yaml, line 1: item 1.value: Field required"):
         report.load_alert_rules(bad)
     res = report.evaluate_alerts(
         [{"study": "a", "key": "k", "op": ">", "value": 0, "message": "m"}], {"a": {"k": "text"}}
@@ -595,3 +601,33 @@ def test_the_parameters_parser_agrees_with_papermill_on_every_study():
                 ast.literal_eval(t["default"]),
                 t["help"],
             ), (s.id, p.name)
+
+
+def test_config_files_name_the_file_line_and_field(tmp_path):
+    """One error style for every YAML a user writes (configfile.load)."""
+    from typing import Literal
+
+    from salesnb import configfile
+
+    class Tier(configfile.Strict):
+        rate: float
+
+    class Plan(configfile.Strict):
+        name: str
+        kind: Literal["flat", "tiered"]
+        tiers: list[Tier] = []
+
+    f = tmp_path / "plan.yaml"
+    f.write_text("name: x\nkind: tiered\ntiers:\n  - {rate: 0.1}\n  - {rate: lots}\n")
+    with pytest.raises(InputError, match=r"plan.yaml, line 5: tiers\[1\].rate: Input should be"):
+        configfile.load(f, Plan)
+    f.write_text("name: x\nkind: flat\ncolour: red\n")
+    with pytest.raises(InputError, match=r"plan.yaml, line 3: colour: Extra inputs"):
+        configfile.load(f, Plan)
+    f.write_text("name: [x\n")
+    with pytest.raises(InputError, match=r"plan.yaml, line 2: not valid YAML"):
+        configfile.load(f, Plan)
+    with pytest.raises(InputError, match="no such file"):
+        configfile.load(tmp_path / "none.yaml", Plan)
+    f.write_text("name: ok\nkind: flat\n")
+    assert configfile.load(f, Plan).kind == "flat"

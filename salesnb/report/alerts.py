@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import operator
 from pathlib import Path
+from typing import Literal
 
-import yaml
-
-from salesnb.errors import InputError
+from salesnb import configfile
+from salesnb.configfile import Strict
 
 DEFAULT_ALERTS = Path(__file__).resolve().parent.parent / "alerts" / "default.yaml"
 
@@ -22,37 +22,38 @@ OPS = {
 }
 
 
+class AlertRule(Strict):
+    """One rule: fires when ``<study>.<key> <op> <value>`` holds on the run's figures."""
+
+    study: str
+    key: str
+    op: Literal["<", "<=", ">", ">=", "==", "!="]
+    value: float | int | str | bool
+    message: str = ""
+
+
+class AlertRules(Strict):
+    rules: list[AlertRule] = []
+
+
 def load_alert_rules(path: Path | None = None) -> list[dict]:
-    """Rules ``{study, key, op, value, message}`` from YAML (the bundled rules by default)."""
+    """Rules ``{study, key, op, value, message}`` from YAML (the bundled rules by default).
+
+    The file is a list of rules (or ``rules:`` holding one); a wrong rule stops with one line
+    naming the file, the line and the field (:mod:`salesnb.configfile`).
+    """
     path = Path(path) if path else DEFAULT_ALERTS
-    try:
-        rules = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such alert rules file") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if isinstance(rules, dict) and "rules" in rules:
-        rules = rules["rules"]
-    if not isinstance(rules, list):
-        raise InputError(f"{path}: expected a list of rules")
-    out = []
-    for i, r in enumerate(rules, 1):
-        if not isinstance(r, dict) or not {"study", "key", "op", "value"} <= set(r):
-            raise InputError(f"{path}: rule {i} needs study, key, op and value")
-        if r["op"] not in OPS:
-            raise InputError(f"{path}: rule {i}: op {r['op']!r} is not one of {' '.join(OPS)}")
-        out.append(
-            {
-                "study": str(r["study"]),
-                "key": str(r["key"]),
-                "op": r["op"],
-                "value": r["value"],
-                "message": str(
-                    r.get("message") or f"{r['study']}.{r['key']} {r['op']} {r['value']}"
-                ),
-            }
-        )
-    return out
+    rules = configfile.load(path, AlertRules, what="alert rules file", wrap="rules").rules
+    return [
+        {
+            "study": r.study,
+            "key": r.key,
+            "op": r.op,
+            "value": r.value,
+            "message": r.message or f"{r.study}.{r.key} {r.op} {r.value}",
+        }
+        for r in rules
+    ]
 
 
 def evaluate_alerts(rules: list[dict], figures: dict[str, dict]) -> list[dict]:
