@@ -61,6 +61,37 @@ def ingest(
         typer.echo(result.summary())
 
 
+@app.command("map")
+def map_(
+    folder: Annotated[Path, typer.Argument(help="folder of CSV / Excel / Parquet exports")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="YAML file to write (default: stdout)")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="overwrite an existing --out file")
+    ] = False,
+):
+    """Draft a mapping for an unknown folder of exports: review it, finish its TODO lines, then ingest --mapping."""
+    from salesnb import mapdraft
+    from salesnb.errors import InputError
+
+    if out is not None and out.exists() and not force:
+        raise InputError(
+            f"{out}: already exists (a finished mapping?); pass --force to overwrite it"
+        )
+    draft = mapdraft.draft_mapping(folder)
+    if out is None:
+        typer.echo(draft.text, nl=False)
+        typer.echo(draft.summary("the mapping above"), err=True)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(draft.text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the draft ({exc.strerror or exc})") from exc
+    typer.echo(draft.summary(str(out)), err=True)
+
+
 @app.command()
 def validate(
     warehouse: Annotated[Path, typer.Argument(help="warehouse file to re-check")],
@@ -168,10 +199,30 @@ def _spread_only(argv: list[str]) -> list[str]:
     return out
 
 
+def _usage_exit(exc: BaseException) -> int | None:
+    """A command-line mistake (unknown option or command, missing argument...) shown the way
+    click shows it: usage line, hint and error, with click's own suggestion; its exit code.
+
+    Typer 0.29+ raises exceptions from its vendored copy of click (``typer._click``), which
+    are not ``click.exceptions.ClickException``; both share ``show()`` and ``exit_code``.
+    """
+    kinds: list[type] = [typer.TyperException]
+    try:
+        import click
+
+        kinds.append(click.exceptions.ClickException)
+    except ImportError:  # typer no longer needs click itself
+        pass
+    if isinstance(exc, tuple(kinds)) and callable(getattr(exc, "show", None)):
+        exc.show()
+        return int(getattr(exc, "exit_code", 2))
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = _spread_only(list(sys.argv[1:] if argv is None else argv))
     try:
-        rv = app(args=argv, standalone_mode=False)
+        rv = app(args=argv, prog_name="salesnb", standalone_mode=False)
         if isinstance(rv, int) and rv:
             return rv
     except SalesnbError as exc:
@@ -185,14 +236,12 @@ def main(argv: list[str] | None = None) -> int:
         print("salesnb: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the one place an unexpected error is caught
+        code = _usage_exit(exc)
+        if code is not None:
+            return code
         if os.environ.get("SALESNB_DEBUG"):
             raise
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":  # click's or typer's (vendored click) Abort
             return 1
         print(
             f"salesnb: internal error: {type(exc).__name__}: {exc} (SALESNB_DEBUG=1 shows the traceback)",

@@ -2,10 +2,14 @@
 
 Reads CSV (UTF-8, UTF-8 with BOM, UTF-16, GB18030/GBK and other legacy encodings, detected
 with charset-normalizer), Excel (``.xlsx`` via openpyxl, legacy ``.xls`` via xlrd) and
-Parquet. Every row read is either **accepted** into its table or **quarantined** with a
+Parquet. Every row read is either **accepted** into its table, **quarantined** with a
 reason in the ``quarantine`` table (``table_name, source_file, row_number, column_name,
-reason, raw``; ``raw`` is the source row as JSON text), so ``rows_in == accepted +
-quarantined`` for every table. Row rules live in :mod:`salesnb.validate` (pandera).
+reason, raw, severity``; ``raw`` is the source row as JSON text), or **filtered** out by
+its source's ``where:``, so ``rows_in == accepted + quarantined + filtered`` for every
+table (``filtered`` is reported for tables that have a ``where:``). Row rules live in
+:mod:`salesnb.validate` (pandera). ``severity`` is ``error`` for a row (or lookup line)
+that was not loaded and ``warning`` for a row that *was* loaded with one value left empty
+(an optional link that does not resolve, a value outside a closed set; see below).
 
 A file or mapping problem (a required column missing, an unknown table, an unparseable or
 empty file, an empty folder) raises :class:`salesnb.errors.InputError` with one line naming
@@ -34,10 +38,15 @@ Two ways to describe a folder
                                      # folder); ingest always reads the DIR it is given
        encoding: auto                # CSV text encoding: auto (default) or e.g. gb18030
        date_formats: ["%d/%m/%Y"]    # optional default formats for date columns
+       null_values: ["NULL", "N/A", "-"]   # texts that mean "no value", in every file
        lookups:                      # optional: other files/sheets that expressions
          returned:                   # may query by name (read only, never loaded)
            file: Orders.xls
            sheet: Returns
+         cancelled:
+           file: cancelled_*.csv
+           optional: true            # absent file: the columns derived from it are empty
+           null_values: ["none"]     # per lookup (replaces the mapping's list)
        tables:
          orders:                     # a canonical table: one source or a list of sources
            file: orders_*.csv        # file name or glob in DIR (each match is read)
@@ -61,19 +70,57 @@ Two ways to describe a folder
            distinct: true            # keep distinct rows only (a dimension taken from a
                                      # fact sheet); or a list of canonical columns
            optional: false           # true: a missing file is not an error
+           where: '"Order Type" <> ''Test'''   # row filter: an SQL condition over the
+                                     # source columns; rows where it is not true are skipped
+           null_values: ["n.a."]     # per source (replaces the mapping's list)
 
-   Expressions are evaluated by DuckDB over the source frame (named ``src``) in an
-   in-memory database with file access disabled: they can compute, compare, call SQL
-   functions and window functions and query the declared lookups, but cannot read or
-   write files. Python's ``eval`` is never used. Source columns used by an expression
-   that hold numbers written as text are read as numbers (a cell that is not one is
-   quarantined). Value maps match exactly first, then ignoring case. YAML ``yes``/``no``
-   stay text (only ``true``/``false`` are booleans).
+   Expressions (``derive:`` and ``where:``) are evaluated by DuckDB over the source frame
+   (named ``src``) in an in-memory database with file access disabled: they can compute,
+   compare, call SQL functions and window functions and query the declared lookups, but
+   cannot read or write files. Python's ``eval`` is never used. Source columns used by an
+   expression that hold numbers written as text are read as numbers (a cell that is not
+   one is quarantined); whole numbers are read as integers, so ``"Invoice" || '-' ||
+   "Line"`` gives ``1001-2``, not ``1001.0-2.0``. An empty cell is ``NULL``. An expression
+   that names a table or file that is not a declared lookup stops the ingest with a
+   one-line hint naming the file: declare it under ``lookups:``. Value maps match exactly
+   first, then ignoring case. YAML ``yes``/``no`` stay text (only ``true``/``false`` are
+   booleans).
+
+   **Null markers** (``null_values:`` for the whole mapping, a source or a lookup; a
+   source's or lookup's list replaces the mapping's): cells whose text is one of the
+   markers (ignoring case and surrounding blanks) become empty before anything else is
+   done, so a ``NULL`` in a column an expression computes with is a missing value, not a
+   quarantined row or a failed ingest. Quote the markers: YAML reads a bare ``NULL`` as
+   nothing (inside a list it is taken as the text ``NULL``).
+
+   **Row filter** (``where:``): null markers first, then the filter, then ``columns:``,
+   ``constants:`` and ``derive:`` over the rows kept (a ``row_number()`` numbers the rows
+   that are loaded). Rows where the condition is false or ``NULL`` are not loaded and are
+   counted as ``filtered`` (write ``coalesce("Kind", '') <> 'test'`` to keep rows with no
+   Kind). A row whose cell the condition needs is not a number is quarantined instead.
+
+   **Lookups** get the accounting of tables: ``rows_in == accepted + malformed`` per
+   lookup, in :meth:`IngestResult.as_json` under ``"lookups"``. Each malformed line (e.g.
+   an unquoted comma giving too many fields) is in the quarantine table with its file and
+   line number (``table_name`` is ``lookup:NAME``), and the last line of the summary says
+   that lookup lines were lost. An ``optional: true`` lookup whose file is absent leaves
+   the columns derived from it empty (an error if such a column is required, or if a
+   ``where:`` reads it).
+
+   **Links**: an optional foreign key that is not found in its parent table (an order's
+   ``rep_id`` not in ``reps``), or an optional column derived through a lookup that finds
+   no match for a row whose inputs are not empty, is left empty and the row loaded, with a
+   ``warning`` in the quarantine table; a required one quarantines the row.
 
 Values: empty cells are missing; numbers may carry thousands separators, currency marks,
 ``%`` or accounting brackets; dates are read in the mapping's formats or, by default, in
 common formats (ISO first, then US month-first, then day-first), choosing per column the
-format that fits the most values.
+format that fits the most values. Ids stay text: in a column whose name ends in ``_id``
+or a text key column, numbers written as floats lose the ``.0`` (``2.0`` -> ``2``) when
+every value of the column in that file is a number. Closed sets (``CLOSED_SETS``:
+``opportunities.status``, ``targets.level``, ``pilots.group``, ``reps.role``): a value
+matching a member ignoring case is written as the member; any other value quarantines the
+row when the column is required, and is left empty with a ``warning`` when it is optional.
 """
 
 from __future__ import annotations
@@ -270,9 +317,14 @@ def _as_formats(v, where: str) -> list[str]:
 def _as_null_values(v, where: str) -> list[str] | None:
     """``null_values:`` as a list of markers (text; numbers allowed, e.g. -999)."""
     if v is None:
-        return None
+        raise InputError(
+            f"{where}: null_values: write the markers as a list of quoted texts, e.g. "
+            'null_values: ["NULL", "N/A", "-"] (YAML reads a bare NULL as nothing)'
+        )
     if isinstance(v, (str, int, float)) and not isinstance(v, bool):
         v = [v]
+    # In a list, YAML's null (a bare NULL, null or ~) can only mean the text NULL.
+    v = ["NULL" if x is None else x for x in v] if isinstance(v, list) else v
     if not isinstance(v, list) or not all(
         isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v
     ):
@@ -315,11 +367,13 @@ def load_mapping(spec: str | Path) -> Mapping:
         encoding=doc.get("encoding"),
         delimiter=doc.get("delimiter"),
         date_formats=_as_formats(doc["date_formats"], where) if doc.get("date_formats") else None,
-        null_values=_as_null_values(doc.get("null_values"), where) or [],
+        null_values=_as_null_values(doc["null_values"], where) if "null_values" in doc else [],
     )
     lookups = doc.get("lookups") or {}
     if not isinstance(lookups, dict):
-        raise InputError(f"{where}: lookups: must map names to files (e.g. returns: {{file: r.csv}})")
+        raise InputError(
+            f"{where}: lookups: must map names to files (e.g. returns: {{file: r.csv}})"
+        )
     for lname, lspec in lookups.items():
         if not isinstance(lspec, dict) or "file" not in lspec:
             raise InputError(f"{where}: lookup '{lname}' needs a 'file:'")
@@ -341,7 +395,9 @@ def load_mapping(spec: str | Path) -> Mapping:
             encoding=lspec.get("encoding"),
             delimiter=lspec.get("delimiter"),
             optional=_as_bool(lspec.get("optional", False), f"{where}: lookup {lname}: optional"),
-            null_values=_as_null_values(lspec.get("null_values"), f"{where}: lookup {lname}"),
+            null_values=_as_null_values(lspec["null_values"], f"{where}: lookup {lname}")
+            if "null_values" in lspec
+            else None,
         )
     for table, specs in doc["tables"].items():
         if table not in TABLES:
@@ -441,7 +497,7 @@ def _parse_source(table: str, s, where: str) -> SourceSpec:
         distinct=distinct,
         optional=bool(s.get("optional", False)),
         where=row_filter.strip() if row_filter else None,
-        null_values=_as_null_values(s.get("null_values"), where),
+        null_values=_as_null_values(s["null_values"], where) if "null_values" in s else None,
     )
 
 
@@ -831,6 +887,7 @@ class Piece:
     failures: dict[int, list[tuple[str, str]]]  # __pos -> [(column, reason)]
     ignored_columns: list[str]
     filtered: int = 0  # rows skipped by the source's where:
+    row_filter: bool = False  # the source has a where:
     # __pos -> [(column, reason)]: a value left empty, the row still loaded
     warnings: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
@@ -929,6 +986,8 @@ def _duck_frame(
                 s = coerce_column(s, "str").values
         elif pd.api.types.is_float_dtype(s.dtype):
             s = _as_numbers(s)
+        elif pd.api.types.is_string_dtype(s.dtype):
+            s = coerce_column(s, "str").values  # an empty cell is NULL, as in object columns
         if c in numeric_cols and pd.api.types.is_string_dtype(s.dtype):
             text = s.str.strip()
             empty = text.isna() | (text == "")
@@ -976,7 +1035,7 @@ def _expr_error(exc, what: str, expr: str, raw: RawFile, m: Mapping, ctx: _Conte
     """One line for an expression DuckDB rejected, with a hint when it names a file/table."""
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     line = f"{raw.label}: {what} = {expr!r} failed ({msg})"
-    table = re.search(r"Table with name (\S+?)!? does not exist", msg)
+    table = re.search(r"Table with name (.+?)!? does not exist", msg)
     path = re.search(r'Cannot access file "([^"]+)"', msg)
     if table or path:
         name = table.group(1).strip('"') if table else Path(path.group(1)).name
@@ -986,7 +1045,9 @@ def _expr_error(exc, what: str, expr: str, raw: RawFile, m: Mapping, ctx: _Conte
         ]
         file = match[0] if match else (name if path else f"{name}.csv")
         if table:
-            line += f": '{name}' is not declared; declare it under lookups: ({stem}: {{file: {file}}})"
+            line += (
+                f": '{name}' is not declared; declare it under lookups: ({stem}: {{file: {file}}})"
+            )
         else:
             line += (
                 f": expressions cannot read files; declare {file} under lookups: "
@@ -1015,7 +1076,9 @@ def _filter_rows(
     try:
         kept = con.sql(f"SELECT __pos FROM src WHERE ({expr}) ORDER BY __pos").fetchnumpy()
     except Exception as exc:
-        raise InputError(_expr_error(exc, f"where of table {spec.table}", expr, raw, m, ctx)) from None
+        raise InputError(
+            _expr_error(exc, f"where of table {spec.table}", expr, raw, m, ctx)
+        ) from None
     finally:
         con.close()
     keep = np.asarray(kept["__pos"], dtype="int64")
@@ -1038,7 +1101,9 @@ def _evaluate(
     A column whose expression reads an optional lookup that is absent is empty.
     """
     t = TABLES[spec.table]
-    reads = {col: _tables_named(e) & set(map(str.lower, ctx.lookups)) for col, e in spec.derive.items()}
+    reads = {
+        col: _tables_named(e) & set(map(str.lower, ctx.lookups)) for col, e in spec.derive.items()
+    }
     absent_low = {a.lower() for a in ctx.absent}
     empty = {}
     for col, expr in spec.derive.items():
@@ -1100,7 +1165,9 @@ def _is_id_column(t, c: str) -> bool:
 def _ids_as_text(values: pd.Series) -> pd.Series:
     """An id column whose values are all numbers: integers written as floats lose the .0."""
     present = values.dropna()
-    if present.empty or not present.str.fullmatch(r"[+-]?\d+(\.\d+)?").all():
+    if present.empty or not present.str.contains(".", regex=False).any():
+        return values  # nothing written as a float
+    if not present.str.fullmatch(r"[+-]?\d+(\.\d+)?").all():
         return values
     return values.str.replace(r"^([+-]?\d+)\.0+$", r"\1", regex=True)
 
@@ -1172,7 +1239,7 @@ def build_piece(
                     continue
                 # A link through a lookup that found nothing, for a row that had its inputs.
                 inputs = [c for c in df.columns if _uses(expr, c)]
-                unresolved = s.isna().to_numpy(dtype=bool)
+                unresolved = np.array(s.isna(), dtype=bool)
                 for c in inputs:
                     unresolved &= _present(df[c])
                 names = ", ".join(sorted(reads[canon]))
@@ -1184,14 +1251,12 @@ def build_piece(
                         )
                     else:
                         warns.setdefault(pos, []).append(
-                            (canon, f"{canon}: no match in lookup {names} (left empty)")
+                            (canon, f"{canon}: no match in lookup {names}")
                         )
         used_src = {_find_column(raw, s) for s in spec.columns.values()}
         exprs = list(spec.derive.values()) + ([spec.where] if spec.where else [])
         ignored = [
-            c
-            for c in raw.df.columns
-            if c not in used_src and not any(_uses(e, c) for e in exprs)
+            c for c in raw.df.columns if c not in used_src and not any(_uses(e, c) for e in exprs)
         ]
     for canon, vmap in spec.values.items():
         if canon in cols:
@@ -1236,7 +1301,7 @@ def build_piece(
             for c, _r in items:
                 if c in typed.columns:
                     typed.loc[typed.index[i], c] = None
-    return Piece(raw, typed, failures, ignored, filtered, warns)
+    return Piece(raw, typed, failures, ignored, filtered, bool(spec.where), warns)
 
 
 def _closed_set(t, c, values, frame, spec, m, failures, warns) -> pd.Series:
@@ -1258,7 +1323,7 @@ def _closed_set(t, c, values, frame, spec, m, failures, warns) -> pd.Series:
         if required:
             failures.setdefault(pos, []).append((c, reason))
         else:
-            warns.setdefault(pos, []).append((c, reason + " - left empty"))
+            warns.setdefault(pos, []).append((c, reason))
     return fixed.astype(values.dtype)
 
 
@@ -1294,7 +1359,13 @@ def _raw_json(raw: RawFile, pos: int) -> str:
 
 @dataclass
 class IngestResult:
-    """What an ingest did: per-table counts, files read and ignored, quarantine reasons."""
+    """What an ingest did: per-table counts, files read and ignored, quarantine reasons.
+
+    ``tables``: per table ``rows_in``, ``accepted``, ``quarantined``; ``filtered`` (rows
+    skipped by ``where:``) for tables with a row filter; ``warnings`` (rows loaded with a
+    value left empty) when there are some. ``lookups``: per lookup ``rows_in``,
+    ``accepted``, ``malformed`` (lines that did not parse), ``files``, ``missing``.
+    """
 
     folder: str
     into: str
@@ -1305,28 +1376,40 @@ class IngestResult:
     ignored_files: list[str] = field(default_factory=list)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     reasons: Counter = field(default_factory=Counter)  # (table, reason) -> rows
+    warnings: Counter = field(default_factory=Counter)  # (table, reason) -> rows kept
+    lookups: dict[str, dict] = field(default_factory=dict)
+    lost_lookup_lines: list[tuple[str, str, int | None]] = field(default_factory=list)
+    blanked_by_absent: dict[str, list[str]] = field(default_factory=dict)  # lookup -> table.col
     seconds: float = 0.0
 
     def as_json(self) -> dict:
-        return {
-            "tables": {
-                t: {
-                    "rows_in": c["rows_in"],
-                    "accepted": c["accepted"],
-                    "quarantined": c["quarantined"],
-                }
-                for t, c in self.tables.items()
+        out: dict = {"tables": {}}
+        for t, c in self.tables.items():
+            row = {k: c[k] for k in ("rows_in", "accepted", "quarantined")}
+            for k in ("filtered", "warnings"):
+                if k in c:
+                    row[k] = c[k]
+            out["tables"][t] = row
+        if self.lookups:
+            out["lookups"] = {
+                name: {k: c[k] for k in ("rows_in", "accepted", "malformed", "files", "missing")}
+                for name, c in self.lookups.items()
             }
-        }
+        return out
 
     def summary(self) -> str:
         mode = "appended to" if self.append else "loaded into"
         how = f"mapping {self.mapping}" if self.mapping else "canonical file names"
         lines = [f"{self.folder} {mode} {self.into} ({how}, {self.seconds:.1f}s)"]
-        lines.append(f"  {'table':<14} {'rows in':>10} {'accepted':>10} {'quarantined':>12}  files")
+        has_filter = any("filtered" in c for c in self.tables.values())
+        fcol = f" {'filtered':>10}" if has_filter else ""
+        lines.append(
+            f"  {'table':<14} {'rows in':>10} {'accepted':>10} {'quarantined':>12}{fcol}  files"
+        )
         for t, c in self.tables.items():
+            fval = f" {c.get('filtered', 0):>10,}" if has_filter else ""
             lines.append(
-                f"  {t:<14} {c['rows_in']:>10,} {c['accepted']:>10,} {c['quarantined']:>12,}  "
+                f"  {t:<14} {c['rows_in']:>10,} {c['accepted']:>10,} {c['quarantined']:>12,}{fval}  "
                 + ", ".join(dict.fromkeys(self.files.get(t, [])))
             )
         if self.reasons:
@@ -1335,11 +1418,46 @@ class IngestResult:
                 lines.append(f"    {t}: {r} ({k:,} rows)")
             if len(self.reasons) > 10:
                 lines.append(f"    ... and {len(self.reasons) - 10} more kinds of problem")
+        if self.warnings:
+            lines.append(
+                "  values left empty, rows loaded (see table quarantine, severity warning):"
+            )
+            for (t, r), k in self.warnings.most_common(10):
+                lines.append(f"    {t}: {r} ({k:,} rows)")
+            if len(self.warnings) > 10:
+                lines.append(f"    ... and {len(self.warnings) - 10} more kinds of warning")
+        if self.lookups:
+            lines.append("  lookups (read by expressions, not loaded):")
+            for name, c in self.lookups.items():
+                if c["missing"]:
+                    cols = self.blanked_by_absent.get(name) or []
+                    lines.append(
+                        f"    {name:<12} {c['file']} not found (optional)"
+                        + (f": left empty: {', '.join(cols)}" if cols else "")
+                    )
+                    continue
+                k = c["malformed"]
+                bad = f", {k:,} malformed line{'s' if k != 1 else ''}" if k else ""
+                lines.append(
+                    f"    {name:<12} {c['rows_in']:,} rows in, {c['accepted']:,} read{bad}  "
+                    + ", ".join(c["files"])
+                )
         if self.ignored_files:
             lines.append(f"  files not used: {', '.join(self.ignored_files)}")
         for f, cols in self.ignored_columns.items():
             if cols:
                 lines.append(f"  columns not used in {f}: {', '.join(map(str, cols))}")
+        if self.lost_lookup_lines:
+            # Always the last line: lookup lines are lost silently otherwise.
+            where = [f"{label} line {n}" for _l, label, n in self.lost_lookup_lines[:5]]
+            more = len(self.lost_lookup_lines) - len(where)
+            k = len(self.lost_lookup_lines)
+            lines.append(
+                f"  LOOKUP LINES LOST: {k:,} malformed line{'s' if k != 1 else ''} of lookup files "
+                f"{'were' if k != 1 else 'was'} not read ({', '.join(where)}"
+                + (f" and {more:,} more" if more else "")
+                + "); expressions did not see them: fix the file (see table quarantine)"
+            )
         return "\n".join(lines)
 
 
@@ -1450,16 +1568,19 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
     )
 
     reader = _Reader(m)
-    lookups: dict[str, pd.DataFrame] = {}
+    quarantine: list[dict] = []
+    ctx = _Context(files=sorted(p.name for p in folder.iterdir() if p.is_file()))
     if m:
-        names = sorted(p.name for p in folder.iterdir() if p.is_file())
         for lname, lspec in m.lookups.items():
-            paths = _match(folder, lspec.file, names)
-            if not paths:
-                raise InputError(
-                    f"{folder / lspec.file}: file not found ({m.where()} uses it as lookup '{lname}')"
-                )
-            lookups[lname] = pd.concat([reader.read(p, lspec).df for p in paths], ignore_index=True)
+            _read_lookup(folder, lname, lspec, m, reader, ctx, result, quarantine)
+        for name in ctx.absent:
+            result.blanked_by_absent[name] = [
+                f"{spec.table}.{col}"
+                for spec in m.sources
+                for col, expr in spec.derive.items()
+                if name.lower() in _tables_named(expr)
+            ]
+    lookups = ctx.lookups
 
     # Every column of a table that any of its sources provides.
     table_cols: dict[str, list[str]] = {}
@@ -1479,7 +1600,7 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
 
     pieces: dict[str, list[Piece]] = {}
     for spec, raw in raws:
-        piece = build_piece(spec, raw, m, lookups, table_cols[spec.table])
+        piece = build_piece(spec, raw, m, lookups, table_cols[spec.table], ctx)
         pieces.setdefault(spec.table, []).append(piece)
         result.files.setdefault(spec.table, []).append(raw.label)
         # A column is unused only if no source reading this file uses it.
@@ -1490,7 +1611,6 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
     try:
         present = _existing_tables(con)
         accepted: dict[str, pd.DataFrame] = {}
-        quarantine: list[dict] = []
         for table in _table_order(pieces):
             t = TABLES[table]
             parts = pieces[table]
@@ -1527,6 +1647,17 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
             problems = check_frame(
                 table, data, unique=True, parent_keys=parent_keys, existing_keys=existing
             )
+            # An optional foreign key that does not resolve is left empty and the row loaded
+            # (a warning); any other problem quarantines the row.
+            link_warnings: dict[int, list[tuple[str, str]]] = {}
+            for idx in list(problems):
+                items = problems[idx]
+                links = [(c, r) for c, r in items if _is_optional_link(t, c, r)]
+                if links and len(links) == len(items):
+                    for c, _r in links:
+                        frame.loc[frame.index[idx], c] = None
+                    link_warnings[idx] = links
+                    del problems[idx]
             bad_idx = np.array(sorted(problems), dtype="int64")
             ok = np.ones(len(frame), dtype=bool)
             if len(bad_idx):
@@ -1535,8 +1666,10 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
             # Quarantine: lines that did not parse, values that did not coerce, rule failures.
             rows_in = 0
             q_count = 0
+            filtered = 0
             for p in parts:
-                rows_in += len(p.frame) + len(p.raw.bad_lines)
+                rows_in += len(p.frame) + len(p.raw.bad_lines) + p.filtered
+                filtered += p.filtered
                 for number, reason, text in p.raw.bad_lines:
                     quarantine.append(
                         dict(
@@ -1546,45 +1679,71 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
                             column_name=None,
                             reason=reason,
                             raw=json.dumps({"line": text}, ensure_ascii=False),
+                            severity="error",
                         )
                     )
                     result.reasons[(table, _generic(reason))] += 1
                     q_count += 1
                 for pos, items in sorted(p.failures.items()):
-                    quarantine.append(_qrow(table, p, pos, items))
+                    quarantine.append(_qrow(table, p, pos, items + p.warnings.get(pos, [])))
                     for _c, r in items:
                         result.reasons[(table, _generic(r))] += 1
                     q_count += 1
+            warned = 0
+            failed = {(int(frame["__piece"].iat[i]), int(frame["__pos"].iat[i])) for i in bad_idx}
             for idx in bad_idx:
                 k = int(frame["__piece"].iat[idx])
                 pos = int(frame["__pos"].iat[idx])
-                items = problems[idx]
+                items = problems[idx] + parts[k].warnings.get(pos, [])
                 quarantine.append(_qrow(table, parts[k], pos, items))
-                for _c, r in items:
+                for _c, r in problems[idx]:
                     result.reasons[(table, _generic(r))] += 1
                 q_count += 1
-            result.tables[table] = {
+            # Warnings of rows that were loaded: one quarantine line each, severity warning.
+            kept_warnings: dict[tuple[int, int], list[tuple[str, str]]] = {}
+            for k, p in enumerate(parts):
+                for pos, items in p.warnings.items():
+                    if pos not in p.failures and (k, pos) not in failed:
+                        kept_warnings.setdefault((k, pos), []).extend(items)
+            for idx, items in link_warnings.items():
+                key = (int(frame["__piece"].iat[idx]), int(frame["__pos"].iat[idx]))
+                kept_warnings.setdefault(key, []).extend(items)
+            for (k, pos), items in sorted(kept_warnings.items()):  # file order
+                quarantine.append(_qrow(table, parts[k], pos, items, severity="warning"))
+                for _c, r in items:
+                    result.warnings[(table, _generic(r))] += 1
+                warned += 1
+            counts = {
                 "rows_in": rows_in,
                 "accepted": len(accepted[table]),
                 "quarantined": q_count,
             }
-            assert rows_in == len(accepted[table]) + q_count, (
+            if any(p.row_filter for p in parts):
+                counts["filtered"] = filtered
+            if warned:
+                counts["warnings"] = warned
+            result.tables[table] = counts
+            assert rows_in == len(accepted[table]) + q_count + filtered, (
                 table,
                 rows_in,
                 len(accepted[table]),
                 q_count,
+                filtered,
             )
     finally:
         if con is not None:
             con.close()
     # Keep the JSON in model order whatever the processing order was.
     result.tables = {t: result.tables[t] for t in TABLES if t in result.tables}
-    _write(into, accepted, table_cols, quarantine, append)
+    replaced = list(accepted) + [f"lookup:{name}" for name in result.lookups]
+    _write(into, accepted, table_cols, quarantine, append, replaced)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _qrow(table: str, p: Piece, pos: int, items: list[tuple[str, str]]) -> dict:
+def _qrow(
+    table: str, p: Piece, pos: int, items: list[tuple[str, str]], severity: str = "error"
+) -> dict:
     columns = list(dict.fromkeys(c for c, _ in items))
     return dict(
         table_name=table,
@@ -1593,7 +1752,63 @@ def _qrow(table: str, p: Piece, pos: int, items: list[tuple[str, str]]) -> dict:
         column_name=", ".join(columns),
         reason="; ".join(dict.fromkeys(r for _, r in items)),
         raw=_raw_json(p.raw, pos),
+        severity=severity,
     )
+
+
+def _is_optional_link(t, column: str, reason: str) -> bool:
+    """A foreign-key failure on an optional column (the value can be left empty)."""
+    if column not in t.foreign_keys or t.column(column).required:
+        return False
+    parent, pcol = t.foreign_keys[column]
+    return reason.startswith(f"{column} not found in {parent}.{pcol}")
+
+
+def _read_lookup(
+    folder: Path,
+    name: str,
+    spec: SourceSpec,
+    m: Mapping,
+    reader: _Reader,
+    ctx: _Context,
+    result: IngestResult,
+    quarantine: list[dict],
+) -> None:
+    """Read one lookup, with the accounting of a table: rows in = read + malformed lines."""
+    paths = _match(folder, spec.file, ctx.files)
+    entry = dict(file=spec.file, files=[], rows_in=0, accepted=0, malformed=0, missing=not paths)
+    result.lookups[name] = entry
+    if not paths:
+        if spec.optional:
+            ctx.absent.add(name)
+            return
+        raise InputError(
+            f"{folder / spec.file}: file not found ({m.where()} uses it as lookup '{name}'; "
+            "add optional: true to the lookup if the file may be absent)"
+        )
+    frames = []
+    for path in paths:
+        raw = reader.read(path, spec)
+        entry["files"].append(raw.label)
+        frames.append(apply_null_values(raw.df, null_markers(spec, m)))
+        entry["accepted"] += len(raw.df)
+        entry["malformed"] += len(raw.bad_lines)
+        entry["rows_in"] += len(raw.df) + len(raw.bad_lines)
+        for number, reason, text in raw.bad_lines:
+            quarantine.append(
+                dict(
+                    table_name=f"lookup:{name}",
+                    source_file=raw.label,
+                    row_number=number,
+                    column_name=None,
+                    reason=f"lookup {name}: {reason}",
+                    raw=json.dumps({"line": text}, ensure_ascii=False),
+                    severity="error",
+                )
+            )
+            result.lost_lookup_lines.append((name, raw.label, number))
+    assert entry["rows_in"] == entry["accepted"] + entry["malformed"], (name, entry)
+    ctx.lookups[name] = pd.concat(frames, ignore_index=True)
 
 
 def _write(
@@ -1602,6 +1817,7 @@ def _write(
     table_cols: dict[str, list[str]],
     quarantine: list[dict],
     append: bool,
+    replaced: list[str] | None = None,
 ) -> None:
     """Build the new warehouse in a temporary copy and swap it in atomically."""
     import pyarrow as pa
@@ -1645,10 +1861,19 @@ def _write(
                 con.unregister("incoming")
             ddl = ", ".join(f"{_q(c)} {ty}" for c, ty in QUARANTINE_COLUMNS.items())
             con.execute(f"CREATE TABLE IF NOT EXISTS quarantine ({ddl})")
-            if not append and accepted:
+            have_q = {
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = 'quarantine'"
+                ).fetchall()
+            }
+            if "severity" not in have_q:  # a warehouse from before severities: all errors
+                con.execute("ALTER TABLE quarantine ADD COLUMN severity VARCHAR DEFAULT 'error'")
+            replaced = list(accepted) if replaced is None else replaced
+            if not append and replaced:
                 con.execute(
                     "DELETE FROM quarantine WHERE table_name IN (SELECT unnest(?))",
-                    [list(accepted)],
+                    [replaced],
                 )
             if quarantine:
                 qdf = pd.DataFrame(quarantine, columns=list(QUARANTINE_COLUMNS))
