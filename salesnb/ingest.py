@@ -38,6 +38,8 @@ Two ways to describe a folder
                                      # folder); ingest always reads the DIR it is given
        encoding: auto                # CSV text encoding: auto (default) or e.g. gb18030
        date_formats: ["%d/%m/%Y"]    # optional default formats for date columns
+       currency: BRL                 # optional: the whole export's currency, used when
+                                     # no table carries a currency column
        null_values: ["NULL", "N/A", "-"]   # texts that mean "no value", in every file
        lookups:                      # optional: other files/sheets that expressions
          returned:                   # may query by name (read only, never loaded)
@@ -171,6 +173,7 @@ MAPPING_KEYS = {
     "delimiter",
     "date_formats",
     "null_values",
+    "currency",
     "lookups",
     "tables",
 }
@@ -279,6 +282,7 @@ class Mapping:
     date_formats: list[str] | None = None
     null_values: list[str] = field(default_factory=list)
     lookups: dict[str, SourceSpec] = field(default_factory=dict)
+    currency: str | None = None  # the whole export's currency when no column carries one
 
     def where(self) -> str:
         return f"mapping {self.name}" + (f" ({self.path})" if self.path else "")
@@ -341,6 +345,15 @@ def _as_bool(v, where: str) -> bool:
     raise InputError(f"{where} must be true or false (got {v!r})")
 
 
+def _as_currency(v, where: str) -> str | None:
+    if v is None:
+        return None
+    code = str(v).strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise InputError(f"{where}: currency: {str(v)[:20]!r} is not a 3-letter code like BRL")
+    return code
+
+
 def load_mapping(spec: str | Path) -> Mapping:
     """Read and check a mapping (named or a file). Raises InputError on any mistake."""
     path = resolve_mapping_path(spec)
@@ -368,6 +381,7 @@ def load_mapping(spec: str | Path) -> Mapping:
         delimiter=doc.get("delimiter"),
         date_formats=_as_formats(doc["date_formats"], where) if doc.get("date_formats") else None,
         null_values=_as_null_values(doc["null_values"], where) if "null_values" in doc else [],
+        currency=_as_currency(doc.get("currency"), where),
     )
     lookups = doc.get("lookups") or {}
     if not isinstance(lookups, dict):
@@ -1736,7 +1750,8 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
     # Keep the JSON in model order whatever the processing order was.
     result.tables = {t: result.tables[t] for t in TABLES if t in result.tables}
     replaced = list(accepted) + [f"lookup:{name}" for name in result.lookups]
-    _write(into, accepted, table_cols, quarantine, append, replaced)
+    settings = {"currency": m.currency} if m is not None and m.currency else {}
+    _write(into, accepted, table_cols, quarantine, append, replaced, settings)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -1818,8 +1833,12 @@ def _write(
     quarantine: list[dict],
     append: bool,
     replaced: list[str] | None = None,
+    settings: dict[str, str] | None = None,
 ) -> None:
-    """Build the new warehouse in a temporary copy and swap it in atomically."""
+    """Build the new warehouse in a temporary copy and swap it in atomically.
+
+    ``settings`` (the mapping's whole-export ``currency``) are kept in ``salesnb_settings``
+    (key, value), where ``salesnb.study.default_currency`` finds them."""
     import pyarrow as pa
 
     into.parent.mkdir(parents=True, exist_ok=True)
@@ -1881,6 +1900,11 @@ def _write(
                 con.register("incoming_q", qdf)
                 con.execute("INSERT INTO quarantine BY NAME SELECT * FROM incoming_q")
                 con.unregister("incoming_q")
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS salesnb_settings (key VARCHAR PRIMARY KEY, value VARCHAR)"
+            )
+            for key, value in (settings or {}).items():
+                con.execute("INSERT OR REPLACE INTO salesnb_settings VALUES (?, ?)", [key, value])
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
         finally:

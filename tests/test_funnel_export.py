@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 MAPPING = """
 name: marketing-funnel
 description: qualified leads and the deals closed from them (no orders, won deals only)
+currency: BRL
 lookups:
   deals:
     file: closed_deals.csv
@@ -127,6 +128,8 @@ def test_lead_conversion_and_won_deals_match_a_hand_count(export, tmp_path, peri
     assert got["won_deals"] == n_won
     assert got["won_amount"] == pytest.approx(won_amount)
     assert got["win_rate"] == pytest.approx(1.0)  # a won-only export: every closed deal won
+    # no table carries a currency: the mapping's currency is the report's
+    assert manifest["parameters"]["common"]["currency"] == "BRL"
 
 
 def test_the_default_period_is_the_last_quarter_with_leads(export, tmp_path):
