@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 
-from salesnb import config, dashboard
+from salesnb import config, dashboards
 
 CHROMIUM = config.CHROMIUM
 CHROMIUM_ARGS = config.CHROMIUM_ARGS
@@ -73,10 +73,10 @@ class Server:
         self.port = _free_port()
         self.log_path = log_dir / f"{name}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        cmd = dashboard.voila_command(port=self.port, notebooks=notebooks)
+        cmd = dashboards.voila_command(port=self.port, notebooks=notebooks)
         self.proc = subprocess.Popen(
             cmd,
-            env=dashboard.voila_env(source),
+            env=dashboards.voila_env(source),
             stdout=self.log,
             stderr=subprocess.STDOUT,
             cwd=str(config.PROJECT_ROOT),
@@ -156,10 +156,11 @@ def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
     from salesnb.source import connect
+    from salesnb.study import known_values
 
     src = connect(source)
-    regions = dashboard.known_values(src)["region"]
-    periods = dashboard.period_choices(src)
+    regions = known_values(src)["region"]
+    periods = dashboards.period_choices(src)
     src.close()
     tmp = Path(tempfile.mkdtemp(prefix="salesnb-bench-"))
     bare_dir = tmp / "bare"

@@ -174,7 +174,7 @@ def dashboard(
     ] = "127.0.0.1",
 ):
     """Serve the manager dashboards with Voilà."""
-    from salesnb import dashboard as dashboard_mod
+    from salesnb import dashboards as dashboard_mod
 
     raise typer.Exit(dashboard_mod.serve(source=source, port=port, host=host))
 

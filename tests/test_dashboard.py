@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from salesnb import config, dashboard
+from salesnb import config, dashboards
 from salesnb.periods import parse_period
 from salesnb.source import connect
-from salesnb.study import Filters
+from salesnb.study import Filters, known_values
 
 Q3 = parse_period("2026-Q3")
 
@@ -78,7 +78,7 @@ def tiny(tmp_path_factory):
 
 # --------------------------------------------------------------------------- executive figures
 def test_executive_figures_by_hand(tiny):
-    x = dashboard.executive_figures(tiny, q3())
+    x = dashboards.executive_figures(tiny, q3())
     # data ends 2026-09-20, so Q3 is still running
     assert x["as_of"] == "2026-09-20"
     assert x["revenue"] == 350.0  # 100 + 50 + 200
@@ -98,28 +98,28 @@ def test_executive_figures_by_hand(tiny):
 
 
 def test_complete_period_forecast_is_the_actual(tiny):
-    x = dashboard.executive_figures(tiny, q3(), as_of=date(2026, 9, 30))
+    x = dashboards.executive_figures(tiny, q3(), as_of=date(2026, 9, 30))
     assert x["forecast"] == x["revenue"] == 350.0
 
 
 def test_filters_change_the_scope(tiny):
-    east = dashboard.executive_figures(tiny, q3(region="East"))
+    east = dashboards.executive_figures(tiny, q3(region="East"))
     assert (east["revenue"], east["target"]) == (150.0, 200.0)  # o1 + o2; the East region target
     assert east["win_rate"] == 1.0  # East's rep r1 won d1 and d2
-    beta = dashboard.executive_figures(tiny, q3(team="Beta"))
+    beta = dashboards.executive_figures(tiny, q3(team="Beta"))
     assert (beta["revenue"], beta["target"]) == (200.0, 250.0)
-    online = dashboard.executive_figures(tiny, q3(channel="Online"))
+    online = dashboards.executive_figures(tiny, q3(channel="Online"))
     assert online["revenue"] == 300.0  # o1 + o3
     assert online["target"] is None and online["attainment"] is None  # no channel targets
 
 
 def test_alerts_use_the_report_rules(tiny):
-    x = dashboard.executive_figures(tiny, q3())
-    fired = {a["key"] for a in dashboard.current_alerts(x)}
+    x = dashboards.executive_figures(tiny, q3())
+    fired = {a["key"] for a in dashboards.current_alerts(x)}
     # attainment 0.7 < 0.8, coverage 8.9x is fine, one discount breach
     assert fired == {"attainment_company", "discount_breaches"}
     assert (
-        dashboard.current_alerts(
+        dashboards.current_alerts(
             {"attainment": 0.95, "pipeline_coverage": 4.0, "discount_breaches": 0}
         )
         == []
@@ -127,7 +127,7 @@ def test_alerts_use_the_report_rules(tiny):
 
 
 def test_rep_scorecard_by_hand(tiny):
-    card = dashboard.rep_scorecard(tiny, q3()).set_index("rep_id")
+    card = dashboards.rep_scorecard(tiny, q3()).set_index("rep_id")
     assert list(card.index) == ["r2", "r1"]  # by revenue, largest first
     r1, r2 = card.loc["r1"], card.loc["r2"]
     assert (r1.revenue, r1.target, r1.attainment) == (150.0, 150.0, 1.0)
@@ -141,27 +141,27 @@ def test_rep_scorecard_by_hand(tiny):
 
 
 def test_team_filter_keeps_only_its_reps(tiny):
-    card = dashboard.rep_scorecard(tiny, q3(team="Alpha"))
+    card = dashboards.rep_scorecard(tiny, q3(team="Alpha"))
     assert card["rep_id"].tolist() == ["r1"]
 
 
 def test_funnel_steps_end_with_won(tiny):
-    steps = dashboard.funnel_steps(tiny, q3())
+    steps = dashboards.funnel_steps(tiny, q3())
     assert steps["step"].tolist() == ["Qualification", "Proposal", "Won"]
     assert steps["count"].tolist() == [6, 5, 3]
 
 
 def test_channel_mix_shares_and_growth(tiny):
-    mix = dashboard.channel_mix(tiny, q3()).set_index("channel")
+    mix = dashboards.channel_mix(tiny, q3()).set_index("channel")
     assert mix.loc["Online", "share"] == pytest.approx(300 / 350)
     assert mix.loc["Online", "growth"] == pytest.approx(300 / 200 - 1)  # last year o4 + o5
     assert mix.loc["Retail", "growth"] == pytest.approx(50 / 40 - 1)
 
 
 def test_period_choices_latest_first(tiny):
-    choices = dashboard.period_choices(tiny)
+    choices = dashboards.period_choices(tiny)
     assert choices[:2] == ["2026-Q3", "2026-Q2"] and choices[-2:] == ["2026", "2025"]
-    assert dashboard.current_period(tiny).label == "2026-Q3"
+    assert dashboards.current_period(tiny).label == "2026-Q3"
 
 
 # --------------------------------------------------------------------------- small cubes
@@ -180,23 +180,23 @@ def _assert_reader_matches_library(src, reader, filters, as_of=None) -> None:
 
     context = (filters, as_of)
     _assert_same_figures(
-        dashboard.figures_from(reader, filters, as_of),
-        dashboard.executive_figures(src, filters, as_of),
+        dashboards.figures_from(reader, filters, as_of),
+        dashboards.executive_figures(src, filters, as_of),
         context,
     )
     pd.testing.assert_frame_equal(
-        dashboard.funnel_steps_from(reader, filters), dashboard.funnel_steps(src, filters)
+        dashboards.funnel_steps_from(reader, filters), dashboards.funnel_steps(src, filters)
     )
     pd.testing.assert_frame_equal(
         reader.monthly_revenue(filters),
-        dashboard.monthly_revenue(src, filters),
+        dashboards.monthly_revenue(src, filters),
         check_dtype=False,
         rtol=1e-9,
     )
-    mix = dashboard.channel_mix_from(reader, filters)
+    mix = dashboards.channel_mix_from(reader, filters)
     assert {"channel", "revenue", "share", "growth"} <= set(mix.columns)
     pd.testing.assert_frame_equal(
-        mix, dashboard.channel_mix(src, filters)[mix.columns], check_dtype=False, rtol=1e-9
+        mix, dashboards.channel_mix(src, filters)[mix.columns], check_dtype=False, rtol=1e-9
     )
 
 
@@ -210,7 +210,7 @@ def test_cube_sums_rows_matching_the_filters():
             "revenue": [1.0, 2.0, 4.0, 8.0, 16.0],
         }
     )
-    cube = dashboard.Cube(frame, ["day", "region"])
+    cube = dashboards.Cube(frame, ["day", "region"])
     assert cube.total("revenue", Q3.start, Q3.end) == 7.0  # 1 + 2 + 4: Oct and no date out
     assert cube.total("revenue", Q3.start, Q3.end, region="East") == 5.0
     assert cube.total("revenue", region="East") == 29.0  # no period: every row, dated or not
@@ -232,7 +232,7 @@ def test_cube_sums_rows_matching_the_filters():
     ],
 )
 def test_cube_reader_gives_the_library_numbers_on_tiny(tiny, period, kw):
-    reader = dashboard.CubeReader(tiny, periods=["2026-Q3", "2025-Q3"])
+    reader = dashboards.CubeReader(tiny, periods=["2026-Q3", "2025-Q3"])
     p = parse_period(period)
     f = Filters(p.start, p.end, kw.get("region"), kw.get("team"), kw.get("channel"))
     _assert_reader_matches_library(tiny, reader, f)
@@ -241,11 +241,11 @@ def test_cube_reader_gives_the_library_numbers_on_tiny(tiny, period, kw):
 
 def test_cube_reader_gives_the_library_numbers_on_the_demo(demo_warehouse):
     src = connect(demo_warehouse)
-    periods = dashboard.period_choices(src)
-    reader = dashboard.open_reader(src, None, periods)
-    assert isinstance(reader, dashboard.CubeReader)
+    periods = dashboards.period_choices(src)
+    reader = dashboards.open_reader(src, None, periods)
+    assert isinstance(reader, dashboards.CubeReader)
     assert {parse_period(p).end for p in periods} <= set(reader._flow)  # all prepared up front
-    known = dashboard.known_values(src)
+    known = known_values(src)
     scopes = [
         {},
         {"region": known["region"][0]},
@@ -274,17 +274,17 @@ def test_duplicate_rep_ids_fall_back_to_live_queries(tmp_path):
     )
     con.close()
     src = connect(path)
-    assert not dashboard.CubeReader.usable(src)
-    reader = dashboard.open_reader(src, None, ["2026-Q3"])
-    assert isinstance(reader, dashboard.LiveReader)
-    assert dashboard.figures_from(reader, q3())["revenue"] == 10.0
+    assert not dashboards.CubeReader.usable(src)
+    reader = dashboards.open_reader(src, None, ["2026-Q3"])
+    assert isinstance(reader, dashboards.LiveReader)
+    assert dashboards.figures_from(reader, q3())["revenue"] == 10.0
     src.close()
 
 
 def test_svg_charts_escape_names_and_carry_units():
     import base64
 
-    svg = dashboard.svg_bar_chart(
+    svg = dashboards.svg_bar_chart(
         ["<script>alert(1)</script>", "Retail"],
         [0.75, 0.25],
         title="Online leads with 75% of revenue",
@@ -293,19 +293,19 @@ def test_svg_charts_escape_names_and_carry_units():
     )
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert "Share of revenue (%)" in svg and ">75%<" in svg
-    html = dashboard.svg_html(svg, "channels", "share of revenue by channel")
+    html = dashboards.svg_html(svg, "channels", "share of revenue by channel")
     data = html.split("base64,")[1].split('"')[0]
     assert base64.b64decode(data).decode() == svg
-    column = dashboard.svg_column_chart(
+    column = dashboards.svg_column_chart(
         ["2026-07", "2026-08"], [120.0, 80.0], "t", "Revenue (USD)", reference=100.0
     )
     assert "Revenue (USD)" in column and "stroke-dasharray" in column  # the target pace line
-    assert dashboard.nice_ticks(47.3) == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
+    assert dashboards.nice_ticks(47.3) == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
 
 
 # --------------------------------------------------------------------------- URL parameters
 def test_valid_url_parameters(tiny):
-    values, problems = dashboard.url_parameters("region=East&period=2026q2&channel=all", tiny)
+    values, problems = dashboards.url_parameters("region=East&period=2026q2&channel=all", tiny)
     assert values == {"region": "East", "period": "2026-Q2", "channel": ""}
     assert problems == []
 
@@ -321,23 +321,23 @@ def test_valid_url_parameters(tiny):
     ],
 )
 def test_invalid_url_parameter_is_named_with_known_values(tiny, query, name, shown):
-    values, problems = dashboard.url_parameters(query, tiny)
+    values, problems = dashboards.url_parameters(query, tiny)
     assert values == {}
     assert len(problems) == 1 and name in problems[0] and shown in problems[0]
 
 
 def test_hostile_values_are_escaped_in_messages(tiny):
-    _, problems = dashboard.url_parameters("region=<img src=x onerror=alert(1)>", tiny)
-    html = dashboard.message_html(problems[0])
+    _, problems = dashboards.url_parameters("region=<img src=x onerror=alert(1)>", tiny)
+    html = dashboards.message_html(problems[0])
     assert "<img" not in html and "&lt;img" in html
 
 
 def test_voila_own_parameters_are_ignored(tiny):
-    assert dashboard.url_parameters("voila-template=lab&theme=dark", tiny) == ({}, [])
+    assert dashboards.url_parameters("voila-template=lab&theme=dark", tiny) == ({}, [])
 
 
 def test_rep_parameter_checked_against_reps(tiny):
-    values, problems = dashboard.url_parameters("rep=r9", tiny, extra={"rep": ["r1", "r2"]})
+    values, problems = dashboards.url_parameters("rep=r9", tiny, extra={"rep": ["r1", "r2"]})
     assert values == {} and "rep" in problems[0] and "r1, r2" in problems[0]
 
 
@@ -345,7 +345,7 @@ def test_rep_parameter_checked_against_reps(tiny):
 def test_board_applies_url_filters_and_redraws_once(tiny, monkeypatch):
     monkeypatch.setenv("QUERY_STRING", "region=East")
     monkeypatch.delenv("VOILA_PREHEAT", raising=False)
-    board = dashboard.executive(source=str(tiny.path))
+    board = dashboards.executive(source=str(tiny.path))
     before = board.redraws
     board.apply_url()
     assert board.redraws == before + 1
@@ -355,14 +355,14 @@ def test_board_applies_url_filters_and_redraws_once(tiny, monkeypatch):
 
 def test_board_shows_friendly_message_for_bad_url(tiny, monkeypatch):
     monkeypatch.setenv("QUERY_STRING", "region=Atlantis")
-    board = dashboard.executive(source=str(tiny.path))
+    board = dashboards.executive(source=str(tiny.path))
     board.apply_url()
     assert "unknown region" in board.status.value and "East, West" in board.status.value
     assert 'data-value="350.0"' in board.sections["headline"].value  # defaults still shown
 
 
 def test_failing_section_shows_message_and_logs(tiny, caplog):
-    board = dashboard.executive(source=str(tiny.path))
+    board = dashboards.executive(source=str(tiny.path))
 
     def broken(_filters):
         raise ZeroDivisionError("secret internals")
@@ -376,20 +376,20 @@ def test_failing_section_shows_message_and_logs(tiny, caplog):
         logger.removeHandler(caplog.handler)
     shown = board.sections["broken"].value
     assert (
-        dashboard.FRIENDLY_FAILURE in shown and "secret" not in shown and "Traceback" not in shown
+        dashboards.FRIENDLY_FAILURE in shown and "secret" not in shown and "Traceback" not in shown
     )
     assert "ZeroDivisionError" in caplog.text  # the details went to the server log
 
 
 def test_missing_warehouse_is_a_message_not_a_crash(tmp_path):
-    board = dashboard.executive(source=str(tmp_path / "nope.duckdb"))
+    board = dashboards.executive(source=str(tmp_path / "nope.duckdb"))
     assert "no such warehouse" in board.status.value
     assert board.sections == {}
 
 
 def test_team_board_drills_into_a_rep(tiny, monkeypatch):
     monkeypatch.setenv("QUERY_STRING", "rep=r1")
-    board = dashboard.team(source=str(tiny.path))
+    board = dashboards.team(source=str(tiny.path))
     board.apply_url()
     assert board.picker.value == "r1"
     assert 'data-rep="r1"' in board.sections["rep"].value
@@ -402,11 +402,11 @@ def test_team_board_drills_into_a_rep(tiny, monkeypatch):
 # --------------------------------------------------------------------------- demo company vs SQL
 def test_demo_headline_matches_independent_sql(demo_warehouse):
     src = connect(demo_warehouse)
-    period = dashboard.current_period(src)
+    period = dashboards.current_period(src)
     con = duckdb.connect(str(demo_warehouse), read_only=True)
     region = con.execute("select min(region) from orders").fetchone()[0]
     for f in (Filters(period.start, period.end), Filters(period.start, period.end, region=region)):
-        x = dashboard.executive_figures(src, f)
+        x = dashboards.executive_figures(src, f)
         where, args = "order_date >= ? and order_date < ?", [period.start, period.end]
         if f.region:
             where, args = where + " and region = ?", [*args, f.region]
@@ -454,7 +454,7 @@ def test_dashboard_notebooks_follow_the_contract(name, extra):
 
 
 def test_voila_command_is_locked_down():
-    cmd = dashboard.voila_command(port=9999)
+    cmd = dashboards.voila_command(port=9999)
     joined = " ".join(cmd)
     for flag in (
         "--Voila.ip=127.0.0.1",
@@ -465,10 +465,10 @@ def test_voila_command_is_locked_down():
         "--template=salesnb",
     ):
         assert flag in joined
-    conf = json.loads((dashboard.VOILA_CONFIG_DIR / "voila.json").read_text())
+    conf = json.loads((dashboards.VOILA_CONFIG_DIR / "voila.json").read_text())
     assert "jupyterlab-jupytext" in conf["VoilaConfiguration"]["extension_denylist"]
     template = Path(
-        dashboard.VOILA_CONFIG_DIR / "share/voila/templates/salesnb/index.html.j2"
+        dashboards.VOILA_CONFIG_DIR / "share/voila/templates/salesnb/index.html.j2"
     ).read_text()
     assert "cdn.jsdelivr.net" in template  # the template removes exactly these links
 
@@ -477,7 +477,7 @@ def test_serve_fails_clearly_without_warehouse(tmp_path):
     from salesnb.errors import InputError
 
     with pytest.raises(InputError, match="no such warehouse"):
-        dashboard.serve(source=str(tmp_path / "missing.duckdb"), port=1)
+        dashboards.serve(source=str(tmp_path / "missing.duckdb"), port=1)
 
 
 @pytest.mark.parametrize("name", ["executive", "team"])

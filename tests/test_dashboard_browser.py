@@ -18,9 +18,10 @@ from urllib.parse import quote
 
 import pytest
 
-from salesnb import config, dashboard
+from salesnb import config, dashboards
+from salesnb.periods import parse_period
 from salesnb.source import connect
-from salesnb.study import Filters
+from salesnb.study import Filters, known_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]
 
@@ -147,8 +148,8 @@ class Viewer:
         assert "Traceback" not in body and not re.search(r"\b\w+(Error|Exception)\b", body)
         for code in (
             "from salesnb import",
-            "dashboard.executive(",
-            "dashboard.team(",
+            "dashboards.executive(",
+            "dashboards.team(",
             "board.show",
         ):
             assert code not in body
@@ -174,7 +175,7 @@ def src(demo_warehouse):
 
 
 def _figures(src, period, **filters):
-    return dashboard.executive_figures(src, Filters(period.start, period.end, **filters))
+    return dashboards.executive_figures(src, Filters(period.start, period.end, **filters))
 
 
 def _assert_kpis_match(shown: dict, figures: dict) -> None:
@@ -188,7 +189,7 @@ def _assert_kpis_match(shown: dict, figures: dict) -> None:
 
 def test_executive_shows_the_library_figures_without_code_or_internet(server, viewer, src):
     v = viewer.open(f"{server}/voila/render/executive.ipynb")
-    period = dashboard.current_period(src)
+    period = dashboards.current_period(src)
     _assert_kpis_match(v.kpis(), _figures(src, period))
     assert v.page.locator("img[data-chart]").count() == 3  # revenue, funnel, channels
     assert v.page.locator(".snb-filters select").count() == 4
@@ -198,8 +199,8 @@ def test_executive_shows_the_library_figures_without_code_or_internet(server, vi
 
 def test_filter_change_redraws_every_section(server, viewer, src):
     v = viewer.open(f"{server}/voila/render/executive.ipynb")
-    period = dashboard.current_period(src)
-    region = dashboard.known_values(src)["region"][0]
+    period = dashboards.current_period(src)
+    region = known_values(src)["region"][0]
     charts_before = v.page.eval_on_selector_all("img[data-chart]", "els => els.map(e => e.src)")
     revenue_before = v.kpis()["revenue"]
     v.page.select_option(".snb-filter-region select", label=region)
@@ -221,8 +222,8 @@ def test_filter_change_redraws_every_section(server, viewer, src):
 
 
 def test_url_parameters_preset_the_filters(server, viewer, src):
-    periods = dashboard.period_choices(src)
-    channel = dashboard.known_values(src)["channel"][0]
+    periods = dashboards.period_choices(src)
+    channel = known_values(src)["channel"][0]
     v = viewer.open(
         f"{server}/voila/render/executive.ipynb?period={periods[1]}&channel={quote(channel)}"
     )
@@ -232,7 +233,7 @@ def test_url_parameters_preset_the_filters(server, viewer, src):
         timeout=WAIT_MS,
     )
     shown = None
-    want = _figures(src, dashboard.parse_period(periods[1]), channel=channel)
+    want = _figures(src, parse_period(periods[1]), channel=channel)
     deadline = time.monotonic() + WAIT_MS / 1000
     while time.monotonic() < deadline:  # the redraw follows the preset; wait for its numbers
         shown = v.kpis()
@@ -263,20 +264,20 @@ def test_invalid_url_parameter_shows_a_friendly_message(server, viewer, src, que
     for word in expect:
         assert word in message
     if "region" in query:
-        assert ", ".join(dashboard.known_values(src)["region"]) in message
+        assert ", ".join(known_values(src)["region"]) in message
     # the hostile text is shown as text: no element was injected, no script ran
     assert v.page.locator("img[src='x']").count() == 0
     assert v.page.locator("script", has_text="alert(").count() == 0
     # the dashboard still shows the default figures
-    _assert_kpis_match(v.kpis(), _figures(src, dashboard.current_period(src)))
+    _assert_kpis_match(v.kpis(), _figures(src, dashboards.current_period(src)))
     v.assert_clean()
     v.shot(f"bad-url-{query.split('=')[0]}")
 
 
 def test_team_scorecard_and_drill_down(server, viewer, src):
-    period = dashboard.current_period(src)
-    team = dashboard.known_values(src)["team"][0]
-    card = dashboard.rep_scorecard(src, Filters(period.start, period.end, team=team))
+    period = dashboards.current_period(src)
+    team = known_values(src)["team"][0]
+    card = dashboards.rep_scorecard(src, Filters(period.start, period.end, team=team))
     last = card["rep_id"].iloc[-1]
     v = viewer.open(
         f"{server}/voila/render/team.ipynb?team={quote(team)}&rep={quote(last)}",
@@ -312,7 +313,7 @@ def test_team_scorecard_and_drill_down(server, viewer, src):
 
 
 def test_several_viewers_at_once(server, browser, src):
-    want = _figures(src, dashboard.current_period(src))
+    want = _figures(src, dashboards.current_period(src))
     viewers = [Viewer(browser) for _ in range(10)]  # the issue checks ten viewers at once
     try:
         for i, v in enumerate(viewers):  # all requests in flight before any page is waited on

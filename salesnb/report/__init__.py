@@ -56,8 +56,8 @@ def _skip_iri_grammar() -> None:
 _skip_iri_grammar()
 
 
+from salesnb.alerts import evaluate_alerts, load_alert_rules  # noqa: E402
 from salesnb.errors import SalesnbError  # noqa: E402
-from salesnb.report.alerts import evaluate_alerts, load_alert_rules  # noqa: E402
 from salesnb.report.execute import default_workers  # noqa: E402
 from salesnb.report.export import strip_network_refs  # noqa: E402
 from salesnb.report.kernels import _pid_alive  # noqa: E402

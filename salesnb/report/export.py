@@ -8,7 +8,7 @@ import re
 import threading
 from pathlib import Path
 
-from salesnb.report.kernels import KERNEL_NAME, _register_engine
+from salesnb.report.kernels import KERNEL_NAME, _register_engine, study_exporter_class
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -27,27 +27,7 @@ def _exporter():
     """
     exporter = getattr(_EXPORTERS, "html", None)
     if exporter is None:
-        from nbconvert import HTMLExporter
-        from nbconvert.exporters.templateexporter import TemplateExporter
-        from nbconvert.filters.highlight import Highlight2HTML
-        from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
-
-        class StudyExporter(HTMLExporter):
-            def from_notebook_node(self, nb, resources=None, **kw):
-                lang = nb.metadata.get("language_info", {})
-                lexer = lang.get("pygments_lexer", lang.get("name"))
-                resources = self._init_resources(resources)
-                self.register_filter(
-                    "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
-                )
-                self.register_filter(
-                    "filter_data_type",
-                    WidgetsDataTypeFilter(
-                        notebook_metadata=self._nb_metadata, parent=self, resources=resources
-                    ),
-                )
-                return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-
+        StudyExporter = study_exporter_class()
         exporter = _EXPORTERS.html = StudyExporter(
             template_name="lab",
             extra_template_paths=[str(TEMPLATES_DIR)],

@@ -1,6 +1,5 @@
 """Warm kernels: a fork server that imports the analysis stack once.
 
-
 Starting a python3 kernel and importing pandas / ibis / matplotlib / statsmodels costs
 ~2.5 s of CPU per study, more than most studies spend computing. A fork server imports
 that stack once; each study gets a fresh kernel forked from it (a new process: no state
@@ -9,9 +8,10 @@ the server instead of spawning `python -m ipykernel_launcher`. The server exits 
 the run ends or dies (its stdin is a pipe from the run), and its kernels follow it
 (ipykernel's parent poller), so a killed run leaves no kernels behind.
 
-This is the only module that touches private APIs of jupyter_client, nbconvert and
-matplotlib; the versions it was written against are pinned with upper bounds in
-pyproject.toml and each private API it uses has a test.
+This is the only module of salesnb that touches private APIs of jupyter_client, nbconvert,
+matplotlib and matplotlib-inline (listed in ``PRIVATE_APIS``); the releases it was written
+against are pinned with upper bounds in pyproject.toml, and ``tests/report/
+test_private_apis.py`` checks each one still exists with the arguments used here.
 """
 
 from __future__ import annotations
@@ -28,6 +28,20 @@ import time
 from pathlib import Path
 
 KERNEL_NAME = "python3"
+
+# Every private name used below: (module, attribute path). A test checks each one exists.
+PRIVATE_APIS = (
+    ("jupyter_client.manager", "AsyncKernelManager._async_pre_start_kernel"),
+    ("jupyter_client.manager", "AsyncKernelManager._async_finish_shutdown"),
+    ("jupyter_client.manager", "AsyncKernelManager._ip_default"),
+    ("jupyter_client.asynchronous", "AsyncKernelClient._handle_kernel_info_reply"),
+    ("jupyter_client.asynchronous", "AsyncKernelClient._async_is_alive"),
+    ("nbconvert", "HTMLExporter._init_resources"),
+    ("nbconvert", "HTMLExporter._nb_metadata"),
+    ("matplotlib.pyplot", "_draw_all_if_interactive"),
+    ("matplotlib.figure", "Figure._suptitle"),
+    ("matplotlib_inline.backend_inline", "_fetch_figure_metadata"),
+)
 
 
 ENGINE_NAME = "salesnb"
@@ -485,3 +499,35 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def study_exporter_class():
+    """nbconvert's HTMLExporter without its BeautifulSoup pass over the rendered page.
+
+    Its ``from_notebook_node`` re-parses the whole page (inlined CSS and charts) only to add
+    generic alt texts and tabindex attributes (~40% of the export); this subclass repeats
+    the filter set-up it does first (private ``_init_resources`` and ``_nb_metadata``) and
+    returns the page as rendered.
+    """
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class StudyExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            lang = nb.metadata.get("language_info", {})
+            lexer = lang.get("pygments_lexer", lang.get("name"))
+            resources = self._init_resources(resources)
+            self.register_filter(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+            )
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(
+                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
+                ),
+            )
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return StudyExporter

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from salesnb import __version__, config
+from salesnb.alerts import evaluate_alerts, load_alert_rules
 from salesnb.errors import ParameterError
-from salesnb.report.alerts import evaluate_alerts, load_alert_rules
 from salesnb.report.execute import (
     USUAL_COST,
     _last_durations,

@@ -1,4 +1,5 @@
-"""Alert rules: a YAML list of conditions on headline figures, evaluated after a run."""
+"""Alert rules: a YAML list of conditions on headline figures (``default.yaml`` beside this
+module), evaluated on a report run's figures and on the executive dashboard's alike."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Literal
 from salesnb import configfile
 from salesnb.configfile import Strict
 
-DEFAULT_ALERTS = Path(__file__).resolve().parent.parent / "alerts" / "default.yaml"
+DEFAULT_ALERTS = Path(__file__).resolve().parent / "default.yaml"
 
 
 OPS = {

@@ -1,0 +1,212 @@
+"""The board every dashboard is built on: a filter panel, a status line and named HTML sections.
+
+A filter change redraws every section (the KPI tiles first). A failing section shows a short
+message, never a traceback; the details go to the server log (the kernel's original stderr,
+which is the Voilà process's terminal). URL parameters (``?region=East``) preset the filters
+after being validated like report parameters. The boards themselves are subclasses:
+:class:`~salesnb.dashboards.executive_board.ExecutiveBoard`,
+:class:`~salesnb.dashboards.team_board.TeamBoard`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+from salesnb.dashboards.figures import current_period, period_choices
+from salesnb.dashboards.layout import STYLE, message_html
+from salesnb.dashboards.urls import URL_FILTERS, request_query_string, url_parameters
+from salesnb.errors import SalesnbError
+from salesnb.periods import parse_period
+from salesnb.source import Source, connect
+from salesnb.study import Filters, check_filters, known_values
+
+# one logger for every dashboard module; its name predates the package (log filters use it)
+log = logging.getLogger("salesnb.dashboard")
+
+FRIENDLY_FAILURE = (
+    "This part of the dashboard could not be drawn. The details are in the server log."
+)
+
+
+def server_log() -> logging.Logger:
+    """Send dashboard log records to the server's terminal, never to the viewer's page.
+
+    In a kernel ``sys.stderr`` is forwarded to the page; its ``fileno()`` is a copy of the
+    original stderr (the Voilà process's), so writing there reaches only the server log.
+    """
+    if not any(getattr(h, "_salesnb", False) for h in log.handlers):
+        try:
+            fd = os.dup(sys.stderr.fileno())
+            stream = open(fd, "w", buffering=1, encoding="utf-8", errors="replace")  # noqa: SIM115
+        except (OSError, ValueError, io.UnsupportedOperation):
+            stream = sys.__stderr__
+        handler = logging.StreamHandler(stream)
+        handler._salesnb = True
+        handler.setFormatter(
+            logging.Formatter("[%(levelname).1s %(asctime)s %(name)s] %(message)s")
+        )
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return log
+
+
+def quiet(src: Source) -> Source:
+    """Turn off DuckDB's progress bar: in a kernel it is a widget, and a slow query would put it
+    on the viewer's page (in the output of whichever cell started the query)."""
+    if getattr(src.con, "name", "") == "duckdb":
+        try:
+            src.con.con.execute("SET enable_progress_bar = false")
+        except Exception:  # an older engine without the setting shows no bar either
+            pass
+    return src
+
+
+class Board:
+    """A dashboard: a filter panel, a status line and named HTML sections redrawn together.
+
+    :meth:`open` connects and builds the panel, then calls :meth:`build`, where a subclass
+    adds its sections. ``src`` is None when setup failed; the status line then says why.
+    """
+
+    def __init__(self, name: str, src: Source | None, panel=None, currency: str = ""):
+        import ipywidgets as w
+
+        self.name = name
+        self.src = src
+        self.panel = panel
+        self.currency = currency
+        self.as_of = None
+        self.status = w.HTML(value="")
+        self.status.add_class("snb-status")
+        self.header = w.HTML(value=STYLE)
+        self.sections: dict[str, w.HTML] = {}
+        self._renderers: dict[str, Callable[[Filters], str]] = {}
+        self._problems: list[str] = []
+        self._cache: dict = {}
+        self.redraws = 0
+        if panel is not None:
+            panel.on_change(lambda _f: self.redraw())
+
+    @classmethod
+    def open(
+        cls,
+        name: str,
+        source: str = "",
+        period: str = "",
+        as_of: str = "",
+        region: str = "",
+        team: str = "",
+        channel: str = "",
+        currency: str = "",
+        **options,
+    ) -> Board:
+        """Connect, build the filter panel and the sections; a setup error gives a board that
+        shows the message and has no sections. ``options`` go to the subclass's constructor."""
+        from salesnb.study import default_currency
+        from salesnb.widgets import FilterPanel
+
+        server_log()
+        try:
+            src = quiet(connect(source or None))
+            choices = period_choices(src)
+            default = parse_period(period).label if period else current_period(src).label
+            check_filters(src, region or None, team or None, channel or None)
+            panel = FilterPanel(choices, known_values(src), default, region, team, channel)
+            board = cls(name, src, panel, currency or default_currency(src), **options)
+            board.as_of = pd.Timestamp(as_of).date() if as_of else None
+        except SalesnbError as exc:
+            board = cls(name, None, **options)
+            board.fail(str(exc), "setup")
+            return board
+        except Exception:
+            server_log().exception("dashboard %s could not start", name)
+            board = cls(name, None, **options)
+            board.fail(FRIENDLY_FAILURE, "setup")
+            return board
+        board.build()
+        return board
+
+    def build(self) -> None:
+        """Add the board's sections and draw them (each board its own; called by :meth:`open`)."""
+
+    def section(self, name: str, render: Callable[[Filters], str], memo: bool = False):
+        """Add a section drawn by ``render(filters) -> html``; ``memo``: keep its HTML per filter set
+        (charts take far longer to draw than their numbers take to compute)."""
+        import ipywidgets as w
+
+        if memo:
+            self._renderers[name] = lambda f: self.cached(("html", name, f), lambda: render(f))
+        else:
+            self._renderers[name] = render
+        self.sections[name] = w.HTML(value="")
+        self.sections[name].add_class(f"snb-section-{name}")
+        return self.sections[name]
+
+    def cached(self, key, compute):
+        """Memoize a computation per filter set (a viewer flipping filters back is instant)."""
+        if key not in self._cache:
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def fail(self, text: str, problem: str = "") -> None:
+        self._problems.append(message_html(text, problem))
+        self.status.value = "".join(self._problems)
+
+    def redraw(self) -> None:
+        """Redraw every section for the panel's current filters; errors become short messages."""
+        if self.panel is None:
+            return
+        try:
+            filters = self.panel.filters
+        except SalesnbError as exc:
+            self.fail(str(exc))
+            return
+        for name, render in self._renderers.items():
+            try:
+                self.sections[name].value = render(filters)
+            except SalesnbError as exc:
+                self.sections[name].value = message_html(str(exc), name)
+            except Exception:
+                server_log().exception(
+                    "dashboard %s: section %s failed for %s", self.name, name, filters
+                )
+                self.sections[name].value = message_html(FRIENDLY_FAILURE, name)
+        self.redraws += 1
+
+    def apply_url(self, extra: Mapping[str, list[str]] | None = None) -> dict[str, str]:
+        """Preset filters from the page URL (validated); problems become friendly messages."""
+        try:
+            qs = request_query_string()
+            if self.src is None or self.panel is None:
+                return {}
+            values, problems = url_parameters(qs, self.src, extra=extra)
+            for p in problems:
+                self.fail(f"Link parameter ignored: {p}.", "url")
+            filters = {k: v for k, v in values.items() if k in URL_FILTERS}
+            self.url_values = values
+            self.panel.set(**filters)
+            return values
+        except Exception:
+            server_log().exception("dashboard %s: URL parameters could not be applied", self.name)
+            self.fail(FRIENDLY_FAILURE, "url")
+            return {}
+
+    def show(self, name: str | None = None):
+        """The widget to display: the panel with the status line, or one section."""
+        import ipywidgets as w
+
+        if name is None:
+            parts = [self.header, self.status]
+            if self.panel is not None:
+                parts.insert(1, self.panel.widget)
+            return w.VBox(parts)
+        return self.sections.get(name) or w.HTML(value="")

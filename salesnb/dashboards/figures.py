@@ -1,0 +1,458 @@
+"""The numbers each dashboard card shows, for one filter set (pure reads, no widgets).
+
+:func:`executive_figures` (revenue, target, attainment, forecast to period end, pipeline
+coverage, win rate, discount breaches), :func:`funnel_steps`, :func:`channel_mix`,
+:func:`current_alerts`, :func:`rep_scorecard`, :func:`rep_detail`. Tests compare them with
+independent queries; the dashboards show exactly these numbers.
+
+Each executive figure is read through a *reader*: :class:`LiveReader` asks the engine every
+time (the studies' queries); :class:`salesnb.dashboards.cube.CubeReader` answers the same
+questions from small cubes held in memory. :func:`figures_from` is the one composition both
+share, so both give the same numbers by construction (the tests compare them).
+
+The numbers come from the functions the studies use (``salesnb.queries``, ``queries.funnel``,
+``queries.performance``, ``metrics.funnel``, ``metrics.performance``, ``metrics.channels``, the
+report's alert rules); this module only composes them. Definitions:
+
+- *attainment* = revenue in the period / target of the filtered scope (company, region or
+  team, resolved as the performance study does; no target exists for a channel, so it is then
+  blank).
+- *forecast to period end* = revenue to date scaled by how much of last year's same period had
+  been booked by the same day (falls back to the daily run rate when last year has no data);
+  equals revenue once the period is complete. (Own method: the model forecasts of
+  ``salesnb.forecast`` predict a period before it starts and take seconds to fit; a dashboard
+  redraw needs milliseconds.)
+- *pipeline coverage*, *win rate*: as the funnel study (see :func:`executive_figures`).
+- *discount compliance* = share of won deals closed in the period whose discount is within the
+  authority of the rep's role (``schema.DEFAULT_DISCOUNT_AUTHORITY``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date
+
+import ibis
+import pandas as pd
+
+from salesnb import queries
+from salesnb.errors import ParameterError
+from salesnb.metrics import channels as chan
+from salesnb.metrics import funnel as fun
+from salesnb.metrics import performance as perf
+from salesnb.periods import Period, parse_period, quarter_of
+from salesnb.queries import funnel as qfun
+from salesnb.queries import performance as qperf
+from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
+from salesnb.source import Source
+from salesnb.study import Filters
+
+
+# -- periods ------------------------------------------------------------------------------------
+def data_end(src: Source) -> date | None:
+    """The latest order date in the warehouse (the dashboards' "today")."""
+    mx = src.table("orders").order_date.max().execute()
+    return None if mx is None or pd.isna(mx) else pd.Timestamp(mx).date()
+
+
+def current_period(src: Source) -> Period:
+    """The quarter holding the latest order: what a manager opens the dashboard for."""
+    end = data_end(src)
+    if end is None:
+        raise ParameterError("the orders table is empty: nothing to show")
+    return parse_period(quarter_of(end))
+
+
+def period_choices(src: Source) -> list[str]:
+    """Quarters with orders (latest first), then the years."""
+    o = src.table("orders")
+    row = o.aggregate(lo=o.order_date.min(), hi=o.order_date.max()).execute().iloc[0]
+    if pd.isna(row["lo"]):
+        return []
+    lo, hi = pd.Timestamp(row["lo"]), pd.Timestamp(row["hi"])
+    quarters = pd.period_range(lo, hi, freq="Q")
+    labels = [f"{p.year}-Q{p.quarter}" for p in reversed(quarters)]
+    years = [str(y) for y in range(hi.year, lo.year - 1, -1)]
+    return labels + years
+
+
+def _period_of(filters: Filters) -> Period:
+    """The month, quarter or year a filter set covers (a dashboard shows one of those)."""
+    if filters.start is None or filters.end is None:
+        raise ParameterError("a dashboard needs a period")
+    for kind_label in (
+        quarter_of(filters.start),
+        str(filters.start.year),
+        f"{filters.start.year}-{filters.start.month:02d}",
+    ):
+        p = parse_period(kind_label)
+        if p.start == filters.start and p.end == filters.end:
+            return p
+    raise ParameterError(f"{filters.start}..{filters.end} is not a month, quarter or year")
+
+
+# -- targets and forecast -----------------------------------------------------------------------
+def target_scope(filters: Filters) -> tuple[str, str] | None:
+    """Which target row applies to a filter set: (level, key), or None (no channel targets)."""
+    if filters.channel:
+        return None
+    if filters.team:
+        return ("team", str(filters.team))
+    if filters.region:
+        return ("region", str(filters.region))
+    return ("company", "all")
+
+
+def resolve_target(targets: pd.DataFrame | None, period: Period, filters: Filters) -> float | None:
+    """The target of the filtered scope for ``period`` from a ``queries.performance.targets_frame``.
+
+    Resolved like the performance study does (:func:`salesnb.metrics.performance.resolve_targets`:
+    the period's own row, else its quarters / months summed or prorated).
+    """
+    scope = target_scope(filters)
+    if scope is None or targets is None:
+        return None
+    level, key = scope
+    resolved = perf.resolve_targets(targets, period.label, level)
+    row = resolved[resolved["key"].astype(str) == key]
+    if level == "company" and row.empty:
+        row = resolved  # a company row keyed "company" or "" instead of "all"
+    return float(row["target"].sum()) if len(row) else None
+
+
+def target_for(src: Source, period: Period, filters: Filters) -> float | None:
+    """The target of the filtered scope for ``period`` (None when not set or not applicable)."""
+    scope = target_scope(filters)
+    if scope is None or not src.has("targets"):
+        return None
+    return resolve_target(qperf.targets_frame(src, levels=(scope[0],)), period, filters)
+
+
+def forecast_to_period_end(
+    src: Source, filters: Filters, period: Period, as_of: date, revenue_to_date: float
+) -> float:
+    """Revenue expected by the period end (see the module docstring for the method)."""
+    return _forecast(LiveReader(src), filters, period, as_of, revenue_to_date)
+
+
+def _forecast(reader, filters: Filters, period: Period, as_of: date, revenue_to_date: float):
+    if as_of >= period.last_day:
+        return revenue_to_date
+    if as_of < period.start:
+        return 0.0
+    prior = period.shift_years(-1)
+    same_day = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date()
+    prior_f = filters.with_period(prior)
+    prior_total = reader.total_revenue(prior_f)
+    prior_to_date = reader.total_revenue(
+        prior_f, end=(pd.Timestamp(same_day) + pd.Timedelta(days=1)).date()
+    )
+    if prior_to_date > 0 and prior_total > 0:
+        return revenue_to_date * prior_total / prior_to_date
+    elapsed = (as_of - period.start).days + 1
+    total = (period.end - period.start).days
+    return revenue_to_date * total / elapsed
+
+
+def _ratio(num, den):
+    if num is None or den is None or not den or (isinstance(den, float) and math.isnan(den)):
+        return None
+    return float(num) / float(den)
+
+
+def _none_if_nan(x):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+# -- the live reader ----------------------------------------------------------------------------
+class LiveReader:
+    """What the dashboard figures read, asked of the engine each time (the studies' queries).
+
+    :class:`~salesnb.dashboards.cube.CubeReader` answers the same questions from small cubes
+    held in memory; the figures functions take either.
+    """
+
+    def __init__(self, src: Source):
+        self.src = src
+
+    def data_end(self) -> date | None:
+        return data_end(self.src)
+
+    def has(self, *tables: str) -> bool:
+        return self.src.has(*tables)
+
+    def has_discounts(self) -> bool:
+        return self.src.has("reps") and self.src.has_column("opportunities", "discount")
+
+    def total_revenue(self, filters: Filters, end: date | None = None) -> float:
+        return queries.total_revenue(self.src, filters, end=end)
+
+    def monthly_revenue(self, filters: Filters) -> pd.DataFrame:
+        return queries.revenue_by(self.src, filters, by=["month"], distinct=False)[
+            ["month", "revenue"]
+        ]
+
+    def revenue_by_channel(self, filters: Filters) -> pd.DataFrame:
+        return queries.revenue_by(self.src, filters, by=["channel"])
+
+    def target(self, period: Period, filters: Filters) -> float | None:
+        return target_for(self.src, period, filters)
+
+    def period_target(self, label: str, filters: Filters) -> float | None:
+        return qfun.period_target(self.src, label, filters)
+
+    def closed_deals(self, filters: Filters) -> tuple[int, int, float]:
+        """(won, closed, won amount) of deals closed in the period."""
+        closed = qfun.closed_deal_counts(self.src, filters)
+        return (
+            int(closed["won"].iloc[0]),
+            int(closed["closed"].iloc[0]),
+            float(closed["won_amount"].iloc[0]),
+        )
+
+    def open_pipeline(self, filters: Filters, as_of: date) -> pd.DataFrame:
+        return qfun.open_pipeline(self.src, filters, as_of=as_of)
+
+    def discount_breaches(self, filters: Filters) -> int:
+        return int(len(perf.discount_breaches(qperf.won_deals_with_discount(self.src, filters))))
+
+    def stage_flow(self, filters: Filters) -> pd.DataFrame:
+        return qfun.stage_flow(self.src, filters, end=filters.end)
+
+
+# -- executive figures --------------------------------------------------------------------------
+def executive_figures(src: Source, filters: Filters, as_of: date | None = None) -> dict:
+    """Headline figures of the executive dashboard for one filter set.
+
+    Keys: ``period, as_of, revenue, target, attainment, forecast, forecast_attainment,
+    closed_deals, deals_won, deals_lost, won_amount, win_rate, open_pipeline, coverage_target,
+    pipeline_coverage, coverage_basis, discount_breaches``. Missing inputs (no targets, no
+    opportunities, a channel filter) give None for the figures that need them.
+
+    Win rate, open pipeline and coverage follow the funnel study (``queries.funnel`` +
+    ``metrics.funnel``): open deals on ``as_of`` valued (missing amounts at the average won
+    deal) over the target still to win — this period's target minus won amount while the period
+    runs, the next period's target once it is complete; the won amount when there is no target.
+    """
+    return figures_from(LiveReader(src), filters, as_of)
+
+
+def figures_from(reader, filters: Filters, as_of: date | None = None) -> dict:
+    """:func:`executive_figures` read through a :class:`LiveReader` or a ``CubeReader``."""
+    period = _period_of(filters)
+    end = reader.data_end() if as_of is None else as_of
+    as_of = min(end, period.last_day) if end else period.last_day
+    revenue = reader.total_revenue(filters)
+    target = reader.target(period, filters)
+    forecast = _forecast(reader, filters, period, as_of, revenue)
+    out = {
+        "period": period.label,
+        "as_of": as_of.isoformat(),
+        "revenue": revenue,
+        "target": target,
+        "attainment": _ratio(revenue, target),
+        "forecast": forecast,
+        "forecast_attainment": _ratio(forecast, target),
+        "closed_deals": None,
+        "deals_won": None,
+        "deals_lost": None,
+        "won_amount": None,
+        "win_rate": None,
+        "open_pipeline": None,
+        "coverage_target": None,
+        "pipeline_coverage": None,
+        "coverage_basis": None,
+        "discount_breaches": None,
+    }
+    if reader.has("opportunities"):
+        won, n_closed, won_amount = reader.closed_deals(filters)
+        avg_won = won_amount / won if won else math.nan
+        open_value = float(
+            fun.value_open_pipeline(reader.open_pipeline(filters, as_of), avg_won)["value"].sum()
+        )
+        in_progress = as_of < period.last_day
+        target_period = period if in_progress else period.next()
+        cov_target = reader.period_target(target_period.label, filters)
+        remaining = (
+            (cov_target - won_amount if in_progress else cov_target) if cov_target else won_amount
+        )
+        out.update(
+            closed_deals=n_closed,
+            deals_won=won,
+            deals_lost=n_closed - won,
+            won_amount=won_amount,
+            win_rate=_none_if_nan(fun.win_rate(won, n_closed)),
+            open_pipeline=open_value,
+            coverage_target=cov_target,
+            pipeline_coverage=_none_if_nan(fun.pipeline_coverage(open_value, remaining)),
+            coverage_basis=f"target {target_period.label}" if cov_target else "won amount in scope",
+        )
+        if reader.has_discounts():
+            out["discount_breaches"] = reader.discount_breaches(filters)
+    return out
+
+
+def monthly_revenue(src: Source, filters: Filters) -> pd.DataFrame:
+    """Revenue per month of the period (columns ``month, revenue``)."""
+    return LiveReader(src).monthly_revenue(filters)
+
+
+def channel_mix(src: Source, filters: Filters) -> pd.DataFrame:
+    """Revenue, share and growth per channel (``metrics.channels.channel_summary``), largest
+    first."""
+    return channel_mix_from(LiveReader(src), filters)
+
+
+def channel_mix_from(reader, filters: Filters) -> pd.DataFrame:
+    """:func:`channel_mix` read through a reader (a ``CubeReader`` gives the revenue columns
+    only: ``channel, revenue, share, prior_revenue, growth, prior_share, share_change``)."""
+    now = reader.revenue_by_channel(filters)
+    prior = reader.revenue_by_channel(filters.with_period(_period_of(filters).shift_years(-1)))
+    mix = chan.channel_summary(now, prior)
+    dropped = getattr(reader, "missing_channel_columns", ())
+    return mix[[c for c in mix.columns if c not in dropped]]
+
+
+def funnel_steps(src: Source, filters: Filters) -> pd.DataFrame:
+    """Deals entering each working stage, then won (``step, count, step_conversion``).
+
+    As the funnel study: the stage flow of deals created up to the period end
+    (``queries.funnel.stage_flow`` + ``metrics.funnel.stage_conversion``) and, from the same
+    deals, those won (``metrics.funnel.flow_won``), so every step converts from the one
+    before. Empty without opportunities and stage_history.
+    """
+    return funnel_steps_from(LiveReader(src), filters)
+
+
+def funnel_steps_from(reader, filters: Filters) -> pd.DataFrame:
+    """:func:`funnel_steps` read through a :class:`LiveReader` or a ``CubeReader``."""
+    if not reader.has("opportunities", "stage_history"):
+        return pd.DataFrame(columns=["step", "count", "step_conversion"])
+    flow = reader.stage_flow(filters)
+    if flow.empty:
+        return pd.DataFrame(columns=["step", "count", "step_conversion"])
+    conversion = fun.stage_conversion(flow)
+    return fun.funnel_counts(conversion, won=fun.flow_won(flow), won_scope="stages")
+
+
+# -- alerts ---------------------------------------------------------------------------------------
+ALERT_FIGURES = {  # dashboard figure -> (study, key) of the report's alert rules
+    "attainment": ("performance", "attainment_company"),
+    "pipeline_coverage": ("funnel", "pipeline_coverage"),
+    "discount_breaches": ("performance", "discount_breaches"),
+}
+
+
+def current_alerts(figures: Mapping, rules: list[dict] | None = None) -> list[dict]:
+    """The report's alert rules (``salesnb/alerts/default.yaml``) that fire on these figures.
+
+    Each result is the rule with ``actual`` and ``status == "alert"``; rules about studies or
+    keys the dashboard does not compute are left out.
+    """
+    from salesnb import alerts
+
+    rules = alerts.load_alert_rules() if rules is None else rules
+    by_study: dict[str, dict] = {}
+    for fig_key, (study_id, key) in ALERT_FIGURES.items():
+        by_study.setdefault(study_id, {})[key] = figures.get(fig_key)
+    return [r for r in alerts.evaluate_alerts(rules, by_study) if r["status"] == "alert"]
+
+
+# -- team figures -------------------------------------------------------------------------------
+SCORECARD_COLUMNS = [
+    "rep_id",
+    "name",
+    "team",
+    "region",
+    "revenue",
+    "target",
+    "attainment",
+    "closed",
+    "won",
+    "win_rate",
+    "cycle_days",
+    "won_deals_priced",
+    "discount_breaches",
+    "discount_compliance",
+]
+
+
+def rep_scorecard(
+    src: Source, filters: Filters, authority: Mapping[str, float] = DEFAULT_DISCOUNT_AUTHORITY
+) -> pd.DataFrame:
+    """One row per rep in scope, built with the performance study's queries and metrics.
+
+    Columns: ``rep_id, name, team, region, revenue`` (orders in the period and filters),
+    ``target, attainment`` (rep targets), ``closed, won, win_rate`` and ``cycle_days`` (mean days
+    from creation to close of deals won in the period), ``won_deals_priced, discount_breaches,
+    discount_compliance`` (share of won deals with a discount within ``authority[role]``).
+    Reps are those of the team filter (and of the region filter, by the rep's region) plus any
+    rep with sales in the filters. Sorted by revenue, largest first.
+    """
+    if not src.has("reps"):
+        raise ParameterError("the team dashboard needs the reps table")
+    period = _period_of(filters)
+    reps = qperf.reps_frame(src, filters)
+    sales = qperf.rep_sales(src, filters)
+    if filters.region:
+        reps = reps[
+            (reps["region"].astype(str) == filters.region) | reps["rep_id"].isin(sales["rep_id"])
+        ]
+    targets = None
+    if src.has("targets"):
+        targets = perf.resolve_targets(
+            qperf.targets_frame(src, levels=("rep",)), period.label, "rep"
+        )
+    deals = qperf.closed_deals_by_rep(src, filters) if src.has("opportunities") else None
+    card = perf.rep_scorecard(reps, sales, targets=targets, deals=deals)
+    card = card[card["rep_id"].isin(reps["rep_id"])]
+    card["won_deals_priced"] = 0
+    card["discount_breaches"] = 0
+    if src.has("opportunities") and src.has_column("opportunities", "discount"):
+        won = qperf.won_deals_with_discount(src, filters)
+        won = won[won["discount"].notna()]
+        priced = won.groupby("rep_id").size()
+        breaches = perf.discount_breaches(won, authority=dict(authority)).groupby("rep_id").size()
+        card["won_deals_priced"] = card["rep_id"].map(priced).fillna(0).astype("int64")
+        card["discount_breaches"] = card["rep_id"].map(breaches).fillna(0).astype("int64")
+    priced_n = card["won_deals_priced"].where(card["won_deals_priced"] > 0)
+    card["discount_compliance"] = 1 - card["discount_breaches"] / priced_n
+    card = card.sort_values(["revenue", "rep_id"], ascending=[False, True]).reset_index(drop=True)
+    return card[SCORECARD_COLUMNS]
+
+
+def rep_detail(src: Source, filters: Filters, rep_id: str, months: int = 12) -> dict:
+    """One rep: monthly revenue over the ``months`` ending with the period, and open deals now.
+
+    Returns ``{"monthly": DataFrame[month, revenue], "open_deals": DataFrame[opportunity_id,
+    stage, amount, age_days]}`` (open deals on the period's last day or the data end, top 10 by
+    amount).
+    """
+    period = _period_of(filters)
+    start = (pd.Timestamp(period.end) - pd.DateOffset(months=months)).date()
+    o = queries.filtered_orders(src, filters, start=start, end=period.end)
+    o = o.filter(o.rep_id == ibis.literal(str(rep_id)))
+    o = o.mutate(month=o.order_date.cast("date").truncate("M"))
+    monthly = o.group_by("month").aggregate(revenue=o.net_amount.sum()).execute()
+    monthly["month"] = pd.to_datetime(monthly["month"])
+    monthly["revenue"] = monthly["revenue"].astype("float64")
+    monthly = monthly.sort_values("month").reset_index(drop=True)
+    open_deals = pd.DataFrame(columns=["opportunity_id", "stage", "amount", "age_days"])
+    if src.has("opportunities"):
+        end = data_end(src)
+        day = min(end, period.last_day) if end else period.last_day
+        snap = queries.pipeline_snapshot(
+            src, day, Filters(region=filters.region, team=filters.team)
+        )
+        snap = snap[snap["rep_id"].astype(str) == str(rep_id)]
+        cols = [c for c in ("opportunity_id", "stage", "amount", "age_days") if c in snap.columns]
+        open_deals = (
+            snap.sort_values("amount", ascending=False).head(10)[cols].reset_index(drop=True)
+        )
+    return {"monthly": monthly, "open_deals": open_deals}
+
+
+def rep_ids(src: Source) -> list[str]:
+    """Every rep_id in the reps table (the values a ``rep=`` URL parameter may take)."""
+    return queries.distinct_values(src, "reps", "rep_id")

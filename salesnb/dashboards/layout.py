@@ -1,0 +1,127 @@
+"""HTML for the dashboards' widgets: KPI tiles, messages, tables, charts as images.
+
+Every value that comes from data is escaped. Each number is written twice: formatted for
+people, and raw in a ``data-value`` attribute (``<span data-kpi="revenue" data-value="...">``)
+so the browser tests read exactly what the figures functions returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+from salesnb.plots import PALETTE
+
+_RED, _YELLOW, _GREEN = PALETTE[3], PALETTE[5], PALETTE[2]
+STYLE = f"""<style>
+.snb-kpis{{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}}
+.snb-kpi{{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:150px;background:#fafafa}}
+.snb-kpi-label{{font-size:12px;color:#555}}.snb-kpi-value{{font-size:22px;font-weight:600}}
+.snb-kpi-sub{{font-size:11px;color:#777}}
+.snb-message{{border-left:4px solid {_RED};background:#fdf0f0;padding:8px 12px;margin:6px 0}}
+.snb-alert{{border-left:4px solid {_YELLOW};background:#fffbe8;padding:6px 12px;margin:4px 0}}
+.snb-ok{{color:{_GREEN}}}
+table.snb-table{{border-collapse:collapse;font-size:13px}}
+table.snb-table th,table.snb-table td{{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}}
+table.snb-table th:first-child,table.snb-table td:first-child{{text-align:left}}
+</style>"""
+
+
+def esc(v) -> str:
+    return html.escape(str(v), quote=True)
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def fmt_money(x, currency: str = "") -> str:
+    """A KPI amount: ``1.50M USD``, ``320.0k USD``, ``12 USD``; "–" when missing."""
+    if _missing(x):
+        return "–"
+    a = abs(x)
+    s = (
+        f"{x / 1e9:.2f}B"
+        if a >= 1e9
+        else f"{x / 1e6:.2f}M"
+        if a >= 1e6
+        else f"{x / 1e3:.1f}k"
+        if a >= 1e3
+        else f"{x:.0f}"
+    )
+    return f"{s} {currency}".strip()
+
+
+def fmt_pct(x) -> str:
+    return "–" if _missing(x) else f"{x:.1%}"
+
+
+def fmt_times(x) -> str:
+    return "–" if _missing(x) else f"{x:.2f}x"
+
+
+def fmt_days(x) -> str:
+    return "–" if _missing(x) else f"{x:.0f} d"
+
+
+def fmt_number(x) -> str:
+    return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def _data_value(x) -> str:
+    if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
+        return ""
+    return repr(round(float(x), 6))
+
+
+def kpi_html(key: str, label: str, value, text: str, sub: str = "") -> str:
+    return (
+        f'<div class="snb-kpi"><div class="snb-kpi-label">{esc(label)}</div>'
+        f'<div class="snb-kpi-value"><span data-kpi="{esc(key)}" data-value="{esc(_data_value(value))}">'
+        f'{esc(text)}</span></div><div class="snb-kpi-sub">{esc(sub)}</div></div>'
+    )
+
+
+def message_html(text: str, problem: str = "") -> str:
+    return f'<div class="snb-message" role="alert" data-problem="{esc(problem)}">{esc(text)}</div>'
+
+
+def svg_html(svg: str, name: str, alt: str) -> str:
+    """An SVG document (:mod:`salesnb.plots.svg`) as an inline image (a data URL: no file, no
+    network, no script)."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (
+        f'<img data-chart="{esc(name)}" alt="{esc(alt)}" src="data:image/svg+xml;base64,{data}"/>'
+    )
+
+
+def table_html(
+    df: pd.DataFrame,
+    formats: Mapping[str, Callable],
+    key_col: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """The columns named in ``formats`` (each shown through its formatter), one row per record;
+    ``key_col`` marks each row (``data-rep-id="r1"``)."""
+    labels = labels or {}
+    cols = list(formats)
+    head = "".join(f"<th>{esc(labels.get(c, c))}</th>" for c in cols)
+    rows = []
+    for rec in df.to_dict("records"):
+        attr = f' data-{esc(key_col.replace("_", "-"))}="{esc(rec[key_col])}"' if key_col else ""
+        cells = "".join(
+            f'<td data-col="{esc(c)}" data-value="{esc(_cell_value(rec[c]))}">{esc(formats[c](rec[c]))}</td>'
+            for c in cols
+        )
+        rows.append(f"<tr{attr}>{cells}</tr>")
+    return f'<table class="snb-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _cell_value(v) -> str:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return _data_value(v)
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)

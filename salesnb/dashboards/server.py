@@ -1,0 +1,107 @@
+"""Serving the dashboards: Voilà over ``notebooks/dashboards``.
+
+Preheated kernels, idle-kernel culling, hidden code and no tracebacks, bound to 127.0.0.1
+unless told otherwise. The warehouse reaches every notebook through ``SALESNB_SOURCE`` (see
+:func:`salesnb.config.default_source`); the Voilà configuration and the offline template live
+in ``salesnb/voila`` (:data:`VOILA_CONFIG_DIR`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from salesnb import config
+from salesnb.source import connect
+
+VOILA_CONFIG_DIR = config.PACKAGE_DIR / "voila"
+DEFAULT_PORT = 8866
+DEFAULT_POOL_SIZE = 2  # preheated kernels per dashboard: two viewers at once get a ~1 s page
+DEFAULT_CULL_IDLE_SECONDS = 600  # an idle viewer kernel holds ~290 MB; free it after 10 min
+DEFAULT_CULL_INTERVAL_SECONDS = 60
+
+
+def voila_command(
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+    pool_size: int = DEFAULT_POOL_SIZE,
+    cull_idle_seconds: int = DEFAULT_CULL_IDLE_SECONDS,
+    cull_interval_seconds: int = DEFAULT_CULL_INTERVAL_SECONDS,
+    notebooks: Path | None = None,
+) -> list[str]:
+    """The Voilà command line ``serve`` runs (also used by the benchmark)."""
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebooks or config.DASHBOARD_DIR),
+        "--no-browser",
+        f"--port={int(port)}",
+        "--Voila.port_retries=0",  # the asked port or a clear failure, never a surprise port
+        f"--Voila.ip={host}",
+        "--preheat_kernel=True",
+        f"--pool_size={int(pool_size)}",
+        "--show_tracebacks=False",
+        "--strip_sources=True",
+        "--template=salesnb",  # lab without CDN links: salesnb/voila/share/voila/templates/salesnb
+        f"--MappingKernelManager.cull_idle_timeout={int(cull_idle_seconds)}",
+        f"--MappingKernelManager.cull_interval={int(cull_interval_seconds)}",
+        f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",
+    ]
+
+
+def voila_env(source: str, host: str = "127.0.0.1") -> dict[str, str]:
+    """Environment for the Voilà process; its kernels inherit it."""
+    env = dict(os.environ)
+    env["SALESNB_SOURCE"] = source  # every dashboard notebook reads the warehouse from here
+    # Preheated kernels ask the server for the viewer's request on VOILA_APP_IP (default 127.0.0.1).
+    env["VOILA_APP_IP"] = "127.0.0.1" if host in ("", "0.0.0.0", "::", "localhost") else host
+    # The salesnb template lives in our own data dir, found through JUPYTER_PATH.
+    share = str(VOILA_CONFIG_DIR / "share")
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (share, env.get("JUPYTER_PATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def serve(
+    source: str | None = None,
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+    pool_size: int = DEFAULT_POOL_SIZE,
+) -> int:
+    """Serve ``notebooks/dashboards`` with Voilà until interrupted; returns the exit code."""
+    src = connect(source or None)  # fails early with a clear message when the warehouse is missing
+    resolved = str(src.path.resolve()) if src.path is not None else src.description
+    src.close()
+    env = voila_env(resolved, host)
+    cmd = voila_command(port=port, host=host, pool_size=pool_size)
+    print(
+        f"salesnb: serving dashboards on http://{host}:{port}/ (source {resolved}); Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
+    proc = subprocess.Popen(cmd, env=env, cwd=str(config.PROJECT_ROOT))
+
+    def stop(signum, _frame):
+        # A service manager (or a test) stops us with SIGTERM: take Voilà and its kernels along.
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
