@@ -357,137 +357,166 @@ def _ask_server(sock_path: str, request: dict) -> int:
 _ENGINE_LOCK = threading.Lock()
 
 
+def _provisioner_class():
+    """A jupyter_client provisioner that asks the fork server for the kernel process."""
+    import asyncio
+
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class ForkProvisioner(LocalProvisioner):
+        async def launch_kernel(self, cmd, **kwargs):
+            sock, server = _SERVER.get("socket"), _SERVER.get("proc")
+            if not sock or "ipykernel_launcher" not in cmd or server.poll() is not None:
+                return await super().launch_kernel(cmd, **kwargs)
+            cwd = str(kwargs.get("cwd") or os.getcwd())
+            request = {
+                "argv": cmd[cmd.index("ipykernel_launcher") + 1 :],
+                "cwd": cwd,
+                "env": dict(kwargs.get("env") or os.environ),
+            }
+            try:
+                pid = await asyncio.to_thread(_ask_server, sock, request)
+            except (OSError, ValueError):  # the server or the new kernel died: start it
+                return await super().launch_kernel(cmd, **kwargs)  # the ordinary way
+            self.process = _ForeignProcess(pid)
+            self.pid = self.pgid = pid
+            self.cwd = cwd
+            return self.connection_info
+
+    return ForkProvisioner
+
+
+def _client_class():
+    """A kernel client whose readiness wait ends with the kernel_info request's own 'idle'."""
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class StudyKernelClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout=None):
+            """jupyter_client's wait for a new kernel, without its closing wait for 0.2 s of
+            IOPub silence (0.2 s more on every study): the kernel_info request is done, and
+            IOPub known to be connected, when the request's own 'idle' status arrives."""
+            deadline = time.monotonic() + (math.inf if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    reply = None
+                if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                    request_id = reply["parent_header"].get("msg_id")
+                    idle = False
+                    with contextlib.suppress(Empty):  # IOPub not connected yet: ask again
+                        while not idle:
+                            msg = await self.iopub_channel.get_msg(timeout=0.2)
+                            idle = (
+                                msg["msg_type"] == "status"
+                                and msg["content"].get("execution_state") == "idle"
+                                and msg["parent_header"].get("msg_id") == request_id
+                            )
+                    if idle:
+                        self._handle_kernel_info_reply(reply)
+                        return
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    return StudyKernelClient
+
+
+def _manager_class(ipc_dir: Path):
+    """A kernel manager on IPC sockets, with the provisioner and client above."""
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    ForkProvisioner = _provisioner_class()
+    StudyKernelClient = _client_class()
+
+    class StudyKernelManager(AsyncKernelManager):
+        # IPC sockets: no TCP port races between kernels started at the same moment
+        transport = "ipc"
+
+        def _ip_default(self):
+            return str(ipc_dir / uuid.uuid4().hex[:12])
+
+        @default("client_factory")
+        def _study_client(self):
+            return StudyKernelClient
+
+        async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
+            # a kernel exits within milliseconds of its shutdown reply; polling every 0.1 s
+            # added most of that interval to every study
+            await super()._async_finish_shutdown(waittime, pollinterval=0.01, restart=restart)
+
+        async def _async_pre_start_kernel(self, **kw):
+            if self.provisioner is None:
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+                self.provisioner = ForkProvisioner(
+                    kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+                )
+            return await super()._async_pre_start_kernel(**kw)
+
+    return StudyKernelManager
+
+
+def _engine_class(StudyKernelManager):
+    """papermill's nbclient engine with a per-cell callback and a failsafe save."""
+    from papermill.engines import NBClientEngine
+    from papermill.iorw import write_ipynb
+
+    class StudyEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            on_cell=None,
+            failsafe_path=None,
+            kernel_cwd=None,
+            **kwargs,
+        ):
+            if on_cell is not None:
+                complete = nb_man.cell_complete
+
+                def cell_complete(cell, cell_index=None, **kw):
+                    complete(cell, cell_index=cell_index, **kw)
+                    with contextlib.suppress(Exception):
+                        on_cell(cell_index or 0)
+
+                nb_man.cell_complete = cell_complete
+            kwargs.setdefault("kernel_manager_class", StudyKernelManager)
+            if kernel_cwd:
+                kwargs.setdefault("resources", {"metadata": {"path": kernel_cwd}})
+            try:
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            except BaseException:
+                if failsafe_path:  # papermill saves on a cell error, not when the kernel dies
+                    with contextlib.suppress(Exception):
+                        nb_man.notebook_complete()
+                        write_ipynb(nb_man.nb, failsafe_path)
+                raise
+
+    return StudyEngine
+
+
 def _register_engine() -> None:
     """Register the papermill engine (idempotent): IPC kernels, warm when the server runs,
     a per-cell callback for progress, the partial notebook saved when a kernel dies."""
     with _ENGINE_LOCK:
         if _KERNEL_TMP.get("engine"):
             return
-        import asyncio
+        import atexit
         import tempfile
-        import uuid
-        from queue import Empty
 
-        from jupyter_client.asynchronous import AsyncKernelClient
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_client.provisioning import LocalProvisioner
-        from papermill.engines import NBClientEngine, papermill_engines
-        from papermill.iorw import write_ipynb
-        from traitlets import default
+        from papermill.engines import papermill_engines
 
         ipc_dir = Path(tempfile.mkdtemp(prefix="salesnb-ipc-"))
-
-        class ForkProvisioner(LocalProvisioner):
-            async def launch_kernel(self, cmd, **kwargs):
-                sock, server = _SERVER.get("socket"), _SERVER.get("proc")
-                if not sock or "ipykernel_launcher" not in cmd or server.poll() is not None:
-                    return await super().launch_kernel(cmd, **kwargs)
-                cwd = str(kwargs.get("cwd") or os.getcwd())
-                request = {
-                    "argv": cmd[cmd.index("ipykernel_launcher") + 1 :],
-                    "cwd": cwd,
-                    "env": dict(kwargs.get("env") or os.environ),
-                }
-                try:
-                    pid = await asyncio.to_thread(_ask_server, sock, request)
-                except (OSError, ValueError):  # the server or the new kernel died: start it
-                    return await super().launch_kernel(cmd, **kwargs)  # the ordinary way
-                self.process = _ForeignProcess(pid)
-                self.pid = self.pgid = pid
-                self.cwd = cwd
-                return self.connection_info
-
-        class StudyKernelClient(AsyncKernelClient):
-            async def wait_for_ready(self, timeout=None):
-                """jupyter_client's wait for a new kernel, without its closing wait for 0.2 s of
-                IOPub silence (0.2 s more on every study): the kernel_info request is done, and
-                IOPub known to be connected, when the request's own 'idle' status arrives."""
-                deadline = time.monotonic() + (math.inf if timeout is None else timeout)
-                while True:
-                    self.kernel_info()
-                    try:
-                        reply = await self.shell_channel.get_msg(timeout=1)
-                    except Empty:
-                        reply = None
-                    if reply is not None and reply["msg_type"] == "kernel_info_reply":
-                        request_id = reply["parent_header"].get("msg_id")
-                        idle = False
-                        with contextlib.suppress(Empty):  # IOPub not connected yet: ask again
-                            while not idle:
-                                msg = await self.iopub_channel.get_msg(timeout=0.2)
-                                idle = (
-                                    msg["msg_type"] == "status"
-                                    and msg["content"].get("execution_state") == "idle"
-                                    and msg["parent_header"].get("msg_id") == request_id
-                                )
-                        if idle:
-                            self._handle_kernel_info_reply(reply)
-                            return
-                    if not await self._async_is_alive():
-                        raise RuntimeError("Kernel died before replying to kernel_info")
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
-
-        class StudyKernelManager(AsyncKernelManager):
-            # IPC sockets: no TCP port races between kernels started at the same moment
-            transport = "ipc"
-
-            def _ip_default(self):
-                return str(ipc_dir / uuid.uuid4().hex[:12])
-
-            @default("client_factory")
-            def _study_client(self):
-                return StudyKernelClient
-
-            async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
-                # a kernel exits within milliseconds of its shutdown reply; polling every 0.1 s
-                # added most of that interval to every study
-                await super()._async_finish_shutdown(waittime, pollinterval=0.01, restart=restart)
-
-            async def _async_pre_start_kernel(self, **kw):
-                if self.provisioner is None:
-                    self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-                    self.provisioner = ForkProvisioner(
-                        kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
-                    )
-                return await super()._async_pre_start_kernel(**kw)
-
-        class StudyEngine(NBClientEngine):
-            @classmethod
-            def execute_managed_notebook(
-                cls,
-                nb_man,
-                kernel_name,
-                on_cell=None,
-                failsafe_path=None,
-                kernel_cwd=None,
-                **kwargs,
-            ):
-                if on_cell is not None:
-                    complete = nb_man.cell_complete
-
-                    def cell_complete(cell, cell_index=None, **kw):
-                        complete(cell, cell_index=cell_index, **kw)
-                        with contextlib.suppress(Exception):
-                            on_cell(cell_index or 0)
-
-                    nb_man.cell_complete = cell_complete
-                kwargs.setdefault("kernel_manager_class", StudyKernelManager)
-                if kernel_cwd:
-                    kwargs.setdefault("resources", {"metadata": {"path": kernel_cwd}})
-                try:
-                    return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-                except BaseException:
-                    if failsafe_path:  # papermill saves on a cell error, not when the kernel dies
-                        with contextlib.suppress(Exception):
-                            nb_man.notebook_complete()
-                            write_ipynb(nb_man.nb, failsafe_path)
-                    raise
-
-        import atexit
-
         atexit.register(shutil.rmtree, ipc_dir, True)
-        papermill_engines.register(ENGINE_NAME, StudyEngine)
+        papermill_engines.register(ENGINE_NAME, _engine_class(_manager_class(ipc_dir)))
         _KERNEL_TMP.update(engine=True, ipc_dir=ipc_dir)
 
 

@@ -135,48 +135,65 @@ def describe_studies() -> list[dict]:
     return rows
 
 
+def _as_str(value, bad):
+    if isinstance(value, (dict, list)):
+        raise bad("a text value")
+    text = str(value)
+    if _CONTROL_CHARS.search(text):
+        raise bad("a single line of text")
+    return text
+
+
+def _as_bool(value, bad):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise bad("true or false")
+
+
+def _as_int(value, bad):
+    if isinstance(value, bool):
+        raise bad("a whole number")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise bad("a whole number") from None
+
+
+def _as_float(value, bad):
+    if isinstance(value, bool):
+        raise bad("a number")
+    try:
+        out = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
+    except ValueError:
+        raise bad("a number") from None
+    if not math.isfinite(out):
+        raise bad("a finite number")
+    return out
+
+
+_COERCERS = {"str": _as_str, "bool": _as_bool, "int": _as_int, "float": _as_float}
+
+
 def coerce(value, type_name: str, name: str):
-    """Coerce a command-line or YAML value to the declared type (ParameterError naming ``name``)."""
+    """Coerce a command-line or YAML value to the declared type (ParameterError naming ``name``).
+
+    >>> coerce("3", "int", "top_n"), coerce("yes", "bool", "x"), coerce("a, b", "list[str]", "x")
+    (3, True, ['a', 'b'])
+    """
 
     def bad(expected):
         return ParameterError(f"parameter {name}: {str(value)[:60]!r} is not {expected}")
 
-    if type_name == "str":
-        if isinstance(value, (dict, list)):
-            raise bad("a text value")
-        text = str(value)
-        if _CONTROL_CHARS.search(text):
-            raise bad("a single line of text")
-        return text
-    if type_name == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise bad("true or false")
-    if type_name == "int":
-        if isinstance(value, bool):
-            raise bad("a whole number")
-        if isinstance(value, int):
-            return value
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise bad("a whole number") from None
-    if type_name == "float":
-        if isinstance(value, bool):
-            raise bad("a number")
-        try:
-            out = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
-        except ValueError:
-            raise bad("a number") from None
-        if not math.isfinite(out):
-            raise bad("a finite number")
-        return out
     if type_name == "list[str]":
-        items = value if isinstance(value, list) else [v for v in str(value).split(",")]
+        items = value if isinstance(value, list) else str(value).split(",")
         return [coerce(v, "str", name).strip() for v in items if str(v).strip()]
-    raise bad(type_name)  # pragma: no cover - parse_parameters admits only TYPES
+    if type_name not in _COERCERS:  # pragma: no cover - parse_parameters admits only TYPES
+        raise bad(type_name)
+    return _COERCERS[type_name](value, bad)

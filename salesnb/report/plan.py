@@ -96,10 +96,107 @@ def _no_rows(rows: _RowCounter, study, period) -> str | None:
     return f"no rows of {', '.join(seen)} in {period.label} ({spans or 'no dated rows'})"
 
 
+def _select(only) -> list:
+    if not only:
+        return list(studies.STUDIES.values())
+    unknown = [s for s in only if s not in studies.STUDIES]
+    if unknown:
+        raise ParameterError(f"unknown study {unknown[0]!r}; studies: {', '.join(studies.STUDIES)}")
+    return [studies.STUDIES[s] for s in dict.fromkeys(only)]
+
+
+def _check_declared(given: dict, declared: dict[str, list[Parameter]]) -> None:
+    """Every given parameter is shared or declared by a selected study's parameters cell."""
+    shared = set(studies.COMMON_PARAMETERS)
+    own_names = {p.name for ps in declared.values() for p in ps} - shared
+    for key in given:
+        if key in shared or key in own_names:
+            continue
+        listing = "; ".join(
+            f"{sid}: {', '.join(p.name for p in ps if p.name not in shared) or '-'}"
+            for sid, ps in declared.items()
+        )
+        raise ParameterError(
+            f"unknown parameter {key!r}: no selected study declares it. Shared parameters: "
+            f"{', '.join(p for p in studies.COMMON_PARAMETERS if p not in RUNNER_PARAMETERS)}; "
+            f"study parameters: {listing or 'none'}"
+        )
+
+
+def _common(given: dict) -> dict:
+    """The shared parameters (as_of, region, team, channel, currency), checked and normalised."""
+    common = {}
+    for key in ("as_of", "region", "team", "channel", "currency"):
+        value = given.get(key)
+        common[key] = coerce(value, "str", key).strip() if value is not None else ""
+    if common["as_of"]:
+        try:
+            common["as_of"] = str(dt.date.fromisoformat(common["as_of"]))
+        except ValueError:
+            raise ParameterError(
+                f"parameter as_of: {common['as_of'][:40]!r} is not a date (YYYY-MM-DD)"
+            ) from None
+    if common["currency"] and not _CURRENCY.match(common["currency"]):
+        raise ParameterError(
+            f"parameter currency: {common['currency'][:40]!r} is not a 3-letter code like EUR"
+        )
+    return common
+
+
+def _periods(src, period, as_of, selected) -> tuple[object, str, dict]:
+    """The run's period and why; and, without a given period, each study's own (period, why)."""
+    from salesnb.study import default_period_why, resolve_period
+
+    if period:
+        label = coerce(period, "str", "period")
+        p = resolve_period(src, label, as_of)
+        given_all = label.strip().lower() == "all"
+        why = f"given (all: {p.start} to {p.last_day})" if given_all else f"given ({label})"
+        return p, why, {}
+    # each study reports on the last complete quarter with data in its own tables
+    per_study: dict[str, tuple[object, str]] = {}
+    for s in selected:
+        if s.missing(src.tables):
+            continue
+        try:
+            per_study[s.id] = default_period_why(src, as_of, s.dated_tables)
+        except ParameterError as exc:
+            per_study[s.id] = (None, str(exc))
+    found = [v[0] for v in per_study.values() if v[0] is not None]
+    if not found:
+        return (*default_period_why(src, as_of), per_study)
+    # the run is named after the period most studies use (the latest on a tie)
+    p = max(found, key=lambda q: (found.count(q), q.end))
+    return p, "default: the period most studies use", per_study
+
+
+def _job(s, declared, tables, src_rows, job_period, why, run_params, given) -> Job:
+    job = Job(s)
+    job.period_reason = why
+    if s.id not in declared:
+        job.status, job.reason = "skipped", f"notebook notebooks/{s.notebook} not found"
+    elif missing := s.missing(tables):
+        job.status, job.reason = "skipped", missing
+    elif job_period is None:
+        job.status, job.reason = "skipped", why
+    elif empty := _no_rows(src_rows, s, job_period):
+        job.period = job_period.label
+        job.status, job.reason = "skipped", empty
+    else:
+        job.period = job_period.label
+        types = {q.name: q.type for q in declared[s.id]}
+        params = {"source": run_params["source"], "period": job_period.label, **run_params}
+        for key, value in given.items():
+            if key in types and key not in studies.COMMON_PARAMETERS:
+                params[key] = coerce(value, types[key], key)
+        job.parameters = params
+    return job
+
+
 def plan_report(source=None, period=None, only=None, params_kv=(), params_file=None) -> Plan:
     """Check everything that can be checked before a study runs; raise ParameterError/InputError."""
-    from salesnb.source import connect
-    from salesnb.study import check_filters, default_currency, default_period_why, resolve_period
+    from salesnb.sources import connect
+    from salesnb.study import check_filters, default_currency
 
     given = _read_params(params_kv, params_file)
     for key in RUNNER_PARAMETERS:
@@ -113,80 +210,17 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
         period = given.pop("period")
     given.pop("period", None)
 
-    selected = list(studies.STUDIES.values())
-    if only:
-        unknown = [s for s in only if s not in studies.STUDIES]
-        if unknown:
-            raise ParameterError(
-                f"unknown study {unknown[0]!r}; studies: {', '.join(studies.STUDIES)}"
-            )
-        selected = [studies.STUDIES[s] for s in dict.fromkeys(only)]
-
-    declared: dict[str, list[Parameter]] = {
-        s.id: notebook_parameters(s.path) for s in selected if s.path.exists()
-    }
-    own_names = {p.name for ps in declared.values() for p in ps} - set(studies.COMMON_PARAMETERS)
-    for key in given:
-        if key not in studies.COMMON_PARAMETERS and key not in own_names:
-            listing = "; ".join(
-                f"{sid}: {', '.join(p.name for p in ps if p.name not in studies.COMMON_PARAMETERS) or '-'}"
-                for sid, ps in declared.items()
-            )
-            raise ParameterError(
-                f"unknown parameter {key!r}: no selected study declares it. Shared parameters: "
-                f"{', '.join(p for p in studies.COMMON_PARAMETERS if p not in RUNNER_PARAMETERS)}; "
-                f"study parameters: {listing or 'none'}"
-            )
-
-    common = {}
-    for key in ("as_of", "region", "team", "channel", "currency"):
-        common[key] = (
-            coerce(given.get(key, ""), "str", key).strip() if given.get(key) is not None else ""
-        )
-    if common["as_of"]:
-        try:
-            common["as_of"] = str(dt.date.fromisoformat(common["as_of"]))
-        except ValueError:
-            raise ParameterError(
-                f"parameter as_of: {common['as_of'][:40]!r} is not a date (YYYY-MM-DD)"
-            ) from None
-    if common["currency"] and not _CURRENCY.match(common["currency"]):
-        raise ParameterError(
-            f"parameter currency: {common['currency'][:40]!r} is not a 3-letter code like EUR"
-        )
+    selected = _select(only)
+    declared = {s.id: notebook_parameters(s.path) for s in selected if s.path.exists()}
+    _check_declared(given, declared)
+    common = _common(given)
 
     src = connect(source)
     try:
         check_filters(
             src, common["region"] or None, common["team"] or None, common["channel"] or None
         )
-        per_study: dict[str, tuple[object, str]] = {}
-        if period:
-            label = coerce(period, "str", "period")
-            p = resolve_period(src, label, common["as_of"] or None)
-            why = (
-                f"given ({label})"
-                if label.strip().lower() != "all"
-                else (f"given (all: {p.start} to {p.last_day})")
-            )
-        else:
-            # each study reports on the last complete quarter with data in its own tables
-            for s in selected:
-                if s.missing(src.tables):
-                    continue
-                try:
-                    per_study[s.id] = default_period_why(
-                        src, common["as_of"] or None, s.dated_tables
-                    )
-                except ParameterError as exc:
-                    per_study[s.id] = (None, str(exc))
-            found = [v[0] for v in per_study.values() if v[0] is not None]
-            if found:
-                # the run is named after the period most studies use (the latest on a tie)
-                p = max(found, key=lambda q: (found.count(q), q.end))
-                why = "default: the period most studies use"
-            else:
-                p, why = default_period_why(src, common["as_of"] or None)
+        p, why, per_study = _periods(src, period, common["as_of"] or None, selected)
         # decided once for the run (and shown in the manifest), not once per study
         common["currency"] = common["currency"] or default_currency(src)
         fingerprint = src.fingerprint()
@@ -201,28 +235,9 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
     abs_source = (
         str(Path(source).expanduser().resolve()) if "://" not in str(source) else str(source)
     )
-
-    jobs = []
-    for s in selected:
-        job = Job(s)
-        job_period, job.period_reason = per_study.get(s.id, (p, why))
-        if s.id not in declared:
-            job.status, job.reason = "skipped", f"notebook notebooks/{s.notebook} not found"
-        elif missing := s.missing(tables):
-            job.status, job.reason = "skipped", missing
-        elif job_period is None:
-            job.status, job.reason = "skipped", job.period_reason
-        elif empty := _no_rows(src_rows, s, job_period):
-            job.period = job_period.label
-            job.status, job.reason = "skipped", empty
-        else:
-            job.period = job_period.label
-            types = {q.name: q.type for q in declared[s.id]}
-            params = {"source": abs_source, "period": job_period.label, **common}
-            for key, value in given.items():
-                if key in types and key not in studies.COMMON_PARAMETERS:
-                    params[key] = coerce(value, types[key], key)
-            job.parameters = params
-        jobs.append(job)
-    shown_given = {k: v for k, v in given.items()}
-    return Plan(abs_source, str(source), p, common, jobs, fingerprint, tables, shown_given, why)
+    run_params = {"source": abs_source, **common}
+    jobs = [
+        _job(s, declared, tables, src_rows, *per_study.get(s.id, (p, why)), run_params, given)
+        for s in selected
+    ]
+    return Plan(abs_source, str(source), p, common, jobs, fingerprint, tables, dict(given), why)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import shutil
 import sys
@@ -60,104 +61,32 @@ def run_report(
         workers = int(workers) if workers else default_workers()
 
         reports = Path(out) if out else config.reports_dir()
-        reports.mkdir(parents=True, exist_ok=True)
-        clean_stale(reports)
-        staging = reports / f".staging-{plan.period.label}-{os.getpid()}"
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir()
+        staging = _staging(reports, plan.period.label)
     except BaseException:
         _stop_server_now()
         pool.close()
         raise
 
-    # Longest studies first (by the last published run, else by the usual cost), so no long
-    # study starts last.
-    last = _last_durations(reports) or USUAL_COST
-    runnable = sorted(
-        (j for j in plan.jobs if j.status == "pending"),
-        key=lambda j: -last.get(j.study.id, float("inf")),
-    )
+    runnable = _longest_first(plan, reports)
     if not runnable:
         _stop_server_now()
         pool.close()
     progress = _Progress(plan.jobs, stream)
-    for j in runnable:
-        nb = nbformat.read(str(j.study.path), as_version=4)
-        progress.add(j, len(nb.cells) + 1)  # + the cell papermill injects
+    for j in runnable:  # + the cell papermill injects
+        progress.add(j, len(nbformat.read(str(j.study.path), as_version=4).cells) + 1)
     kernel_mode = "plain python3"
     # Parameters are checked above against our own parser; papermill's warnings about them
     # (and its INFO chatter) would only bury the one line per study a log reader needs.
-    import logging
-
-    pm_log = logging.getLogger("papermill")
-    pm_level = pm_log.level
-    pm_log.setLevel(logging.ERROR)
     try:
-        with pool, progress:
+        with pool, progress, _quiet_papermill():
             kernel_mode = _kernel_mode()
-            for j in plan.jobs:
-                if j.status == "skipped":
-                    progress.add(j, 1)
-                    progress.finished(j)
-
-            def run(job: Job):
-                progress.started(job)
-                _run_job(job, staging, on_cell=lambda i, job=job: progress.cell(job, i))
-                progress.finished(job)
-
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="study") as ex:
-                list(ex.map(run, runnable))
-
+            _execute(plan, runnable, staging, workers, progress)
         finished = dt.datetime.now(dt.UTC)
         figures = {j.study.id: j.headline for j in plan.jobs if j.status == "ok"}
         alert_results = evaluate_alerts(rules, figures)
         fired = [a for a in alert_results if a["status"] == "alert"]
-        failed = [j for j in plan.jobs if j.status == "failed"]
-        produced = {f for j in plan.jobs for f in j.files.values()}
-        artefacts = sorted(
-            p.name
-            for p in staging.iterdir()
-            if p.is_file() and p.name not in produced and not p.name.startswith(".")
-        )
-        manifest = {
-            "salesnb_version": __version__,
-            "period": plan.period.label,
-            "period_start": str(plan.period.start),
-            "period_end_exclusive": str(plan.period.end),
-            "period_reason": plan.period_reason,
-            "source": plan.source_description,
-            "fingerprint": plan.fingerprint,
-            "tables": plan.tables,
-            "parameters": {
-                "common": {**{"period": plan.period.label}, **plan.common},
-                "given": plan.given,
-            },
-            "started_at": started.isoformat(timespec="seconds"),
-            "finished_at": finished.isoformat(timespec="seconds"),
-            "duration_s": round(time.monotonic() - t0, 2),
-            "workers": workers,
-            "kernels": kernel_mode,
-            "status": "failed" if failed else "ok",
-            "alerts_fired": len(fired),
-            "artefacts": artefacts,
-            "studies": [
-                {
-                    "id": j.study.id,
-                    "title": j.study.title,
-                    "notebook": j.study.notebook,
-                    "status": j.status,
-                    "reason": j.reason,
-                    "duration_s": j.duration_s,
-                    "period": j.period,
-                    "period_reason": j.period_reason,
-                    "parameters": {k: v for k, v in j.parameters.items() if k != "output_dir"},
-                    "files": j.files,
-                    "headline": j.headline,
-                }
-                for j in plan.jobs
-            ],
-        }
+        manifest = _manifest(plan, staging, started, finished, t0, workers, kernel_mode)
+        manifest["alerts_fired"] = len(fired)
         _write_json(staging / "alerts.json", {"period": plan.period.label, "alerts": alert_results})
         write_index(staging, manifest, alert_results)
         _write_json(staging / "manifest.json", manifest)
@@ -165,22 +94,122 @@ def run_report(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    finally:
-        pm_log.setLevel(pm_level)
 
-    stream = stream or sys.stderr
-    final = reports / plan.period.label
+    failed = [j for j in plan.jobs if j.status == "failed"]
+    _print_outcome(plan, fired, failed, reports / plan.period.label, stream or sys.stderr)
+    if failed or (fail_on_alert and fired):
+        return 1
+    return 0
+
+
+@contextlib.contextmanager
+def _quiet_papermill():
+    """papermill's INFO chatter and parameter warnings (checked before) only bury the one
+    line per study a log reader needs."""
+    pm_log = logging.getLogger("papermill")
+    level = pm_log.level
+    pm_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        pm_log.setLevel(level)
+
+
+def _staging(reports: Path, label: str) -> Path:
+    """A fresh staging folder for this run, after cleaning what dead runs left behind."""
+    reports.mkdir(parents=True, exist_ok=True)
+    clean_stale(reports)
+    staging = reports / f".staging-{label}-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    return staging
+
+
+def _longest_first(plan, reports: Path) -> list[Job]:
+    """The jobs to run, longest first (by the last published run, else by the usual cost),
+    so no long study starts last."""
+    last = _last_durations(reports) or USUAL_COST
+    return sorted(
+        (j for j in plan.jobs if j.status == "pending"),
+        key=lambda j: -last.get(j.study.id, float("inf")),
+    )
+
+
+def _execute(plan, runnable: list[Job], staging: Path, workers: int, progress) -> None:
+    for j in plan.jobs:
+        if j.status == "skipped":
+            progress.add(j, 1)
+            progress.finished(j)
+
+    def run(job: Job):
+        progress.started(job)
+        _run_job(job, staging, on_cell=lambda i, job=job: progress.cell(job, i))
+        progress.finished(job)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="study") as ex:
+        list(ex.map(run, runnable))
+
+
+def _manifest(plan, staging: Path, started, finished, t0: float, workers: int, kernels: str):
+    """``manifest.json``: what ran, on what, with which parameters, and how each study ended."""
+    failed = any(j.status == "failed" for j in plan.jobs)
+    produced = {f for j in plan.jobs for f in j.files.values()}
+    artefacts = sorted(
+        p.name
+        for p in staging.iterdir()
+        if p.is_file() and p.name not in produced and not p.name.startswith(".")
+    )
+    return {
+        "salesnb_version": __version__,
+        "period": plan.period.label,
+        "period_start": str(plan.period.start),
+        "period_end_exclusive": str(plan.period.end),
+        "period_reason": plan.period_reason,
+        "source": plan.source_description,
+        "fingerprint": plan.fingerprint,
+        "tables": plan.tables,
+        "parameters": {
+            "common": {**{"period": plan.period.label}, **plan.common},
+            "given": plan.given,
+        },
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": finished.isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - t0, 2),
+        "workers": workers,
+        "kernels": kernels,
+        "status": "failed" if failed else "ok",
+        "alerts_fired": 0,
+        "artefacts": artefacts,
+        "studies": [
+            {
+                "id": j.study.id,
+                "title": j.study.title,
+                "notebook": j.study.notebook,
+                "status": j.status,
+                "reason": j.reason,
+                "duration_s": j.duration_s,
+                "period": j.period,
+                "period_reason": j.period_reason,
+                "parameters": {k: v for k, v in j.parameters.items() if k != "output_dir"},
+                "files": j.files,
+                "headline": j.headline,
+            }
+            for j in plan.jobs
+        ],
+    }
+
+
+def _print_outcome(plan, fired: list, failed: list, final: Path, stream) -> None:
+    """The run's last lines: each fired alert, then one summary line."""
     for a in fired:
         print(
             f"alert {a['study']}.{a['key']}={a['actual']} ({a['op']} {a['value']}): {a['message']}",
             file=stream,
         )
     print(
-        f"report {plan.period.label}: {sum(j.status == 'ok' for j in plan.jobs)} ok, {len(failed)} failed, "
-        f"{sum(j.status == 'skipped' for j in plan.jobs)} skipped, {len(fired)} alert(s) -> "
-        f"{final / 'index.html'}",
+        f"report {plan.period.label}: {sum(j.status == 'ok' for j in plan.jobs)} ok, "
+        f"{len(failed)} failed, {sum(j.status == 'skipped' for j in plan.jobs)} skipped, "
+        f"{len(fired)} alert(s) -> {final / 'index.html'}",
         file=stream,
     )
-    if failed or (fail_on_alert and fired):
-        return 1
-    return 0
