@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from salesnb import ingest, report
-from salesnb.source import connect
+from salesnb import report
+from salesnb.sources import connect, ingest
 
 CORE_STUDIES = ("market", "funnel", "channels")
 
@@ -111,12 +111,25 @@ def test_superstore_channels_history_and_market_sections(superstore_report):
 
 
 @pytest.mark.realdata
-def test_maven_funnel_outside_the_export_range_covers_all_closed_deals(maven_funnel, tmp_path):
-    """A report period with no closes at all (the export is 2017) still reports on every closed deal."""
+def test_maven_funnel_outside_the_export_range_says_so_and_all_covers_every_deal(
+    maven_funnel, tmp_path
+):
+    """A report period with no deals at all (the export is 2016-2017) is skipped with the
+    export's own date range; ``--period all`` reports on every closed deal."""
+    import json
+
     wh, _, _ = maven_funnel
     code = report.run_report(source=str(wh), only=["funnel"], period="2026-Q3", out=tmp_path)
     assert code == 0
-    f = _figures(tmp_path / "2026-Q3", "funnel")
-    assert f["closed_scope"] == "all history"
+    manifest = json.loads((tmp_path / "2026-Q3" / "manifest.json").read_text())
+    (study,) = manifest["studies"]
+    assert study["status"] == "skipped"
+    assert study["reason"].startswith(
+        "no rows of opportunities in 2026-Q3 (opportunities from 2016-10-20"
+    )
+    code = report.run_report(source=str(wh), only=["funnel"], period="all", out=tmp_path / "all")
+    assert code == 0
+    (folder,) = [p for p in (tmp_path / "all").iterdir() if not p.name.startswith(".")]
+    f = _figures(folder, "funnel")
     assert round(f["win_rate"], 4) == 0.6315
     assert f["won_amount"] == pytest.approx(10_005_534, abs=0.5)

@@ -174,6 +174,126 @@ def test_power_against_textbook_values():
     assert curve["power"].item() == pytest.approx(0.80, abs=0.01)
 
 
+# --------------------------------------------------------------------------- boundaries: say "not testable", never raise
+
+Z2 = stats.norm.ppf(0.975) ** 2
+
+
+def test_did_panel_without_any_training_and_with_one_rep():
+    rm = pd.DataFrame({"rep_id": ["a"] * 3, "month": MONTHS[:3], "revenue": 100.0})
+    no_training = pd.DataFrame(
+        {
+            "rep_id": pd.Series([], dtype=str),
+            "program": pd.Series([], dtype=str),
+            "date": pd.Series([], dtype="datetime64[s]"),
+        }
+    )
+    panel = em.did_panel(rm, no_training)  # raised "Cannot cast DatetimeArray" before
+    assert panel["treat_month"].isna().all() and not panel["treated"].any()
+    assert em.did_problem(panel) == "the trainings table lists no training for reps in this scope"
+    trained = pd.DataFrame(
+        {"rep_id": ["a"], "program": "P", "date": pd.to_datetime(["2025-02-01"])}
+    )
+    assert em.did_problem(em.did_panel(rm, trained)).startswith("only one rep in this scope")
+
+
+def test_did_problem_needs_two_reps_per_group_and_months_before():
+    panel = hand_panel(0.10)  # 2 trained, 2 untrained reps, 3 months before and after
+    assert em.did_problem(panel) is None
+    one_control = panel[panel["rep_id"] != "d"]
+    assert em.did_problem(one_control).startswith("2 trained and 1 untrained rep(s)")
+    everyone = panel[panel["treated"]]
+    assert "no comparison group" in em.did_problem(everyone)
+    no_before = panel[panel["month"] >= MONTHS[3]]
+    assert em.did_problem(no_before) == "no months before the training to compare with"
+    assert np.isnan(em.did_2x2(no_before)["uplift"])  # a missing cell: no figure, no KeyError
+
+
+def test_parallel_trends_and_event_study_say_why_they_cannot_run():
+    panel = hand_panel(0.10)
+    short = panel[panel["month"] >= MONTHS[1]]  # 2 months before training
+    t = em.parallel_trends(short)
+    assert np.isnan(t["p_value"]) and t["problem"].startswith("2 month(s) of revenue before")
+    assert em.describe_trends(t).startswith("**Pre-training trends not tested**")
+    assert em.parallel_trends(hand_panel(0.10, noise=_small_noise()))["problem"] is None
+    only_after = panel[~panel["treated"] | (panel["rel_month"] == -1)]
+    es = em.event_study(only_after, bin_months=1)
+    assert es.attrs["problem"] and es["rel_period"].tolist() == [-1]
+
+
+def _small_noise():
+    rng = np.random.default_rng(5)
+    return {(r, i): rng.uniform(-0.01, 0.01) for r in "abcd" for i in range(6)}
+
+
+def _pilot(pilot_won, pilot_closed, control_won, control_closed):
+    units = pd.DataFrame(
+        {
+            "unit_id": ["p", "c"],
+            "closed": [pilot_closed, control_closed],
+            "won": [pilot_won, control_won],
+        }
+    )
+    assign = pd.DataFrame({"unit_id": ["p", "c"], "group": ["pilot", "control"]})
+    return em.pilot_evaluation(units, assign)
+
+
+def test_pilot_at_100_or_0_percent_in_both_groups_is_not_testable():
+    r = _pilot(10, 10, 8, 8)
+    assert r["verdict"] == "not testable" and "was won" in r["reason"]
+    assert r["p_value"] is None and r["p_value_clustered"] is None
+    # Newcombe: [0 - (1 - 10/(10+z2)), 0 + (1 - 8/(8+z2))]
+    assert r["uplift_low"] == pytest.approx(-(1 - 10 / (10 + Z2)), abs=1e-9)
+    assert r["uplift_high"] == pytest.approx(1 - 8 / (8 + Z2), abs=1e-9)
+    assert r["pilot_ci_high"] == 1.0 and r["control_ci_low"] == pytest.approx(8 / (8 + Z2))
+    lost = _pilot(0, 10, 0, 8)
+    assert lost["verdict"] == "not testable" and "was lost" in lost["reason"]
+    text = em.describe_pilot(lost, "P", "rep", "2026-01-01")
+    assert "nan" not in text and "not testable" in text
+
+
+def test_pilot_with_one_group_at_100_percent_is_tested_with_a_score_interval():
+    r = _pilot(10, 10, 5, 10)  # 100 % vs 50 %: pooled 75 %, the z-test works
+    pooled = 15 / 20
+    z = 0.5 / math.sqrt(pooled * (1 - pooled) * (1 / 10 + 1 / 10))
+    assert r["p_value"] == pytest.approx(2 * stats.norm.sf(z), rel=1e-9)
+    # Newcombe by hand: Wilson 10/10 = [0.722467, 1], 5/10 = [0.236593, 0.763407]
+    w1_low = 10 / (10 + Z2)
+    half = math.sqrt(Z2 * (0.25 / 10 + Z2 / 400)) / (1 + Z2 / 10)
+    w2_low, w2_high = 0.5 - half, 0.5 + half
+    assert r["uplift_low"] == pytest.approx(0.5 - math.hypot(1 - w1_low, w2_high - 0.5), abs=1e-9)
+    assert r["uplift_high"] == pytest.approx(0.5 + (0.5 - w2_low), abs=1e-9)
+    assert r["uplift_low"] == pytest.approx(0.11737, abs=1e-4)
+
+
+def test_next_pilot_size_at_the_boundary():
+    assert em.next_pilot_size(0.5, 0.10) == {"n_per_group": 388, "status": "ok", "reason": ""}
+    for baseline, words in (
+        (0.0, "win rate is 0 %"),
+        (1.0, "win rate is 100 %"),
+        (0.97, "cannot rise by 5% points"),
+        (float("nan"), "no control win rate"),
+    ):
+        r = em.next_pilot_size(baseline, 0.05)
+        assert r["status"] == "not testable" and r["n_per_group"] is None and words in r["reason"]
+    assert "must be above 0" in em.next_pilot_size(0.3, 0.0)["reason"]
+    with pytest.raises(
+        ValueError
+    ):  # the raw calculator still refuses; studies call next_pilot_size
+        em.pilot_sample_size(1.0, 0.05)
+    text = em.describe_next_pilot(em.next_pilot_size(1.0, 0.05), 1.0, 0.05)
+    assert text.startswith("**Next pilot size: not testable**")
+    actions = em.experiments_actions(sizing=em.next_pilot_size(0.0, 0.05))
+    assert "Next pilot size: not testable" in actions
+
+
+def test_pilot_rates_chart_at_100_percent():
+    from salesnb.plots import experiments as ep
+
+    ax = ep.pilot_rates(_pilot(10, 10, 8, 8))  # Wilson bars reach 100 %, none negative
+    assert "not testable" in ax.get_title()
+
+
 def test_experiments_truths_recovered_by_report(demo_report, demo_truths):
     found = check_truths(demo_report, demo_truths, "experiments")
     assert (

@@ -11,7 +11,7 @@ import pytest
 
 from salesnb.metrics import funnel as fm
 from salesnb.queries import funnel as fq
-from salesnb.source import connect
+from salesnb.sources import connect
 from salesnb.study import Filters
 
 # --------------------------------------------------------------------------- metrics
@@ -274,3 +274,155 @@ def test_creation_cohorts(tiny_crm):
     # created before 03-01: Jan D1 (won 02-10), D2 (closed 03-01 = not yet by end -> open); Feb D3 open, D4 won
     assert c.loc["2026-01", ["deals", "won", "open"]].tolist() == [2, 1, 1]
     assert c.loc["2026-02", ["deals", "won", "open"]].tolist() == [2, 1, 1]
+
+
+# --------------------------------------------------------------------------- boundaries: 0 %, 100 %, nothing closed
+
+Z2 = 1.959963984540054**2  # z^2 of a 95 % interval
+
+
+def test_win_rate_interval_all_won_all_lost_and_nothing_closed():
+    # Wilson at k = n: lower = n / (n + z^2), upper = 1 exactly (never 0.9999999999999999)
+    lo, hi = fm.win_rate_interval(10, 10)
+    assert lo == pytest.approx(10 / (10 + Z2)) and hi == 1.0
+    # Wilson at k = 0: lower = 0 exactly, upper = z^2 / (n + z^2)
+    lo, hi = fm.win_rate_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(Z2 / (10 + Z2))
+    assert fm.win_rate_interval(0, 0) is None  # no closed deal: no rate, no interval
+    # Jeffreys bounds at the edges are pulled onto the rate they must contain
+    lo, hi = fm.win_rate_interval(10, 10, method="jeffreys")
+    assert hi == 1.0 and 0.7 < lo < 1.0
+    assert fm.win_rate_interval(0, 10, method="jeffreys")[0] == 0.0
+    lo_all, hi_all = fm.win_rate_intervals([3, 0], [0, 0])
+    assert np.isnan(lo_all).all() and np.isnan(hi_all).all()
+
+
+def test_win_rate_table_error_bars_never_negative_at_the_edges():
+    counts = pd.DataFrame(
+        {"rep": ["All", "None", "Half"], "won": [30, 0, 5], "closed": [30, 12, 10]}
+    )
+    t = fm.win_rate_table(counts, "rep").set_index("rep")
+    assert (t["ci_low"] <= t["win_rate"]).all() and (t["win_rate"] <= t["ci_high"]).all()
+    assert t["ci_low"].min() >= 0.0 and t["ci_high"].max() <= 1.0
+    assert t.loc["All", "ci_high"] == 1.0 and t.loc["None", "ci_low"] == 0.0
+    assert t.loc["All", "ci_low"] == pytest.approx(30 / (30 + Z2))
+    from salesnb.plots import funnel as fp
+
+    ax = fp.win_rate_ci(t.reset_index(), "rep", overall=35 / 52)  # raised on negative xerr before
+    assert ax.get_title().startswith("Win rate by rep")
+
+
+def test_win_summary_says_what_is_missing():
+    none = fm.win_summary(0, 0, 0.0, "EUR")
+    assert "not computed" in none and "nan" not in none
+    lost = fm.win_summary(0, 5, 0.0, "EUR")
+    # 0 of 5: Wilson upper bound z^2 / (5 + z^2) = 43.4 %
+    assert "**0.0%**" in lost and "0.0% to 43.4%" in lost and "no average won deal" in lost
+    assert "nan" not in lost
+
+
+def test_describe_cycle_without_closed_deals():
+    empty = fm.cycle_time_summary(pd.DataFrame({"cycle_days": [], "deals": []}))
+    assert empty["deals"] == 0 and np.isnan(empty["median"])
+    assert fm.describe_cycle(empty).startswith("**Not computed: cycle time**")
+
+
+def test_velocity_gap_names_the_missing_input():
+    assert fm.velocity_gap(10, float("nan"), 5000.0, 30.0).startswith("no deal was won or lost")
+    assert "average won deal" in fm.velocity_gap(10, 0.0, float("nan"), 30.0)
+    assert "cycle time" in fm.velocity_gap(10, 0.2, 5000.0, float("nan"))
+    assert "0 days" in fm.velocity_gap(10, 0.2, 5000.0, 0.0)
+    assert fm.velocity_gap(10, 0.2, 5000.0, 50.0) is None
+    assert fm.pipeline_velocity(10, 0.2, 5000.0, 50.0) == 200.0  # 10 x 0.2 x 5000 / 50
+    text = fm.pipeline_lines(None, "no deal was won", fm.coverage_against(100.0, None, 0.0), "USD")
+    assert "not computed — no deal was won" in text and "nan" not in text
+
+
+def test_coverage_against_target_won_amount_and_nothing():
+    by_target = fm.coverage_against(900.0, 400.0, 100.0, in_progress=True, target_label="2026-Q3")
+    assert by_target["coverage"] == 3.0 and by_target["basis"] == "target 2026-Q3"  # 900 / 300
+    met = fm.coverage_against(900.0, 400.0, 500.0, in_progress=True, target_label="2026-Q3")
+    assert np.isnan(met["coverage"]) and met["gap"] == "the 2026-Q3 target is already met"
+    nothing = fm.coverage_against(900.0, None, 0.0, target_label="2026-Q4")
+    assert np.isnan(nothing["coverage"]) and "2026-Q4 target would fill it" in nothing["gap"]
+    assert fm.coverage_against(900.0, None, 300.0)["coverage"] == 3.0
+
+
+def test_no_bottleneck_when_nothing_leaks_or_too_few_deals():
+    c = pd.DataFrame(
+        {"stage": ["A", "B"], "entered": [40, 30], "conversion": [1.0, 1.0], "leaked": [0, 0]}
+    )
+    assert fm.find_bottleneck(c) == {}
+    assert "no deal was lost" in fm.bottleneck_gap(c)
+    assert "20 or more deals" in fm.bottleneck_gap(c.assign(entered=5))
+    assert "stage history" in fm.bottleneck_gap(None)
+    assert "no working stage" in fm.bottleneck_gap(c.iloc[0:0])
+    assert fm.bottleneck_gap(c.assign(conversion=[0.5, 1.0])) is None
+
+
+def test_open_pipeline_without_a_won_deal_is_not_valued_at_zero():
+    open_stages = pd.DataFrame(
+        {"stage": ["A", "B"], "deals": [3, 2], "amount": [100.0, 0.0], "with_amount": [1, 0]}
+    )
+    valued = fm.value_open_pipeline(open_stages, float("nan"))
+    assert valued["value"].tolist() == [100.0, 0.0]  # known amounts only
+    # (3 - 1) + (2 - 0) deals without an amount
+    assert fm.unvalued_note(valued, float("nan")).startswith("4 open deals carry no amount")
+    assert "average won deal (50)" in fm.unvalued_note(valued, 50.0)
+    # nothing closed: no stage probability, no overall win rate -> no expected value at all
+    f = fm.weighted_forecast(valued, None, default_probability=float("nan"))
+    assert fm.expected_total(f) == (None, ["A", "B"])
+    f = fm.weighted_forecast(valued, {"A": 0.5}, default_probability=float("nan"))
+    assert fm.expected_total(f) == (50.0, ["B"])
+
+
+def test_win_rate_table_gap():
+    assert fm.win_rate_table_gap(0, None, "rep") == "no deal was won or lost in scope"
+    assert fm.win_rate_table_gap(9, None, "source") == "the deals carry no source"
+    empty = fm.win_rate_table(
+        pd.DataFrame({"rep": ["a"], "won": [1], "closed": [2]}), "rep", min_closed=5
+    )
+    assert "5 or more closed deals" in fm.win_rate_table_gap(2, empty, "rep", 5)
+    five = fm.win_rate_table(
+        pd.DataFrame({"rep": ["a"], "won": [1], "closed": [5]}), "rep", min_closed=5
+    )
+    assert fm.win_rate_table_gap(5, five, "rep", 5) is None
+
+
+def test_describe_scope_without_closed_deals():
+    text = fm.describe_scope(
+        {"label": "none", "start": None, "end": None, "note": "x"}, "2026-09-30"
+    )
+    assert "None" not in text and text.startswith("No deal in scope has closed")
+
+
+def test_closed_deal_counts_names_every_group(tmp_path):
+    """No reps table: the rep id names the rep; a deal without a source is '(no source)' on the page."""
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["D1", "D2", "D3"],
+            "rep_id": ["R1", "R1", "R2"],
+            "created_date": pd.to_datetime(["2026-01-01"] * 3),
+            "close_date": pd.to_datetime(["2026-02-01"] * 3),
+            "amount": [10.0, 20.0, 30.0],
+            "stage": ["Won", "Lost", "Won"],
+            "status": ["won", "lost", "won"],
+            "source": ["Web", None, "Web"],
+        }
+    )
+    path = tmp_path / "deals.duckdb"
+    con = duckdb.connect(str(path))
+    con.register("x", opps)
+    con.execute("CREATE TABLE opportunities AS SELECT * FROM x")
+    con.execute("ALTER TABLE opportunities ALTER created_date TYPE DATE")
+    con.execute("ALTER TABLE opportunities ALTER close_date TYPE DATE")
+    con.close()
+    src = connect(path)
+    try:
+        q1 = Filters(date(2026, 1, 1), date(2026, 4, 1))
+        by_rep = fq.closed_deal_counts(src, q1, by=["rep"]).set_index("rep")
+        assert by_rep["closed"].to_dict() == {"R1": 2, "R2": 1}
+        by_source = fm.win_rate_table(fq.closed_deal_counts(src, q1, by=["source"]), "source")
+        assert by_source.set_index("source")["won"].to_dict() == {"Web": 2, "(no source)": 0}
+    finally:
+        src.close()

@@ -27,12 +27,21 @@ same rep are not independent. Revenue per unit is compared with Welch's
 t-test. The verdict uses the more cautious of the two p-values:
 *roll out* when the uplift is significant and positive, *stop* when it is
 significantly negative or the interval rules out the minimum worthwhile
-uplift, otherwise *keep testing*.
+uplift, otherwise *keep testing*. When a group won all or none of its deals
+the Wald interval collapses to a point, so the difference then gets
+Newcombe's score interval (``confint_proportions_2indep``); when both groups
+won all or none, the rates cannot differ and the verdict is *not testable*.
 
 Power
 -----
 :func:`pilot_sample_size` uses statsmodels ``NormalIndPower`` with Cohen's h
-(``proportion_effectsize``) for the deals needed per group.
+(``proportion_effectsize``) for the deals needed per group;
+:func:`next_pilot_size` says *not testable*, with the reason, for a baseline
+of 0 % or 100 % (or one the uplift would push past 100 %).
+
+Too little data never raises in a study: :func:`did_problem`,
+:func:`pilot_problem` and the ``problem`` entries of :func:`parallel_trends`
+and :func:`event_study` say what is missing instead.
 """
 
 from __future__ import annotations
@@ -44,9 +53,14 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_effectsize,
+    proportions_ztest,
+)
 
 from salesnb.metrics import require_columns
+from salesnb.metrics.funnel import win_rate_intervals
 
 
 def _month_start(d) -> pd.Timestamp:
@@ -92,14 +106,15 @@ def did_panel(
     )
     p = p.assign(month=pd.to_datetime(p["month"]).dt.to_period("M").dt.to_timestamp())
     p = p.groupby(["rep_id", "month"], as_index=False)["revenue"].sum()
-    p["treat_month"] = p["rep_id"].map(first)
-    p = p[~(p["month"] == p["rep_id"].map(partial))]
+    # map through dicts: an empty Series of dates (nobody trained) cannot be used as a mapper
+    p["treat_month"] = pd.to_datetime(p["rep_id"].map(first.to_dict()))
+    p = p[~(p["month"] == pd.to_datetime(p["rep_id"].map(partial.to_dict())))]
     p = p[p["revenue"] > 0].copy()
     p["treated"] = p["treat_month"].notna()
     p["post"] = p["treated"] & (p["month"] >= p["treat_month"])
     p["trained_after"] = p["post"]
     p["log_revenue"] = np.log(p["revenue"])
-    m0 = p["month"].min()
+    m0 = p["month"].min() if len(p) else pd.Timestamp("2000-01-01")
     p["t"] = (p["month"].dt.year - m0.year) * 12 + p["month"].dt.month - m0.month
     tm = p["treat_month"]
     p["rel_month"] = np.where(
@@ -111,9 +126,26 @@ def did_panel(
     return p.sort_values(["rep_id", "month"]).reset_index(drop=True)
 
 
-def did_problem(panel: pd.DataFrame) -> str | None:
-    """Why the DiD cannot be estimated from this panel (None when it can)."""
+def did_problem(panel: pd.DataFrame, min_reps: int = 2) -> str | None:
+    """Why the DiD cannot be estimated from this panel (None when it can).
+
+    It needs trained and untrained reps (``min_reps`` of each at least: standard errors are
+    clustered by rep), months before and after the training, and more rep-months than the
+    model has rep and month effects.
+
+    >>> rm = pd.DataFrame({"rep_id": ["a", "a"], "month": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+    ...                    "revenue": [100.0, 120.0]})
+    >>> tr = pd.DataFrame({"rep_id": ["a"], "program": ["X"], "date": pd.to_datetime(["2025-02-01"])})
+    >>> did_problem(did_panel(rm, tr))
+    'only one rep in this scope: the DiD needs trained and untrained reps to compare'
+    """
     require_columns(panel, ["rep_id", "treated", "trained_after"], "DiD panel")
+    if panel.empty:
+        return "no rep has revenue in this scope"
+    if panel.attrs.get("program", "") is None:
+        return "the trainings table lists no training for reps in this scope"
+    if panel["rep_id"].nunique() < 2:
+        return "only one rep in this scope: the DiD needs trained and untrained reps to compare"
     if not panel["treated"].any():
         return "no trained rep has revenue in this scope"
     if panel["treated"].all():
@@ -122,6 +154,19 @@ def did_problem(panel: pd.DataFrame) -> str | None:
         return "the period ends before the training took effect"
     if not (panel["treated"] & ~panel["trained_after"]).any():
         return "no months before the training to compare with"
+    n_t = panel.loc[panel["treated"], "rep_id"].nunique()
+    n_c = panel.loc[~panel["treated"], "rep_id"].nunique()
+    if min(n_t, n_c) < min_reps:
+        return (
+            f"{n_t} trained and {n_c} untrained rep(s): too few to estimate the effect with "
+            f"rep-clustered errors (it needs {min_reps} or more in each group)"
+        )
+    effects = panel["rep_id"].nunique() + panel["month"].nunique()
+    if len(panel) <= effects:
+        return (
+            f"{len(panel)} rep-months are too few for {effects} rep and month effects "
+            "(more months of revenue would fill it)"
+        )
     return None
 
 
@@ -163,7 +208,8 @@ def did_2x2(panel: pd.DataFrame) -> dict:
     """The plain 2x2 difference of mean log revenue (check on :func:`training_did`).
 
     "After" for control reps means months from the earliest training month on.
-    Returns the four cell means, ``coef`` and ``uplift`` (exp(coef) - 1).
+    Returns the four cell means, ``coef`` and ``uplift`` (exp(coef) - 1); ``coef`` and
+    ``uplift`` are NaN when a cell has no rep-month (e.g. no control month before training).
     """
     require_columns(panel, ["month", "log_revenue", "treated", "treat_month"], "DiD panel")
     start = panel["treat_month"].min()
@@ -172,10 +218,10 @@ def did_2x2(panel: pd.DataFrame) -> dict:
     )
     g = panel.groupby([panel["treated"], after])["log_revenue"].mean()
     cells = {
-        "trained_before": g[(True, False)],
-        "trained_after": g[(True, True)],
-        "control_before": g[(False, False)],
-        "control_after": g[(False, True)],
+        "trained_before": g.get((True, False), np.nan),
+        "trained_after": g.get((True, True), np.nan),
+        "control_before": g.get((False, False), np.nan),
+        "control_after": g.get((False, True), np.nan),
     }
     coef = (cells["trained_after"] - cells["trained_before"]) - (
         cells["control_after"] - cells["control_before"]
@@ -192,7 +238,8 @@ def parallel_trends(panel: pd.DataFrame) -> dict:
 
     Uses months before each trained rep's treat month, and for controls months before the
     earliest treat month, with rep and month fixed effects and rep-clustered SE.
-    Returns trend_diff (log points per month), p_value, months.
+    Returns trend_diff (log points per month), p_value, months and problem: None, or why the
+    test cannot be run (then trend_diff and p_value are NaN).
     """
     require_columns(
         panel, ["rep_id", "month", "log_revenue", "treated", "treat_month", "t"], "DiD panel"
@@ -204,19 +251,29 @@ def parallel_trends(panel: pd.DataFrame) -> dict:
     pre = pre.assign(
         tt=pre["t"] * pre["treated"].astype(float), month_s=pre["month"].dt.strftime("%Y-%m")
     )
-    if pre["month"].nunique() < 3 or pre["treated"].nunique() < 2:
-        return {
-            "trend_diff": float("nan"),
-            "p_value": float("nan"),
-            "months": int(pre["month"].nunique()),
-        }
-    fit = smf.ols("log_revenue ~ tt + C(rep_id) + C(month_s)", data=pre).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(pre["rep_id"])[0]}
-    )
+    months = int(pre["month"].nunique())
+    problem = None
+    if months < 3:
+        problem = f"{months} month(s) of revenue before the training: the test needs 3 or more"
+    elif pre["treated"].nunique() < 2:
+        problem = "before the training only one group (trained or untrained) has revenue"
+    elif min(pre.groupby("treated")["rep_id"].nunique()) < 2:
+        problem = "fewer than 2 reps in a group before the training"
+    if problem is None:
+        fit = smf.ols("log_revenue ~ tt + C(rep_id) + C(month_s)", data=pre).fit(
+            cov_type="cluster", cov_kwds={"groups": pd.factorize(pre["rep_id"])[0]}
+        )
+        diff, p_value = float(fit.params["tt"]), float(fit.pvalues["tt"])
+        if np.isfinite(p_value):
+            return {"trend_diff": diff, "p_value": p_value, "months": months, "problem": None}
+        problem = (
+            "the trend difference has no standard error (too little variation before training)"
+        )
     return {
-        "trend_diff": float(fit.params["tt"]),
-        "p_value": float(fit.pvalues["tt"]),
-        "months": int(pre["month"].nunique()),
+        "trend_diff": float("nan"),
+        "p_value": float("nan"),
+        "months": months,
+        "problem": problem,
     }
 
 
@@ -227,7 +284,8 @@ def event_study(
 
     Bins outside [lo, hi] are pooled into the end bins. Returns rel_period, coef, low, high,
     uplift (exp(coef) - 1); the reference period has coef 0. ``attrs["pre_p_value"]`` is the
-    joint Wald test that every period before training has coef 0 (NaN without such periods).
+    joint Wald test that every period before training has coef 0 (NaN without such periods);
+    ``attrs["problem"]`` says why there is only the reference row, when the data is too thin.
     """
     require_columns(panel, ["rep_id", "month", "log_revenue", "treated", "rel_month"], "DiD panel")
     d = panel.assign(month_s=panel["month"].dt.strftime("%Y-%m"))
@@ -240,12 +298,21 @@ def event_study(
         d[name] = ((rel == k) & d["treated"]).astype(float)
         if d[name].sum() > 0:
             names[k] = name
+    rows = [{"rel_period": -1, "coef": 0.0, "low": 0.0, "high": 0.0}]
+    if not names or len(d) <= len(names) + d["rep_id"].nunique() + d["month_s"].nunique():
+        out = pd.DataFrame(rows).assign(uplift=0.0)
+        out.attrs["pre_p_value"] = float("nan")
+        out.attrs["problem"] = (
+            "no month of a trained rep lies outside the reference period"
+            if not names
+            else "too few rep-months for an effect per period"
+        )
+        return out
     formula = "log_revenue ~ " + " + ".join(names.values()) + " + C(rep_id) + C(month_s)"
     fit = smf.ols(formula, data=d).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(d["rep_id"])[0]}
     )
     ci = fit.conf_int(alpha)
-    rows = [{"rel_period": -1, "coef": 0.0, "low": 0.0, "high": 0.0}]
     for k, name in names.items():
         rows.append(
             {
@@ -265,6 +332,7 @@ def event_study(
         if pre
         else float("nan")
     )
+    out.attrs["problem"] = None
     return out
 
 
@@ -283,10 +351,19 @@ def pilot_evaluation(
 
     ``units``: unit_id, closed, won, won_amount (deals of each unit since the pilot start);
     ``assignment``: unit_id, group ('pilot' / 'control'). Units in the assignment with no
-    closed deals count as 0 deals. Returns pilot_rate, control_rate, uplift (points, as a
-    fraction), uplift_low, uplift_high, p_value (z-test), p_value_clustered (LPM with
-    unit-clustered SE), revenue_uplift (difference in mean won amount per unit),
-    revenue_p_value (Welch), deals and units per group, verdict, reason.
+    closed deals count as 0 deals. Returns pilot_rate, control_rate (each with a Wilson
+    interval: pilot_ci_low/high, control_ci_low/high), uplift (points, as a fraction),
+    uplift_low, uplift_high, p_value (z-test), p_value_clustered (LPM with unit-clustered SE),
+    revenue_uplift (difference in mean won amount per unit), revenue_p_value (Welch), deals
+    and units per group, verdict, reason. A p-value that cannot be computed (fewer than 4
+    units for the clustered check, fewer than 2 per group for Welch, both groups at 0 % or
+    100 %) is None, and the verdict is then *not testable* when the z-test itself has none.
+
+    >>> u = pd.DataFrame({"unit_id": ["p", "c"], "closed": [10, 8], "won": [10, 8]})
+    >>> a = pd.DataFrame({"unit_id": ["p", "c"], "group": ["pilot", "control"]})
+    >>> r = pilot_evaluation(u, a)
+    >>> r["verdict"], r["p_value"], round(r["uplift_high"], 3)
+    ('not testable', None, 0.324)
     """
     require_columns(units, ["unit_id", "closed", "won"], "pilot deals")
     require_columns(assignment, ["unit_id", "group"], "pilot assignment")
@@ -303,29 +380,45 @@ def pilot_evaluation(
     n = grp.loc[["pilot", "control"], "closed"].to_numpy(dtype="float64")
     rates = k / n
     diff = rates[0] - rates[1]
-    _, p_z = proportions_ztest(k, n)
-    se = math.sqrt(rates[0] * (1 - rates[0]) / n[0] + rates[1] * (1 - rates[1]) / n[1])
-    z = stats.norm.ppf(1 - alpha / 2)
-    low, high = diff - z * se, diff + z * se
+    pooled = k.sum() / n.sum()
+    # both groups all won or all lost: no variance, the z statistic is 0 / 0
+    p_z = float(proportions_ztest(k, n)[1]) if 0 < pooled < 1 else float("nan")
+    if ((rates > 0) & (rates < 1)).all():
+        se = math.sqrt(rates[0] * (1 - rates[0]) / n[0] + rates[1] * (1 - rates[1]) / n[1])
+        z = stats.norm.ppf(1 - alpha / 2)
+        low, high = diff - z * se, diff + z * se
+    else:  # a group at 0 % or 100 %: the Wald interval would collapse to a point
+        low, high = (
+            float(x)
+            for x in confint_proportions_2indep(
+                k[0], n[0], k[1], n[1], method="newcomb", compare="diff", alpha=alpha
+            )
+        )
+    ci_low, ci_high = win_rate_intervals(k, n, alpha=alpha)
     # unit-level check: deals of one rep are correlated, so cluster by unit (grouped LPM)
     uu = u[u["closed"] > 0].assign(
         rate=lambda x: x["won"] / x["closed"], is_pilot=lambda x: (x["group"] == "pilot") * 1.0
     )
     p_cl = float("nan")
-    if uu["unit_id"].nunique() >= 4:
+    if uu["unit_id"].nunique() >= 4 and uu["is_pilot"].nunique() == 2 and uu["rate"].std() > 0:
         fit = smf.wls("rate ~ is_pilot", data=uu, weights=uu["closed"]).fit(
             cov_type="cluster", cov_kwds={"groups": pd.factorize(uu["unit_id"])[0]}
         )
         p_cl = float(fit.pvalues["is_pilot"])
     wa_p = u.loc[u["group"] == "pilot", "won_amount"].astype(float)
     wa_c = u.loc[u["group"] == "control", "won_amount"].astype(float)
-    rev_p = (
-        float(stats.ttest_ind(wa_p, wa_c, equal_var=False).pvalue)
-        if len(wa_p) > 1 and len(wa_c) > 1
-        else float("nan")
-    )
+    rev_p = float("nan")
+    if len(wa_p) > 1 and len(wa_c) > 1 and (wa_p.std() > 0 or wa_c.std() > 0):
+        rev_p = float(stats.ttest_ind(wa_p, wa_c, equal_var=False).pvalue)
     p_decide = max(p_z, p_cl) if np.isfinite(p_cl) else p_z
-    if p_decide < alpha and diff > 0:
+    if not np.isfinite(p_decide):
+        outcome = "won" if pooled == 1 else "lost"
+        verdict, reason = (
+            "not testable",
+            f"every closed deal of both groups was {outcome}, so their win rates cannot differ "
+            "yet; deals with the other outcome would make it testable",
+        )
+    elif p_decide < alpha and diff > 0:
         verdict, reason = (
             "roll out",
             f"win rate +{diff:.1%} points, significant (p = {p_decide:.2g})",
@@ -339,16 +432,24 @@ def pilot_evaluation(
             "keep testing",
             f"uplift {diff:+.1%} points not yet distinguishable from noise (p = {p_decide:.2g})",
         )
+
+    def _p(x: float) -> float | None:
+        return float(x) if np.isfinite(x) else None
+
     return {
         "pilot_rate": float(rates[0]),
         "control_rate": float(rates[1]),
+        "pilot_ci_low": float(ci_low[0]),
+        "pilot_ci_high": float(ci_high[0]),
+        "control_ci_low": float(ci_low[1]),
+        "control_ci_high": float(ci_high[1]),
         "uplift": float(diff),
         "uplift_low": float(low),
         "uplift_high": float(high),
-        "p_value": float(p_z),
-        "p_value_clustered": p_cl,
+        "p_value": _p(p_z),
+        "p_value_clustered": _p(p_cl),
         "revenue_uplift": float(wa_p.mean() - wa_c.mean()),
-        "revenue_p_value": rev_p,
+        "revenue_p_value": _p(rev_p),
         "pilot_deals": int(n[0]),
         "control_deals": int(n[1]),
         "pilot_units": int((u["group"] == "pilot").sum()),
@@ -377,6 +478,9 @@ def pilot_sample_size(
 ) -> int:
     """Deals needed per group to detect a win-rate rise from ``baseline`` to ``baseline + mde``.
 
+    Raises ``ValueError`` outside (0, 1); in a study use :func:`next_pilot_size`, which says
+    *not testable* there instead.
+
     >>> pilot_sample_size(0.5, 0.1)  # Cohen's h = 0.201; normal approximation
     388
     """
@@ -391,6 +495,42 @@ def pilot_sample_size(
     return int(math.ceil(n))
 
 
+def next_pilot_size(baseline: float, mde: float, alpha: float = 0.05, power: float = 0.8) -> dict:
+    """Deals per group for the next pilot, or *not testable* with the reason.
+
+    Returns ``n_per_group`` (None when not testable), ``status`` ("ok" / "not testable") and
+    ``reason``. A baseline of 0 % or 100 % is not testable: it is what a group looks like
+    before its first won (or lost) deal, not a win rate to plan from; nor is an uplift that
+    would take the win rate to 100 % or beyond.
+
+    >>> next_pilot_size(0.5, 0.1)["n_per_group"]
+    388
+    >>> r = next_pilot_size(1.0, 0.05)
+    >>> r["status"], r["n_per_group"], r["reason"]
+    ('not testable', None, 'the control win rate is 100 %: every closed control deal was won, so there is no room for an uplift to detect')
+    """
+    if mde is None or pd.isna(mde) or mde <= 0:
+        reason = f"the uplift to detect (mde = {mde}) must be above 0"
+    elif baseline is None or pd.isna(baseline):
+        reason = "there is no control win rate to start from (no closed control deal)"
+    elif baseline <= 0:
+        reason = (
+            "the control win rate is 0 %: no control deal was won yet, so there is no win rate "
+            "to plan from (won control deals would give one)"
+        )
+    elif baseline >= 1:
+        reason = (
+            "the control win rate is 100 %: every closed control deal was won, so there is no "
+            "room for an uplift to detect"
+        )
+    elif baseline + mde >= 1:
+        reason = f"a {baseline:.0%} win rate cannot rise by {mde:.0%} points (it would reach 100 %)"
+    else:
+        n = pilot_sample_size(baseline, mde, alpha=alpha, power=power)
+        return {"n_per_group": n, "status": "ok", "reason": ""}
+    return {"n_per_group": None, "status": "not testable", "reason": reason}
+
+
 def power_curve(
     baseline: float, n_per_group: int, uplifts=None, alpha: float = 0.05
 ) -> pd.DataFrame:
@@ -402,6 +542,86 @@ def power_curve(
     return pd.DataFrame({"uplift": uplifts, "power": np.asarray(pw, dtype=float)})
 
 
+def _finite(x) -> bool:
+    return x is not None and not pd.isna(x) and bool(np.isfinite(x))
+
+
+def describe_did(did: dict, program: str, two_by_two: dict | None = None) -> str:
+    """Markdown: the training effect with its interval (and the plain 2x2 check when it exists).
+
+    >>> d = {"trained_reps": 2, "control_reps": 2, "uplift": 0.1, "uplift_low": float("nan"),
+    ...      "uplift_high": float("nan")}
+    >>> describe_did(d, "Coaching")
+    '**Coaching**: 2 trained vs 2 untrained reps — uplift **+10.0%** (no interval: the rep-clustered standard error cannot be computed).'
+    """
+    text = (
+        f"**{program}**: {did['trained_reps']} trained vs {did['control_reps']} untrained reps — "
+        f"uplift **{did['uplift']:+.1%}**"
+    )
+    if _finite(did["uplift_low"]) and _finite(did["uplift_high"]):
+        text += f" (95 % CI {did['uplift_low']:+.1%} to {did['uplift_high']:+.1%})"
+    else:
+        text += " (no interval: the rep-clustered standard error cannot be computed)"
+    if two_by_two is not None and _finite(two_by_two.get("uplift")):
+        text += f"; plain 2×2: {two_by_two['uplift']:+.1%}"
+    return text + "."
+
+
+def describe_trends(trends: dict) -> str:
+    """Markdown: the pre-training trend test of :func:`parallel_trends`, or why it was not run.
+
+    >>> describe_trends({"trend_diff": float("nan"), "p_value": float("nan"), "months": 1,
+    ...                  "problem": "1 month(s) of revenue before the training: the test needs 3 or more"})
+    '**Pre-training trends not tested** — 1 month(s) of revenue before the training: the test needs 3 or more.'
+    """
+    if trends.get("problem") or not _finite(trends.get("p_value")):
+        why = trends.get("problem") or "the test could not be computed"
+        return f"**Pre-training trends not tested** — {why}."
+    return (
+        f"Pre-training trend difference {trends['trend_diff']:+.4f} log points/month, "
+        f"p = **{trends['p_value']:.3f}** ({trends['months']} months)."
+    )
+
+
+def describe_pilot(result: dict, name: str, unit_type: str, start) -> str:
+    """Markdown: the pilot's win rates, uplift, tests and verdict; a test that cannot be run
+    is named with what it needs instead of a p-value."""
+    r = result
+    text = (
+        f"**{name}** ({unit_type} units from {pd.Timestamp(start):%Y-%m-%d}): win rate "
+        f"{r['pilot_rate']:.1%} vs {r['control_rate']:.1%} → **{r['uplift']:+.1%} points** "
+        f"(95 % CI {r['uplift_low']:+.1%} to {r['uplift_high']:+.1%})"
+    )
+    if _finite(r["p_value"]):
+        text += f", p = {r['p_value']:.2g}"
+        text += (
+            f" (clustered {r['p_value_clustered']:.2g})"
+            if _finite(r["p_value_clustered"])
+            else " (no clustered check: it needs 4 or more units with closed deals and differing win rates)"
+        )
+    text += f"; won amount per unit {r['revenue_uplift']:+,.0f}"
+    text += (
+        f" (Welch p = {r['revenue_p_value']:.2g})"
+        if _finite(r["revenue_p_value"])
+        else " (no Welch test: it needs 2 or more units per group and differing amounts)"
+    )
+    return text + f". Verdict: **{r['verdict']}** — {r['reason']}."
+
+
+def describe_next_pilot(sizing: dict, baseline: float, mde: float) -> str:
+    """Markdown: the deals per group of :func:`next_pilot_size`, or why it is not testable.
+
+    >>> describe_next_pilot(next_pilot_size(0.5, 0.1), 0.5, 0.1)
+    'From a 50.0% win rate, detecting +10% points takes **388** closed deals per group.'
+    """
+    if sizing["n_per_group"] is None:
+        return f"**Next pilot size: not testable** — {sizing['reason']}."
+    return (
+        f"From a {baseline:.1%} win rate, detecting +{mde:.0%} points takes "
+        f"**{sizing['n_per_group']:,}** closed deals per group."
+    )
+
+
 def experiments_actions(
     did: dict | None = None,
     trends: dict | None = None,
@@ -410,11 +630,15 @@ def experiments_actions(
     mde: float = 0.05,
     program: str | None = None,
     pilot_name: str | None = None,
+    sizing: dict | None = None,
 ) -> str:
-    """The "What to do" bullets, computed from the study's numbers (markdown)."""
+    """The "What to do" bullets, computed from the study's numbers (markdown).
+
+    ``sizing``: a :func:`next_pilot_size` result; when it is *not testable* its reason is a bullet.
+    """
     out = []
     if did is not None:
-        sig = did["uplift_low"] > 0 or did["uplift_high"] < 0
+        sig = _finite(did["uplift_low"]) and (did["uplift_low"] > 0 or did["uplift_high"] < 0)
         out.append(
             f"- Training '{program}': trained reps sell **{did['uplift']:+.1%}** vs their counterfactual "
             f"(95 % CI {did['uplift_low']:+.1%} to {did['uplift_high']:+.1%})"
@@ -426,11 +650,7 @@ def experiments_actions(
                 else "; it hurts — stop it."
             )
         )
-        if (
-            trends is not None
-            and np.isfinite(trends.get("p_value", np.nan))
-            and trends["p_value"] < 0.05
-        ):
+        if trends is not None and _finite(trends.get("p_value")) and trends["p_value"] < 0.05:
             out.append(
                 f"- Caution: trained reps were already on a different trend before training "
                 f"(p = {trends['p_value']:.2g}); the DiD may be biased."
@@ -442,7 +662,9 @@ def experiments_actions(
             f"- To detect a {mde:.0%}-point win-rate uplift next time, plan for **{next_n:,}** closed "
             "deals per group (80 % power, 5 % two-sided)."
         )
-    return "\n".join(out) or "- No experiment data in this warehouse."
+    elif sizing is not None and sizing.get("n_per_group") is None:
+        out.append(f"- Next pilot size: not testable — {sizing['reason']}.")
+    return "\n".join(out) or "- No experiment could be evaluated with the data in this scope."
 
 
 __all__ = [
@@ -454,6 +676,7 @@ __all__ = [
     "trend_by_group",
     "pilot_evaluation",
     "pilot_sample_size",
+    "next_pilot_size",
     "power_curve",
     "experiments_actions",
 ]

@@ -4,7 +4,10 @@ Pure functions over small frames produced by :mod:`salesnb.queries.funnel` (coun
 group, per stage, per cycle length), so the opportunity table never has to sit in pandas.
 
 Confidence intervals for win rates use ``statsmodels.stats.proportion.proportion_confint``
-(Wilson). Quantiles of cycle time are computed from a histogram (``cycle_days`` x
+(Wilson by default, Jeffreys on request), clipped to [0, 1] and widened to contain the rate
+itself: at 0 % or 100 % the formulas return bounds a rounding error off the rate (an upper
+bound of 0.9999999999999999 under a rate of 1), which would draw negative error bars. A group
+with no closed deal has no rate and no interval. Quantiles of cycle time are computed from a histogram (``cycle_days`` x
 ``deals``) by :func:`quantile_from_counts`, a weighted quantile written here because numpy's
 quantile takes no frequency weights and expanding the histogram would rebuild the fact table.
 
@@ -41,6 +44,48 @@ def win_rate(won: float, closed: float) -> float:
     return _ratio(won, closed)
 
 
+def win_rate_intervals(won, closed, alpha: float = 0.05, method: str = "wilson"):
+    """Lower and upper bounds of win rates ``won / closed`` (arrays), valid at 0 % and 100 %.
+
+    Bounds lie in [0, 1] and contain the rate; where ``closed`` is 0 both are NaN (no rate).
+    ``method``: ``"wilson"`` or ``"jeffreys"`` (see ``proportion_confint``).
+
+    >>> lo, hi = win_rate_intervals([10, 0, 0], [10, 10, 0])
+    >>> lo.round(4).tolist(), hi.round(4).tolist()
+    ([0.7225, 0.0, nan], [1.0, 0.2775, nan])
+    """
+    if method not in ("wilson", "jeffreys"):
+        raise ValueError(f"interval method must be 'wilson' or 'jeffreys', not {method!r}")
+    k = np.atleast_1d(np.asarray(won, dtype=float))
+    n = np.atleast_1d(np.asarray(closed, dtype=float))
+    ok = n > 0
+    lo, hi = np.full(k.shape, np.nan), np.full(k.shape, np.nan)
+    if ok.any():
+        lo_ok, hi_ok = proportion_confint(k[ok], n[ok], alpha=alpha, method=method)
+        rate = k[ok] / n[ok]
+        lo[ok] = np.clip(np.minimum(np.asarray(lo_ok, float), rate), 0.0, 1.0)
+        hi[ok] = np.clip(np.maximum(np.asarray(hi_ok, float), rate), 0.0, 1.0)
+    return lo, hi
+
+
+def win_rate_interval(
+    won: float, closed: float, alpha: float = 0.05, method: str = "wilson"
+) -> tuple[float, float] | None:
+    """The confidence interval of one win rate; None when nothing closed (no rate, no interval).
+
+    >>> [round(x, 4) for x in win_rate_interval(10, 10)]  # all won: the interval reaches 100 %
+    [0.7225, 1.0]
+    >>> [round(x, 4) for x in win_rate_interval(0, 10)]  # all lost: it starts at 0 %
+    [0.0, 0.2775]
+    >>> win_rate_interval(0, 0) is None
+    True
+    """
+    if not closed or pd.isna(closed):
+        return None
+    lo, hi = win_rate_intervals([won], [closed], alpha=alpha, method=method)
+    return float(lo[0]), float(hi[0])
+
+
 def win_rate_table(
     counts: pd.DataFrame,
     by: str | Sequence[str],
@@ -53,7 +98,9 @@ def win_rate_table(
 
     ``counts`` has one row per group with won and closed deal counts. Returns ``*by, closed,
     won, win_rate, ci_low, ci_high`` for groups with at least ``min_closed`` closed deals,
-    sorted by win rate (best first).
+    sorted by win rate (best first). Intervals come from :func:`win_rate_intervals`, so a
+    group that won all or none of its deals still gets bounds around its rate. A group
+    without a name (deals with no source, say) is labelled ``(no <column>)``.
 
     >>> t = win_rate_table(pd.DataFrame({"source": ["Web", "Event"], "won": [8, 1], "closed": [10, 4]}), "source")
     >>> list(t.source), round(float(t.win_rate.iloc[0]), 2)
@@ -62,15 +109,37 @@ def win_rate_table(
     by = [by] if isinstance(by, str) else list(by)
     require_columns(counts, by + [won_col, closed_col], "win_rate_table")
     out = counts[by].copy()
+    for col in by:
+        if out[col].isna().any():
+            out[col] = out[col].astype(str).where(out[col].notna(), f"(no {col})")
     out["closed"] = counts[closed_col].astype("int64")
     out["won"] = counts[won_col].astype("int64")
     out = out[out["closed"] >= max(min_closed, 1)].copy()
     out["win_rate"] = out["won"] / out["closed"]
-    lo, hi = proportion_confint(
-        out["won"].to_numpy(), out["closed"].to_numpy(), alpha=alpha, method="wilson"
-    )
-    out["ci_low"], out["ci_high"] = np.asarray(lo, float), np.asarray(hi, float)
+    lo, hi = win_rate_intervals(out["won"].to_numpy(), out["closed"].to_numpy(), alpha=alpha)
+    out["ci_low"], out["ci_high"] = lo, hi
     return out.sort_values(["win_rate", "closed"], ascending=[False, False]).reset_index(drop=True)
+
+
+def win_rate_table_gap(
+    closed: int, table: pd.DataFrame | None, dim: str, min_closed: int = 1
+) -> str | None:
+    """Why a :func:`win_rate_table` by ``dim`` has nothing to show (None when it has rows).
+
+    ``table`` is None when the table could not be built (the deals carry no such column).
+
+    >>> win_rate_table_gap(0, None, "source")
+    'no deal was won or lost in scope'
+    >>> win_rate_table_gap(12, pd.DataFrame({"source": []}), "source", 5)
+    'no source has 5 or more closed deals in scope (parameter min_closed)'
+    """
+    if not closed:
+        return "no deal was won or lost in scope"
+    if table is None:
+        return f"the deals carry no {dim}"
+    if table.empty:
+        return f"no {dim} has {min_closed} or more closed deals in scope (parameter min_closed)"
+    return None
 
 
 def quantile_from_counts(values, counts, q: float) -> float:
@@ -237,7 +306,8 @@ def find_bottleneck(conversion: pd.DataFrame, min_entered: int = 20) -> dict:
 
     Ties (conversion within 0.5 point) are broken by the longest median dwell. ``confirmed``
     says whether that stage also has the longest median dwell of all stages. Stages entered by
-    fewer than ``min_entered`` deals are ignored. Returns ``{}`` when no stage qualifies.
+    fewer than ``min_entered`` deals are ignored. Returns ``{}`` when no stage qualifies or
+    when no stage loses any deal (every conversion 100 %): :func:`bottleneck_gap` says which.
 
     >>> c = pd.DataFrame({"stage": ["A", "B", "C"], "entered": [100, 80, 30],
     ...                   "conversion": [0.8, 0.4, 0.7], "median_dwell_days": [5, 20, 9]})
@@ -246,7 +316,7 @@ def find_bottleneck(conversion: pd.DataFrame, min_entered: int = 20) -> dict:
     """
     require_columns(conversion, ["stage", "entered", "conversion"], "find_bottleneck")
     c = conversion[(conversion["entered"] >= min_entered) & conversion["conversion"].notna()].copy()
-    if c.empty:
+    if c.empty or c["conversion"].min() >= 1.0:
         return {}
     if "median_dwell_days" not in c:
         c["median_dwell_days"] = np.nan
@@ -263,6 +333,27 @@ def find_bottleneck(conversion: pd.DataFrame, min_entered: int = 20) -> dict:
         "median_dwell_days": float(pick["median_dwell_days"]),
         "confirmed": confirmed,
     }
+
+
+def bottleneck_gap(conversion: pd.DataFrame | None, min_entered: int = 20) -> str | None:
+    """Why :func:`find_bottleneck` names no stage (None when it names one).
+
+    >>> c = pd.DataFrame({"stage": ["A", "B"], "entered": [30, 25], "conversion": [1.0, 1.0]})
+    >>> bottleneck_gap(c)
+    'no deal was lost at any stage yet (every stage with an outcome converts 100 %)'
+    >>> bottleneck_gap(c.assign(entered=3))
+    'no stage has 20 or more deals with one that moved on or was lost'
+    """
+    if conversion is None:
+        return "the stage history is needed to follow deals from stage to stage"
+    if conversion.empty:
+        return "the stage history names no working stage (only won / lost markers)"
+    if find_bottleneck(conversion, min_entered):
+        return None
+    c = conversion[(conversion["entered"] >= min_entered) & conversion["conversion"].notna()]
+    if c.empty:
+        return f"no stage has {min_entered} or more deals with one that moved on or was lost"
+    return "no deal was lost at any stage yet (every stage with an outcome converts 100 %)"
 
 
 def pipeline_velocity(
@@ -282,11 +373,40 @@ def pipeline_velocity(
     return float(open_deals) * float(win_rate_) * float(avg_won_amount) / float(cycle_days)
 
 
+def velocity_gap(
+    open_deals: float, win_rate_: float, avg_won_amount: float, cycle_days: float
+) -> str | None:
+    """What :func:`pipeline_velocity` lacks to be computed (None when it can be).
+
+    >>> velocity_gap(10, 0.0, float("nan"), 30.0)
+    'no deal was won in scope, so there is no average won deal'
+    >>> velocity_gap(10, 0.2, 5000.0, 0.0)
+    'closed deals closed the day they were created (average cycle 0 days): no per-day rate'
+    >>> velocity_gap(10, 0.2, 5000.0, 30.0) is None
+    True
+    """
+    if win_rate_ is None or pd.isna(win_rate_):
+        return "no deal was won or lost in scope, so there is no win rate"
+    if avg_won_amount is None or pd.isna(avg_won_amount):
+        return "no deal was won in scope, so there is no average won deal"
+    if cycle_days is None or pd.isna(cycle_days):
+        return "no closed deal in scope has a created date, so there is no cycle time"
+    if cycle_days <= 0:
+        return (
+            "closed deals closed the day they were created (average cycle 0 days): no per-day rate"
+        )
+    if open_deals is None or pd.isna(open_deals):
+        return "the open pipeline is unknown"
+    return None
+
+
 def value_open_pipeline(open_by_stage: pd.DataFrame, fallback_amount: float) -> pd.DataFrame:
     """Open deals per stage with their value, filling unknown amounts with ``fallback_amount``.
 
     ``open_by_stage``: ``stage, deals, amount, with_amount`` (amount sums only deals with one).
-    Adds ``value`` = amount + (deals - with_amount) x fallback_amount.
+    Adds ``value`` = amount + (deals - with_amount) x fallback_amount. Without a fallback (NaN:
+    no deal won yet) deals without an amount are left out of the value, not counted as 0:
+    :func:`unvalued_note` says how many.
 
     >>> value_open_pipeline(pd.DataFrame({"stage": ["A"], "deals": [3], "amount": [100.0],
     ...                                   "with_amount": [1]}), 50.0).value.tolist()
@@ -296,9 +416,28 @@ def value_open_pipeline(open_by_stage: pd.DataFrame, fallback_amount: float) -> 
         open_by_stage, ["stage", "deals", "amount", "with_amount"], "value_open_pipeline"
     )
     out = open_by_stage.copy()
-    fill = 0.0 if pd.isna(fallback_amount) else float(fallback_amount)
+    fill = 0.0 if fallback_amount is None or pd.isna(fallback_amount) else float(fallback_amount)
     out["value"] = out["amount"].fillna(0.0) + (out["deals"] - out["with_amount"]) * fill
     return out
+
+
+def unvalued_note(open_pipeline: pd.DataFrame, fallback_amount: float) -> str | None:
+    """A sentence on open deals without an amount and how they were valued (None when all have one).
+
+    >>> p = pd.DataFrame({"stage": ["A"], "deals": [3], "with_amount": [1]})
+    >>> unvalued_note(p, float("nan"))
+    '2 open deals carry no amount and no deal was won to value them at: left out of the value.'
+    """
+    require_columns(open_pipeline, ["deals", "with_amount"], "unvalued_note")
+    n = int((open_pipeline["deals"] - open_pipeline["with_amount"]).sum())
+    if n <= 0:
+        return None
+    if fallback_amount is None or pd.isna(fallback_amount):
+        return (
+            f"{n:,} open deals carry no amount and no deal was won to value them at: "
+            "left out of the value."
+        )
+    return f"{n:,} open deals carry no amount; valued at the average won deal ({fallback_amount:,.0f})."
 
 
 def weighted_forecast(
@@ -310,7 +449,8 @@ def weighted_forecast(
     """Expected won value of the open pipeline: each stage's value x its historical win probability.
 
     Stages without history use ``default_probability`` (the overall win rate). Returns the input
-    with ``probability`` and ``expected`` columns.
+    with ``probability`` and ``expected`` columns; both stay empty (NaN) for a stage with no
+    history when there is no overall win rate either (see :func:`expected_total`).
 
     >>> p = pd.DataFrame({"stage": ["A", "B"], "value": [100.0, 200.0]})
     >>> weighted_forecast(p, {"A": 0.5}, 0.1).expected.tolist()
@@ -329,6 +469,23 @@ def weighted_forecast(
     return out
 
 
+def expected_total(forecast: pd.DataFrame) -> tuple[float | None, list]:
+    """Sum of ``expected`` over stages that have a win probability, and the stages that have none.
+
+    The total is None when no stage has one (nothing closed yet): not a forecast of zero.
+
+    >>> f = pd.DataFrame({"stage": ["A", "B"], "expected": [50.0, float("nan")]})
+    >>> expected_total(f)
+    (50.0, ['B'])
+    >>> expected_total(f.assign(expected=float("nan")))[0] is None
+    True
+    """
+    require_columns(forecast, ["stage", "expected"], "expected_total")
+    known = forecast["expected"].notna()
+    unpriced = [str(s) for s in forecast.loc[~known, "stage"]]
+    return (float(forecast.loc[known, "expected"].sum()) if known.any() else None), unpriced
+
+
 def pipeline_coverage(open_value: float, remaining: float) -> float:
     """Open pipeline over what is still to win (remaining target, or a period's won amount).
 
@@ -338,6 +495,39 @@ def pipeline_coverage(open_value: float, remaining: float) -> float:
     if remaining is None or pd.isna(remaining) or remaining <= 0:
         return float("nan")
     return float(open_value) / float(remaining)
+
+
+def coverage_against(
+    open_value: float,
+    target: float | None,
+    won_amount: float,
+    in_progress: bool = False,
+    target_label: str = "next period",
+) -> dict:
+    """Pipeline coverage against what is left to win, with its basis and why it is missing.
+
+    The basis is the target of ``target_label`` (minus the won amount when that period is
+    ``in_progress``), else the won amount in scope. Returns ``coverage`` (NaN when there is
+    nothing to cover), ``basis`` and ``gap`` (None, or what is missing and what would fill it).
+
+    >>> coverage_against(300.0, None, 100.0)["coverage"]
+    3.0
+    >>> coverage_against(300.0, None, 0.0, target_label="2026-Q4")["gap"]
+    'no target for 2026-Q4 in the targets table and nothing won in scope to compare with (a 2026-Q4 target would fill it)'
+    """
+    if target:
+        remaining = float(target) - float(won_amount) if in_progress else float(target)
+        basis = f"target {target_label}"
+        gap = None if remaining > 0 else f"the {target_label} target is already met"
+    else:
+        remaining, basis = float(won_amount), "won amount in scope"
+        gap = (
+            None
+            if remaining > 0
+            else f"no target for {target_label} in the targets table and nothing won in scope "
+            f"to compare with (a {target_label} target would fill it)"
+        )
+    return {"coverage": pipeline_coverage(open_value, remaining), "basis": basis, "gap": gap}
 
 
 def cohort_table(cohorts: pd.DataFrame, month_col: str = "cohort_month") -> pd.DataFrame:
@@ -403,6 +593,99 @@ def funnel_counts(
     same = out["scope"].eq(out["scope"].shift(1))
     out["step_conversion"] = (out["count"] / out["count"].shift(1)).where(same)
     return out
+
+
+def describe_scope(scope: dict, as_of) -> str:
+    """Markdown: which close dates the closed-deal figures cover (see ``closed_deal_scope``).
+
+    >>> print(describe_scope({"label": "none", "start": None, "end": None, "note": ""}, "2026-09-30"))
+    No deal in scope has closed (won or lost, with a close date): win rate, cycle time, velocity and win rates by source and rep are left out until deals close. Open pipeline as of **2026-09-30**.
+    """
+    if scope.get("start") is None:
+        return (
+            "No deal in scope has closed (won or lost, with a close date): win rate, cycle time, "
+            "velocity and win rates by source and rep are left out until deals close. "
+            f"Open pipeline as of **{as_of}**."
+        )
+    text = (
+        f"Closed-deal figures cover **{scope['label']}**: close dates {scope['start']} .. "
+        f"{scope['end']} (end exclusive); open pipeline as of **{as_of}**."
+    )
+    return f"{scope['note']}\n\n{text}" if scope.get("note") else text
+
+
+def win_summary(
+    won: int, closed: int, won_amount: float, currency: str = "", alpha: float = 0.05
+) -> str:
+    """Markdown bullets: closed deals, the win rate with its interval, the won amount.
+
+    >>> print(win_summary(4, 4, 1000.0, "EUR"))
+    - Closed deals: **4** (won 4, lost 0)
+    - Win rate: **100.0%** (95 % Wilson interval 51.0% to 100.0%)
+    - Won amount: **1,000 EUR** (average won deal 250)
+    >>> print(win_summary(0, 0, 0.0, "EUR"))
+    - Closed deals: **0**
+    - Win rate: not computed — no deal was won or lost in scope (it needs deals closed as won or lost).
+    """
+    if not closed:
+        return (
+            "- Closed deals: **0**\n- Win rate: not computed — no deal was won or lost in scope "
+            "(it needs deals closed as won or lost)."
+        )
+    lo, hi = win_rate_interval(won, closed, alpha)
+    lines = [
+        f"- Closed deals: **{closed:,}** (won {won:,}, lost {closed - won:,})",
+        f"- Win rate: **{won / closed:.1%}** ({(1 - alpha) * 100:.0f} % Wilson interval {lo:.1%} to {hi:.1%})",
+    ]
+    if won:
+        lines.append(
+            f"- Won amount: **{won_amount:,.0f} {currency}** (average won deal {won_amount / won:,.0f})"
+        )
+    else:
+        lines.append("- Won amount: none — no deal was won, so there is no average won deal.")
+    return "\n".join(lines)
+
+
+def describe_cycle(cycle: dict) -> str:
+    """Markdown: the cycle-time summary of :func:`cycle_time_summary`, or what it lacks.
+
+    >>> describe_cycle(cycle_time_summary(pd.DataFrame({"cycle_days": [10, 20, 30], "deals": [1, 2, 1]})))
+    'Median **20** days (p25 17.5, p75 22.5, p90 27.0; mean 20.0) over 4 closed deals.'
+    >>> describe_cycle(cycle_time_summary(pd.DataFrame({"cycle_days": [], "deals": []})))[:40]
+    '**Not computed: cycle time** — no closed'
+    """
+    if not cycle.get("deals"):
+        return (
+            "**Not computed: cycle time** — no closed deal in scope has a created date "
+            "(cycle = close date − created date)."
+        )
+    return (
+        f"Median **{cycle['median']:,.0f}** days (p25 {cycle['p25']:,.1f}, p75 {cycle['p75']:,.1f}, "
+        f"p90 {cycle['p90']:,.1f}; mean {cycle['mean']:,.1f}) over {cycle['deals']:,} closed deals."
+    )
+
+
+def pipeline_lines(
+    velocity: float, why_no_velocity: str | None, coverage: dict, currency: str
+) -> str:
+    """Markdown bullets for pipeline velocity and coverage; a missing one says what it lacks.
+
+    ``coverage`` is a :func:`coverage_against` result.
+
+    >>> print(pipeline_lines(2000.0, None, coverage_against(300.0, None, 100.0), "USD"))
+    - Pipeline velocity: **2,000 USD per day**
+    - Pipeline coverage: **3.00x** (won amount in scope)
+    """
+    if why_no_velocity is None and velocity is not None and not pd.isna(velocity):
+        v = f"**{velocity:,.0f} {currency} per day**"
+    else:
+        v = f"not computed — {why_no_velocity or 'an input is missing'}"
+    c = coverage["coverage"]
+    if c is not None and not pd.isna(c):
+        cov = f"**{c:.2f}x** ({coverage['basis']})"
+    else:
+        cov = f"not computed — {coverage['gap'] or 'nothing left to cover'}"
+    return f"- Pipeline velocity: {v}\n- Pipeline coverage: {cov}"
 
 
 def funnel_actions(

@@ -53,13 +53,18 @@ def event_study_plot(es: pd.DataFrame, ax=None, unit: str = "quarter"):
 
 
 def pilot_rates(result: dict, ax=None):
-    """Win rate of pilot vs control deals with 95 % intervals."""
+    """Win rate of pilot vs control deals with their 95 % Wilson intervals (valid at 0 % and 100 %)."""
     ax = new_ax(ax, figsize=(5, 4))
-    rates = [result["control_rate"], result["pilot_rate"]]
-    ns = [result["control_deals"], result["pilot_deals"]]
-    err = [1.96 * np.sqrt(p * (1 - p) / n) for p, n in zip(rates, ns, strict=True)]
+    rates = np.array([result["control_rate"], result["pilot_rate"]])
+    low = np.array([result["control_ci_low"], result["pilot_ci_low"]])
+    high = np.array([result["control_ci_high"], result["pilot_ci_high"]])
+    err = np.vstack([(rates - low).clip(min=0.0), (high - rates).clip(min=0.0)])
     ax.bar(["control", "pilot"], rates, yerr=err, color=[PALETTE[9], PALETTE[0]], capsize=4)
-    ax.set_title(f"Pilot wins {result['uplift']:+.1%} points: {result['verdict']}")
+    ax.set_title(
+        "Pilot and control win rates cannot differ yet: not testable"
+        if result["verdict"] == "not testable"
+        else f"Pilot wins {result['uplift']:+.1%} points: {result['verdict']}"
+    )
     ax.set_ylabel("Win rate (won / closed deals)")
     pct_axis(ax, "y")
     return ax

@@ -1,6 +1,12 @@
-"""Funnel charts: step counts, stage conversion vs dwell, cycle-time histogram, win rates with CIs."""
+"""Funnel charts: step counts, stage conversion vs dwell, cycle-time histogram, win rates with CIs.
+
+Also :func:`table_view`, the study's tables as shown on the page (rates in %, a dash and a
+caption where a figure cannot be computed, never "nan").
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -47,6 +53,28 @@ def funnel_steps(
     return ax
 
 
+def table_view(
+    frame: pd.DataFrame,
+    pct=(),
+    money=(),
+    days=(),
+    missing: str = "not computable from the data in scope",
+):
+    """``frame`` formatted for the page: ``pct`` columns in %, ``money`` with thousands
+    separators, ``days`` to one decimal; an empty cell shows a dash, and a caption says what a
+    dash stands for (``missing``) when the table has one. Returns a pandas Styler."""
+    fmt = {c: "{:.1%}" for c in pct if c in frame.columns}
+    fmt.update({c: "{:,.0f}" for c in money if c in frame.columns})
+    fmt.update({c: "{:,.1f}" for c in days if c in frame.columns})
+    # a fixed id (from the columns) instead of pandas' random one: the same data, the same page
+    uuid = hashlib.md5("|".join(map(str, frame.columns)).encode()).hexdigest()[:8]
+    view = frame.style.set_uuid(uuid).format(na_rep="–", precision=2).format(fmt, na_rep="–")
+    view = view.hide(axis="index")
+    if frame.isna().to_numpy().any():
+        view = view.set_caption(f"– : {missing}")
+    return view
+
+
 def stage_conversion_dwell(conversion: pd.DataFrame, bottleneck: str | None = None, ax=None):
     """Bars: stage-to-next conversion; labels: median dwell days. The bottleneck is highlighted."""
     ax = new_ax(ax)
@@ -55,8 +83,11 @@ def stage_conversion_dwell(conversion: pd.DataFrame, bottleneck: str | None = No
     for i, (c, d) in enumerate(
         zip(conversion["conversion"], conversion["median_dwell_days"], strict=True)
     ):
-        if pd.notna(d):
-            ax.text(i, c, f"{c:.0%}\n{d:.0f} d median", ha="center", va="bottom", fontsize=9)
+        if pd.isna(c):  # no deal moved on from or was lost at this stage yet
+            label = "no outcome yet"
+        else:
+            label = f"{c:.0%}" + (f"\n{d:.0f} d median" if pd.notna(d) else "")
+        ax.text(i, 0.0 if pd.isna(c) else c, label, ha="center", va="bottom", fontsize=9)
     pct_axis(ax)
     ax.set_ylim(0, 1.15)
     ax.set_ylabel("Moved on to a later stage (%)")
@@ -89,14 +120,19 @@ def cycle_histogram(hist: pd.DataFrame, median_days: float | None = None, ax=Non
 def win_rate_ci(
     table: pd.DataFrame, label_col: str, overall: float | None = None, ax=None, top: int = 25
 ):
-    """Dots with Wilson intervals per group (``win_rate, ci_low, ci_high``); dashed line = overall."""
+    """Dots with Wilson intervals per group (``win_rate, ci_low, ci_high``); dashed line = overall.
+
+    An interval a rounding error short of its rate (at 0 % or 100 %) is drawn as reaching it.
+    """
     t = table.head(top).iloc[::-1]
     ax = new_ax(ax, figsize=(8, 0.3 * len(t) + 1.5))
     y = np.arange(len(t))
+    below = (t["win_rate"] - t["ci_low"]).clip(lower=0.0)
+    above = (t["ci_high"] - t["win_rate"]).clip(lower=0.0)
     ax.errorbar(
         t["win_rate"],
         y,
-        xerr=[t["win_rate"] - t["ci_low"], t["ci_high"] - t["win_rate"]],
+        xerr=[below.to_numpy(float), above.to_numpy(float)],
         fmt="o",
         color=PALETTE[0],
         ecolor=PALETTE[9],
@@ -141,13 +177,20 @@ def forecast_by_stage(forecast: pd.DataFrame, currency: str = "USD", ax=None):
     ax = new_ax(ax)
     x = np.arange(len(forecast))
     ax.bar(x - 0.2, forecast["value"], width=0.4, color=PALETTE[9], label="open pipeline")
-    ax.bar(x + 0.2, forecast["expected"], width=0.4, color=PALETTE[0], label="expected to win")
+    if forecast["expected"].notna().any():  # a stage without a win probability gets no bar
+        ax.bar(x + 0.2, forecast["expected"], width=0.4, color=PALETTE[0], label="expected to win")
     ax.set_xticks(x, forecast["stage"].astype(str))
     ax.set_xlabel("Stage")
     ax.set_ylabel("Value")
     money_axis(ax, currency=currency)
     ax.legend()
-    ax.set_title(
-        f"Stage-weighted forecast: {forecast['expected'].sum():,.0f} {currency} expected from the pipeline"
-    )
+    if forecast["expected"].isna().all():
+        ax.set_title(
+            f"Open pipeline: {forecast['value'].sum():,.0f} {currency} (no win probabilities yet)"
+        )
+    else:
+        ax.set_title(
+            f"Stage-weighted forecast: {forecast['expected'].sum():,.0f} {currency} "
+            "expected from the pipeline"
+        )
     return ax

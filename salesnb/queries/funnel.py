@@ -13,7 +13,7 @@ import ibis
 import pandas as pd
 
 from salesnb.queries import _date, filtered_opportunities
-from salesnb.source import Source
+from salesnb.sources import Source
 
 OPP_JOINS = {
     "rep": ("reps", "rep_id", "name"),
@@ -37,6 +37,9 @@ def _with_dims(src: Source, op: ibis.Table, by: Sequence[str]) -> ibis.Table:
             op = op.mutate(created_month=op.created_date.cast("date").truncate("M"))
             continue
         table, key, col = OPP_JOINS[dim]
+        if dim == "rep" and key in op.columns and not src.has_column(table, col):
+            op = op.mutate(rep=op[key].cast("string"))  # no rep names: the rep id names the rep
+            continue
         if not src.has_column(table, col) or key not in op.columns:
             op = op.mutate(**{dim: ibis.literal(None, "string")})
             continue
@@ -54,7 +57,8 @@ def closed_deal_counts(
 
     Pass ``start=date(1900,1,1)`` and ``end=None`` semantics through the filters to cover all history.
     Returns ``*by, closed, won, lost, won_amount, closed_amount``; ``won_amount`` sums ``amount``
-    of won deals (0 when amounts are missing).
+    of won deals (0 when amounts are missing). ``rep`` is the rep's name, or its id when the
+    warehouse has no rep names.
     """
     by = list(by)
     op = filtered_opportunities(src, filters, date_col="close_date", start=start, end=end)
