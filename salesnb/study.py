@@ -28,7 +28,7 @@ import pandas as pd
 from salesnb import config
 from salesnb.errors import ParameterError
 from salesnb.periods import Period, last_complete_quarter, parse_period, span_period
-from salesnb.source import Source, connect
+from salesnb.sources import Source, connect
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,10 @@ def _clean(v):
         return int(v)
     if isinstance(v, (np.floating, float)):
         v = float(v)
-        return None if math.isnan(v) or math.isinf(v) else round(v, 6)
+        if math.isnan(v) or math.isinf(v):
+            return None
+        # six decimals, but a tiny p-value keeps its six significant digits instead of 0.0
+        return round(v, 6) if abs(v) >= 1e-6 or v == 0 else float(f"{v:.6g}")
     if isinstance(v, (np.bool_,)):
         return bool(v)
     if isinstance(v, (pd.Timestamp, date)):
@@ -241,6 +244,12 @@ class StudyContext:
         self.skipped[what] = reason
         self.note(f"**Skipped: {what}** — {reason}.")
         return False
+
+    def skip(self, section: str, reason: str) -> None:
+        """Replace a section that cannot be computed by a one-line note, and record it in
+        ``skipped_sections`` of ``<study>.json`` (what is missing, what would fill it)."""
+        self.skipped[section] = reason
+        self.note(f"**Not computed: {section}** — {reason}.")
 
     def note(self, markdown: str) -> None:
         try:
