@@ -3,13 +3,14 @@
 ``salesnb.schema.TABLES`` says what the tables are; this module turns each table into a
 pandera ``DataFrameSchema`` and runs it. The same rules serve two callers:
 
-- **ingest** (``salesnb.ingest``) coerces every source column to its logical type with
+- **ingest** (``salesnb.sources.ingest``) coerces every source column to its logical type with
   :func:`coerce_column` (a value that does not parse becomes a per-row failure), then runs
   :func:`check_frame`, which returns the reason(s) each failing row is quarantined for.
 - **validate** (:func:`validate_warehouse`) re-checks a warehouse already built: the row
   rules run through the same pandera schema, batch by batch, so a fact table never has to
-  fit in memory; the whole-table rules (keys unique, foreign keys resolve) run as SQL in
-  DuckDB for the same reason.
+  fit in memory; the whole-table rules (keys unique, foreign keys resolve, no impossible
+  sequence of dates) are counted in the engine by :mod:`salesnb.queries.quality`, the very
+  functions the data-quality study shows, so ``salesnb validate`` and the report agree.
 
 Rules (one place, so ingest and validate agree):
 
@@ -22,7 +23,12 @@ Rules (one place, so ingest and validate agree):
   team / rep; ``pilots.group`` is pilot / control; ``surveys.nps`` in 0..10, ``csat`` 1..5;
 - keys are unique (the first row with a key is kept, later ones are duplicates);
 - foreign keys resolve when the parent table is present (an order's ``rep_id`` exists in
-  ``reps``); an empty foreign key is allowed (the column is optional).
+  ``reps``); an empty foreign key is allowed (the column is optional);
+- (validate only, across rows or tables) no impossible sequence: a deal closed before it was
+  created, a ticket resolved or answered before it was opened, a lead converted into a deal
+  that does not exist, a stage entered before its deal was created
+  (``salesnb.queries.quality.SEQUENCE_CHECKS``). Every table is optional: a check whose
+  tables are absent is not run.
 
 Why pandera: it is a maintained, widely used validation library for pandas whose
 ``lazy=True`` mode collects *every* failure with the row index, column, check and failing
@@ -613,13 +619,14 @@ def validate_warehouse(path, batch_rows: int = 250_000) -> ValidationReport:
                 None,
                 "tables",
                 0,
-                "no canonical table found (expected at least orders)",
+                "no canonical table found (expected at least one of " + ", ".join(TABLES) + ")",
             )
             return report
         if "orders" not in present:
             report.notes.append("orders is absent: order-based studies will say so and skip")
         for name in tables:
             _validate_table(con, report, TABLES[name], present, batch_rows)
+        _validate_across_rows(con, report, path)
         if "quarantine" in present:
             n = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
             if n:
@@ -675,45 +682,64 @@ def _validate_table(con, report: ValidationReport, t: Table, present: set[str], 
                     rows[1].append(f"row {idx + 1}: {reason}")
     for (col, message), (k, ex) in counts.items():
         report.add(t.name, col, "row_rule", k, message, ex)
-    # Whole-table rules in the engine.
-    if all(k in cols for k in t.key):
-        keys = ", ".join(_q(k) for k in t.key)
-        dups = con.execute(
-            f"SELECT {keys}, count(*) AS n FROM {_q(t.name)} GROUP BY ALL HAVING count(*) > 1 ORDER BY n DESC"
-        ).fetchall()
-        if dups:
-            extra = sum(r[-1] - 1 for r in dups)
-            report.add(
-                t.name,
-                ",".join(t.key),
-                "unique_key",
-                extra,
-                f"key ({', '.join(t.key)}) is not unique: {len(dups):,} keys repeated",
-                [json.dumps([str(v) for v in r[:-1]], ensure_ascii=False) for r in dups[:5]],
-            )
-    for col, (parent, parent_col) in t.foreign_keys.items():
-        if col not in cols or parent not in present:
-            continue
-        pcols = {
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [parent]
-            ).fetchall()
-        }
-        if parent_col not in pcols:
-            continue
-        orphans = con.execute(
-            f"SELECT c.{_q(col)}, count(*) FROM {_q(t.name)} c "
-            f"WHERE c.{_q(col)} IS NOT NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {_q(parent)} p WHERE p.{_q(parent_col)} = c.{_q(col)}) "
-            f"GROUP BY 1 ORDER BY 2 DESC"
-        ).fetchall()
-        if orphans:
-            report.add(
-                t.name,
-                col,
-                "foreign_key",
-                sum(r[1] for r in orphans),
-                f"{col} not found in {parent}.{parent_col} ({len(orphans):,} distinct values)",
-                [str(r[0]) for r in orphans[:5]],
-            )
+
+
+def _validate_across_rows(con, report: ValidationReport, path: Path) -> None:
+    """Keys unique, foreign keys resolve, no impossible sequence: counted in the engine by
+    :mod:`salesnb.queries.quality` over whole tables (one query per kind of rule)."""
+    import ibis
+
+    from salesnb.queries import quality as qq
+    from salesnb.sources import Source
+
+    src = Source(ibis.duckdb.from_connection(con), str(path), path)
+    dups = qq.duplicate_keys(src)
+    for r in dups.loc[dups["duplicate_rows"] > 0].itertuples():
+        key = list(TABLES[r.table].key)
+        ex = qq.duplicate_key_examples(src, r.table, limit=5)
+        report.add(
+            r.table,
+            ",".join(key),
+            "unique_key",
+            r.duplicate_rows,
+            f"key ({', '.join(key)}) is not unique: {r.repeated_keys:,} keys repeated",
+            [json.dumps([str(v) for v in row], ensure_ascii=False) for row in ex[key].values],
+        )
+    fk = qq.fk_coverage(src)
+    for r in fk.loc[fk["filled"] > fk["resolved"]].itertuples():
+        pcol = TABLES[r.table].foreign_keys[r.column][1]
+        ex = qq.fk_orphans(src, r.table, r.column, limit=5)
+        report.add(
+            r.table,
+            r.column,
+            "foreign_key",
+            r.filled - r.resolved,
+            f"{r.column} not found in {r.parent}.{pcol} ({r.unresolved_values:,} distinct values)",
+            [str(v) for v in ex["value"]],
+        )
+    seq = qq.impossible_sequences(src)
+    for r in seq.loc[seq["violations"].fillna(0) > 0].itertuples():
+        check = qq.CHECKS_BY_NAME[r.check]
+        if check.column in TABLES[check.table].foreign_keys:
+            continue  # a key pointing nowhere: already reported above as a foreign_key problem
+        ex = qq.sequence_examples(src, r.check, limit=5)
+        report.add(
+            r.table,
+            check.column,
+            "sequence",
+            int(r.violations),
+            f"{r.rule} ({r.check})",
+            [_example(row) for row in ex.to_dict("records")],
+        )
+
+
+def _example(row: dict) -> str:
+    """``OP1: created_date=2024-01-10 close_date=2024-01-05``: the row's key, then the rest."""
+
+    def text(v) -> str:
+        if isinstance(v, pd.Timestamp):
+            return v.date().isoformat() if v == v.normalize() else v.isoformat()
+        return "" if v is None or v is pd.NA or v is pd.NaT else str(v)
+
+    (_key, first), *rest = row.items()
+    return f"{text(first)}: " + " ".join(f"{k}={text(v)}" for k, v in rest)

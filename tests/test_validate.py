@@ -263,3 +263,48 @@ def test_validate_batches_see_every_row(tmp_path, rows):
     report = validate_warehouse(path, batch_rows=rows)
     (p,) = report.problems
     assert p["column"] == "quantity" and p["rows"] == 4
+
+
+def test_validate_needs_no_orders_and_reports_impossible_sequences(tmp_path):
+    # a CRM export: deals and leads, no orders. Two deals close before they were created, one
+    # lead converts into a deal that does not exist (a key problem, reported once).
+    path = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE opportunities AS SELECT * FROM (VALUES "
+        "('D1', 'Won', 'won', DATE '2024-01-10', DATE '2024-01-05'), "
+        "('D2', 'Lost', 'lost', DATE '2024-02-01', DATE '2024-01-31'), "
+        "('D3', 'Won', 'won', DATE '2024-02-01', DATE '2024-03-01')) "
+        "t(opportunity_id, stage, status, created_date, close_date)"
+    )
+    con.execute(
+        "CREATE TABLE leads AS SELECT * FROM (VALUES "
+        "('L1', DATE '2024-01-01', 'D3'), ('L2', DATE '2024-01-02', 'D9'), ('L3', DATE '2024-01-03', NULL)) "
+        "t(lead_id, created_date, converted_opportunity_id)"
+    )
+    con.close()
+    report = validate_warehouse(path)
+    by = {(p["table"], p["check"], p["column"]): p for p in report.problems}
+    assert set(by) == {
+        ("opportunities", "sequence", "close_date"),
+        ("leads", "foreign_key", "converted_opportunity_id"),
+    }
+    won, lost = (
+        p for p in report.problems if p["check"] == "sequence"
+    )  # won before created, then a negative cycle time
+    assert (won["rows"], lost["rows"]) == (1, 1)
+    assert "won_before_created" in won["message"] and "negative_cycle_time" in lost["message"]
+    assert won["examples"] == [
+        "D1: status=won created_date=2024-01-10 close_date=2024-01-05 cycle_days=-5"
+    ]
+    assert by[("leads", "foreign_key", "converted_opportunity_id")]["examples"] == ["D9"]
+    assert any("orders is absent" in n for n in report.notes)
+
+
+def test_validate_without_any_canonical_table(tmp_path):
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE notes (x INT)")
+    con.close()
+    (p,) = validate_warehouse(path).problems
+    assert p["check"] == "tables" and "expected at least one of orders, customers" in p["message"]

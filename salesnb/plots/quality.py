@@ -1,20 +1,25 @@
-"""Data-quality charts: rows accepted vs quarantined, orders per month, key resolution."""
+"""Data-quality charts: rows accepted vs quarantined, rows per month, months covered by each
+table, key resolution; and the one way the study's tables are shown (:func:`styled`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from salesnb.metrics.quality import share_text
 from salesnb.plots import PALETTE, new_ax, pct_axis
 
 ACCEPTED, QUARANTINED, GAP = PALETTE[0], PALETTE[3], PALETTE[3]
 
 
 def acceptance_bars(acc: pd.DataFrame, ax=None):
-    """Accepted and quarantined rows per table (``metrics.quality.acceptance`` output), log scale."""
+    """Accepted and quarantined rows per table (``metrics.quality.acceptance`` output), log
+    scale. Without a quarantine record (``quarantined`` missing) only accepted rows are drawn."""
     ax = new_ax(ax, figsize=(8, 0.45 * max(len(acc), 3) + 1))
     y = np.arange(len(acc))
-    has_q = acc["quarantined"] > 0
+    recorded = bool(acc["quarantined"].notna().all())
+    quarantined = acc["quarantined"].fillna(0).astype("int64")
+    has_q = (quarantined > 0).to_numpy()
     ax.barh(
         y - 0.2 * has_q.any(),
         acc["accepted"].clip(lower=1),
@@ -27,7 +32,7 @@ def acceptance_bars(acc: pd.DataFrame, ax=None):
     ):  # a zero has no place on a log axis: only tables with quarantined rows get a bar
         ax.barh(
             y[has_q] + 0.2,
-            acc.loc[has_q, "quarantined"],
+            quarantined[has_q],
             height=0.4,
             color=QUARANTINED,
             label="quarantined",
@@ -38,17 +43,20 @@ def acceptance_bars(acc: pd.DataFrame, ax=None):
     ax.set_xlim(left=0.8)
     ax.set_xlabel("Rows (log scale)")
     ax.legend(loc="lower right", fontsize=9)
-    q = int(acc["quarantined"].sum())
-    ax.set_title(
-        f"{q:,} rows quarantined across {int((acc['quarantined'] > 0).sum())} table(s)"
-        if q
-        else f"Every loaded row of {len(acc)} tables was accepted"
-    )
+    q = int(quarantined.sum())
+    if not recorded:
+        title = f"{int(acc['accepted'].sum()):,} rows in {len(acc)} table(s); no quarantine record"
+    elif q:
+        title = f"{q:,} rows quarantined across {int(has_q.sum())} table(s)"
+    else:
+        title = f"Every loaded row of {len(acc)} table(s) was accepted"
+    ax.set_title(title)
     return ax
 
 
-def monthly_coverage(monthly: pd.DataFrame, gaps: list[str], ax=None):
-    """Order lines per month (``queries.quality.monthly_rows``); months without data marked."""
+def monthly_coverage(monthly: pd.DataFrame, gaps: list[str], ax=None, what: str = "Order lines"):
+    """Rows per month of one table (``queries.quality.monthly_rows``); months without data
+    shaded. ``what`` names the rows on the axis and in the title ("Order lines", "Leads")."""
     ax = new_ax(ax, figsize=(9, 3.5))
     months = (
         pd.period_range(
@@ -63,25 +71,74 @@ def monthly_coverage(monthly: pd.DataFrame, gaps: list[str], ax=None):
     values = counts.reindex(months, fill_value=0)
     x = np.arange(len(months))
     ax.bar(x, values.to_numpy(), color=ACCEPTED, width=0.85)
+    missing = set(gaps)
     for i, m in enumerate(months):
-        if str(m) in set(gaps):
+        if str(m) in missing:
             ax.axvspan(i - 0.5, i + 0.5, color=GAP, alpha=0.25)
     step = max(1, len(x) // 12)
     ax.set_xticks(x[::step], [str(m) for m in months[::step]], rotation=45, ha="right")
     ax.set_xlabel("Month")
-    ax.set_ylabel("Order lines")
+    ax.set_ylabel(what)
+    noun = what.lower()
     ax.set_title(
-        f"{len(gaps)} month(s) without orders (shaded)"
+        f"{len(gaps)} month(s) without {noun} (shaded)"
         if gaps
-        else f"Orders cover every month from {months[0]} to {months[-1]}"
+        else f"{what} cover every month from {months[0]} to {months[-1]}"
         if len(months)
-        else "No dated orders"
+        else f"No dated {noun}"
+    )
+    return ax
+
+
+def coverage_strips(monthly: pd.DataFrame, ax=None):
+    """Which months each table holds rows in (``queries.quality.monthly_rows_by_table``): one
+    strip per table over the warehouse's months, months with rows filled, gaps inside a
+    table's own range in the alert colour."""
+    tables = list(dict.fromkeys(monthly["table"]))
+    ax = new_ax(ax, figsize=(9, 0.45 * max(len(tables), 2) + 1.4))
+    if not tables:
+        ax.set_axis_off()
+        ax.set_title("No table has dated rows")
+        return ax
+    period = pd.to_datetime(monthly["month"]).dt.to_period("M")
+    lo, hi = period.min(), period.max()
+    months = pd.period_range(lo, hi, freq="M")
+    pos = {m: i for i, m in enumerate(months)}
+    gap_tables: dict[str, int] = {}
+    for y, t in enumerate(tables):
+        mine = set(period[(monthly["table"] == t).to_numpy() & (monthly["rows"] > 0).to_numpy()])
+        if not mine:
+            continue
+        first, last = min(mine), max(mine)
+        filled = [(pos[m] - 0.5, 1) for m in sorted(mine)]
+        gaps = [(pos[m] - 0.5, 1) for m in pd.period_range(first, last, freq="M") if m not in mine]
+        if gaps:
+            gap_tables[t] = len(gaps)
+        ax.broken_barh(filled, (y - 0.35, 0.7), color=ACCEPTED)
+        if gaps:
+            ax.broken_barh(gaps, (y - 0.35, 0.7), color=GAP)
+    ax.set_yticks(np.arange(len(tables)), tables)
+    ax.set_ylim(len(tables) - 0.5, -0.5)
+    step = max(1, len(months) // 12)
+    ticks = np.arange(len(months))[::step]
+    ax.set_xticks(ticks, [str(months[i]) for i in ticks], rotation=45, ha="right")
+    ax.set_xlim(-0.5, len(months) - 0.5)
+    ax.set_xlabel("Month")
+    ax.grid(False)
+    ax.set_title(
+        "Months without rows (red): "
+        + ", ".join(f"{t} ({n})" for t, n in list(gap_tables.items())[:4])
+        + (" …" if len(gap_tables) > 4 else "")
+        if gap_tables
+        else f"Every table has rows in each month of its range ({lo} to {hi})"
     )
     return ax
 
 
 def fk_resolution(fk: pd.DataFrame, min_resolved: float = 0.99, ax=None):
-    """Share of each foreign key's values that resolve (``metrics.quality.fk_rates`` output)."""
+    """Share of each foreign key's values that resolve (``metrics.quality.fk_rates`` output;
+    keys with no value filled are left out)."""
+    fk = fk.loc[fk["resolved_pct"].notna()]  # a key with no value filled has no share to draw
     ax = new_ax(ax, figsize=(8, 0.45 * max(len(fk), 3) + 1))
     labels = [
         f"{t}.{c} → {p}" for t, c, p in zip(fk["table"], fk["column"], fk["parent"], strict=True)
@@ -102,3 +159,38 @@ def fk_resolution(fk: pd.DataFrame, min_resolved: float = 0.99, ax=None):
         else f"All {len(fk)} keys resolve at {min_resolved:.0%} or better"
     )
     return ax
+
+
+def _midnights(col: pd.Series) -> bool:
+    """A timestamp column that only holds days (an engine's DATE read into pandas)."""
+    if not pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return False
+    d = col.dropna()
+    return bool(len(d)) and bool((d == d.dt.normalize()).all())
+
+
+def styled(
+    frame: pd.DataFrame,
+    pct=(),
+    counts=(),
+    days=(),
+    missing: dict | None = None,
+    decimals: int = 1,
+):
+    """A table for the page: no index, ``pct`` columns as percentages, ``counts`` with
+    thousands separators, ``days`` (and any timestamp column holding only days) as
+    ``YYYY-MM-DD``. A missing value reads as the text ``missing[column]`` (default "not
+    computed"), never ``nan``; a share never rounds a few rows away (``share_text``)."""
+    missing = missing or {}
+    st = frame.style.hide(axis="index")
+    for c in frame.columns:
+        na = missing.get(c, "not computed")
+        if c in pct:
+            st = st.format(lambda v: share_text(v, decimals), subset=[c], na_rep=na)
+        elif c in counts:
+            st = st.format("{:,.0f}", subset=[c], na_rep=na)
+        elif c in days or _midnights(frame[c]):
+            st = st.format(lambda v: pd.Timestamp(v).strftime("%Y-%m-%d"), subset=[c], na_rep=na)
+        else:
+            st = st.format(na_rep=na, subset=[c])
+    return st

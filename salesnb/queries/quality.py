@@ -19,7 +19,7 @@ import ibis
 import pandas as pd
 
 from salesnb.schema import TABLES
-from salesnb.source import Source
+from salesnb.sources import Source
 
 # The date that places a row of each table in time (for date ranges).
 EVENT_DATES = {
@@ -70,9 +70,11 @@ def has_quarantine(src: Source) -> bool:
 
 
 def _quarantine(src: Source) -> ibis.Table:
-    """The quarantine as ``table, source_file, line, column, reason, raw`` whatever its layout:
-    the ingest layout (``table_name``, ``column_name``, ``row_number``) or a plain one
-    (``source_file``, ``column``); without a table column the table is the file's stem."""
+    """The quarantine as ``table, source_file, line, column, reason, severity, raw`` whatever
+    its layout: the ingest layout (``table_name``, ``column_name``, ``row_number``,
+    ``severity``) or a plain one (``source_file``, ``column``); without a table column the
+    table is the file's stem, without a severity every row is an ``error`` (not loaded).
+    ``severity`` ``warning`` marks a row that *was* loaded with one value left empty."""
     q = src.table("quarantine")
     cols = set(q.columns)
     if "table_name" in cols:
@@ -89,45 +91,55 @@ def _quarantine(src: Source) -> ibis.Table:
         (q[c].cast("int64") for c in ("row_number", "row", "line") if c in cols),
         ibis.literal(None, "int64"),
     )
+    severity = (
+        q.severity.cast("string").lower().strip().fill_null("error")
+        if "severity" in cols
+        else ibis.literal("error")
+    )
     return q.select(
         table=table,
         source_file=q.source_file.cast("string") if "source_file" in cols else ibis.literal(""),
         line=line,
         column=column.fill_null(""),
         reason=q.reason.cast("string") if "reason" in cols else ibis.literal("unknown"),
+        severity=severity,
         raw=q.raw.cast("string") if "raw" in cols else ibis.literal(""),
     )
 
 
 def quarantine_counts(src: Source) -> pd.DataFrame:
-    """Quarantined rows grouped by ``table, column, reason`` with ``rows`` and ``files`` (how
-    many source files hold such rows); empty without a ``quarantine`` table. Reasons are
-    stripped of the offending value so kinds of problem count together."""
-    cols = ["table", "column", "reason", "rows", "files"]
+    """Quarantine lines grouped by ``table, column, reason, severity`` with ``rows`` and
+    ``files`` (how many source files hold such rows); empty without a ``quarantine`` table.
+    ``severity`` is ``error`` for rows not loaded and ``warning`` for rows loaded with a value
+    left empty. Reasons are stripped of the offending value so kinds of problem count
+    together. Lost lines of a mapping's lookup files have table ``lookup:<name>``."""
+    cols = ["table", "column", "reason", "severity", "rows", "files"]
     if not has_quarantine(src):
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("rows", "files") else "str")
-                             for c in cols})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c in ("rows", "files") else "str") for c in cols}
+        )
     q = _quarantine(src)
     reason = q.reason.re_replace(r" \(got .*?\)", "").re_replace(r"'[^']*'", "'…'")
     out = (
         q.mutate(reason=reason)
-        .group_by(["table", "column", "reason"])
+        .group_by(["table", "column", "reason", "severity"])
         .aggregate(rows=ibis._.count(), files=ibis._.source_file.nunique())
-        .order_by([ibis.desc("rows"), "table", "column", "reason"])
+        .order_by([ibis.desc("rows"), "table", "column", "reason", "severity"])
         .execute()
     )
     return _int(out, ["rows", "files"])[cols]
 
 
 def quarantine_rows(src: Source, limit: int = 10) -> pd.DataFrame:
-    """The first ``limit`` quarantined rows (by table, file and line): ``table, source_file,
-    line, column, reason, raw`` (``raw`` is the source row as read)."""
-    cols = ["table", "source_file", "line", "column", "reason", "raw"]
+    """The first ``limit`` quarantine lines, rows not loaded (``error``) before rows loaded
+    with a warning, then by table, file and line: ``table, source_file, line, column,
+    reason, severity, raw`` (``raw`` is the source row as read)."""
+    cols = ["table", "source_file", "line", "column", "reason", "severity", "raw"]
     if not has_quarantine(src):
         return pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
+    q = _quarantine(src)
     out = (
-        _quarantine(src)
-        .order_by(["table", "source_file", "line", "column"])
+        q.order_by([(q.severity == "warning"), "table", "source_file", "line", "column"])
         .limit(int(limit))
         .execute()
     )
@@ -353,6 +365,7 @@ class SequenceCheck:
 
     name: str
     table: str  # whose rows are counted
+    column: str  # the column of ``table`` that is wrong when the rule breaks
     needs: tuple[tuple[str, str], ...]  # (table, column) pairs the check reads
     rule: str  # what is impossible, in the words of the business
 
@@ -361,6 +374,7 @@ SEQUENCE_CHECKS: tuple[SequenceCheck, ...] = (
     SequenceCheck(
         "won_before_created",
         "opportunities",
+        "close_date",
         (
             ("opportunities", "created_date"),
             ("opportunities", "close_date"),
@@ -371,6 +385,7 @@ SEQUENCE_CHECKS: tuple[SequenceCheck, ...] = (
     SequenceCheck(
         "negative_cycle_time",
         "opportunities",
+        "close_date",
         (
             ("opportunities", "created_date"),
             ("opportunities", "close_date"),
@@ -381,24 +396,28 @@ SEQUENCE_CHECKS: tuple[SequenceCheck, ...] = (
     SequenceCheck(
         "resolved_before_opened",
         "tickets",
+        "resolved_at",
         (("tickets", "opened_at"), ("tickets", "resolved_at")),
         "ticket resolved before it was opened (resolved_at before opened_at)",
     ),
     SequenceCheck(
         "responded_before_opened",
         "tickets",
+        "first_response_at",
         (("tickets", "opened_at"), ("tickets", "first_response_at")),
         "ticket answered before it was opened (first_response_at before opened_at)",
     ),
     SequenceCheck(
         "lead_converted_to_missing_deal",
         "leads",
+        "converted_opportunity_id",
         (("leads", "converted_opportunity_id"), ("opportunities", "opportunity_id")),
         "lead converted to an opportunity that is not in opportunities",
     ),
     SequenceCheck(
         "stage_before_deal_created",
         "stage_history",
+        "entered_date",
         (
             ("stage_history", "opportunity_id"),
             ("stage_history", "entered_date"),
@@ -414,7 +433,7 @@ CHECKS_BY_NAME = {c.name: c for c in SEQUENCE_CHECKS}
 def sequence_not_run(src: Source, check: SequenceCheck) -> str:
     """Why ``check`` cannot run on this warehouse ("" when it can): the first table or
     column it reads that is absent, as ``no tickets table`` / ``no tickets.resolved_at``."""
-    for t, c in check.needs:
+    for t, _c in check.needs:
         if not src.has(t):
             return f"no {t} table"
     for t, c in check.needs:
