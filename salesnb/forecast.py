@@ -15,6 +15,18 @@ better (at most half the combination's error, :func:`choose_model`); the candida
 Models that cannot be fitted on a short history (ETS and SARIMA need two full
 years) fall back to the next simpler one, so a forecast always comes back.
 
+Short histories (:func:`baseline_or_note` picks the method and says why on the page):
+
+- under a year (3 to 11 complete months): no season can be told from a trend, so the
+  candidates are non-seasonal (``SHORT_MODELS``): ``mean`` of the available months,
+  ``drift`` (the last month plus the average monthly change), ``ses`` (ETS without
+  trend or season) and ``combo_ns``, their mean; backtested the same way when the
+  history allows one origin, and the interval never narrower than 15 %;
+- one or two months (or a few days): a naive baseline, the run rate of the days
+  observed scaled to the days of the period (:func:`naive_forecast`), without an
+  interval — too little history to measure an error;
+- nothing before the period: no forecast, a note saying what would fill it.
+
 Uncertainty: the forecast of a period total is log-normal around the point
 forecast. Its log-scale spread ``sigma`` is the larger of (a) the spread of the
 period total in 1,000 seeded simulations of the SARIMA model and (b) the
@@ -45,14 +57,24 @@ from scipy import stats
 from salesnb.errors import FitError
 
 SEASON = 12
+MIN_MONTHS = 3  # fewest complete months a model is fitted on (below: the naive baseline)
 COMBO_PARTS = ("ets", "theta", "sarima")
+SHORT_COMBO_PARTS = ("mean", "drift", "ses")
+COMBOS = {"combo": COMBO_PARTS, "combo_ns": SHORT_COMBO_PARTS}
 DEFAULT_MODELS = ("snaive", "ets", "theta", "sarima", "combo")
+SHORT_MODELS = ("mean", "drift", "ses", "combo_ns")  # under a year of history: no season
+SHORT_MIN_SIGMA = 0.15  # no forecast from under a year is known to within 15 %
 MODEL_LABELS = {
     "snaive": "Seasonal naive",
     "ets": "Exponential smoothing (ETS)",
     "theta": "Theta",
     "sarima": "SARIMA (airline, log)",
     "combo": "Combination (mean of ETS, Theta, SARIMA)",
+    "mean": "Mean of the available months",
+    "drift": "Drift (last month + average monthly change)",
+    "ses": "ETS without trend or season",
+    "combo_ns": "Combination (mean of the mean, drift and ETS without season)",
+    "naive": "Naive run rate (revenue per day observed x days in the period)",
 }
 
 
@@ -220,11 +242,49 @@ def sarima(y: np.ndarray, h: int) -> np.ndarray:
     return out if np.all(np.isfinite(out)) else theta(y, h)
 
 
+def mean_model(y: np.ndarray, h: int) -> np.ndarray:
+    """Every future month at the mean of the available months.
+
+    >>> mean_model(np.array([1.0, 2.0, 6.0]), 2).tolist()
+    [3.0, 3.0]
+    """
+    y = np.asarray(y, dtype="float64")
+    return np.repeat(float(np.mean(y)), h)
+
+
+def drift(y: np.ndarray, h: int) -> np.ndarray:
+    """Random walk with drift: the last month plus k times the average monthly change.
+
+    >>> drift(np.array([10.0, 12.0, 14.0]), 2).tolist()
+    [16.0, 18.0]
+    """
+    y = np.asarray(y, dtype="float64")
+    step = (y[-1] - y[0]) / (len(y) - 1) if len(y) > 1 else 0.0
+    return y[-1] + step * np.arange(1, h + 1)
+
+
+def ses(y: np.ndarray, h: int) -> np.ndarray:
+    """ETS without trend or season (simple exponential smoothing, additive errors: it also
+    takes months at zero or below)."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = np.asarray(y, dtype="float64")
+    try:
+        with _quiet():
+            out = np.asarray(ETSModel(y, error="add", trend=None).fit(disp=False).forecast(h))
+    except Exception:  # noqa: BLE001 - a degenerate series (constant): its level
+        out = np.repeat(y[-1], h)
+    return out if np.all(np.isfinite(out)) else np.repeat(y[-1], h)
+
+
 MODELS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "snaive": snaive,
     "ets": ets,
     "theta": theta,
     "sarima": sarima,
+    "mean": mean_model,
+    "drift": drift,
+    "ses": ses,
 }
 
 
@@ -238,18 +298,24 @@ def forecast_models(
     if h < 1:
         raise ValueError("forecast_models: horizon h must be at least 1")
     values = np.asarray(y, dtype="float64")
-    if len(values) < 3:
-        raise FitError(f"cannot forecast from {len(values)} month(s) of history; need at least 3")
-    need = set(models) | (set(COMBO_PARTS) if "combo" in models else set())
-    unknown = need - set(MODELS) - {"combo"}
+    if len(values) < MIN_MONTHS:
+        raise FitError(
+            f"cannot forecast from {len(values)} month(s) of history; need at least {MIN_MONTHS}"
+        )
+    need = set(models)
+    for combo, parts in COMBOS.items():
+        if combo in models:
+            need |= set(parts)
+    unknown = need - set(MODELS) - set(COMBOS)
     if unknown:
         raise ValueError(
             f"unknown forecast model(s): {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(DEFAULT_MODELS)}"
+            f"known: {', '.join([*MODELS, *COMBOS])}"
         )
     got = {m: MODELS[m](values, h) for m in MODELS if m in need}
-    if "combo" in models:
-        got["combo"] = np.mean([got[m] for m in COMBO_PARTS], axis=0)
+    for combo, parts in COMBOS.items():
+        if combo in models:
+            got[combo] = np.mean([got[m] for m in parts], axis=0)
     out = pd.DataFrame({m: got[m] for m in models})
     if isinstance(y, pd.Series) and isinstance(y.index, pd.DatetimeIndex) and len(y):
         out.index = pd.date_range(y.index[-1] + pd.offsets.MonthBegin(1), periods=h, freq="MS")
@@ -306,7 +372,8 @@ def rolling_backtest(
                     train_months=cut,
                     actual_total=act,
                     forecast_total=total,
-                    total_error_pct=total / act - 1 if act else np.nan,
+                    # an error ratio needs positive actuals (a returns-heavy stretch has none)
+                    total_error_pct=total / act - 1 if act > 0 else np.nan,
                     smape=smape(actual, fc[m].to_numpy()),
                 )
             )
@@ -428,8 +495,9 @@ class BaselineForecast:
     scores: pd.DataFrame  # score_backtest
     best_model: str
     period_months: pd.DatetimeIndex  # the months whose sum is the period total
-    sigma: float  # log-scale spread of the period total
+    sigma: float  # log-scale spread of the period total (NaN: no interval)
     level: float  # interval level of low/high
+    method: str = "models"  # "models", "non-seasonal" (under a year) or "naive" (run rate)
 
     @property
     def point(self) -> pd.Series:
@@ -441,15 +509,44 @@ class BaselineForecast:
         return float(self.point.loc[self.period_months].sum())
 
     @property
+    def model_label(self) -> str:
+        return MODEL_LABELS.get(self.best_model, self.best_model)
+
+    @property
+    def has_interval(self) -> bool:
+        """An interval and probabilities exist: a measured spread around a positive total
+        (a naive baseline has no spread; a total at or below zero has no log-normal)."""
+        return bool(np.isfinite(self.sigma) and self.sigma > 0 and self.total > 0)
+
+    @property
+    def interval_note(self) -> str | None:
+        """Why there is no interval (None when there is one)."""
+        if self.has_interval:
+            return None
+        if self.method == "naive":
+            return "a naive run rate from under three months of history has no measured error"
+        return (
+            "the baseline forecast is not positive (the history ends in months at zero or "
+            "below: returns as large as sales)"
+        )
+
+    @property
     def low(self) -> float:
+        if not self.has_interval:
+            return float("nan")
         return lognormal_interval(self.total, self.sigma, self.level)[0]
 
     @property
     def high(self) -> float:
+        if not self.has_interval:
+            return float("nan")
         return lognormal_interval(self.total, self.sigma, self.level)[1]
 
     def prob_at_least(self, target: float) -> float:
-        """Probability the period total reaches ``target`` under the forecast distribution."""
+        """Probability the period total reaches ``target`` under the forecast distribution
+        (NaN without an interval: see :attr:`interval_note`)."""
+        if not self.has_interval:
+            return float("nan")
         return prob_at_least(target, self.total, self.sigma)
 
     def model_totals(self) -> pd.DataFrame:
@@ -467,7 +564,7 @@ def baseline_forecast(
     end,
     level: float = 0.8,
     origins: int = 3,
-    models: Sequence[str] = DEFAULT_MODELS,
+    models: Sequence[str] | None = None,
     seed: int = 0,
     min_sigma: float = 0.02,
 ) -> BaselineForecast:
@@ -477,24 +574,39 @@ def baseline_forecast(
     before ``start`` are used. The backtest uses the same horizon as the forecast
     (months from the end of history to ``end``) and ``origins`` cut-offs; the model
     chosen by :func:`choose_model`. ``min_sigma`` floors the log spread:
-    no sales forecast is known to within 2 %.
+    no sales forecast is known to within 2 %. ``models`` defaults to ``DEFAULT_MODELS``
+    with a year of history or more, else to the non-seasonal ``SHORT_MODELS`` (then
+    backtested from ``MIN_MONTHS`` months of training, the spread floored at 15 %).
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     hist = history[history.index < start].astype("float64")
-    if len(hist) < 3:
+    if len(hist) < MIN_MONTHS:
         raise FitError(
-            f"need at least 3 months of revenue before {start.date()} to forecast; "
+            f"need at least {MIN_MONTHS} months of revenue before {start.date()} to forecast; "
             f"found {len(hist)}"
         )
     if end <= start:
         raise ValueError("baseline_forecast: end must be after start")
+    short = len(hist) < SEASON
+    if models is None:
+        models = SHORT_MODELS if short else DEFAULT_MODELS
+    default = next((c for c in COMBOS if c in models), "combo")
+    if short:
+        min_sigma = max(min_sigma, SHORT_MIN_SIGMA)
     first_fc = hist.index[-1] + pd.offsets.MonthBegin(1)
     months_all = pd.date_range(first_fc, end - pd.offsets.MonthBegin(1), freq="MS")
     period_months = pd.date_range(start, end - pd.offsets.MonthBegin(1), freq="MS")
     h = len(months_all)
-    bt = rolling_backtest(hist, h, origins=origins, step=max(len(period_months), 1), models=models)
+    bt = rolling_backtest(
+        hist,
+        h,
+        origins=origins,
+        step=max(len(period_months), 1),
+        models=models,
+        min_train=MIN_MONTHS if short else SEASON + 3,
+    )
     scores = score_backtest(bt)
-    best = choose_model(bt)  # without a combination among models: the lowest error wins
+    best = choose_model(bt, default=default)  # without a combination: the lowest error wins
     best = best if best in models else models[0]
     monthly = forecast_models(hist, h, models)
     monthly.index = months_all
@@ -508,7 +620,121 @@ def baseline_forecast(
     sim_sigma = _simulated_sigma(hist.to_numpy(), h, len(period_months), seed)
     candidates = [s for s in (bt_sigma, sim_sigma) if np.isfinite(s)]
     sigma = max(candidates + [min_sigma]) if candidates else 0.15  # 15 %: a wide, honest default
-    return BaselineForecast(hist, monthly, bt, scores, best, period_months, sigma, level)
+    method = "non-seasonal" if short else "models"
+    return BaselineForecast(hist, monthly, bt, scores, best, period_months, sigma, level, method)
+
+
+def naive_forecast(
+    history: pd.Series, start, end, first_day=None, level: float = 0.8
+) -> BaselineForecast:
+    """The naive baseline: revenue per day over the days observed before ``start``, times
+    the days of each forecast month. No interval (``sigma`` NaN).
+
+    ``history``: month-start series of complete months; ``first_day``: the first day with
+    data (the first month counts from it, so one day of orders is one day, not a month).
+
+    >>> y = pd.Series([300.0], pd.DatetimeIndex(["2026-09-01"], freq="MS"))
+    >>> fc = naive_forecast(y, "2026-10-01", "2026-11-01", first_day="2026-09-30")
+    >>> fc.total, fc.has_interval, fc.best_model
+    (9300.0, False, 'naive')
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    hist = history[history.index < start].astype("float64")
+    if hist.empty:
+        raise FitError(f"no revenue before {start.date()} to forecast from")
+    first = hist.index[0]
+    if first_day is not None and pd.Timestamp(first_day) > first:
+        first = pd.Timestamp(first_day).normalize()
+    last = hist.index[-1] + pd.offsets.MonthEnd(0)
+    days = max((last - first).days + 1, 1)
+    rate = float(hist.sum()) / days
+    first_fc = hist.index[-1] + pd.offsets.MonthBegin(1)
+    months_all = pd.date_range(first_fc, end - pd.offsets.MonthBegin(1), freq="MS")
+    period_months = pd.date_range(start, end - pd.offsets.MonthBegin(1), freq="MS")
+    monthly = pd.DataFrame({"naive": rate * months_all.days_in_month.to_numpy()}, index=months_all)
+    monthly.index.name = "month"
+    bt = rolling_backtest(hist.iloc[:0], 1, origins=0)
+    return BaselineForecast(
+        hist, monthly, bt, score_backtest(bt), "naive", period_months, float("nan"), level, "naive"
+    )
+
+
+def history_days(history: pd.Series, start, first_day=None) -> int:
+    """Days of data behind the months of ``history`` before ``start`` (from ``first_day``)."""
+    hist = history[history.index < pd.Timestamp(start)]
+    if hist.empty:
+        return 0
+    first = hist.index[0]
+    if first_day is not None and pd.Timestamp(first_day) > first:
+        first = pd.Timestamp(first_day).normalize()
+    return max(((hist.index[-1] + pd.offsets.MonthEnd(0)) - first).days + 1, 0)
+
+
+def backtest_note(fc: BaselineForecast | None) -> str | None:
+    """Why a forecast has no backtest (None when it has one)."""
+    if fc is not None and len(fc.backtest):
+        return None
+    if fc is None or fc.method == "naive":
+        return "**No backtest**: no fitted model to test (see the baseline above)."
+    need = SEASON + 3 if fc.method == "models" else MIN_MONTHS
+    return (
+        f"**No backtest**: {len(fc.history)} months of history; a rolling origin needs the "
+        f"{len(fc.monthly)}-month horizon plus {need} months to train on. More history before "
+        f"the period would fill it."
+    )
+
+
+def baseline_or_note(
+    history: pd.Series,
+    start,
+    end,
+    first_day=None,
+    level: float = 0.8,
+    origins: int = 3,
+    seed: int = 0,
+) -> tuple[BaselineForecast | None, str | None]:
+    """The baseline forecast the history allows, and a one-line note when it is not the full
+    seasonal comparison (None then):
+
+    - a year or more of complete months before ``start``: :func:`baseline_forecast`, no note;
+    - 3 to 11 months: the non-seasonal models, with a note saying there is no seasonality;
+    - 1 or 2 months: :func:`naive_forecast`, labelled as a naive baseline;
+    - none: no forecast (None) and a note saying what would fill it.
+
+    >>> y = pd.Series([5.0, 6.0], pd.date_range("2026-08-01", periods=2, freq="MS"))
+    >>> fc, note = baseline_or_note(y, "2026-10-01", "2027-01-01")
+    >>> fc.method, note.startswith("**Naive baseline")
+    ('naive', True)
+    >>> baseline_or_note(y, "2026-08-01", "2026-11-01")[0] is None
+    True
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    hist = history[history.index < start]
+    n = len(hist)
+    if n == 0:
+        return None, (
+            f"**No baseline forecast**: no complete month of revenue before {start.date()}. "
+            f"Orders from the months before the period would fill this "
+            f"({MIN_MONTHS} for a fitted model, {SEASON} for seasonality)."
+        )
+    if n < MIN_MONTHS:
+        days = history_days(history, start, first_day)
+        fc = naive_forecast(history, start, end, first_day, level)
+        return fc, (
+            f"**Naive baseline, not a fitted model**: only {days} day(s) of revenue before "
+            f"{start.date()}, so the baseline is their run rate scaled to the days of the period, "
+            f"without an interval or odds. {MIN_MONTHS} complete months before the period would "
+            f"allow fitted models; {SEASON}, seasonality."
+        )
+    fc = baseline_forecast(history, start, end, level=level, origins=origins, seed=seed)
+    if n < SEASON:
+        return fc, (
+            f"**No seasonality**: {n} months of history before {start.date()}, under the "
+            f"{SEASON} needed to tell a seasonal month from a trend, so the baseline uses "
+            f"non-seasonal models (mean of the months, drift, ETS without season). A full year "
+            f"of orders would add the season."
+        )
+    return fc, None
 
 
 def forecast_next(
@@ -523,8 +749,17 @@ def forecast_next(
 __all__ = [
     "BaselineForecast",
     "DEFAULT_MODELS",
+    "MIN_MONTHS",
     "MODEL_LABELS",
+    "SHORT_MODELS",
     "baseline_forecast",
+    "backtest_note",
+    "baseline_or_note",
+    "drift",
+    "history_days",
+    "mean_model",
+    "naive_forecast",
+    "ses",
     "choose_model",
     "forecast_models",
     "forecast_next",

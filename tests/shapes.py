@@ -53,6 +53,7 @@ SHAPES: dict[str, tuple[list[str], str | None]] = {
     "service_only": (keep("tickets", "surveys", "customers"), None),
     "surveys_only": (keep("surveys"), None),
     "reps_orders_trainings": (keep("orders", "reps", "trainings"), None),
+    "master_data_only": (keep("customers", "products", "reps", "targets", "market"), None),
     # deal outcomes
     "all_won": (["UPDATE opportunities SET status = 'won', stage = 'Won'"], None),
     "all_lost": (["UPDATE opportunities SET status = 'lost', stage = 'Lost'"], None),

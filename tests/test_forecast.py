@@ -156,3 +156,64 @@ def test_forecast_next_continues_a_steady_trend():
     y = pd.Series(100 + 10 * np.arange(36.0), months(36))
     got = F.forecast_next(y, 3)
     assert got == pytest.approx([460.0, 470.0, 480.0], rel=0.01)
+
+
+# --------------------------------------------------------------------------- short histories
+def test_under_a_year_the_baseline_is_non_seasonal_and_backtested_from_three_months():
+    y = pd.Series(10.0 + 2.0 * np.arange(8), months(8, "2026-02-01"))  # 10, 12, ..., 24
+    fc = F.baseline_forecast(y, "2026-10-01", "2027-01-01")
+    assert fc.method == "non-seasonal"
+    assert list(fc.monthly.columns) == list(F.SHORT_MODELS)
+    # by hand: drift continues +2 a month, the mean stays at 17
+    assert fc.monthly["drift"].tolist() == pytest.approx([26.0, 28.0, 30.0])
+    assert fc.monthly["mean"].tolist() == pytest.approx([17.0, 17.0, 17.0])
+    assert fc.backtest["train_months"].unique().tolist() == [5]  # one origin: 5 months, test 3
+    assert fc.sigma >= F.SHORT_MIN_SIGMA  # no forecast from under a year is within 15 %
+    assert "snaive" not in fc.monthly  # nothing seasonal under a year
+
+
+def test_naive_baseline_counts_days_not_months():
+    # one day of orders (30 September) is a run rate of 300 a day, not a 300 month
+    y = pd.Series([300.0], months(1, "2026-09-01"))
+    fc = F.naive_forecast(y, "2026-10-01", "2027-01-01", first_day="2026-09-30")
+    assert fc.total == pytest.approx(300.0 * 92)
+    assert fc.monthly["naive"].tolist() == pytest.approx([300.0 * 31, 300.0 * 30, 300.0 * 31])
+    assert not fc.has_interval and math.isnan(fc.low) and math.isnan(fc.prob_at_least(1.0))
+    assert fc.backtest.empty and fc.model_totals()["chosen"].tolist() == [True]
+    # a whole month observed: the month's revenue over its 30 days
+    fc = F.naive_forecast(pd.Series([3000.0], months(1, "2026-09-01")), "2026-10-01", "2026-11-01")
+    assert fc.total == pytest.approx(3100.0)
+
+
+def test_baseline_or_note_picks_the_method_the_history_allows():
+    y = _seasonal_trend(36)  # 2021-01 .. 2023-12
+    fc, note = F.baseline_or_note(y, "2021-01-01", "2021-04-01")
+    assert fc is None and note.startswith("**No baseline forecast**")
+    fc, note = F.baseline_or_note(y, "2021-03-01", "2021-06-01")
+    assert fc.method == "naive" and note.startswith("**Naive baseline")
+    fc, note = F.baseline_or_note(y, "2021-09-01", "2021-12-01")
+    assert fc.method == "non-seasonal" and note.startswith("**No seasonality**")
+    fc, note = F.baseline_or_note(y, "2023-01-01", "2023-04-01", origins=1)
+    assert fc.method == "models" and note is None
+
+
+def test_a_forecast_at_or_below_zero_has_no_interval_or_odds():
+    y = pd.Series([100.0, 90.0, -500.0, -600.0, -700.0], months(5))
+    fc = F.baseline_forecast(y, "2022-06-01", "2022-09-01", models=("mean",))
+    assert fc.total < 0
+    assert not fc.has_interval and "not positive" in fc.interval_note
+    assert math.isnan(fc.high) and math.isnan(fc.prob_at_least(10.0))
+
+
+def test_backtest_has_no_error_ratio_on_months_without_revenue():
+    y = pd.Series(np.r_[np.full(18, 100.0), np.zeros(3)], months(21))
+    bt = F.rolling_backtest(y, h=3, origins=1, models=("snaive",))
+    assert bt["actual_total"].iat[0] == 0.0 and math.isnan(bt["total_error_pct"].iat[0])
+
+
+def test_backtest_note_says_what_is_missing():
+    y = pd.Series(np.arange(1.0, 9.0), months(8))
+    fc = F.baseline_forecast(y, "2022-09-01", "2023-03-01")  # 6-month horizon: 6 + 3 > 8
+    assert fc.backtest.empty
+    assert "needs the 6-month horizon plus 3 months" in F.backtest_note(fc)
+    assert F.backtest_note(F.baseline_forecast(y, "2022-09-01", "2022-10-01")) is None

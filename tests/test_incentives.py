@@ -189,3 +189,20 @@ def test_steeper_plan_costs_more_for_over_achievers():
     table = inc.compare_plans([base, alt])
     assert list(table["plan"]) == ["hand", "steep"]
     assert table.loc[1, "expected_payout"] > table.loc[0, "expected_payout"]
+
+
+def test_nothing_paid_and_no_revenue_are_not_computable_shares():
+    assert math.isnan(float(inc.gini([0.0, 0.0, 0.0])))
+    # returns larger than sales: nobody is paid, cost of sales and Gini have no base
+    st = inc.payout_statement(
+        lines([["a", "P1", "X", 0.0, 9_000.0, 0.0, 3.0], ["b", "P1", "X", 0.0, 1_000.0, 0.0, 1.0]]),
+        targets({"a": 100_000, "b": 100_000}),
+        PLAN,
+    )
+    assert st["payout"].sum() == 0.0 and st["carry_forward"].sum() == pytest.approx(-300.0)
+    sim = inc.simulate_payouts(st, PLAN, spread=0.2, n_sims=200, seed=1)
+    assert sim["expected_payout"] == 0.0
+    assert math.isnan(sim["cost_of_sales_pct"]) and math.isnan(sim["gini"])
+    text = inc.payout_markdown(PLAN, 0.0, -10_000.0)
+    assert "not computable" in text and "nan" not in text
+    assert inc.payout_markdown(PLAN, 300.0, 10_000.0).endswith("**3.00%** of net revenue.")

@@ -15,7 +15,7 @@ from salesnb.metrics import incentives as inc
 from salesnb.metrics import performance as pm
 from salesnb.periods import parse_period
 from salesnb.queries import performance as pq
-from salesnb.source import connect
+from salesnb.sources import connect
 from salesnb.study import Filters
 
 
@@ -218,3 +218,107 @@ def test_performance_headlines_consistent(demo_report):
     )
     payouts = pd.read_csv(demo_report / "performance-payouts.csv")
     assert payouts["payout"].sum() == pytest.approx(found["payout_total"], rel=1e-6)
+
+
+# --------------------------------------------------------------------------- boundary cases
+def test_ratios_and_growth_have_no_base_at_zero_or_below():
+    assert pm.ratio(90.0, 120.0) == pytest.approx(0.75)
+    assert pm.ratio(-60.0, 120.0) == pytest.approx(-0.5)  # returns above sales: a real figure
+    assert pm.ratio(5.0, 0.0) is None and pm.ratio(5.0, -1.0) is None
+    assert pm.ratio(float("nan"), 1.0) is None and pm.ratio(None, 1.0) is None
+    assert pm.growth_rate(0.0, 100.0) == pytest.approx(-1.0)
+    assert pm.growth_rate(100.0, 0.0) is None and pm.growth_rate(100.0, -50.0) is None
+
+
+def test_a_partly_covered_last_year_is_flagged():
+    p = parse_period("2025")
+    assert pm.coverage_note(p, "2024-12-31", "2026-01-01") is None
+    half = pm.coverage_note(p, "2025-07-01", "2026-09-30")
+    assert "only partly in the data (50% of its days" in half and half.endswith("not compared")
+    assert "has no data" in pm.coverage_note(p, "2026-02-01", "2026-09-30")
+    end = pm.coverage_note(parse_period("2026-Q3"), "2020-01-01", "2026-08-31")
+    assert "orders end on 2026-08-31" in end
+    assert "no data" in pm.coverage_note(p, None, None)
+
+
+def test_resolve_targets_for_all_and_a_range_and_a_partial_cover():
+    from salesnb.periods import span_period
+
+    t = pd.DataFrame(
+        {
+            "period": ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"],
+            "level": "rep",
+            "key": "r1",
+            "target_amount": [10.0, 20.0, 30.0, 40.0],
+        }
+    )
+    everything = span_period("2025-10-03", "2026-09-30")  # label "all": never parsed
+    r = pm.resolve_targets(t, everything)
+    assert r["target"].item() == 100.0 and r["target_basis"].item() == "sum of quarter targets"
+    assert pm.resolve_targets(t, "2025-Q4..2026-Q2")["target"].item() == 60.0
+    part = pm.resolve_targets(t, "2026-Q3..2027-Q2", whole_period=True)
+    assert np.isnan(part["target"].item())
+    assert pm.resolve_targets(t, "2026-Q3..2027-Q2")["target"].item() == 40.0  # old callers
+    assert part["target_basis"].item().startswith("quarter targets cover 3 of the 12 months")
+    assert np.isnan(pm.scope_target(t, "2026-Q3..2027-Q2", part))
+    assert pm.targets_note(part).startswith("quarter targets cover 3")
+
+
+def test_scope_figures_at_zero_and_negative_totals():
+    zero = pm.scope_figures(0.0, 100.0, 0.0)
+    assert zero["attainment_company"] == 0.0 and zero["revenue_growth"] is None
+    neg = pm.scope_figures(-300.0, 0.0, 200.0)
+    assert (
+        neg["attainment_company"] is None and neg["attainment_note"] == "the target is not positive"
+    )
+    assert neg["revenue_growth"] == pytest.approx(-2.5)
+    partial = pm.scope_figures(
+        50.0, float("nan"), 40.0, prior_note="last year only partly in the data"
+    )
+    assert partial["revenue_growth"] is None and partial["revenue_prior"] is None
+    for f in (zero, neg, partial):
+        text = pm.scope_markdown(f)
+        assert "nan" not in text and "inf" not in text
+    assert "growth not computable (last year only partly in the data)" in pm.scope_markdown(partial)
+
+
+def test_fair_ranking_when_the_team_nets_zero_or_below():
+    card = pd.DataFrame(
+        {
+            "rep_id": ["a", "b", "c"],
+            "region": ["N", "N", "S"],
+            "revenue": [-80.0, 0.0, -20.0],
+            "attainment": [-0.8, 0.0, -0.2],
+        }
+    )
+    pot = pm.territory_potential(card)  # region revenue per rep: negative, no base
+    r = pm.fair_ranking(card, pot).set_index("rep_id")
+    assert r["penetration"].isna().all() and r["potential_index"].isna().all()
+    assert not np.isinf(r.select_dtypes("number").to_numpy()).any()
+    assert (r["reading"] == "no net revenue across the team: not comparable").all()
+    assert r.loc["b", "rank_attainment"] == 1.0  # ranking by attainment still holds
+
+
+def test_performance_actions_without_computable_shares():
+    card = pd.DataFrame({"rep_id": ["a"], "attainment": [np.nan]})
+    plans = pd.DataFrame(
+        {
+            "plan": ["x", "y"],
+            "expected_payout": [0.0, 0.0],
+            "p90_payout": [0.0, 0.0],
+            "cost_of_sales_pct": [np.nan, np.nan],
+            "gini": [np.nan, np.nan],
+        }
+    )
+    text = pm.performance_actions(card, plans=plans, attainment_company=None)
+    assert "nan" not in text and "cost of sales not computable" in text
+
+
+def test_performance_notebook_contract():
+    import nbformat
+
+    from salesnb import config
+
+    nb = nbformat.read(config.NOTEBOOK_DIR / "06-performance.ipynb", as_version=4)
+    assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")

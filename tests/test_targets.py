@@ -313,3 +313,175 @@ def test_clv_split_follows_each_reps_book(demo_warehouse, tmp_path):
     assert len(no_book) and (no_book["target_amount"] == 0).all()  # managers own no accounts
     with_book = alloc[alloc["rep_id"].isin(owners)]
     assert (with_book["target_amount"] > 0).all()
+
+
+# --------------------------------------------------------------------------- boundary cases
+def test_target_period_is_the_next_one_once_the_period_is_complete():
+    q3 = parse_period("2026-Q3")
+    assert tm.choose_target_period(q3, "2026-09-30")[0].label == "2026-Q4"
+    assert tm.choose_target_period(q3, "2026-08-15")[0] == q3  # still running: target it
+    assert tm.choose_target_period(parse_period("2026-09"), "2026-09-30")[0].label == "2026-10"
+    rng, why = tm.choose_target_period(parse_period("2025-Q3..2026-Q2"), "2026-09-30")
+    assert (rng.label, rng.months) == ("2026-Q3..2027-Q2", 12) and "next 12 month(s)" in why
+    from salesnb.periods import span_period
+
+    nxt = tm.choose_target_period(span_period("2023-10-01", "2026-09-30"), "2026-09-30")[0]
+    assert (nxt.start.isoformat(), nxt.months) == ("2026-10-01", 36)
+
+
+def test_no_seasonality_under_a_year_and_months_at_or_below_zero_left_out():
+    season, note = tm.seasonality(_trend_season(8))
+    assert season is None and "8 month(s)" in note and "12" in note
+    # a returns-heavy quarter (net below zero) must not move the November peak
+    y = _trend_season(30)
+    y.iloc[-3:] = -3 * y.iloc[-3:]
+    season, note = tm.seasonality(y)
+    assert note is None and tm.peak_month(season) == 11
+    assert season.loc[season["month_of_year"] == 11, "seasonal_index"].item() > 1.2
+    zero = pd.Series(0.0, _trend_season(14).index)
+    assert tm.seasonality(zero)[0] is None  # nothing above zero: no season at all
+
+
+def test_target_proposal_by_hand_and_a_partial_last_year_is_not_used():
+    assert tm.target_proposal(1000.0, None, 1100.0, 0.2) == (
+        1200.0,
+        "the same period last year +20%",
+    )
+    total, basis = tm.target_proposal(400.0, "last year is only partly in the data", 1100.0)
+    assert total == 1100.0 and basis.startswith("the baseline forecast, a 50/50 target")
+    assert tm.target_proposal(0.0, None, 0.0)[0] is None
+    assert tm.target_proposal(0.0, None, None, target_amount=50.0) == (
+        50.0,
+        "set by hand (target_amount)",
+    )
+
+
+def test_quotas_for_a_range_sum_quarters_and_a_partial_cover_is_not_compared():
+    t = pd.DataFrame(
+        {
+            "period": ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2025-Q3"],
+            "level": ["company"] * 4 + ["region"],
+            "key": ["all"] * 4 + ["North"],
+            "target_amount": [10.0, 20.0, 30.0, 40.0, 6.0],
+        }
+    )
+    quotas, note = tm.quotas_for_period(t, parse_period("2025-Q3..2026-Q2"))
+    assert note is None and tm.existing_quota_total(quotas) == 100.0
+    # the region has a quarter of the range only: left out, not a quarter passed off as a year
+    assert tm.existing_quota_total(quotas, region="North") is None
+    quotas, note = tm.quotas_for_period(t, parse_period("2026-Q2..2026-Q3"))
+    assert quotas.empty and "cover 3 of the 6 months" in note
+    assert tm.quotas_for_period(t, parse_period("2027-Q1"))[1].endswith(
+        "no targets set for 2027-Q1"
+    )
+
+
+def test_split_notes_instead_of_failing():
+    units = pd.DataFrame({"rep_id": ["a", "b"], "history_revenue": [0.0, -5.0]})
+    alloc, note = tm.allocate_or_note(100.0, units)
+    assert alloc is None and "`historical` method is zero" in note
+    assert tm.allocate_or_note(None, units)[1].startswith("**No split**: there is no positive")
+    alloc, note = tm.allocate_or_note(100.01, units, method="equal")
+    assert note is None and alloc["target_cents"].tolist() == [5001, 5000]
+
+
+def test_no_comparable_last_year_is_nan_not_zero_through_the_split():
+    reps = pd.DataFrame({"rep_id": ["r1", "r2"], "team": ["T", "T"]})
+    rep_month = pd.DataFrame(
+        {
+            "rep_id": ["r1", "r2"],
+            "month": pd.to_datetime(["2026-09-01"] * 2),
+            "revenue": [30.0, 10.0],
+        }
+    )
+    p = parse_period("2026-Q4")
+    w = tm.rep_weights(
+        reps, rep_month, p.start, "2025-10-01", "2026-01-01", last_year_comparable=False
+    )
+    assert w["last_year_revenue"].isna().all() and w["history_revenue"].tolist() == [30.0, 10.0]
+    alloc = tm.gap_to_last_year(tm.allocate_hierarchy(100.0, w, levels=("team",)))
+    assert alloc["target_amount"].tolist() == [75.0, 25.0]
+    assert alloc["growth_vs_last_year"].isna().all()
+    rolled = tm.rollup(alloc, "team", ["target_amount", "last_year_revenue"])
+    assert rolled["target_amount"].item() == 100.0 and np.isnan(rolled["last_year_revenue"].item())
+
+
+def _short_summary(fc, target, last_year_note=None, review=None):
+    return tm.target_summary(
+        period=parse_period("2026-Q4"),
+        scope="all",
+        target_total=target,
+        last_year={"revenue": 0.0, "orders": 0, "customers": 0},
+        actual=None,
+        forecast=fc,
+        seasonal=None,
+        monthly=fc.history
+        if fc is not None
+        else F.monthly_series(pd.DataFrame(columns=["month", "revenue"])),
+        target_basis="basis",
+        last_year_note=last_year_note,
+        forecast_note="note",
+        review=review,
+    )
+
+
+def _no_nan_text(*texts):
+    import re
+
+    for t in texts:
+        assert not re.search(r"\b(nan|inf)\b|nan%", t, re.I), t
+
+
+def test_naive_and_missing_baselines_leave_figures_out_and_say_why():
+    y = pd.Series([300.0], pd.date_range("2026-09-01", periods=1, freq="MS"))
+    naive = F.naive_forecast(y, "2026-10-01", "2027-01-01", first_day="2026-09-30")
+    review = tm.review_figures(
+        parse_period("2026-Q3"), {"revenue": 300.0}, {"revenue": 0.0}, "no data last year"
+    )
+    s = _short_summary(naive, naive.total, "no data last year", review)
+    figures = tm.headline_figures(s)
+    assert figures["forecast_total"] == pytest.approx(27600.0)
+    assert {
+        "prob_achieve",
+        "forecast_low",
+        "peak_month",
+        "yoy_growth",
+        "last_year_total",
+    }.isdisjoint(figures)
+    assert figures["review_total"] == 300.0 and figures["forecast_method"] == "naive"
+    smart = tm.smart_markdown(tm.smart_target(s))
+    todo = tm.what_to_do(s)
+    _no_nan_text(smart, todo, tm.target_markdown(s), tm.review_markdown(review))
+    assert "not computable" in smart and "no seasonality" in smart
+    assert "not computable" in todo and tm.odds_note(s).startswith("**No odds for the target**")
+    # no forecast and no target at all
+    s = _short_summary(None, None)
+    # last year is covered and truly had no revenue: 0.0 is a figure, not a stand-in
+    assert tm.headline_figures(s) == {
+        "target_period": "2026-Q4",
+        "forecast_method": "none",
+        "last_year_total": 0.0,
+    }
+    _no_nan_text(tm.smart_markdown(tm.smart_target(s)), tm.what_to_do(s))
+    assert tm.what_to_do(s).startswith("- **No target proposed**")
+
+
+def test_review_error_is_the_backtest_on_the_reviewed_period():
+    y = _trend_season(36)  # to 2024-12
+    fc = F.baseline_forecast(y, "2025-01-01", "2025-04-01", origins=2)
+    review = tm.review_figures(parse_period("2024-Q4"), {"revenue": 1.0}, {"revenue": 1.0})
+    s = _short_summary(fc, 1.0, review=review)
+    row = fc.backtest[(fc.backtest["model"] == fc.best_model)].iloc[0]
+    assert row["origin"] == pd.Timestamp("2024-10-01")
+    assert s["review_forecast_error_pct"] == pytest.approx(
+        row["forecast_total"] / row["actual_total"] - 1
+    )
+
+
+def test_driver_requirements_need_a_comparable_last_year():
+    frame, note = tm.drivers_or_note(1200.0, {"revenue": 1000.0, "orders": 10, "customers": 4})
+    assert note is None and len(frame) == 4
+    assert tm.drivers_or_note(1200.0, {"revenue": 1000.0}, "partly covered")[1] == (
+        "**No driver requirements**: partly covered."
+    )
+    assert tm.drivers_or_note(None, {"revenue": 1000.0})[0] is None

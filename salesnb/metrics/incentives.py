@@ -285,8 +285,12 @@ def payout_statement(
 def gini(values, axis: int = -1) -> np.ndarray | float:
     """Gini coefficient of non-negative amounts along ``axis`` (0 equal .. 1 concentrated).
 
+    NaN when nothing is paid at all: an empty pot is neither equal nor unequal.
+
     >>> round(float(gini([1, 1, 1, 1])), 6), round(float(gini([0, 0, 0, 4])), 6)
     (0.0, 0.75)
+    >>> bool(np.isnan(gini([0, 0, 0])))
+    True
     """
     x = np.sort(np.clip(np.asarray(values, dtype="float64"), 0, None), axis=axis)
     n = x.shape[axis]
@@ -297,7 +301,7 @@ def gini(values, axis: int = -1) -> np.ndarray | float:
     weighted = (x * ranks.reshape(shape)).sum(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         g = 2 * weighted / (n * total) - (n + 1) / n
-    return np.where(total > 0, g, 0.0)
+    return np.where(total > 0, g, np.nan)
 
 
 def attainment_spread(
@@ -329,9 +333,10 @@ def simulate_payouts(
     """Monte Carlo of one plan's cost over the reps of a payout statement.
 
     Returns a dict: ``expected_payout``, ``p90_payout`` (90th percentile of the total),
-    ``cost_of_sales_pct`` (expected payout / expected revenue), ``gini`` (mean across draws of
-    the Gini of rep payouts), ``totals`` (array of simulated totals) and ``per_rep`` (frame:
-    rep_id, expected_payout, p90_payout).
+    ``cost_of_sales_pct`` (expected payout / expected revenue; NaN when the revenue is not
+    positive), ``gini`` (mean across draws of the Gini of rep payouts; NaN when no draw pays
+    anyone), ``totals`` (array of simulated totals) and ``per_rep`` (frame: rep_id,
+    expected_payout, p90_payout).
     """
     require_columns(
         statement, ["rep_id", "sales", "returns", "target", "spiffs"], "payout statement"
@@ -352,14 +357,17 @@ def simulate_payouts(
     pay = np.clip(due, 0.0, None)
     totals = pay.sum(axis=1)
     revenue = (sales - returns).sum(axis=1)
+    ginis = gini(pay, axis=1)
     return {
         "plan": plan.name,
         "expected_payout": float(totals.mean()),
         "p90_payout": float(np.quantile(totals, 0.9)),
+        # a share of no (or negative) revenue is not computable: NaN, never a 0 or an inf
         "cost_of_sales_pct": float(totals.mean() / revenue.mean())
         if revenue.mean() > 0
         else float("nan"),
-        "gini": float(np.mean(gini(pay, axis=1))),
+        # draws where nobody is paid have no Gini; NaN when no draw pays anyone
+        "gini": float(np.mean(ginis[np.isfinite(ginis)])) if np.isfinite(ginis).any() else np.nan,
         "totals": totals,
         "per_rep": pd.DataFrame(
             {
@@ -369,6 +377,31 @@ def simulate_payouts(
             }
         ),
     }
+
+
+def payout_markdown(
+    plan: Plan, payout_total: float, revenue_total: float, currency: str = "USD"
+) -> str:
+    """The plan in words and what it pays in the period, as a share of net revenue when
+    there is positive revenue to share (else "not computable" and why).
+
+    >>> p = Plan("flat", 0.05)
+    >>> print(payout_markdown(p, 500.0, 10_000.0))
+    **flat**: 5.0% flat; returns clawed back
+    <BLANKLINE>
+    Total payout **500 USD** = **5.00%** of net revenue.
+    >>> payout_markdown(p, 0.0, -2_000.0).splitlines()[-1]
+    'Total payout **0 USD**; as a share of revenue not computable (net revenue is -2,000: returns exceed sales).'
+    """
+    head = plan.describe() + f"\n\nTotal payout **{payout_total:,.0f} {currency}**"
+    if revenue_total > 0:
+        return head + f" = **{payout_total / revenue_total:.2%}** of net revenue."
+    why = (
+        "no net revenue"
+        if revenue_total == 0
+        else f"net revenue is {revenue_total:,.0f}: returns exceed sales"
+    )
+    return head + f"; as a share of revenue not computable ({why})."
 
 
 def compare_plans(results: list[dict]) -> pd.DataFrame:
@@ -389,5 +422,6 @@ __all__ = [
     "gini",
     "attainment_spread",
     "simulate_payouts",
+    "payout_markdown",
     "compare_plans",
 ]

@@ -4,10 +4,18 @@ Pure functions over the small frames of ``salesnb.queries.performance``.
 
 Targets for a period (:func:`resolve_targets`): a target row whose ``period``
 label equals the report period is used as is. Otherwise targets of one
-granularity are combined, preferring quarterly, then monthly, then yearly rows:
-each row contributes ``target_amount * (months of it inside the period) /
-(months it spans)``. So a year sums its four quarter targets, a month gets one
-third of its quarter's target (an even split: the plan says nothing finer).
+granularity are combined, preferring quarterly, then monthly, then yearly, then
+half-year rows: each row contributes ``target_amount * (months of it inside the
+period) / (months it spans)``. So a year or a range sums its quarter targets, a
+month gets one third of its quarter's target (an even split: the plan says
+nothing finer). When the targets of a level cover only some months of the period
+(a range running past the last quarter planned), the target is not computable
+(NaN, with the reason in ``target_basis``) rather than a part passed off as the whole.
+
+Comparisons (:func:`ratio`, :func:`growth_rate`, :func:`coverage_note`): attainment,
+growth and shares are None when their base is zero, negative or missing; a comparison
+period the data covers only in part (a first year of six months used as "last year")
+is not compared at all (:func:`coverage_note` says why).
 
 Coaching (:func:`win_rate_funnel`): a funnel plot of win rate against the
 number of deals closed. A rep is flagged only when the exact binomial tail
@@ -24,10 +32,10 @@ import pandas as pd
 from scipy import stats
 
 from salesnb.metrics import require_columns
-from salesnb.periods import parse_period
+from salesnb.periods import Period, parse_period
 from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
 
-_PREFERENCE = ("quarter", "month", "year")
+_PREFERENCE = ("quarter", "month", "year", "half")
 
 
 def _months_between(a, b) -> int:
@@ -35,17 +43,99 @@ def _months_between(a, b) -> int:
     return max(0, (b.year - a.year) * 12 + b.month - a.month)
 
 
-def resolve_targets(targets: pd.DataFrame, period_label: str, level: str = "rep") -> pd.DataFrame:
+def _month_starts(start, end) -> set:
+    """Month starts of the whole months in ``[start, end)``."""
+    s = pd.Timestamp(start).to_period("M")
+    n = _months_between(start, end)
+    return {(s + i).start_time for i in range(n)}
+
+
+# --------------------------------------------------------------------------- comparisons
+def ratio(numerator, denominator) -> float | None:
+    """``numerator / denominator``; None when either is missing or the denominator is not
+    positive (attainment of no target, growth over no sales, a share of nothing).
+
+    >>> ratio(90.0, 120.0), ratio(5.0, 0.0), ratio(5.0, -3.0), ratio(None, 2.0)
+    (0.75, None, None, None)
+    """
+    try:
+        a, b = float(numerator), float(denominator)
+    except (TypeError, ValueError):
+        return None
+    if not (np.isfinite(a) and np.isfinite(b)) or b <= 0:
+        return None
+    return a / b
+
+
+def growth_rate(current, previous) -> float | None:
+    """``current / previous - 1``; None when ``previous`` is missing, zero or negative.
+
+    >>> round(growth_rate(115.0, 100.0), 6), growth_rate(-50.0, 100.0), growth_rate(10.0, 0.0)
+    (0.15, -1.5, None)
+    """
+    r = ratio(current, previous)
+    return None if r is None else r - 1.0
+
+
+def coverage_note(
+    period: Period, first, last, what: str = "the same period last year"
+) -> str | None:
+    """Why ``period`` cannot serve as a comparison: None when the data (``first`` to ``last``,
+    both included) covers it entirely, else a one-line reason.
+
+    >>> from salesnb.periods import parse_period
+    >>> coverage_note(parse_period("2025-Q3"), "2024-01-01", "2026-09-30") is None
+    True
+    >>> coverage_note(parse_period("2025"), "2025-07-01", "2026-09-30")
+    'the same period last year (2025) is only partly in the data (50% of its days; orders start on 2025-07-01): not compared'
+    >>> coverage_note(parse_period("2025-Q3"), "2026-02-01", "2026-09-30")
+    'the same period last year (2025-Q3) has no data (orders run from 2026-02-01 to 2026-09-30): not compared'
+    """
+    if first is None or last is None or pd.isna(first) or pd.isna(last):
+        return f"{what} ({period.label}) has no data: the orders carry no dates"
+    first, last = pd.Timestamp(first).date(), pd.Timestamp(last).date()
+    if first <= period.start and last >= period.last_day:
+        return None
+    lo, hi = max(first, period.start), min(last, period.last_day)
+    covered = (hi - lo).days + 1 if hi >= lo else 0
+    if covered <= 0:
+        return (
+            f"{what} ({period.label}) has no data (orders run from {first} to {last}): not compared"
+        )
+    share = covered / period.days
+    edge = f"orders start on {first}" if first > period.start else f"orders end on {last}"
+    return (
+        f"{what} ({period.label}) is only partly in the data ({share:.0%} of its days; {edge}): "
+        "not compared"
+    )
+
+
+# --------------------------------------------------------------------------- targets
+def resolve_targets(
+    targets: pd.DataFrame, period, level: str = "rep", whole_period: bool = False
+) -> pd.DataFrame:
     """Target per key of ``level`` for the period (rule in the module docstring).
 
-    ``targets``: period, level, key, target_amount. Returns key, target, target_basis.
+    ``targets``: period, level, key, target_amount; ``period`` a :class:`Period` or its
+    label. Returns key, target, target_basis. With ``whole_period`` the target is NaN (not
+    computable) when the targets cover only some months of the period; without it (the
+    original behaviour, kept for existing callers) the months covered are summed and
+    ``target_basis`` says how many.
 
     >>> t = pd.DataFrame({"period": ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"], "level": "rep",
     ...                   "key": "r1", "target_amount": [100.0, 100.0, 120.0, 80.0]})
     >>> resolve_targets(t, "2026", "rep")["target"].item(), resolve_targets(t, "2026-08")["target"].item()
     (400.0, 40.0)
+    >>> r = resolve_targets(t, "2026-Q3..2027-Q2", whole_period=True)
+    >>> r["target"].isna().item(), r["target_basis"].item()
+    (True, 'quarter targets cover 6 of the 12 months of 2026-Q3..2027-Q2: not computable')
+    >>> resolve_targets(t, "2026-Q3..2027-Q2")["target_basis"].item()
+    'sum of quarter targets (they cover 6 of the 12 months of 2026-Q3..2027-Q2)'
+
     """
     require_columns(targets, ["period", "level", "key", "target_amount"], "targets")
+    want = period if isinstance(period, Period) else parse_period(str(period))
+    period_label = want.label
     t = targets[targets["level"].astype(str) == level]
     empty = pd.DataFrame(
         {
@@ -60,32 +150,44 @@ def resolve_targets(targets: pd.DataFrame, period_label: str, level: str = "rep"
     if not exact.empty:
         out = exact.groupby("key", as_index=False)["target_amount"].sum()
         return out.rename(columns={"target_amount": "target"}).assign(target_basis="as set")
-    want = parse_period(period_label)
     rows = []
     for per, key, amount in t[["period", "key", "target_amount"]].itertuples(index=False):
         try:
             p = parse_period(per)
         except Exception:  # an unreadable label cannot be prorated; validation reports it
             continue
-        inside = (
-            _months_between(max(p.start, want.start), min(p.end, want.end))
-            if p.start < want.end and p.end > want.start
-            else 0
-        )
+        if p.kind not in _PREFERENCE:
+            continue
+        lo, hi = max(p.start, want.start), min(p.end, want.end)
+        inside = _months_between(lo, hi) if p.start < want.end and p.end > want.start else 0
         if inside:
-            rows.append((p.kind, key, amount * inside / p.months, inside, p.months))
+            rows.append((p.kind, key, amount * inside / p.months, inside, p.months, lo, hi))
     if not rows:
         return empty
-    df = pd.DataFrame(rows, columns=["kind", "key", "part", "inside", "span"])
-    kind = next(k for k in _PREFERENCE if (df["kind"] == k).any())
+    df = pd.DataFrame(rows, columns=["kind", "key", "part", "inside", "span", "lo", "hi"])
+    wanted = max(_months_between(want.start, want.end), 1)
+    # the months each granularity covers (any key): the first one that covers the whole
+    # period wins; with none complete, the best covered one, marked not computable
+    covered = {
+        k: len(set().union(*(_month_starts(a, b) for a, b in zip(g["lo"], g["hi"], strict=True))))
+        for k, g in df.groupby("kind")
+    }
+    kinds = [k for k in _PREFERENCE if k in covered]
+    kind = next((k for k in kinds if covered[k] >= wanted), max(kinds, key=lambda k: covered[k]))
     df = df[df["kind"] == kind]
-    out = df.groupby("key", as_index=False).agg(target=("part", "sum"), n=("part", "size"))
+    out = df.groupby("key", as_index=False).agg(target=("part", "sum"))
+    part = f"{covered[kind]} of the {wanted} months of {period_label}"
+    if covered[kind] < wanted and whole_period:
+        basis = f"{kind} targets cover {part}: not computable"
+        return out.assign(target=np.nan, target_basis=basis)
     basis = (
         f"sum of {kind} targets"
         if (df["inside"] == df["span"]).all()
         else f"prorated from {kind} targets"
     )
-    return out.drop(columns="n").assign(target_basis=basis)
+    if covered[kind] < wanted:
+        basis += f" (they cover {part})"
+    return out.assign(target_basis=basis)
 
 
 def rep_scorecard(
@@ -274,19 +376,37 @@ def fair_ranking(
     attainment is under ``behind_share`` x the median rep's; a rep behind but with
     above-median penetration reads "weak territory, not a weak rep", one behind on both
     "below target and below peers: coach".
+
+    Indexes and penetration are NaN (not computable) where their base is not positive: a
+    territory without potential, a median territory or rep at zero or below (a period where
+    returns exceed sales). When the median rep's attainment is not positive, nobody can be
+    behind their peers: those reps read "no net revenue across the team: not comparable".
+
+    >>> card = pd.DataFrame({"rep_id": ["a", "b"], "region": "N", "revenue": [0.0, 0.0],
+    ...                      "attainment": [0.0, 0.0]})
+    >>> r = fair_ranking(card, pd.DataFrame({"rep_id": ["a", "b"], "potential": [0.0, 0.0]}))
+    >>> bool(r["penetration"].isna().all()), r["reading"].unique().tolist()
+    (True, ['no net revenue across the team: not comparable'])
     """
     require_columns(card, ["rep_id", "revenue", "attainment"], "rep scorecard")
     require_columns(potential, ["rep_id", "potential"], "potential")
     info = [c for c in ("rep_id", "name", "region", "revenue", "attainment") if c in card.columns]
     r = card[info].merge(potential[["rep_id", "potential"]], on="rep_id", how="left")
-    r["potential_index"] = r["potential"] / r["potential"].median()
+
+    def index(values: pd.Series) -> pd.Series:
+        # against the median rep; nothing to compare with when the median is not positive
+        med = values.median()
+        return values.where(values >= 0) / med if np.isfinite(med) and med > 0 else values * np.nan
+
+    r["potential_index"] = index(r["potential"].astype("float64"))
     r["penetration"] = r["revenue"] / r["potential"].where(r["potential"] > 0)
-    r["penetration_index"] = r["penetration"] / r["penetration"].median()
+    r["penetration_index"] = index(r["penetration"].astype("float64"))
     r["rank_attainment"] = r["attainment"].rank(ascending=False, method="min")
     r["rank_penetration"] = r["penetration"].rank(ascending=False, method="min")
     # "behind" is relative to peers (10 % under the median rep), so a target set high for everyone
     # does not turn half the team into "weak territory" cases
-    below = r["attainment"] < behind_share * r["attainment"].median()
+    median_attainment = r["attainment"].median()
+    below = r["attainment"] < behind_share * median_attainment
     strong = r["penetration_index"] >= 1.0
     r["reading"] = np.select(
         [
@@ -301,8 +421,10 @@ def fair_ranking(
         ],
         default="on track",
     )
+    if not (np.isfinite(median_attainment) and median_attainment > 0):
+        r["reading"] = "no net revenue across the team: not comparable"
     r.loc[r["attainment"].isna(), "reading"] = "no target"
-    return r.sort_values("rank_penetration").reset_index(drop=True)
+    return r.sort_values(["rank_penetration", "rep_id"]).reset_index(drop=True)
 
 
 def win_rate_funnel(
@@ -372,26 +494,115 @@ def discount_breaches(
 
 def scope_target(
     targets: pd.DataFrame | None,
-    period_label: str,
+    period,
     rep_targets: pd.DataFrame | None = None,
     region: str | None = None,
     team: str | None = None,
 ) -> float:
     """The target of the report's scope: the team's (team filter), the region's (region filter)
-    or the company's; else the sum of the reps' targets in scope (NaN if none).
+    or the company's; else the sum of the reps' targets in scope (NaN if none, or when the
+    targets cover only part of the period).
 
-    ``rep_targets``: key, target of the reps in scope (from :func:`resolve_targets`).
+    ``period``: a :class:`Period` or its label; ``rep_targets``: key, target of the reps in
+    scope (from :func:`resolve_targets`).
+
+    >>> t = pd.DataFrame({"period": ["2026-Q3", "2026-Q3"], "level": ["company", "region"],
+    ...                   "key": ["all", "N"], "target_amount": [100.0, 60.0]})
+    >>> scope_target(t, "2026-Q3"), scope_target(t, "2026-Q3", region="N"), scope_target(t, "2026-09")
+    (100.0, 60.0, 33.333333333333336)
     """
     level, key = ("team", team) if team else ("region", region) if region else ("company", None)
     if targets is not None and not (team and region):
-        t = resolve_targets(targets, period_label, level)
+        t = resolve_targets(targets, period, level, whole_period=True)
         if key is not None:
             t = t[t["key"].astype(str) == str(key)]
         if not t.empty:
-            return float(t["target"].sum())
+            return float(t["target"].sum(min_count=len(t)))
     if rep_targets is not None and not rep_targets.empty:
-        return float(rep_targets["target"].sum())
+        return float(rep_targets["target"].sum(min_count=len(rep_targets)))
     return float("nan")
+
+
+def targets_note(resolved: pd.DataFrame | None) -> str | None:
+    """Why resolved targets (:func:`resolve_targets`) give no figure, or None when they do.
+
+    >>> targets_note(None), targets_note(pd.DataFrame({"key": [], "target": []}))
+    ('no targets table in this warehouse', 'no targets set for this period')
+    """
+    if resolved is None:
+        return "no targets table in this warehouse"
+    if resolved.empty:
+        return "no targets set for this period"
+    if resolved["target"].isna().all():
+        return str(resolved["target_basis"].iat[0])
+    return None
+
+
+def scope_figures(
+    revenue: float,
+    target: float | None,
+    revenue_prior: float | None,
+    prior_note: str | None = None,
+    target_note: str | None = None,
+) -> dict:
+    """The scope's headline comparisons, each None when not computable, with the reason.
+
+    Returns ``revenue_total, target_total, attainment_company, revenue_prior,
+    revenue_growth, attainment_note, growth_note`` (notes None when the figure exists).
+
+    >>> f = scope_figures(-50.0, 100.0, 0.0)
+    >>> f["attainment_company"], f["revenue_growth"], f["growth_note"]
+    (-0.5, None, 'no net revenue in the same period last year to grow from')
+    """
+    target = None if target is None or not np.isfinite(target) else float(target)
+    prior = None if prior_note or revenue_prior is None else float(revenue_prior)
+    attainment = ratio(revenue, target)
+    growth = growth_rate(revenue, prior)
+    if attainment is not None:
+        attainment_note = None
+    elif target is None:
+        attainment_note = target_note or "no target for this scope and period"
+    else:
+        attainment_note = "the target is not positive"
+    if growth is not None:
+        growth_note = None
+    elif prior_note:
+        growth_note = prior_note
+    else:
+        growth_note = "no net revenue in the same period last year to grow from"
+    return dict(
+        revenue_total=float(revenue),
+        target_total=target,
+        attainment_company=attainment,
+        revenue_prior=prior,
+        revenue_growth=growth,
+        attainment_note=attainment_note,
+        growth_note=growth_note,
+    )
+
+
+def scope_markdown(figures: dict, currency: str = "USD") -> str:
+    """One sentence: revenue, target and attainment, growth; "not computable" with the reason.
+
+    >>> print(scope_markdown(scope_figures(90.0, 120.0, 60.0)))
+    Revenue **90 USD** against a target of **120** → attainment **75.0%**; vs the same period last year **+50.0%**.
+    >>> print(scope_markdown(scope_figures(90.0, None, None, prior_note="no data last year")))
+    Revenue **90 USD**; attainment not computable (no target for this scope and period); growth not computable (no data last year).
+    """
+    f = figures
+    out = f"Revenue **{f['revenue_total']:,.0f} {currency}**"
+    if f["attainment_company"] is not None:
+        out += (
+            f" against a target of **{f['target_total']:,.0f}** → attainment "
+            f"**{f['attainment_company']:.1%}**"
+        )
+    else:
+        out += f"; attainment not computable ({f['attainment_note']})"
+    if f["revenue_growth"] is not None:
+        out += f"; vs the same period last year **{f['revenue_growth']:+.1%}**."
+    else:
+        out += f"; growth not computable ({f['growth_note']})."
+    return out
 
 
 def performance_actions(
@@ -400,12 +611,15 @@ def performance_actions(
     breaches: pd.DataFrame | None = None,
     ranking: pd.DataFrame | None = None,
     plans: pd.DataFrame | None = None,
-    attainment_company: float = float("nan"),
+    attainment_company: float | None = None,
     low_attainment: float = 0.7,
 ) -> str:
-    """The "What to do" bullets, computed from the study's numbers (markdown)."""
+    """The "What to do" bullets, computed from the study's numbers (markdown).
+
+    Figures that are not computable (None / NaN) leave their bullet out.
+    """
     out = []
-    if np.isfinite(attainment_company):
+    if attainment_company is not None and np.isfinite(attainment_company):
         gap = "above" if attainment_company >= 1 else "short of"
         out.append(f"- The team is at **{attainment_company:.0%}** of target, {gap} plan.")
     low = card[card["attainment"] < low_attainment]
@@ -450,9 +664,18 @@ def performance_actions(
         a, b = plans.iloc[0], plans.iloc[1]
         cheaper = a if a["expected_payout"] <= b["expected_payout"] else b
         other = b if cheaper is a else a
+        if np.isfinite(cheaper["cost_of_sales_pct"]) and np.isfinite(other["cost_of_sales_pct"]):
+            cost = (
+                f"costs {cheaper['cost_of_sales_pct']:.1%} of revenue vs "
+                f"{other['cost_of_sales_pct']:.1%} for '{other['plan']}'"
+            )
+        else:  # no positive revenue: a share of it is not computable
+            cost = (
+                f"pays {cheaper['expected_payout']:,.0f} vs {other['expected_payout']:,.0f} "
+                f"for '{other['plan']}' (cost of sales not computable: no net revenue)"
+            )
         out.append(
-            f"- Plan '{cheaper['plan']}' costs {cheaper['cost_of_sales_pct']:.1%} of revenue vs "
-            f"{other['cost_of_sales_pct']:.1%} for '{other['plan']}' (90th percentile "
+            f"- Plan '{cheaper['plan']}' {cost} (90th percentile "
             f"{cheaper['p90_payout']:,.0f} vs {other['p90_payout']:,.0f})."
         )
     return "\n".join(out) or "- Nothing stands out this period."
@@ -480,6 +703,12 @@ def rep_attainment_history(
 
 
 __all__ = [
+    "coverage_note",
+    "growth_rate",
+    "ratio",
+    "scope_figures",
+    "scope_markdown",
+    "targets_note",
     "resolve_targets",
     "rep_attainment_history",
     "rep_scorecard",

@@ -3,6 +3,16 @@
 Pure functions (pandas in, pandas/number out). The baseline forecast itself lives in
 :mod:`salesnb.forecast`; this module turns it into a target and splits the target.
 
+Which period the target is for (:func:`choose_target_period`): a period the data covers
+to its last day is reviewed, and the target is proposed for the next period of the same
+length (``period.next()``: 2026-Q3 -> 2026-Q4, a month -> the next month, a 12-month range
+-> the next 12 months, ``all`` -> as many months again); a period still in progress (or in
+the future) is itself the target period. The proposal (:func:`target_proposal`) grows the
+same period last year when the data covers it entirely; otherwise it is the baseline
+forecast, and the page says why. Figures that cannot be computed (no season under a year of
+history, no odds without an interval, no growth over no revenue) are NaN in the summary,
+"not computable" with the reason in the text, and left out of the headline figures.
+
 Hand-written pieces and why:
 - the split uses largest-remainder rounding in integer cents, so the parts add up to
   the company target to the cent at every level (no library does this);
@@ -25,6 +35,8 @@ import numpy as np
 import pandas as pd
 
 from salesnb.metrics import require_columns
+from salesnb.metrics.performance import resolve_targets
+from salesnb.periods import Period
 
 #: weight column each split method reads from the weights frame
 METHOD_COLUMNS = {
@@ -37,6 +49,7 @@ METHOD_COLUMNS = {
 SPLIT_METHODS = tuple(METHOD_COLUMNS)
 DEFAULT_RAMP_MONTHS = 12.0  # months until a new rep carries a full quota
 MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+SEASON_MONTHS = 12  # months of history before a seasonal month can be told from a trend
 
 
 # --------------------------------------------------------------------------- seasonality & growth
@@ -45,7 +58,8 @@ def seasonal_index(monthly: pd.Series) -> pd.DataFrame:
 
     ``monthly`` is a month-start indexed revenue series. With two years or more the index
     comes from statsmodels ``seasonal_decompose`` (ratio to a centred 12-month moving
-    average); with less, from the ratio of each month to the mean of the months around it.
+    average); with less (or with months at zero or below, which are left out), from the ratio
+    of each month to the mean of the months around it.
     Returns columns ``month_of_year`` (1-12), ``month_name``, ``seasonal_index``, ``months``
     (how many observations fed it).
 
@@ -65,23 +79,86 @@ def seasonal_index(monthly: pd.Series) -> pd.DataFrame:
         dec = seasonal_decompose(y.to_numpy(), model="multiplicative", period=12)
         ratio = pd.Series(y.to_numpy() / dec.trend, index=y.index)
     else:
-        # short history: ratio to the mean of a window of up to 12 neighbouring months
+        # short history: ratio to the mean of a window of up to 12 neighbouring months. Months
+        # at zero or below (returns exceeding sales) carry no multiplicative season: they are
+        # left out, as observations and from their neighbours' windows
+        y = y.where(y > 0)
         trend = y.rolling(12, center=True, min_periods=6).mean()
         ratio = y / trend
     frame = pd.DataFrame({"month_of_year": y.index.month, "ratio": ratio.to_numpy()}).dropna()
     g = frame.groupby("month_of_year")["ratio"]
     out = pd.DataFrame({"seasonal_index": g.mean(), "months": g.size()}).reindex(range(1, 13))
-    out["seasonal_index"] = out["seasonal_index"] / out["seasonal_index"].mean()
+    mean = out["seasonal_index"].mean()
+    out["seasonal_index"] = out["seasonal_index"] / mean if mean > 0 else np.nan
     out = out.reset_index().rename(columns={"index": "month_of_year"})
     out["months"] = out["months"].fillna(0).astype("int64")
     out.insert(1, "month_name", [MONTH_NAMES[m - 1] for m in out["month_of_year"]])
     return out
 
 
+def seasonality(
+    monthly: pd.Series, min_months: int = SEASON_MONTHS
+) -> tuple[pd.DataFrame | None, str | None]:
+    """The seasonal index when the history allows one, else None and a one-line note.
+
+    Under ``min_months`` complete months no season can be told from a trend; a history whose
+    level is at zero or below (returns exceed sales) has no multiplicative season either.
+
+    >>> idx = pd.date_range("2026-02-01", periods=8, freq="MS")
+    >>> season, note = seasonality(pd.Series(100.0, idx))
+    >>> season is None, note.split(":")[0]
+    (True, '**No seasonality**')
+    """
+    n = len(monthly)
+    if n < min_months:
+        return None, (
+            f"**No seasonality**: {n} month(s) of history, under the {min_months} needed to tell "
+            f"a seasonal month from a trend. A full year of orders would show which months are "
+            f"strong; until then the baseline is non-seasonal."
+        )
+    index = seasonal_index(monthly)
+    if not index["seasonal_index"].notna().any():
+        return None, (
+            "**No seasonality**: the revenue around every month is at zero or below (returns "
+            "exceed sales), so no month can be compared with its neighbours."
+        )
+    return index, None
+
+
 def peak_month(index: pd.DataFrame) -> int:
-    """Month of year (1-12) with the highest seasonal index."""
+    """Month of year (1-12) with the highest seasonal index (months without one ignored)."""
     require_columns(index, ["month_of_year", "seasonal_index"], "peak_month")
     return int(index.loc[index["seasonal_index"].idxmax(), "month_of_year"])
+
+
+def choose_target_period(period: Period, data_last, as_of=None) -> tuple[Period, str]:
+    """The period the target is for, and why (rule in the module docstring).
+
+    ``data_last`` is the last order date; with ``as_of`` the data is taken as known up to that
+    day only (a study run "as of" mid-quarter sets the target for that quarter).
+
+    >>> from salesnb.periods import parse_period
+    >>> choose_target_period(parse_period("2026-Q3"), "2026-09-30")[0].label
+    '2026-Q4'
+    >>> choose_target_period(parse_period("2026-Q4"), "2026-11-15")[0].label
+    '2026-Q4'
+    >>> choose_target_period(parse_period("2025-Q3..2026-Q2"), "2026-09-30")[0].label
+    '2026-Q3..2027-Q2'
+    >>> choose_target_period(parse_period("2026-Q3"), "2026-09-30", as_of="2026-08-15")[0].label
+    '2026-Q3'
+    """
+    if as_of is not None and data_last is not None:
+        data_last = min(pd.Timestamp(data_last), pd.Timestamp(as_of))
+    complete = data_last is not None and pd.Timestamp(data_last).date() >= period.last_day
+    if complete or period.kind == "all":
+        nxt = period.next()
+        what = "the whole history" if period.kind == "all" else period.label
+        return nxt, (
+            f"{what} is complete in the data (orders to {pd.Timestamp(data_last).date()}), so it "
+            f"is reviewed and the target is for the next {period.months} month(s): {nxt.label}"
+        )
+    to = f"orders to {pd.Timestamp(data_last).date()}" if data_last is not None else "no orders"
+    return period, f"{period.label} is not complete in the data ({to}): the target is for it"
 
 
 def growth(current: float, previous: float) -> float:
@@ -89,6 +166,39 @@ def growth(current: float, previous: float) -> float:
     if previous is None or not np.isfinite(previous) or previous <= 0:
         return float("nan")
     return float(current) / float(previous) - 1.0
+
+
+def target_proposal(
+    last_year_total: float,
+    last_year_note: str | None,
+    forecast_total: float | None,
+    target_growth: float = 0.20,
+    target_amount: float = 0.0,
+) -> tuple[float | None, str]:
+    """The proposed target and its basis in words: ``target_amount`` when given; else the same
+    period last year x (1 + ``target_growth``) when the data covers it (``last_year_note`` None)
+    and it had positive revenue; else the baseline forecast (a 50/50 target); else None.
+
+    >>> target_proposal(100.0, None, 130.0)
+    (120.0, 'the same period last year +20%')
+    >>> target_proposal(100.0, "last year is only partly in the data", 130.0)[0]
+    130.0
+    >>> target_proposal(0.0, None, -5.0)
+    (None, 'no target proposed: no revenue in the same period last year and no positive baseline forecast; set target_amount')
+    """
+    if target_amount and target_amount > 0:
+        return proposed_target(0.0, target_growth, target_amount), "set by hand (target_amount)"
+    usable = last_year_note is None and np.isfinite(last_year_total) and last_year_total > 0
+    if usable:
+        total = proposed_target(last_year_total, target_growth)
+        return total, f"the same period last year {target_growth:+.0%}"
+    why = last_year_note or "no revenue in the same period last year"
+    if forecast_total is not None and np.isfinite(forecast_total) and forecast_total > 0:
+        basis = "the same period last year is not comparable" if last_year_note else why
+        return round(float(forecast_total), 2), (
+            f"the baseline forecast, a 50/50 target, as {basis} (set target_amount to choose another)"
+        )
+    return None, f"no target proposed: {why} and no positive baseline forecast; set target_amount"
 
 
 def proposed_target(
@@ -245,6 +355,36 @@ def allocate_hierarchy(
     return frame
 
 
+def allocate_or_note(
+    total: float | None,
+    units: pd.DataFrame,
+    method: str = "historical",
+    levels: Sequence[str] = ("region", "team"),
+    key_col: str = "rep_id",
+    ramp_months: float = DEFAULT_RAMP_MONTHS,
+) -> tuple[pd.DataFrame | None, str | None]:
+    """:func:`allocate_hierarchy`, or None and a one-line note when there is nothing to split
+    (no positive target, no reps, or every rep's weight under ``method`` at zero).
+
+    >>> units = pd.DataFrame({"rep_id": ["a", "b"], "history_revenue": [0.0, -5.0]})
+    >>> allocate_or_note(100.0, units)[1].split(":")[0]
+    '**No split**'
+    >>> allocate_or_note(100.0, units, method="equal")[0]["target_amount"].tolist()
+    [50.0, 50.0]
+    """
+    if total is None or not np.isfinite(total) or total <= 0:
+        return None, "**No split**: there is no positive target to split (see the target above)."
+    if units.empty:
+        return None, "**No split**: no reps in scope; a reps table with the team would fill it."
+    weights = _weights(units, method, None, ramp_months).clip(lower=0.0)
+    if not weights.sum() > 0:
+        return None, (
+            f"**No split**: every rep's weight under the `{method}` method is zero (no positive "
+            f"revenue or value to split by). The `equal` or `capacity` split method would fill it."
+        )
+    return allocate_hierarchy(total, units, levels, method, key_col, ramp_months), None
+
+
 def rollup(
     allocation: pd.DataFrame, level: str, value_cols: Sequence[str] = ("target_amount",)
 ) -> pd.DataFrame:
@@ -253,7 +393,8 @@ def rollup(
     cols = list(
         dict.fromkeys([*value_cols, *(["target_cents"] if "target_cents" in allocation else [])])
     )
-    out = allocation.groupby(level, sort=True)[cols].sum().reset_index()
+    # a column that cannot be computed for a whole group (no comparable last year) stays NaN
+    out = allocation.groupby(level, sort=True)[cols].sum(min_count=1).reset_index()
     if "target_cents" in out:
         out["target_amount"] = out["target_cents"] / 100.0
     return out
@@ -272,8 +413,12 @@ def rep_weights(
     month_col: str = "month",
     revenue_col: str = "revenue",
     hire_col: str = "hire_date",
+    last_year_comparable: bool = True,
 ) -> pd.DataFrame:
     """Per rep the weights every split method needs, from the reps table and rep x month revenue.
+
+    With ``last_year_comparable`` False (the data covers the same period last year only in
+    part), ``last_year_revenue`` and ``forecast_revenue`` are NaN: not computable, not zero.
 
     ``rep_month`` holds revenue per rep and month before ``period_start`` (24 months are
     enough). Returns the reps columns plus
@@ -304,6 +449,8 @@ def rep_weights(
     g = out["history_revenue"] / out["previous_12m_revenue"].where(out["previous_12m_revenue"] > 0)
     g = g.clip(*growth_clip).fillna(1.0)
     out["forecast_revenue"] = (out["last_year_revenue"] * g).clip(lower=0.0)
+    if not last_year_comparable:
+        out[["last_year_revenue", "forecast_revenue"]] = np.nan
     if hire_col in out.columns:
         hired = pd.to_datetime(out[hire_col])
         tenure = (
@@ -342,6 +489,39 @@ def compare_with_quota(
     return out
 
 
+def quotas_for_period(targets: pd.DataFrame, period) -> tuple[pd.DataFrame, str | None]:
+    """The ``targets`` rows for a period at every level (``level, key, target_amount``), set
+    or summed/prorated by months (:func:`salesnb.metrics.performance.resolve_targets`), and a
+    note when none cover it (a range running past the last quarter planned is not compared).
+
+    >>> t = pd.DataFrame({"period": ["2026-Q3", "2026-Q4"], "level": "company", "key": "all",
+    ...                   "target_amount": [10.0, 20.0]})
+    >>> quotas_for_period(t, "2026-H2")[0]["target_amount"].tolist()
+    [30.0]
+    >>> quotas_for_period(t, "2026-Q4..2027-Q1")[1]
+    'no existing quota to compare: quarter targets cover 3 of the 6 months of 2026-Q4..2027-Q1: not computable'
+    """
+    frames, notes = [], []
+    for level in ("company", "region", "team", "rep"):
+        r = resolve_targets(targets, period, level, whole_period=True)
+        if r.empty:
+            continue
+        if r["target"].isna().all():
+            notes.append(str(r["target_basis"].iat[0]))
+            continue
+        frames.append(pd.DataFrame({"level": level, "key": r["key"], "target_amount": r["target"]}))
+    cols = ["level", "key", "target_amount"]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    out["target_amount"] = out["target_amount"].astype("float64")
+    if frames:
+        return out, None
+    label = period.label if isinstance(period, Period) else str(period)
+    return (
+        out,
+        f"no existing quota to compare: {notes[0] if notes else f'no targets set for {label}'}",
+    )
+
+
 def existing_quota_total(
     quotas: pd.DataFrame,
     region: str | None = None,
@@ -374,6 +554,8 @@ def driver_requirements(target: float, last_year: dict) -> pd.DataFrame:
     """
     rev = float(last_year.get("revenue", np.nan))
     rows = []
+    if target is None or not np.isfinite(target):
+        return pd.DataFrame(rows, columns=["driver", "last_year", "needed", "change_pct"])
     for driver, count_key, value_name in (
         ("orders", "orders", "average order value"),
         ("customers", "customers", "revenue per customer"),
@@ -401,9 +583,37 @@ def driver_requirements(target: float, last_year: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["driver", "last_year", "needed", "change_pct"])
 
 
+def drivers_or_note(
+    target: float | None, last_year: dict, last_year_note: str | None = None
+) -> tuple[pd.DataFrame | None, str | None]:
+    """:func:`driver_requirements`, or None and a one-line note when they cannot be computed.
+
+    >>> drivers_or_note(120.0, {"revenue": 0.0, "orders": 0, "customers": 0})[1]
+    '**No driver requirements**: no orders or revenue in the same period last year to scale from.'
+    """
+    if target is None or not np.isfinite(target):
+        return None, "**No driver requirements**: there is no target."
+    if last_year_note:
+        return None, f"**No driver requirements**: {last_year_note}."
+    drivers = driver_requirements(target, last_year)
+    if drivers.empty:
+        return None, (
+            "**No driver requirements**: no orders or revenue in the same period last year to "
+            "scale from."
+        )
+    return drivers, None
+
+
+def _finite(x) -> bool:
+    try:
+        return x is not None and bool(np.isfinite(float(x)))
+    except (TypeError, ValueError):
+        return False
+
+
 def _money(x: float, currency: str) -> str:
-    if x is None or not np.isfinite(x):
-        return "n/a"
+    if not _finite(x):
+        return "not computable"
     a = abs(x)
     if a >= 1e9:
         return f"{x / 1e9:,.2f}B {currency}"
@@ -415,54 +625,100 @@ def _money(x: float, currency: str) -> str:
 
 
 def _pct(x: float, signed: bool = True) -> str:
-    if x is None or not np.isfinite(x):
-        return "n/a"
+    if not _finite(x):
+        return "not computable"
+    x = 0.0 if abs(x) < 5e-4 else x  # no "-0.0%" for a rounding difference
     return f"{x:+.1%}" if signed else f"{x:.0%}"
 
 
 def smart_target(summary: dict, currency: str = "USD") -> pd.DataFrame:
     """The target stated in SMART terms, one row per criterion (``criterion, statement``).
 
-    ``summary`` keys: period, scope, target_total, last_year_total, forecast_total,
-    forecast_low, forecast_high, interval_level, best_model, backtest_error_pct,
-    prob_achieve, trailing_growth, period_seasonal_index, peak_month, period_start,
-    period_end, and optionally orders_change_pct.
+    ``summary`` is :func:`target_summary`'s dict. A figure that cannot be computed is stated
+    as such, with the reason (no interval from a naive baseline, no season under a year of
+    history, no comparable same period last year).
     """
     s = summary
     lvl = s.get("interval_level", 0.8)
+    no_target = not _finite(s.get("target_total"))
     rows = [
         (
             "Specific",
             f"Net revenue (order lines after discounts, returns netted) for {s['scope']} "
-            f"in {s['period']}: **{_money(s['target_total'], currency)}**.",
-        ),
-        (
-            "Measurable",
-            f"Baseline: {_money(s['last_year_total'], currency)} in the same period last year; "
-            f"the baseline forecast is {_money(s['forecast_total'], currency)} "
-            f"({lvl:.0%} interval {_money(s['forecast_low'], currency)} – "
-            f"{_money(s['forecast_high'], currency)}, model: {s['best_model']}, backtest error of "
-            f"the period total ±{abs(s.get('backtest_error_pct', np.nan)):.1%}).",
-        ),
-        (
-            "Achievable",
+            f"in {s['period']}: "
+            + (
+                f"no target proposed ({s.get('target_basis')})."
+                if no_target
+                else f"**{_money(s['target_total'], currency)}** ({s.get('target_basis', '')})."
+            ),
+        )
+    ]
+    if _finite(s.get("last_year_total")):
+        baseline = (
+            f"Baseline: {_money(s['last_year_total'], currency)} in the same period last year"
+        )
+    else:
+        baseline = (
+            f"No same-period-last-year baseline ({s.get('last_year_note') or 'no revenue then'})"
+        )
+    if not _finite(s.get("forecast_total")):
+        fc = f"no baseline forecast ({s.get('forecast_note') or 'no history before the period'})"
+    else:
+        interval = (
+            f"{lvl:.0%} interval {_money(s['forecast_low'], currency)} – "
+            f"{_money(s['forecast_high'], currency)}"
+            if _finite(s.get("forecast_low"))
+            else f"no interval: {s.get('interval_note')}"
+        )
+        err = s.get("backtest_error_pct")
+        bt = (
+            f"backtest error of the period total ±{abs(err):.1%}"
+            if _finite(err)
+            else "no backtest: too little history before the period"
+        )
+        fc = (
+            f"the baseline forecast is {_money(s['forecast_total'], currency)} ({interval}, model: "
+            f"{s.get('model_label', s.get('best_model'))}, {bt})"
+        )
+    rows.append(("Measurable", f"{baseline}; {fc}."))
+    if no_target:
+        achievable = "not computable: there is no target."
+    elif _finite(s.get("prob_achieve")):
+        achievable = (
             f"Probability of reaching the target under the forecast distribution: "
             f"**{_pct(s['prob_achieve'], signed=False)}**; the target is "
-            f"{_pct(s['target_total'] / s['forecast_total'] - 1)} vs the baseline forecast.",
-        ),
-        (
-            "Relevant (drivers)",
-            f"It rests on the trend (last 12 months {_pct(s['trailing_growth'])} vs the 12 "
-            f"before), the season (period index {s['period_seasonal_index']:.2f}, peak month "
-            f"{MONTH_NAMES[int(s['peak_month']) - 1]}) and on volume: at last year's average "
-            f"order value it needs {_pct(s.get('orders_change_pct', np.nan))} orders.",
-        ),
+            f"{_pct(s.get('target_vs_forecast_pct'))} vs the baseline forecast."
+        )
+    else:
+        why = s.get("interval_note") or s.get("forecast_note") or "no baseline forecast"
+        achievable = f"Probability of reaching the target not computable ({why})."
+    rows.append(("Achievable", achievable))
+    trend = (
+        f"the trend (last 12 months {_pct(s['trailing_growth'])} vs the 12 before)"
+        if _finite(s.get("trailing_growth"))
+        else "no measured trend (it needs 24 months of history)"
+    )
+    if s.get("peak_month") is not None and _finite(s.get("period_seasonal_index")):
+        season = (
+            f"the season (period index {s['period_seasonal_index']:.2f}, peak month "
+            f"{MONTH_NAMES[int(s['peak_month']) - 1]})"
+        )
+    else:
+        season = "no seasonality (under a year of history)"
+    volume = (
+        f"on volume: at last year's average order value it needs "
+        f"{_pct(s['orders_change_pct'])} orders"
+        if _finite(s.get("orders_change_pct"))
+        else "on volume: no comparable same period last year to measure it against"
+    )
+    rows.append(("Relevant (drivers)", f"It rests on {trend}, {season} and {volume}."))
+    rows.append(
         (
             "Time-bound",
             f"{s['period']}: {s['period_start']} to {s['period_end']} inclusive; "
             f"tracked monthly against the forecast months.",
-        ),
-    ]
+        )
+    )
     return pd.DataFrame(rows, columns=["criterion", "statement"])
 
 
@@ -484,12 +740,34 @@ def what_to_do(
 
     Rules (arguments): a target with probability below ``stretch_below`` is a stretch, above
     ``soft_above`` is soft; an existing quota more than ``quota_tolerance`` away from the
-    proposal is flagged.
+    proposal is flagged. A figure that cannot be computed leaves its bullet out or says why.
     """
     s = summary
-    p = s["prob_achieve"]
+    p = s.get("prob_achieve")
     out = []
-    if p < stretch_below:
+    review_total = s.get("review_total")
+    if _finite(review_total):
+        yoy = s.get("yoy_growth")
+        vs = (
+            f"{_pct(yoy)} vs the same period last year"
+            if _finite(yoy)
+            else f"not compared with last year: {s.get('review_last_year_note') or 'no revenue then'}"
+        )
+        err = s.get("review_forecast_error_pct")
+        bt = f"; the baseline would have been {_pct(err)} off" if _finite(err) else ""
+        out.append(
+            f"- {s.get('review_period')} closed at {_money(review_total, currency)} ({vs}{bt})."
+        )
+    if not _finite(s.get("target_total")):
+        out.append(f"- **No target proposed**: {s.get('target_basis')}.")
+    elif not _finite(p):
+        why = s.get("interval_note") or s.get("forecast_note") or "no baseline forecast"
+        out.append(
+            f"- **The odds of the target are not computable** ({why}). Treat "
+            f"{_money(s['target_total'], currency)} as provisional and revisit it once more "
+            f"history is in."
+        )
+    elif p < stretch_below:
         # the target that has a 50 % chance is the forecast median itself
         out.append(
             f"- **The target is a stretch**: only {p:.0%} chance of reaching "
@@ -509,30 +787,39 @@ def what_to_do(
             f"Keep it and track it monthly against the forecast months."
         )
     quota = s.get("existing_quota_total")
-    if quota is not None and np.isfinite(quota) and quota > 0:
+    if _finite(quota) and quota > 0 and _finite(s.get("target_total")):
         diff = quota / s["target_total"] - 1
+        odds = s.get("prob_quota")
+        chance = (
+            f"its chance under the forecast is {odds:.0%}"
+            if _finite(odds)
+            else ("its chance is not computable")
+        )
         if abs(diff) > quota_tolerance:
             out.append(
                 f"- The existing quota ({_money(quota, currency)}) is {_pct(diff)} vs this proposal; "
-                f"its chance under the forecast is {s.get('prob_quota', float('nan')):.0%}. "
-                f"Reconcile before the quota letters go out."
+                f"{chance}. Reconcile before the quota letters go out."
             )
         else:
             out.append(
                 f"- The existing quota ({_money(quota, currency)}) agrees with this proposal "
                 f"within {quota_tolerance:.0%}."
             )
-    pm = int(s["peak_month"])
-    out.append(
-        f"- Plan capacity for **{MONTH_NAMES[pm - 1]}**, the seasonal peak "
-        f"(index {s.get('peak_index', float('nan')):.2f}): stock, staffing and campaigns a month ahead."
-    )
+    elif s.get("quota_note"):
+        out.append(f"- {s['quota_note'][0].upper()}{s['quota_note'][1:]}.")
+    if s.get("peak_month") is not None:
+        pm_ = int(s["peak_month"])
+        out.append(
+            f"- Plan capacity for **{MONTH_NAMES[pm_ - 1]}**, the seasonal peak "
+            f"(index {s['peak_index']:.2f}): stock, staffing and campaigns a month ahead."
+        )
     actual = s.get("actual_total")
-    if actual is not None and np.isfinite(actual) and actual > 0:
-        err = s["forecast_total"] / actual - 1
+    if _finite(actual) and actual > 0 and _finite(s.get("target_total")):
+        err = s.get("forecast_error_pct")
+        baseline = f"; the baseline was {_pct(err)} off" if _finite(err) else ""
         out.append(
             f"- Actuals for the period are in: {_money(actual, currency)} "
-            f"({_pct(actual / s['target_total'] - 1)} vs target; the baseline was {_pct(err)} off)."
+            f"({_pct(actual / s['target_total'] - 1)} vs target{baseline})."
         )
     if allocation is not None and len(allocation) and "growth_vs_last_year" in allocation:
         g = allocation.dropna(subset=["growth_vs_last_year"])
@@ -549,8 +836,9 @@ def what_to_do(
         zero = allocation[(allocation["target_amount"] == 0)]
         if len(zero):
             out.append(
-                f"- {len(zero)} rep(s) get no target under this split method (no history); "
-                f"use the `capacity` or `equal` method for new hires."
+                f"- {len(zero)} rep(s) get no target under this split method (no positive "
+                f"revenue or value to weigh them by); use the `capacity` or `equal` method for "
+                f"new hires."
             )
     return "\n".join(out)
 
@@ -571,85 +859,230 @@ def achievement_curve(
     )
 
 
+def review_figures(
+    period: Period, totals: dict, last_year: dict, last_year_note: str | None = None
+) -> dict:
+    """The period reviewed before the target: its revenue and the same period last year (None
+    when the data does not cover it entirely — ``last_year_note`` says why).
+
+    >>> from salesnb.periods import parse_period
+    >>> r = review_figures(parse_period("2026-Q3"), {"revenue": 115.0}, {"revenue": 100.0})
+    >>> r["period"], r["revenue"], r["last_year_revenue"]
+    ('2026-Q3', 115.0, 100.0)
+    """
+    return dict(
+        period=period.label,
+        start=period.start,
+        revenue=float(totals["revenue"]),
+        last_year_revenue=None if last_year_note else float(last_year["revenue"]),
+        last_year_note=last_year_note,
+    )
+
+
+def review_markdown(review: dict | None, currency: str = "USD") -> str:
+    """One sentence on the reviewed period (or why there is none).
+
+    >>> from salesnb.periods import parse_period
+    >>> r = review_figures(parse_period("2026-Q3"), {"revenue": 1150.0}, {"revenue": 1000.0})
+    >>> review_markdown(r)
+    '2026-Q3 closed at **1.1k USD**, **+15.0%** vs the same period last year (1.0k USD).'
+    """
+    if review is None:
+        return "No period to review: the target is for the period given, which is still running."
+    head = f"{review['period']} closed at **{_money(review['revenue'], currency)}**"
+    g = growth(review["revenue"], _nan(review["last_year_revenue"]))
+    if _finite(g):
+        return (
+            f"{head}, **{g:+.1%}** vs the same period last year "
+            f"({_money(review['last_year_revenue'], currency)})."
+        )
+    why = review.get("last_year_note") or "no net revenue in the same period last year"
+    return f"{head}; growth not computable ({why})."
+
+
+def target_markdown(summary: dict, currency: str = "USD") -> str:
+    """The proposal in two or three lines: the target and its basis, the comparison with last
+    year (or why none), the existing quota (or why none)."""
+    s = summary
+    if _finite(s.get("target_total")):
+        out = [
+            f"Proposed target for {s['period']}: **{_money(s['target_total'], currency)}**, {s['target_basis']}."
+        ]
+    else:
+        out = [f"**No target proposed for {s['period']}**: {s['target_basis']}."]
+    if s.get("last_year_note"):
+        out.append(f"**Same period last year not used**: {s['last_year_note']}.")
+    elif _finite(s.get("target_growth_pct")):
+        out.append(
+            f"Same period last year: {_money(s['last_year_total'], currency)} "
+            f"(target {_pct(s['target_growth_pct'])})."
+        )
+    if _finite(s.get("existing_quota_total")):
+        out.append(f"Existing quota: {_money(s['existing_quota_total'], currency)}.")
+    elif s.get("quota_note"):
+        out.append(f"{s['quota_note'][0].upper()}{s['quota_note'][1:]}.")
+    return "\n\n".join(out)
+
+
+def odds_note(summary: dict) -> str | None:
+    """Why the odds of the target (and its achievement curve) cannot be shown; None when they can."""
+    if _finite(summary.get("prob_achieve")):
+        return None
+    if not _finite(summary.get("target_total")):
+        return f"**No odds**: {summary.get('target_basis')}."
+    why = summary.get("interval_note") or "no baseline forecast"
+    return f"**No odds for the target**: {why}."
+
+
+def _round_small(x: float) -> float:
+    return 0.0 if _finite(x) and abs(x) < 1e-9 else x
+
+
+def _nan(x) -> float:
+    return float(x) if _finite(x) else float("nan")
+
+
 def target_summary(
     *,
     period,
     scope: str,
-    target_total: float,
+    target_total: float | None,
     last_year: dict,
     actual: dict | None,
     forecast,
-    seasonal: pd.DataFrame,
+    seasonal: pd.DataFrame | None,
     monthly: pd.Series,
     existing_quota_total: float | None = None,
+    target_basis: str | None = None,
+    last_year_note: str | None = None,
+    forecast_note: str | None = None,
+    quota_note: str | None = None,
+    review: dict | None = None,
 ) -> dict:
     """Every figure the study reports, in one flat dict (headline keys included).
 
-    ``forecast`` is a :class:`salesnb.forecast.BaselineForecast`; ``last_year``/``actual`` come
-    from ``period_totals`` (``actual`` None when the period is not fully in the data);
-    ``monthly`` is the complete-month revenue series (for the trailing growth).
+    ``period`` is the target period; ``forecast`` a :class:`salesnb.forecast.BaselineForecast`
+    or None; ``last_year``/``actual`` come from ``period_totals`` (``actual`` None when the
+    period is not fully in the data; ``last_year`` not used when ``last_year_note`` says it is
+    not covered); ``seasonal`` the seasonal index or None; ``monthly`` the complete-month
+    revenue series (for the trailing growth); ``review`` from :func:`review_figures` when the
+    target follows a reviewed period. Figures that cannot be computed are NaN (or None).
     """
     start = pd.Timestamp(period.start)
     hist = monthly[monthly.index < start]
-    last12, prev12 = hist.iloc[-12:].sum(), hist.iloc[-24:-12].sum() if len(hist) >= 24 else np.nan
+    last12 = hist.iloc[-12:].sum() if len(hist) >= 24 else np.nan
+    prev12 = hist.iloc[-24:-12].sum() if len(hist) >= 24 else np.nan
     months = pd.date_range(start, pd.Timestamp(period.end) - pd.offsets.MonthBegin(1), freq="MS")
-    idx = seasonal.set_index("month_of_year")["seasonal_index"]
-    chosen = forecast.backtest[forecast.backtest["model"] == forecast.best_model]
-    actual_total = actual["revenue"] if actual else float("nan")
-    pm = peak_month(seasonal)
+    target = _nan(target_total)
+    ly = float(last_year["revenue"]) if last_year_note is None else float("nan")
+    actual_total = float(actual["revenue"]) if actual else float("nan")
     s = dict(
         period=period.label,
+        target_period=period.label,
         scope=scope,
         period_start=str(period.start),
         period_end=str(period.last_day),
-        target_total=float(target_total),
-        last_year_total=float(last_year["revenue"]),
-        forecast_total=forecast.total,
-        forecast_low=forecast.low,
-        forecast_high=forecast.high,
-        interval_level=forecast.level,
-        forecast_sigma=forecast.sigma,
-        best_model=forecast.best_model,
-        backtest_error_pct=float(chosen["total_error_pct"].abs().mean())
-        if len(chosen)
-        else float("nan"),
-        backtest_smape=float(chosen["smape"].mean()) if len(chosen) else float("nan"),
-        prob_achieve=forecast.prob_at_least(target_total),
-        target_vs_forecast_pct=float(target_total) / forecast.total - 1
-        if forecast.total > 0
-        else float("nan"),
-        target_growth_pct=growth(target_total, last_year["revenue"]),
-        trailing_growth=growth(last12, prev12),
-        peak_month=pm,
-        peak_index=float(idx.loc[pm]),
-        period_seasonal_index=float(idx.loc[months.month].mean()),
+        target_total=target,
+        target_basis=target_basis,
+        last_year_total=ly,
+        last_year_note=last_year_note,
+        forecast_note=forecast_note,
+        quota_note=quota_note,
         actual_total=actual_total,
-        yoy_growth=growth(actual_total, last_year["revenue"]),
-        forecast_error_pct=forecast.total / actual_total - 1
-        if actual_total and actual_total > 0
-        else float("nan"),
-        orders_change_pct=growth(target_total, last_year["revenue"]),
-        history_months=len(forecast.history),
+        target_growth_pct=growth(target, ly),
+        orders_change_pct=growth(target, ly),
+        trailing_growth=growth(last12, prev12),
+        history_months=len(hist),
     )
-    if (
-        existing_quota_total is not None
-        and np.isfinite(existing_quota_total)
-        and existing_quota_total > 0
-    ):
+    if forecast is not None:
+        chosen = forecast.backtest[forecast.backtest["model"] == forecast.best_model]
+        errors = chosen["total_error_pct"].abs().dropna()
+        s.update(
+            forecast_total=forecast.total,
+            forecast_low=forecast.low,
+            forecast_high=forecast.high,
+            interval_level=forecast.level,
+            forecast_sigma=forecast.sigma,
+            interval_note=forecast.interval_note,
+            best_model=forecast.best_model,
+            model_label=forecast.model_label,
+            forecast_method=forecast.method,
+            backtest_error_pct=float(errors.mean()) if len(errors) else float("nan"),
+            backtest_smape=float(chosen["smape"].mean()) if len(chosen) else float("nan"),
+            prob_achieve=forecast.prob_at_least(target) if _finite(target) else float("nan"),
+            # a target set at the forecast (rounded to the cent) is 0 %, not -0.0000001 %
+            target_vs_forecast_pct=_round_small(growth(target, forecast.total)),
+            forecast_error_pct=growth(forecast.total, actual_total),
+            history_months=len(forecast.history),
+        )
+    else:
+        s.update(
+            forecast_total=float("nan"),
+            forecast_low=float("nan"),
+            forecast_high=float("nan"),
+            prob_achieve=float("nan"),
+            best_model=None,
+            forecast_method="none",
+            interval_note=forecast_note,
+        )
+    if seasonal is not None and seasonal["seasonal_index"].notna().any():
+        idx = seasonal.set_index("month_of_year")["seasonal_index"]
+        pm_ = peak_month(seasonal)
+        in_period = idx.reindex(months.month).dropna()
+        s.update(
+            peak_month=pm_,
+            peak_index=float(idx.loc[pm_]),
+            period_seasonal_index=float(in_period.mean()) if len(in_period) else float("nan"),
+        )
+    else:
+        s.update(peak_month=None, peak_index=float("nan"), period_seasonal_index=float("nan"))
+    if review is not None:
+        s.update(
+            review_period=review["period"],
+            review_total=float(review["revenue"]),
+            review_last_year_total=_nan(review["last_year_revenue"]),
+            review_last_year_note=review.get("last_year_note"),
+            yoy_growth=growth(review["revenue"], _nan(review["last_year_revenue"])),
+            review_forecast_error_pct=_review_error(forecast, review),
+        )
+    else:
+        s["yoy_growth"] = growth(actual_total, ly)
+    if _finite(existing_quota_total) and existing_quota_total > 0:
         s["existing_quota_total"] = float(existing_quota_total)
-        s["prob_quota"] = forecast.prob_at_least(existing_quota_total)
+        s["prob_quota"] = (
+            forecast.prob_at_least(existing_quota_total) if forecast is not None else float("nan")
+        )
     return s
 
 
+def _review_error(forecast, review: dict) -> float:
+    """How far off the baseline's backtest was on the reviewed period (forecast / actual - 1).
+
+    The first backtest origin leaves exactly the forecast horizon to test, which is the
+    reviewed period when the target follows it directly."""
+    if forecast is None or forecast.backtest.empty:
+        return float("nan")
+    bt = forecast.backtest
+    row = bt[(bt["model"] == forecast.best_model) & (bt["origin"] == pd.Timestamp(review["start"]))]
+    if row.empty or not len(forecast.period_months):
+        return float("nan")
+    if len(forecast.monthly) != len(forecast.period_months):
+        return float("nan")  # the horizon reaches past the reviewed period: not the same months
+    return growth(float(row["forecast_total"].iat[0]), float(row["actual_total"].iat[0]))
+
+
 HEADLINE_KEYS = (
+    "target_period",
     "forecast_total",
     "forecast_low",
     "forecast_high",
+    "forecast_method",
     "target_total",
     "prob_achieve",
     "best_model",
     "peak_month",
     "yoy_growth",
+    "review_total",
     "last_year_total",
     "actual_total",
     "target_vs_forecast_pct",
@@ -661,7 +1094,11 @@ HEADLINE_KEYS = (
 
 
 def headline_figures(summary: dict) -> dict:
-    """The flat headline keys of the study (NaN-valued figures are left out)."""
+    """The flat headline keys of the study (figures that cannot be computed are left out).
+
+    >>> headline_figures({"target_total": 120.0, "prob_achieve": float("nan"), "peak_month": None})
+    {'target_total': 120.0}
+    """
     out = {}
     for k in HEADLINE_KEYS:
         v = summary.get(k)
@@ -673,6 +1110,17 @@ def headline_figures(summary: dict) -> dict:
 
 __all__ = [
     "HEADLINE_KEYS",
+    "SEASON_MONTHS",
+    "allocate_or_note",
+    "choose_target_period",
+    "drivers_or_note",
+    "odds_note",
+    "review_markdown",
+    "target_markdown",
+    "quotas_for_period",
+    "review_figures",
+    "seasonality",
+    "target_proposal",
     "existing_quota_total",
     "achievement_curve",
     "headline_figures",

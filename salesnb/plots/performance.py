@@ -8,6 +8,104 @@ from scipy import stats
 
 from salesnb.plots import PALETTE, color_for, money_axis, new_ax, pct_axis
 
+NOT_COMPUTABLE = "n/a"
+
+
+def format_table(
+    frame: pd.DataFrame,
+    money=(),
+    pct=(),
+    signed_pct=(),
+    counts=(),
+    decimals: dict | None = None,
+    note: str | None = None,
+):
+    """A frame as a styled table: money with thousands separators, shares as percentages,
+    and every figure that cannot be computed (NaN) shown as "n/a", never as nan or inf.
+
+    ``note`` (a caption under the title) says why a column can be n/a. Columns not named
+    keep two decimals. Returns a pandas Styler (displayed as HTML in a notebook).
+
+    >>> t = format_table(pd.DataFrame({"rep": ["a"], "revenue": [1234.5], "growth": [np.nan]}),
+    ...                  money=["revenue"], signed_pct=["growth"])
+    >>> "n/a" in t.to_html() and "1,234" in t.to_html() and "nan" not in t.to_html()
+    True
+    """
+    cols = set(frame.columns)
+    fmt = {}
+    for names, pattern in (
+        (money, "{:,.0f}"),
+        (pct, "{:.1%}"),
+        (signed_pct, "{:+.1%}"),
+        (counts, "{:,.0f}"),
+    ):
+        fmt.update({c: pattern for c in names if c in cols})
+    fmt.update({c: f"{{:,.{n}f}}" for c, n in (decimals or {}).items() if c in cols})
+    shown = frame.replace([np.inf, -np.inf], np.nan)
+    styler = shown.style.format(precision=2, na_rep=NOT_COMPUTABLE, thousands=",")
+    styler = styler.format(fmt, na_rep=NOT_COMPUTABLE).hide(axis="index")
+    # the caption explains n/a, so it is shown only where an n/a is
+    return styler.set_caption(note) if note and shown.isna().to_numpy().any() else styler
+
+
+def scorecard_table(card: pd.DataFrame):
+    """The rep (or team) scorecard as a table; n/a where a figure has no base."""
+    return format_table(
+        card,
+        money=["revenue", "target", "revenue_prior", "sales", "returns"],
+        pct=["attainment", "win_rate", "avg_discount"],
+        signed_pct=["growth"],
+        counts=["reps", "new_customers", "closed", "won", "responses", "cycle_days", "nps"],
+        decimals={"csat": 2},
+        note="n/a: not computable — no target (attainment), no or incomplete revenue the same "
+        "period last year (growth), no closed deal (win rate, cycle), no survey (NPS, CSAT).",
+    )
+
+
+def ranking_table(ranking: pd.DataFrame):
+    """The fair ranking as a table; n/a where potential or penetration has no positive base."""
+    return format_table(
+        ranking,
+        money=["revenue", "potential"],
+        pct=["attainment", "penetration"],
+        decimals={"potential_index": 2, "penetration_index": 2},
+        counts=["rank_attainment", "rank_penetration"],
+        note="n/a: not computable — no target, no positive territory potential, or a median "
+        "territory / rep at zero or below.",
+    )
+
+
+def funnel_table(funnel: pd.DataFrame):
+    """Reps outside the funnel limits, as a table."""
+    return format_table(
+        funnel,
+        counts=["closed", "won"],
+        pct=["win_rate", "pooled_rate", "lower95", "upper95", "lower998", "upper998"],
+        decimals={"p_below": 4},
+    )
+
+
+def payout_table(statement: pd.DataFrame):
+    """The payout statement as a table (money to the cent)."""
+    money = ["target", "sales", "returns", "commission", "clawback", "spiffs", "due", "payout"]
+    return format_table(
+        statement,
+        decimals={c: 2 for c in [*money, "carry_forward"]},
+        pct=["attainment", "effective_rate"],
+        note="n/a: the rep has no target for the period (paid the base rate on sales).",
+    )
+
+
+def plans_table(comparison: pd.DataFrame):
+    """The what-if comparison of plans as a table."""
+    return format_table(
+        comparison,
+        money=["expected_payout", "p90_payout"],
+        pct=["cost_of_sales_pct"],
+        decimals={"gini": 3},
+        note="n/a: cost of sales without positive net revenue, Gini when nobody is paid.",
+    )
+
 
 def rep_labels(card: pd.DataFrame) -> pd.Series:
     """What a manager reads on a chart: the rep's name (``rep_id`` when there is no name),
@@ -124,13 +222,21 @@ def payout_simulation(results: list[dict], ax=None, currency: str = "USD"):
         a, b = results
         hi = a if a["expected_payout"] > b["expected_payout"] else b
         lo = b if hi is a else a
-        ax.set_title(
-            f"'{hi['plan']}' would cost {hi['expected_payout'] / lo['expected_payout'] - 1:+.0%} "
-            f"more than '{lo['plan']}'"
-        )
+        if lo["expected_payout"] > 0:
+            ax.set_title(
+                f"'{hi['plan']}' would cost {hi['expected_payout'] / lo['expected_payout'] - 1:+.0%} "
+                f"more than '{lo['plan']}'"
+            )
+        elif hi["expected_payout"] > 0:
+            ax.set_title(f"Only '{hi['plan']}' would pay anything this period")
+        else:
+            ax.set_title("Neither plan would pay anything this period")
     elif results:
+        cost = results[0]["cost_of_sales_pct"]
         ax.set_title(
-            f"'{results[0]['plan']}' costs {results[0]['cost_of_sales_pct']:.1%} of revenue"
+            f"'{results[0]['plan']}' costs {cost:.1%} of revenue"
+            if np.isfinite(cost)
+            else f"'{results[0]['plan']}' pays {results[0]['expected_payout']:,.0f} (no net revenue)"
         )
     ax.set_xlabel("Total payout for the period")
     ax.set_ylabel("Simulations")

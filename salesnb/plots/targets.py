@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.plots import PALETTE, color_for, money_axis, new_ax, use_house_style
+from salesnb.plots.performance import format_table
 
 
 def _short(x: float) -> str:
@@ -41,10 +42,12 @@ def forecast_chart(
     if actuals is not None and len(actuals):
         ax.scatter(actuals.index, actuals.to_numpy(), color="black", zorder=5, s=28, label="actual")
     total = monthly[best_model].sum()
-    ax.set_title(
-        f"Baseline forecast ({best_model}): {_short(total)} {currency} over the next "
-        f"{len(monthly)} month(s)"
+    what = (
+        "Naive baseline (run rate)"
+        if best_model == "naive"
+        else f"Baseline forecast ({best_model})"
     )
+    ax.set_title(f"{what}: {_short(total)} {currency} over the next {len(monthly)} month(s)")
     ax.set_xlabel("Month")
     ax.set_ylabel("Revenue per month")
     money_axis(ax, currency=currency)
@@ -70,8 +73,13 @@ def seasonal_index_chart(index: pd.DataFrame, ax=None):
     return ax
 
 
+def _finite(x) -> bool:
+    return x is not None and bool(np.isfinite(x))
+
+
 def target_vs_baseline_chart(summary: dict, ax=None, currency: str = "USD"):
-    """Bars: last year, baseline forecast (with its interval), proposed target, existing quota, actual."""
+    """Bars: last year, baseline forecast (with its interval), proposed target, existing quota,
+    actual. Figures that cannot be computed (or are not positive) are left out."""
     use_house_style()
     ax = new_ax(ax, figsize=(8, 4))
     items = [
@@ -81,15 +89,16 @@ def target_vs_baseline_chart(summary: dict, ax=None, currency: str = "USD"):
         ("Existing\nquota", summary.get("existing_quota_total"), PALETTE[1]),
         ("Actual", summary.get("actual_total"), PALETTE[2]),
     ]
-    items = [(n, v, c) for n, v, c in items if v is not None and np.isfinite(v) and v > 0]
+    items = [(n, v, c) for n, v, c in items if _finite(v) and v > 0]
     names = [n for n, _, _ in items]
     vals = [v for _, v, _ in items]
     bars = ax.bar(names, vals, color=[c for _, _, c in items])
-    i = names.index("Baseline\nforecast")
-    lo, hi = summary["forecast_low"], summary["forecast_high"]
-    ax.errorbar(
-        [i], [vals[i]], yerr=[[vals[i] - lo], [hi - vals[i]]], color="black", capsize=6, lw=1.5
-    )
+    lo, hi = summary.get("forecast_low"), summary.get("forecast_high")
+    if "Baseline\nforecast" in names and _finite(lo) and _finite(hi):
+        i = names.index("Baseline\nforecast")
+        ax.errorbar(
+            [i], [vals[i]], yerr=[[vals[i] - lo], [hi - vals[i]]], color="black", capsize=6, lw=1.5
+        )
     for b, v in zip(bars, vals, strict=True):
         # inside the bar, so the value never collides with the interval whisker
         ax.text(
@@ -102,11 +111,21 @@ def target_vs_baseline_chart(summary: dict, ax=None, currency: str = "USD"):
             color="white",
             fontweight="bold",
         )
-    p = summary["prob_achieve"]
-    ax.set_title(
-        f"Target {summary['target_total'] / summary['last_year_total'] - 1:+.0%} on last year: "
-        f"{p:.0%} chance under the baseline forecast"
+    target, ly, p = (
+        summary.get("target_total"),
+        summary.get("last_year_total"),
+        summary.get("prob_achieve"),
     )
+    odds = f": {p:.0%} chance under the baseline forecast" if _finite(p) else ""
+    if _finite(target) and _finite(ly) and ly > 0:
+        title = f"Target {target / ly - 1:+.0%} on last year{odds}"
+    elif _finite(target) and _finite(summary.get("forecast_total")):
+        title = f"Target set at the baseline forecast (no comparable last year){odds}"
+    elif _finite(target):
+        title = "Proposed target (no baseline to compare with)"
+    else:
+        title = "No target proposed for the period"
+    ax.set_title(title)
     ax.set_ylabel(f"Revenue in {summary.get('period', 'the period')}")
     money_axis(ax, currency=currency)
     return ax
@@ -159,16 +178,54 @@ def allocation_chart(
     )
     ax.set_yticks(y, g.index)
     step = g["target_amount"] / g["last_year_revenue"].where(g["last_year_revenue"] > 0) - 1
-    top = step.idxmax() if step.notna().any() else g.index[-1]
-    ax.set_title(
-        f"Split by {level}: {top} is asked for the largest step up ({step.get(top, np.nan):+.0%})"
-    )
+    if step.notna().any():
+        top = step.idxmax()
+        ax.set_title(f"Split by {level}: {top} is asked for the largest step up ({step[top]:+.0%})")
+    else:
+        ax.set_title(f"Split by {level}: {g.index[-1]} carries the largest target")
     ax.set_xlabel("Revenue — coloured: proposed target, grey: same period last year")
     money_axis(ax, axis="x", currency=currency)
     return ax
 
 
+def model_table(fc):
+    """Period total per model with its backtest errors (n/a: no backtest origin)."""
+    return format_table(
+        fc.model_totals(),
+        money=["forecast_total"],
+        pct=["smape", "total_abs_error_pct"],
+        counts=["origins"],
+        note="n/a: no backtest — too little history before the period for a rolling origin.",
+    )
+
+
+def backtest_table(fc):
+    """Period-total error per backtest origin and model (forecast / actual - 1)."""
+    pivot = fc.backtest.pivot(index="origin", columns="model", values="total_error_pct")
+    pivot.index = pd.to_datetime(pivot.index).strftime("%Y-%m")
+    return format_table(
+        pivot.reset_index(),
+        signed_pct=list(pivot.columns),
+        note="n/a: no revenue in the months tested, so no error ratio.",
+    )
+
+
+def allocation_table(frame: pd.DataFrame):
+    """A split (rolled up or per rep) with money to the cent; n/a where last year has no revenue."""
+    money = ["target_amount", "last_year_revenue", "gap_vs_last_year", "existing_quota"]
+    return format_table(
+        frame,
+        decimals={c: 2 for c in [*money, "proposed_vs_quota", "region_target", "team_target"]},
+        signed_pct=["growth_vs_last_year"],
+        counts=["target_cents"],
+        note="n/a: no revenue in the same period last year (or no comparable one), or no quota.",
+    )
+
+
 __all__ = [
+    "allocation_table",
+    "backtest_table",
+    "model_table",
     "achievement_curve_chart",
     "allocation_chart",
     "forecast_chart",

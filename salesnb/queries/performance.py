@@ -13,7 +13,26 @@ import ibis
 import pandas as pd
 
 from salesnb.queries import _date, filtered_opportunities, filtered_orders
-from salesnb.source import Source
+from salesnb.queries.targets import data_span
+from salesnb.sources import Source
+
+__all__ = [
+    "accounts_by_rep_segment",
+    "closed_deals_by_rep",
+    "commission_lines",
+    "data_span",
+    "market_by_region_segment",
+    "new_customers_by_rep",
+    "pilot_deals_by_unit",
+    "pilot_units",
+    "rep_period_revenue",
+    "rep_sales",
+    "rep_segment_revenue",
+    "reps_frame",
+    "survey_scores_by_rep",
+    "targets_frame",
+    "won_deals_with_discount",
+]
 
 EPOCH = date(1900, 1, 1)
 

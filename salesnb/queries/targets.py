@@ -10,7 +10,7 @@ import pandas as pd
 
 from salesnb.periods import Period
 from salesnb.queries import revenue_by, total_revenue
-from salesnb.source import Source
+from salesnb.sources import Source
 
 
 def data_end(src: Source, filters=None) -> pd.Timestamp | None:
@@ -23,6 +23,20 @@ def data_end(src: Source, filters=None) -> pd.Timestamp | None:
         .execute()
     )
     return None if mx is None or pd.isna(mx) else pd.Timestamp(mx)
+
+
+def data_span(src: Source) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last order date of the whole warehouse (no filters): what the export covers.
+
+    Whether a comparison period is covered by data is a question about the export, not about
+    whether one region happened to sell on its first day, so the dimension filters do not apply.
+    """
+    o = src.table("orders")
+    row = o.aggregate(lo=o.order_date.min(), hi=o.order_date.max()).execute()
+    lo, hi = row["lo"].iloc[0], row["hi"].iloc[0]
+    if pd.isna(lo) or pd.isna(hi):
+        return None, None
+    return pd.Timestamp(lo), pd.Timestamp(hi)
 
 
 def monthly_revenue(src: Source, filters, end=None) -> pd.DataFrame:
@@ -91,6 +105,7 @@ def existing_quotas(src: Source, period: Period) -> pd.DataFrame:
 __all__ = [
     "complete_months",
     "data_end",
+    "data_span",
     "existing_quotas",
     "monthly_revenue",
     "period_totals",

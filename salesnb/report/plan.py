@@ -12,6 +12,7 @@ import yaml
 
 from salesnb import config, studies
 from salesnb.errors import InputError, ParameterError
+from salesnb.periods import last_complete_quarter
 from salesnb.report.parameters import Parameter, coerce, notebook_parameters
 
 # Parameters the runner decides for every study; a user sets them through run_report's own options.
@@ -164,7 +165,11 @@ def _periods(src, period, as_of, selected) -> tuple[object, str, dict]:
             per_study[s.id] = (None, str(exc))
     found = [v[0] for v in per_study.values() if v[0] is not None]
     if not found:
-        return (*default_period_why(src, as_of), per_study)
+        try:
+            return (*default_period_why(src, as_of), per_study)
+        except ParameterError:  # master data only: studies without dated tables still run
+            p = last_complete_quarter(as_of or dt.date.today())
+            return p, "no dated rows in this warehouse: the last complete quarter", per_study
     # the run is named after the period most studies use (the latest on a tie)
     p = max(found, key=lambda q: (found.count(q), q.end))
     return p, "default: the period most studies use", per_study
@@ -236,8 +241,10 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
         str(Path(source).expanduser().resolve()) if "://" not in str(source) else str(source)
     )
     run_params = {"source": abs_source, **common}
-    jobs = [
-        _job(s, declared, tables, src_rows, *per_study.get(s.id, (p, why)), run_params, given)
-        for s in selected
-    ]
+    jobs = []
+    for s in selected:
+        job_period, job_why = per_study.get(s.id, (p, why))
+        if job_period is None and not s.needs_rows_in_period:  # describes the whole warehouse
+            job_period, job_why = p, why
+        jobs.append(_job(s, declared, tables, src_rows, job_period, job_why, run_params, given))
     return Plan(abs_source, str(source), p, common, jobs, fingerprint, tables, dict(given), why)
