@@ -45,7 +45,7 @@ from salesnb.periods import Period, parse_period, quarter_of
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
 from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
-from salesnb.source import Source
+from salesnb.sources import Source
 from salesnb.study import Filters
 
 
@@ -114,11 +114,14 @@ def resolve_target(targets: pd.DataFrame | None, period: Period, filters: Filter
     if scope is None or targets is None:
         return None
     level, key = scope
-    resolved = perf.resolve_targets(targets, period.label, level)
+    # the performance study's rule: a target that covers only part of the period is none
+    resolved = perf.resolve_targets(targets, period, level, whole_period=True)
     row = resolved[resolved["key"].astype(str) == key]
     if level == "company" and row.empty:
         row = resolved  # a company row keyed "company" or "" instead of "all"
-    return float(row["target"].sum()) if len(row) else None
+    if row.empty or row["target"].isna().any():
+        return None
+    return float(row["target"].sum())
 
 
 def target_for(src: Source, period: Period, filters: Filters) -> float | None:
@@ -402,7 +405,7 @@ def rep_scorecard(
     targets = None
     if src.has("targets"):
         targets = perf.resolve_targets(
-            qperf.targets_frame(src, levels=("rep",)), period.label, "rep"
+            qperf.targets_frame(src, levels=("rep",)), period, "rep", whole_period=True
         )
     deals = qperf.closed_deals_by_rep(src, filters) if src.has("opportunities") else None
     card = perf.rep_scorecard(reps, sales, targets=targets, deals=deals)
