@@ -155,7 +155,7 @@ def main(argv=None) -> int:
         raise SystemExit("Debian chromium is needed: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
-    from salesnb.source import connect
+    from salesnb.sources import connect
     from salesnb.study import known_values
 
     src = connect(source)

@@ -52,7 +52,7 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="print the row counts as JSON")] = False,
 ):
     """Load a folder of exports into the warehouse; every row accepted or quarantined."""
-    from salesnb import ingest as ingest_mod
+    from salesnb.sources import ingest as ingest_mod
 
     result = ingest_mod.ingest(folder, into=into, mapping=mapping, append=append)
     if as_json:
@@ -72,8 +72,8 @@ def map_(
     ] = False,
 ):
     """Draft a mapping for an unknown folder of exports: review it, finish its TODO lines, then ingest --mapping."""
-    from salesnb import mapdraft
     from salesnb.errors import InputError
+    from salesnb.sources import mapdraft
 
     if out is not None and out.exists() and not force:
         raise InputError(

@@ -40,6 +40,12 @@ How each truth is planted (the study that must find it in brackets):
 - discount breaches [performance]: a few won deals per quarter carry a discount above
   their rep role's authority (``schema.DEFAULT_DISCOUNT_AUTHORITY``); the count and ids
   of those closed in the default period are measured from the data written.
+- forecast call styles [deals]: every rep submits a call each Monday for the quarter under
+  way (``forecast_calls``), built from the rep's own won amount that quarter: won so far
+  plus the rest times a style factor and a noise that shrinks as the quarter ends. Two
+  reps sandbag (factor 0.6: the quarter ends above their commit), two over-promise (1.5)
+  and the rest are accurate (1.0); drawn from their own random stream, so every other
+  table is the same with or without them.
 
 Sampling noise is kept low on purpose so the truths hold at the 200k-line test size:
 customers, products and regions are drawn by systematic sampling, and orders are dealt
@@ -120,6 +126,12 @@ OVERTAKE_QUARTER_INDEX = 6  # 0-based quarter of the data (2025-Q2 for the defau
 CONVERSION = np.array([0.72, 0.66, 0.40, 0.74])
 DWELL_MEDIAN_DAYS = np.array([6.0, 11.0, 28.0, 13.0])
 
+# Forecast calls: the factor on the part of the quarter not yet won, per planted style,
+# the number of reps of each non-accurate style, and the noise of an early call.
+CALL_STYLE_FACTOR = {"sandbagger": 0.6, "over-promiser": 1.5, "accurate": 1.0}
+CALL_STYLE_REPS = {"sandbagger": 2, "over-promiser": 2}
+CALL_NOISE = 0.25
+
 # Share of lost deals that went to a competitor, and which one, per segment.
 COMPETITOR_SHARE = {
     "Enterprise": [0.62, 0.14, 0.10, 0.09, 0.05],
@@ -181,6 +193,9 @@ def _sub_rngs(seed: int) -> dict[str, np.random.Generator]:
         "market",
         "targets",
         "pilots",
+        # appended last: SeedSequence children are numbered, so the streams above keep
+        # their draws and adding a table changes no other table
+        "forecast_calls",
     )
     seqs = np.random.SeedSequence(seed).spawn(len(names))
     return {n: np.random.default_rng(s) for n, s in zip(names, seqs, strict=True)}
@@ -960,6 +975,62 @@ def _surveys(rng, cal: _Calendar, customers: pd.DataFrame, n: int = 8_000) -> pd
     )
 
 
+def _call_styles(rng, reps: pd.DataFrame) -> dict[str, str]:
+    """The planted forecasting style of each rep (managers are always accurate)."""
+    cand = rng.permutation(reps.loc[reps["role"] != "manager", "rep_id"].to_numpy())
+    style = dict.fromkeys(reps["rep_id"], "accurate")
+    i = 0
+    for name, k in CALL_STYLE_REPS.items():
+        for rep_id in cand[i : i + k]:
+            style[rep_id] = name
+        i += k
+    return style
+
+
+def _forecast_calls(
+    rng, cal: _Calendar, reps: pd.DataFrame, opps: pd.DataFrame, style: dict[str, str]
+) -> pd.DataFrame:
+    """Weekly calls per rep and quarter, from the rep's own won deals in that quarter.
+
+    On each Monday ``d`` of a quarter a rep commits the amount won so far plus the rest of
+    the quarter's actual won amount times the rep's style factor and a log-normal noise
+    whose spread falls to zero at the quarter's end; best case adds a quarter to a half of
+    that rest again.
+    """
+    won = opps[opps["status"] == "won"]
+    close = won["close_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    rep_of = won["rep_id"].to_numpy()
+    amount = won["amount"].to_numpy()
+    rows = []
+    start, end = (
+        pd.Timestamp(np.datetime64(cal.start, "D")),
+        pd.Timestamp(np.datetime64(cal.end, "D")),
+    )
+    for q in pd.period_range(start.to_period("Q"), end.to_period("Q"), freq="Q"):
+        q0, q1 = _day(q.start_time), _day(q.end_time.normalize()) + 1  # [q0, q1)
+        mondays = [
+            _day(d) for d in pd.date_range(q.start_time, q.end_time.normalize(), freq="W-MON")
+        ]
+        label = f"{q.year}-Q{q.quarter}"
+        in_q = (close >= q0) & (close < q1)
+        for rep_id in reps["rep_id"]:
+            mine = in_q & (rep_of == rep_id)
+            actual = float(amount[mine].sum())
+            factor = CALL_STYLE_FACTOR[style[rep_id]]
+            for d in mondays:
+                so_far = float(amount[mine & (close <= d)].sum())
+                rest = actual - so_far
+                left = (q1 - d) / (q1 - q0)
+                view = rest * factor * float(np.exp(rng.normal(0.0, CALL_NOISE * left)))
+                upside = rest * factor * float(rng.uniform(0.25, 0.5))
+                rows.append(
+                    (rep_id, label, d, round(so_far + view, 0), round(so_far + view + upside, 0))
+                )
+    df = pd.DataFrame(rows, columns=["rep_id", "period", "as_of", "commit", "best_case"])
+    df["as_of"] = df["as_of"].to_numpy().astype("datetime64[D]")
+    return df
+
+
 # --------------------------------------------------------------------------- DuckDB
 
 
@@ -1075,7 +1146,9 @@ def _breaches(opps: pd.DataFrame, reps: pd.DataFrame, period) -> list[str]:
     return sorted(o.loc[m, "opportunity_id"].tolist())
 
 
-def _truths(cal: _Calendar, top10: float, breach_ids: list[str]) -> list[dict]:
+def _truths(
+    cal: _Calendar, top10: float, breach_ids: list[str], styles: dict[str, str]
+) -> list[dict]:
     def t(name, study, key, value, tol):
         return {"name": name, "study": study, "key": key, "value": value, "tolerance": tol}
 
@@ -1102,6 +1175,20 @@ def _truths(cal: _Calendar, top10: float, breach_ids: list[str]) -> list[dict]:
             **t("discount_breaches", "performance", "discount_breaches", len(breach_ids), 0),
             "ids": breach_ids,
         },
+        t(
+            "sandbagger_reps",
+            "deals",
+            "sandbagger_reps",
+            ", ".join(sorted(r for r, v in styles.items() if v == "sandbagger")),
+            None,
+        ),
+        t(
+            "over_promiser_reps",
+            "deals",
+            "over_promiser_reps",
+            ", ".join(sorted(r for r, v in styles.items() if v == "over-promiser")),
+            None,
+        ),
     ]
 
 
@@ -1158,6 +1245,8 @@ def build(
             "end_date": pd.NaT,
         }
     )
+    styles = _call_styles(rngs["forecast_calls"], reps)
+    calls = _forecast_calls(rngs["forecast_calls"], cal, reps, opps, styles)
     con = duckdb.connect(str(tmp))
     try:
         con.execute("SET threads = 2")
@@ -1176,6 +1265,7 @@ def build(
             ("surveys", surveys),
             ("trainings", trainings),
             ("pilots", pilots),
+            ("forecast_calls", calls),
         ):
             _insert_frame(con, name, df)
         gen = _OrderGenerator(rngs["orders"], cal, reps, customers, products)
@@ -1191,7 +1281,7 @@ def build(
     finally:
         con.close()
     os.replace(tmp, out)
-    truths = _truths(cal, top10, breach_ids)
+    truths = _truths(cal, top10, breach_ids, styles)
     tmp_truths = out.parent / f".truths.json.{os.getpid()}.tmp"
     tmp_truths.write_text(json.dumps(truths, indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp_truths, out.parent / "truths.json")

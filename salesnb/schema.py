@@ -278,6 +278,19 @@ TABLES: dict[str, Table] = {
             ),
             key=("pilot", "unit_type", "unit_id"),
         ),
+        Table(
+            "forecast_calls",
+            "rep x week",
+            (
+                _c("rep_id", "str"),
+                _c("period", "str", doc="the period the call is for: 2026-Q3, 2026-09 or 2026"),
+                _c("as_of", "date", doc="the day the rep submitted the call"),
+                _c("commit", "float", doc="amount the rep commits to win in the period"),
+                _c("best_case", "float", False, "amount won if every likely deal lands"),
+            ),
+            key=("rep_id", "period", "as_of"),
+            foreign_keys={"rep_id": ("reps", "rep_id")},
+        ),
     ]
 }
 

@@ -130,6 +130,14 @@ STUDIES: dict[str, Study] = {
             ("orders",),
             ("opportunities", "reps", "products", "customers"),
         ),
+        Study(
+            "deals",
+            "11-deals.ipynb",
+            "Deals: win probability, forecast calls, stuck deals",
+            ("opportunities",),
+            ("stage_history", "forecast_calls", "reps", "customers", "products"),
+            period_tables=("opportunities",),
+        ),
     ]
 }
 

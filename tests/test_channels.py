@@ -84,7 +84,8 @@ def test_order_value_welch_anova_equals_welch_t_for_two_channels():
     assert r["statistic"] == pytest.approx(t.statistic**2, rel=1e-6)
     assert r["p_value"] == pytest.approx(t.pvalue, rel=1e-6)
     assert r["aov"]["A"] == pytest.approx(np.mean(a))
-    assert np.isnan(cm.order_value_test(daily[daily.channel == "A"])["p_value"])
+    one = cm.order_value_test(daily[daily.channel == "A"])
+    assert one == {"not_testable": "only one channel has orders", "channels": 1}
 
 
 def test_growth_leaders_by_share_change():
@@ -116,3 +117,87 @@ def test_channel_actions_name_the_channels():
         {},
     )
     assert "toward Online" in md and "2025-Q2" in md and "does not differ" in md
+
+
+# --------------------------------------------------------------------------- boundary cases
+
+
+def test_tests_on_one_channel_or_without_spread_say_not_testable():
+    one = pd.DataFrame({"channel": ["Direct"], "orders": [40]})
+    assert cm.mix_shift_test(one, one) == {"not_testable": "only one channel has orders"}
+    two = pd.DataFrame({"channel": ["A", "B"], "orders": [30, 10]})
+    none_before = pd.DataFrame({"channel": ["A", "B"], "orders": [0, 0]})
+    assert cm.mix_shift_test(two, none_before)["not_testable"] == (
+        "one of the two periods has no orders"
+    )
+    # every day's order value is the same within each channel: Welch's ANOVA divides by zero
+    flat = pd.DataFrame({"channel": ["A"] * 5 + ["B"] * 5, "revenue": [10.0] * 5 + [20.0] * 5})
+    r = cm.order_value_test(flat.assign(orders=1))
+    assert "p_value" not in r and "does not vary" in r["not_testable"]
+    # two channels, but one has orders on 3 days only (min_days=5)
+    short = pd.DataFrame(
+        {"channel": ["A"] * 6 + ["B"] * 3, "revenue": [1.0, 2, 3, 4, 5, 6, 1, 2, 3], "orders": 1}
+    )
+    assert "fewer than two channels" in cm.order_value_test(short)["not_testable"]
+    text = cm.significance_summary(r, cm.mix_shift_test(one, one), "2025-Q3")
+    assert "nan" not in text and text.count("not testable") == 2
+
+
+def test_channel_summary_with_net_returns_leaves_shares_and_margin_pct_empty():
+    # returns above sales: -100 net; a share of a negative total means nothing
+    now = pd.DataFrame(
+        {
+            "channel": ["A", "B"],
+            "revenue": [-150.0, 50.0],
+            "margin": [-160.0, 20.0],
+            "orders": [3, 1],
+            "customers": [3, 1],
+        }
+    )
+    s = cm.channel_summary(now).set_index("channel")
+    assert s["share"].isna().all()
+    assert np.isnan(s.loc["A", "margin_pct"])  # margin % of a negative revenue: not computed
+    assert s.loc["B", "margin_pct"] == pytest.approx(0.4)
+    assert s.loc["A", "aov"] == pytest.approx(-50.0)  # a computed net value per order
+    notes = cm.summary_notes(s.reset_index())
+    assert notes == [
+        "Shares of revenue and margin % not computed: net revenue in the period is -100.00 "
+        "(returns above sales)."
+    ]
+
+
+def test_headline_leaves_out_what_cannot_be_computed():
+    # no cost column: margin is NaN, and its sum must not become a 0.0 margin
+    s = cm.channel_summary(
+        pd.DataFrame({"channel": ["A"], "revenue": [80.0], "orders": [2], "customers": [2]})
+    )
+    assert cm.summary_notes(s) == [
+        "Margin not shown: margin needs a cost column (orders.cost or products.unit_cost)."
+    ]
+    h = cm.channel_headline(s, None, {}, {"not_testable": "x"}, {}, {}, 80.0)
+    assert h == {"revenue_total": 80.0, "channels": 1, "top_channel": "A", "top_channel_share": 1.0}
+    neg = s.assign(revenue=[-5.0], share=[np.nan])
+    assert "top_channel" not in cm.channel_headline(neg, None, {}, {}, {}, {}, -5.0)
+
+
+def test_overtake_ignores_quarters_netting_to_zero_or_below():
+    # in 2025-Q1 returns exceed sales: B (-1) is "above" A (-9), which is no overtake
+    p = pd.DataFrame(
+        {"A": [5.0, 6.0, -9.0], "B": [3.0, 4.0, -1.0]}, index=["2024-Q3", "2024-Q4", "2025-Q1"]
+    )
+    assert cm.find_overtake(p) == {}
+    assert cm.find_overtake(p.iloc[:2]) == {}
+
+
+def test_growth_leaders_leave_out_the_growth_of_a_new_channel():
+    s = pd.DataFrame(
+        {
+            "channel": ["A", "B"],
+            "share": [0.5, 0.5],
+            "prior_share": [1.0, 0.0],
+            "growth": [0.0, np.nan],  # B sold nothing a year ago
+        }
+    )
+    g = cm.growth_leaders(s)
+    assert g["growing_channel"] == "B" and "growing_growth" not in g
+    assert g["shrinking_growth"] == 0.0

@@ -92,7 +92,8 @@ def test_extreme_spenders_still_fit_and_keep_their_rank(cdnow_summary):
 
 def test_cdnow_transactions_through_mapping_and_report(shared_data, tmp_path):
     """CDNOW_master.txt imported with salesnb/mappings/cdnow.yaml, then `report --only customers`."""
-    from salesnb import config, ingest, report
+    from salesnb import config, report
+    from salesnb.sources import ingest
 
     mapping = config.MAPPINGS_DIR / "cdnow.yaml"
     assert mapping.exists()

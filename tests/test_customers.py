@@ -18,7 +18,7 @@ from salesnb.errors import FitError
 from salesnb.metrics import customers as mc
 from salesnb.periods import parse_period
 from salesnb.queries import customers as qc
-from salesnb.source import connect
+from salesnb.sources import connect
 from salesnb.study import Filters
 
 # --------------------------------------------------------------------------- RFM
@@ -217,6 +217,46 @@ def test_pareto_and_top_share_break_ties_by_customer_id():
     assert mc.top_n_share(rev, n=3) == pytest.approx(0.9)
     assert mc.top_n_share(rev, n=10) == pytest.approx(1.0)  # fewer customers than n
     assert mc.customers_for_share(curve, 0.8) == 0.5
+
+
+def test_concentration_of_a_zero_or_negative_revenue_is_not_computed():
+    # returns above sales: a top-10 share of a negative total would be a meaningless number
+    neg = pd.DataFrame({"customer_id": ["a", "b"], "revenue": [5.0, -9.0]})
+    assert mc.pareto_curve(neg)["revenue_share"].isna().all()
+    assert math.isnan(mc.top_n_share(neg, n=10))
+    assert math.isnan(mc.customers_for_share(mc.pareto_curve(neg), 0.8))
+    zero = neg.assign(revenue=[0.0, 0.0])
+    assert math.isnan(mc.top_n_share(zero, n=1))
+    assert "top 10" not in mc.what_to_do(top10_share=float("nan"))
+
+
+def test_history_notes_when_the_orders_start_late():
+    q3 = parse_period("2026-Q3")
+    # three years of history: nothing to flag
+    full = mc.history_notes(date(2023, 10, 1), q3.end, q3.previous(), 12)
+    assert full == {"movement_measured": True, "rfm": [], "movement": []}
+    # orders from 2026-02-01: 8 months before the end of Q3, 5 before the end of Q2
+    h = mc.history_notes(date(2026, 2, 1), q3.end, q3.previous(), 12)
+    assert h["movement_measured"]
+    assert h["rfm"][0].startswith("RFM scores rest on 8 months of orders")
+    assert h["movement"][0].startswith("Segments at the end of 2026-Q2 rest on 5 months")
+    # one month of orders: nobody had a segment at the end of August
+    sep = parse_period("2026-09")
+    h = mc.history_notes(date(2026, 9, 1), sep.end, sep.previous(), 12)
+    assert not h["movement_measured"]
+    assert h["rfm"][0].startswith("RFM scores rest on 30 days of orders")
+    assert "Segment movement not measured" in h["movement"][0]
+
+
+def test_affinity_note_names_what_is_missing():
+    def pairs(cats):
+        return {"orders": 3, "categories": pd.DataFrame({"category": cats, "orders": 1})}
+
+    none = pd.DataFrame()
+    assert "returns only" in mc.affinity_note(pairs([]), none, none)
+    assert "Only one product category (A)" in mc.affinity_note(pairs(["A"]), none, none)
+    assert "No order holds two" in mc.affinity_note(pairs(["A", "B"]), none, none)
+    assert mc.affinity_note(pairs(["A", "B"]), none, pd.DataFrame({"segment": ["x"]})) is None
 
 
 # --------------------------------------------------------------------------- churn & CLV weights

@@ -15,7 +15,7 @@ import pytest
 
 from salesnb import config, dashboards
 from salesnb.periods import parse_period
-from salesnb.source import connect
+from salesnb.sources import connect
 from salesnb.study import Filters, known_values
 
 Q3 = parse_period("2026-Q3")

@@ -20,7 +20,7 @@ import pytest
 
 from salesnb import config, dashboards
 from salesnb.periods import parse_period
-from salesnb.source import connect
+from salesnb.sources import connect
 from salesnb.study import Filters, known_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]

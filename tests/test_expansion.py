@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from salesnb.metrics import expansion as em
-from salesnb.periods import parse_period
+from salesnb.periods import parse_period, span_period
+from salesnb.queries import expansion as eq
 from salesnb.queries.expansion import market_by_country
-from salesnb.source import connect
+from salesnb.sources import connect
 
 
 def frames():
@@ -86,3 +88,44 @@ def test_market_size_counted_once_per_cell(tmp_path):
     month = market_by_country(src, parse_period("2026-08"), region="West")
     assert month["market_size"].tolist() == [50.0]
     src.close()
+
+
+# --------------------------------------------------------------------------- boundary cases
+
+
+def test_country_table_without_a_comparable_year_and_with_net_returns():
+    cur, _, mkt = frames()
+    cur = cur.assign(revenue=[800.0, -50.0, 0.0])  # CA: returns above sales; MX: nothing net
+    t = em.country_table(cur, None, mkt.assign(country=["US", "CA", "UK"])).set_index("country")
+    assert t["growth"].isna().all() and t["revenue_prior"].isna().all()
+    assert np.isnan(t.loc["CA", "market_share"])  # a negative net revenue holds no share
+    assert t.loc["CA", "headroom"] == 3000.0  # ... and leaves the whole market open
+    # UK: a market we sold nothing in -> zero revenue, orders, customers and share
+    assert t.loc["UK", ["revenue", "orders", "customers", "market_share"]].tolist() == [0, 0, 0, 0]
+    assert t.loc["UK", "revenue_share"] == 0.0
+    neg = em.country_table(cur.assign(revenue=[-1.0, -2.0, 0.0]), None)
+    assert neg["revenue_share"].isna().all()
+    # no country with positive revenue: the home market is the one with the most orders
+    assert em.home_country(neg) == "US"
+    text = em.what_to_do(neg, em.expansion_ranking(neg, "US"), "US")
+    assert "nan" not in text and "comes from outside" not in text
+    assert "rests on nothing measured" in text
+    h = em.expansion_headline(neg, em.expansion_ranking(neg, "US"), "US")
+    assert "intl_revenue_share" not in h and "fastest_growing_country" not in h
+
+
+def test_market_weights_for_every_kind_of_period():
+    labels = ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    assert eq.market_weights(parse_period("2026-H1"), labels) == (
+        {"2026-Q1": 1.0, "2026-Q2": 1.0},
+        1.0,
+    )
+    w, covered = eq.market_weights(parse_period("2025-Q3..2026-Q2"), labels)
+    assert sorted(w) == ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"] and covered == 1.0
+    # a range of months cutting through quarters: 2 of 2025-Q4's months, 1 of 2026-Q1's
+    w, covered = eq.market_weights(parse_period("2025-11..2026-01"), labels)
+    assert w == pytest.approx({"2025-Q4": 2 / 3, "2026-Q1": 1 / 3}) and covered == 1.0
+    # the whole history from 2025-01: the market table holds 15 of its 21 months
+    p = span_period("2025-01-05", "2026-09-30")
+    assert eq.market_weights(p, labels)[1] == pytest.approx(15 / 21)
+    assert eq.market_weights(parse_period("2024"), labels) == ({}, 0.0)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb import ingest, report
+from salesnb import report
+from salesnb.sources import ingest
 
 pytestmark = pytest.mark.slow
 

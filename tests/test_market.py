@@ -13,7 +13,7 @@ import statsmodels.api as sm
 from salesnb.errors import FitError
 from salesnb.metrics import market as mm
 from salesnb.queries import market as qm
-from salesnb.source import connect
+from salesnb.sources import connect
 from salesnb.study import Filters
 
 
@@ -247,3 +247,90 @@ def test_competitor_loss_counts(tiny_shop):
     assert t.set_index("competitor").loc["Northwind", "share_of_lost"] == pytest.approx(0.5)
     only_july = qm.competitor_loss_counts(tiny_shop, Filters(date(2026, 7, 1), date(2026, 8, 1)))[0]
     assert only_july.lost.sum() == 1
+
+
+# --------------------------------------------------------------------------- boundary cases
+
+
+def test_prior_year_coverage_and_the_note_when_it_is_partial():
+    from salesnb.periods import parse_period
+
+    q = parse_period("2025-Q3")  # 92 days
+    full = (date(2023, 10, 1), date(2026, 9, 30))
+    assert mm.period_coverage(q, *full) == 1.0 and mm.prior_gap(q, full) is None
+    # data from 2025-08-01: August and September, 31 + 30 = 61 of 92 days
+    late = (date(2025, 8, 1), date(2026, 9, 30))
+    assert mm.period_coverage(q, *late) == pytest.approx(61 / 92)
+    assert "only 66% covered" in mm.prior_gap(q, late)
+    assert "needs orders from 2025-07-01" in mm.prior_gap(q, late)
+    young = (date(2026, 2, 1), date(2026, 9, 30))
+    assert mm.period_coverage(q, *young) == 0.0
+    assert "has no data" in mm.prior_gap(q, young)
+    # the whole history as the period: its year-earlier period is two-thirds covered
+    prior = parse_period("2022-Q4..2025-Q3")
+    assert mm.period_coverage(prior, *full) == pytest.approx(731 / 1096)
+    assert mm.prior_gap(prior, None) == "Not compared with last year: no dated orders."
+    assert mm.growth_rate(110.0, 100.0) == pytest.approx(0.1)
+    assert mm.growth_rate(110.0, 0.0) is None and mm.growth_rate(-5.0, None) is None
+
+
+def test_market_share_figures_flag_partial_or_negative_coverage():
+    from salesnb.periods import parse_period
+
+    t = pd.DataFrame(
+        {
+            "period": ["2025-Q3", "2026-Q2", "2026-Q3"],
+            "revenue": [9.0, 10.0, 12.0],
+            "market_size": [100.0, 100.0, 100.0],
+        }
+    )
+    now, prior = parse_period("2026-Q3"), parse_period("2025-Q3")
+    figures, notes = mm.share_figures(t, now, prior)
+    assert figures["market_share"] == pytest.approx(0.12)
+    assert figures["market_share_change"] == pytest.approx(0.03) and notes == []
+    # a prior year that cannot be compared: no change, and the study already said why
+    figures, notes = mm.share_figures(t, now, prior, prior_note="no orders a year earlier")
+    assert "market_share_change" not in figures and notes == []
+    # a half year of which the market table holds one quarter: share flagged, change left out
+    h2, h2_prior = parse_period("2026-H1"), parse_period("2025-H1")
+    figures, notes = mm.share_figures(t, h2, h2_prior)
+    assert figures["market_share"] == pytest.approx(0.10)
+    assert "measured on 2026-Q2 only (50% of the period)" in notes[0]
+    assert "cover no market period inside 2025-H1" in notes[1]
+    # returns above sales: a negative net revenue holds no share of the market
+    neg = t.assign(revenue=[9.0, 10.0, -4.0])
+    figures, notes = mm.share_figures(neg, now, prior)
+    assert figures == {} and "-4.00 (returns above sales)" in notes[0]
+    tbl = mm.market_share_table(
+        pd.DataFrame({"period": ["q"], "revenue": [-4.0]}),
+        pd.DataFrame({"period": ["q"], "market_size": [100.0]}),
+    )
+    assert np.isnan(tbl["market_share"].iloc[0])
+    assert mm.labels_covered(["2025-Q4", "2026-Q1"], (date(2025, 11, 1), date(2026, 3, 31))) == [
+        "2026-Q1"
+    ]
+
+
+def test_growth_share_needs_two_categories_and_positive_revenue():
+    one = pd.DataFrame({"category": ["Tools"], "revenue": [5.0]})
+    assert "only one product category (Tools)" in mm.growth_share_gap(one)
+    neg = pd.DataFrame({"category": ["A", "B"], "revenue": [5.0, -9.0]})
+    assert "-4.00 (returns above sales)" in mm.growth_share_gap(neg)
+    assert "(no net sales)" in mm.growth_share_gap(neg.assign(revenue=[0.0, 0.0]))
+    assert mm.growth_share_gap(neg.assign(revenue=[5.0, 1.0])) is None
+
+
+def test_segment_strategy_without_last_year_pushes_nothing():
+    seg = mm.segment_growth(pd.DataFrame({"segment": ["E", "S"], "revenue": [5.0, 3.0]}), None)
+    assert seg["growth"].isna().all() and seg["prior_revenue"].isna().all()
+    threats = pd.DataFrame({"segment": ["E"], "competitor": ["N"], "share_of_named": [0.5]})
+    s = mm.segment_strategy(seg, threats).set_index("segment")
+    assert s.action.to_dict() == {"E": "defend", "S": "maintain"}
+    assert "growth unknown" in s.loc["S", "reason"]
+
+
+def test_losses_note_says_what_would_name_the_competitors():
+    lost = pd.DataFrame({"segment": ["E"], "competitor": [None], "lost": [1200]})
+    assert "1,200 lost deals" in mm.losses_note(lost, 12, has_competitor=False)
+    assert "names a competitor" in mm.losses_note(lost, 12, has_competitor=True)
+    assert "No deal was lost" in mm.losses_note(lost.iloc[0:0], 6)

@@ -11,7 +11,7 @@ import pytest
 from salesnb import studies
 from salesnb.errors import ParameterError
 from salesnb.periods import fiscal_year_start, parse_period, span_period
-from salesnb.source import connect
+from salesnb.sources import connect
 from salesnb.study import check_filters, default_period_why, known_values, resolve_period
 
 
@@ -147,7 +147,12 @@ def test_no_complete_quarter_falls_back_to_the_whole_history(tmp_path):
     )
     con.close()
     p, why = default_period_why(connect(str(path)), tables=("orders",))
-    assert (p.kind, p.label, p.start, p.end) == ("all", "2026-08", date(2026, 8, 1), date(2026, 9, 1))
+    assert (p.kind, p.label, p.start, p.end) == (
+        "all",
+        "2026-08",
+        date(2026, 8, 1),
+        date(2026, 9, 1),
+    )
     assert "no complete quarter" in why
 
 

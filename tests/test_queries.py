@@ -11,7 +11,7 @@ import pytest
 from salesnb import queries as q
 from salesnb.errors import InputError, ModelError, ParameterError
 from salesnb.periods import parse_period
-from salesnb.source import connect
+from salesnb.sources import connect
 from salesnb.study import Filters, check_filters
 
 Q3 = parse_period("2026-Q3")
@@ -118,7 +118,7 @@ def test_stage_transitions_dwell(tiny):
 
 def test_filters_validated_against_known_values(tiny):
     check_filters(tiny, region="East", team="Beta", channel="Retail")
-    with pytest.raises(ParameterError, match="unknown region 'Atlantis'; known values: East, West"):
+    with pytest.raises(ParameterError, match="unknown region 'Atlantis'; known values in orders, reps: East, West"):
         check_filters(tiny, region="Atlantis")
     hostile = "East'; DROP TABLE orders; --"
     with pytest.raises(ParameterError):

@@ -26,7 +26,7 @@ import pytest
 
 from salesnb import __version__, config, report, studies
 from salesnb.errors import InputError, ParameterError
-from salesnb.source import connect
+from salesnb.sources import connect
 
 SHARED = [
     ("source", "warehouse path or URL"),

@@ -53,12 +53,81 @@ def test_nps_by_hand():
     # promoters 4/10, detractors 4/10 -> 0 points
     assert r["nps"] == 0.0 and r["responses"] == 10
     r2 = sm.nps(pd.Series([10, 10, 10, 9]))
-    assert r2["nps"] == 100.0 and r2["low"] == pytest.approx(100.0)
+    # all promoters: no spread for the normal interval; Wilson on (score + 100) / 200 = 4 of 4
+    z = 1.959963984540054
+    wilson_low = (1 + z**2 / 8 - z * math.sqrt(z**2 / 64)) / (1 + z**2 / 4)
+    assert r2["nps"] == 100.0 and r2["high"] == 100.0
+    assert r2["low"] == pytest.approx(200 * wilson_low - 100)
     assert math.isnan(sm.nps(pd.Series([], dtype=float))["nps"])
     # interval: p=0.5, d=0.25 -> var = 0.75 - 0.0625 = 0.6875; se = 100*sqrt(.6875/4)
     r3 = sm.nps(pd.Series([10, 9, 0, 7]))
     assert r3["nps"] == 25.0
-    assert r3["high"] - r3["nps"] == pytest.approx(1.96 * 100 * math.sqrt(0.6875 / 4))
+    assert r3["nps"] - r3["low"] == pytest.approx(1.96 * 100 * math.sqrt(0.6875 / 4))
+    assert r3["high"] == 100.0  # 25 + 81.3 clipped to the scale
+
+
+def test_nps_interval_stays_in_range_and_has_width_at_the_extremes():
+    passives = sm.nps(pd.Series([7, 8, 7]))
+    assert passives["nps"] == 0.0 and passives["low"] < 0 < passives["high"]
+    assert passives["low"] == pytest.approx(-passives["high"])
+    detractors = sm.nps(pd.Series([0]))
+    assert detractors["nps"] == -100.0 and detractors["low"] == -100.0
+    assert detractors["high"] > -100.0
+    # 9 promoters and 1 passive: the normal interval would pass 100
+    near = sm.nps(pd.Series([10] * 9 + [8]))
+    assert near["nps"] == 90.0 and near["high"] == 100.0 and near["low"] < 90.0
+
+
+def test_breach_rate_interval_is_wilson_and_not_empty_at_zero_or_one():
+    t = pd.DataFrame(
+        {
+            "priority": ["High"] * 4,
+            "first_response_hours": [1.0, 2.0, 3.0, 4.0],  # none late: 0 of 4 breached
+            "resolution_hours": [5.0] * 4,
+            "csat": [5.0] * 4,
+        }
+    )
+    row = sm.service_summary(t).iloc[0]
+    z = 1.959963984540054
+    assert row["breach_rate"] == 0.0 and row["breach_low"] == 0.0
+    # Wilson upper bound for 0 of n: z^2 / (n + z^2)
+    assert row["breach_high"] == pytest.approx(z**2 / (4 + z**2))
+    late = sm.service_summary(t.assign(first_response_hours=20.0)).iloc[0]
+    assert late["breach_rate"] == 1.0 and late["breach_high"] == 1.0
+    assert late["breach_low"] == pytest.approx(4 / (4 + z**2))
+
+
+def test_csat_drivers_that_cannot_be_estimated_are_named():
+    few = pd.DataFrame({"csat": [1.0, 5.0], "resolution_hours": [1.0, 2.0], "breached": False})
+    gaps = sm.csat_driver_gaps(few)
+    assert set(gaps) == {"each extra day to resolve", "a breached first response"}
+    assert "only 2 tickets" in gaps["each extra day to resolve"]
+    assert sm.csat_drivers(few).empty
+    flat = pd.DataFrame({"csat": [4.0] * 12, "resolution_hours": range(12), "breached": False})
+    assert set(sm.csat_driver_gaps(flat).values()) == {"every rated ticket has the same CSAT score"}
+    # every ticket breached: the breach effect is not testable, resolution time still is
+    d = pd.DataFrame(
+        {"csat": [5.0, 4, 4, 3, 3, 2, 2, 1, 1, 1, 2, 5], "resolution_hours": 24.0 * np.arange(12)}
+    ).assign(breached=True)
+    assert sm.csat_driver_gaps(d) == {
+        "a breached first response": "every ticket breached its first-response SLA"
+    }
+    out = sm.csat_drivers(d)
+    assert out["driver"].tolist() == ["each extra day to resolve"]
+    slope = np.polyfit(np.arange(12), d["csat"], 1)[0]  # OLS on one regressor = the LS line
+    assert out["effect"].iloc[0] == pytest.approx(slope)
+
+
+def test_service_headline_leaves_out_unknown_figures():
+    t = tickets().assign(csat=np.nan, resolution_hours=np.nan)
+    h = sm.service_headline(sm.service_summary(t), sm.service_summary(t, by="category"), None)
+    assert "ticket_csat" not in h and "median_resolution_hours" not in h
+    assert h["tickets"] == 6 and h["open_tickets"] == 6
+    assert sm.service_headline(None, None, sm.nps(pd.Series([], dtype=float))) == {}
+    text = sm.what_to_do(
+        sm.service_summary(t), sm.service_summary(t, by="category"), pd.DataFrame(), pd.DataFrame()
+    )
+    assert "nan" not in text and "none resolved yet" in text
 
 
 def test_nps_by_touchpoint_and_missing_columns():

@@ -23,7 +23,7 @@ from salesnb.dashboards.layout import STYLE, message_html
 from salesnb.dashboards.urls import URL_FILTERS, request_query_string, url_parameters
 from salesnb.errors import SalesnbError
 from salesnb.periods import parse_period
-from salesnb.source import Source, connect
+from salesnb.sources import Source, connect
 from salesnb.study import Filters, check_filters, known_values
 
 # one logger for every dashboard module; its name predates the package (log filters use it)

@@ -22,7 +22,7 @@ from salesnb.metrics import performance as perf
 from salesnb.periods import Period, parse_period
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
-from salesnb.source import Source
+from salesnb.sources import Source
 from salesnb.study import Filters
 
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from salesnb import config
-from salesnb.source import connect
+from salesnb.sources import connect
 
 VOILA_CONFIG_DIR = config.PACKAGE_DIR / "voila"
 DEFAULT_PORT = 8866

@@ -25,7 +25,7 @@ from salesnb.dashboards.layout import (
 )
 from salesnb.errors import SalesnbError
 from salesnb.plots.svg import svg_column_chart
-from salesnb.source import Source
+from salesnb.sources import Source
 from salesnb.study import Filters
 
 

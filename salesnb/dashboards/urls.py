@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 from salesnb.errors import ParameterError
 from salesnb.periods import parse_period
-from salesnb.source import Source
+from salesnb.sources import Source
 from salesnb.study import check_filters
 
 URL_FILTERS = ("period", "region", "team", "channel")

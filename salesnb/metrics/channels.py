@@ -15,6 +15,7 @@ from statsmodels.stats.contingency_tables import Table
 from statsmodels.stats.oneway import anova_oneway
 
 from salesnb.metrics import require_columns
+from salesnb.metrics.market import why_not_positive
 
 
 def quarter_label(ts) -> str:
@@ -47,10 +48,11 @@ def channel_summary(
     if "margin" not in cur:
         cur["margin"] = np.nan
     out = cur[["channel", "revenue", "margin", "orders", "customers"]].copy()
-    out["margin_pct"] = out["margin"] / out["revenue"].where(out["revenue"] != 0)
+    # margin % and shares of a zero or negative net revenue (returns above sales) mean nothing
+    out["margin_pct"] = out["margin"] / out["revenue"].where(out["revenue"] > 0)
     out["aov"] = out["revenue"] / out["orders"].where(out["orders"] > 0)
     total = out["revenue"].sum()
-    out["share"] = out["revenue"] / total if total else np.nan
+    out["share"] = out["revenue"] / total if total > 0 else np.nan
     if prior is not None and len(prior):
         require_columns(prior, [channel_col, "revenue"], "channel_summary(prior)")
         pr = prior.rename(columns={channel_col: "channel"})[["channel", "revenue"]].copy()
@@ -62,8 +64,9 @@ def channel_summary(
         out["revenue"] = out["revenue"].fillna(0.0)
         ptotal = out["prior_revenue"].sum()
         out["growth"] = out["revenue"] / out["prior_revenue"].where(out["prior_revenue"] > 0) - 1
-        out["prior_share"] = out["prior_revenue"].fillna(0.0) / ptotal if ptotal else np.nan
-        out["share"] = out["revenue"] / out["revenue"].sum() if out["revenue"].sum() else np.nan
+        out["prior_share"] = out["prior_revenue"].fillna(0.0) / ptotal if ptotal > 0 else np.nan
+        total = out["revenue"].sum()
+        out["share"] = out["revenue"] / total if total > 0 else np.nan
         out["share_change"] = out["share"] - out["prior_share"]
     else:
         out["prior_revenue"] = out["growth"] = out["prior_share"] = out["share_change"] = np.nan
@@ -99,7 +102,8 @@ def find_overtake(pivot: pd.DataFrame) -> dict:
 
     For pairs (a, b) with a < b in the first quarter and a > b in the last, the overtake
     quarter is the first quarter from which a stays above b to the end. With several such
-    pairs, the one with the largest gap in the last quarter wins. Returns ``channel,
+    pairs, the one with the largest gap in the last quarter wins. Quarters whose channels net to
+    zero or below are left out. Returns ``channel,
     overtaken, quarter, final_gap`` or ``{}`` when no channel overtook another.
 
     >>> p = pd.DataFrame({"Online": [1, 3, 2, 5], "Retail": [4, 2, 3, 3]},
@@ -107,6 +111,8 @@ def find_overtake(pivot: pd.DataFrame) -> dict:
     >>> find_overtake(p)["quarter"]
     '2024-Q4'
     """
+    # a quarter netting to zero or below (returns at or above sales) ranks no channel
+    pivot = pivot[pivot.sum(axis=1) > 0]
     if len(pivot) < 2:
         return {}
     best = {}
@@ -140,12 +146,15 @@ def mix_shift_test(
     """Chi-square test that the channel mix of orders changed between two periods.
 
     Returns ``chi2, dof, p_value, cramers_v`` (Cramér's V says how large the shift is; with many
-    orders even a tiny shift is 'significant').
+    orders even a tiny shift is 'significant'), or ``{"not_testable": reason}`` when there is
+    no mix to compare: a single channel, or no orders in one of the periods.
 
     >>> a = pd.DataFrame({"channel": ["A", "B"], "orders": [50, 50]})
     >>> b = pd.DataFrame({"channel": ["A", "B"], "orders": [80, 20]})
     >>> mix_shift_test(b, a)["p_value"] < 0.001
     True
+    >>> mix_shift_test(b[:1], a[:1])
+    {'not_testable': 'only one channel has orders'}
     """
     require_columns(current, [channel_col, count_col], "mix_shift_test")
     require_columns(prior, [channel_col, count_col], "mix_shift_test(prior)")
@@ -156,8 +165,10 @@ def mix_shift_test(
         }
     ).fillna(0.0)
     t = t[(t.sum(axis=1) > 0)]
-    if len(t) < 2 or (t.sum(axis=0) == 0).any():
-        return {"chi2": np.nan, "dof": 0, "p_value": np.nan, "cramers_v": np.nan}
+    if len(t) < 2:
+        return {"not_testable": "only one channel has orders"}
+    if (t.sum(axis=0) == 0).any():
+        return {"not_testable": "one of the two periods has no orders"}
     res = Table(t.to_numpy(float).T).test_nominal_association()
     n = t.to_numpy().sum()
     v = float(np.sqrt(res.statistic / (n * (min(t.shape) - 1))))
@@ -180,35 +191,76 @@ def order_value_test(
 
     ``daily``: one row per channel and day with revenue and orders (from ``revenue_by(by=[
     "channel", "day"])``); each day's AOV is one observation per channel. Channels with fewer
-    than ``min_days`` days are left out. Returns ``statistic, p_value, channels, days`` and
-    ``aov`` (mean daily AOV per channel).
+    than ``min_days`` days, or whose daily AOV never varies, are left out. Returns ``statistic,
+    p_value, channels, days`` and ``aov`` (mean daily AOV per channel), or
+    ``{"not_testable": reason, "channels": n}`` when fewer than two channels are left.
 
     >>> d = pd.DataFrame({"channel": ["A"] * 6 + ["B"] * 6, "revenue": [10, 11, 9, 10, 12, 8] + [20, 22, 18, 21, 19, 20],
     ...                   "orders": [1] * 12})
     >>> order_value_test(d)["p_value"] < 0.001
     True
+    >>> order_value_test(d[d.channel == "A"])["not_testable"]
+    'only one channel has orders'
     """
     require_columns(daily, [channel_col, revenue_col, orders_col], "order_value_test")
     d = daily[daily[orders_col] > 0]
     aov = (d[revenue_col] / d[orders_col]).rename("aov")
     groups = {str(k): g.to_numpy(float) for k, g in aov.groupby(d[channel_col].astype(str))}
-    groups = {k: v for k, v in groups.items() if len(v) >= min_days and np.var(v) > 0}
-    if len(groups) < 2:
-        return {
-            "statistic": np.nan,
-            "p_value": np.nan,
-            "channels": len(groups),
-            "days": 0,
-            "aov": {},
-        }
-    res = anova_oneway(list(groups.values()), use_var="unequal", welch_correction=True)
+    long_enough = {k: v for k, v in groups.items() if len(v) >= min_days}
+    varying = {k: v for k, v in long_enough.items() if np.var(v) > 0}
+    if len(varying) < 2:
+        if len(groups) < 2:
+            why = "only one channel has orders" if groups else "no orders"
+        elif len(long_enough) < 2:
+            why = f"fewer than two channels have orders on {min_days} or more days"
+        else:
+            why = "order value does not vary from day to day within the channels"
+        return {"not_testable": why, "channels": len(varying)}
+    res = anova_oneway(list(varying.values()), use_var="unequal", welch_correction=True)
     return {
         "statistic": float(res.statistic),
         "p_value": float(res.pvalue),
-        "channels": len(groups),
-        "days": int(sum(len(v) for v in groups.values())),
-        "aov": {k: float(v.mean()) for k, v in groups.items()},
+        "channels": len(varying),
+        "days": int(sum(len(v) for v in varying.values())),
+        "aov": {k: float(v.mean()) for k, v in varying.items()},
     }
+
+
+def significance_summary(
+    aov_test: dict, mix_test: dict | None, prior_label: str, prior_note=None
+) -> str:
+    """Markdown lines reporting both channel tests, or why a test could not be run.
+
+    ``mix_test`` None: no comparable prior period (``prior_note`` says why).
+
+    >>> print(significance_summary({"not_testable": "only one channel has orders"}, None, "2025-Q3",
+    ...                            "no orders before 2026"))
+    - Order value across channels: not testable (only one channel has orders).
+    - Mix shift vs 2025-Q3: not testable (no comparable orders in 2025-Q3; see the note on last year above).
+    """
+    lines = []
+    if "p_value" in aov_test:
+        lines.append(
+            f"- Order value across channels: Welch F = {aov_test['statistic']:.2f}, "
+            f"p = {aov_test['p_value']:.3g}"
+        )
+    else:
+        lines.append(
+            f"- Order value across channels: not testable ({aov_test.get('not_testable')})."
+        )
+    if mix_test and "p_value" in mix_test:
+        lines.append(
+            f"- Mix shift vs {prior_label}: p = {mix_test['p_value']:.3g}, "
+            f"Cramér's V = {mix_test['cramers_v']:.3f}"
+        )
+    else:
+        why = (mix_test or {}).get("not_testable") or (
+            f"no comparable orders in {prior_label}; see the note on last year above"
+            if prior_note
+            else "no prior period"
+        )
+        lines.append(f"- Mix shift vs {prior_label}: not testable ({why}).")
+    return "\n".join(lines)
 
 
 def growth_leaders(summary: pd.DataFrame, min_share: float = 0.02) -> dict:
@@ -230,14 +282,82 @@ def growth_leaders(summary: pd.DataFrame, min_share: float = 0.02) -> dict:
         return {}
     change = s["share"] - s["prior_share"]
     up, down = s.loc[change.idxmax()], s.loc[change.idxmin()]
-    return {
+    out = {
         "growing_channel": up["channel"],
         "growing_share_change": float(change.max()),
-        "growing_growth": float(up.get("growth", np.nan)),
         "shrinking_channel": down["channel"],
         "shrinking_share_change": float(change.min()),
-        "shrinking_growth": float(down.get("growth", np.nan)),
     }
+    # growth of a channel without revenue a year ago cannot be computed: left out, not NaN
+    for key, row in (("growing_growth", up), ("shrinking_growth", down)):
+        if pd.notna(row.get("growth", np.nan)):
+            out[key] = float(row["growth"])
+    return out
+
+
+MARGIN_NEEDS = "margin needs a cost column (orders.cost or products.unit_cost)"
+
+
+def summary_notes(summary: pd.DataFrame) -> list[str]:
+    """Why columns of :func:`channel_summary` are empty: no cost, no positive revenue.
+
+    >>> s = pd.DataFrame({"channel": ["A"], "revenue": [-5.0], "margin": [np.nan], "share": [np.nan]})
+    >>> summary_notes(s)[0]
+    'Margin not shown: margin needs a cost column (orders.cost or products.unit_cost).'
+    """
+    notes = []
+    if "margin" not in summary or summary["margin"].isna().all():
+        notes.append(f"Margin not shown: {MARGIN_NEEDS}.")
+    total = summary["revenue"].sum() if len(summary) else 0.0
+    if len(summary) and total <= 0:
+        notes.append(
+            "Shares of revenue and margin % not computed: net revenue in the period is "
+            f"{total:,.2f} ({why_not_positive(total)})."
+        )
+    return notes
+
+
+def channel_headline(
+    summary: pd.DataFrame | None,
+    pivot: pd.DataFrame | None,
+    overtake: dict,
+    aov_test: dict,
+    mix_test: dict,
+    leaders: dict,
+    revenue_total: float,
+) -> dict:
+    """The study's headline figures; a figure that cannot be computed is left out (never NaN).
+
+    >>> s = pd.DataFrame({"channel": ["A"], "revenue": [10.0], "margin": [np.nan], "share": [1.0]})
+    >>> sorted(channel_headline(s, None, {}, {"not_testable": "x"}, {}, {}, 10.0))
+    ['channels', 'revenue_total', 'top_channel', 'top_channel_share']
+    """
+    out = {"revenue_total": float(revenue_total)}
+    if pivot is not None:
+        out["revenue_history_total"] = float(pivot.to_numpy().sum())
+    if summary is not None:
+        out["channels"] = int(len(summary))
+        if len(summary) and summary["revenue"].iloc[0] > 0:
+            top = summary.iloc[0]
+            out["top_channel"] = top["channel"]
+            if pd.notna(top["share"]):
+                out["top_channel_share"] = float(top["share"])
+        if "margin" in summary and summary["margin"].notna().any():
+            out["margin_total"] = float(summary["margin"].sum())
+            if revenue_total > 0:
+                out["margin_pct"] = out["margin_total"] / revenue_total
+    for key, value in (("channel", "overtake_channel"), ("overtaken", "overtaken_channel")):
+        if overtake.get(key):
+            out[value] = overtake[key]
+    if overtake.get("quarter"):
+        out["overtake_quarter"] = overtake["quarter"]
+    if "p_value" in aov_test:
+        out["aov_p_value"] = aov_test["p_value"]
+    if "p_value" in mix_test:
+        out["mix_shift_p_value"] = mix_test["p_value"]
+        out["mix_shift_cramers_v"] = mix_test["cramers_v"]
+    out.update(leaders)
+    return out
 
 
 def channel_actions(
@@ -274,6 +394,7 @@ def channel_actions(
         if p < alpha:
             aov = aov_test.get("aov", {})
             top = max(aov, key=aov.get) if aov else None
+            top = top if top is not None and aov[top] > 0 else None
             out.append(
                 f"Average order value differs between channels (Welch ANOVA p = {p:.3g})"
                 + (
@@ -296,7 +417,7 @@ def channel_actions(
         )
         out.append(
             f"The channel mix of orders vs a year ago is {verdict} (chi-square p = {pm:.3g}, "
-            f"Cramér's V = {mix_test.get('cramers_v', float('nan')):.2f})."
+            f"Cramér's V = {mix_test['cramers_v']:.2f})."
         )
     if not out:
         out.append("Only one channel or no history: nothing to compare yet.")

@@ -188,6 +188,48 @@ def segment_movement(prior: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
     return table
 
 
+def history_notes(first_order, period_end, previous, lookback_months: int = 12) -> dict:
+    """What a short order history does to the RFM scores and to segment movement.
+
+    ``first_order``: the first order date in the warehouse; ``period_end``: the study period's
+    end (exclusive); ``previous``: the period movement is measured against. Movement needs
+    orders before ``previous`` ended; RFM scores resting on less than the look-back are flagged.
+    Returns ``{"movement_measured": bool, "rfm": [notes], "movement": [notes]}``.
+
+    >>> from datetime import date
+    >>> from salesnb.periods import parse_period
+    >>> history_notes(date(2026, 9, 1), date(2026, 10, 1), parse_period("2026-08"))["movement_measured"]
+    False
+    >>> history_notes(date(2023, 10, 1), date(2026, 10, 1), parse_period("2026-Q2"))
+    {'movement_measured': True, 'rfm': [], 'movement': []}
+    """
+    first = pd.Timestamp(first_order)
+    out = {"movement_measured": True, "rfm": [], "movement": []}
+    lookback = pd.DateOffset(months=int(lookback_months))
+
+    def span(end) -> str:
+        days = (pd.Timestamp(end) - first).days
+        return f"{days} day{'s' * (days != 1)}" if days < 61 else f"{days / 30.4375:.0f} months"
+
+    if first > pd.Timestamp(period_end) - lookback:
+        out["rfm"].append(
+            f"RFM scores rest on {span(period_end)} of orders, not the {lookback_months}-month "
+            f"look-back: orders start on {first.date()}."
+        )
+    if first >= pd.Timestamp(previous.end):
+        out["movement_measured"] = False
+        out["movement"].append(
+            f"Segment movement not measured: orders start on {first.date()}, after {previous.label} "
+            f"ended, so nobody had a segment then; it needs orders before {previous.end}."
+        )
+    elif first > pd.Timestamp(previous.end) - lookback:
+        out["movement"].append(
+            f"Segments at the end of {previous.label} rest on {span(previous.end)} of orders: "
+            "movement since then partly reflects the history filling in."
+        )
+    return out
+
+
 def segment_flows(movement: pd.DataFrame, segment: str = "Champions") -> dict:
     """Customers a segment kept, gained and lost between the two periods (from :func:`segment_movement`)."""
     kept = (
@@ -584,6 +626,26 @@ def category_affinity(pairs: dict, min_orders: int = 1) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def affinity_note(pairs: dict, affinity: pd.DataFrame, offers: pd.DataFrame) -> str | None:
+    """Why no affinity-based offer is made (markdown), or None when there are offers.
+
+    >>> affinity_note({"orders": 5, "categories": pd.DataFrame({"category": ["Tools"], "orders": [5]})},
+    ...               pd.DataFrame(), pd.DataFrame())
+    'Only one product category (Tools) is sold: affinity compares two or more.'
+    """
+    if len(offers):
+        return None
+    cats = pairs["categories"]
+    if cats.empty:
+        return "No purchase in the period (returns only): no affinity to measure."
+    if len(cats) < 2:
+        name = f" ({cats['category'].iloc[0]})" if len(cats) else ""
+        return f"Only one product category{name} is sold: affinity compares two or more."
+    if affinity.empty:
+        return "No order holds two product categories: no affinity to measure yet."
+    return "No category pair sells together more often than chance: no affinity-based offer."
+
+
 def next_category_by_segment(
     owned: pd.DataFrame, segments: pd.DataFrame, affinity: pd.DataFrame, min_lift: float = 1.0
 ) -> pd.DataFrame:
@@ -657,15 +719,18 @@ def pareto_curve(customer_revenue: pd.DataFrame, revenue_col: str = "revenue") -
     total = c["revenue"].sum()
     c["rank"] = np.arange(1, len(c) + 1)
     c["customers_share"] = c["rank"] / max(len(c), 1)
-    c["revenue_share"] = c["revenue"].cumsum() / total if total else np.nan
+    # shares of a zero or negative net revenue (returns at or above sales) mean nothing
+    c["revenue_share"] = c["revenue"].cumsum() / total if total > 0 else np.nan
     return c[["rank", "customer_id", "revenue", "customers_share", "revenue_share"]]
 
 
 def top_n_share(customer_revenue: pd.DataFrame, n: int = 10, revenue_col: str = "revenue") -> float:
-    """Share of net revenue made by the ``n`` largest customers.
+    """Share of net revenue made by the ``n`` largest customers (NaN when net revenue is not positive).
 
     >>> top_n_share(pd.DataFrame({"customer_id": list("abcd"), "revenue": [50., 30., 15., 5.]}), n=2)
     0.8
+    >>> top_n_share(pd.DataFrame({"customer_id": list("ab"), "revenue": [5., -9.]}), n=1)
+    nan
     """
     curve = pareto_curve(customer_revenue, revenue_col)
     if curve.empty:
@@ -776,6 +841,8 @@ __all__ = [
     "clv_weights_by_rep",
     "category_affinity",
     "next_category_by_segment",
+    "history_notes",
+    "affinity_note",
     "pareto_curve",
     "top_n_share",
     "customers_for_share",

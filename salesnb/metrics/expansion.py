@@ -17,11 +17,13 @@ DEFAULT_WEIGHTS = {"headroom": 0.5, "growth": 0.3, "share": 0.2}
 
 
 def country_table(
-    current: pd.DataFrame, prior: pd.DataFrame, market: pd.DataFrame | None = None
+    current: pd.DataFrame, prior: pd.DataFrame | None, market: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """One row per country: revenue, prior revenue, growth, customers, AOV, market size, share.
 
     ``current``/``prior``: ``country, revenue, orders, customers``; ``market``: ``country, market_size``.
+    ``prior`` None: no comparable year-earlier period (prior revenue and growth left empty);
+    revenue shares are left empty when net revenue is zero or negative.
     Returns ``country, revenue, revenue_prior, growth, customers, orders, avg_order_value,
     revenue_share, market_size, market_share, headroom`` sorted by revenue (largest first).
 
@@ -30,6 +32,10 @@ def country_table(
     >>> country_table(cur, pri)[["country", "growth", "revenue_share"]].values.tolist()
     [['A', 1.0, 0.8], ['B', nan, 0.2]]
     """
+    if prior is None:
+        prior = pd.DataFrame(
+            {c: pd.Series(dtype=float) for c in ("revenue", "orders", "customers")}
+        ).assign(country=pd.Series(dtype=object))
     for name, df in (("current", current), ("prior", prior)):
         missing = [c for c in ("country", "revenue", "orders", "customers") if c not in df.columns]
         if missing:
@@ -45,12 +51,17 @@ def country_table(
         t["orders"] > 0, t["revenue"] / t["orders"].where(t["orders"] > 0), np.nan
     )
     total = t["revenue"].sum()
-    t["revenue_share"] = t["revenue"] / total if total else np.nan
+    t["revenue_share"] = t["revenue"] / total if total > 0 else np.nan
     if market is not None and len(market):
         t = t.merge(market[["country", "market_size"]], on="country", how="outer")
-        t["revenue"] = t["revenue"].fillna(0.0)
-        t["market_share"] = np.where(t["market_size"] > 0, t["revenue"] / t["market_size"], np.nan)
-        t["headroom"] = (t["market_size"] - t["revenue"]).clip(lower=0)
+        # a market we sold nothing in: zero revenue, orders and customers, a real 0 % share
+        t[["revenue", "orders", "customers"]] = t[["revenue", "orders", "customers"]].fillna(0)
+        if total > 0:
+            t["revenue_share"] = t["revenue_share"].fillna(0.0)
+        # a negative net revenue (returns above sales) holds no share and leaves all the headroom
+        held = t["revenue"].where(t["revenue"] >= 0)
+        t["market_share"] = held / t["market_size"].where(t["market_size"] > 0)
+        t["headroom"] = (t["market_size"] - t["revenue"].clip(lower=0)).clip(lower=0)
     else:
         t["market_size"] = np.nan
         t["market_share"] = np.nan
@@ -59,9 +70,38 @@ def country_table(
     return t
 
 
+def prorated_note(weights: dict, label: str) -> str | None:
+    """A note when the period's market size takes part of a market-table period, or None.
+
+    ``weights``: ``salesnb.queries.expansion.market_weights`` (label -> share counted).
+
+    >>> prorated_note({"2026-Q3": 1 / 3}, "2026-09")
+    "Market size of 2026-09 is pro-rated from the market table: 33% of 2026-Q3's (a size is taken as spread evenly over its months)."
+    """
+    parts = [f"{w:.0%} of {lab}'s" for lab, w in sorted(weights.items()) if w < 1]
+    if not parts:
+        return None
+    return (
+        f"Market size of {label} is pro-rated from the market table: {', '.join(parts)} "
+        "(a size is taken as spread evenly over its months)."
+    )
+
+
 def home_country(table: pd.DataFrame) -> str | None:
-    """The country with the most revenue (the home market)."""
-    return None if table.empty else str(table.iloc[0]["country"])
+    """The home market: the country with the most revenue, or with the most orders when no
+    country has positive net revenue (a quarter of returns ranks nobody by revenue).
+
+    >>> t = pd.DataFrame({"country": ["A", "B"], "revenue": [0.0, -5.0], "orders": [2, 9]})
+    >>> home_country(t)
+    'B'
+    """
+    if table.empty:
+        return None
+    if table["revenue"].max() > 0:
+        return str(
+            table.sort_values(["revenue", "country"], ascending=[False, True]).iloc[0]["country"]
+        )
+    return str(table.sort_values(["orders", "country"], ascending=[False, True]).iloc[0]["country"])
 
 
 def expansion_ranking(
@@ -95,8 +135,10 @@ def what_to_do(table: pd.DataFrame, ranking: pd.DataFrame, home: str | None) -> 
     """Markdown bullets for the expansion decision."""
     lines = []
     if home is not None and len(table):
-        intl = 1 - float(table.loc[table["country"] == home, "revenue_share"].iloc[0])
-        lines.append(f"- **{intl:.1%}** of revenue comes from outside {home}.")
+        home_share = table.loc[table["country"] == home, "revenue_share"]
+        if len(home_share) and pd.notna(home_share.iloc[0]):
+            intl = 1 - float(home_share.iloc[0])
+            lines.append(f"- **{intl:.1%}** of revenue comes from outside {home}.")
     if len(ranking):
         top = ranking.iloc[0]
         g = "n/a" if pd.isna(top["growth"]) else f"{top['growth']:+.1%}"
@@ -105,6 +147,9 @@ def what_to_do(table: pd.DataFrame, ranking: pd.DataFrame, home: str | None) -> 
         )
         lines.append(
             f"- Put the next expansion effort into **{top['country']}** (growth {g}{share})."
+            if pd.notna(top["growth"]) or pd.notna(top["market_share"])
+            else f"- **{top['country']}** ranks first, but without last year's revenue or market "
+            "sizes the ranking rests on nothing measured: add them before deciding."
         )
         shrinking = ranking[ranking["growth"] < 0]
         for r in shrinking.itertuples():
@@ -112,3 +157,28 @@ def what_to_do(table: pd.DataFrame, ranking: pd.DataFrame, home: str | None) -> 
                 f"- Revenue in **{r.country}** fell {r.growth:.1%} on last year: review coverage there before adding more."
             )
     return "\n".join(lines) or "- Only one country has sales; no expansion ranking possible yet."
+
+
+def expansion_headline(table: pd.DataFrame, ranking: pd.DataFrame, home: str | None) -> dict:
+    """The study's headline figures; figures that cannot be computed are left out (never NaN).
+
+    >>> cur = pd.DataFrame({"country": ["A", "B"], "revenue": [80.0, 20.0], "orders": [8, 2], "customers": [4, 1]})
+    >>> t = country_table(cur, None)
+    >>> expansion_headline(t, expansion_ranking(t, "A"), "A")
+    {'countries': 2, 'home_country': 'A', 'revenue_total': 100.0, 'top_expansion_country': 'B', 'intl_revenue_share': 0.2}
+    """
+    if table.empty:
+        return {}
+    out = {"countries": int(len(table)), "home_country": home}
+    total = float(table["revenue"].sum())
+    out["revenue_total"] = total
+    if len(ranking):
+        out["top_expansion_country"] = str(ranking["country"].iloc[0])
+    if total > 0:
+        out["intl_revenue_share"] = (
+            float(table.loc[table["country"] != home, "revenue"].sum()) / total
+        )
+    grown = table.dropna(subset=["growth"])
+    if len(grown):
+        out["fastest_growing_country"] = str(grown.sort_values("growth").iloc[-1]["country"])
+    return out

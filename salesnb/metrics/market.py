@@ -32,6 +32,95 @@ from salesnb.errors import FitError
 from salesnb.metrics import require_columns
 from salesnb.periods import parse_period
 
+# --------------------------------------------------------------------------- last year
+
+
+def period_coverage(period, first, last) -> float:
+    """Share of the days of ``period`` (``start``/``end``, end exclusive) inside ``[first, last]``.
+
+    ``first``/``last``: the first and last date holding data (``salesnb.study.date_span``).
+
+    >>> from datetime import date
+    >>> from salesnb.periods import parse_period
+    >>> round(period_coverage(parse_period("2025-Q3"), date(2025, 8, 1), date(2026, 9, 30)), 3)
+    0.663
+    >>> period_coverage(parse_period("2025-Q3"), date(2026, 2, 1), date(2026, 9, 30))
+    0.0
+    """
+    start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)
+    lo = max(start, pd.Timestamp(first))
+    hi = min(end, pd.Timestamp(last) + pd.Timedelta(days=1))
+    days = (end - start).days
+    return max((hi - lo).days, 0) / days if days > 0 else 0.0
+
+
+def prior_gap(prior, span, what: str = "orders") -> str | None:
+    """Why ``prior`` (the same period a year earlier) cannot be compared with, or None.
+
+    ``span``: ``(first, last)`` dates of ``what`` (None: no dated rows). A prior period only
+    partly covered by the data (a first year of six months used as "last year") would
+    understate last year and overstate growth, so it is not used: the sentence says what is
+    missing and what would fill it.
+
+    >>> from datetime import date
+    >>> from salesnb.periods import parse_period
+    >>> prior_gap(parse_period("2025-Q3"), (date(2023, 10, 1), date(2026, 9, 30))) is None
+    True
+    >>> prior_gap(parse_period("2025-Q3"), (date(2025, 8, 1), date(2026, 9, 30)))
+    'Not compared with last year: 2025-Q3 (the same period a year earlier) is only 66% covered by orders, which start on 2025-08-01; a comparison needs orders from 2025-07-01.'
+    """
+    if span is None:
+        return f"Not compared with last year: no dated {what}."
+    first, last = (pd.Timestamp(d).date() for d in span)
+    cover = period_coverage(prior, first, last)
+    if cover >= 1.0:
+        return None
+    need = f"a comparison needs {what} from {pd.Timestamp(prior.start).date()}"
+    if cover <= 0.0:
+        return (
+            f"Not compared with last year: {what} start on {first}, so {prior.label} (the same "
+            f"period a year earlier) has no data; {need}."
+        )
+    return (
+        f"Not compared with last year: {prior.label} (the same period a year earlier) is only "
+        f"{int(cover * 100)}% covered by {what}, which start on {first}; {need}."
+    )
+
+
+def growth_rate(now: float, before: float | None) -> float | None:
+    """``now / before - 1``; None when there is no positive base to grow from.
+
+    >>> growth_rate(115.0, 100.0), growth_rate(5.0, 0.0), growth_rate(5.0, None)
+    (0.15, None, None)
+    """
+    if before is None or pd.isna(before) or before <= 0:
+        return None
+    return round(float(now) / float(before) - 1, 12)
+
+
+def why_not_positive(total: float) -> str:
+    """Why a net revenue of ``total`` (zero or below) cannot carry shares, in a few words.
+
+    >>> why_not_positive(-5.0), why_not_positive(0.0)
+    ('returns above sales', 'no net sales')
+    """
+    return "returns above sales" if total < 0 else "no net sales"
+
+
+def revenue_sentence(
+    label: str, total: float, prior_total: float | None, currency: str = "USD"
+) -> str:
+    """The period's net revenue, and last year's when it can be compared (markdown).
+
+    >>> revenue_sentence("2026-Q3", 1500.0, None, "EUR")
+    'Net revenue 2026-Q3: **1,500.00 EUR**.'
+    """
+    text = f"Net revenue {label}: **{total:,.2f} {currency}**"
+    if prior_total is None:
+        return text + "."
+    return text + f" (same period a year earlier: {prior_total:,.2f})."
+
+
 # --------------------------------------------------------------------------- market share
 
 
@@ -68,6 +157,26 @@ def labels_within(labels: Sequence[str], start, end) -> list[str]:
     return out
 
 
+def labels_covered(labels: Sequence[str], span, end=None) -> list[str]:
+    """The period labels lying wholly inside ``span`` = (first, last) data dates, both included,
+    and ending by ``end`` (exclusive; the study period's end, after which no revenue is read).
+
+    A market period our orders only partly cover would show a share that is too low.
+
+    >>> from datetime import date
+    >>> labels_covered(["2026-Q1", "2026-Q2"], (date(2026, 2, 1), date(2026, 9, 30)))
+    ['2026-Q2']
+    >>> labels_covered(["2026-Q2", "2026-Q3"], (date(2026, 2, 1), date(2026, 9, 30)), date(2026, 7, 1))
+    ['2026-Q2']
+    """
+    if span is None:
+        return []
+    stop = pd.Timestamp(span[1]) + pd.Timedelta(days=1)
+    if end is not None:
+        stop = min(stop, pd.Timestamp(end))
+    return labels_within(labels, span[0], stop)
+
+
 def market_share_table(
     ours: pd.DataFrame, market: pd.DataFrame, by: Sequence[str] = ("period",)
 ) -> pd.DataFrame:
@@ -88,10 +197,99 @@ def market_share_table(
     m = market.groupby(by, as_index=False, dropna=False)["market_size"].sum()
     out = m.merge(o, on=by, how="left")
     out["revenue"] = out["revenue"].fillna(0.0)
-    out["market_share"] = out["revenue"] / out["market_size"].where(out["market_size"] > 0)
+    # a negative net revenue (returns above sales) holds no share of a market
+    out["market_share"] = out["revenue"].where(out["revenue"] >= 0) / out["market_size"].where(
+        out["market_size"] > 0
+    )
     return (
         out[by + ["revenue", "market_size", "market_share"]].sort_values(by).reset_index(drop=True)
     )
+
+
+def market_share_in(table: pd.DataFrame, period) -> dict:
+    """Our share of the market over the market-table periods lying wholly inside ``period``.
+
+    ``table``: :func:`market_share_table` by ``period``. Returns ``labels`` (the market periods
+    used), ``covered`` (share of ``period``'s days they span), and, when the market size is
+    known and positive, ``market_size`` and ``market_share``.
+
+    >>> from salesnb.periods import parse_period
+    >>> t = pd.DataFrame({"period": ["2026-Q2", "2026-Q3"], "revenue": [5.0, 10.0], "market_size": [50.0, 100.0]})
+    >>> r = market_share_in(t, parse_period("2026"))
+    >>> r["market_share"], round(r["covered"], 3)
+    (0.1, 0.501)
+    >>> market_share_in(t, parse_period("2026-09"))["labels"]
+    []
+    """
+    require_columns(table, ["period", "revenue", "market_size"], "market_share_in")
+    labels = labels_within(table["period"], period.start, period.end)
+    days = sum(parse_period(lab).days for lab in labels)
+    out = {"labels": labels, "covered": days / period.days if period.days else 0.0}
+    part = table[table["period"].isin(labels)]
+    size, revenue = float(part["market_size"].sum()), float(part["revenue"].sum())
+    out["revenue"] = revenue
+    if labels and size > 0 and revenue >= 0:
+        out.update(market_size=size, market_share=revenue / size)
+    return out
+
+
+def share_figures(table: pd.DataFrame, period, prior, prior_note: str | None = None):
+    """Headline market size, share and share change, with a note for each figure left out.
+
+    ``table``: :func:`market_share_table` by ``period``, restricted to the market periods our
+    orders cover. The share change is given only when the market table covers the whole
+    year-earlier period and ``prior_note`` (:func:`prior_gap`) is None. Returns
+    ``(figures, notes)``.
+
+    >>> from salesnb.periods import parse_period
+    >>> t = pd.DataFrame({"period": ["2025-Q3", "2026-Q3"], "revenue": [8.0, 10.0], "market_size": [100.0, 100.0]})
+    >>> figures, notes = share_figures(t, parse_period("2026-Q3"), parse_period("2025-Q3"))
+    >>> round(figures["market_share_change"], 3), notes
+    (0.02, [])
+    >>> share_figures(t[1:], parse_period("2026-Q3"), parse_period("2025-Q3"))[1]
+    ['Market share change not computed: the market table and our orders cover no market period inside 2025-Q3; market sizes for 2025-Q3 would fill it.']
+    """
+    figures, notes = {}, []
+    now = market_share_in(table, period)
+    if not now["labels"]:
+        notes.append(
+            f"Market share not computed: the market table and our orders cover no market period "
+            f"inside {period.label}; market sizes for {period.label} would fill it."
+        )
+        return figures, notes
+    if "market_share" not in now:
+        why = (
+            f"our net revenue there is {now['revenue']:,.2f} ({why_not_positive(now['revenue'])})"
+            if now["revenue"] < 0
+            else "the market size is zero"
+        )
+        notes.append(f"Market share of {period.label} not computed: {why}.")
+        return figures, notes
+    figures.update(market_size=now["market_size"], market_share=now["market_share"])
+    if now["covered"] < 1:
+        notes.append(
+            f"Market share of {period.label} is measured on {', '.join(now['labels'])} only "
+            f"({now['covered']:.0%} of the period): the market table has no size for the rest."
+        )
+    if prior_note:
+        return figures, notes
+    before = market_share_in(table, prior)
+    if before["labels"] and before["covered"] >= 1 and "market_share" not in before:
+        notes.append(f"Market share change not computed: no share for {prior.label}.")
+    elif "market_share" not in before or before["covered"] < 1:
+        what = (
+            f"covers only {before['covered']:.0%} of {prior.label}"
+            if before["labels"]
+            else f"cover no market period inside {prior.label}"
+        )
+        subject = "the market table" if before["labels"] else "the market table and our orders"
+        notes.append(
+            f"Market share change not computed: {subject} {what}; market sizes for "
+            f"{prior.label} would fill it."
+        )
+    else:
+        figures["market_share_change"] = now["market_share"] - before["market_share"]
+    return figures, notes
 
 
 def competitor_shares(
@@ -164,6 +362,25 @@ def growth_share(
     return out.sort_values("revenue", ascending=False).reset_index(drop=True)
 
 
+def growth_share_gap(current: pd.DataFrame, key: str = "category") -> str | None:
+    """Why a growth-share view of ``current`` (``<key>, revenue``) would mean nothing, or None.
+
+    >>> growth_share_gap(pd.DataFrame({"category": ["Tools"], "revenue": [5.0]}))
+    'only one product category (Tools) has sales; the view compares two or more'
+    """
+    require_columns(current, [key, "revenue"], "growth_share_gap")
+    cats = current.groupby(key)["revenue"].sum()
+    if len(cats) < 2:
+        name = f" ({cats.index[0]})" if len(cats) else ""
+        return f"only one product category{name} has sales; the view compares two or more"
+    if cats.sum() <= 0:
+        return (
+            f"net revenue of the period is {cats.sum():,.2f} ({why_not_positive(cats.sum())}), "
+            "so shares of it mean nothing"
+        )
+    return None
+
+
 # --------------------------------------------------------------------------- competitors
 
 
@@ -211,6 +428,27 @@ def competitor_losses(
     else:
         named["discount_gap"] = named["price_gap_pct"] = np.nan
     return named.sort_values(["segment", "lost"], ascending=[True, False]).reset_index(drop=True)
+
+
+def losses_note(lost: pd.DataFrame, months: int, has_competitor: bool = True) -> str:
+    """Why :func:`competitor_losses` is empty, and what would fill it.
+
+    >>> losses_note(pd.DataFrame({"lost": [3]}), 12, has_competitor=False)
+    'No competitor named: opportunities carry no competitor column; one (opportunities.competitor) would say whom the 3 lost deals of the last 12 months went to.'
+    """
+    n = int(lost["lost"].sum()) if len(lost) else 0
+    if n == 0:
+        return f"No deal was lost in the last {months} months: nothing to say about competitors."
+    if not has_competitor:
+        return (
+            "No competitor named: opportunities carry no competitor column; one "
+            f"(opportunities.competitor) would say whom the {n:,} lost deals of the last {months} "
+            "months went to."
+        )
+    return (
+        f"None of the {n:,} deals lost in the last {months} months names a competitor "
+        "(opportunities.competitor is empty)."
+    )
 
 
 def dominant_competitor(losses: pd.DataFrame, min_lost: int = 20) -> dict:
@@ -330,15 +568,19 @@ def price_elasticity(
 
 
 def segment_growth(
-    current: pd.DataFrame, prior: pd.DataFrame, key: str = "segment"
+    current: pd.DataFrame, prior: pd.DataFrame | None, key: str = "segment"
 ) -> pd.DataFrame:
     """Revenue per segment now and a year earlier: ``segment, revenue, prior_revenue, growth``.
+
+    ``prior`` None: no comparable year-earlier period (growth left empty).
 
     >>> segment_growth(pd.DataFrame({"segment": ["E"], "revenue": [12.0]}),
     ...                pd.DataFrame({"segment": ["E"], "revenue": [10.0]})).growth.round(2).tolist()
     [0.2]
     """
     require_columns(current, [key, "revenue"], "segment_growth")
+    if prior is None:
+        prior = pd.DataFrame({key: pd.Series(dtype=object), "revenue": pd.Series(dtype=float)})
     require_columns(prior, [key, "revenue"], "segment_growth(prior)")
     cur = current.groupby(key, as_index=False)["revenue"].sum()
     pr = (
@@ -395,8 +637,10 @@ def segment_strategy(
     """
     require_columns(segments, ["segment", "revenue", "growth"], "segment_strategy")
     out = segments.copy()
-    tot_prior = (out["revenue"] / (1 + out["growth"])).sum()
-    company_growth = out["revenue"].sum() / tot_prior - 1 if tot_prior else 0.0
+    known = out[out["growth"].notna() & (out["growth"] > -1)]
+    tot_prior = (known["revenue"] / (1 + known["growth"])).sum()
+    # the company's growth over the segments whose growth is known; none known: no push
+    company_growth = known["revenue"].sum() / tot_prior - 1 if tot_prior > 0 else np.nan
     top_threat = {}
     if threats is not None and len(threats):
         t = threats.sort_values("share_of_named", ascending=False).drop_duplicates("segment")
@@ -413,9 +657,12 @@ def segment_strategy(
         elif pd.notna(share_fell) and share_fell < 0:
             actions.append("defend")
             reasons.append(f"our market share fell {share_fell:+.1%} points")
-        elif pd.notna(r.growth) and r.growth > company_growth:
+        elif pd.notna(r.growth) and pd.notna(company_growth) and r.growth > company_growth:
             actions.append("push")
             reasons.append(f"grows {r.growth:+.1%} vs {company_growth:+.1%} for the company")
+        elif pd.isna(r.growth):
+            actions.append("maintain")
+            reasons.append("no threat; growth unknown (no comparable revenue a year earlier)")
         else:
             actions.append("maintain")
             reasons.append("no threat, growth at or below the company's")

@@ -16,16 +16,82 @@ from scipy import stats
 from salesnb.metrics import require_columns
 from salesnb.metrics.customers import pareto_curve, top_n_share
 from salesnb.metrics.performance import discount_breaches
+from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
 
 __all__ = [
     "discount_breaches",
+    "line_breaches",
+    "discount_check_gap",
     "breaches_by_rep",
+    "return_test_gap",
+    "loading_test_gap",
+    "risk_headline",
     "return_outliers",
     "period_end_loading",
     "concentration",
     "what_to_do",
     "top_n_share",
 ]
+
+
+DISCOUNT_NEEDS = "a discount column (opportunities.discount or orders.discount)"
+
+
+def discount_check_gap(
+    has_opportunities: bool, deal_discount: bool, has_reps: bool, line_discount: bool
+) -> tuple[str | None, str | None]:
+    """Which discounts the compliance check reads, and a note when it is not the won deals.
+
+    Won deals (opportunities with a discount, roles from reps) are checked when present;
+    otherwise the order lines' own discount (so a warehouse without opportunities is still
+    checked); otherwise nothing. Returns ``(source, note)``: source ``"deals"``, ``"lines"`` or
+    None.
+
+    >>> discount_check_gap(False, False, True, True)[0]
+    'lines'
+    >>> discount_check_gap(True, False, True, False)[1]
+    'Discount compliance not checked: it needs a discount column (opportunities.discount or orders.discount).'
+    """
+    if has_opportunities and deal_discount and has_reps:
+        return "deals", None
+    if line_discount:
+        why = (
+            "no opportunities table"
+            if not has_opportunities
+            else "opportunities carry no discount"
+            if not deal_discount
+            else "no reps table to give each deal's role"
+        )
+        note = (
+            f"Discount compliance checked on order lines ({why}): each sale line's discount "
+            "against the authority of its rep's role."
+        )
+        if not has_reps:
+            low = min(DEFAULT_DISCOUNT_AUTHORITY.values())
+            note += (
+                f" Without a reps table no role is known, so every line is held to the smallest "
+                f"authority ({low:.0%}); reps.role would apply each role's own limit."
+            )
+        return "lines", note
+    return None, f"Discount compliance not checked: it needs {DISCOUNT_NEEDS}."
+
+
+def line_breaches(lines: pd.DataFrame, authority: dict | None = None) -> pd.DataFrame:
+    """Order lines whose discount exceeds the authority of the rep's role.
+
+    The same rule as deals (:func:`discount_breaches`: an unknown role gets the smallest
+    authority) on ``order_id, line_no, rep_id, role, amount, discount``. Returns the breaching
+    lines with ``authority`` and ``excess``, largest excess first.
+
+    >>> lines = pd.DataFrame({"order_id": ["o1", "o1", "o2"], "line_no": [1, 2, 1], "rep_id": "r",
+    ...                       "role": ["rep", "senior", None], "amount": 10.0, "discount": [0.15, 0.15, 0.12]})
+    >>> line_breaches(lines)[["order_id", "line_no", "authority"]].values.tolist()
+    [['o1', 1, 0.1], ['o2', 1, 0.1]]
+    """
+    require_columns(lines, ["order_id", "line_no", "role", "discount"], "order lines")
+    key = lines["order_id"].astype(str) + "#" + lines["line_no"].astype(str)
+    out = discount_breaches(lines.assign(opportunity_id=key), authority=authority)
+    return out.drop(columns="opportunity_id").reset_index(drop=True)
 
 
 def breaches_by_rep(breaches: pd.DataFrame, amount_col: str = "amount") -> pd.DataFrame:
@@ -43,29 +109,85 @@ def breaches_by_rep(breaches: pd.DataFrame, amount_col: str = "amount") -> pd.Da
     ).reset_index(drop=True)
 
 
+def return_test_gap(returns: pd.DataFrame, key: str = "rep_id") -> str | None:
+    """Why return rates cannot be tested against peers (one group, no spread), or None.
+
+    >>> return_test_gap(pd.DataFrame({"rep_id": ["a"], "lines": [10], "return_lines": [1]}))
+    'only one rep has order lines'
+    >>> return_test_gap(pd.DataFrame({"rep_id": ["a", "b"], "lines": [10, 5], "return_lines": [0, 0]}))
+    'no line was returned'
+    """
+    require_columns(returns, [key, "lines", "return_lines"], "return_test_gap")
+    d = returns[returns["lines"] > 0]
+    what = {"rep_id": "rep", "category": "product category"}.get(key, key)
+    if len(d) < 2:
+        return f"only one {what} has order lines" if len(d) else "no order lines"
+    pooled = d["return_lines"].sum() / d["lines"].sum()
+    if pooled <= 0:
+        return "no line was returned"
+    if pooled >= 1:
+        return "every line is a return"
+    return None
+
+
 def return_outliers(
     returns: pd.DataFrame, key: str = "rep_id", alpha: float = 0.001
 ) -> pd.DataFrame:
     """Return rate per ``key`` against the pooled rate, flagged when improbably high.
 
-    ``returns``: ``<key>, lines, return_lines``. Adds ``return_rate``, ``p_high`` (exact binomial
-    P(X ≥ observed) at the pooled rate) and ``flag`` (p_high < alpha / number of groups: a
-    Bonferroni bound, since every rep is tested at once). Sorted by p_high.
+    ``returns``: ``<key>, lines, return_lines``. Adds ``return_rate`` with its 95 % Wilson
+    interval ``rate_low, rate_high`` (in [0, 1], and not empty at 0 % or 100 %), ``p_high``
+    (exact binomial P(X ≥ observed) at the pooled rate) and ``flag`` (p_high < alpha / number
+    of groups: a Bonferroni bound, since every rep is tested at once). When the test cannot be
+    run (:func:`return_test_gap`: one group, no returns, only returns), ``p_high`` is empty and
+    nothing is flagged. Sorted by p_high.
 
     >>> r = pd.DataFrame({"rep_id": ["a", "b"], "lines": [1000, 1000], "return_lines": [10, 60]})
     >>> return_outliers(r)["rep_id"].iloc[0]
     'b'
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     require_columns(returns, [key, "lines", "return_lines"], "return_outliers")
     d = returns.copy()
     total = d["lines"].sum()
     pooled = d["return_lines"].sum() / total if total else 0.0
-    d["return_rate"] = np.where(
-        d["lines"] > 0, d["return_lines"] / d["lines"].where(d["lines"] > 0), np.nan
-    )
-    d["p_high"] = stats.binom.sf(d["return_lines"] - 1, d["lines"], pooled) if pooled > 0 else 1.0
-    d["flag"] = d["p_high"] < alpha / max(len(d), 1)
-    return d.sort_values(["p_high", key]).reset_index(drop=True)
+    n = d["lines"].where(d["lines"] > 0)
+    d["return_rate"] = d["return_lines"] / n
+    low, high = proportion_confint(d["return_lines"], n, alpha=0.05, method="wilson")
+    d["rate_low"] = np.clip(np.asarray(low, float), 0.0, 1.0)
+    d["rate_high"] = np.clip(np.asarray(high, float), 0.0, 1.0)
+    if return_test_gap(returns, key) is None:
+        d["p_high"] = stats.binom.sf(d["return_lines"] - 1, d["lines"], pooled)
+        d["flag"] = d["p_high"] < alpha / max(len(d), 1)
+    else:  # not testable: no p-value, no flag (empty, not False)
+        d["p_high"] = np.nan
+        d["flag"] = pd.array([pd.NA] * len(d), dtype="boolean")
+    return d.sort_values(["p_high", key], na_position="last").reset_index(drop=True)
+
+
+def loading_test_gap(loading: pd.DataFrame, days: int, period_days: int) -> str | None:
+    """Why period-end loading cannot be tested (one rep, no spread, a short period), or None.
+
+    ``loading``: :func:`period_end_loading` output.
+
+    >>> loading_test_gap(pd.DataFrame({"rep_id": ["a"], "last_days_share": [0.3]}), 14, 92)
+    'only one rep booked sales in the period'
+    """
+    require_columns(loading, ["rep_id", "last_days_share"], "loading_test_gap")
+    if period_days <= days:
+        return f"the period ({period_days} days) is not longer than the last {days} days checked"
+    if len(loading) < 2:
+        return (
+            "only one rep booked sales in the period" if len(loading) else "no sales in the period"
+        )
+    share = loading["last_days_share"]
+    if (share - share.median()).abs().median() == 0:
+        return (
+            "more than half of the reps book the same share of their revenue in the last days, "
+            "so there is no spread to measure others against"
+        )
+    return None
 
 
 def period_end_loading(
@@ -87,10 +209,16 @@ def period_end_loading(
     d["last_days_share"] = d["revenue_last_days"] / d["revenue"]
     med = d["last_days_share"].median()
     mad = (d["last_days_share"] - med).abs().median() * 1.4826
-    d["z"] = (d["last_days_share"] - med) / mad if mad and mad > 0 else 0.0
-    d["flag"] = d["z"] > stats.norm.isf(alpha / max(len(d), 1))
+    if loading_test_gap(d, days, period_days) is None:
+        d["z"] = (d["last_days_share"] - med) / mad
+        d["flag"] = d["z"] > stats.norm.isf(alpha / max(len(d), 1))
+    else:  # not testable (loading_test_gap says why): no z-score, no flag (empty, not False)
+        d["z"] = np.nan
+        d["flag"] = pd.array([pd.NA] * len(d), dtype="boolean")
     d["calendar_share"] = days / period_days
-    return d.sort_values(["z", "rep_id"], ascending=[False, True]).reset_index(drop=True)
+    return d.sort_values(["z", "rep_id"], ascending=[False, True], na_position="last").reset_index(
+        drop=True
+    )
 
 
 def concentration(customer_revenue: pd.DataFrame) -> dict:
@@ -120,43 +248,87 @@ def concentration(customer_revenue: pd.DataFrame) -> dict:
 
 
 def what_to_do(
-    breaches: pd.DataFrame,
+    breaches: pd.DataFrame | None,
     by_rep: pd.DataFrame,
     returns: pd.DataFrame,
     loading: pd.DataFrame,
     conc: dict,
     hhi_limit: float = 1500.0,
+    unit: str = "won deals",
 ) -> str:
-    """Markdown bullets a sales-ops or compliance manager acts on."""
+    """Markdown bullets a sales-ops or compliance manager acts on.
+
+    ``breaches`` None: discounts were not checked (the study says why); ``unit`` names what
+    was checked (``"won deals"`` or ``"order lines"``).
+    """
     lines = []
-    if len(breaches):
-        top = by_rep.iloc[0]
-        lines.append(
-            f"- **{len(breaches)}** won deals exceed their rep's discount authority; start with "
-            f"**{top['rep_id']}** ({int(top['breaches'])} deal{'s' if top['breaches'] > 1 else ''}). Require approval before quoting above authority."
+    if breaches is not None and len(breaches):
+        top = by_rep.iloc[0] if len(by_rep) else None
+        start = (
+            f"; start with **{top['rep_id']}** ({int(top['breaches'])} "
+            f"{unit[:-1] if top['breaches'] == 1 else unit})"
+            if top is not None
+            else ""
         )
-    else:
-        lines.append("- No won deal exceeds its rep's discount authority this period.")
-    flagged = returns[returns["flag"]] if len(returns) else returns
+        lines.append(
+            f"- **{len(breaches)}** {unit} exceed their rep's discount authority{start}. "
+            "Require approval before quoting above authority."
+        )
+    elif breaches is not None:
+        lines.append(f"- No {unit[:-1]} exceeds its rep's discount authority this period.")
+    flagged = returns[returns["flag"].astype("boolean").fillna(False)] if len(returns) else returns
     if len(flagged):
         names = ", ".join(f"**{r}**" for r in flagged.iloc[:5, 0])
         lines.append(
             f"- Return rates far above peers (exact binomial test): {names} — review those orders for "
             "mis-selling or pull-forward."
         )
-    fl = loading[loading["flag"]] if len(loading) else loading
+    fl = loading[loading["flag"].astype("boolean").fillna(False)] if len(loading) else loading
     if len(fl):
         names = ", ".join(f"**{r}**" for r in fl["rep_id"].head(5))
         lines.append(
             f"- Unusually period-end-loaded bookings: {names} — check for channel stuffing against next period's returns."
         )
-    if conc.get("hhi", 0) and conc["hhi"] > hhi_limit:
+    hhi = conc.get("hhi")
+    if hhi is not None and pd.notna(hhi) and hhi > hhi_limit:
         lines.append(
-            f"- Customer concentration is high (HHI {conc['hhi']:.0f} > {hhi_limit:.0f}); "
+            f"- Customer concentration is high (HHI {hhi:.0f} > {hhi_limit:.0f}); "
             "diversify the book before a single loss hurts."
         )
-    elif conc.get("top10_share") == conc.get("top10_share"):
+    elif hhi is not None and pd.notna(hhi):
         lines.append(
-            f"- The top 10 customers make {conc['top10_share']:.1%} of revenue (HHI {conc['hhi']:.0f})."
+            f"- The top 10 customers make {conc['top10_share']:.1%} of revenue (HHI {hhi:.0f})."
         )
-    return "\n".join(lines)
+    return "\n".join(lines) or "- Nothing to act on from the data of this period."
+
+
+def risk_headline(
+    breaches: pd.DataFrame | None,
+    returns: pd.DataFrame,
+    returns_gap: str | None,
+    loading: pd.DataFrame,
+    loading_gap: str | None,
+    conc: dict,
+) -> dict:
+    """The study's headline figures; a check that could not be run is left out, never 0 or NaN.
+
+    >>> risk_headline(None, pd.DataFrame(), "no order lines", pd.DataFrame(), "x",
+    ...               {"top1_share": float("nan"), "customers": 0})
+    {}
+    """
+    out = {}
+    if breaches is not None:
+        out["discount_breaches"] = int(len(breaches))
+        out["discount_breach_amount"] = float(breaches["amount"].sum()) if len(breaches) else 0.0
+    if returns_gap is None and len(returns):
+        out["reps_high_returns"] = int(returns["flag"].astype(bool).sum())
+    if loading_gap is None and len(loading):
+        out["reps_period_end_loaded"] = int(loading["flag"].astype(bool).sum())
+    for key, name in (
+        ("top1_share", "top1_customer_share"),
+        ("top10_share", "top10_share"),
+        ("hhi", "customer_hhi"),
+    ):
+        if pd.notna(conc.get(key, np.nan)):
+            out[name] = float(conc[key])
+    return out

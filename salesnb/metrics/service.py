@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from salesnb.metrics import require_columns
@@ -52,9 +53,12 @@ def service_summary(
     """Tickets, SLA breach rate, median response/resolution hours and mean CSAT (per ``by``).
 
     Expects ``priority, first_response_hours, resolution_hours, csat`` (+ ``by``).
-    Columns returned: ``tickets, breach_rate, median_first_response_hours,
+    Columns returned: ``tickets, breach_rate, breach_low, breach_high`` (95 % Wilson interval,
+    inside [0, 1] and not empty at 0 % or 100 %), ``median_first_response_hours,
     median_resolution_hours, csat_avg, open_tickets``.
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     require_columns(
         tickets, ["priority", "first_response_hours", "resolution_hours", "csat"], "service_summary"
     )
@@ -71,6 +75,9 @@ def service_summary(
             "open_tickets": g["resolution_hours"].apply(lambda s: int(s.isna().sum())),
         }
     )
+    low, high = proportion_confint(g["breached"].sum(), out["tickets"], alpha=0.05, method="wilson")
+    out.insert(2, "breach_low", np.clip(np.asarray(low, float), 0.0, 1.0))
+    out.insert(3, "breach_high", np.clip(np.asarray(high, float), 0.0, 1.0))
     out = out.reset_index(drop=by is None)
     return out.sort_values("breach_rate", ascending=False).reset_index(drop=True) if by else out
 
@@ -78,9 +85,18 @@ def service_summary(
 def nps(scores: pd.Series) -> dict:
     """Net Promoter Score in points (-100..100) with a 95% interval.
 
+    The interval is the normal (multinomial) one, clipped to -100..100. When every response
+    falls in one group (all promoters, all passives or all detractors) that interval has no
+    width; the Wilson interval of the score rescaled to 0..1 is used instead, so 4 promoters
+    out of 4 give 100 with a wide interval, not 100 .. 100.
+
     >>> nps(pd.Series([10, 9, 8, 7, 6, 0]))["nps"]
     0.0
+    >>> round(nps(pd.Series([10, 10, 10, 9]))["low"], 1)
+    2.0
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     s = pd.Series(scores, dtype="float64").dropna()
     n = len(s)
     if n == 0:
@@ -95,11 +111,18 @@ def nps(scores: pd.Series) -> dict:
     p = float((s >= 9).mean())
     d = float((s <= 6).mean())
     score = 100.0 * (p - d)
-    se = 100.0 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
+    var = max(p + d - (p - d) ** 2, 0.0)
+    if var > 0:
+        se = 100.0 * math.sqrt(var / n)
+        low, high = max(score - 1.96 * se, -100.0), min(score + 1.96 * se, 100.0)
+    else:
+        # one group only: Wilson on (score + 100) / 200, a share in 0..1, mapped back
+        lo, hi = proportion_confint((score + 100.0) / 200.0 * n, n, alpha=0.05, method="wilson")
+        low, high = 200.0 * max(float(lo), 0.0) - 100.0, 200.0 * min(float(hi), 1.0) - 100.0
     return {
         "nps": round(score, 6),
-        "low": score - 1.96 * se,
-        "high": score + 1.96 * se,
+        "low": low,
+        "high": high,
         "responses": n,
         "promoters_pct": p,
         "detractors_pct": d,
@@ -119,31 +142,68 @@ def nps_by(surveys: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).sort_values(by).reset_index(drop=True)
 
 
-def csat_drivers(tickets: pd.DataFrame) -> pd.DataFrame:
+CSAT_DRIVERS = {
+    "resolution_days": "each extra day to resolve",
+    "breached": "a breached first response",
+}
+
+
+def csat_driver_gaps(tickets: pd.DataFrame, min_tickets: int = 10) -> dict:
+    """Why each CSAT driver cannot be estimated (``{driver label: reason}``; empty: all can).
+
+    A driver that never varies (every ticket breached, or none) has no effect to measure; with
+    fewer than ``min_tickets`` rated and resolved tickets, or a CSAT that never varies, nothing
+    can be estimated.
+
+    >>> t = pd.DataFrame({"csat": [1.0, 5.0] * 6, "resolution_hours": range(12), "breached": True})
+    >>> csat_driver_gaps(t)
+    {'a breached first response': 'every ticket breached its first-response SLA'}
+    """
+    require_columns(tickets, ["csat", "resolution_hours", "breached"], "csat_driver_gaps")
+    d = tickets.dropna(subset=["csat", "resolution_hours"])
+    if len(d) < min_tickets:
+        why = f"only {len(d)} tickets with both a CSAT score and a resolution time (needs {min_tickets})"
+        return dict.fromkeys(CSAT_DRIVERS.values(), why)
+    if d["csat"].nunique() < 2:
+        return dict.fromkeys(CSAT_DRIVERS.values(), "every rated ticket has the same CSAT score")
+    gaps = {}
+    if d["resolution_hours"].nunique() < 2:
+        gaps[CSAT_DRIVERS["resolution_days"]] = "every ticket took the same time to resolve"
+    breached = d["breached"].astype(bool)
+    if breached.all() or not breached.any():
+        gaps[CSAT_DRIVERS["breached"]] = (
+            "every ticket breached its first-response SLA"
+            if breached.all()
+            else "no ticket breached its first-response SLA"
+        )
+    return gaps
+
+
+def csat_drivers(tickets: pd.DataFrame, min_tickets: int = 10) -> pd.DataFrame:
     """How CSAT moves with resolution time and an SLA breach: OLS with 95% intervals.
 
     Expects ``csat, resolution_hours, breached`` (from :func:`sla_table`). Returns one row per
-    driver: ``driver, effect, low, high, p_value`` (effect in CSAT points per day of resolution,
-    and for a breached first response).
+    driver that can be estimated: ``driver, effect, low, high, p_value`` (effect in CSAT points
+    per day of resolution, and for a breached first response); :func:`csat_driver_gaps` says
+    why a driver is missing.
     """
     import statsmodels.formula.api as smf
 
     require_columns(tickets, ["csat", "resolution_hours", "breached"], "csat_drivers")
-    d = tickets.dropna(subset=["csat", "resolution_hours"]).copy()
-    if len(d) < 10 or d["csat"].nunique() < 2:
+    gaps = csat_driver_gaps(tickets, min_tickets)
+    terms = [name for name, label in CSAT_DRIVERS.items() if label not in gaps]
+    if not terms:
         return pd.DataFrame(columns=["driver", "effect", "low", "high", "p_value"])
+    d = tickets.dropna(subset=["csat", "resolution_hours"]).copy()
     d["resolution_days"] = d["resolution_hours"] / 24.0
     d["breached"] = d["breached"].astype(float)
-    fit = smf.ols("csat ~ resolution_days + breached", data=d).fit()
+    fit = smf.ols("csat ~ " + " + ".join(terms), data=d).fit()
     ci = fit.conf_int()
     rows = []
-    for name, label in (
-        ("resolution_days", "each extra day to resolve"),
-        ("breached", "a breached first response"),
-    ):
+    for name in terms:
         rows.append(
             {
-                "driver": label,
+                "driver": CSAT_DRIVERS[name],
                 "effect": fit.params[name],
                 "low": ci.loc[name, 0],
                 "high": ci.loc[name, 1],
@@ -175,11 +235,16 @@ def what_to_do(
             )
     if len(by_category):
         worst = by_category.iloc[0]
+        resolved = worst.get("median_resolution_hours", float("nan"))
         lines.append(
-            f"- Start with **{worst.iloc[0]}** tickets: {worst['breach_rate']:.1%} breach, "
-            f"median resolution {worst['median_resolution_hours']:.0f} h."
+            f"- Start with **{worst.iloc[0]}** tickets: {worst['breach_rate']:.1%} breach"
+            + (
+                f", median resolution {resolved:.0f} h."
+                if pd.notna(resolved)
+                else ", none resolved yet."
+            )
         )
-    if len(nps_touch.dropna(subset=["nps"])):
+    if "nps" in nps_touch and len(nps_touch.dropna(subset=["nps"])):
         lo = nps_touch.dropna(subset=["nps"]).sort_values("nps").iloc[0]
         lines.append(
             f"- The weakest touchpoint is **{lo.iloc[0]}** (NPS {lo['nps']:.0f}); review its detractors' comments."
@@ -191,6 +256,38 @@ def what_to_do(
                 f"- CSAT moves by {r.effect:+.2f} points with {r.driver} (95% CI {r.low:+.2f} .. {r.high:+.2f})."
             )
     return "\n".join(lines) or "- Not enough service data in this period to recommend anything."
+
+
+def service_headline(overall: pd.DataFrame | None, by_category, overall_nps: dict | None) -> dict:
+    """The study's headline figures; figures that cannot be computed are left out (never NaN).
+
+    >>> service_headline(None, None, nps(pd.Series([10, 0])))
+    {'nps': 0.0, 'nps_low': -100.0, 'nps_high': 100.0, 'survey_responses': 2}
+    """
+    out = {}
+    if overall is not None and len(overall) and overall["tickets"].iloc[0] > 0:
+        row = overall.iloc[0]
+        out.update(tickets=int(row["tickets"]), open_tickets=int(row["open_tickets"]))
+        for key, col in (
+            ("sla_breach_rate", "breach_rate"),
+            ("sla_breach_low", "breach_low"),
+            ("sla_breach_high", "breach_high"),
+            ("median_first_response_hours", "median_first_response_hours"),
+            ("median_resolution_hours", "median_resolution_hours"),
+            ("ticket_csat", "csat_avg"),
+        ):
+            if pd.notna(row[col]):
+                out[key] = float(row[col])
+        if by_category is not None and len(by_category):
+            out["worst_category"] = str(by_category.iloc[0]["category"])
+    if overall_nps and overall_nps.get("responses"):
+        out.update(
+            nps=overall_nps["nps"],
+            nps_low=overall_nps["low"],
+            nps_high=overall_nps["high"],
+            survey_responses=int(overall_nps["responses"]),
+        )
+    return out
 
 
 def comment_themes(surveys: pd.DataFrame, top: int = 8) -> pd.DataFrame:
@@ -215,6 +312,8 @@ __all__ = [
     "nps",
     "nps_by",
     "csat_drivers",
+    "csat_driver_gaps",
+    "service_headline",
     "comment_themes",
     "what_to_do",
 ]

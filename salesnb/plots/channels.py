@@ -34,13 +34,14 @@ def revenue_by_quarter(
 
 
 def channel_mix(pivot: pd.DataFrame, ax=None):
-    """Stacked shares of revenue per quarter."""
+    """Stacked shares of revenue per quarter (quarters netting to zero or below left empty)."""
     ax = new_ax(ax, figsize=(9, 4))
-    share = pivot.div(pivot.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    total = pivot.sum(axis=1)
+    share = pivot.div(total.where(total > 0), axis=0)
     x = np.arange(len(share))
     ax.stackplot(
         x,
-        share.T.to_numpy(),
+        share.fillna(0.0).T.to_numpy(),
         labels=list(share.columns),
         colors=[color_for(c) for c in share.columns],
         alpha=0.9,
@@ -52,11 +53,19 @@ def channel_mix(pivot: pd.DataFrame, ax=None):
     ax.set_xlabel("Quarter")
     ax.set_ylabel("Share of net revenue (%)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
-    first, last = share.iloc[0], share.iloc[-1]
-    gainer = (last - first).idxmax() if len(share) > 1 else share.columns[0]
-    ax.set_title(
-        f"Channel mix: {gainer} gained {last[gainer] - first[gainer]:+.0%} points of revenue share"
-    )
+    valid = share.dropna(how="all")
+    if len(share.columns) == 1:
+        title = f"All revenue came through {share.columns[0]}"
+    elif len(valid) < 2:
+        title = "Channel mix: too few quarters with positive net revenue to show a shift"
+    else:
+        first, last = valid.iloc[0].fillna(0.0), valid.iloc[-1].fillna(0.0)
+        gainer = (last - first).idxmax()
+        title = (
+            f"Channel mix: {gainer} gained {last[gainer] - first[gainer]:+.0%} points of revenue "
+            f"share ({valid.index[0]} to {valid.index[-1]})"
+        )
+    ax.set_title(title)
     return ax
 
 
@@ -71,5 +80,26 @@ def margin_and_aov(summary: pd.DataFrame, currency: str = "USD", ax=None):
     ax.set_xlabel("Channel")
     ax.set_ylabel("Average order value")
     money_axis(ax, currency=currency)
-    ax.set_title(f"{s['channel'].iloc[0]} brings the largest orders")
+    top = s["aov"].max()
+    ax.set_title(
+        f"{s['channel'].iloc[0]} brings the largest orders"
+        if pd.notna(top) and top > 0
+        else "Net order value is zero or negative in every channel (returns at or above sales)"
+    )
     return ax
+
+
+#: Display formats of the :func:`salesnb.metrics.channels.channel_summary` table.
+SUMMARY_FORMAT = {
+    "revenue": "{:,.0f}",
+    "margin": "{:,.0f}",
+    "margin_pct": "{:.1%}",
+    "orders": "{:,.0f}",
+    "customers": "{:,.0f}",
+    "aov": "{:,.0f}",
+    "share": "{:.1%}",
+    "prior_revenue": "{:,.0f}",
+    "growth": "{:+.1%}",
+    "prior_share": "{:.1%}",
+    "share_change": "{:+.1%}",
+}

@@ -75,8 +75,14 @@ def cohort_heatmap(
     )
     ax.grid(False)  # the house grid would cut through the cells
     if title is None and m.shape[1] > 1:
-        avg = curve.get(1) if curve is not None else np.nanmean(m.iloc[:, 1].to_numpy())
-        title = f"About {avg:.0%} of each cohort's {what} come back the next month"
+        col = m.iloc[:, 1].to_numpy(dtype="float64")
+        avg = (
+            curve.get(1)
+            if curve is not None
+            else (np.nanmean(col) if np.isfinite(col).any() else None)
+        )
+        if avg is not None and np.isfinite(avg):
+            title = f"About {avg:.0%} of each cohort's {what} come back the next month"
     ax.set_title(title or "Cohort retention")
     ax.set_xlabel("Months since first purchase")
     ax.set_ylabel("First-purchase month")
@@ -91,7 +97,7 @@ def retention_curves(customers: pd.Series, revenue: pd.Series, ax=None):
     pct_axis(ax)
     ax.set_xlabel("Months since first purchase")
     ax.set_ylabel("Retention (share of month 0)")
-    if len(customers) > 1:
+    if len(customers) > 1 and pd.notna(customers.iloc[1]):
         ax.set_title(f"{customers.iloc[1]:.0%} of customers buy again in month 1")
     ax.legend()
     return ax
@@ -112,8 +118,11 @@ def clv_scatter(predictions: pd.DataFrame, ax=None, currency: str = "USD", thres
     )
     ax.set_xscale("log")
     ax.axhline(threshold, color=PALETTE[3], ls="--", lw=1)
-    share_gone = float((p["probability_alive"] < threshold).mean()) if len(p) else float("nan")
-    ax.set_title(f"{share_gone:.0%} of repeat customers have probably stopped buying")
+    if len(p):
+        share_gone = float((p["probability_alive"] < threshold).mean())
+        ax.set_title(f"{share_gone:.0%} of repeat customers have probably stopped buying")
+    else:
+        ax.set_title("No repeat customer yet: nobody can be judged gone")
     ax.set_xlabel(f"Past revenue ({currency}, log scale)")
     ax.set_ylabel("Probability still active")
     pct_axis(ax)

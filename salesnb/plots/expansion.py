@@ -35,4 +35,16 @@ def opportunity_map(table: pd.DataFrame, top: str | None = None, ax=None):
     return ax
 
 
-__all__ = ["opportunity_map"]
+__all__ = ["opportunity_map", "TABLE_FORMAT"]
+
+
+#: Display formats of the expansion study's country table and ranking.
+TABLE_FORMAT = {
+    **dict.fromkeys(
+        ("revenue", "revenue_prior", "avg_order_value", "market_size", "headroom"), "{:,.0f}"
+    ),
+    **dict.fromkeys(("orders", "customers"), "{:,.0f}"),
+    "growth": "{:+.1%}",
+    **dict.fromkeys(("revenue_share", "market_share"), "{:.1%}"),
+    "score": "{:.3f}",
+}

@@ -32,11 +32,13 @@ def share_trend(table: pd.DataFrame, group_col: str | None = None, ax=None):
     ax.legend(fontsize=9)
     first = table[table["period"] == periods[0]]["market_share"].mean()
     last = table[table["period"] == periods[-1]]["market_share"].mean()
-    verb = "rose" if last > first else "fell"
-    ax.set_title(
-        f"Our market share {verb} from {first:.1%} to {last:.1%}"
-        + (f" (mean over {group_col})" if group_col else "")
-    )
+    where = f" (mean over {group_col})" if group_col else ""
+    if len(periods) < 2 or pd.isna(first) or pd.isna(last):
+        shown = f"{last:.1%}" if pd.notna(last) else "unknown"
+        ax.set_title(f"Our market share in {periods[-1]}: {shown}{where}")
+    else:
+        verb = "rose" if last > first else "fell" if last < first else "held"
+        ax.set_title(f"Our market share {verb} from {first:.1%} to {last:.1%}{where}")
     return ax
 
 
@@ -136,3 +138,28 @@ def demand_curve(cells: pd.DataFrame, fit: dict, ax=None, step: float = 0.05):
         f"(95 % CI {-fit['ci_high']:.2f} .. {-fit['ci_low']:.2f})"
     )
     return ax
+
+
+#: Display formats of the market study's tables (amounts, shares, changes in points).
+TABLE_FORMAT = {
+    **dict.fromkeys(
+        ("revenue", "prior_revenue", "market_size", "competitor_sales", "mean_amount", "lost"),
+        "{:,.0f}",
+    ),
+    **dict.fromkeys(
+        (
+            "share",
+            "market_share",
+            "share_of_named",
+            "share_of_lost",
+            "price_loss_share",
+            "mean_discount",
+            "won_discount",
+        ),
+        "{:.1%}",
+    ),
+    **dict.fromkeys(
+        ("growth", "growth_threshold", "share_change", "discount_gap", "price_gap_pct"),
+        "{:+.1%}",
+    ),
+}

@@ -49,3 +49,15 @@ def resolution_hist(tickets: pd.DataFrame, ax=None):
     ax.set_xlabel("Time to resolve (days)")
     ax.set_ylabel("Tickets")
     return ax
+
+
+#: Display formats of the service study's tables (rates, hours, scores).
+TABLE_FORMAT = {
+    **dict.fromkeys(
+        ("breach_rate", "breach_low", "breach_high", "promoters_pct", "detractors_pct"), "{:.1%}"
+    ),
+    **dict.fromkeys(("median_first_response_hours", "median_resolution_hours"), "{:.1f}"),
+    "csat_avg": "{:.2f}",
+    **dict.fromkeys(("nps", "low", "high"), "{:.1f}"),
+    **dict.fromkeys(("tickets", "open_tickets", "responses"), "{:,.0f}"),
+}

@@ -22,7 +22,7 @@ import ibis
 import pandas as pd
 
 from salesnb.errors import ModelError
-from salesnb.source import Source
+from salesnb.sources import Source
 
 TIME_GRAINS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 JOINED_DIMS = {

@@ -13,7 +13,7 @@ import ibis
 import pandas as pd
 
 from salesnb.queries import filtered_orders
-from salesnb.source import Source
+from salesnb.sources import Source
 
 HISTORY_START = date(1900, 1, 1)
 

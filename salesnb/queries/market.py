@@ -14,7 +14,7 @@ import ibis
 import pandas as pd
 
 from salesnb.queries import filtered_opportunities, filtered_orders
-from salesnb.source import Source
+from salesnb.sources import Source
 
 
 def price_cells(

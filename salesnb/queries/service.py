@@ -10,7 +10,7 @@ import ibis
 import pandas as pd
 
 from salesnb.queries import _date
-from salesnb.source import Source
+from salesnb.sources import Source
 
 
 def _customers_in(src: Source, filters):

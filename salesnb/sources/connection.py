@@ -1,4 +1,4 @@
-"""Sources: one connection object over the warehouse, whatever engine holds it.
+"""The connection: one object over the warehouse, whatever engine holds it.
 
 ``connect(source)`` accepts a DuckDB file path (the default, embedded
 warehouse) or any connection URL Ibis understands (``postgres://...``,

@@ -21,10 +21,10 @@ import pandas as pd
 import pytest
 
 from salesnb.errors import InputError
-from salesnb.ingest import ingest, load_mapping
+from salesnb.sources.ingest import ingest, load_mapping
 
-ROOT = Path(__file__).resolve().parents[1]
-CANONICAL = Path(__file__).parent / "data" / "ingest" / "canonical"
+ROOT = Path(__file__).resolve().parents[2]
+CANONICAL = ROOT / "tests" / "data" / "ingest" / "canonical"
 ORDERS_HEADER = (
     "order_id,line_no,order_date,customer_id,rep_id,product_id,channel,region,country,"
     "quantity,unit_price,discount,net_amount,currency,is_return,notes\n"

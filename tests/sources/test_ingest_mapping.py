@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from salesnb.errors import InputError
-from salesnb.ingest import ingest, load_mapping
+from salesnb.sources.ingest import ingest, load_mapping
 
 # ---- helpers -----------------------------------------------------------------------
 
@@ -823,7 +823,7 @@ def test_cli_subprocess_prints_one_line_for_a_hint(tmp_path):
         + ["--mapping", mp],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

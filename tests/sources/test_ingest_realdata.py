@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from salesnb.ingest import ingest
+from salesnb.sources.ingest import ingest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.realdata, pytest.mark.xdist_group("ingest_realdata")]
 
 

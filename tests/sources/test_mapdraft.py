@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from salesnb import mapdraft
-from salesnb.ingest import _Loader, ingest, load_mapping
-from salesnb.mapdraft import draft_mapping, norm_header, yaml_scalar
+from salesnb.sources.ingest import ingest, load_mapping
+from salesnb.sources.ingest.mapping import _Loader
+from salesnb.sources.mapdraft import draft_mapping, norm_header, sniff, yaml_scalar
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args):
@@ -304,7 +304,7 @@ def test_a_large_text_file_is_sampled(tmp_path, monkeypatch):
     (folder / "orders.csv").write_text(
         "order_id,order_date,customer_id,quantity,net_amount\n" + "\n".join(rows) + "\n"
     )
-    monkeypatch.setattr(mapdraft, "SAMPLE_BYTES", 4096)
+    monkeypatch.setattr(sniff, "SAMPLE_BYTES", 4096)
     draft = draft_mapping(folder)
     sf = draft.proposal("orders").file
     assert sf.truncated and 0 < sf.rows_read < 5000
