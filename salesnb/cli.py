@@ -73,6 +73,7 @@ def map_(
 ):
     """Draft a mapping for an unknown folder of exports: review it, finish its TODO lines, then ingest --mapping."""
     from salesnb.errors import InputError
+    from salesnb.fileio import atomic_write_text
     from salesnb.sources import mapdraft
 
     if out is not None and out.exists() and not force:
@@ -86,7 +87,7 @@ def map_(
         return
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(draft.text, encoding="utf-8")
+        atomic_write_text(out, draft.text)
     except OSError as exc:
         raise InputError(f"{out}: cannot write the draft ({exc.strerror or exc})") from exc
     typer.echo(draft.summary(str(out)), err=True)

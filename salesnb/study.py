@@ -27,6 +27,7 @@ import pandas as pd
 
 from salesnb import config
 from salesnb.errors import ParameterError
+from salesnb.fileio import atomic_write_text
 from salesnb.periods import Period, last_complete_quarter, parse_period, span_period
 from salesnb.sources import Source, connect
 
@@ -270,12 +271,9 @@ class StudyContext:
         if self.skipped:
             out["skipped_sections"] = "; ".join(f"{k}: {v}" for k, v in self.skipped.items())
         path = self.artifact(f"{self.study}.json")
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(
-            json.dumps(out, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8"
+        return atomic_write_text(
+            path, json.dumps(out, indent=2, sort_keys=True, ensure_ascii=False)
         )
-        tmp.replace(path)
-        return path
 
 
 def open(  # noqa: A001 - reads as study.open(...) in notebooks

@@ -62,6 +62,7 @@ from salesnb.schema import (
     TARGET_LEVELS,
     Table,
 )
+from salesnb.sql import quote_ident
 
 # Logical type -> pandas dtype of a coerced column (the DuckDB storage type: schema.DUCKDB_TYPES).
 PANDAS_DTYPES = {
@@ -589,10 +590,6 @@ def quiet_connect(path: str, read_only: bool = False):
     return con
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def validate_warehouse(path, batch_rows: int = 250_000) -> ValidationReport:
     """Re-check every canonical table of a DuckDB warehouse against the model.
 
@@ -644,7 +641,7 @@ def _validate_table(con, report: ValidationReport, t: Table, present: set[str], 
             [t.name],
         ).fetchall()
     ]
-    n = con.execute(f"SELECT count(*) FROM {_q(t.name)}").fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM {quote_ident(t.name)}").fetchone()[0]
     report.tables[t.name] = int(n)
     missing = [c for c in t.required_columns if c not in cols]
     for c in missing:
@@ -655,7 +652,7 @@ def _validate_table(con, report: ValidationReport, t: Table, present: set[str], 
     # Row rules, batch by batch, through the same pandera schema as ingest.
     counts: dict[tuple[str, str], list] = {}
     reader = con.execute(
-        f"SELECT {', '.join(_q(c) for c in known)} FROM {_q(t.name)}"
+        f"SELECT {', '.join(quote_ident(c) for c in known)} FROM {quote_ident(t.name)}"
     ).to_arrow_reader(batch_rows)
     offset = 0
     for batch in reader:
