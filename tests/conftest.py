@@ -66,6 +66,21 @@ def demo_warehouse(shared_root) -> Path:
     return path
 
 
+SHAPE_DEMO_ORDERS = 30_000
+
+
+@pytest.fixture(scope="session")
+def shape_demo(shared_root) -> Path:
+    """A 30,000-line demo from which tests derive warehouses of other shapes (tests/shapes.py)."""
+    from salesnb import demo
+
+    path = shared_root / "shape-demo" / "demo.duckdb"
+    with _locked(path):
+        if not (path.parent / "truths.json").exists():
+            demo.build(out=path, seed=7, orders=SHAPE_DEMO_ORDERS)
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_truths(demo_warehouse) -> list[dict]:
     return json.loads((demo_warehouse.parent / "truths.json").read_text())

@@ -11,7 +11,6 @@ study says why (the missing tables, or the period without rows), and no page sho
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from shapes import NOT_A_NUMBER, SHAPES, build_shape, visible_text
@@ -19,20 +18,6 @@ from shapes import NOT_A_NUMBER, SHAPES, build_shape, visible_text
 from salesnb import report
 
 pytestmark = pytest.mark.slow
-SHAPE_DEMO_ORDERS = 30_000
-
-
-@pytest.fixture(scope="session")
-def shape_demo(shared_root) -> Path:
-    from conftest import _locked
-
-    from salesnb import demo
-
-    path = shared_root / "shape-demo" / "demo.duckdb"
-    with _locked(path):
-        if not (path.parent / "truths.json").exists():
-            demo.build(out=path, seed=7, orders=SHAPE_DEMO_ORDERS)
-    return path
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))

@@ -20,6 +20,7 @@ from salesnb.dashboards.figures import LiveReader, data_end, resolve_target
 from salesnb.errors import ModelError
 from salesnb.metrics import performance as perf
 from salesnb.periods import Period, parse_period
+from salesnb.queries import WON, deal_status
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
 from salesnb.sources import Source
@@ -217,7 +218,7 @@ class CubeReader:
 
     def _build_discounts(self) -> None:
         op = self.src.table("opportunities")
-        op = op.filter(op.status == "won")  # as queries.performance.won_deals_with_discount
+        op = op.filter(deal_status(op) == WON)  # as queries.performance.won_deals_with_discount
         reps = self.src.table("reps")
         role = reps.role if "role" in reps.columns else ibis.null("string")
         r = reps.select(__rid2=reps.rep_id, role=role)
@@ -290,7 +291,7 @@ class CubeReader:
         def build(days_t):
             op = src.table("opportunities").cross_join(days_t.select(__as_of=days_t.day))
             day = op["__as_of"]
-            st = qfun._status(op)
+            st = deal_status(op)
             created_ok = op.created_date.isnull() | (op.created_date <= day)
             not_closed = (op.close_date.isnull() & (st == "open")) | (op.close_date > day)
             op = op.filter(created_ok & not_closed)
@@ -340,7 +341,7 @@ class CubeReader:
             op = src.table("opportunities").cross_join(days_t.select(__e=days_t.day))
             e = op["__e"]
             op = op.filter(op.created_date < e)
-            st = qfun._status(op)
+            st = deal_status(op)
             closed_by_end = op.close_date.notnull() & (op.close_date < e)
             op = op.mutate(
                 __status=ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open")

@@ -186,6 +186,21 @@ def customer_summary(src: Source, filters=None, as_of=None, start=None, end=None
     return df.sort_values("customer_id").reset_index(drop=True)
 
 
+WON, LOST, OPEN = "won", "lost", "open"
+CLOSED_STATUSES = (WON, LOST)
+
+
+def deal_status(op):
+    """The one rule for a deal's status, as an engine expression: the ``status`` column as
+    text, lower-cased and trimmed, so ``Won``, ``WON`` and `` won `` are all ``won``.
+
+    Every query that counts won, lost or open deals goes through it (funnel, performance,
+    market, deals, the dashboards' cube); a warehouse spelling ``Won``/``LOST`` gives the
+    same numbers as one spelling ``won``/``lost`` (tests/test_rules.py).
+    """
+    return op.status.cast("string").lower().strip()
+
+
 def filtered_opportunities(
     src: Source, filters=None, date_col: str | None = None, start=None, end=None
 ):
@@ -270,7 +285,7 @@ def stage_transitions(src: Source, filters=None, start=None, end=None) -> pd.Dat
     sh = sh.filter(sh.opportunity_id.isin(op.opportunity_id))
     w = ibis.window(group_by=sh.opportunity_id, order_by=[sh.entered_date])
     sh = sh.mutate(left_date=sh.entered_date.lead().over(w), next_stage=sh.stage.lead().over(w))
-    status = op.select(__oid="opportunity_id", status="status")
+    status = op.select(__oid="opportunity_id", status=deal_status(op))
     sh = sh.left_join(status, sh.opportunity_id == status["__oid"]).drop("__oid")
     df = sh.execute()
     for c in ("entered_date", "left_date"):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import ibis
 import pandas as pd
 
-from salesnb.queries import _date, filtered_opportunities
+from salesnb.queries import _date, deal_status, filtered_opportunities
 from salesnb.sources import Source
 
 OPP_JOINS = {
@@ -24,8 +24,7 @@ OPP_JOINS = {
 }
 
 
-def _status(op):
-    return op.status.cast("string").lower().strip()
+_status = deal_status  # the rule lives in salesnb.queries
 
 
 def _with_dims(src: Source, op: ibis.Table, by: Sequence[str]) -> ibis.Table:

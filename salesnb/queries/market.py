@@ -13,7 +13,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from salesnb.queries import filtered_opportunities, filtered_orders
+from salesnb.queries import deal_status, filtered_opportunities, filtered_orders
 from salesnb.sources import Source
 
 
@@ -71,7 +71,7 @@ def competitor_loss_counts(
     (``(unknown)`` without it).
     """
     op = filtered_opportunities(src, filters, date_col="close_date", start=start, end=end)
-    op = op.mutate(__st=op.status.cast("string").lower().strip())
+    op = op.mutate(__st=deal_status(op))
     if src.has_column("customers", "segment") and "customer_id" in op.columns:
         c = src.table("customers").select(
             __cid="customer_id", segment=src.table("customers").segment.cast("string")

@@ -12,7 +12,14 @@ from datetime import date
 import ibis
 import pandas as pd
 
-from salesnb.queries import _date, filtered_opportunities, filtered_orders
+from salesnb.queries import (
+    CLOSED_STATUSES,
+    WON,
+    _date,
+    deal_status,
+    filtered_opportunities,
+    filtered_orders,
+)
 from salesnb.queries.targets import data_span
 from salesnb.sources import Source
 
@@ -116,8 +123,9 @@ def closed_deals_by_rep(src: Source, filters=None) -> pd.DataFrame:
     close of won deals) and ``deal_discount`` (mean discount of won deals, when present).
     """
     op = filtered_opportunities(src, filters, date_col="close_date")
-    op = op.filter(op.status.isin(["won", "lost"]))
-    won = op.status == "won"
+    st = deal_status(op)
+    op = op.filter(st.isin(CLOSED_STATUSES))
+    won = deal_status(op) == WON
     aggs = dict(
         closed=op.count(),
         won=won.cast("int64").sum(),
@@ -143,7 +151,7 @@ def won_deals_with_discount(src: Source, filters=None) -> pd.DataFrame:
     Columns: ``opportunity_id, rep_id, role, close_date, amount, discount``.
     """
     op = filtered_opportunities(src, filters, date_col="close_date")
-    op = op.filter(op.status == "won")
+    op = op.filter(deal_status(op) == WON)
     op = op.select("opportunity_id", "rep_id", "close_date", "amount", "discount")
     reps = src.table("reps")
     role = reps.role if "role" in reps.columns else ibis.null("string")
@@ -319,7 +327,7 @@ def pilot_deals_by_unit(
     op = op.filter(op.created_date >= _date(start))
     if end is not None and not pd.isna(end):
         op = op.filter(op.created_date < _date(end))
-    op = op.filter(op.status.isin(["won", "lost"]))
+    op = op.filter(deal_status(op).isin(CLOSED_STATUSES))
     if closed_before is not None:
         op = op.filter(op.close_date < _date(closed_before))
     if unit_type == "rep":
@@ -335,7 +343,7 @@ def pilot_deals_by_unit(
             op = op.left_join(r, op.rep_id == r["__rid"]).drop("__rid")
     else:
         raise ValueError(f"pilots.unit_type must be rep, customer or region, not {unit_type!r}")
-    won = op.status == "won"
+    won = deal_status(op) == WON
     df = (
         op.group_by("unit_id")
         .aggregate(

@@ -443,7 +443,9 @@ def sequence_not_run(src: Source, check: SequenceCheck) -> str:
 
 
 def _won(op: ibis.Table):
-    return op.status.cast("string").lower().strip() == "won"
+    from salesnb.queries import WON, deal_status
+
+    return deal_status(op) == WON
 
 
 def _sequence_rows(src: Source, name: str) -> ibis.Table:
