@@ -259,6 +259,37 @@ def span_period(first, last) -> Period:
     return Period(_range_label(s, e), "all", s, e)
 
 
+def as_of_day(period: Period, as_of=None, data_end=None) -> date:
+    """The day a period's figures are as of — one rule for studies and dashboards.
+
+    ``as_of`` when given; else the last day with data when the data ends inside the period;
+    else the period's last day.
+
+    >>> q3 = parse_period("2026-Q3")
+    >>> as_of_day(q3), as_of_day(q3, data_end="2026-08-15"), as_of_day(q3, as_of="2026-07-02")
+    (datetime.date(2026, 9, 30), datetime.date(2026, 8, 15), datetime.date(2026, 7, 2))
+    """
+    if as_of:
+        return pd.Timestamp(as_of).date()
+    if data_end is not None and not pd.isna(data_end):
+        return min(pd.Timestamp(data_end).date(), period.last_day)
+    return period.last_day
+
+
+def is_running(period: Period, day) -> bool:
+    """Whether ``period`` is still running on ``day``: some of its days come after it.
+
+    On the period's last day every day of it is in the data, so it is over (a closed period's
+    pipeline coverage is measured against the next period's target, a running one's against
+    what is left of its own).
+
+    >>> q3 = parse_period("2026-Q3")
+    >>> is_running(q3, date(2026, 9, 29)), is_running(q3, date(2026, 9, 30))
+    (True, False)
+    """
+    return pd.Timestamp(day).date() < period.last_day
+
+
 def quarter_of(d) -> str:
     ts = pd.Timestamp(d)
     return f"{ts.year}-Q{(ts.month - 1) // 3 + 1}"

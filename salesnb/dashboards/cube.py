@@ -19,7 +19,7 @@ from salesnb.dashboards.boards import server_log
 from salesnb.dashboards.figures import LiveReader, data_end, resolve_target
 from salesnb.errors import ModelError
 from salesnb.metrics import performance as perf
-from salesnb.periods import Period, parse_period
+from salesnb.periods import Period, as_of_day, parse_period
 from salesnb.queries import WON, deal_status
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
@@ -242,8 +242,9 @@ class CubeReader:
         return df
 
     def _pipeline_day(self, period: Period) -> date:
-        end = self._as_of or self.data_end()
-        return min(end, period.last_day) if end else period.last_day
+        if self._as_of:  # the reader's fixed day, kept inside the period as the live path does
+            return min(self._as_of, period.last_day)
+        return as_of_day(period, data_end=self.data_end())
 
     def prepare(self, periods) -> None:
         """Aggregate the pipeline and the stage flow for these periods (one query each)."""

@@ -41,7 +41,7 @@ from salesnb.errors import ParameterError
 from salesnb.metrics import channels as chan
 from salesnb.metrics import funnel as fun
 from salesnb.metrics import performance as perf
-from salesnb.periods import Period, parse_period, quarter_of
+from salesnb.periods import Period, as_of_day, is_running, parse_period, quarter_of
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
 from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
@@ -244,8 +244,7 @@ def executive_figures(src: Source, filters: Filters, as_of: date | None = None) 
 def figures_from(reader, filters: Filters, as_of: date | None = None) -> dict:
     """:func:`executive_figures` read through a :class:`LiveReader` or a ``CubeReader``."""
     period = _period_of(filters)
-    end = reader.data_end() if as_of is None else as_of
-    as_of = min(end, period.last_day) if end else period.last_day
+    as_of = as_of_day(period, as_of, reader.data_end() if as_of is None else None)
     revenue = reader.total_revenue(filters)
     target = reader.target(period, filters)
     forecast = _forecast(reader, filters, period, as_of, revenue)
@@ -274,11 +273,11 @@ def figures_from(reader, filters: Filters, as_of: date | None = None) -> dict:
         open_value = float(
             fun.value_open_pipeline(reader.open_pipeline(filters, as_of), avg_won)["value"].sum()
         )
-        in_progress = as_of < period.last_day
+        in_progress = is_running(period, as_of)
         target_period = period if in_progress else period.next()
         cov_target = reader.period_target(target_period.label, filters)
-        remaining = (
-            (cov_target - won_amount if in_progress else cov_target) if cov_target else won_amount
+        coverage = fun.coverage_against(
+            open_value, cov_target, won_amount, in_progress, target_period.label
         )
         out.update(
             closed_deals=n_closed,
@@ -288,8 +287,8 @@ def figures_from(reader, filters: Filters, as_of: date | None = None) -> dict:
             win_rate=_none_if_nan(fun.win_rate(won, n_closed)),
             open_pipeline=open_value,
             coverage_target=cov_target,
-            pipeline_coverage=_none_if_nan(fun.pipeline_coverage(open_value, remaining)),
-            coverage_basis=f"target {target_period.label}" if cov_target else "won amount in scope",
+            pipeline_coverage=_none_if_nan(coverage["coverage"]),
+            coverage_basis=coverage["basis"],
         )
         if reader.has_discounts():
             out["discount_breaches"] = reader.discount_breaches(filters)
@@ -388,7 +387,8 @@ def rep_scorecard(
 
     Columns: ``rep_id, name, team, region, revenue`` (orders in the period and filters),
     ``target, attainment`` (rep targets), ``closed, won, win_rate`` and ``cycle_days`` (mean days
-    from creation to close of deals won in the period), ``won_deals_priced, discount_breaches,
+    from creation to close of deals closed in the period, won or lost), ``won_deals_priced,
+    discount_breaches,
     discount_compliance`` (share of won deals with a discount within ``authority[role]``).
     Reps are those of the team filter (and of the region filter, by the rep's region) plus any
     rep with sales in the filters. Sorted by revenue, largest first.
@@ -443,8 +443,7 @@ def rep_detail(src: Source, filters: Filters, rep_id: str, months: int = 12) -> 
     monthly = monthly.sort_values("month").reset_index(drop=True)
     open_deals = pd.DataFrame(columns=["opportunity_id", "stage", "amount", "age_days"])
     if src.has("opportunities"):
-        end = data_end(src)
-        day = min(end, period.last_day) if end else period.last_day
+        day = as_of_day(period, data_end=data_end(src))
         snap = queries.pipeline_snapshot(
             src, day, Filters(region=filters.region, team=filters.team)
         )

@@ -99,6 +99,10 @@ def close_date_range(src: Source, filters=None) -> tuple:
 def cycle_day_histogram(src: Source, filters=None, start=None, end=None) -> pd.DataFrame:
     """Histogram of created -> close days of deals closed in ``[start, end)``.
 
+    The one cycle-time rule: a deal's cycle is the days from ``created_date`` to
+    ``close_date`` of a closed deal, won or lost (the funnel page, the rep scorecards of the
+    performance study and the team dashboard all use it).
+
     Returns ``cycle_days, status, deals`` (deals without a created date are left out).
     """
     op = filtered_opportunities(src, filters, date_col="close_date", start=start, end=end)

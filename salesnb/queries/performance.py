@@ -120,7 +120,7 @@ def closed_deals_by_rep(src: Source, filters=None) -> pd.DataFrame:
     """Opportunities closed in the period, per rep.
 
     Columns: ``rep_id, closed, won, lost, won_amount, cycle_days`` (mean days created ->
-    close of won deals) and ``deal_discount`` (mean discount of won deals, when present).
+    close of closed deals, won or lost: the funnel study's cycle time) and ``deal_discount`` (mean discount of won deals, when present).
     """
     op = filtered_opportunities(src, filters, date_col="close_date")
     st = deal_status(op)
@@ -130,9 +130,11 @@ def closed_deals_by_rep(src: Source, filters=None) -> pd.DataFrame:
         closed=op.count(),
         won=won.cast("int64").sum(),
         won_amount=ibis.ifelse(won, op.amount, 0.0).sum(),
-        cycle_days=ibis.ifelse(
-            won, op.close_date.delta(op.created_date, unit="day"), ibis.null()
-        ).mean(),
+        # the one cycle-time rule (queries.funnel.cycle_day_histogram): created -> close of
+        # every closed deal, won or lost
+        cycle_days=op.close_date.cast("date")
+        .delta(op.created_date.cast("date"), unit="day")
+        .mean(),
     )
     if "discount" in op.columns:
         aggs["deal_discount"] = ibis.ifelse(won, op.discount, ibis.null()).mean()
