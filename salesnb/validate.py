@@ -244,85 +244,112 @@ def coerce_column(raw: pd.Series, logical_type: str, date_formats=None) -> Coerc
     >>> c.values.tolist()[0], c.bad.tolist()
     (1200.5, [False, False, True])
     """
-    index = raw.index
     if logical_type == "str":
-        text = _as_text(raw)
-        text = text.where(~(text.isna() | (text == "")), None).astype("str")
-        return Coerced(text, pd.Series(False, index=index), "text")
-
+        return _coerce_text(raw)
     if logical_type in ("int", "float"):
-        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-            num = raw.astype("float64")
-            bad = pd.Series(False, index=index)
-        else:
-            text = _as_text(raw)
-            empty = _null_mask(text)
-            num, failed = _parse_number(text.where(~empty))
-            bad = failed & ~empty
-        if logical_type == "int":
-            frac = num.notna() & np.isfinite(num) & (num != np.round(num))
-            bad = bad | frac
-            num = num.where(~frac)
-            vals = num.where(np.isfinite(num)).round().astype("Int64")
-            bad = bad | (num.notna() & ~np.isfinite(num))
-            return Coerced(vals, bad, "a whole number")
-        return Coerced(num.astype("float64"), bad, "a number")
-
+        return _coerce_number(raw, logical_type)
     if logical_type in ("date", "datetime"):
-        if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-            vals = raw
-            if getattr(vals.dt, "tz", None) is not None:
-                vals = vals.dt.tz_localize(None)
-            vals = vals.astype("datetime64[us]")
-            bad = pd.Series(False, index=index)
-        else:
-            # Excel gives datetime objects, CSV gives text; parse the text, keep the objects.
-            kind = pd.api.types.infer_dtype(raw, skipna=True) if raw.dtype == object else "string"
-            if kind in ("datetime", "datetime64", "date"):
-                is_obj_date = raw.notna()
-            elif kind in ("string", "empty", "integer", "floating", "mixed-integer-float"):
-                is_obj_date = pd.Series(False, index=index)
-            else:
-                is_obj_date = (
-                    raw.map(lambda v: isinstance(v, (dt.date, dt.datetime)), na_action="ignore")
-                    .fillna(False)
-                    .astype(bool)
-                )
-            vals = pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
-            if is_obj_date.any():
-                vals.loc[is_obj_date] = pd.to_datetime(raw[is_obj_date].astype(object)).astype(
-                    "datetime64[us]"
-                )
-            text = _as_text(raw.where(~is_obj_date))
-            empty = _null_mask(text) | is_obj_date
-            formats = list(date_formats) if date_formats else list(DATE_FORMATS)
-            parsed, failed = _parse_dates(text.where(~empty), formats)
-            vals = vals.where(is_obj_date, parsed)
-            bad = failed & ~empty
-        out_of_range = vals.notna() & ((vals < EARLIEST_DATE) | (vals > LATEST_DATE))
-        bad = bad | out_of_range
-        vals = vals.where(~out_of_range)
-        if logical_type == "date":
-            vals = vals.dt.normalize()
-        what = "a date" if logical_type == "date" else "a date and time"
-        fmts = f" ({', '.join(date_formats)})" if date_formats else " (e.g. 2024-03-31)"
-        return Coerced(vals.astype("datetime64[us]"), bad, what + fmts + " in 1900..2200")
-
+        return _coerce_dates(raw, logical_type, date_formats)
     if logical_type == "bool":
-        if pd.api.types.is_bool_dtype(raw.dtype):
-            return Coerced(raw.astype("boolean"), pd.Series(False, index=index), "true/false")
-        text = _as_text(raw)
-        empty = _null_mask(text) & ~text.fillna("").isin(["0"])
-        low = text.str.lower()
-        is_true = low.isin(TRUE_WORDS).fillna(False).astype(bool)
-        is_false = low.isin(FALSE_WORDS).fillna(False).astype(bool)
-        vals = pd.Series(pd.NA, index=index, dtype="boolean")
-        vals[is_true] = True
-        vals[is_false] = False
-        bad = ~empty & ~is_true & ~is_false
-        return Coerced(vals, bad, "true/false (yes/no, 1/0)")
-
+        return _coerce_bool(raw)
     raise ValueError(f"unknown logical type {logical_type!r}")
+
+
+def _coerce_text(raw: pd.Series) -> Coerced:
+    """Text column: stripped text, an empty cell is missing; no value is ever bad."""
+    text = _as_text(raw)
+    text = text.where(~(text.isna() | (text == "")), None).astype("str")
+    return Coerced(text, pd.Series(False, index=raw.index), "text")
+
+
+def _parse_numeric(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Raw values -> float and the bad mask: numeric dtypes pass as-is, text is parsed."""
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype("float64"), pd.Series(False, index=raw.index)
+    text = _as_text(raw)
+    empty = _null_mask(text)
+    num, failed = _parse_number(text.where(~empty))
+    return num, failed & ~empty
+
+
+def _coerce_number(raw: pd.Series, logical_type: str) -> Coerced:
+    """Number column; for ``int`` a fractional or infinite value is bad and becomes missing."""
+    num, bad = _parse_numeric(raw)
+    if logical_type != "int":
+        return Coerced(num.astype("float64"), bad, "a number")
+    frac = num.notna() & np.isfinite(num) & (num != np.round(num))
+    bad = bad | frac
+    num = num.where(~frac)
+    vals = num.where(np.isfinite(num)).round().astype("Int64")
+    bad = bad | (num.notna() & ~np.isfinite(num))
+    return Coerced(vals, bad, "a whole number")
+
+
+def _object_date_mask(raw: pd.Series) -> pd.Series:
+    """Rows holding a date/datetime object (Excel) rather than text to parse (CSV)."""
+    kind = pd.api.types.infer_dtype(raw, skipna=True) if raw.dtype == object else "string"
+    if kind in ("datetime", "datetime64", "date"):
+        return raw.notna()
+    if kind in ("string", "empty", "integer", "floating", "mixed-integer-float"):
+        return pd.Series(False, index=raw.index)
+    return (
+        raw.map(lambda v: isinstance(v, (dt.date, dt.datetime)), na_action="ignore")
+        .fillna(False)
+        .astype(bool)
+    )
+
+
+def _parse_raw_dates(raw: pd.Series, date_formats) -> tuple[pd.Series, pd.Series]:
+    """Raw values -> timestamps and the bad mask: datetimes and date objects kept, text parsed."""
+    index = raw.index
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        vals = raw
+        if getattr(vals.dt, "tz", None) is not None:
+            vals = vals.dt.tz_localize(None)
+        return vals.astype("datetime64[us]"), pd.Series(False, index=index)
+    # Excel gives datetime objects, CSV gives text; parse the text, keep the objects.
+    is_obj_date = _object_date_mask(raw)
+    vals = pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
+    if is_obj_date.any():
+        vals.loc[is_obj_date] = pd.to_datetime(raw[is_obj_date].astype(object)).astype(
+            "datetime64[us]"
+        )
+    text = _as_text(raw.where(~is_obj_date))
+    empty = _null_mask(text) | is_obj_date
+    formats = list(date_formats) if date_formats else list(DATE_FORMATS)
+    parsed, failed = _parse_dates(text.where(~empty), formats)
+    vals = vals.where(is_obj_date, parsed)
+    return vals, failed & ~empty
+
+
+def _coerce_dates(raw: pd.Series, logical_type: str, date_formats) -> Coerced:
+    """Date or datetime column; a value outside 1900..2200 is bad; a ``date`` drops the time."""
+    vals, bad = _parse_raw_dates(raw, date_formats)
+    out_of_range = vals.notna() & ((vals < EARLIEST_DATE) | (vals > LATEST_DATE))
+    bad = bad | out_of_range
+    vals = vals.where(~out_of_range)
+    if logical_type == "date":
+        vals = vals.dt.normalize()
+    what = "a date" if logical_type == "date" else "a date and time"
+    fmts = f" ({', '.join(date_formats)})" if date_formats else " (e.g. 2024-03-31)"
+    return Coerced(vals.astype("datetime64[us]"), bad, what + fmts + " in 1900..2200")
+
+
+def _coerce_bool(raw: pd.Series) -> Coerced:
+    """Bool column: TRUE_WORDS / FALSE_WORDS (any case); any other non-empty value is bad."""
+    index = raw.index
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return Coerced(raw.astype("boolean"), pd.Series(False, index=index), "true/false")
+    text = _as_text(raw)
+    empty = _null_mask(text) & ~text.fillna("").isin(["0"])
+    low = text.str.lower()
+    is_true = low.isin(TRUE_WORDS).fillna(False).astype(bool)
+    is_false = low.isin(FALSE_WORDS).fillna(False).astype(bool)
+    vals = pd.Series(pd.NA, index=index, dtype="boolean")
+    vals[is_true] = True
+    vals[is_false] = False
+    bad = ~empty & ~is_true & ~is_false
+    return Coerced(vals, bad, "true/false (yes/no, 1/0)")
 
 
 # --------------------------------------------------------------------------------------

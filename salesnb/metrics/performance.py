@@ -618,67 +618,106 @@ def performance_actions(
 
     Figures that are not computable (None / NaN) leave their bullet out.
     """
-    out = []
-    if attainment_company is not None and np.isfinite(attainment_company):
-        gap = "above" if attainment_company >= 1 else "short of"
-        out.append(f"- The team is at **{attainment_company:.0%}** of target, {gap} plan.")
-    low = card[card["attainment"] < low_attainment]
-    if len(low):
-        names = ", ".join(low.sort_values("attainment")["rep_id"].astype(str).head(8))
-        out.append(
-            f"- **{len(low)}** rep(s) below {low_attainment:.0%} of target ({names}); before acting, "
-            "check the fair ranking — some sit in weak territories."
-        )
-    if ranking is not None and len(ranking):
-        weak_terr = ranking[ranking["reading"] == "weak territory, not a weak rep"]
-        if len(weak_terr):
-            out.append(
-                f"- {', '.join(weak_terr['rep_id'].astype(str).head(6))}: below target but above median "
-                "penetration of their territory — revisit their targets, not their skills."
-            )
-    if funnel is not None and len(funnel):
-        coach = funnel[funnel["status"] == "coach"]
-        watch = funnel[funnel["status"] == "watch"]
-        if len(coach):
-            out.append(
-                f"- Coach on deal conversion: {', '.join(coach['rep_id'].astype(str))} "
-                "(win rate outside the 99.8 % limit for their volume)."
-            )
-        if len(watch):
-            out.append(
-                f"- Watch next period: {', '.join(watch['rep_id'].astype(str).head(8))} (outside 95 %, "
-                "could still be noise)."
-            )
-        if not len(coach) and not len(watch):
-            out.append("- No rep's win rate is statistically below peers: differences are noise.")
-    if breaches is not None:
-        if len(breaches):
-            top = breaches.groupby("rep_id").size().sort_values(ascending=False)
-            out.append(
-                f"- **{len(breaches)}** won deal(s) exceeded discount authority; most by "
-                f"{', '.join(top.index.astype(str)[:3])}. Enforce approval before close."
-            )
-        else:
-            out.append("- No won deal exceeded its rep's discount authority.")
-    if plans is not None and len(plans) >= 2:
-        a, b = plans.iloc[0], plans.iloc[1]
-        cheaper = a if a["expected_payout"] <= b["expected_payout"] else b
-        other = b if cheaper is a else a
-        if np.isfinite(cheaper["cost_of_sales_pct"]) and np.isfinite(other["cost_of_sales_pct"]):
-            cost = (
-                f"costs {cheaper['cost_of_sales_pct']:.1%} of revenue vs "
-                f"{other['cost_of_sales_pct']:.1%} for '{other['plan']}'"
-            )
-        else:  # no positive revenue: a share of it is not computable
-            cost = (
-                f"pays {cheaper['expected_payout']:,.0f} vs {other['expected_payout']:,.0f} "
-                f"for '{other['plan']}' (cost of sales not computable: no net revenue)"
-            )
-        out.append(
-            f"- Plan '{cheaper['plan']}' {cost} (90th percentile "
-            f"{cheaper['p90_payout']:,.0f} vs {other['p90_payout']:,.0f})."
-        )
+    out = [
+        *_team_attainment_bullets(attainment_company),
+        *_low_attainment_bullets(card, low_attainment),
+        *_weak_territory_bullets(ranking),
+        *_win_rate_bullets(funnel),
+        *_discount_breach_bullets(breaches),
+        *_plan_comparison_bullets(plans),
+    ]
     return "\n".join(out) or "- Nothing stands out this period."
+
+
+def _team_attainment_bullets(attainment_company: float | None) -> list[str]:
+    """The team's attainment and whether it is above or short of plan, when finite."""
+    if attainment_company is None or not np.isfinite(attainment_company):
+        return []
+    gap = "above" if attainment_company >= 1 else "short of"
+    return [f"- The team is at **{attainment_company:.0%}** of target, {gap} plan."]
+
+
+def _low_attainment_bullets(card: pd.DataFrame, low_attainment: float) -> list[str]:
+    """Reps below ``low_attainment`` of target, lowest first (at most 8 named)."""
+    low = card[card["attainment"] < low_attainment]
+    if not len(low):
+        return []
+    names = ", ".join(low.sort_values("attainment")["rep_id"].astype(str).head(8))
+    return [
+        f"- **{len(low)}** rep(s) below {low_attainment:.0%} of target ({names}); before acting, "
+        "check the fair ranking — some sit in weak territories."
+    ]
+
+
+def _weak_territory_bullets(ranking: pd.DataFrame | None) -> list[str]:
+    """Reps the fair ranking reads as a weak territory, not a weak rep (at most 6 named)."""
+    if ranking is None or not len(ranking):
+        return []
+    weak_terr = ranking[ranking["reading"] == "weak territory, not a weak rep"]
+    if not len(weak_terr):
+        return []
+    return [
+        f"- {', '.join(weak_terr['rep_id'].astype(str).head(6))}: below target but above median "
+        "penetration of their territory — revisit their targets, not their skills."
+    ]
+
+
+def _win_rate_bullets(funnel: pd.DataFrame | None) -> list[str]:
+    """Reps to coach (outside 99.8 %) and to watch (outside 95 %), or that none stands out."""
+    if funnel is None or not len(funnel):
+        return []
+    out = []
+    coach = funnel[funnel["status"] == "coach"]
+    watch = funnel[funnel["status"] == "watch"]
+    if len(coach):
+        out.append(
+            f"- Coach on deal conversion: {', '.join(coach['rep_id'].astype(str))} "
+            "(win rate outside the 99.8 % limit for their volume)."
+        )
+    if len(watch):
+        out.append(
+            f"- Watch next period: {', '.join(watch['rep_id'].astype(str).head(8))} (outside 95 %, "
+            "could still be noise)."
+        )
+    if not len(coach) and not len(watch):
+        out.append("- No rep's win rate is statistically below peers: differences are noise.")
+    return out
+
+
+def _discount_breach_bullets(breaches: pd.DataFrame | None) -> list[str]:
+    """Won deals over discount authority and the top 3 reps by count, or that there were none."""
+    if breaches is None:
+        return []
+    if not len(breaches):
+        return ["- No won deal exceeded its rep's discount authority."]
+    top = breaches.groupby("rep_id").size().sort_values(ascending=False)
+    return [
+        f"- **{len(breaches)}** won deal(s) exceeded discount authority; most by "
+        f"{', '.join(top.index.astype(str)[:3])}. Enforce approval before close."
+    ]
+
+
+def _plan_comparison_bullets(plans: pd.DataFrame | None) -> list[str]:
+    """The cheaper of the first two plans by expected payout, against the other."""
+    if plans is None or len(plans) < 2:
+        return []
+    a, b = plans.iloc[0], plans.iloc[1]
+    cheaper = a if a["expected_payout"] <= b["expected_payout"] else b
+    other = b if cheaper is a else a
+    if np.isfinite(cheaper["cost_of_sales_pct"]) and np.isfinite(other["cost_of_sales_pct"]):
+        cost = (
+            f"costs {cheaper['cost_of_sales_pct']:.1%} of revenue vs "
+            f"{other['cost_of_sales_pct']:.1%} for '{other['plan']}'"
+        )
+    else:  # no positive revenue: a share of it is not computable
+        cost = (
+            f"pays {cheaper['expected_payout']:,.0f} vs {other['expected_payout']:,.0f} "
+            f"for '{other['plan']}' (cost of sales not computable: no net revenue)"
+        )
+    return [
+        f"- Plan '{cheaper['plan']}' {cost} (90th percentile "
+        f"{cheaper['p90_payout']:,.0f} vs {other['p90_payout']:,.0f})."
+    ]
 
 
 def rep_attainment_history(

@@ -307,6 +307,23 @@ def headline_figures(
     """
     require_columns(acc, ["table", "accepted", "quarantined", "rows_in"], "acc")
     require_columns(dates, ["table", "date_min", "date_max"], "dates")
+    out: dict = {}
+    out.update(_table_figures(acc, tables_missing))
+    out.update(_quarantine_figures(acc))
+    out.update(_date_range_figures(dates))
+    out.update(_coverage_figures(dates, coverage))
+    if gaps is not None:
+        out["months_without_orders"] = len(gaps)
+    out.update(_fk_figures(fk))
+    if dups is not None and len(dups):
+        out["duplicate_key_rows"] = int(dups["duplicate_rows"].sum())
+    out.update(_sequence_figures(sequences))
+    out.update(_order_line_figures(checks, outliers))
+    return out
+
+
+def _table_figures(acc: pd.DataFrame, tables_missing: list[str]) -> dict:
+    """Tables with accepted rows, tables missing, rows accepted; order rows only if loaded."""
     out: dict = {
         "tables_present": int(len(acc.loc[acc["accepted"] > 0])),
         "tables_missing": ", ".join(tables_missing),
@@ -314,25 +331,47 @@ def headline_figures(
     }
     if (acc["table"] == "orders").any():
         out["orders_rows"] = int(acc.loc[acc["table"] == "orders", "accepted"].sum())
-    if acc["quarantined"].notna().all():  # else: no quarantine kept, what was rejected is unknown
-        out["quarantined_rows"] = int(acc["quarantined"].sum())
-        total_in = int(acc["rows_in"].sum())
-        if total_in:
-            out["quarantined_pct"] = out["quarantined_rows"] / total_in
-        if "loaded_with_warning" in acc.columns:
-            out["rows_loaded_with_warning"] = int(acc["loaded_with_warning"].sum())
+    return out
+
+
+def _quarantine_figures(acc: pd.DataFrame) -> dict:
+    """Quarantined rows and share, and rows loaded with a warning; none when no quarantine is kept."""
+    out: dict = {}
+    if not acc["quarantined"].notna().all():  # no quarantine kept, what was rejected is unknown
+        return out
+    out["quarantined_rows"] = int(acc["quarantined"].sum())
+    total_in = int(acc["rows_in"].sum())
+    if total_in:
+        out["quarantined_pct"] = out["quarantined_rows"] / total_in
+    if "loaded_with_warning" in acc.columns:
+        out["rows_loaded_with_warning"] = int(acc["loaded_with_warning"].sum())
+    return out
+
+
+def _date_range_figures(dates: pd.DataFrame) -> dict:
+    """First and last order day, when the orders table has dates."""
     od = dates.loc[(dates["table"] == "orders") & dates["date_min"].notna()]
-    if len(od):
-        out["date_min"] = _day(od["date_min"].iloc[0])
-        out["date_max"] = _day(od["date_max"].iloc[0])
-    if coverage is not None and len(coverage):
-        flow = dates.loc[dates["table"].isin(coverage["table"]) & dates["date_min"].notna()]
-        if len(flow):
-            out["data_from"] = _day(flow["date_min"].min())
-            out["data_to"] = _day(flow["date_max"].max())
-        out["months_without_data"] = int(coverage["months_without_data"].sum())
-    if gaps is not None:
-        out["months_without_orders"] = len(gaps)
+    if not len(od):
+        return {}
+    return {"date_min": _day(od["date_min"].iloc[0]), "date_max": _day(od["date_max"].iloc[0])}
+
+
+def _coverage_figures(dates: pd.DataFrame, coverage: pd.DataFrame | None) -> dict:
+    """Date span of the tables covered month by month and their months without rows."""
+    out: dict = {}
+    if coverage is None or not len(coverage):
+        return out
+    flow = dates.loc[dates["table"].isin(coverage["table"]) & dates["date_min"].notna()]
+    if len(flow):
+        out["data_from"] = _day(flow["date_min"].min())
+        out["data_to"] = _day(flow["date_max"].max())
+    out["months_without_data"] = int(coverage["months_without_data"].sum())
+    return out
+
+
+def _fk_figures(fk: pd.DataFrame) -> dict:
+    """Keys checked, unresolved rows, and the resolved share of each headline key (when known)."""
+    out: dict = {}
     if len(fk):
         out["fk_keys_checked"] = int(len(fk))
         out["fk_unresolved_rows"] = int(fk["unresolved"].sum())
@@ -340,23 +379,35 @@ def headline_figures(
         key = FK_HEADLINE.get((r["table"], r["column"]))
         if key and not pd.isna(r["resolved_pct"]):
             out[key] = float(r["resolved_pct"])
-    if dups is not None and len(dups):
-        out["duplicate_key_rows"] = int(dups["duplicate_rows"].sum())
-    if sequences is not None:
-        ran = sequences.loc[sequences["not_run"] == ""]
-        out["sequence_checks_run"] = int(len(ran))
-        if len(ran):
-            out["impossible_sequences"] = int(ran["violations"].sum())
-        for name, n in zip(ran["check"], ran["violations"], strict=True):
-            out[name] = int(n)
-    if checks is not None:
-        rows = checks.get("rows") or 0
-        for k in ("negative_unflagged", "discount_over", "zero_price"):
-            if checks.get(k) is not None:
-                out[k if k != "discount_over" else "discount_over_limit"] = int(checks[k])
-        if outliers is not None and rows:
-            out["net_amount_outliers"] = int(outliers)
-            out["net_amount_outliers_pct"] = outliers / rows
+    return out
+
+
+def _sequence_figures(sequences: pd.DataFrame | None) -> dict:
+    """Sequence checks run, their total violations and each check's count (only checks that ran)."""
+    out: dict = {}
+    if sequences is None:
+        return out
+    ran = sequences.loc[sequences["not_run"] == ""]
+    out["sequence_checks_run"] = int(len(ran))
+    if len(ran):
+        out["impossible_sequences"] = int(ran["violations"].sum())
+    for name, n in zip(ran["check"], ran["violations"], strict=True):
+        out[name] = int(n)
+    return out
+
+
+def _order_line_figures(checks: dict | None, outliers: int | None) -> dict:
+    """Suspicious order-line counts that were computed, and outliers when there are lines."""
+    out: dict = {}
+    if checks is None:
+        return out
+    rows = checks.get("rows") or 0
+    for k in ("negative_unflagged", "discount_over", "zero_price"):
+        if checks.get(k) is not None:
+            out[k if k != "discount_over" else "discount_over_limit"] = int(checks[k])
+    if outliers is not None and rows:
+        out["net_amount_outliers"] = int(outliers)
+        out["net_amount_outliers_pct"] = outliers / rows
     return out
 
 
@@ -419,19 +470,41 @@ def quality_actions(
     - **4 rows break an impossible sequence** (4 resolved before opened): correct the dates at the source; durations and cycle times computed on them are wrong.
     - Order-line checks not run: no orders table.
     """
-    bullets = []
+    bullets = [
+        *_quarantine_bullets(fig, max_quarantined),
+        *_key_bullets(fig, min_resolved),
+        *_sequence_bullets(fig),
+        *_coverage_bullets(fig),
+        *_order_line_bullets(fig, max_discount, max_outlier_share),
+    ]
+    if not bullets:
+        bullets.append(_all_clear_bullet(fig, max_quarantined))
+    # what could not be checked, so that a clean page is not read as a clean warehouse
+    bullets.extend(_not_checked_bullets(fig))
+    return "\n".join(f"- {b}" for b in bullets)
+
+
+def _quarantine_bullets(fig: dict, max_quarantined: float) -> list[str]:
+    """Quarantined share above ``max_quarantined``; any row loaded with a value left empty."""
+    out = []
     q = fig.get("quarantined_pct") or 0.0
     if q > max_quarantined:
-        bullets.append(
+        out.append(
             f"**{_rows(fig['quarantined_rows'])} ({share_text(q)}) were quarantined** — fix them at the "
             "source (see the reasons table) and re-ingest; figures exclude them."
         )
     if fig.get("rows_loaded_with_warning"):
-        bullets.append(
+        out.append(
             f"**{_rows(fig['rows_loaded_with_warning'])} loaded with a value left empty** "
             "(a link that does not resolve, a value outside its list): see the quarantine lines "
             "of severity warning, and fix the source or the mapping."
         )
+    return out
+
+
+def _key_bullets(fig: dict, min_resolved: float) -> list[str]:
+    """Each headline key resolving below ``min_resolved`` (by name), then any duplicate key rows."""
+    out = []
     bad_keys = sorted(
         (k, v)
         for k, v in fig.items()
@@ -439,83 +512,108 @@ def quality_actions(
     )
     for k, v in bad_keys:
         what = k.removeprefix("fk_").removesuffix("_pct").replace("_", " → ", 1)
-        bullets.append(
+        out.append(
             f"Only **{v:.1%}** of {what} keys resolve: load the missing master data, or per-"
             f"{what.split(' → ')[1].rstrip('s')} figures will undercount."
         )
     if fig.get("duplicate_key_rows"):
-        bullets.append(
+        out.append(
             f"**{_rows(fig['duplicate_key_rows'])} repeat a key** already held by another row: "
             "totals count them twice; remove the duplicates at the source."
         )
-    if fig.get("impossible_sequences"):
-        names = (
-            "won_before_created",
-            "negative_cycle_time",
-            "resolved_before_opened",
-            "responded_before_opened",
-            "lead_converted_to_missing_deal",
-            "stage_before_deal_created",
-        )
-        parts = [f"{fig[n]:,} {n.replace('_', ' ')}" for n in names if fig.get(n)]
-        bullets.append(
-            f"**{_rows(fig['impossible_sequences'])} break an impossible sequence** "
-            f"({', '.join(parts)}): correct the dates at the source; durations and cycle times "
-            "computed on them are wrong."
-        )
+    return out
+
+
+_SEQUENCE_NAMES = (
+    "won_before_created",
+    "negative_cycle_time",
+    "resolved_before_opened",
+    "responded_before_opened",
+    "lead_converted_to_missing_deal",
+    "stage_before_deal_created",
+)
+
+
+def _sequence_bullets(fig: dict) -> list[str]:
+    """Any impossible sequence found, with the count of each check that found some."""
+    if not fig.get("impossible_sequences"):
+        return []
+    parts = [f"{fig[n]:,} {n.replace('_', ' ')}" for n in _SEQUENCE_NAMES if fig.get(n)]
+    return [
+        f"**{_rows(fig['impossible_sequences'])} break an impossible sequence** "
+        f"({', '.join(parts)}): correct the dates at the source; durations and cycle times "
+        "computed on them are wrong."
+    ]
+
+
+def _coverage_bullets(fig: dict) -> list[str]:
+    """Months without orders; failing that, months without rows inside a table's range."""
     if fig.get("months_without_orders"):
-        bullets.append(
+        return [
             f"**{fig['months_without_orders']} month(s) without orders** between {fig.get('date_min')} "
             f"and {fig.get('date_max')}: check the export before trusting trends and seasonality."
-        )
-    elif fig.get("months_without_data"):
-        bullets.append(
+        ]
+    if fig.get("months_without_data"):
+        return [
             f"**{fig['months_without_data']} month(s) without rows** inside a table's date range "
             "(see the coverage table): check the export before trusting trends."
-        )
+        ]
+    return []
+
+
+def _order_line_bullets(fig: dict, max_discount: float, max_outlier_share: float) -> list[str]:
+    """Unflagged negatives, discounts over ``max_discount``, zero prices, outliers over the share."""
+    out = []
     if fig.get("negative_unflagged"):
-        bullets.append(
+        out.append(
             f"**{fig['negative_unflagged']:,} negative lines are not flagged as returns**: mark them "
             "`is_return` or correct the amounts."
         )
     if fig.get("discount_over_limit"):
-        bullets.append(
+        out.append(
             f"**{fig['discount_over_limit']:,} lines carry a discount above {max_discount:.0%}**: confirm they are "
             "real (clearance, errors in the discount unit?)."
         )
     if fig.get("zero_price"):
-        bullets.append(
+        out.append(
             f"**{fig['zero_price']:,} lines have a zero unit price**: free goods or missing prices?"
         )
     share = fig.get("net_amount_outliers_pct") or 0.0
     if share > max_outlier_share:
-        bullets.append(
+        out.append(
             f"{share:.1%} of lines are outliers by the IQR rule: a long tail of large orders is normal; "
             "look at the largest before reading averages."
         )
-    if not bullets:
-        found = []
-        if "quarantined_pct" in fig:  # no quarantine kept: nothing to say about rejected rows
-            found.append(f"nothing was quarantined above {max_quarantined:.0%}")
-        if fig.get("fk_keys_checked"):
-            found.insert(0, "keys resolve")
-        if fig.get("sequence_checks_run"):
-            found.append("no impossible sequence was found")
-        if "months_without_orders" in fig:
-            found.append("orders cover every month")
-        elif "months_without_data" in fig:
-            found.append("every table covers each month of its range")
-        if found:
-            text = ", ".join(found[:-1]) + (" and " if len(found) > 1 else "") + found[-1]
-            bullets.append(f"No data problem needs action: {text}.")
-        else:
-            bullets.append("No check that could run on these tables found a problem.")
-    # what could not be checked, so that a clean page is not read as a clean warehouse
+    return out
+
+
+def _all_clear_bullet(fig: dict, max_quarantined: float) -> str:
+    """No problem found: name the checks that ran clean, or say none could run."""
+    found = []
+    if "quarantined_pct" in fig:  # no quarantine kept: nothing to say about rejected rows
+        found.append(f"nothing was quarantined above {max_quarantined:.0%}")
+    if fig.get("fk_keys_checked"):
+        found.insert(0, "keys resolve")
+    if fig.get("sequence_checks_run"):
+        found.append("no impossible sequence was found")
+    if "months_without_orders" in fig:
+        found.append("orders cover every month")
+    elif "months_without_data" in fig:
+        found.append("every table covers each month of its range")
+    if not found:
+        return "No check that could run on these tables found a problem."
+    text = ", ".join(found[:-1]) + (" and " if len(found) > 1 else "") + found[-1]
+    return f"No data problem needs action: {text}."
+
+
+def _not_checked_bullets(fig: dict) -> list[str]:
+    """Checks that could not run (no sequence-check tables, no orders table)."""
+    out = []
     if fig.get("sequence_checks_run") == 0:
-        bullets.append(
+        out.append(
             "Impossible sequences not checked: they need opportunities, tickets, or leads with "
             "opportunities, and none is loaded."
         )
     if "orders_rows" not in fig:
-        bullets.append("Order-line checks not run: no orders table.")
-    return "\n".join(f"- {b}" for b in bullets)
+        out.append("Order-line checks not run: no orders table.")
+    return out

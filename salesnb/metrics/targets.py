@@ -742,105 +742,138 @@ def what_to_do(
     ``soft_above`` is soft; an existing quota more than ``quota_tolerance`` away from the
     proposal is flagged. A figure that cannot be computed leaves its bullet out or says why.
     """
-    s = summary
-    p = s.get("prob_achieve")
-    out = []
+    out = [
+        *_review_bullets(summary, currency),
+        _target_odds_bullet(summary, currency, stretch_below, soft_above),
+        *_quota_bullets(summary, currency, quota_tolerance),
+        *_peak_month_bullets(summary),
+        *_actuals_bullets(summary, currency),
+        *_allocation_bullets(allocation),
+    ]
+    return "\n".join(out)
+
+
+def _review_bullets(s: dict, currency: str) -> list[str]:
+    """How the reviewed period closed vs last year and the baseline, when its total is known."""
     review_total = s.get("review_total")
-    if _finite(review_total):
-        yoy = s.get("yoy_growth")
-        vs = (
-            f"{_pct(yoy)} vs the same period last year"
-            if _finite(yoy)
-            else f"not compared with last year: {s.get('review_last_year_note') or 'no revenue then'}"
-        )
-        err = s.get("review_forecast_error_pct")
-        bt = f"; the baseline would have been {_pct(err)} off" if _finite(err) else ""
-        out.append(
-            f"- {s.get('review_period')} closed at {_money(review_total, currency)} ({vs}{bt})."
-        )
+    if not _finite(review_total):
+        return []
+    yoy = s.get("yoy_growth")
+    vs = (
+        f"{_pct(yoy)} vs the same period last year"
+        if _finite(yoy)
+        else f"not compared with last year: {s.get('review_last_year_note') or 'no revenue then'}"
+    )
+    err = s.get("review_forecast_error_pct")
+    bt = f"; the baseline would have been {_pct(err)} off" if _finite(err) else ""
+    return [f"- {s.get('review_period')} closed at {_money(review_total, currency)} ({vs}{bt})."]
+
+
+def _target_odds_bullet(s: dict, currency: str, stretch_below: float, soft_above: float) -> str:
+    """The target read by its odds: stretch below ``stretch_below``, soft above ``soft_above``."""
+    p = s.get("prob_achieve")
     if not _finite(s.get("target_total")):
-        out.append(f"- **No target proposed**: {s.get('target_basis')}.")
-    elif not _finite(p):
+        return f"- **No target proposed**: {s.get('target_basis')}."
+    if not _finite(p):
         why = s.get("interval_note") or s.get("forecast_note") or "no baseline forecast"
-        out.append(
+        return (
             f"- **The odds of the target are not computable** ({why}). Treat "
             f"{_money(s['target_total'], currency)} as provisional and revisit it once more "
             f"history is in."
         )
-    elif p < stretch_below:
+    if p < stretch_below:
         # the target that has a 50 % chance is the forecast median itself
-        out.append(
+        return (
             f"- **The target is a stretch**: only {p:.0%} chance of reaching "
             f"{_money(s['target_total'], currency)}. Either back it with named initiatives worth "
             f"{_money(s['target_total'] - s['forecast_total'], currency)} above the baseline, or set it "
             f"nearer the forecast ({_money(s['forecast_total'], currency)} is a 50/50 target)."
         )
-    elif p > soft_above:
-        out.append(
+    if p > soft_above:
+        return (
             f"- **The target is soft**: {p:.0%} chance of reaching it on the baseline alone. "
             f"Consider raising it toward the upper forecast bound "
             f"({_money(s['forecast_high'], currency)})."
         )
-    else:
-        out.append(
-            f"- **The target is achievable with effort**: {p:.0%} chance under the baseline forecast. "
-            f"Keep it and track it monthly against the forecast months."
-        )
+    return (
+        f"- **The target is achievable with effort**: {p:.0%} chance under the baseline forecast. "
+        f"Keep it and track it monthly against the forecast months."
+    )
+
+
+def _quota_bullets(s: dict, currency: str, quota_tolerance: float) -> list[str]:
+    """An existing quota more than ``quota_tolerance`` off the proposal is flagged; else the note."""
     quota = s.get("existing_quota_total")
-    if _finite(quota) and quota > 0 and _finite(s.get("target_total")):
-        diff = quota / s["target_total"] - 1
-        odds = s.get("prob_quota")
-        chance = (
-            f"its chance under the forecast is {odds:.0%}"
-            if _finite(odds)
-            else ("its chance is not computable")
-        )
-        if abs(diff) > quota_tolerance:
-            out.append(
-                f"- The existing quota ({_money(quota, currency)}) is {_pct(diff)} vs this proposal; "
-                f"{chance}. Reconcile before the quota letters go out."
-            )
-        else:
-            out.append(
-                f"- The existing quota ({_money(quota, currency)}) agrees with this proposal "
-                f"within {quota_tolerance:.0%}."
-            )
-    elif s.get("quota_note"):
-        out.append(f"- {s['quota_note'][0].upper()}{s['quota_note'][1:]}.")
-    if s.get("peak_month") is not None:
-        pm_ = int(s["peak_month"])
-        out.append(
-            f"- Plan capacity for **{MONTH_NAMES[pm_ - 1]}**, the seasonal peak "
-            f"(index {s['peak_index']:.2f}): stock, staffing and campaigns a month ahead."
-        )
+    if not (_finite(quota) and quota > 0 and _finite(s.get("target_total"))):
+        if s.get("quota_note"):
+            return [f"- {s['quota_note'][0].upper()}{s['quota_note'][1:]}."]
+        return []
+    diff = quota / s["target_total"] - 1
+    odds = s.get("prob_quota")
+    chance = (
+        f"its chance under the forecast is {odds:.0%}"
+        if _finite(odds)
+        else ("its chance is not computable")
+    )
+    if abs(diff) > quota_tolerance:
+        return [
+            f"- The existing quota ({_money(quota, currency)}) is {_pct(diff)} vs this proposal; "
+            f"{chance}. Reconcile before the quota letters go out."
+        ]
+    return [
+        f"- The existing quota ({_money(quota, currency)}) agrees with this proposal "
+        f"within {quota_tolerance:.0%}."
+    ]
+
+
+def _peak_month_bullets(s: dict) -> list[str]:
+    """Capacity planning for the seasonal peak month, when there is one."""
+    if s.get("peak_month") is None:
+        return []
+    pm_ = int(s["peak_month"])
+    return [
+        f"- Plan capacity for **{MONTH_NAMES[pm_ - 1]}**, the seasonal peak "
+        f"(index {s['peak_index']:.2f}): stock, staffing and campaigns a month ahead."
+    ]
+
+
+def _actuals_bullets(s: dict, currency: str) -> list[str]:
+    """Positive actuals for the period against the target (and the baseline's error, if known)."""
     actual = s.get("actual_total")
-    if _finite(actual) and actual > 0 and _finite(s.get("target_total")):
-        err = s.get("forecast_error_pct")
-        baseline = f"; the baseline was {_pct(err)} off" if _finite(err) else ""
-        out.append(
-            f"- Actuals for the period are in: {_money(actual, currency)} "
-            f"({_pct(actual / s['target_total'] - 1)} vs target{baseline})."
+    if not (_finite(actual) and actual > 0 and _finite(s.get("target_total"))):
+        return []
+    err = s.get("forecast_error_pct")
+    baseline = f"; the baseline was {_pct(err)} off" if _finite(err) else ""
+    return [
+        f"- Actuals for the period are in: {_money(actual, currency)} "
+        f"({_pct(actual / s['target_total'] - 1)} vs target{baseline})."
+    ]
+
+
+def _allocation_bullets(allocation: pd.DataFrame | None) -> list[str]:
+    """The 3 largest step-ups vs last year to review, and reps the split leaves at zero."""
+    if allocation is None or not len(allocation) or "growth_vs_last_year" not in allocation:
+        return []
+    out = []
+    g = allocation.dropna(subset=["growth_vs_last_year"])
+    if len(g):
+        hi = g.sort_values("growth_vs_last_year", ascending=False).head(3)
+        names = ", ".join(
+            f"{r.get('name', r.get('rep_id'))} ({r['growth_vs_last_year']:+.0%})"
+            for _, r in hi.iterrows()
         )
-    if allocation is not None and len(allocation) and "growth_vs_last_year" in allocation:
-        g = allocation.dropna(subset=["growth_vs_last_year"])
-        if len(g):
-            hi = g.sort_values("growth_vs_last_year", ascending=False).head(3)
-            names = ", ".join(
-                f"{r.get('name', r.get('rep_id'))} ({r['growth_vs_last_year']:+.0%})"
-                for _, r in hi.iterrows()
-            )
-            out.append(
-                f"- Reps asked for the largest step up vs last year: {names}. Review these quotas "
-                f"with their managers before publishing."
-            )
-        zero = allocation[(allocation["target_amount"] == 0)]
-        if len(zero):
-            out.append(
-                f"- {len(zero)} rep(s) get no target under this split method (no positive "
-                f"revenue or value to weigh them by); use the `capacity` or `equal` method for "
-                f"new hires."
-            )
-    return "\n".join(out)
+        out.append(
+            f"- Reps asked for the largest step up vs last year: {names}. Review these quotas "
+            f"with their managers before publishing."
+        )
+    zero = allocation[(allocation["target_amount"] == 0)]
+    if len(zero):
+        out.append(
+            f"- {len(zero)} rep(s) get no target under this split method (no positive "
+            f"revenue or value to weigh them by); use the `capacity` or `equal` method for "
+            f"new hires."
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- summary
