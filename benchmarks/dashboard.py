@@ -155,8 +155,8 @@ def main(argv=None) -> int:
         raise SystemExit("Debian chromium is needed: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
+    from salesnb.queries.warehouse import known_values
     from salesnb.sources import connect
-    from salesnb.study import known_values
 
     src = connect(source)
     regions = known_values(src)["region"]

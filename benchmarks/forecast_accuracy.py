@@ -6,7 +6,7 @@ Real monthly series, all offline:
   Mauna Loa CO2 (weekly, averaged to months), El Nino sea temperatures (monthly).
 
 For every series, rolling origins (training >= 24 months) forecast 1..18 months ahead with
-``salesnb.forecast.forecast_next`` (backtest-chosen model: the forecaster the targets study
+``salesnb.metrics.forecast.forecast_next`` (backtest-chosen model: the forecaster the targets study
 uses), plain seasonal naive and plain ETS. sMAPE is averaged per horizon over all series and
 origins where that horizon is observed, then over horizons 1-18. Prints the ratios
 ``ratio_vs_snaive`` and ``ratio_vs_ets`` (below 1 = the forecaster is more accurate).
@@ -25,7 +25,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from salesnb import config  # noqa: E402
-from salesnb import forecast as F  # noqa: E402
+from salesnb.metrics import forecast as F  # noqa: E402
 
 H = 18
 MIN_TRAIN = 24

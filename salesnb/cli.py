@@ -99,7 +99,7 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="print the problems as JSON")] = False,
 ):
     """Re-check a warehouse against the model; exit 1 when there are problems."""
-    from salesnb import validate as validate_mod
+    from salesnb.queries import validation as validate_mod
 
     report = validate_mod.validate_warehouse(warehouse)
     typer.echo(json.dumps(report.as_json(), indent=2) if as_json else report.summary())

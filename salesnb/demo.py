@@ -1,7 +1,7 @@
 """The demo company: a deterministic sales department with known truths planted in it.
 
 ``build(out, seed, orders, end)`` writes an embedded DuckDB warehouse holding every
-table of :data:`salesnb.schema.TABLES` (canonical column names and types) and a
+table of :data:`salesnb.model.schema.TABLES` (canonical column names and types) and a
 ``truths.json`` beside it: the planted facts of ``docs/TRUTHS.md`` that the studies
 must recover. Same seed and size, same table contents: every random draw comes from
 a numpy ``Generator`` seeded from ``seed`` (one independent stream per table, so the
@@ -68,8 +68,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from salesnb.periods import last_complete_quarter, parse_period
-from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY, DUCKDB_TYPES, TABLES
+from salesnb.model.periods import last_complete_quarter, parse_period
+from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY, DUCKDB_TYPES, TABLES
 
 CHUNK_LINES = 1_000_000
 

@@ -1,8 +1,8 @@
 """The filter panel every dashboard shares (ipywidgets).
 
 One row of dropdowns — period, region, team, channel — whose choices come
-from the warehouse (:func:`salesnb.study.known_values`). A change calls every
-registered callback once with the new :class:`~salesnb.study.Filters`; setting
+from the warehouse (:func:`salesnb.queries.warehouse.known_values`). A change calls every
+registered callback once with the new :class:`~salesnb.model.filters.Filters`; setting
 several values at once (:meth:`FilterPanel.set`, used for URL parameters)
 also fires the callbacks only once, so a dashboard redraws once per change.
 
@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as w
 
-from salesnb.periods import Period, parse_period
-from salesnb.study import Filters
+from salesnb.model.filters import Filters
+from salesnb.model.periods import Period, parse_period
 
 ALL = "All"
 FILTER_NAMES = ("period", "region", "team", "channel")

@@ -201,3 +201,19 @@ def test_growth_leaders_leave_out_the_growth_of_a_new_channel():
     g = cm.growth_leaders(s)
     assert g["growing_channel"] == "B" and "growing_growth" not in g
     assert g["shrinking_growth"] == 0.0
+
+
+def test_channel_charts_on_one_channel_and_a_net_loss_say_so_in_the_title():
+    import matplotlib.pyplot as plt
+
+    from salesnb.plots import channels as cp
+
+    one = pd.DataFrame({"Direct": [5.0, 7.0]}, index=["2025-Q1", "2025-Q2"])
+    assert cp.channel_mix(one).get_title() == "All revenue came through Direct"
+    loss = pd.DataFrame({"A": [5.0, -9.0], "B": [3.0, -1.0]}, index=["2025-Q1", "2025-Q2"])
+    assert "too few quarters" in cp.channel_mix(loss).get_title()
+    s = cm.channel_summary(
+        pd.DataFrame({"channel": ["A"], "revenue": [-9.0], "orders": [3], "customers": [3]})
+    )
+    assert "zero or negative" in cp.margin_and_aov(s).get_title()
+    plt.close("all")

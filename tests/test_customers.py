@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from conftest import check_truths
 
-from salesnb.clv import bgnbd_loglik_terms, fit_bgnbd
 from salesnb.errors import FitError
 from salesnb.metrics import customers as mc
-from salesnb.periods import parse_period
+from salesnb.metrics.clv import bgnbd_loglik_terms, fit_bgnbd
+from salesnb.model.filters import Filters
+from salesnb.model.periods import parse_period
 from salesnb.queries import customers as qc
 from salesnb.sources import connect
-from salesnb.study import Filters
 
 # --------------------------------------------------------------------------- RFM
 
@@ -503,3 +503,19 @@ def test_demo_report_publishes_the_call_list(demo_report):
     assert calls["owner_rep"].notna().all()  # every demo customer has an owner rep
     assert (calls["probability_alive"] < 0.5).all()
     assert figures["clv_total"] > 0 and figures["customers_active"] > 0
+
+
+def test_segment_shares_of_a_net_loss_are_left_out():
+    seg = pd.DataFrame(
+        {
+            "segment": pd.Categorical(["At risk", "Lost"], categories=mc.SEGMENT_ORDER),
+            "revenue": [-50.0, 20.0],  # twelve months of returns above sales: -30 net
+            "recency_days": [200, 400],
+            "orders": [1, 1],
+        }
+    )
+    s = mc.segment_summary(seg)
+    assert s["revenue_share"].isna().all()
+    assert s.set_index("segment").loc["At risk", "customers_share"] == 0.5
+    text = mc.what_to_do(segments=s)
+    assert "nan" not in text and "**At risk** segment (1 customers)" in text

@@ -14,9 +14,10 @@ import duckdb
 import pytest
 
 from salesnb import config, dashboards
-from salesnb.periods import parse_period
+from salesnb.model.filters import Filters
+from salesnb.model.periods import parse_period
+from salesnb.queries.warehouse import known_values
 from salesnb.sources import connect
-from salesnb.study import Filters, known_values
 
 Q3 = parse_period("2026-Q3")
 

@@ -19,9 +19,10 @@ from urllib.parse import quote
 import pytest
 
 from salesnb import config, dashboards
-from salesnb.periods import parse_period
+from salesnb.model.filters import Filters
+from salesnb.model.periods import parse_period
+from salesnb.queries.warehouse import known_values
 from salesnb.sources import connect
-from salesnb.study import Filters, known_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]
 

@@ -18,7 +18,7 @@ import statsmodels.api as sm
 from conftest import TEST_DEMO_ORDERS
 
 from salesnb import demo
-from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY, TABLES
+from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY, TABLES
 
 DEFAULT_PERIOD = ("2026-07-01", "2026-10-01")  # 2026-Q3, the last complete quarter
 PRIOR_PERIOD = ("2025-07-01", "2025-10-01")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from salesnb.metrics import expansion as em
-from salesnb.periods import parse_period, span_period
+from salesnb.model.periods import parse_period, span_period
 from salesnb.queries import expansion as eq
 from salesnb.queries.expansion import market_by_country
 from salesnb.sources import connect

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb import forecast as F
 from salesnb.errors import FitError
+from salesnb.metrics import forecast as F
 
 
 def months(n: int, start: str = "2022-01-01") -> pd.DatetimeIndex:

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from salesnb.metrics import funnel as fm
+from salesnb.model.filters import Filters
 from salesnb.queries import funnel as fq
 from salesnb.sources import connect
-from salesnb.study import Filters
 
 # --------------------------------------------------------------------------- metrics
 

@@ -12,9 +12,9 @@ import statsmodels.api as sm
 
 from salesnb.errors import FitError
 from salesnb.metrics import market as mm
+from salesnb.model.filters import Filters
 from salesnb.queries import market as qm
 from salesnb.sources import connect
-from salesnb.study import Filters
 
 
 def test_market_share_table_and_period_labels():
@@ -253,7 +253,7 @@ def test_competitor_loss_counts(tiny_shop):
 
 
 def test_prior_year_coverage_and_the_note_when_it_is_partial():
-    from salesnb.periods import parse_period
+    from salesnb.model.periods import parse_period
 
     q = parse_period("2025-Q3")  # 92 days
     full = (date(2023, 10, 1), date(2026, 9, 30))
@@ -275,7 +275,7 @@ def test_prior_year_coverage_and_the_note_when_it_is_partial():
 
 
 def test_market_share_figures_flag_partial_or_negative_coverage():
-    from salesnb.periods import parse_period
+    from salesnb.model.periods import parse_period
 
     t = pd.DataFrame(
         {
@@ -334,3 +334,15 @@ def test_losses_note_says_what_would_name_the_competitors():
     assert "1,200 lost deals" in mm.losses_note(lost, 12, has_competitor=False)
     assert "names a competitor" in mm.losses_note(lost, 12, has_competitor=True)
     assert "No deal was lost" in mm.losses_note(lost.iloc[0:0], 6)
+
+
+def test_market_charts_on_one_period_or_unknown_shares_print_no_nan():
+    import matplotlib.pyplot as plt
+
+    from salesnb.plots import market as mp
+
+    one = pd.DataFrame({"period": ["2026-Q3"], "market_share": [0.125]})
+    assert mp.share_trend(one).get_title() == "Our market share in 2026-Q3: 12.5%"
+    unknown = pd.DataFrame({"competitor": ["N", "G"], "share": [np.nan, np.nan]})
+    assert "nan" not in mp.competitor_bars(unknown).get_title()
+    plt.close("all")

@@ -13,10 +13,10 @@ from conftest import check_truths
 
 from salesnb.metrics import incentives as inc
 from salesnb.metrics import performance as pm
-from salesnb.periods import parse_period
+from salesnb.model.filters import Filters
+from salesnb.model.periods import parse_period
 from salesnb.queries import performance as pq
 from salesnb.sources import connect
-from salesnb.study import Filters
 
 
 def test_resolve_targets_exact_year_and_month():
@@ -243,7 +243,7 @@ def test_a_partly_covered_last_year_is_flagged():
 
 
 def test_resolve_targets_for_all_and_a_range_and_a_partial_cover():
-    from salesnb.periods import span_period
+    from salesnb.model.periods import span_period
 
     t = pd.DataFrame(
         {

@@ -10,9 +10,14 @@ import pytest
 
 from salesnb import studies
 from salesnb.errors import ParameterError
-from salesnb.periods import fiscal_year_start, parse_period, span_period
+from salesnb.model.periods import fiscal_year_start, parse_period, span_period
+from salesnb.queries.warehouse import (
+    check_filters,
+    default_period_why,
+    known_values,
+    resolve_period,
+)
 from salesnb.sources import connect
-from salesnb.study import check_filters, default_period_why, known_values, resolve_period
 
 
 @pytest.mark.parametrize(
@@ -64,7 +69,7 @@ def test_fiscal_year_from_the_environment(monkeypatch):
 
 
 def test_fiscal_year_from_the_project_settings_file(monkeypatch, tmp_path):
-    from salesnb import periods
+    from salesnb.model import periods
 
     monkeypatch.delenv("SALESNB_FISCAL_YEAR_START", raising=False)
     (tmp_path / "salesnb.yaml").write_text("fiscal_year_start: 7\n")

@@ -10,9 +10,10 @@ import pytest
 
 from salesnb import queries as q
 from salesnb.errors import InputError, ModelError, ParameterError
-from salesnb.periods import parse_period
+from salesnb.model.filters import Filters
+from salesnb.model.periods import parse_period
+from salesnb.queries.warehouse import check_filters
 from salesnb.sources import connect
-from salesnb.study import Filters, check_filters
 
 Q3 = parse_period("2026-Q3")
 
@@ -118,7 +119,9 @@ def test_stage_transitions_dwell(tiny):
 
 def test_filters_validated_against_known_values(tiny):
     check_filters(tiny, region="East", team="Beta", channel="Retail")
-    with pytest.raises(ParameterError, match="unknown region 'Atlantis'; known values in orders, reps: East, West"):
+    with pytest.raises(
+        ParameterError, match="unknown region 'Atlantis'; known values in orders, reps: East, West"
+    ):
         check_filters(tiny, region="Atlantis")
     hostile = "East'; DROP TABLE orders; --"
     with pytest.raises(ParameterError):

@@ -160,9 +160,9 @@ def test_discount_check_falls_back_to_order_lines_without_deals():
 def test_discounted_lines_query_without_reps(tmp_path):
     import duckdb
 
+    from salesnb.model.filters import Filters
     from salesnb.queries import risk as rq
     from salesnb.sources import connect
-    from salesnb.study import Filters
 
     path = tmp_path / "o.duckdb"
     con = duckdb.connect(str(path))

@@ -158,7 +158,7 @@ def test_service_study_on_demo(demo_report):
     manifest = json.loads((demo_report / "manifest.json").read_text())
     source = manifest["source"]
     period = manifest["period"]
-    from salesnb.periods import parse_period
+    from salesnb.model.periods import parse_period
 
     p = parse_period(period)
     con = duckdb.connect(source, read_only=True)

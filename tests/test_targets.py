@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from conftest import check_truths
 
-from salesnb import forecast as F
+from salesnb.metrics import forecast as F
 from salesnb.metrics import targets as tm
-from salesnb.periods import parse_period
+from salesnb.model.periods import parse_period
 
 
 def reps3(**cols) -> pd.DataFrame:
@@ -323,7 +323,7 @@ def test_target_period_is_the_next_one_once_the_period_is_complete():
     assert tm.choose_target_period(parse_period("2026-09"), "2026-09-30")[0].label == "2026-10"
     rng, why = tm.choose_target_period(parse_period("2025-Q3..2026-Q2"), "2026-09-30")
     assert (rng.label, rng.months) == ("2026-Q3..2027-Q2", 12) and "next 12 month(s)" in why
-    from salesnb.periods import span_period
+    from salesnb.model.periods import span_period
 
     nxt = tm.choose_target_period(span_period("2023-10-01", "2026-09-30"), "2026-09-30")[0]
     assert (nxt.start.isoformat(), nxt.months) == ("2026-10-01", 36)

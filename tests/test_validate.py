@@ -1,4 +1,4 @@
-"""The model's rules (salesnb.validate) on tiny hand-written frames, and `salesnb validate`."""
+"""The model's rules (salesnb.model.validate) on tiny hand-written frames, and `salesnb validate`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb.schema import TABLES
-from salesnb.validate import check_frame, coerce_column, table_schema, validate_warehouse
+from salesnb.model.schema import TABLES
+from salesnb.model.validate import check_frame, coerce_column, table_schema
+from salesnb.queries.validation import validate_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,9 +22,10 @@ from salesnb.dashboards.figures import current_period, period_choices
 from salesnb.dashboards.layout import STYLE, message_html
 from salesnb.dashboards.urls import URL_FILTERS, request_query_string, url_parameters
 from salesnb.errors import SalesnbError
-from salesnb.periods import parse_period
+from salesnb.model.filters import Filters
+from salesnb.model.periods import parse_period
+from salesnb.queries.warehouse import check_filters, known_values
 from salesnb.sources import Source, connect
-from salesnb.study import Filters, check_filters, known_values
 
 # one logger for every dashboard module; its name predates the package (log filters use it)
 log = logging.getLogger("salesnb.dashboard")
@@ -109,7 +110,7 @@ class Board:
     ) -> Board:
         """Connect, build the filter panel and the sections; a setup error gives a board that
         shows the message and has no sections. ``options`` go to the subclass's constructor."""
-        from salesnb.study import default_currency
+        from salesnb.queries.warehouse import default_currency
         from salesnb.widgets import FilterPanel
 
         server_log()

@@ -19,12 +19,12 @@ from salesnb.dashboards.boards import server_log
 from salesnb.dashboards.figures import LiveReader, data_end, resolve_target
 from salesnb.errors import ModelError
 from salesnb.metrics import performance as perf
-from salesnb.periods import Period, as_of_day, parse_period
+from salesnb.model.filters import Filters
+from salesnb.model.periods import Period, as_of_day, parse_period
 from salesnb.queries import WON, deal_status
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
 from salesnb.sources import Source
-from salesnb.study import Filters
 
 
 class Cube:

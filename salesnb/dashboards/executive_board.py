@@ -28,9 +28,9 @@ from salesnb.dashboards.layout import (
     message_html,
     svg_html,
 )
+from salesnb.model.filters import Filters
 from salesnb.plots import color_for
 from salesnb.plots.svg import svg_bar_chart, svg_column_chart
-from salesnb.study import Filters
 
 
 class ExecutiveBoard(Board):

@@ -20,7 +20,7 @@ report's alert rules); this module only composes them. Definitions:
 - *forecast to period end* = revenue to date scaled by how much of last year's same period had
   been booked by the same day (falls back to the daily run rate when last year has no data);
   equals revenue once the period is complete. (Own method: the model forecasts of
-  ``salesnb.forecast`` predict a period before it starts and take seconds to fit; a dashboard
+  ``salesnb.metrics.forecast`` predict a period before it starts and take seconds to fit; a dashboard
   redraw needs milliseconds.)
 - *pipeline coverage*, *win rate*: as the funnel study (see :func:`executive_figures`).
 - *discount compliance* = share of won deals closed in the period whose discount is within the
@@ -41,12 +41,12 @@ from salesnb.errors import ParameterError
 from salesnb.metrics import channels as chan
 from salesnb.metrics import funnel as fun
 from salesnb.metrics import performance as perf
-from salesnb.periods import Period, as_of_day, is_running, parse_period, quarter_of
+from salesnb.model.filters import Filters
+from salesnb.model.periods import Period, as_of_day, is_running, parse_period, quarter_of
+from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
-from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
 from salesnb.sources import Source
-from salesnb.study import Filters
 
 
 # -- periods ------------------------------------------------------------------------------------

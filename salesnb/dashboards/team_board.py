@@ -24,9 +24,9 @@ from salesnb.dashboards.layout import (
     table_html,
 )
 from salesnb.errors import SalesnbError
+from salesnb.model.filters import Filters
 from salesnb.plots.svg import svg_column_chart
 from salesnb.sources import Source
-from salesnb.study import Filters
 
 
 class TeamBoard(Board):

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from urllib.parse import parse_qs
 
 from salesnb.errors import ParameterError
-from salesnb.periods import parse_period
+from salesnb.model.periods import parse_period
+from salesnb.queries.warehouse import check_filters
 from salesnb.sources import Source
-from salesnb.study import check_filters
 
 URL_FILTERS = ("period", "region", "team", "channel")
 

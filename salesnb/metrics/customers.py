@@ -5,7 +5,7 @@ return (one row per customer, per cohort x month, per category pair). No I/O, no
 inputs are never mutated. Business rules (segment cut-offs, risk thresholds, horizon, discount
 rate) are arguments with documented defaults.
 
-The lifetime-value models (BG/NBD + Gamma-Gamma) live in :mod:`salesnb.clv`, which explains why
+The lifetime-value models (BG/NBD + Gamma-Gamma) live in :mod:`salesnb.metrics.clv`, which explains why
 they are written by hand with scipy; :func:`fit_clv` is re-exported here.
 
 Time units: ``customer_summary`` is in days; :func:`clv_predictions` converts it to weeks before
@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from salesnb.clv import (
+from salesnb.metrics import require_columns
+from salesnb.metrics.clv import (
     DAYS_PER_WEEK,
     WEEKS_PER_MONTH,
     ClvModel,
@@ -28,7 +29,6 @@ from salesnb.clv import (
     fit_gamma_gamma,
     summary_in_weeks,
 )
-from salesnb.metrics import require_columns
 
 # --------------------------------------------------------------------------- helpers
 
@@ -51,26 +51,6 @@ DEFAULT_SEGMENT_RULES: tuple[tuple[str, dict], ...] = (
 )
 SEGMENT_ORDER = [name for name, _ in DEFAULT_SEGMENT_RULES] + ["Other"]
 NOT_A_CUSTOMER = "(not yet a customer)"
-
-
-def rfm_input(history: pd.DataFrame, window: pd.DataFrame) -> pd.DataFrame:
-    """Combine an all-history and a look-back customer summary into the RFM inputs.
-
-    ``history``: ``customer_id, last_date, recency_days, tenure_days`` (all purchases up to the
-    as-of date). ``window``: ``customer_id, orders, revenue`` over the look-back window (e.g.
-    the last 12 months). Returns ``customer_id, last_date, recency_days, tenure_days, orders,
-    revenue`` with 0 orders / revenue for customers who did not buy in the window.
-    """
-    require_columns(
-        history, ["customer_id", "last_date", "recency_days", "tenure_days"], "history summary"
-    )
-    require_columns(window, ["customer_id", "orders", "revenue"], "window summary")
-    out = history[["customer_id", "last_date", "recency_days", "tenure_days"]].merge(
-        window[["customer_id", "orders", "revenue"]], on="customer_id", how="left"
-    )
-    out["orders"] = out["orders"].fillna(0).astype("int64")
-    out["revenue"] = out["revenue"].fillna(0.0).astype("float64")
-    return out
 
 
 def _score(values: pd.Series, n_bins: int, higher_is_better: bool) -> pd.Series:
@@ -149,7 +129,7 @@ def segment_summary(segmented: pd.DataFrame, revenue_col: str = "revenue") -> pd
     )
     out["customers_share"] = out["customers"] / max(out["customers"].sum(), 1)
     total = out["revenue"].sum()
-    out["revenue_share"] = out["revenue"] / total if total else np.nan
+    out["revenue_share"] = out["revenue"] / total if total > 0 else np.nan  # none of a net loss
     out = out.reset_index()
     out["segment"] = out["segment"].astype("str")
     cols = [
@@ -197,7 +177,7 @@ def history_notes(first_order, period_end, previous, lookback_months: int = 12) 
     Returns ``{"movement_measured": bool, "rfm": [notes], "movement": [notes]}``.
 
     >>> from datetime import date
-    >>> from salesnb.periods import parse_period
+    >>> from salesnb.model.periods import parse_period
     >>> history_notes(date(2026, 9, 1), date(2026, 10, 1), parse_period("2026-08"))["movement_measured"]
     False
     >>> history_notes(date(2023, 10, 1), date(2026, 10, 1), parse_period("2026-Q2"))
@@ -771,9 +751,11 @@ def what_to_do(
     if segments is not None and len(segments):
         s = segments.set_index("segment")
         if "At risk" in s.index and s.loc["At risk", "customers"]:
+            share = s.loc["At risk", "revenue_share"]
+            of_revenue = f", {share:.0%} of last year's revenue" if pd.notna(share) else ""
             out.append(
-                f"- Win back the **At risk** segment ({int(s.loc['At risk', 'customers'])} customers, "
-                f"{s.loc['At risk', 'revenue_share']:.0%} of last year's revenue) before they lapse to Lost."
+                f"- Win back the **At risk** segment ({int(s.loc['At risk', 'customers'])} "
+                f"customers{of_revenue}) before they lapse to Lost."
             )
         if "New" in s.index and s.loc["New", "customers"]:
             out.append(
@@ -819,7 +801,6 @@ def what_to_do(
 __all__ = [
     "DEFAULT_SEGMENT_RULES",
     "SEGMENT_ORDER",
-    "rfm_input",
     "rfm_scores",
     "rfm_segments",
     "segment_summary",

@@ -30,7 +30,7 @@ import pandas as pd
 
 from salesnb.errors import FitError
 from salesnb.metrics import require_columns
-from salesnb.periods import parse_period
+from salesnb.model.periods import parse_period
 
 # --------------------------------------------------------------------------- last year
 
@@ -38,10 +38,10 @@ from salesnb.periods import parse_period
 def period_coverage(period, first, last) -> float:
     """Share of the days of ``period`` (``start``/``end``, end exclusive) inside ``[first, last]``.
 
-    ``first``/``last``: the first and last date holding data (``salesnb.study.date_span``).
+    ``first``/``last``: the first and last date holding data (``salesnb.queries.warehouse.date_span``).
 
     >>> from datetime import date
-    >>> from salesnb.periods import parse_period
+    >>> from salesnb.model.periods import parse_period
     >>> round(period_coverage(parse_period("2025-Q3"), date(2025, 8, 1), date(2026, 9, 30)), 3)
     0.663
     >>> period_coverage(parse_period("2025-Q3"), date(2026, 2, 1), date(2026, 9, 30))
@@ -63,7 +63,7 @@ def prior_gap(prior, span, what: str = "orders") -> str | None:
     missing and what would fill it.
 
     >>> from datetime import date
-    >>> from salesnb.periods import parse_period
+    >>> from salesnb.model.periods import parse_period
     >>> prior_gap(parse_period("2025-Q3"), (date(2023, 10, 1), date(2026, 9, 30))) is None
     True
     >>> prior_gap(parse_period("2025-Q3"), (date(2025, 8, 1), date(2026, 9, 30)))
@@ -213,7 +213,7 @@ def market_share_in(table: pd.DataFrame, period) -> dict:
     used), ``covered`` (share of ``period``'s days they span), and, when the market size is
     known and positive, ``market_size`` and ``market_share``.
 
-    >>> from salesnb.periods import parse_period
+    >>> from salesnb.model.periods import parse_period
     >>> t = pd.DataFrame({"period": ["2026-Q2", "2026-Q3"], "revenue": [5.0, 10.0], "market_size": [50.0, 100.0]})
     >>> r = market_share_in(t, parse_period("2026"))
     >>> r["market_share"], round(r["covered"], 3)
@@ -241,7 +241,7 @@ def share_figures(table: pd.DataFrame, period, prior, prior_note: str | None = N
     year-earlier period and ``prior_note`` (:func:`prior_gap`) is None. Returns
     ``(figures, notes)``.
 
-    >>> from salesnb.periods import parse_period
+    >>> from salesnb.model.periods import parse_period
     >>> t = pd.DataFrame({"period": ["2025-Q3", "2026-Q3"], "revenue": [8.0, 10.0], "market_size": [100.0, 100.0]})
     >>> figures, notes = share_figures(t, parse_period("2026-Q3"), parse_period("2025-Q3"))
     >>> round(figures["market_share_change"], 3), notes

@@ -32,8 +32,8 @@ import pandas as pd
 from scipy import stats
 
 from salesnb.metrics import require_columns
-from salesnb.periods import Period, parse_period
-from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
+from salesnb.model.periods import Period, parse_period
+from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY
 
 _PREFERENCE = ("quarter", "month", "year", "half")
 
@@ -83,7 +83,7 @@ def coverage_note(
     """Why ``period`` cannot serve as a comparison: None when the data (``first`` to ``last``,
     both included) covers it entirely, else a one-line reason.
 
-    >>> from salesnb.periods import parse_period
+    >>> from salesnb.model.periods import parse_period
     >>> coverage_note(parse_period("2025-Q3"), "2024-01-01", "2026-09-30") is None
     True
     >>> coverage_note(parse_period("2025"), "2025-07-01", "2026-09-30")

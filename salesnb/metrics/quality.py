@@ -17,7 +17,7 @@ import math
 import pandas as pd
 
 from salesnb.metrics import require_columns
-from salesnb.schema import TABLES
+from salesnb.model.schema import TABLES
 
 FK_HEADLINE = {  # (table, column) -> headline key
     ("orders", "customer_id"): "fk_orders_customers_pct",

@@ -16,7 +16,7 @@ from scipy import stats
 from salesnb.metrics import require_columns
 from salesnb.metrics.customers import pareto_curve, top_n_share
 from salesnb.metrics.performance import discount_breaches
-from salesnb.schema import DEFAULT_DISCOUNT_AUTHORITY
+from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY
 
 __all__ = [
     "discount_breaches",

@@ -1,7 +1,7 @@
 """Target setting: seasonality, growth, the SMART target, its top-down split to regions, teams and reps.
 
 Pure functions (pandas in, pandas/number out). The baseline forecast itself lives in
-:mod:`salesnb.forecast`; this module turns it into a target and splits the target.
+:mod:`salesnb.metrics.forecast`; this module turns it into a target and splits the target.
 
 Which period the target is for (:func:`choose_target_period`): a period the data covers
 to its last day is reviewed, and the target is proposed for the next period of the same
@@ -36,7 +36,7 @@ import pandas as pd
 
 from salesnb.metrics import require_columns
 from salesnb.metrics.performance import resolve_targets
-from salesnb.periods import Period
+from salesnb.model.periods import Period
 
 #: weight column each split method reads from the weights frame
 METHOD_COLUMNS = {
@@ -137,7 +137,7 @@ def choose_target_period(period: Period, data_last, as_of=None) -> tuple[Period,
     ``data_last`` is the last order date; with ``as_of`` the data is taken as known up to that
     day only (a study run "as of" mid-quarter sets the target for that quarter).
 
-    >>> from salesnb.periods import parse_period
+    >>> from salesnb.model.periods import parse_period
     >>> choose_target_period(parse_period("2026-Q3"), "2026-09-30")[0].label
     '2026-Q4'
     >>> choose_target_period(parse_period("2026-Q4"), "2026-11-15")[0].label
@@ -884,7 +884,7 @@ def achievement_curve(
 
     Columns ``target, probability`` (decreasing in target).
     """
-    from salesnb.forecast import prob_at_least
+    from salesnb.metrics.forecast import prob_at_least
 
     targets = np.linspace(low * median, high * median, points)
     return pd.DataFrame(
@@ -898,7 +898,7 @@ def review_figures(
     """The period reviewed before the target: its revenue and the same period last year (None
     when the data does not cover it entirely — ``last_year_note`` says why).
 
-    >>> from salesnb.periods import parse_period
+    >>> from salesnb.model.periods import parse_period
     >>> r = review_figures(parse_period("2026-Q3"), {"revenue": 115.0}, {"revenue": 100.0})
     >>> r["period"], r["revenue"], r["last_year_revenue"]
     ('2026-Q3', 115.0, 100.0)
@@ -915,7 +915,7 @@ def review_figures(
 def review_markdown(review: dict | None, currency: str = "USD") -> str:
     """One sentence on the reviewed period (or why there is none).
 
-    >>> from salesnb.periods import parse_period
+    >>> from salesnb.model.periods import parse_period
     >>> r = review_figures(parse_period("2026-Q3"), {"revenue": 1150.0}, {"revenue": 1000.0})
     >>> review_markdown(r)
     '2026-Q3 closed at **1.1k USD**, **+15.0%** vs the same period last year (1.0k USD).'
@@ -994,7 +994,7 @@ def target_summary(
 ) -> dict:
     """Every figure the study reports, in one flat dict (headline keys included).
 
-    ``period`` is the target period; ``forecast`` a :class:`salesnb.forecast.BaselineForecast`
+    ``period`` is the target period; ``forecast`` a :class:`salesnb.metrics.forecast.BaselineForecast`
     or None; ``last_year``/``actual`` come from ``period_totals`` (``actual`` None when the
     period is not fully in the data; ``last_year`` not used when ``last_year_note`` says it is
     not covered); ``seasonal`` the seasonal index or None; ``monthly`` the complete-month

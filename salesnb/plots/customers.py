@@ -22,10 +22,13 @@ def segment_bars(summary: pd.DataFrame, ax=None, currency: str = "USD"):
     for y, (rev, n, share) in enumerate(
         zip(s["revenue"], s["customers"], s["revenue_share"], strict=True)
     ):
-        ax.text(rev, y, f"  {n:,} customers, {share:.0%}", va="center", fontsize=9)
-    if len(s):
+        label = f"  {n:,} customers" + (f", {share:.0%}" if pd.notna(share) else "")
+        ax.text(rev, y, label, va="center", fontsize=9)
+    if len(s) and s["revenue_share"].notna().any():
         top = s.sort_values("revenue", ascending=False).iloc[0]
         ax.set_title(f"{top['segment']} bring {top['revenue_share']:.0%} of last year's revenue")
+    elif len(s):
+        ax.set_title("Revenue by segment: returns at or above sales over the last 12 months")
     ax.set_xlabel("Revenue, last 12 months")
     money_axis(ax, axis="x", currency=currency)
     ax.set_ylabel("")

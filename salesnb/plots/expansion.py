@@ -11,8 +11,8 @@ def opportunity_map(table: pd.DataFrame, top: str | None = None, ax=None):
     """Growth (y) against market share (x), bubble area = market size; ``top`` highlighted."""
     ax = new_ax(ax)
     d = table.dropna(subset=["growth"]).copy()
-    size = d["market_size"].fillna(d["revenue"])
-    area = 2000 * size / size.max() if len(size) and size.max() > 0 else 100
+    size = d["market_size"].fillna(d["revenue"]).clip(lower=0)  # a net loss: smallest dot
+    area = (2000 * size / size.max()).clip(lower=20) if len(size) and size.max() > 0 else 100
     x = d["market_share"].fillna(d["revenue_share"])
     colors = [PALETTE[3] if c == top else PALETTE[0] for c in d["country"]]
     ax.scatter(x, d["growth"], s=area, c=colors, alpha=0.6, edgecolor="white")

@@ -47,13 +47,17 @@ def competitor_bars(shares: pd.DataFrame, our_share: float | None = None, ax=Non
     s = shares[["competitor", "share"]].copy()
     if our_share is not None and not pd.isna(our_share):
         s = pd.concat([s, pd.DataFrame({"competitor": ["Us"], "share": [our_share]})])
-    s = s.sort_values("share")
+    s = s.sort_values("share", na_position="first")
     ax = new_ax(ax, figsize=(8, 0.35 * len(s) + 1.5))
     ax.barh(s["competitor"].astype(str), s["share"], color=[color_for(c) for c in s["competitor"]])
     pct_axis(ax, "x")
     ax.set_xlabel("Share of the market (%)")
     leader = s.iloc[-1]
-    ax.set_title(f"{leader['competitor']} holds the largest share ({leader['share']:.0%})")
+    ax.set_title(
+        f"{leader['competitor']} holds the largest share ({leader['share']:.0%})"
+        if pd.notna(leader["share"])
+        else "Competitors' shares of the market"
+    )
     return ax
 
 
@@ -61,7 +65,9 @@ def growth_share_matrix(table: pd.DataFrame, key: str = "category", ax=None):
     """Scatter of share of our revenue (x) vs growth (y), bubble = revenue, quadrant lines."""
     ax = new_ax(ax, figsize=(7, 5))
     t = table.dropna(subset=["growth"])
-    size = 2000 * t["revenue"] / t["revenue"].max()
+    # a category netting below zero (returns above sales) still gets a visible dot
+    top = t["revenue"].max() if len(t) and t["revenue"].max() > 0 else 1.0
+    size = (2000 * t["revenue"] / top).clip(lower=20)
     ax.scatter(t["share"], t["growth"], s=size, alpha=0.6, color=[color_for(c) for c in t[key]])
     for r in t.itertuples():
         ax.annotate(

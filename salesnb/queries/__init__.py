@@ -1,7 +1,7 @@
 """Backend-agnostic aggregations over the fact tables (layer 3 of DESIGN.md).
 
 Every function takes a :class:`~salesnb.source.Source` and
-:class:`~salesnb.study.Filters`, builds an Ibis expression that the engine
+:class:`~salesnb.model.filters.Filters`, builds an Ibis expression that the engine
 (DuckDB by default, Postgres or Spark through the same Source) evaluates, and
 returns a small pandas DataFrame. Nothing here pulls a whole fact table into
 pandas. Filter values enter expressions as literals in the Ibis tree, never as

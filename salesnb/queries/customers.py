@@ -12,6 +12,7 @@ from datetime import date
 import ibis
 import pandas as pd
 
+from salesnb.model.columns import require_columns
 from salesnb.queries import filtered_orders
 from salesnb.sources import Source
 
@@ -145,17 +146,36 @@ def customer_revenue(src: Source, filters=None, start=None, end=None) -> pd.Data
     return df.sort_values("customer_id").reset_index(drop=True)
 
 
+def rfm_input(history: pd.DataFrame, window: pd.DataFrame) -> pd.DataFrame:
+    """Combine an all-history and a look-back customer summary into the RFM inputs.
+
+    ``history``: ``customer_id, last_date, recency_days, tenure_days`` (all purchases up to the
+    as-of date). ``window``: ``customer_id, orders, revenue`` over the look-back window (e.g.
+    the last 12 months). Returns ``customer_id, last_date, recency_days, tenure_days, orders,
+    revenue`` with 0 orders / revenue for customers who did not buy in the window.
+    """
+    require_columns(
+        history, ["customer_id", "last_date", "recency_days", "tenure_days"], "history summary"
+    )
+    require_columns(window, ["customer_id", "orders", "revenue"], "window summary")
+    out = history[["customer_id", "last_date", "recency_days", "tenure_days"]].merge(
+        window[["customer_id", "orders", "revenue"]], on="customer_id", how="left"
+    )
+    out["orders"] = out["orders"].fillna(0).astype("int64")
+    out["revenue"] = out["revenue"].fillna(0.0).astype("float64")
+    return out
+
+
 def rfm_frame(
     src: Source, filters=None, end=None, lookback_months: int = 12, history=None
 ) -> pd.DataFrame:
     """RFM inputs as of the day before ``end`` (default: the filters' end).
 
     Recency and tenure come from all purchases before ``end``; orders and revenue from the
-    ``lookback_months`` before it. Columns as :func:`salesnb.metrics.customers.rfm_input`.
+    ``lookback_months`` before it. Columns as :func:`rfm_input`.
     ``history``: ``customer_summary(src, filters, end=end)`` when the caller already has it
     (it is the all-history half of the inputs; passing it saves scanning the orders again).
     """
-    from salesnb.metrics.customers import rfm_input
     from salesnb.queries import customer_summary
 
     end = end if end is not None else (filters.end if filters is not None else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from salesnb.periods import Period, parse_period
+from salesnb.model.periods import Period, parse_period
 from salesnb.sources import Source
 
 

@@ -258,13 +258,13 @@ def commission_lines(src: Source, filters=None) -> pd.DataFrame:
 
 def market_by_region_segment(src: Source, period=None) -> pd.DataFrame:
     """Market size per region x segment for the market period covering the start of ``period``
-    (a :class:`~salesnb.periods.Period`; else the latest market period starting before its end,
+    (a :class:`~salesnb.model.periods.Period`; else the latest market period starting before its end,
     else the latest of all). ``market_size`` repeats on each competitor row, so it is taken
     once per (region, country, segment).
 
     Columns: ``period, region, segment, market_size``.
     """
-    from salesnb.periods import parse_period
+    from salesnb.model.periods import parse_period
 
     empty = pd.DataFrame(columns=["period", "region", "segment", "market_size"])
     m = src.table("market")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
-from salesnb.schema import TABLES
+from salesnb.model.schema import TABLES
 from salesnb.sources import Source
 
 # The date that places a row of each table in time (for date ranges).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from salesnb.periods import Period
+from salesnb.model.periods import Period
 from salesnb.queries import revenue_by, total_revenue
 from salesnb.sources import Source
 

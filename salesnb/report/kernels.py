@@ -82,8 +82,8 @@ PRELOAD = (
     "statsmodels.formula.api",
     "salesnb.study",
     "salesnb.queries",
-    "salesnb.forecast",
-    "salesnb.clv",
+    "salesnb.metrics.forecast",
+    "salesnb.metrics.clv",
 )
 # Every module of these packages is preloaded too. salesnb.plots leaves the backend unpicked
 # (MPLBACKEND names it); each kernel sets up inline charts itself (_inline_charts).

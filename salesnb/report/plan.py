@@ -12,7 +12,7 @@ import yaml
 
 from salesnb import config, studies
 from salesnb.errors import InputError, ParameterError
-from salesnb.periods import last_complete_quarter
+from salesnb.model.periods import last_complete_quarter
 from salesnb.report.parameters import Parameter, coerce, notebook_parameters
 
 # Parameters the runner decides for every study; a user sets them through run_report's own options.
@@ -37,7 +37,7 @@ class Job:
 class Plan:
     source: str
     source_description: str
-    period: object  # salesnb.periods.Period
+    period: object  # salesnb.model.periods.Period
     common: dict
     jobs: list[Job]
     fingerprint: str
@@ -74,7 +74,7 @@ class _RowCounter:
         self.src, self.counts, self.spans = src, {}, {}
 
     def count(self, study, period) -> None:
-        from salesnb.study import date_span, rows_in_period
+        from salesnb.queries.warehouse import date_span, rows_in_period
 
         tables = [t for t in study.dated_tables if (t, period.label) not in self.counts]
         for t, n in rows_in_period(self.src, period, tables).items():
@@ -146,7 +146,7 @@ def _common(given: dict) -> dict:
 
 def _periods(src, period, as_of, selected) -> tuple[object, str, dict]:
     """The run's period and why; and, without a given period, each study's own (period, why)."""
-    from salesnb.study import default_period_why, resolve_period
+    from salesnb.queries.warehouse import default_period_why, resolve_period
 
     if period:
         label = coerce(period, "str", "period")
@@ -200,8 +200,8 @@ def _job(s, declared, tables, src_rows, job_period, why, run_params, given) -> J
 
 def plan_report(source=None, period=None, only=None, params_kv=(), params_file=None) -> Plan:
     """Check everything that can be checked before a study runs; raise ParameterError/InputError."""
+    from salesnb.queries.warehouse import check_filters, default_currency
     from salesnb.sources import connect
-    from salesnb.study import check_filters, default_currency
 
     given = _read_params(params_kv, params_file)
     for key in RUNNER_PARAMETERS:

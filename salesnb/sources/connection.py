@@ -22,7 +22,7 @@ import ibis
 
 from salesnb import config
 from salesnb.errors import InputError, ModelError
-from salesnb.schema import TABLES
+from salesnb.model.schema import TABLES
 
 # ibis 12 still calls duckdb's fetch_arrow_table(); the warning is theirs, not the user's.
 warnings.filterwarnings(

@@ -488,7 +488,7 @@ def test_input_files_are_opened_read_only(folder, tmp_path):
 
 def test_demo_company_round_trips_through_csv_and_parquet(demo_warehouse, tmp_path):
     """Every canonical table exported as files and ingested back: same rows, same sums."""
-    from salesnb.schema import TABLES
+    from salesnb.model.schema import TABLES
 
     export = tmp_path / "export"
     export.mkdir()

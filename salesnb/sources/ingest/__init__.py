@@ -7,7 +7,7 @@ reason in the ``quarantine`` table (``table_name, source_file, row_number, colum
 reason, raw, severity``; ``raw`` is the source row as JSON text), or **filtered** out by
 its source's ``where:``, so ``rows_in == accepted + quarantined + filtered`` for every
 table (``filtered`` is reported for tables that have a ``where:``). Row rules live in
-:mod:`salesnb.validate` (pandera). ``severity`` is ``error`` for a row (or lookup line)
+:mod:`salesnb.model.validate` (pandera). ``severity`` is ``error`` for a row (or lookup line)
 that was not loaded and ``warning`` for a row that *was* loaded with one value left empty
 (an optional link that does not resolve, a value outside a closed set; see below).
 
@@ -133,7 +133,7 @@ from pathlib import Path
 import pandas as pd
 
 from salesnb.errors import InputError
-from salesnb.schema import TABLES
+from salesnb.model.schema import TABLES
 from salesnb.sources.ingest.accounting import IngestResult, account_table, read_lookup
 from salesnb.sources.ingest.build import (
     CLOSED_SETS,

@@ -2,7 +2,7 @@
 
 :class:`IngestResult` holds the counts per table and per lookup and prints the summary;
 :func:`account_table` checks one table's rows against the rules (pandera, in
-:mod:`salesnb.validate`) and writes a quarantine row for each one not loaded, asserting
+:mod:`salesnb.model.validate`) and writes a quarantine row for each one not loaded, asserting
 ``rows_in == accepted + quarantined + filtered``; :func:`read_lookup` does the same for a
 lookup (``rows_in == accepted + malformed``).
 """
@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from salesnb.errors import InputError
-from salesnb.schema import TABLES
+from salesnb.model.schema import TABLES
+from salesnb.model.validate import PANDAS_DTYPES, check_frame
 from salesnb.sources.ingest.build import Piece, apply_null_values, null_markers
 from salesnb.sources.ingest.expressions import _Context
 from salesnb.sources.ingest.mapping import Mapping, SourceSpec
 from salesnb.sources.ingest.plan import _match
 from salesnb.sources.ingest.readers import RawFile, _Reader
 from salesnb.sources.ingest.write import _existing_keys
-from salesnb.validate import PANDAS_DTYPES, check_frame
 
 
 @dataclass

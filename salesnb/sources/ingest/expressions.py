@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from salesnb.errors import InputError
-from salesnb.schema import TABLES
+from salesnb.model.schema import TABLES
+from salesnb.model.validate import _parse_number, coerce_column, quiet_connect
 from salesnb.sources.ingest.mapping import Mapping, SourceSpec
 from salesnb.sources.ingest.readers import RawFile, _norm
 from salesnb.sql import quote_ident
-from salesnb.validate import _parse_number, coerce_column, quiet_connect
 
 
 @dataclass

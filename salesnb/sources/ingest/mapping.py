@@ -16,7 +16,7 @@ import yaml
 
 from salesnb import config
 from salesnb.errors import InputError
-from salesnb.schema import TABLES
+from salesnb.model.schema import TABLES
 
 MAPPING_KEYS = {
     "name",

@@ -6,7 +6,7 @@ import fnmatch
 from pathlib import Path
 
 from salesnb.errors import InputError
-from salesnb.schema import TABLES
+from salesnb.model.schema import TABLES
 from salesnb.sources.ingest.mapping import Mapping, SourceSpec
 from salesnb.sources.ingest.readers import DATA_EXTS, EXCEL_EXTS, _norm, excel_sheets
 

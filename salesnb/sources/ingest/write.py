@@ -14,9 +14,9 @@ import pandas as pd
 
 from salesnb.errors import InputError
 from salesnb.fileio import atomic_replace
-from salesnb.schema import DUCKDB_TYPES, TABLES
+from salesnb.model.schema import DUCKDB_TYPES, TABLES
+from salesnb.model.validate import coerce_column, quiet_connect
 from salesnb.sql import quote_ident
-from salesnb.validate import coerce_column, quiet_connect
 
 QUARANTINE_COLUMNS = {
     "table_name": "VARCHAR",
@@ -86,7 +86,7 @@ def write_warehouse(
     """Build the new warehouse in a temporary copy and swap it in atomically.
 
     ``settings`` (the mapping's whole-export ``currency``) are kept in ``salesnb_settings``
-    (key, value), where ``salesnb.study.default_currency`` finds them."""
+    (key, value), where ``salesnb.queries.warehouse.default_currency`` finds them."""
     into.parent.mkdir(parents=True, exist_ok=True)
     try:
         with atomic_replace(into, tag="ingest", sidecars=(".wal",)) as tmp:

@@ -67,7 +67,7 @@ from pathlib import Path
 
 import yaml
 
-from salesnb.schema import TABLES
+from salesnb.model.schema import TABLES
 from salesnb.sources.ingest.mapping import _Loader
 from salesnb.sources.ingest.readers import _close_workbooks
 from salesnb.sources.mapdraft.propose import Proposal, propose

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from salesnb.schema import TABLES, Table
+from salesnb.model.schema import TABLES, Table
 from salesnb.sources.mapdraft.score import (
     ENTITY_TABLES,
     MIN_SCORE,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from salesnb.schema import TABLES
+from salesnb.model.schema import TABLES
 from salesnb.sources.mapdraft.sniff import ColumnProfile, _short
 from salesnb.sources.mapdraft.words import _CJK, _VOCAB_COLUMNS, synonyms
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from salesnb.errors import InputError
+from salesnb.model.validate import DATE_FORMATS, FALSE_WORDS, TRUE_WORDS, coerce_column
 from salesnb.sources.ingest.readers import (
     CSV_EXTS,
     EXCEL_EXTS,
@@ -38,7 +39,6 @@ from salesnb.sources.ingest.readers import (
     read_parquet,
 )
 from salesnb.sources.mapdraft.words import _CJK, _LOST, _VOCAB, _WON, norm_header
-from salesnb.validate import DATE_FORMATS, FALSE_WORDS, TRUE_WORDS, coerce_column
 
 TEXT_EXTS = {".txt", ".dat"}  # read as text tables when they look like one
 SAMPLE_BYTES = 8 << 20  # text files larger than this are sampled (their head only)

@@ -1,7 +1,7 @@
 """The canonical sales data model (DESIGN.md), as data.
 
 Each table lists its columns with a logical type, which columns are required,
-its key and its foreign keys. Validation (``salesnb.validate``), ingest, the
+its key and its foreign keys. Validation (``salesnb.model.validate``), ingest, the
 demo generator and the query layer all read this one description, so a column
 is renamed in one place.
 

@@ -12,7 +12,7 @@ Accepted labels (``parse_period``):
 - ranges of any two of these: ``2017-06..2018-12``, ``2025-Q3..2026-Q2``, ``2024..2025``
   (from the start of the first to the end of the second, both included);
 - ``all``: the whole history in the warehouse (resolved against the data by
-  ``salesnb.study.resolve_period``, which calls :func:`span_period`).
+  ``salesnb.queries.warehouse.resolve_period``, which calls :func:`span_period`).
 
 A :class:`Period` is a half-open date range ``[start, end)`` with a label, so
 "same period last year" and "months in the period" are one call each. Written here
@@ -231,7 +231,7 @@ def parse_period(text: str) -> Period:
     text = str(text).strip()
     if text.lower() == "all":
         raise ParameterError(
-            "period 'all' needs the warehouse's dates: use salesnb.study.resolve_period"
+            "period 'all' needs the warehouse's dates: use salesnb.queries.warehouse.resolve_period"
         )
     if ".." in text:
         a, _, b = text.partition("..")
