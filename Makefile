@@ -38,8 +38,9 @@ lab: $(DEMO) ## open the studies in JupyterLab
 test: $(VENV)/.installed ## set up, then run the whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-lint: $(VENV)/.installed ## ruff lint + format check
+lint: $(VENV)/.installed ## ruff lint + format check + the layered import contract
 	$(BIN)/ruff check salesnb tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check salesnb tests benchmarks
 
 format: $(VENV)/.installed ## apply ruff fixes and formatting

@@ -1,0 +1,1938 @@
+"""Deals one by one: the win probability of each open deal, forecast calls, stuck deals.
+
+Pure functions over the deal-level frames of :mod:`salesnb.queries.deals` (one row per
+deal, one per stage entry, one per forecast call), all already cut at ``as_of``.
+
+How the win model learns without peeking (and why it is written by hand):
+
+- **Snapshots, not final rows.** A closed deal's recorded stage is where it ended, which is
+  the outcome itself. So the model learns from *snapshots*: every deal open on a grid of
+  dates (every ``snapshot_days`` back from ``as_of``), described as it stood that day (stage
+  held, days in that stage, age, amount, discount, source, segment, product, competitor, and
+  the rep's and the account's win rates over deals closed *before* that day), labelled with
+  how it ended. A deal open on several grid dates gives several rows; confidence intervals
+  treat a deal as one cluster.
+- **Resolution horizon.** Labels are read on a fixed day; deals that close slowly are still
+  open then, so snapshots taken just before it would over-represent quick deals. Snapshots
+  stop one horizon (the 90th percentile of the sales cycle) before the day labels are read.
+- **Time-based hold-out.** The model and the stage baseline are trained on deals closed
+  before a cut date (``as_of`` minus ``holdout_days``) and scored on snapshots taken after it,
+  whose deals therefore closed after it.
+- **Fields recorded at close.** A field filled on lost deals and (almost) never on won ones
+  (in the demo, ``competitor`` is only recorded when a deal is lost to one) is written when
+  the deal ends, not known while it is open: it is left out of the model and the page says so.
+- **The fit.** statsmodels' GLM Binomial (logit link) with a small ridge penalty on
+  standardised features, solved by Newton steps on the model's own ``loglike``, ``score``
+  and ``hessian``: ``GLM.fit_regularized`` returns no standard errors, and the driver table
+  needs intervals. Intervals are the cluster-robust sandwich at the penalised solution
+  (bread: penalised information; meat: per-deal score sums). The penalty keeps a rep who won
+  every deal, or a stage nobody left, from sending a coefficient to infinity.
+- **AUC** is the Mann-Whitney statistic (average ranks for ties), written here because
+  scikit-learn is not a dependency; **Brier** is the mean squared error of the probability.
+
+The stage baseline is the CRM convention: a fixed probability per stage, the win rate of the
+deals that passed each stage (``win_from_stage`` of :func:`salesnb.metrics.funnel.stage_conversion`,
+the funnel study's own rule), estimated on the same training window.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from scipy.stats import norm, rankdata
+
+from salesnb.metrics import require_columns
+from salesnb.model.periods import parse_period
+
+WON, LOST, OPEN = "won", "lost", "open"
+NONE_LEVEL, OTHER_LEVEL = "(none)", "(other)"
+
+#: numeric model features and how the page names them (per one standard deviation)
+NUMERIC_FEATURES = {
+    "log_days_in_stage": "days in stage (log)",
+    "log_age_days": "deal age (log days)",
+    "log_amount": "amount (log)",
+    "discount": "discount",
+    "rep_win_rate": "rep's prior win rate",
+    "account_win_rate": "account's prior win rate",
+    "log_account_deals": "account's prior closed deals (log)",
+}
+#: categorical model features and how the page names them
+CATEGORICAL_FEATURES = {
+    "stage": "stage",
+    "source": "source",
+    "segment": "segment",
+    "product_group": "product",
+    "competitor": "competitor",
+}
+
+
+def _ts(d) -> pd.Timestamp:
+    return pd.Timestamp(d).normalize()
+
+
+def auc(y, p) -> float:
+    """Area under the ROC curve: the chance a won deal scores above a lost one (ties count half).
+
+    The Mann-Whitney U statistic over average ranks; NaN unless both outcomes occur.
+
+    >>> auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    >>> auc([0, 1, 0, 1], [0.2, 0.2, 0.2, 0.2])  # a constant score cannot rank: one half
+    0.5
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    ok = ~(np.isnan(y) | np.isnan(p))
+    y, p = y[ok], p[ok]
+    pos, neg = int((y == 1).sum()), int((y == 0).sum())
+    if not pos or not neg:
+        return float("nan")
+    ranks = rankdata(p)
+    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def brier(y, p) -> float:
+    """Brier score: mean squared gap between the probability and the outcome (0 = perfect).
+
+    >>> brier([1, 0, 1, 0], [0.9, 0.2, 0.6, 0.5])
+    0.115
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    ok = ~(np.isnan(y) | np.isnan(p))
+    if not ok.any():
+        return float("nan")
+    return float(round(np.mean((p[ok] - y[ok]) ** 2), 12))
+
+
+def calibration_table(y, p, bins: int = 10) -> pd.DataFrame:
+    """Predicted against observed win rate in ``bins`` equal-count groups (deciles by default).
+
+    Groups follow the rank of the probability (ties split by position), so a score with few
+    distinct values still gives equal groups. Returns ``bin, deals, predicted, observed``.
+
+    >>> calibration_table([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], bins=2).values.tolist()
+    [[1.0, 2.0, 0.15000000000000002, 0.0], [2.0, 2.0, 0.8, 1.0]]
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    ok = ~(np.isnan(y) | np.isnan(p))
+    y, p = y[ok], p[ok]
+    cols = ["bin", "deals", "predicted", "observed"]
+    if not len(y):
+        return pd.DataFrame(columns=cols)
+    order = np.argsort(p, kind="stable")
+    group = np.empty(len(p), dtype=int)
+    group[order] = np.arange(len(p)) * min(bins, len(p)) // len(p)
+    df = pd.DataFrame({"bin": group + 1, "y": y, "p": p})
+    out = df.groupby("bin").agg(
+        deals=("y", "size"), predicted=("p", "mean"), observed=("y", "mean")
+    )
+    return out.reset_index().astype(float)[cols]
+
+
+def snapshot_dates(as_of, first, step_days: int = 28) -> list[pd.Timestamp]:
+    """Dates every ``step_days`` back from ``as_of`` (included) down to ``first``, ascending.
+
+    >>> [str(d.date()) for d in snapshot_dates("2026-03-31", "2026-02-01", 28)]
+    ['2026-02-03', '2026-03-03', '2026-03-31']
+    """
+    if step_days < 1:
+        raise ValueError("snapshot_days must be at least 1")
+    end, first = _ts(as_of), _ts(first)
+    if first > end:
+        return []
+    n = (end - first).days // step_days
+    return [end - pd.Timedelta(days=step_days * k) for k in range(n, -1, -1)]
+
+
+def _created(deals: pd.DataFrame, history: pd.DataFrame) -> pd.Series:
+    """Created date, or the first stage entry for a deal exported without one."""
+    created = pd.to_datetime(deals["created_date"])
+    if created.isna().any() and len(history):
+        first = history.groupby("opportunity_id")["entered_date"].min()
+        created = created.fillna(deals["opportunity_id"].map(first))
+    return created
+
+
+def open_on(deals: pd.DataFrame, day, history: pd.DataFrame | None = None) -> pd.Series:
+    """Mask of deals open at the end of ``day``: created by then and not closed by then.
+
+    >>> d = pd.DataFrame({"opportunity_id": ["a", "b", "c"], "status": ["won", "open", "lost"],
+    ...                   "created_date": pd.to_datetime(["2026-01-01", "2026-01-05", "2026-03-01"]),
+    ...                   "close_date": pd.to_datetime(["2026-02-01", None, "2026-03-09"])})
+    >>> open_on(d, "2026-01-31").tolist()
+    [True, True, False]
+    """
+    t = _ts(day)
+    hist = history if history is not None else pd.DataFrame(columns=["opportunity_id"])
+    created = _created(deals, hist)
+    close = pd.to_datetime(deals["close_date"])
+    status = deals["status"].astype(str)
+    return ((created <= t) & (close.isna() | (close > t)) & status.isin([WON, LOST, OPEN])).fillna(
+        False
+    )
+
+
+def deal_snapshots(deals: pd.DataFrame, history: pd.DataFrame, dates) -> pd.DataFrame:
+    """One row per deal open on each date, as it stood that day.
+
+    ``deals``: a :func:`~salesnb.queries.deals.deal_table` frame; ``history``: stage entries
+    (``opportunity_id, stage, entered_date``, may be empty). Returns the deal's own columns
+    (its ``stage`` renamed ``recorded_stage``) with ``ref_date, stage, stage_entered,
+    days_in_stage, age_days``. ``stage`` is the stage held on ``ref_date`` according to the
+    stage history; without one it is unknown (None), and so are the days in stage: a closed
+    deal's recorded stage is where it ended, which would give its outcome away.
+    """
+    require_columns(
+        deals, ["opportunity_id", "created_date", "close_date", "status"], "deal_snapshots"
+    )
+    d = deals.assign(created_date=_created(deals, history))
+    d = d[d["created_date"].notna() & d["status"].isin([WON, LOST, OPEN])]
+    d = d.rename(columns={"stage": "recorded_stage"})
+    created = d["created_date"].to_numpy()
+    close = pd.to_datetime(d["close_date"]).to_numpy()
+    parts = []
+    for t in sorted({_ts(x) for x in dates}):
+        tv = np.datetime64(t)
+        m = (created <= tv) & (np.isnat(close) | (close > tv))
+        if m.any():
+            parts.append(d.loc[m].assign(ref_date=t))
+    cols = list(d.columns) + ["ref_date", "stage", "stage_entered", "days_in_stage", "age_days"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    rows = pd.concat(parts, ignore_index=True)
+    rows["ref_date"] = pd.to_datetime(rows["ref_date"]).astype("datetime64[ns]")
+    rows["opportunity_id"] = rows["opportunity_id"].astype(str).astype(object)
+    if len(history):
+        h = pd.DataFrame(
+            {
+                "opportunity_id": history["opportunity_id"].astype(str).astype(object),
+                "__stage": history["stage"].astype(object),
+                "stage_entered": pd.to_datetime(history["entered_date"]).astype("datetime64[ns]"),
+            }
+        ).sort_values("stage_entered", kind="stable")
+        rows = pd.merge_asof(
+            rows.sort_values("ref_date", kind="stable"),
+            h,
+            left_on="ref_date",
+            right_on="stage_entered",
+            by="opportunity_id",
+            direction="backward",
+        )
+        rows["stage"] = rows["__stage"]
+        rows = rows.drop(columns="__stage")
+        rows["days_in_stage"] = (rows["ref_date"] - rows["stage_entered"]).dt.days.astype(float)
+    else:
+        rows["stage"] = None
+        rows["stage_entered"] = pd.NaT
+        rows["days_in_stage"] = np.nan
+    rows["age_days"] = (rows["ref_date"] - rows["created_date"]).dt.days.astype(float)
+    return rows.sort_values(["ref_date", "opportunity_id"]).reset_index(drop=True)[cols]
+
+
+def _closed_before(ev: pd.DataFrame, keys: np.ndarray, days: np.ndarray) -> tuple:
+    """Won and closed counts of each key over events (``key, close_date, won``) before each day."""
+    won = np.zeros(len(keys))
+    n = np.zeros(len(keys))
+    if ev.empty or not len(keys):
+        return won, n
+    per = ev.groupby(["key", "close_date"])["won"].agg(["sum", "size"]).reset_index()
+    per[["cum_won", "cum_n"]] = per.groupby("key")[["sum", "size"]].cumsum()
+    per["key"] = per["key"].astype(object)
+    left = pd.DataFrame(
+        {"key": pd.Series(keys, dtype=object), "day": days, "__i": np.arange(len(keys))}
+    )
+    left = left[pd.notna(left["key"])].sort_values("day", kind="stable")
+    m = pd.merge_asof(
+        left,
+        per.sort_values("close_date", kind="stable")[["key", "close_date", "cum_won", "cum_n"]],
+        left_on="day",
+        right_on="close_date",
+        by="key",
+        direction="backward",
+        allow_exact_matches=False,
+    )
+    i = m["__i"].to_numpy()
+    won[i] = m["cum_won"].fillna(0.0).to_numpy()
+    n[i] = m["cum_n"].fillna(0.0).to_numpy()
+    return won, n
+
+
+def prior_win_rates(
+    rows: pd.DataFrame,
+    deals: pd.DataFrame,
+    key: str,
+    prior_weight: float = 10.0,
+    window_days: int | None = None,
+) -> pd.DataFrame:
+    """Win rate of each row's ``key`` (rep_id, customer_id) over deals closed before its ``ref_date``.
+
+    Shrunk toward the company's win rate over the same days: ``(won + w x p0) / (closed + w)``
+    with ``w = prior_weight`` pseudo-deals, so a rep with two wins out of two is not a 100 %
+    rep. Only deals closed strictly before the row's own reference date count (and, with
+    ``window_days``, no earlier than that many days before it). Returns ``rate, closed``
+    aligned with ``rows`` (``rate`` NaN when nothing had closed yet).
+
+    >>> d = pd.DataFrame({"rep_id": ["a", "a", "b"], "status": ["won", "lost", "won"],
+    ...                   "close_date": pd.to_datetime(["2026-01-05", "2026-01-06", "2026-01-07"])})
+    >>> r = pd.DataFrame({"rep_id": ["a", "a"], "ref_date": pd.to_datetime(["2026-01-06", "2026-02-01"])})
+    >>> prior_win_rates(r, d, "rep_id", prior_weight=0).values.tolist()
+    [[1.0, 1.0], [0.5, 2.0]]
+    >>> prior_win_rates(r, d, "rep_id", prior_weight=0, window_days=20).values.tolist()
+    [[1.0, 1.0], [nan, 0.0]]
+    """
+    require_columns(rows, [key, "ref_date"], "prior_win_rates(rows)")
+    require_columns(deals, [key, "status", "close_date"], "prior_win_rates(deals)")
+    closed = deals[deals["status"].isin([WON, LOST]) & deals["close_date"].notna()]
+    out = pd.DataFrame(index=rows.index, data={"rate": np.nan, "closed": 0.0})
+    if closed.empty or rows.empty:
+        return out
+    ev = pd.DataFrame(
+        {
+            "close_date": pd.to_datetime(closed["close_date"]).astype("datetime64[ns]"),
+            "won": (closed["status"] == WON).astype(float).to_numpy(),
+            "key": closed[key].astype(object).to_numpy(),
+        }
+    )
+    ref = pd.to_datetime(rows["ref_date"]).astype("datetime64[ns]").to_numpy()
+    keys = rows[key].astype(object).to_numpy()
+    everyone = np.full(len(rows), "*", dtype=object)
+    all_won, all_n = _closed_before(ev.assign(key="*"), everyone, ref)
+    won, n = _closed_before(ev[ev["key"].notna()], keys, ref)
+    if window_days is not None:
+        start = ref - np.timedelta64(int(window_days), "D")
+        w0, n0 = _closed_before(ev.assign(key="*"), everyone, start)
+        all_won, all_n = all_won - w0, all_n - n0
+        w0, n0 = _closed_before(ev[ev["key"].notna()], keys, start)
+        won, n = won - w0, n - n0
+    w = float(prior_weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p0 = np.where(all_n > 0, all_won / all_n, np.nan)
+        rate = (won + w * p0) / (n + w) if w > 0 else np.where(n > 0, won / n, p0)
+    out["rate"] = rate
+    out["closed"] = n
+    return out
+
+
+def add_features(
+    rows: pd.DataFrame,
+    deals: pd.DataFrame,
+    prior_weight: float = 10.0,
+    rep_window_days: int | None = None,
+) -> pd.DataFrame:
+    """Snapshot rows with the model's feature columns (see ``NUMERIC_FEATURES``).
+
+    Logs are ``log1p`` of days and amounts; prior win rates come from
+    :func:`prior_win_rates`. Categorical features keep their raw values (``None`` when absent).
+    """
+    out = rows.copy()
+    out["log_days_in_stage"] = np.log1p(out["days_in_stage"].astype(float).clip(lower=0))
+    out["log_age_days"] = np.log1p(out["age_days"].astype(float).clip(lower=0))
+    out["log_amount"] = np.log1p(out["amount"].astype(float).clip(lower=0))
+    out["discount"] = out["discount"].astype(float)
+    rep = prior_win_rates(out, deals, "rep_id", prior_weight, rep_window_days)
+    acct = prior_win_rates(out, deals, "customer_id", prior_weight)
+    out["rep_win_rate"] = rep["rate"].to_numpy()
+    out["account_win_rate"] = acct["rate"].to_numpy()
+    out["log_account_deals"] = np.log1p(acct["closed"].to_numpy())
+    return out
+
+
+def labelled(rows: pd.DataFrame, closed_by) -> pd.DataFrame:
+    """Rows whose deal was won or lost on or before ``closed_by``, with ``won`` = 1 / 0."""
+    c = pd.to_datetime(rows["close_date"])
+    keep = rows["status"].isin([WON, LOST]) & c.notna() & (c <= _ts(closed_by))
+    out = rows[keep].copy()
+    out["won"] = (out["status"] == WON).astype(int)
+    return out
+
+
+def resolution_days(deals: pd.DataFrame, closed_by, q: float = 0.9, floor: int = 7) -> int:
+    """Days within which ``q`` of the deals of either outcome closed (created -> close), at least ``floor``.
+
+    The larger of the won deals' and the lost deals' ``q`` quantile, over deals closed by
+    ``closed_by``: won deals usually take longer, and snapshots that stop this long before
+    labels are read leave few deals of either kind still open.
+
+    >>> d = pd.DataFrame({"status": ["won"] * 4 + ["lost"], "created_date": pd.to_datetime(["2026-01-01"] * 5),
+    ...                   "close_date": pd.to_datetime(["2026-01-11", "2026-01-21", "2026-01-31", "2026-02-10", "2026-01-03"])})
+    >>> resolution_days(d, "2026-12-31")
+    37
+    """
+    c = pd.to_datetime(deals["close_date"])
+    ok = deals["status"].isin([WON, LOST]) & c.notna() & (c <= _ts(closed_by))
+    cycle = (c - pd.to_datetime(deals["created_date"])).dt.days
+    found = [
+        float(np.quantile(v.to_numpy(float), q))
+        for status in (WON, LOST)
+        if len(v := cycle[ok & (deals["status"] == status)].dropna())
+    ]
+    return max(floor, math.ceil(max(found))) if found else floor
+
+
+@dataclass(frozen=True)
+class HoldoutPlan:
+    """Which snapshot dates train and which test, and when labels are read."""
+
+    as_of: pd.Timestamp
+    cut: pd.Timestamp  # train on deals closed before it, test on snapshots from it
+    horizon_days: int  # snapshots stop this long before labels are read
+    train_dates: list  # for the hold-out model (labels: closed before the cut)
+    holdout_dates: list  # scored by both, labels: closed by as_of
+    final_dates: list  # for the model that scores today's pipeline (labels: closed by as_of)
+
+    def describe(self) -> str:
+        """One sentence for the page."""
+        return (
+            f"Hold-out: models trained on deals closed before **{self.cut.date()}** and scored "
+            f"on every deal open on {len(self.holdout_dates)} date"
+            f"{'' if len(self.holdout_dates) == 1 else 's'} from then on, whose outcome "
+            f"was known by {self.as_of.date()}. Snapshots stop {self.horizon_days} days before the "
+            "day their outcome is read (90 % of won and of lost deals close within that many days "
+            "of being created), so slow deals are not missing from them."
+        )
+
+
+def holdout_plan(
+    deals: pd.DataFrame, as_of, holdout_days: int = 180, snapshot_days: int = 28
+) -> HoldoutPlan:
+    """The snapshot grid (every ``snapshot_days`` back from ``as_of``) split at ``as_of - holdout_days``."""
+    t = _ts(as_of)
+    cut = t - pd.Timedelta(days=int(holdout_days))
+    closed = deals[deals["status"].isin([WON, LOST]) & deals["close_date"].notna()]
+    before_cut = closed[pd.to_datetime(closed["close_date"]) < cut]
+    h = resolution_days(before_cut if len(before_cut) else closed, t)
+    created = pd.to_datetime(deals["created_date"]).dropna()
+    first = created.min() if len(created) and len(closed) else t  # nothing closed: no training
+    grid = snapshot_dates(t, first, snapshot_days)
+    train = [d for d in grid if d <= cut - pd.Timedelta(days=h)]
+    hold = [d for d in grid if cut <= d <= t - pd.Timedelta(days=h)]
+    if not hold:  # a hold-out shorter than the horizon: its first snapshot at least
+        hold = [d for d in grid if d >= cut][:1]
+    final = [d for d in grid if d <= t - pd.Timedelta(days=h)]
+    return HoldoutPlan(t, cut, h, train, hold, final)
+
+
+#: model features read straight from an exported deal field, and that field: the ones a CRM
+#: may fill in only when the deal ends (features built here from dates are known by design)
+EXPORTED_FIELDS = {
+    "log_amount": "amount",
+    "discount": "discount",
+    "source": "source",
+    "segment": "segment",
+    "product_group": "product_group",
+    "competitor": "competitor",
+}
+
+
+def _filled(s: pd.Series) -> pd.Series:
+    """A value is there: not missing, not blank text, not a zero amount."""
+    if pd.api.types.is_numeric_dtype(s):
+        return s.notna() & (s != 0)
+    return _levels(s).map(lambda v: v != NONE_LEVEL and bool(v.strip()))
+
+
+def recorded_at_close(
+    labelled_rows: pd.DataFrame,
+    columns: Sequence[str],
+    rare: float = 0.01,
+    common: float = 0.05,
+) -> dict[str, str]:
+    """Features whose deal field is filled on one outcome and (almost) never on the other.
+
+    Such a field is written when a deal ends, not known while it is open: the demo records
+    a competitor only on deals lost to one, a CRM export may carry an amount only for won
+    deals (0 for lost ones). Measured per deal on labelled training rows, on the exported
+    field behind each feature (:data:`EXPORTED_FIELDS`; missing, blank and 0 count as not
+    filled): filled on less than ``rare`` of one outcome's deals and at least ``common`` of
+    the other's, the feature is left out. Returns ``{feature: reason}``.
+
+    >>> r = pd.DataFrame({"opportunity_id": list("abcd"), "won": [1, 1, 0, 0],
+    ...                   "competitor": [None, None, "X", None], "source": ["W", "E", "W", "E"],
+    ...                   "amount": [10.0, 20.0, 0.0, 0.0]})
+    >>> for k, v in recorded_at_close(r, ["competitor", "source", "log_amount"]).items(): print(k, "-", v)
+    competitor - competitor filled on 50% of lost deals and 0% of won ones: recorded when a deal ends, not known while it is open
+    log_amount - amount filled on 100% of won deals and 0% of lost ones: recorded when a deal ends, not known while it is open
+    """
+    out = {}
+    per = labelled_rows.drop_duplicates("opportunity_id")
+    won = per["won"] == 1
+    for feature in columns:
+        col = EXPORTED_FIELDS.get(feature)
+        if col is None or col not in per.columns:
+            continue
+        filled = _filled(per[col])
+        fw = float(filled[won].mean()) if won.any() else 0.0
+        fl = float(filled[~won].mean()) if (~won).any() else 0.0
+        if min(fw, fl) < rare and max(fw, fl) >= common:
+            hi, lo = ("lost", "won") if fl > fw else ("won", "lost")
+            out[feature] = (
+                f"{col} filled on {max(fw, fl):.0%} of {hi} deals and {min(fw, fl):.0%} of {lo} "
+                "ones: recorded when a deal ends, not known while it is open"
+            )
+    return out
+
+
+@dataclass
+class FeatureSpec:
+    """How training rows become a design matrix: means and spreads, category levels."""
+
+    numeric: dict = field(default_factory=dict)  # name -> (mean, sd)
+    categorical: dict = field(default_factory=dict)  # name -> (levels, reference)
+
+    def columns(self) -> list[str]:
+        names = ["const"] + list(self.numeric)
+        for col, (levels, ref) in self.categorical.items():
+            names += [f"{col}={lv}" for lv in levels if lv != ref]
+        return names
+
+    def labels(self) -> list[str]:
+        names = ["intercept"] + [f"{NUMERIC_FEATURES.get(c, c)} (+1 SD)" for c in self.numeric]
+        for col, (levels, ref) in self.categorical.items():
+            what = CATEGORICAL_FEATURES.get(col, col)
+            names += [f"{what}: {lv} (vs {ref})" for lv in levels if lv != ref]
+        return names
+
+
+def _levels(s: pd.Series) -> pd.Series:
+    """Category labels as text, ``(none)`` for a missing value."""
+    return pd.Series(
+        [NONE_LEVEL if v is None or v != v else str(v) for v in s.astype(object)],
+        index=s.index,
+        dtype=object,
+    )
+
+
+def fit_spec(
+    rows: pd.DataFrame,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    min_level_rows: int = 30,
+    max_levels: int = 12,
+) -> FeatureSpec:
+    """Feature spec from training rows: numeric columns with a spread, categories with 2+ levels.
+
+    A level seen on fewer than ``min_level_rows`` rows, or beyond the ``max_levels`` most
+    frequent (a product id with hundreds of values), joins ``(other)``; the most frequent
+    level is the reference. Constant or empty columns are left out.
+    """
+    spec = FeatureSpec()
+    for c in numeric:
+        if c not in rows.columns:
+            continue
+        v = rows[c].astype(float)
+        if v.notna().sum() < 2:
+            continue
+        sd = float(v.std())
+        if not sd > 1e-12:
+            continue
+        spec.numeric[c] = (float(v.mean()), sd)
+    for c in categorical:
+        if c not in rows.columns:
+            continue
+        lv = _levels(rows[c])
+        counts = lv.value_counts()
+        keep = counts[counts >= min_level_rows].sort_values(ascending=False, kind="stable")
+        keep = keep.iloc[:max_levels]
+        levels = sorted(keep.index)
+        if len(keep) < len(counts):
+            levels.append(OTHER_LEVEL)
+        if len(levels) < 2:
+            continue
+        ref = keep.sort_values(ascending=False, kind="stable").index[0] if len(keep) else levels[0]
+        spec.categorical[c] = (levels, ref)
+    return spec
+
+
+def design_matrix(spec: FeatureSpec, rows: pd.DataFrame) -> np.ndarray:
+    """The design matrix of ``rows`` under ``spec`` (missing numbers take the training mean)."""
+    n = len(rows)
+    cols = [np.ones(n)]
+    for c, (mean, sd) in spec.numeric.items():
+        v = rows[c].astype(float).to_numpy() if c in rows.columns else np.full(n, np.nan)
+        cols.append(np.where(np.isnan(v), 0.0, (v - mean) / sd))
+    for c, (levels, ref) in spec.categorical.items():
+        lv = _levels(rows[c]) if c in rows.columns else pd.Series([NONE_LEVEL] * n)
+        if OTHER_LEVEL in levels:
+            lv = lv.where(lv.isin(levels), OTHER_LEVEL)
+        lv = lv.to_numpy()
+        cols += [(lv == level).astype(float) for level in levels if level != ref]
+    return np.column_stack(cols)
+
+
+@dataclass
+class WinModel:
+    """A fitted win-probability model (see the module docstring)."""
+
+    spec: FeatureSpec
+    params: np.ndarray
+    cov: np.ndarray
+    rows: int
+    deals: int
+    won: int
+    l2_penalty: float
+    left_out: dict = field(default_factory=dict)  # feature -> why it is not in the model
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        """Win probability of each row."""
+        if not len(rows):
+            return np.array([], dtype=float)
+        return expit(design_matrix(self.spec, rows) @ self.params)
+
+
+def model_gap(train: pd.DataFrame, min_closed: int = 30, min_per_outcome: int = 5) -> str | None:
+    """Why no win model can be fitted on labelled rows ``train`` (None when one can).
+
+    >>> model_gap(pd.DataFrame({"opportunity_id": ["a", "b"], "won": [1, 1]}), min_closed=2)
+    'every deal that closed in the training window was won: nothing tells a winner from a loser'
+    """
+    if train.empty:
+        return "no deal closed in the training window, so there is nothing to learn from"
+    per = train.drop_duplicates("opportunity_id")
+    won, n = int(per["won"].sum()), len(per)
+    if n - won == 0:
+        return "every deal that closed in the training window was won: nothing tells a winner from a loser"
+    if won == 0:
+        return "every deal that closed in the training window was lost: nothing tells a winner from a loser"
+    if n < min_closed:
+        return f"only {n} deals closed in the training window (the model needs {min_closed}, parameter min_closed_deals)"
+    if min(won, n - won) < min_per_outcome:
+        return f"only {min(won, n - won)} {'won' if won < n - won else 'lost'} deals in the training window (the model needs {min_per_outcome} of each outcome)"
+    return None
+
+
+def fit_win_model(
+    train: pd.DataFrame,
+    l2_penalty: float = 1.0,
+    numeric: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    min_level_rows: int = 30,
+    max_iter: int = 100,
+    unpenalized: Sequence[str] = ("stage",),
+) -> WinModel:
+    """Penalised logistic regression of ``won`` on the snapshot features of ``train``.
+
+    ``train``: labelled snapshot rows (:func:`labelled` after :func:`add_features`).
+    ``l2_penalty``: ridge penalty on the standardised coefficients (the intercept is free);
+    1.0 is a little: a standard-normal prior on each log-odds coefficient.
+    """
+    import statsmodels.api as sm
+
+    require_columns(train, ["opportunity_id", "won"], "fit_win_model")
+    numeric = list(NUMERIC_FEATURES) if numeric is None else list(numeric)
+    categorical = list(CATEGORICAL_FEATURES) if categorical is None else list(categorical)
+    left_out = recorded_at_close(train, categorical + numeric)
+    spec = fit_spec(
+        train,
+        [c for c in numeric if c not in left_out],
+        [c for c in categorical if c not in left_out],
+        min_level_rows,
+    )
+    x = design_matrix(spec, train)
+    y = train["won"].to_numpy(float)
+    k = x.shape[1]
+    pen = np.full(k, float(l2_penalty))
+    free = tuple(f"{c}=" for c in unpenalized)
+    pen[
+        [i for i, name in enumerate(spec.columns()) if name == "const" or name.startswith(free)]
+    ] = 0.0
+    b = np.zeros(k)
+    b[0] = math.log(y.mean() / (1 - y.mean()))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        glm = sm.GLM(y, x, family=sm.families.Binomial())
+
+        def objective(beta):
+            return glm.loglike(beta, scale=1.0) - 0.5 * float(np.sum(pen * beta**2))
+
+        f = objective(b)
+        for _ in range(max_iter):
+            g = glm.score(b, scale=1.0) - pen * b
+            info = -glm.hessian(b, scale=1.0) + np.diag(pen)
+            step = np.linalg.solve(info + 1e-10 * np.eye(k), g)
+            t = 1.0
+            while t > 1e-6:
+                cand = b + t * step
+                fc = objective(cand)
+                if np.isfinite(fc) and fc >= f - 1e-10:
+                    break
+                t /= 2
+            b, f_old, f = cand, f, fc
+            if np.max(np.abs(t * step)) < 1e-8 or abs(f - f_old) < 1e-10:
+                break
+        info = -glm.hessian(b, scale=1.0) + np.diag(pen)
+        bread = np.linalg.pinv(info)
+        scores = glm.score_obs(b, scale=1.0)
+    groups = pd.factorize(train["opportunity_id"])[0]
+    n_groups = int(groups.max()) + 1
+    meat_sum = np.zeros((n_groups, k))
+    np.add.at(meat_sum, groups, scores)
+    adj = n_groups / (n_groups - 1) if n_groups > 1 else 1.0
+    cov = bread @ (meat_sum.T @ meat_sum) * adj @ bread
+    per = train.drop_duplicates("opportunity_id")
+    return WinModel(
+        spec=spec,
+        params=b,
+        cov=cov,
+        rows=len(train),
+        deals=len(per),
+        won=int(per["won"].sum()),
+        l2_penalty=float(l2_penalty),
+        left_out=left_out,
+    )
+
+
+#: ridge penalties tried by ``l2_penalty="auto"`` (the largest all but removes the non-stage features)
+PENALTY_GRID = (1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0)
+
+
+def log_loss(y, p) -> float:
+    """Mean negative log-likelihood of the outcomes under the probabilities (lower is better).
+
+    >>> round(log_loss([1, 0], [0.8, 0.4]), 4)
+    0.367
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def parse_penalty(value) -> float | None:
+    """``"auto"`` (None: choose by validation) or a non-negative number.
+
+    >>> parse_penalty("auto") is None, parse_penalty("2.5"), parse_penalty(3)
+    (True, 2.5, 3.0)
+    """
+    if isinstance(value, str) and value.strip().lower() in ("", "auto"):
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"l2_penalty must be 'auto' or a number, not {value!r}") from None
+    if not v >= 0:
+        raise ValueError(f"l2_penalty must be 0 or more, not {value!r}")
+    return v
+
+
+def tuned_win_model(
+    train: pd.DataFrame,
+    rows: pd.DataFrame,
+    inner_cut,
+    horizon_days: int,
+    penalty=None,
+    min_closed: int = 30,
+    default_penalty: float = 1.0,
+) -> tuple[WinModel, pd.DataFrame]:
+    """A win model fitted on ``train``, its ridge penalty chosen on time.
+
+    ``train``: labelled training snapshots; ``rows``: every snapshot row (features). With
+    ``penalty`` None each penalty of :data:`PENALTY_GRID` is fitted on the snapshots taken
+    at least ``horizon_days`` before ``inner_cut`` of deals closed before it, and scored (log
+    loss) on the training snapshots from ``inner_cut`` on — the hold-out's shape one step
+    earlier. The best (the larger on a tie) is refitted on all of ``train``. Returns the model
+    and the validation table (``l2_penalty, log_loss``; empty when the penalty was given, or
+    when the earlier window cannot validate and ``default_penalty`` is used).
+    """
+    cut = _ts(inner_cut)
+    ref = pd.to_datetime(rows["ref_date"])
+    table = pd.DataFrame(columns=["l2_penalty", "log_loss"])
+    chosen = penalty
+    if chosen is None:
+        early = rows[ref <= cut - pd.Timedelta(days=int(horizon_days))]
+        fit_rows = labelled(early, cut - pd.Timedelta(days=1))
+        val = train[pd.to_datetime(train["ref_date"]) >= cut]
+        if model_gap(fit_rows, min_closed) is None and val["won"].nunique() == 2:
+            scores = [
+                (lam, log_loss(val["won"], fit_win_model(fit_rows, lam).predict(val)))
+                for lam in PENALTY_GRID
+            ]
+            table = pd.DataFrame(scores, columns=["l2_penalty", "log_loss"])
+            best = table["log_loss"].min()
+            chosen = float(table.loc[table["log_loss"] <= best + 1e-9, "l2_penalty"].max())
+        else:
+            chosen = default_penalty
+    return fit_win_model(train, chosen), table
+
+
+def driver_table(model: WinModel, top: int = 12, alpha: float = 0.05) -> pd.DataFrame:
+    """The largest effects on the odds of winning, with cluster-robust confidence intervals.
+
+    Returns ``driver, coefficient, ci_low, ci_high, odds_ratio, or_low, or_high`` (log-odds
+    per +1 SD of a number, or for a category against its reference level), the ``top``
+    largest in absolute size, largest first.
+    """
+    se = np.sqrt(np.clip(np.diag(model.cov), 0, None))
+    z = norm.ppf(1 - alpha / 2)
+    df = pd.DataFrame(
+        {
+            "driver": model.spec.labels(),
+            "coefficient": model.params,
+            "ci_low": model.params - z * se,
+            "ci_high": model.params + z * se,
+        }
+    ).iloc[1:]
+    df["odds_ratio"] = np.exp(df["coefficient"])
+    df["or_low"] = np.exp(df["ci_low"])
+    df["or_high"] = np.exp(df["ci_high"])
+    df = df.reindex(df["coefficient"].abs().sort_values(ascending=False, kind="stable").index)
+    return df.head(top).reset_index(drop=True)
+
+
+def stage_probabilities(conversion: pd.DataFrame | None) -> dict:
+    """``{stage: win rate of deals that passed it}`` from a funnel ``stage_conversion`` table."""
+    if conversion is None or conversion.empty:
+        return {}
+    c = conversion.dropna(subset=["win_from_stage"])
+    return dict(zip(c["stage"].astype(str), c["win_from_stage"].astype(float), strict=True))
+
+
+def stage_baseline(rows: pd.DataFrame, probabilities: dict, default: float) -> np.ndarray:
+    """The CRM convention: each row gets its stage's fixed probability (``default`` otherwise).
+
+    >>> stage_baseline(pd.DataFrame({"stage": ["A", "B", None]}), {"A": 0.2}, 0.1).tolist()
+    [0.2, 0.1, 0.1]
+    """
+    st = rows["stage"].astype(object)
+    return np.array(
+        [probabilities.get(str(s), default) if s is not None else default for s in st], dtype=float
+    )
+
+
+def overall_win_rate(deals: pd.DataFrame, closed_by) -> float:
+    """Won over closed deals closed on or before ``closed_by`` (NaN when none)."""
+    c = pd.to_datetime(deals["close_date"])
+    ok = deals["status"].isin([WON, LOST]) & c.notna() & (c <= _ts(closed_by))
+    n = int(ok.sum())
+    return float((deals.loc[ok, "status"] == WON).sum() / n) if n else float("nan")
+
+
+def compare_on_holdout(y, model_p, baseline_p) -> pd.DataFrame:
+    """AUC and Brier score of the model and of the stage baseline on the same hold-out rows.
+
+    Returns ``method, auc, brier`` (model first; a method without scores gets NaN).
+    """
+    rows = []
+    for name, p in (
+        ("Win model", model_p),
+        ("Stage baseline (fixed probability per stage)", baseline_p),
+    ):
+        if p is None:
+            rows.append((name, float("nan"), float("nan")))
+        else:
+            rows.append((name, auc(y, p), brier(y, p)))
+    return pd.DataFrame(rows, columns=["method", "auc", "brier"])
+
+
+def calibration_both(y, model_p, baseline_p, bins: int = 10) -> pd.DataFrame:
+    """:func:`calibration_table` for each method, stacked with a ``method`` column."""
+    parts = []
+    for name, p in (("Win model", model_p), ("Stage baseline", baseline_p)):
+        if p is not None:
+            parts.append(calibration_table(y, p, bins).assign(method=name))
+    if not parts:
+        return pd.DataFrame(columns=["bin", "deals", "predicted", "observed", "method"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def describe_margin(comparison: pd.DataFrame) -> str:
+    """A sentence on how far the model beats (or trails) the stage baseline on the hold-out.
+
+    >>> c = pd.DataFrame({"method": ["m", "s"], "auc": [0.80, 0.75], "brier": [0.10, 0.12]})
+    >>> describe_margin(c)
+    'On the hold-out the win model ranks deals better than the fixed stage probabilities: AUC 0.800 vs 0.750 (+0.050), Brier score 0.1000 vs 0.1200 (lower is better).'
+    """
+    (ma, mb), (sa, sb) = comparison[["auc", "brier"]].to_numpy()
+    if any(pd.isna(v) for v in (ma, sa)):
+        return "The hold-out cannot compare the two: one of them has no score."
+    diff = ma - sa
+    verb = (
+        "ranks deals better than"
+        if diff > 0.0005
+        else "ranks deals worse than"
+        if diff < -0.0005
+        else "ranks deals as well as"
+    )
+    return (
+        f"On the hold-out the win model {verb} the fixed stage probabilities: AUC {ma:.3f} vs "
+        f"{sa:.3f} ({diff:+.3f}), Brier score {mb:.4f} vs {sb:.4f} (lower is better)."
+    )
+
+
+def auc_difference_interval(
+    y, p_model, p_base, groups, n_boot: int = 400, alpha: float = 0.05, seed: int = 0
+) -> tuple[float, float]:
+    """Bootstrap interval of ``auc(y, p_model) - auc(y, p_base)``, resampling whole deals.
+
+    A deal scored on several snapshot dates is one draw (its rows travel together), so the
+    interval is not narrowed by counting a deal twice. Seeded: the same data, the same interval.
+    """
+    y = np.asarray(y, dtype=float)
+    a = np.asarray(p_model, dtype=float)
+    b = np.asarray(p_base, dtype=float)
+    g = pd.factorize(pd.Series(groups).astype(str))[0]
+    n_groups = int(g.max()) + 1 if len(g) else 0
+    if n_groups < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n_boot):
+        weight = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[g]
+        pick = np.repeat(np.arange(len(g)), weight)
+        d = auc(y[pick], a[pick]) - auc(y[pick], b[pick])
+        if not math.isnan(d):
+            diffs.append(d)
+    if not diffs:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def median_remaining_days(train: pd.DataFrame) -> tuple[dict, float]:
+    """Median days from a snapshot to the deal's close, per stage held that day, and overall.
+
+    ``train``: labelled snapshot rows. Returns ``({stage: days}, overall_days)`` (NaN when empty).
+    """
+    if train.empty:
+        return {}, float("nan")
+    rem = (pd.to_datetime(train["close_date"]) - pd.to_datetime(train["ref_date"])).dt.days
+    df = pd.DataFrame({"stage": _levels(train["stage"]), "rem": rem.astype(float)})
+    per = df.groupby("stage")["rem"].median()
+    return {str(k): float(v) for k, v in per.items()}, float(df["rem"].median())
+
+
+def scored_deals(
+    today: pd.DataFrame,
+    probability,
+    remaining: dict,
+    overall_remaining: float,
+    as_of,
+) -> pd.DataFrame:
+    """The open pipeline with a win probability and an expected close date per deal.
+
+    ``today``: snapshot rows on ``as_of``. Expected close = ``as_of`` + the median days
+    deals in the same stage took from a snapshot to their close (all stages when the stage
+    has no history). Returns ``opportunity_id, rep_id, customer_id, stage, amount,
+    days_in_stage, win_probability, expected_close_date``, by expected value (largest first).
+    """
+    cols = [
+        "opportunity_id",
+        "rep_id",
+        "customer_id",
+        "stage",
+        "amount",
+        "days_in_stage",
+        "win_probability",
+        "expected_close_date",
+    ]
+    if today.empty:
+        return pd.DataFrame(columns=cols)
+    out = today.copy()
+    out["win_probability"] = np.asarray(probability, dtype=float)
+    days = [remaining.get(s, overall_remaining) for s in _levels(out["stage"])]
+    days = pd.to_timedelta(np.round(np.asarray(days, dtype=float)), unit="D")
+    out["expected_close_date"] = (_ts(as_of) + days).normalize()
+    shown = out["stage"].astype(object)
+    if "recorded_stage" in out.columns:  # no stage history: the deal's recorded stage
+        shown = shown.where(shown.notna(), out["recorded_stage"].astype(object))
+    out["stage"] = shown.where(shown.notna(), NONE_LEVEL)
+    ev = out["amount"].fillna(0.0) * out["win_probability"].fillna(0.0)
+    out = out.assign(__ev=ev).sort_values(["__ev", "opportunity_id"], ascending=[False, True])
+    return out[cols].reset_index(drop=True)
+
+
+@dataclass
+class WinStudy:
+    """Everything the win-probability section shows (see :func:`win_study`)."""
+
+    plan: HoldoutPlan
+    holdout: pd.DataFrame  # labelled hold-out snapshots with model_p and stage_p
+    comparison: pd.DataFrame  # method, auc, brier (empty when the hold-out cannot compare)
+    calibration: pd.DataFrame
+    margin_interval: tuple  # bootstrap interval of the AUC difference (NaN when not computed)
+    eval_model: WinModel | None
+    eval_gap: str | None  # why no hold-out model (None when there is one)
+    holdout_gap: str | None  # why the hold-out scores nothing (None when it scores something)
+    missing: dict  # method -> why it has no hold-out score
+    model: WinModel | None  # the model that scores today's pipeline
+    gap: str | None
+    stage_probabilities_cut: dict
+    default_cut: float
+    stage_probabilities: dict
+    default: float
+    scored: pd.DataFrame
+    basis: str  # what today's probabilities come from
+    # won deals' days from a snapshot to their close, before the cut (:func:`closing_share`)
+    won_remaining_cut: dict = field(default_factory=dict)
+    closed_deals: int = 0  # deals closed by as_of
+    min_closed: int = 30
+    tuning: pd.DataFrame | None = None  # penalty validation of the model for today's pipeline
+    eval_tuning: pd.DataFrame | None = None  # ... and of the hold-out model
+
+    @property
+    def margin(self) -> float:
+        """Model AUC minus stage-baseline AUC on the hold-out (NaN when not both)."""
+        if self.comparison.empty:
+            return float("nan")
+        return float(self.comparison["auc"].iloc[0] - self.comparison["auc"].iloc[1])
+
+    def probabilities(self, rows: pd.DataFrame, holdout: bool = False) -> dict:
+        """``{"model": p or None, "stage_weighted": p or None}`` for snapshot rows.
+
+        ``holdout=True`` uses what was known at the cut (for forecasts made after it).
+        """
+        model = self.eval_model if holdout else self.model
+        probs = self.stage_probabilities_cut if holdout else self.stage_probabilities
+        default = self.default_cut if holdout else self.default
+        return {
+            "model": model.predict(rows) if model is not None else None,
+            "stage_weighted": stage_baseline(rows, probs, default) if probs else None,
+        }
+
+
+def _holdout_gaps(hold, eval_gap, has_model: bool, probs_cut: dict, history, cut, t) -> tuple:
+    """Why the hold-out scores nothing (or None), and why a method has no hold-out score."""
+    missing = {}
+    if not has_model:
+        missing["Win model"] = f"no model could be trained before the cut: {eval_gap}"
+    if not probs_cut:
+        missing["Stage baseline"] = (
+            "the stage baseline needs the stage history (which stage each deal passed)"
+            if history.empty
+            else "no deal closed before the cut, so no stage has a win rate yet"
+        )
+    if hold.empty:
+        return f"no deal open after the cut ({cut.date()}) had closed by {t.date()}", missing
+    if hold["won"].nunique() < 2:
+        outcome = "won" if hold["won"].iloc[0] else "lost"
+        return f"every hold-out deal was {outcome}: AUC needs both outcomes", missing
+    if len(missing) == 2:
+        return "; ".join(missing.values()), missing
+    return None, missing
+
+
+def _score_holdout(hold: pd.DataFrame, has_model: bool, has_stage: bool, both: bool) -> tuple:
+    """Comparison, calibration and the AUC-margin interval on the hold-out rows."""
+    model_p = hold["model_p"] if has_model else None
+    stage_p = hold["stage_p"] if has_stage else None
+    interval = (float("nan"), float("nan"))
+    if both:
+        interval = auc_difference_interval(
+            hold["won"], hold["model_p"], hold["stage_p"], hold["opportunity_id"]
+        )
+    return (
+        compare_on_holdout(hold["won"], model_p, stage_p),
+        calibration_both(hold["won"], model_p, stage_p),
+        interval,
+    )
+
+
+def _today_probabilities(today, model, probs: dict, default: float) -> tuple:
+    """Win probabilities of today's open deals and what they come from (best source first)."""
+    if model is not None:
+        return model.predict(today), "the win model"
+    if probs:
+        return stage_baseline(today, probs, default), "the stage baseline"
+    if not math.isnan(default):
+        return np.full(len(today), default), "the company's win rate"
+    return np.full(len(today), np.nan), "nothing (no deal has closed)"
+
+
+def win_study(
+    deals: pd.DataFrame,
+    history: pd.DataFrame,
+    plan: HoldoutPlan,
+    conversion_cut: pd.DataFrame | None = None,
+    conversion_now: pd.DataFrame | None = None,
+    l2_penalty="auto",
+    min_closed: int = 30,
+    prior_weight: float = 10.0,
+    rep_window_days: int | None = 180,
+) -> WinStudy:
+    """Fit, test and apply the win model; compare it with the stage baseline.
+
+    ``conversion_cut`` / ``conversion_now``: the funnel's ``stage_conversion`` of deals
+    closed before the cut / by ``as_of`` (None without a stage history: no baseline).
+    """
+    t, cut = plan.as_of, plan.cut
+    dates = sorted(set(plan.train_dates) | set(plan.holdout_dates) | set(plan.final_dates) | {t})
+    rows = add_features(deal_snapshots(deals, history, dates), deals, prior_weight, rep_window_days)
+    day_before_cut = cut - pd.Timedelta(days=1)
+    train = labelled(rows[rows["ref_date"].isin(plan.train_dates)], day_before_cut)
+    hold = labelled(rows[rows["ref_date"].isin(plan.holdout_dates)], t)
+    probs_cut = stage_probabilities(conversion_cut)
+    default_cut = overall_win_rate(deals, day_before_cut)
+    penalty = parse_penalty(l2_penalty)
+    eval_gap = model_gap(train, min_closed)
+    eval_model = eval_tuning = None
+    if not eval_gap:
+        inner_cut = cut - (t - cut)  # the hold-out's shape, one step earlier
+        eval_model, eval_tuning = tuned_win_model(
+            train, rows, inner_cut, plan.horizon_days, penalty, min_closed
+        )
+    hold = hold.assign(
+        model_p=eval_model.predict(hold) if eval_model is not None else np.nan,
+        stage_p=stage_baseline(hold, probs_cut, default_cut) if probs_cut else np.nan,
+    )
+    holdout_gap, missing = _holdout_gaps(
+        hold, eval_gap, eval_model is not None, probs_cut, history, cut, t
+    )
+    comparison = pd.DataFrame(columns=["method", "auc", "brier"])
+    calibration = calibration_both([], None, None)
+    interval = (float("nan"), float("nan"))
+    if holdout_gap is None:
+        comparison, calibration, interval = _score_holdout(
+            hold, eval_model is not None, bool(probs_cut), not missing
+        )
+    final = labelled(rows[rows["ref_date"].isin(plan.final_dates)], t)
+    gap = model_gap(final, min_closed)
+    model = tuning = None
+    if not gap:
+        model, tuning = tuned_win_model(final, rows, cut, plan.horizon_days, penalty, min_closed)
+    probs_now = stage_probabilities(conversion_now)
+    default_now = overall_win_rate(deals, t)
+    today = rows[(rows["ref_date"] == t) & (rows["status"] == OPEN)]
+    p_today, basis = _today_probabilities(today, model, probs_now, default_now)
+    remaining, overall = median_remaining_days(final)
+    return WinStudy(
+        plan=plan,
+        holdout=hold,
+        comparison=comparison,
+        calibration=calibration,
+        margin_interval=interval,
+        eval_model=eval_model,
+        eval_gap=eval_gap,
+        holdout_gap=holdout_gap,
+        missing={} if holdout_gap else missing,
+        model=model,
+        gap=gap,
+        stage_probabilities_cut=probs_cut,
+        default_cut=default_cut,
+        stage_probabilities=probs_now,
+        default=default_now,
+        scored=scored_deals(today, p_today, remaining, overall, t),
+        basis=basis,
+        won_remaining_cut=won_remaining_days(train),
+        closed_deals=int(deals["status"].isin([WON, LOST]).sum()),
+        min_closed=min_closed,
+        tuning=tuning,
+        eval_tuning=eval_tuning,
+    )
+
+
+def stage_dwell(deals: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """Days each closed deal spent in each stage it entered: until the next stage, or its close.
+
+    Returns ``opportunity_id, stage, close_date, dwell_days``.
+
+    >>> d = pd.DataFrame({"opportunity_id": ["a"], "status": ["won"], "close_date": pd.to_datetime(["2026-01-30"])})
+    >>> h = pd.DataFrame({"opportunity_id": ["a", "a"], "stage": ["P", "Q"],
+    ...                   "entered_date": pd.to_datetime(["2026-01-01", "2026-01-11"])})
+    >>> stage_dwell(d, h)[["stage", "dwell_days"]].values.tolist()
+    [['P', 10.0], ['Q', 19.0]]
+    """
+    cols = ["opportunity_id", "stage", "close_date", "dwell_days"]
+    closed = deals[deals["status"].isin([WON, LOST]) & deals["close_date"].notna()]
+    if closed.empty or history.empty:
+        return pd.DataFrame(columns=cols)
+    h = history.merge(closed[["opportunity_id", "close_date", "status"]], on="opportunity_id")
+    h = h.sort_values(["opportunity_id", "entered_date", "stage"], kind="stable")
+    nxt = h.groupby("opportunity_id")["entered_date"].shift(-1)
+    end = nxt.fillna(pd.to_datetime(h["close_date"]))
+    h["dwell_days"] = (end - h["entered_date"]).dt.days.astype(float)
+    # a won deal's last entry on its close date is the "won" marker, not a stage worked in
+    marker = nxt.isna() & (h["status"] == WON) & (h["entered_date"] == h["close_date"])
+    h = h[(h["dwell_days"] >= 0) & ~marker]
+    return h[cols].reset_index(drop=True)
+
+
+def stuck_thresholds(dwell: pd.DataFrame, as_of, months: int = 12, q: float = 0.8) -> pd.DataFrame:
+    """The ``q`` quantile of days spent in each stage by deals closed in the ``months`` before ``as_of``.
+
+    Deals closed in ``(as_of - months, as_of]``. Returns ``stage, closed_deals, p80_days``
+    (the column keeps its name whatever ``q``).
+
+    >>> dw = pd.DataFrame({"stage": ["A"] * 5, "close_date": pd.to_datetime(["2026-03-01"] * 5),
+    ...                    "dwell_days": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    >>> stuck_thresholds(dw, "2026-06-30").values.tolist()
+    [['A', 5, 4.2]]
+    """
+    t = _ts(as_of)
+    lo = t - pd.DateOffset(months=int(months))
+    c = pd.to_datetime(dwell["close_date"])
+    w = dwell[(c > lo) & (c <= t)]
+    cols = ["stage", "closed_deals", "p80_days"]
+    if w.empty:
+        return pd.DataFrame(columns=cols)
+    g = w.groupby("stage")["dwell_days"]
+    out = pd.DataFrame(
+        {"closed_deals": g.size(), "p80_days": g.quantile(q).astype(float).round(6)}
+    ).reset_index()
+    out["closed_deals"] = out["closed_deals"].astype(int)
+    return out[cols]
+
+
+def stuck_deals(scored: pd.DataFrame, thresholds: pd.DataFrame) -> pd.DataFrame:
+    """Open deals in their stage for longer than the threshold of that stage, largest amount first.
+
+    ``scored``: :func:`scored_deals`; ``thresholds``: :func:`stuck_thresholds`. A stage with
+    no threshold (no closed deal passed it in the window) flags nobody. Returns
+    ``opportunity_id, rep_id, stage, days_in_stage, p80_days, amount, win_probability``.
+
+    >>> s = pd.DataFrame({"opportunity_id": ["a", "b", "c"], "rep_id": ["r"] * 3, "stage": ["A", "A", "B"],
+    ...                   "days_in_stage": [9.0, 3.0, 50.0], "amount": [10.0, 99.0, 5.0], "win_probability": [0.1] * 3})
+    >>> stuck_deals(s, pd.DataFrame({"stage": ["A"], "closed_deals": [5], "p80_days": [4.2]})).opportunity_id.tolist()
+    ['a']
+    """
+    cols = [
+        "opportunity_id",
+        "rep_id",
+        "stage",
+        "days_in_stage",
+        "p80_days",
+        "amount",
+        "win_probability",
+    ]
+    if scored.empty or thresholds.empty:
+        return pd.DataFrame(columns=cols)
+    m = scored.merge(thresholds[["stage", "p80_days"]], on="stage", how="inner")
+    m = m[m["days_in_stage"].notna() & (m["days_in_stage"] > m["p80_days"])]
+    m = m.sort_values(
+        ["amount", "days_in_stage", "opportunity_id"],
+        ascending=[False, False, True],
+        na_position="last",
+    )
+    return m[cols].reset_index(drop=True)
+
+
+def call_outcomes(calls: pd.DataFrame, deals: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Each call next to what happened: the rep's won amount in the period, and won by the call.
+
+    Keeps calls for periods over by ``as_of`` (a period still running has no outcome yet)
+    whose label parses. Returns the calls with ``period_start, period_end, actual,
+    won_to_date, error_pct`` (``(commit - actual) / actual``; NaN when nothing was won).
+    """
+    require_columns(calls, ["rep_id", "period", "as_of", "commit"], "call_outcomes")
+    t = _ts(as_of)
+    spans = {}
+    for label in calls["period"].dropna().unique():
+        try:
+            p = parse_period(str(label))
+        except Exception:  # an unreadable label: the call cannot be placed
+            continue
+        spans[label] = (pd.Timestamp(p.start), pd.Timestamp(p.end))
+    out = calls[calls["period"].isin(list(spans))].copy()
+    out["period_start"] = out["period"].map(lambda x: spans[x][0])
+    out["period_end"] = out["period"].map(lambda x: spans[x][1])
+    out = out[(out["period_end"] <= t + pd.Timedelta(days=1)) & out["rep_id"].notna()]
+    cols = list(calls.columns) + [
+        "period_start",
+        "period_end",
+        "actual",
+        "won_to_date",
+        "error_pct",
+    ]
+    if out.empty:
+        return pd.DataFrame(columns=cols)
+    won = deals[(deals["status"] == WON) & deals["close_date"].notna() & deals["rep_id"].notna()]
+    close = pd.to_datetime(won["close_date"]).astype("datetime64[ns]").to_numpy()
+    amount = won["amount"].fillna(0.0).to_numpy(float)
+    rep_of = won["rep_id"].astype(str).to_numpy()
+    start = out["period_start"].astype("datetime64[ns]").to_numpy()
+    end = out["period_end"].astype("datetime64[ns]").to_numpy()
+    day = pd.to_datetime(out["as_of"]).astype("datetime64[ns]").to_numpy()
+    last = np.minimum(
+        day + np.timedelta64(1, "D"), end
+    )  # won to date: closed on or before the call
+    actual = np.zeros(len(out))
+    to_date = np.zeros(len(out))
+    call_rep = out["rep_id"].astype(str).to_numpy()
+    for rep in np.unique(call_rep):
+        mine = rep_of == rep
+        if not mine.any():
+            continue
+        order = np.argsort(close[mine], kind="stable")
+        c, cum = close[mine][order], np.concatenate([[0.0], np.cumsum(amount[mine][order])])
+        i = call_rep == rep
+        lo = np.searchsorted(c, start[i], side="left")
+        actual[i] = cum[np.searchsorted(c, end[i], side="left")] - cum[lo]
+        to_date[i] = np.maximum(cum[np.searchsorted(c, last[i], side="left")] - cum[lo], 0.0)
+    out["actual"] = actual
+    out["won_to_date"] = to_date
+    out["error_pct"] = (out["commit"] - out["actual"]) / out["actual"].where(out["actual"] > 0)
+    return out[cols].reset_index(drop=True)
+
+
+def mape(forecast, actual) -> float:
+    """Mean absolute percentage error over rows with a positive actual (NaN when none).
+
+    >>> mape([110, 80, 5], [100, 100, 0])
+    0.15
+    """
+    f = np.asarray(forecast, dtype=float)
+    a = np.asarray(actual, dtype=float)
+    ok = (a > 0) & ~np.isnan(f)
+    if not ok.any():
+        return float("nan")
+    return float(round(np.mean(np.abs(f[ok] - a[ok]) / a[ok]), 12))
+
+
+def call_style(bias: float, median_error: float, threshold: float = 0.10) -> str:
+    """``sandbagger`` (calls consistently under the outcome), ``over-promiser`` (over) or ``accurate``.
+
+    Consistent: the mean error passes ``threshold`` and the median call errs the same way.
+
+    >>> call_style(-0.2, -0.15), call_style(0.25, 0.2), call_style(0.25, -0.01), call_style(0.02, 0.0)
+    ('sandbagger', 'over-promiser', 'accurate', 'accurate')
+    """
+    if pd.isna(bias) or pd.isna(median_error):
+        return "unknown"
+    if bias <= -threshold and median_error < 0:
+        return "sandbagger"
+    if bias >= threshold and median_error > 0:
+        return "over-promiser"
+    return "accurate"
+
+
+def call_leaderboard(
+    outcomes: pd.DataFrame, reps: pd.DataFrame | None = None, threshold: float = 0.10
+) -> pd.DataFrame:
+    """Per rep over the whole history: calls, periods, MAPE, bias and style of the commits.
+
+    ``outcomes``: :func:`call_outcomes` (calls for periods with nothing won are left out of
+    the percentages). ``reps`` (optional): ``rep_id, rep, team``. Returns ``rep_id, rep,
+    team, calls, periods, calls_mape, calls_bias, median_error, style``, most accurate first.
+    """
+    cols = [
+        "rep_id",
+        "rep",
+        "team",
+        "calls",
+        "periods",
+        "calls_mape",
+        "calls_bias",
+        "median_error",
+        "style",
+    ]
+    o = outcomes[outcomes["error_pct"].notna()]
+    if o.empty:
+        return pd.DataFrame(columns=cols)
+    g = o.groupby("rep_id")
+    out = pd.DataFrame(
+        {
+            "calls": g.size(),
+            "periods": g["period"].nunique(),
+            "calls_mape": g["error_pct"].apply(lambda e: float(np.mean(np.abs(e)))),
+            "calls_bias": g["error_pct"].mean(),
+            "median_error": g["error_pct"].median(),
+        }
+    ).reset_index()
+    out["style"] = [
+        call_style(b, m, threshold)
+        for b, m in zip(out["calls_bias"], out["median_error"], strict=True)
+    ]
+    if reps is not None and len(reps):
+        out = out.merge(reps[["rep_id", "rep", "team"]], on="rep_id", how="left")
+    if "rep" not in out.columns:
+        out["rep"] = out["rep_id"]
+        out["team"] = None
+    out["rep"] = out["rep"].where(out["rep"].notna(), out["rep_id"])
+    return out.sort_values(["calls_mape", "rep_id"]).reset_index(drop=True)[cols]
+
+
+def won_remaining_days(train: pd.DataFrame) -> dict:
+    """Days from a snapshot to the close of won deals, sorted, per stage held (``"*"``: all).
+
+    ``train``: labelled snapshot rows. Feeds :func:`closing_share`.
+    """
+    won = train[train["won"] == 1]
+    days = (pd.to_datetime(won["close_date"]) - pd.to_datetime(won["ref_date"])).dt.days
+    out = {"*": np.sort(days.to_numpy(float))}
+    for stage, d in days.groupby(_levels(won["stage"]).to_numpy()):
+        out[str(stage)] = np.sort(d.to_numpy(float))
+    return out
+
+
+def closing_share(won_remaining: dict, stages, days_left) -> np.ndarray:
+    """Share of won deals in each row's stage that closed within ``days_left`` days of a snapshot.
+
+    The chance a deal that will be won is won *within the period*; a stage without history
+    uses all stages, and no history at all gives 1 (the whole pipeline counts).
+
+    >>> closing_share({"*": np.array([5.0, 10, 20, 40]), "A": np.array([30.0, 60])}, ["A", "B"], 30)
+    array([0.5 , 0.75])
+    """
+    stages = _levels(pd.Series(list(stages), dtype=object)).to_numpy()
+    left = np.broadcast_to(np.asarray(days_left, dtype=float), stages.shape)
+    out = np.ones(len(stages))
+    for i, (st, d) in enumerate(zip(stages, left, strict=True)):
+        arr = won_remaining.get(st)
+        if arr is None or not len(arr):
+            arr = won_remaining.get("*")
+        if arr is not None and len(arr):
+            out[i] = np.searchsorted(arr, d, side="right") / len(arr)
+    return out
+
+
+def pipeline_forecasts(
+    rows: pd.DataFrame, probability, calls: pd.DataFrame, won_remaining: dict | None = None
+) -> pd.DataFrame:
+    """Expected won value of each rep's open deals for each call: probability x amount, summed.
+
+    ``rows``: snapshot rows (``rep_id, ref_date, stage, amount``) with ``probability``
+    aligned; ``calls``: the ``as_of, period_end`` pairs to forecast. With ``won_remaining``
+    (:func:`won_remaining_days`) each deal also counts only by the chance it closes before
+    the period ends (:func:`closing_share`); without it the whole open pipeline counts.
+    Returns ``rep_id, as_of, period_end, expected_open``.
+    """
+    cols = ["rep_id", "as_of", "period_end", "expected_open"]
+    if rows.empty or calls.empty:
+        return pd.DataFrame(columns=cols)
+    ref = pd.to_datetime(rows["ref_date"]).to_numpy()
+    ev = rows["amount"].fillna(0.0).to_numpy(float) * np.asarray(probability, dtype=float)
+    pairs = calls[["as_of", "period_end"]].drop_duplicates()
+    parts = []
+    for d, end in zip(
+        pd.to_datetime(pairs["as_of"]), pd.to_datetime(pairs["period_end"]), strict=True
+    ):
+        m = ref == np.datetime64(d)
+        if not m.any():
+            continue
+        share = 1.0
+        if won_remaining is not None:
+            left = (end - d).days - 1  # closes on or before the period's last day
+            share = closing_share(won_remaining, rows.loc[m, "stage"], left)
+        part = pd.DataFrame({"rep_id": rows.loc[m, "rep_id"].to_numpy(), "ev": ev[m] * share})
+        part = part[part["rep_id"].notna()].groupby("rep_id", as_index=False)["ev"].sum()
+        parts.append(part.assign(as_of=d, period_end=end))
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True).rename(columns={"ev": "expected_open"})
+    return out[cols]
+
+
+def forecast_comparison(outcomes: pd.DataFrame, forecasts: dict) -> pd.DataFrame:
+    """Calls and pipeline forecasts made on the same dates, each against the outcome.
+
+    ``outcomes``: :func:`call_outcomes` rows to compare; ``forecasts``: ``{name:
+    pipeline_forecasts frame}``. A method's forecast = won to date + expected value of the
+    rep's open deals that day. Returns the outcomes with one ``<name>_forecast`` column each.
+    """
+    out = outcomes.copy()
+    keys = ["rep_id", "as_of", "period_end"]
+    out["as_of"] = pd.to_datetime(out["as_of"])
+    out["period_end"] = pd.to_datetime(out["period_end"])
+    for name, f in forecasts.items():
+        if f is None:
+            continue
+        f = f.assign(as_of=pd.to_datetime(f["as_of"]), period_end=pd.to_datetime(f["period_end"]))
+        m = out[keys].merge(f, on=keys, how="left")
+        out[f"{name}_forecast"] = (
+            out["won_to_date"].to_numpy() + m["expected_open"].fillna(0.0).to_numpy()
+        )
+    return out
+
+
+def method_errors(comparison: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
+    """MAPE and bias of each method (``commit`` or ``<name>_forecast`` columns) on the same rows.
+
+    Returns ``method, calls, mape, bias`` over rows with a positive actual.
+    """
+    ok = comparison[comparison["actual"] > 0]
+    rows = []
+    for m in methods:
+        col = "commit" if m == "calls" else f"{m}_forecast"
+        if col not in ok.columns:
+            continue
+        err = (ok[col] - ok["actual"]) / ok["actual"]
+        rows.append(
+            (
+                m,
+                len(ok),
+                mape(ok[col], ok["actual"]),
+                float(err.mean()) if len(ok) else float("nan"),
+            )
+        )
+    return pd.DataFrame(rows, columns=["method", "calls", "mape", "bias"])
+
+
+def rep_method_errors(comparison: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
+    """Per rep, the MAPE of each method on the compared calls: ``rep_id, <method>_mape_holdout``."""
+    ok = comparison[comparison["actual"] > 0]
+    out = pd.DataFrame({"rep_id": sorted(ok["rep_id"].unique())})
+    for m in methods:
+        col = "commit" if m == "calls" else f"{m}_forecast"
+        if col not in ok.columns:
+            continue
+        per = ok.groupby("rep_id").apply(
+            lambda g, c=col: mape(g[c], g["actual"]), include_groups=False
+        )
+        out[f"{m}_mape_holdout"] = out["rep_id"].map(per)
+    return out
+
+
+@dataclass
+class CallStudy:
+    """Forecast calls against outcomes (see :func:`call_study`)."""
+
+    outcomes: pd.DataFrame  # every call of a finished period, with its outcome
+    board: pd.DataFrame  # per rep: history columns and hold-out columns
+    comparison: pd.DataFrame  # hold-out calls with the pipeline forecasts of the same day
+    errors: pd.DataFrame  # method, calls, mape, bias on the compared calls
+    gap: str | None  # why nothing could be compared (None when something was)
+
+    def mape(self, method: str) -> float:
+        e = self.errors[self.errors["method"] == method]
+        return float(e["mape"].iloc[0]) if len(e) else float("nan")
+
+
+METHODS = ("calls", "stage_weighted", "model")
+
+
+def call_study(
+    calls: pd.DataFrame,
+    deals: pd.DataFrame,
+    history: pd.DataFrame,
+    win: WinStudy,
+    reps: pd.DataFrame | None = None,
+    threshold: float = 0.10,
+    prior_weight: float = 10.0,
+    rep_window_days: int | None = 180,
+    in_period: bool = True,
+) -> CallStudy:
+    """Calls against outcomes over the history, and against pipeline forecasts after the cut.
+
+    The stage-weighted and model forecasts of a call date use what was known at the hold-out
+    cut (stage probabilities and model trained on deals closed before it) and the pipeline
+    as it stood that day, so calls made after the cut are compared out of sample. A
+    forecast = won so far in the period + the sum over the rep's open deals of probability
+    x amount, each deal weighted (``in_period``) by the share of won deals in its stage that
+    closed within the days left in the period (``in_period=False``: the whole pipeline,
+    which counts next period's deals too).
+    """
+    t, cut = win.plan.as_of, win.plan.cut
+    outcomes = call_outcomes(calls, deals, t)
+    board = call_leaderboard(outcomes, reps, threshold)
+    empty = pd.DataFrame(columns=["method", "calls", "mape", "bias"])
+    if outcomes.empty:
+        gap = f"no call is for a period that had ended by {t.date()}"
+        return CallStudy(outcomes, board, outcomes, empty, gap)
+    late = outcomes[(pd.to_datetime(outcomes["as_of"]) >= cut) & (outcomes["actual"] > 0)]
+    if late.empty:
+        gap = f"no call made since the hold-out cut ({cut.date()}) is for a finished period with a won deal"
+        return CallStudy(outcomes, board, late, empty, gap)
+    dates = sorted(pd.to_datetime(late["as_of"]).unique())
+    rows = add_features(deal_snapshots(deals, history, dates), deals, prior_weight, rep_window_days)
+    probs = win.probabilities(rows, holdout=True)
+    remaining = win.won_remaining_cut if in_period else None
+    forecasts = {
+        k: pipeline_forecasts(rows, p, late, remaining) for k, p in probs.items() if p is not None
+    }
+    comparison = forecast_comparison(late, forecasts)
+    methods = [m for m in METHODS if m == "calls" or m in forecasts]
+    errors = method_errors(comparison, methods)
+    per_rep = rep_method_errors(comparison, methods)
+    board = board.merge(per_rep, on="rep_id", how="left") if len(board) else board
+    return CallStudy(outcomes, board, comparison, errors, None)
+
+
+def styles_of(board: pd.DataFrame, style: str) -> str:
+    """Comma-separated rep ids of one call style (``none`` when nobody has it).
+
+    >>> styles_of(pd.DataFrame({"rep_id": ["b", "a"], "style": ["sandbagger"] * 2}), "sandbagger")
+    'a, b'
+    """
+    ids = sorted(board.loc[board["style"] == style, "rep_id"].astype(str))
+    return ", ".join(ids) if ids else "none"
+
+
+def _pct(x) -> str:
+    return f"{x:.0%}" if x is not None and not pd.isna(x) else "–"
+
+
+def _names(who: pd.DataFrame, limit: int = 5) -> str:
+    shown = [
+        f"{r} ({i}, {b:+.0%})"
+        for r, i, b in zip(who["rep"], who["rep_id"], who["calls_bias"], strict=True)
+    ][:limit]
+    more = len(who) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _known(*xs) -> bool:
+    return all(x is not None and not pd.isna(x) for x in xs)
+
+
+def _model_actions(figures: dict) -> list[str]:
+    """Use the model or the stage percentages, or say the deal fields predict nothing."""
+    ma, sa = figures.get("win_model_auc"), figures.get("stage_baseline_auc")
+    low = figures.get("win_model_auc_margin_low")
+    if _known(ma, sa) and _known(low) and low > 0:
+        return [
+            f"Rank and forecast deals with the deal-level win probabilities (AUC {ma:.3f} "
+            f"against {sa:.3f} for fixed stage percentages on the hold-out): "
+            "`deals-scored.csv` lists them."
+        ]
+    if _known(ma, sa):
+        return [
+            f"Keep the stage percentages as the forecast rule for now: the deal-level model "
+            f"(AUC {ma:.3f} against {sa:.3f}) is not clearly better on the hold-out, so on "
+            "this data the stage says nearly all there is to say. Record what is known early "
+            "about each deal (competitor, decision date, champion) so the model has more to "
+            "learn from."
+        ]
+    if _known(ma) and ma < 0.6:
+        return [
+            f"Nothing recorded on a deal before it closes predicts how it ends here (hold-out "
+            f"AUC {ma:.2f}, 0.5 is a coin): record each deal's stage changes, competitor and "
+            "decision date as they happen, then run this study again."
+        ]
+    return []
+
+
+STYLE_ADVICE = {
+    "sandbagger": "their calls run under what they close: lift their commits toward their "
+    "pipeline when rolling up",
+    "over-promiser": "their calls run over what they close: haircut their commits and inspect "
+    "their late-stage deals",
+}
+
+
+def _call_actions(figures: dict, board: pd.DataFrame | None) -> list[str]:
+    """Who to correct in the roll-up, and whether calls or the pipeline forecast better."""
+    out = []
+    for style, advice in STYLE_ADVICE.items():
+        who = board[board["style"] == style] if board is not None and len(board) else []
+        if len(who):
+            out.append(f"{style.capitalize()}s: {_names(who)} — {advice}.")
+    cm = figures.get("calls_mape")
+    others = {
+        "the stage-weighted pipeline": figures.get("stage_weighted_mape"),
+        "the win-model pipeline": figures.get("model_mape"),
+    }
+    others = {k: v for k, v in others.items() if _known(v)}
+    if not (_known(cm) and others):
+        return out
+    best = min(others, key=others.get)
+    if cm <= others[best]:
+        out.append(
+            f"On the same dates the reps' calls missed the outcome least ({_pct(cm)} mean "
+            f"absolute error, {best} {_pct(others[best])}): roll up from the calls, corrected "
+            "for the styles above, and use the pipeline as a check."
+        )
+    else:
+        out.append(
+            f"On the same dates {best} missed the outcome less than the reps' calls "
+            f"({_pct(others[best])} against {_pct(cm)} mean absolute error): challenge calls "
+            "that stray far from it."
+        )
+    return out
+
+
+def deals_actions(
+    figures: dict,
+    stuck: pd.DataFrame | None = None,
+    board: pd.DataFrame | None = None,
+    scored: pd.DataFrame | None = None,
+    currency: str = "",
+    low_probability: float = 0.10,
+    has_history: bool = True,
+) -> str:
+    """'What to do' bullets (markdown) from the deals study's numbers.
+
+    The model is recommended over stage percentages only when the lower end of the
+    bootstrap interval of its AUC margin (``win_model_auc_margin_low``) is above zero.
+    """
+    out = []
+    if stuck is not None and len(stuck):
+        ids = ", ".join(str(x) for x in stuck["opportunity_id"].head(3))
+        out.append(
+            f"Review the **{len(stuck):,} stuck deals** ({figures.get('stuck_amount', 0):,.0f} "
+            f"{currency}) in this week's pipeline call, biggest first ({ids}): agree a next step "
+            "and a date for each, or close them as lost."
+        )
+    out += _model_actions(figures)
+    out += _call_actions(figures, board)
+    if figures.get("win_probability_basis") == "the win model" and scored is not None:
+        weak = scored[scored["win_probability"] < low_probability]
+        if len(weak):
+            out.append(
+                f"{len(weak):,} open deals have under a {low_probability:.0%} chance of being won "
+                f"({weak['amount'].fillna(0).sum():,.0f} {currency}): qualify them out or "
+                "requalify them before counting them as pipeline."
+            )
+    if not has_history:
+        out.append(
+            "Export the stage history (the day each deal entered each stage): it gives the stage "
+            "baseline, days in stage and the stuck-deal list."
+        )
+    if not out:
+        out.append("Not enough closed deals or calls to recommend anything yet.")
+    return "\n".join(f"- {x}" for x in out)
+
+
+def conversion_or_none(flow: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The funnel's stage conversion of a stage flow, or None when the flow is empty."""
+    from salesnb.metrics.funnel import stage_conversion
+
+    if flow is None or flow.empty:
+        return None
+    conv = stage_conversion(flow)
+    return conv if len(conv) else None
+
+
+def describe_deals(deals: pd.DataFrame, history: pd.DataFrame, as_of) -> str:
+    """Markdown: how many deals the study sees on ``as_of`` and in what state.
+
+    >>> d = pd.DataFrame({"opportunity_id": list("abcd"), "status": ["won", "lost", "open", "undated"],
+    ...                   "created_date": pd.to_datetime(["2026-01-01"] * 4)})
+    >>> print(describe_deals(d, pd.DataFrame(), "2026-09-30"))
+    **4** deals created by **2026-09-30**: 1 won and 1 lost by then, **1 open** on that day. 1 deal marked won or lost without a close date cannot be placed in time and is left out. No stage history: stages and days in stage are unknown.
+    """
+    n = deals["status"].value_counts()
+    won, lost, open_, undated = (int(n.get(k, 0)) for k in (WON, LOST, OPEN, "undated"))
+    text = (
+        f"**{len(deals):,}** deals created by **{_ts(as_of).date()}**: {won:,} won and {lost:,} "
+        f"lost by then, **{open_:,} open** on that day."
+    )
+    if undated:
+        text += (
+            f" {undated:,} deal{'s' if undated != 1 else ''} marked won or lost without a close "
+            "date cannot be placed in time and " + ("are" if undated != 1 else "is") + " left out."
+        )
+    undated_open = int(
+        (
+            deals["created_date"].isna()
+            & ~deals["opportunity_id"].isin(history.get("opportunity_id", []))
+        ).sum()
+    )
+    if undated_open:
+        text += (
+            f" {undated_open:,} deal{'s' if undated_open != 1 else ''} without a created date "
+            "(nor a stage entry) cannot be placed in time and "
+            + ("are" if undated_open != 1 else "is")
+            + " left out of the model and the scored list."
+        )
+    if history.empty:
+        text += " No stage history: stages and days in stage are unknown."
+    else:
+        text += f" Stage history: {len(history):,} stage entries up to that day."
+    return text
+
+
+def _fmt_num(x, spec: str = ".3f") -> str:
+    return format(x, spec) if x is not None and not pd.isna(x) else "–"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _holdout_lines(win: WinStudy) -> list[str]:
+    """The hold-out result: the margin with its interval, or each method's score and gap."""
+    if win.holdout_gap:
+        return [f"**Not computed: the hold-out comparison** — {win.holdout_gap}."]
+    if win.missing:
+        lines = [
+            f"On the hold-out **{r['method']}**: AUC {r['auc']:.3f}, Brier score {r['brier']:.4f}."
+            for _, r in win.comparison.dropna(subset=["auc"]).iterrows()
+        ]
+        return lines + [
+            f"**Not computed on the hold-out: {method.lower()}** — {why}."
+            for method, why in win.missing.items()
+        ]
+    n_rows, n_deals = len(win.holdout), win.holdout["opportunity_id"].nunique()
+    lo, hi = win.margin_interval
+    text = (
+        describe_margin(win.comparison)
+        + f" Over {_plural(n_rows, 'snapshot')} of {_plural(n_deals, 'deal')}; the AUC "
+        f"margin is **{win.margin:+.3f}**"
+    )
+    if pd.isna(lo):
+        return [text + "."]
+    return [
+        text
+        + f" (95 % bootstrap interval over deals {lo:+.3f} to {hi:+.3f}"
+        + (", so it is not clearly above zero)." if lo <= 0 else ").")
+    ]
+
+
+def _model_lines(win: WinStudy) -> list[str]:
+    """What the model left out and which penalty the validation chose."""
+    lines = []
+    model_auc = win.comparison["auc"].iloc[0] if len(win.comparison) else float("nan")
+    if _known(model_auc) and model_auc >= 0.99:
+        lines.append(
+            f"**Check the data: a hold-out AUC of {model_auc:.3f} is too good to be true.** It "
+            "usually means a deal field is filled in (or changed) only when the deal ends; "
+            "find which one and leave it out of the export."
+        )
+    model = win.model or win.eval_model
+    for col, why in (model.left_out if model is not None else {}).items():
+        name = CATEGORICAL_FEATURES.get(col, NUMERIC_FEATURES.get(col, col))
+        lines.append(f"Left out of the model: **{name}** — {why}.")
+    tuned = [
+        (what, m.l2_penalty)
+        for what, m, t in (
+            ("the hold-out model", win.eval_model, win.eval_tuning),
+            ("the model for today's pipeline", win.model, win.tuning),
+        )
+        if m is not None and t is not None and len(t)
+    ]
+    if tuned:
+        lines.append(
+            "Ridge penalty on the features besides the stage, chosen by the log loss on the "
+            "same-length window just before each model's own cut: "
+            + "; ".join(f"{lam:,.0f} for {what}" for what, lam in tuned)
+            + ". A large penalty means those features did not improve the predictions there: "
+            "the model then stays close to what the stage alone says (the average win rate "
+            "when there is no stage history)."
+        )
+    return lines
+
+
+def describe_win_study(win: WinStudy) -> str:
+    """Markdown: the hold-out, the margin of the model over the stage baseline, what is left out."""
+    lines = [] if win.holdout.empty and not win.plan.train_dates else [win.plan.describe()]
+    lines += _holdout_lines(win) + _model_lines(win)
+    if win.gap:
+        lines.append(f"**No win model for today's pipeline** — {win.gap}.")
+    lines.append(f"Win probabilities of today's open deals come from **{win.basis}**.")
+    if win.model is None and win.closed_deals < win.min_closed:
+        lines.append(
+            f"They rest on only {_plural(win.closed_deals, 'closed deal')}: read them as rough."
+        )
+    return "\n\n".join(lines)
+
+
+def describe_scored(scored: pd.DataFrame, currency: str = "") -> str:
+    """Markdown: the open pipeline and its expected value.
+
+    >>> s = pd.DataFrame({"amount": [100.0, 300.0], "win_probability": [0.5, 0.1]})
+    >>> describe_scored(s, "EUR")
+    '**2** open deals worth **400 EUR**; expected to win **80 EUR** (sum of win probability x amount).'
+    """
+    if scored.empty:
+        return "**No open deal** on this day: nothing to score."
+    if scored["win_probability"].isna().all():
+        return f"**{len(scored):,}** open deals; no win probability (no deal has closed yet)."
+    if scored["amount"].isna().all():
+        return (
+            f"**{len(scored):,}** open deals; none carries an amount yet, so there is no "
+            "expected value to add up (the probabilities are in the list)."
+        )
+    amount = float(scored["amount"].fillna(0.0).sum())
+    ev = float((scored["amount"].fillna(0.0) * scored["win_probability"].fillna(0.0)).sum())
+    return (
+        f"**{len(scored):,}** open deals worth **{amount:,.0f} {currency}**; expected to win "
+        f"**{ev:,.0f} {currency}** (sum of win probability x amount)."
+    ).replace("  ", " ")
+
+
+def describe_calls(calls: CallStudy, threshold: float = 0.10) -> str:
+    """Markdown: how the calls were compared and the styles found."""
+    if calls.outcomes.empty:
+        return f"**Not computed: forecast accuracy** — {calls.gap}."
+    o = calls.outcomes
+    scored = o[o["error_pct"].notna()]
+    lines = [
+        f"{len(o):,} calls by {o['rep_id'].nunique():,} reps for periods that have ended "
+        f"({len(scored):,} for a period in which the rep won something: percentage errors "
+        "need an outcome above zero). Error = (commit - won in the period) / won in the period. "
+        f"A rep whose average error is below -{threshold:.0%} with most calls under the outcome "
+        f"is a **sandbagger**; above +{threshold:.0%} with most calls over it, an "
+        "**over-promiser**; the rest are **accurate**."
+    ]
+    if calls.gap:
+        lines.append(f"**Not computed: calls against pipeline forecasts** — {calls.gap}.")
+    elif len(calls.errors):
+        e = calls.errors.set_index("method")["mape"]
+        parts = [f"calls {_pct(e.get('calls'))}"]
+        if "stage_weighted" in e:
+            parts.append(f"stage-weighted pipeline {_pct(e.get('stage_weighted'))}")
+        if "model" in e:
+            parts.append(f"win-model pipeline {_pct(e.get('model'))}")
+        lines.append(
+            f"On the {int(calls.errors['calls'].iloc[0]):,} calls made since the hold-out cut, "
+            "each forecast was made with what was known that day (pipeline forecast = won so "
+            "far + each open deal's probability x amount x the chance a won deal in its stage "
+            "closes before the period ends). Mean absolute error: " + ", ".join(parts) + "."
+        )
+    return "\n\n".join(lines)
+
+
+def describe_stuck_rule(q: float = 0.8, months: int = 12) -> str:
+    """The stuck-deal definition, as stated on the page.
+
+    >>> describe_stuck_rule()
+    'An open deal is **stuck** when it has been in its current stage longer than the **80th percentile** of the days that deals closed in the preceding **12 months** spent in that stage.'
+    """
+    return (
+        "An open deal is **stuck** when it has been in its current stage longer than the "
+        f"**{q * 100:.0f}th percentile** of the days that deals closed in the preceding "
+        f"**{months} months** spent in that stage."
+    )
+
+
+def describe_stuck(stuck: pd.DataFrame, thresholds: pd.DataFrame, currency: str = "") -> str:
+    """Markdown: how many open deals are stuck and for how much."""
+    if thresholds.empty:
+        return "**Not computed: stuck deals** — no deal closed in the window, so no stage has a usual time yet."
+    if stuck.empty:
+        return "**No stuck deal**: every open deal is within its stage's usual time."
+    return (
+        f"**{len(stuck):,} stuck deals** worth **{stuck['amount'].fillna(0).sum():,.0f} "
+        f"{currency}** (amount at risk = the whole deal), listed biggest first in `deals-stuck.csv`."
+    ).replace("  ", " ")
+
+
+def headline_figures(
+    win: WinStudy, calls: CallStudy | None = None, stuck: pd.DataFrame | None = None
+) -> dict:
+    """The study's headline figures (NaN where a figure cannot be computed)."""
+
+    def get(i: int, col: str) -> float:
+        c = win.comparison
+        return float(c[col].iloc[i]) if len(c) > i else float("nan")
+
+    scored = win.scored
+    amount = scored["amount"].fillna(0.0)
+    out = {
+        "win_model_auc": get(0, "auc"),
+        "win_model_brier": get(0, "brier"),
+        "stage_baseline_auc": get(1, "auc"),
+        "stage_baseline_brier": get(1, "brier"),
+        "win_model_auc_margin": win.margin,
+        "win_model_auc_margin_low": win.margin_interval[0],
+        "win_model_auc_margin_high": win.margin_interval[1],
+        "holdout_snapshots": len(win.holdout) if win.holdout_gap is None else None,
+        "open_deals": len(scored),
+        "open_pipeline": float(amount.sum()) if scored["amount"].notna().any() else float("nan"),
+        "expected_pipeline": float((amount * scored["win_probability"]).sum())
+        if scored["amount"].notna().any() and scored["win_probability"].notna().any()
+        else float("nan"),
+        "win_probability_basis": win.basis,
+    }
+    if win.model is not None:
+        d = driver_table(win.model, top=1)
+        if len(d):
+            out["top_driver"] = str(d["driver"].iloc[0])
+    if calls is not None and not calls.outcomes.empty:
+        board = calls.board
+        out.update(
+            calls_mape=calls.mape("calls"),
+            stage_weighted_mape=calls.mape("stage_weighted"),
+            model_mape=calls.mape("model"),
+            sandbagger_reps=styles_of(board, "sandbagger") if len(board) else None,
+            over_promiser_reps=styles_of(board, "over-promiser") if len(board) else None,
+        )
+    if stuck is not None:
+        out.update(stuck_deals=len(stuck), stuck_amount=float(stuck["amount"].fillna(0.0).sum()))
+    return out
