@@ -223,6 +223,30 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
             f"{folder}: no such folder (expected a folder of CSV, Excel or Parquet files)"
         )
     m = load_mapping(mapping) if mapping else None
+    plan, ignored_files = _plan(folder, m)
+    result = IngestResult(
+        str(folder), str(into), m.name if m else None, append, ignored_files=ignored_files
+    )
+    reader = _Reader(m)
+    quarantine: list[dict] = []
+    ctx = _Context(files=sorted(p.name for p in folder.iterdir() if p.is_file()))
+    if m:
+        _read_lookups(folder, m, reader, ctx, result, quarantine)
+    raws = [(spec, reader.read(path, spec)) for path, spec in plan]
+    table_cols = _table_columns(raws)
+    pieces = _build_pieces(raws, m, ctx, table_cols, result)
+    accepted = _account_tables(into, pieces, table_cols, append, quarantine, result)
+    # Keep the JSON in model order whatever the processing order was.
+    result.tables = {t: result.tables[t] for t in TABLES if t in result.tables}
+    replaced = list(accepted) + [f"lookup:{name}" for name in result.lookups]
+    settings = {"currency": m.currency} if m is not None and m.currency else {}
+    write_warehouse(into, accepted, table_cols, quarantine, append, replaced, settings)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _plan(folder: Path, m: Mapping | None) -> tuple[list[tuple[Path, SourceSpec]], list[str]]:
+    """The (file, source) pairs to read and the files not used; an error when nothing matches."""
     if m is None:
         plan, ignored_files = plan_canonical(folder)
         ignored_files = sorted(
@@ -236,31 +260,32 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
         raise InputError(
             f"{folder}: no file matches {m.where() if m else 'a canonical table'} (nothing to load)"
         )
-    result = IngestResult(
-        str(folder), str(into), m.name if m else None, append, ignored_files=ignored_files
-    )
+    return plan, ignored_files
 
-    reader = _Reader(m)
-    quarantine: list[dict] = []
-    ctx = _Context(files=sorted(p.name for p in folder.iterdir() if p.is_file()))
-    if m:
-        for lname, lspec in m.lookups.items():
-            read_lookup(folder, lname, lspec, m, reader, ctx, result, quarantine)
-        for name in ctx.absent:
-            result.blanked_by_absent[name] = [
-                f"{spec.table}.{col}"
-                for spec in m.sources
-                for col, expr in spec.derive.items()
-                if name.lower() in _tables_named(expr)
-            ]
-    lookups = ctx.lookups
 
-    # Every column of a table that any of its sources provides.
+def _read_lookups(
+    folder: Path,
+    m: Mapping,
+    reader: _Reader,
+    ctx: _Context,
+    result: IngestResult,
+    quarantine: list[dict],
+) -> None:
+    """Read every lookup into ``ctx``; note the columns an absent optional one leaves empty."""
+    for lname, lspec in m.lookups.items():
+        read_lookup(folder, lname, lspec, m, reader, ctx, result, quarantine)
+    for name in ctx.absent:
+        result.blanked_by_absent[name] = [
+            f"{spec.table}.{col}"
+            for spec in m.sources
+            for col, expr in spec.derive.items()
+            if name.lower() in _tables_named(expr)
+        ]
+
+
+def _table_columns(raws: list[tuple[SourceSpec, RawFile]]) -> dict[str, list[str]]:
+    """Every column of a table that any of its sources provides, plus the required ones."""
     table_cols: dict[str, list[str]] = {}
-    raws: list[tuple[SourceSpec, RawFile]] = []
-    for path, spec in plan:
-        raw = reader.read(path, spec)
-        raws.append((spec, raw))
     for spec, raw in raws:
         t = TABLES[spec.table]
         if spec.columns is None:
@@ -270,16 +295,37 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
             provided = list(spec.columns) + list(spec.constants) + list(spec.derive)
         cur = set(table_cols.get(spec.table, [])) | set(provided) | set(t.required_columns)
         table_cols[spec.table] = [c for c in t.column_names if c in cur]
+    return table_cols
 
+
+def _build_pieces(
+    raws: list[tuple[SourceSpec, RawFile]],
+    m: Mapping | None,
+    ctx: _Context,
+    table_cols: dict[str, list[str]],
+    result: IngestResult,
+) -> dict[str, list[Piece]]:
+    """Each source built as rows of its table, grouped by table; files and unused columns noted."""
     pieces: dict[str, list[Piece]] = {}
     for spec, raw in raws:
-        piece = build_piece(spec, raw, m, lookups, table_cols[spec.table], ctx)
+        piece = build_piece(spec, raw, m, ctx.lookups, table_cols[spec.table], ctx)
         pieces.setdefault(spec.table, []).append(piece)
         result.files.setdefault(spec.table, []).append(raw.label)
         # A column is unused only if no source reading this file uses it.
         before = result.ignored_columns.get(raw.label, piece.ignored_columns)
         result.ignored_columns[raw.label] = [c for c in before if c in piece.ignored_columns]
+    return pieces
 
+
+def _account_tables(
+    into: Path,
+    pieces: dict[str, list[Piece]],
+    table_cols: dict[str, list[str]],
+    append: bool,
+    quarantine: list[dict],
+    result: IngestResult,
+) -> dict[str, pd.DataFrame]:
+    """The rows accepted per table, parents first, checked against the warehouse ``into``."""
     con = _existing(into)
     try:
         present = _existing_tables(con)
@@ -299,13 +345,7 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
     finally:
         if con is not None:
             con.close()
-    # Keep the JSON in model order whatever the processing order was.
-    result.tables = {t: result.tables[t] for t in TABLES if t in result.tables}
-    replaced = list(accepted) + [f"lookup:{name}" for name in result.lookups]
-    settings = {"currency": m.currency} if m is not None and m.currency else {}
-    write_warehouse(into, accepted, table_cols, quarantine, append, replaced, settings)
-    result.seconds = time.perf_counter() - start
-    return result
+    return accepted
 
 
 def _table_order(tables) -> list[str]:

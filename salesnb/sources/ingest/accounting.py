@@ -70,50 +70,22 @@ class IngestResult:
         return out
 
     def summary(self) -> str:
+        """The report printed after an ingest: one line per table, then what needs a look."""
         mode = "appended to" if self.append else "loaded into"
         how = f"mapping {self.mapping}" if self.mapping else "canonical file names"
         lines = [f"{self.folder} {mode} {self.into} ({how}, {self.seconds:.1f}s)"]
-        has_filter = any("filtered" in c for c in self.tables.values())
-        fcol = f" {'filtered':>10}" if has_filter else ""
-        lines.append(
-            f"  {'table':<14} {'rows in':>10} {'accepted':>10} {'quarantined':>12}{fcol}  files"
-        )
-        for t, c in self.tables.items():
-            fval = f" {c.get('filtered', 0):>10,}" if has_filter else ""
-            lines.append(
-                f"  {t:<14} {c['rows_in']:>10,} {c['accepted']:>10,} {c['quarantined']:>12,}{fval}  "
-                + ", ".join(dict.fromkeys(self.files.get(t, [])))
-            )
+        lines += self._table_lines()
         if self.reasons:
             lines.append("  quarantined rows (see table quarantine):")
-            for (t, r), k in self.reasons.most_common(10):
-                lines.append(f"    {t}: {r} ({k:,} rows)")
-            if len(self.reasons) > 10:
-                lines.append(f"    ... and {len(self.reasons) - 10} more kinds of problem")
+            lines += _most_common_lines(self.reasons, "problem")
         if self.warnings:
             lines.append(
                 "  values left empty, rows loaded (see table quarantine, severity warning):"
             )
-            for (t, r), k in self.warnings.most_common(10):
-                lines.append(f"    {t}: {r} ({k:,} rows)")
-            if len(self.warnings) > 10:
-                lines.append(f"    ... and {len(self.warnings) - 10} more kinds of warning")
+            lines += _most_common_lines(self.warnings, "warning")
         if self.lookups:
             lines.append("  lookups (read by expressions, not loaded):")
-            for name, c in self.lookups.items():
-                if c["missing"]:
-                    cols = self.blanked_by_absent.get(name) or []
-                    lines.append(
-                        f"    {name:<12} {c['file']} not found (optional)"
-                        + (f": left empty: {', '.join(cols)}" if cols else "")
-                    )
-                    continue
-                k = c["malformed"]
-                bad = f", {k:,} malformed line{'s' if k != 1 else ''}" if k else ""
-                lines.append(
-                    f"    {name:<12} {c['rows_in']:,} rows in, {c['accepted']:,} read{bad}  "
-                    + ", ".join(c["files"])
-                )
+            lines += [self._lookup_line(name, c) for name, c in self.lookups.items()]
         if self.ignored_files:
             lines.append(f"  files not used: {', '.join(self.ignored_files)}")
         for f, cols in self.ignored_columns.items():
@@ -121,16 +93,57 @@ class IngestResult:
                 lines.append(f"  columns not used in {f}: {', '.join(map(str, cols))}")
         if self.lost_lookup_lines:
             # Always the last line: lookup lines are lost silently otherwise.
-            where = [f"{label} line {n}" for _l, label, n in self.lost_lookup_lines[:5]]
-            more = len(self.lost_lookup_lines) - len(where)
-            k = len(self.lost_lookup_lines)
-            lines.append(
-                f"  LOOKUP LINES LOST: {k:,} malformed line{'s' if k != 1 else ''} of lookup files "
-                f"{'were' if k != 1 else 'was'} not read ({', '.join(where)}"
-                + (f" and {more:,} more" if more else "")
-                + "); expressions did not see them: fix the file (see table quarantine)"
-            )
+            lines.append(self._lost_lines_warning())
         return "\n".join(lines)
+
+    def _table_lines(self) -> list[str]:
+        """The table of counts: a header, then one line per table (``filtered`` if any)."""
+        has_filter = any("filtered" in c for c in self.tables.values())
+        fcol = f" {'filtered':>10}" if has_filter else ""
+        lines = [
+            f"  {'table':<14} {'rows in':>10} {'accepted':>10} {'quarantined':>12}{fcol}  files"
+        ]
+        for t, c in self.tables.items():
+            fval = f" {c.get('filtered', 0):>10,}" if has_filter else ""
+            lines.append(
+                f"  {t:<14} {c['rows_in']:>10,} {c['accepted']:>10,} {c['quarantined']:>12,}{fval}  "
+                + ", ".join(dict.fromkeys(self.files.get(t, [])))
+            )
+        return lines
+
+    def _lookup_line(self, name: str, c: dict) -> str:
+        """One lookup's line: its counts and files, or that its optional file is absent."""
+        if c["missing"]:
+            cols = self.blanked_by_absent.get(name) or []
+            return f"    {name:<12} {c['file']} not found (optional)" + (
+                f": left empty: {', '.join(cols)}" if cols else ""
+            )
+        k = c["malformed"]
+        bad = f", {k:,} malformed line{'s' if k != 1 else ''}" if k else ""
+        return (
+            f"    {name:<12} {c['rows_in']:,} rows in, {c['accepted']:,} read{bad}  "
+            + ", ".join(c["files"])
+        )
+
+    def _lost_lines_warning(self) -> str:
+        """The closing warning that malformed lookup lines were not read (first five named)."""
+        where = [f"{label} line {n}" for _l, label, n in self.lost_lookup_lines[:5]]
+        more = len(self.lost_lookup_lines) - len(where)
+        k = len(self.lost_lookup_lines)
+        return (
+            f"  LOOKUP LINES LOST: {k:,} malformed line{'s' if k != 1 else ''} of lookup files "
+            f"{'were' if k != 1 else 'was'} not read ({', '.join(where)}"
+            + (f" and {more:,} more" if more else "")
+            + "); expressions did not see them: fix the file (see table quarantine)"
+        )
+
+
+def _most_common_lines(counter: Counter, kind: str) -> list[str]:
+    """The ten most frequent (table, reason) pairs with their rows, then how many more kinds."""
+    lines = [f"    {t}: {r} ({k:,} rows)" for (t, r), k in counter.most_common(10)]
+    if len(counter) > 10:
+        lines.append(f"    ... and {len(counter) - 10} more kinds of {kind}")
+    return lines
 
 
 def _generic(reason: str) -> str:
@@ -182,6 +195,19 @@ def _is_optional_link(t, column: str, reason: str) -> bool:
     return reason.startswith(f"{column} not found in {parent}.{pcol}")
 
 
+def _line_qrow(table_name: str, label: str, number: int, reason: str, text: str) -> dict:
+    """The quarantine row of a source line that did not parse."""
+    return dict(
+        table_name=table_name,
+        source_file=label,
+        row_number=number,
+        column_name=None,
+        reason=reason,
+        raw=json.dumps({"line": text}, ensure_ascii=False),
+        severity="error",
+    )
+
+
 def read_lookup(
     folder: Path,
     name: str,
@@ -214,15 +240,7 @@ def read_lookup(
         entry["rows_in"] += len(raw.df) + len(raw.bad_lines)
         for number, reason, text in raw.bad_lines:
             quarantine.append(
-                dict(
-                    table_name=f"lookup:{name}",
-                    source_file=raw.label,
-                    row_number=number,
-                    column_name=None,
-                    reason=f"lookup {name}: {reason}",
-                    raw=json.dumps({"line": text}, ensure_ascii=False),
-                    severity="error",
-                )
+                _line_qrow(f"lookup:{name}", raw.label, number, f"lookup {name}: {reason}", text)
             )
             result.lost_lookup_lines.append((name, raw.label, number))
     assert entry["rows_in"] == entry["accepted"] + entry["malformed"], (name, entry)
@@ -249,6 +267,46 @@ def account_table(
     ``append``, those already in the warehouse (``con``, tables ``present``).
     """
     t = TABLES[table]
+    frame = _stacked(parts, columns, t)
+    parent_keys = _parent_keys(t, columns, accepted, con, present, append)
+    existing = _existing_keys(con, table, list(t.key)) if append and table in present else None
+    problems = check_frame(
+        table, frame[columns], unique=True, parent_keys=parent_keys, existing_keys=existing
+    )
+    link_warnings = _optional_links_blanked(t, frame, problems)
+    bad_idx = np.array(sorted(problems), dtype="int64")
+    ok = np.ones(len(frame), dtype=bool)
+    if len(bad_idx):
+        ok[bad_idx] = False
+    accepted[table] = frame.loc[ok, columns].reset_index(drop=True)
+    # Quarantine: lines that did not parse, values that did not coerce, rule failures.
+    q_count = _quarantine_read_failures(table, parts, quarantine, result)
+    q_count += _quarantine_rule_failures(table, parts, frame, bad_idx, problems, quarantine, result)
+    # Warnings of rows that were loaded: one quarantine line each, severity warning.
+    kept = _kept_warnings(parts, frame, bad_idx, link_warnings)
+    for (k, pos), items in sorted(kept.items()):  # file order
+        quarantine.append(_qrow(table, parts[k], pos, items, severity="warning"))
+        for _c, r in items:
+            result.warnings[(table, _generic(r))] += 1
+    rows_in = sum(len(p.frame) + len(p.raw.bad_lines) + p.filtered for p in parts)
+    filtered = sum(p.filtered for p in parts)
+    counts = {"rows_in": rows_in, "accepted": len(accepted[table]), "quarantined": q_count}
+    if any(p.row_filter for p in parts):
+        counts["filtered"] = filtered
+    if kept:
+        counts["warnings"] = len(kept)
+    result.tables[table] = counts
+    assert rows_in == len(accepted[table]) + q_count + filtered, (
+        table,
+        rows_in,
+        len(accepted[table]),
+        q_count,
+        filtered,
+    )
+
+
+def _stacked(parts: list[Piece], columns: list[str], t) -> pd.DataFrame:
+    """The rows of every piece that built without failure, tagged ``__piece``, typed."""
     frames = []
     for k, p in enumerate(parts):
         f = p.frame[~p.frame["__pos"].isin(list(p.failures))] if p.failures else p.frame
@@ -260,6 +318,11 @@ def account_table(
     )
     for c in columns:
         frame[c] = frame[c].astype(PANDAS_DTYPES[t.column(c).type])
+    return frame
+
+
+def _parent_keys(t, columns, accepted, con, present: set[str], append: bool) -> dict:
+    """Per foreign-key column, the parent keys it may take (accepted now, or in the warehouse)."""
     parent_keys = {}
     for col, (parent, pcol) in t.foreign_keys.items():
         if col not in columns:
@@ -275,13 +338,15 @@ def account_table(
             keys = _existing_keys(con, parent, [pcol])
         if keys is not None:
             parent_keys[col] = keys
-    existing = _existing_keys(con, table, list(t.key)) if append and table in present else None
-    data = frame[columns]
-    problems = check_frame(
-        table, data, unique=True, parent_keys=parent_keys, existing_keys=existing
-    )
-    # An optional foreign key that does not resolve is left empty and the row loaded
-    # (a warning); any other problem quarantines the row.
+    return parent_keys
+
+
+def _optional_links_blanked(t, frame: pd.DataFrame, problems: dict) -> dict:
+    """Rows whose only problems are optional links: the links left empty, the row kept.
+
+    Such rows leave ``problems`` (both changed in place); returns their warnings by row.
+    Any other problem quarantines the row.
+    """
     link_warnings: dict[int, list[tuple[str, str]]] = {}
     for idx in list(problems):
         items = problems[idx]
@@ -291,30 +356,17 @@ def account_table(
                 frame.loc[frame.index[idx], c] = None
             link_warnings[idx] = links
             del problems[idx]
-    bad_idx = np.array(sorted(problems), dtype="int64")
-    ok = np.ones(len(frame), dtype=bool)
-    if len(bad_idx):
-        ok[bad_idx] = False
-    accepted[table] = frame.loc[ok, columns].reset_index(drop=True)
-    # Quarantine: lines that did not parse, values that did not coerce, rule failures.
-    rows_in = 0
+    return link_warnings
+
+
+def _quarantine_read_failures(
+    table: str, parts: list[Piece], quarantine: list[dict], result: IngestResult
+) -> int:
+    """Quarantine the lines that did not parse and the rows that did not build; their count."""
     q_count = 0
-    filtered = 0
     for p in parts:
-        rows_in += len(p.frame) + len(p.raw.bad_lines) + p.filtered
-        filtered += p.filtered
         for number, reason, text in p.raw.bad_lines:
-            quarantine.append(
-                dict(
-                    table_name=table,
-                    source_file=p.raw.label,
-                    row_number=number,
-                    column_name=None,
-                    reason=reason,
-                    raw=json.dumps({"line": text}, ensure_ascii=False),
-                    severity="error",
-                )
-            )
+            quarantine.append(_line_qrow(table, p.raw.label, number, reason, text))
             result.reasons[(table, _generic(reason))] += 1
             q_count += 1
         for pos, items in sorted(p.failures.items()):
@@ -322,8 +374,19 @@ def account_table(
             for _c, r in items:
                 result.reasons[(table, _generic(r))] += 1
             q_count += 1
-    warned = 0
-    failed = {(int(frame["__piece"].iat[i]), int(frame["__pos"].iat[i])) for i in bad_idx}
+    return q_count
+
+
+def _quarantine_rule_failures(
+    table: str,
+    parts: list[Piece],
+    frame: pd.DataFrame,
+    bad_idx: np.ndarray,
+    problems: dict,
+    quarantine: list[dict],
+    result: IngestResult,
+) -> int:
+    """Quarantine the rows (``bad_idx`` of ``frame``) that broke a rule; their count."""
     for idx in bad_idx:
         k = int(frame["__piece"].iat[idx])
         pos = int(frame["__pos"].iat[idx])
@@ -331,35 +394,23 @@ def account_table(
         quarantine.append(_qrow(table, parts[k], pos, items))
         for _c, r in problems[idx]:
             result.reasons[(table, _generic(r))] += 1
-        q_count += 1
-    # Warnings of rows that were loaded: one quarantine line each, severity warning.
-    kept_warnings: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    return len(bad_idx)
+
+
+def _kept_warnings(
+    parts: list[Piece], frame: pd.DataFrame, bad_idx: np.ndarray, link_warnings: dict
+) -> dict[tuple[int, int], list[tuple[str, str]]]:
+    """Warnings of the rows that were loaded, by (piece, position): values left empty."""
+
+    def at(idx) -> tuple[int, int]:
+        return int(frame["__piece"].iat[idx]), int(frame["__pos"].iat[idx])
+
+    failed = {at(i) for i in bad_idx}
+    kept: dict[tuple[int, int], list[tuple[str, str]]] = {}
     for k, p in enumerate(parts):
         for pos, items in p.warnings.items():
             if pos not in p.failures and (k, pos) not in failed:
-                kept_warnings.setdefault((k, pos), []).extend(items)
+                kept.setdefault((k, pos), []).extend(items)
     for idx, items in link_warnings.items():
-        key = (int(frame["__piece"].iat[idx]), int(frame["__pos"].iat[idx]))
-        kept_warnings.setdefault(key, []).extend(items)
-    for (k, pos), items in sorted(kept_warnings.items()):  # file order
-        quarantine.append(_qrow(table, parts[k], pos, items, severity="warning"))
-        for _c, r in items:
-            result.warnings[(table, _generic(r))] += 1
-        warned += 1
-    counts = {
-        "rows_in": rows_in,
-        "accepted": len(accepted[table]),
-        "quarantined": q_count,
-    }
-    if any(p.row_filter for p in parts):
-        counts["filtered"] = filtered
-    if warned:
-        counts["warnings"] = warned
-    result.tables[table] = counts
-    assert rows_in == len(accepted[table]) + q_count + filtered, (
-        table,
-        rows_in,
-        len(accepted[table]),
-        q_count,
-        filtered,
-    )
+        kept.setdefault(at(idx), []).extend(items)
+    return kept

@@ -69,39 +69,55 @@ def _duck_frame(
     pos_of = np.arange(len(df), dtype="int64") if positions is None else np.asarray(positions)
     out = {}
     for c in df.columns:
-        s = df[c]
-        if s.dtype == object:
-            kind = pd.api.types.infer_dtype(s, skipna=True)
-            if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
-                s = _as_numbers(s)
-            elif kind in ("datetime", "datetime64", "date"):
-                s = pd.to_datetime(s)
-            elif kind == "boolean":
-                s = s.astype("boolean")
-            else:
-                s = coerce_column(s, "str").values
-        elif pd.api.types.is_float_dtype(s.dtype):
-            s = _as_numbers(s)
-        elif pd.api.types.is_string_dtype(s.dtype):
-            s = coerce_column(s, "str").values  # an empty cell is NULL, as in object columns
+        s = _one_type(df[c])
         if c in numeric_cols and pd.api.types.is_string_dtype(s.dtype):
-            text = s.str.strip()
-            empty = text.isna() | (text == "")
-            num, failed = _parse_number(text.where(~empty))
-            bad = failed & ~empty
-            if not (~empty).sum():
-                s = num  # nothing but empty cells: an empty number column
-            elif bad.sum() <= 0.5 * (~empty).sum():
-                if failures is not None:
-                    for i in np.flatnonzero(bad.to_numpy()):
-                        failures.setdefault(int(pos_of[i]), []).append(
-                            (c, f"{c}: {s.iloc[i]!r} is not a number (needed by {purpose})")
-                        )
-                s = _as_numbers(num)
+            s = _text_numbers(s, c, failures, purpose, pos_of)
         out[c] = s.reset_index(drop=True) if hasattr(s, "reset_index") else s
     frame = pd.DataFrame(out)
     frame["__pos"] = pos_of.astype("int64")
     return frame
+
+
+def _one_type(s: pd.Series) -> pd.Series:
+    """A column with one type DuckDB can scan: numbers, timestamps, booleans or text."""
+    if s.dtype == object:
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+            return _as_numbers(s)
+        if kind in ("datetime", "datetime64", "date"):
+            return pd.to_datetime(s)
+        if kind == "boolean":
+            return s.astype("boolean")
+        return coerce_column(s, "str").values
+    if pd.api.types.is_float_dtype(s.dtype):
+        return _as_numbers(s)
+    if pd.api.types.is_string_dtype(s.dtype):
+        return coerce_column(s, "str").values  # an empty cell is NULL, as in object columns
+    return s
+
+
+def _text_numbers(
+    s: pd.Series, c: str, failures: dict | None, purpose: str, pos_of: np.ndarray
+) -> pd.Series:
+    """A text column an expression uses, read as numbers when most of its cells are numbers.
+
+    Each cell that is not a number is a failure of its row (keyed by ``pos_of``); a column
+    where more than half are not numbers stays text.
+    """
+    text = s.str.strip()
+    empty = text.isna() | (text == "")
+    num, failed = _parse_number(text.where(~empty))
+    bad = failed & ~empty
+    if not (~empty).sum():
+        return num  # nothing but empty cells: an empty number column
+    if bad.sum() > 0.5 * (~empty).sum():
+        return s
+    if failures is not None:
+        for i in np.flatnonzero(bad.to_numpy()):
+            failures.setdefault(int(pos_of[i]), []).append(
+                (c, f"{c}: {s.iloc[i]!r} is not a number (needed by {purpose})")
+            )
+    return _as_numbers(num)
 
 
 def _tables_named(expr: str) -> set[str]:

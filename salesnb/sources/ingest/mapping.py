@@ -256,49 +256,21 @@ def load_mapping(spec: str | Path) -> Mapping:
 
 
 def _parse_source(table: str, s, where: str) -> SourceSpec:
-    if not isinstance(s, dict) or "file" not in s:
-        raise InputError(
-            f"{where}: each source needs 'file:' (a file name or pattern in the folder)"
-        )
-    unknown = set(s) - SOURCE_KEYS
-    if unknown:
-        raise InputError(
-            f"{where}: unknown key '{sorted(unknown)[0]}' (expected {', '.join(sorted(SOURCE_KEYS))})"
-        )
+    """One source of ``table`` checked and read from its YAML; InputError on any mistake."""
+    _check_source_keys(s, where)
     t = TABLES[table]
     columns = {str(k): str(v) for k, v in (s.get("columns") or {}).items()}
     constants = dict(s.get("constants") or {})
     derive = {str(k): str(v) for k, v in (s.get("derive") or {}).items()}
     values = s.get("values") or {}
-    for section, cols in (
-        ("columns", columns),
-        ("constants", constants),
-        ("derive", derive),
-        ("values", values),
-    ):
-        for c in cols:
-            if c not in t.column_names:
-                raise InputError(
-                    f"{where}: {section}: '{c}' is not a column of {table} (columns: {', '.join(t.column_names)})"
-                )
-    for c in columns:
-        if c in constants or c in derive:
-            raise InputError(f"{where}: column '{c}' is given twice (columns and constants/derive)")
-    for c in constants:
-        if c in derive:
-            raise InputError(f"{where}: column '{c}' is given twice (constants and derive)")
+    _check_sections(
+        table, where, columns=columns, constants=constants, derive=derive, values=values
+    )
+    _check_given_once(columns, constants, derive, where)
     for c, e in derive.items():
-        if ";" in e.replace("';'", ""):
+        if _has_two_statements(e):
             raise InputError(f"{where}: derive {c}: one expression only (no ';')")
-    row_filter = s.get("where")
-    if row_filter is not None:
-        if not isinstance(row_filter, str) or not row_filter.strip():
-            raise InputError(
-                f"{where}: where: must be one SQL condition over the source columns "
-                """(e.g. where: '"Region" <> ''Test'' ')"""
-            )
-        if ";" in row_filter.replace("';'", ""):
-            raise InputError(f"{where}: where: one expression only (no ';')")
+    row_filter = _row_filter(s.get("where"), where)
     supplied = set(columns) | set(constants) | set(derive)
     for c in t.required_columns:
         if c not in supplied:
@@ -308,19 +280,8 @@ def _parse_source(table: str, s, where: str) -> SourceSpec:
     for c, vm in values.items():
         if not isinstance(vm, dict):
             raise InputError(f"{where}: values: '{c}' must map source values to canonical values")
-    dfmt = s.get("date_formats") or {}
-    if isinstance(dfmt, (str, list)):
-        fmts = _as_formats(dfmt, where)
-        dfmt = {c.name: fmts for c in t.columns if c.type in ("date", "datetime")}
-    elif isinstance(dfmt, dict):
-        dfmt = {str(k): _as_formats(v, where) for k, v in dfmt.items()}
-    else:
-        raise InputError(f"{where}: date_formats must be a format, a list or a column: format map")
-    distinct = s.get("distinct", False)
-    if isinstance(distinct, list):
-        bad = [c for c in distinct if c not in supplied]
-        if bad:
-            raise InputError(f"{where}: distinct: '{bad[0]}' is not a mapped column")
+    date_formats = _source_date_formats(s.get("date_formats") or {}, t, where)
+    distinct = _checked_distinct(s.get("distinct", False), supplied, where)
     return SourceSpec(
         table=table,
         file=str(s["file"]),
@@ -332,9 +293,81 @@ def _parse_source(table: str, s, where: str) -> SourceSpec:
         constants=constants,
         derive=derive,
         values={str(k): {str(a): b for a, b in v.items()} for k, v in values.items()},
-        date_formats=dfmt,
+        date_formats=date_formats,
         distinct=distinct,
         optional=bool(s.get("optional", False)),
         where=row_filter.strip() if row_filter else None,
         null_values=_as_null_values(s["null_values"], where) if "null_values" in s else None,
     )
+
+
+def _check_source_keys(s, where: str) -> None:
+    """A source is a mapping with a ``file:`` and only the known keys."""
+    if not isinstance(s, dict) or "file" not in s:
+        raise InputError(
+            f"{where}: each source needs 'file:' (a file name or pattern in the folder)"
+        )
+    unknown = set(s) - SOURCE_KEYS
+    if unknown:
+        raise InputError(
+            f"{where}: unknown key '{sorted(unknown)[0]}' (expected {', '.join(sorted(SOURCE_KEYS))})"
+        )
+
+
+def _check_sections(table: str, where: str, **sections) -> None:
+    """Every column named under ``columns:``, ``constants:``, ``derive:``, ``values:`` is the table's."""
+    t = TABLES[table]
+    for section, cols in sections.items():
+        for c in cols:
+            if c not in t.column_names:
+                raise InputError(
+                    f"{where}: {section}: '{c}' is not a column of {table} (columns: {', '.join(t.column_names)})"
+                )
+
+
+def _check_given_once(columns: dict, constants: dict, derive: dict, where: str) -> None:
+    """No canonical column is given in two of ``columns:``, ``constants:`` and ``derive:``."""
+    for c in columns:
+        if c in constants or c in derive:
+            raise InputError(f"{where}: column '{c}' is given twice (columns and constants/derive)")
+    for c in constants:
+        if c in derive:
+            raise InputError(f"{where}: column '{c}' is given twice (constants and derive)")
+
+
+def _has_two_statements(expr: str) -> bool:
+    """Whether an expression holds a ``;`` outside a quoted ``';'``."""
+    return ";" in expr.replace("';'", "")
+
+
+def _row_filter(row_filter, where: str):
+    """The ``where:`` condition as given (None when absent); an error unless it is one condition."""
+    if row_filter is None:
+        return None
+    if not isinstance(row_filter, str) or not row_filter.strip():
+        raise InputError(
+            f"{where}: where: must be one SQL condition over the source columns "
+            """(e.g. where: '"Region" <> ''Test'' ')"""
+        )
+    if _has_two_statements(row_filter):
+        raise InputError(f"{where}: where: one expression only (no ';')")
+    return row_filter
+
+
+def _source_date_formats(dfmt, t, where: str) -> dict[str, list[str]]:
+    """A source's ``date_formats:``: one format or list for every date column, or per column."""
+    if isinstance(dfmt, (str, list)):
+        fmts = _as_formats(dfmt, where)
+        return {c.name: fmts for c in t.columns if c.type in ("date", "datetime")}
+    if isinstance(dfmt, dict):
+        return {str(k): _as_formats(v, where) for k, v in dfmt.items()}
+    raise InputError(f"{where}: date_formats must be a format, a list or a column: format map")
+
+
+def _checked_distinct(distinct, supplied: set[str], where: str):
+    """``distinct:`` as given; a list may name only mapped columns."""
+    if isinstance(distinct, list):
+        bad = [c for c in distinct if c not in supplied]
+        if bad:
+            raise InputError(f"{where}: distinct: '{bad[0]}' is not a mapped column")
+    return distinct

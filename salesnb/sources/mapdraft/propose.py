@@ -73,8 +73,32 @@ def _status_map(values: list[str]) -> tuple[dict[str, str], list[str]]:
 
 def propose(sf: SourceFile, table: str) -> Proposal:
     """Read ``sf`` as ``table``: the best source column for each canonical column."""
-    t = TABLES[table]
     pr = Proposal(sf, table)
+    used = _assign_greedily(pr, _candidates(sf, table))
+    _only_date_left(pr, used)
+    _check_key_unique(pr)
+    # Reuses: the stage column gives the status, an id column of names gives the name.
+    if table in ("opportunities",):
+        _status_and_stage(pr)
+    _name_from_key(pr)
+    if sf.headerless and table == "orders":
+        _positional_guesses(sf, pr, used)
+    # Orders: line numbers and cost.
+    if table == "orders":
+        _orders_extras(sf, pr, used)
+    if table in ("opportunities", "orders") and "discount" in pr.guesses:
+        _discount_note(sf, pr)
+    # Formats of text dates.
+    _score_table(pr)
+    return pr
+
+
+def _candidates(sf: SourceFile, table: str) -> list[tuple]:
+    """Every (canonical column, source column) pair scoring at least MIN_SCORE, best first.
+
+    Ties go to required columns, then the table's column order, then the file's.
+    """
+    t = TABLES[table]
     cands = []
     for col in t.columns:
         for p in sf.profiles:
@@ -92,14 +116,23 @@ def propose(sf: SourceFile, table: str) -> Proposal:
                     )
                 )
     cands.sort(key=lambda c: c[:4])
+    return cands
+
+
+def _assign_greedily(pr: Proposal, cands: list[tuple]) -> set[str]:
+    """Each canonical column takes its best candidate not taken yet; the source columns used."""
     used: set[str] = set()
     for neg, _, _, _, col, p, why in cands:
         if col in pr.guesses or p.name in used:
             continue
         pr.guesses[col] = Guess(col, "columns", p.name, -neg, why)
         used.add(p.name)
-    g = pr.guesses
-    # The unique date column left for a required date; the key column's uniqueness.
+    return used
+
+
+def _only_date_left(pr: Proposal, used: set[str]) -> None:
+    """A required date nothing was found for takes the one date column left, if one is."""
+    t, sf, g = pr.t, pr.file, pr.guesses
     for col in t.required_columns:
         if col in g or t.column(col).type not in ("date", "datetime"):
             continue
@@ -107,67 +140,73 @@ def propose(sf: SourceFile, table: str) -> Proposal:
         if len(free) == 1:
             g[col] = Guess(col, "columns", free[0].name, 0.5, "the only date column left")
             used.add(free[0].name)
-    key = t.key[0]
-    if key in g and g[key].how == "columns":
-        kp = sf.profile(str(g[key].value))
-        if table in ENTITY_TABLES:
-            if kp.unique:
-                g[key].why += f"; unique in {_rows(kp.rows)} checked"
-            else:
-                g[key].score *= 0.6
-                g[key].why += f"; repeats ({kp.distinct:,} distinct in {kp.rows:,} rows)"
-    # Reuses: the stage column gives the status, an id column of names gives the name.
-    if table in ("opportunities",):
-        if "stage" in g and "status" not in g:
-            sp = sf.profile(str(g["stage"].value))
-            if sp.vocab == "status":
-                g["status"] = Guess(
-                    "status",
-                    "columns",
-                    sp.name,
-                    g["stage"].score * 0.95,
-                    "the stage column, read as open/won/lost",
-                )
-        if "status" in g and "stage" not in g:
-            g["stage"] = Guess(
-                "stage",
+
+
+def _check_key_unique(pr: Proposal) -> None:
+    """An entity's key column: said unique when it is, scored down when its values repeat."""
+    g, key = pr.guesses, pr.t.key[0]
+    if pr.table not in ENTITY_TABLES or key not in g or g[key].how != "columns":
+        return
+    kp = pr.file.profile(str(g[key].value))
+    if kp.unique:
+        g[key].why += f"; unique in {_rows(kp.rows)} checked"
+    else:
+        g[key].score *= 0.6
+        g[key].why += f"; repeats ({kp.distinct:,} distinct in {kp.rows:,} rows)"
+
+
+def _status_and_stage(pr: Proposal) -> None:
+    """Opportunities: the stage column read as the status, or the status values as stages."""
+    sf, g = pr.file, pr.guesses
+    if "stage" in g and "status" not in g:
+        sp = sf.profile(str(g["stage"].value))
+        if sp.vocab == "status":
+            g["status"] = Guess(
+                "status",
                 "columns",
-                g["status"].value,
-                g["status"].score * 0.8,
-                "no separate stage column: the status values are the stages",
+                sp.name,
+                g["stage"].score * 0.95,
+                "the stage column, read as open/won/lost",
             )
-        if "status" in g:
-            sp = sf.profile(str(g["status"].value))
-            if sp.values and not set(sp.values) <= {"open", "won", "lost"}:
-                pr.values["status"], guessed = _status_map(sp.values)
-                note = "won/lost words read as won/lost, the other stages as open"
-                if guessed:
-                    note += f"; guessed open: {', '.join(_short(v) for v in guessed)}"
-                pr.value_notes["status"] = note
-            elif not sp.values:
-                pr.todo_hints["status"] = f"{sp.name} has too many values for a value map"
-    if "name" in t.column_names and "name" not in g and key in g and g[key].how == "columns":
-        kp = sf.profile(str(g[key].value))
-        if kp.name_like:
-            g["name"] = Guess(
-                "name",
-                "columns",
-                kp.name,
-                0.7,
-                f"no separate name column: the {key} values are names",
-            )
-    if sf.headerless and table == "orders":
-        _positional_guesses(sf, pr, used)
-    # Orders: line numbers and cost.
-    if table == "orders":
-        _orders_extras(sf, pr, used)
-    if table == "opportunities" and "discount" in g:
-        _discount_note(sf, pr)
-    if table == "orders" and "discount" in g:
-        _discount_note(sf, pr)
-    # Formats of text dates.
-    _score_table(pr)
-    return pr
+    if "status" in g and "stage" not in g:
+        g["stage"] = Guess(
+            "stage",
+            "columns",
+            g["status"].value,
+            g["status"].score * 0.8,
+            "no separate stage column: the status values are the stages",
+        )
+    if "status" in g:
+        _status_values(pr)
+
+
+def _status_values(pr: Proposal) -> None:
+    """A value map to open/won/lost for a status column holding other words."""
+    sp = pr.file.profile(str(pr.guesses["status"].value))
+    if sp.values and not set(sp.values) <= {"open", "won", "lost"}:
+        pr.values["status"], guessed = _status_map(sp.values)
+        note = "won/lost words read as won/lost, the other stages as open"
+        if guessed:
+            note += f"; guessed open: {', '.join(_short(v) for v in guessed)}"
+        pr.value_notes["status"] = note
+    elif not sp.values:
+        pr.todo_hints["status"] = f"{sp.name} has too many values for a value map"
+
+
+def _name_from_key(pr: Proposal) -> None:
+    """A table with a name but no name column: a key column whose values are names gives it."""
+    t, g, key = pr.t, pr.guesses, pr.t.key[0]
+    if "name" not in t.column_names or "name" in g or key not in g or g[key].how != "columns":
+        return
+    kp = pr.file.profile(str(g[key].value))
+    if kp.name_like:
+        g["name"] = Guess(
+            "name",
+            "columns",
+            kp.name,
+            0.7,
+            f"no separate name column: the {key} values are names",
+        )
 
 
 def _positional_guesses(sf: SourceFile, pr: Proposal, used: set[str]) -> None:

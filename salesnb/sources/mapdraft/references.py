@@ -41,25 +41,14 @@ def _check_references(active: list[Proposal]) -> None:
             vals = _text_values(child, col)
             if vals is None or vals.empty:
                 continue
-            keys: set[str] = set()
-            for parent in (p for p in active if p.table == ptable):
-                pv = _text_values(parent, pcol)
-                if pv is not None:
-                    keys |= set(pv)
+            keys = _parent_values(active, ptable, pcol)
             if not keys:
                 continue
             counts = vals.value_counts()
             missing = [v for v in counts.index if v not in keys]
             if not missing:
                 continue
-            squashed: dict[str, list[str]] = {}
-            for k in keys:
-                squashed.setdefault(_squash(k), []).append(k)
-            fixes = {}
-            for m in missing:
-                near = squashed.get(_squash(m), [])
-                if len(near) == 1:
-                    fixes[m] = near[0]
+            fixes = _near_misses(missing, keys)
             if fixes:
                 child.values.setdefault(col, {}).update(fixes)
                 rows = int(counts[list(fixes)].sum())
@@ -68,28 +57,65 @@ def _check_references(active: list[Proposal]) -> None:
                     f"({rows:,} rows read): mapped so the references resolve"
                 )
             still = [m for m in missing if m not in fixes]
-            if not still:
-                continue
-            bad_rows = int(counts[still].sum())
-            share = bad_rows / max(int(counts.sum()), 1)
-            g = child.guesses[col]
-            where = f"{ptable}.{pcol}"
-            if col in implied:
-                child.notes[col] = (
-                    f"{len(still):,} of its {len(counts):,} values are not {where} values "
-                    f"(e.g. {_short(still[0])}): add them as rows of {ptable} or leave this out"
-                )
-            elif share >= 0.5 and not child.t.column(col).required:
-                del child.guesses[col]
-                child.dropped[col] = (
-                    g,
-                    f"{len(still):,} of its {len(counts):,} values are not {where} values "
-                    f"(e.g. {_short(still[0])}): the reference would not resolve",
-                )
-            else:
-                child.notes[col] = (
-                    (child.notes.get(col, "") + "; ") if col in child.notes else ""
-                ) + (
-                    f"warning: {bad_rows:,} rows read have a value missing from {where} "
-                    f"(e.g. {_short(still[0])}); ingest lists them in the quarantine table"
-                )
+            if still:
+                _unresolved(child, col, (ptable, pcol), still, counts, col in implied)
+
+
+def _parent_values(active: list[Proposal], ptable: str, pcol: str) -> set[str]:
+    """The values of ``ptable.pcol`` in every drafted source of the parent table."""
+    keys: set[str] = set()
+    for parent in (p for p in active if p.table == ptable):
+        pv = _text_values(parent, pcol)
+        if pv is not None:
+            keys |= set(pv)
+    return keys
+
+
+def _near_misses(missing: list[str], keys: set[str]) -> dict[str, str]:
+    """Values that match exactly one key when case, spaces and punctuation are ignored.
+
+    >>> _near_misses(["GTXPro", "Nope"], {"GTX Pro", "MG Special"})
+    {'GTXPro': 'GTX Pro'}
+    """
+    squashed: dict[str, list[str]] = {}
+    for k in keys:
+        squashed.setdefault(_squash(k), []).append(k)
+    fixes = {}
+    for m in missing:
+        near = squashed.get(_squash(m), [])
+        if len(near) == 1:
+            fixes[m] = near[0]
+    return fixes
+
+
+def _unresolved(
+    child: Proposal,
+    col: str,
+    parent: tuple[str, str],
+    still: list[str],
+    counts: pd.Series,
+    implied: bool,
+) -> None:
+    """Values found nowhere in the parent: a note, or the optional reference left out."""
+    ptable, pcol = parent
+    bad_rows = int(counts[still].sum())
+    share = bad_rows / max(int(counts.sum()), 1)
+    g = child.guesses[col]
+    where = f"{ptable}.{pcol}"
+    if implied:
+        child.notes[col] = (
+            f"{len(still):,} of its {len(counts):,} values are not {where} values "
+            f"(e.g. {_short(still[0])}): add them as rows of {ptable} or leave this out"
+        )
+    elif share >= 0.5 and not child.t.column(col).required:
+        del child.guesses[col]
+        child.dropped[col] = (
+            g,
+            f"{len(still):,} of its {len(counts):,} values are not {where} values "
+            f"(e.g. {_short(still[0])}): the reference would not resolve",
+        )
+    else:
+        child.notes[col] = ((child.notes.get(col, "") + "; ") if col in child.notes else "") + (
+            f"warning: {bad_rows:,} rows read have a value missing from {where} "
+            f"(e.g. {_short(still[0])}); ingest lists them in the quarantine table"
+        )

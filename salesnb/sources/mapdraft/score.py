@@ -84,26 +84,50 @@ def _others(table: str, column: str) -> set[str]:
 
 
 def _type_fit(ctype: str, column: str, p: ColumnProfile) -> tuple[float, str]:
-    k = p.kind
+    """How well the values of ``p`` fit a column of type ``ctype`` (0..1), and why not."""
     if ctype in ("date", "datetime"):
-        if k in ("date", "datetime"):
-            return 1.0, "dates" + (f" ({', '.join(p.formats)})" if p.formats else "")
-        return 0.1, "not dates"
+        return _date_fit(p)
     if ctype in ("int", "float"):
-        if k in ("int", "float"):
-            if ctype == "int" and k == "float":
-                return 0.3, "not whole numbers"
-            return (0.6, "numbers with leading zeros") if p.zero_padded else (1.0, "numbers")
-        if k == "bool" and ctype == "int":
-            return 0.3, "true/false"
-        return 0.1, "not numbers"
+        return _number_fit(ctype, p)
     if ctype == "bool":
-        if k == "bool":
-            return 1.0, "yes/no values"
-        if k == "int" and p.values and set(p.values) <= {"0", "1"}:
-            return 0.8, "0/1 values"
-        return 0.2, "not yes/no values"
-    # text columns
+        return _bool_fit(p)
+    return _text_fit(column, p.kind)
+
+
+def _date_fit(p: ColumnProfile) -> tuple[float, str]:
+    """A date column takes dates (their formats said)."""
+    if p.kind in ("date", "datetime"):
+        return 1.0, "dates" + (f" ({', '.join(p.formats)})" if p.formats else "")
+    return 0.1, "not dates"
+
+
+def _number_fit(ctype: str, p: ColumnProfile) -> tuple[float, str]:
+    """A number column takes numbers; an int column prefers whole ones, no leading zeros."""
+    k = p.kind
+    if k in ("int", "float"):
+        if ctype == "int" and k == "float":
+            return 0.3, "not whole numbers"
+        return (0.6, "numbers with leading zeros") if p.zero_padded else (1.0, "numbers")
+    if k == "bool" and ctype == "int":
+        return 0.3, "true/false"
+    return 0.1, "not numbers"
+
+
+def _bool_fit(p: ColumnProfile) -> tuple[float, str]:
+    """A true/false column takes yes/no values, or 0/1."""
+    if p.kind == "bool":
+        return 1.0, "yes/no values"
+    if p.kind == "int" and p.values and set(p.values) <= {"0", "1"}:
+        return 0.8, "0/1 values"
+    return 0.2, "not yes/no values"
+
+
+def _text_fit(column: str, k: str) -> tuple[float, str]:
+    """A text column takes anything; ids no fractions or dates, others prefer words.
+
+    >>> _text_fit("customer_id", "float"), _text_fit("region", "int"), _text_fit("name", "int")
+    ((0.3, 'fractional numbers'), (0.5, 'numbers'), (1.0, ''))
+    """
     if column.endswith("_id") or column in ("key", "unit_id"):
         if k == "float":
             return 0.3, "fractional numbers"
@@ -137,6 +161,26 @@ def score_column(table: str, column: str, p: ColumnProfile) -> tuple[float, str]
     if p.kind == "empty":
         return 0.0, ""
     t = TABLES[table]
+    best, why = _header_score(table, column, p)
+    # A few shapes of header that name a column without being a synonym.
+    if column == "quantity" and p.norm.startswith("count ") and best <= 0.75:
+        best, why = 0.75, "a count of things"
+    if p.norm == "id" and table in ENTITY_TABLES and column == t.key[0] and best < 0.75:
+        best, why = 0.75, "a column named ID is usually the key"
+    # Values can speak for the column.
+    if p.vocab and column in _VOCAB_COLUMNS.get(p.vocab, {}):
+        best, why = _with_vocab(column, p, best, why)
+    if best <= 0:
+        return 0.0, ""
+    fit, fwhy = _type_fit(t.column(column).type, column, p)
+    best *= fit
+    if fwhy:
+        why = f"{why}; {fwhy}"
+    return best, why
+
+
+def _header_score(table: str, column: str, p: ColumnProfile) -> tuple[float, str]:
+    """The best match of ``p``'s header with the column's usual words, and why."""
     best, why = 0.0, ""
     for i, syn in enumerate(synonyms(table, column)):
         s, reason = _name_match(p.norm, syn)
@@ -148,23 +192,13 @@ def score_column(table: str, column: str, p: ColumnProfile) -> tuple[float, str]
             reason = "same name" if i == 0 else f"'{p.name}' is a usual header for {column}"
         if s > best:
             best, why = s, reason
-    # A few shapes of header that name a column without being a synonym.
-    if column == "quantity" and p.norm.startswith("count ") and best <= 0.75:
-        best, why = 0.75, "a count of things"
-    if p.norm == "id" and table in ENTITY_TABLES and column == t.key[0] and best < 0.75:
-        best, why = 0.75, "a column named ID is usually the key"
-    # Values can speak for the column.
-    if p.vocab and column in _VOCAB_COLUMNS.get(p.vocab, {}):
-        vs = _VOCAB_COLUMNS[p.vocab][column]
-        vwhy = f"values look like {p.vocab}: {', '.join(_short(v) for v in p.vocab_hits[:4])}"
-        if best > 0:
-            best, why = min(1.0, max(best, vs) + 0.1), f"{why}; {vwhy}"
-        else:
-            best, why = vs, vwhy
-    if best <= 0:
-        return 0.0, ""
-    fit, fwhy = _type_fit(t.column(column).type, column, p)
-    best *= fit
-    if fwhy:
-        why = f"{why}; {fwhy}"
     return best, why
+
+
+def _with_vocab(column: str, p: ColumnProfile, best: float, why: str) -> tuple[float, str]:
+    """The score once ``p``'s value set speaks for ``column``: a bonus, or the set's own score."""
+    vs = _VOCAB_COLUMNS[p.vocab][column]
+    vwhy = f"values look like {p.vocab}: {', '.join(_short(v) for v in p.vocab_hits[:4])}"
+    if best > 0:
+        return min(1.0, max(best, vs) + 0.1), f"{why}; {vwhy}"
+    return vs, vwhy

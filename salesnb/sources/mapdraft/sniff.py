@@ -252,44 +252,49 @@ def read_folder(folder: Path) -> tuple[list[SourceFile], list[str]]:
     notes: list[str] = []
     files: list[SourceFile] = []
     for p in sorted(folder.iterdir()):
-        if not p.is_file() or p.name.startswith((".", "~$")):
-            continue
-        ext = p.suffix.lower()
-        if ext in EXCEL_EXTS:
-            files.extend(_read_sheets(p, notes))
-        elif ext in PARQUET_EXTS:
-            raw = read_parquet(p)
-            files.append(SourceFile(p, None, raw.df, len(raw.df)))
-        elif ext in CSV_EXTS:
-            sf = _read_text(p, notes)
-            if sf is not None:
-                files.append(sf)
-        elif ext in TEXT_EXTS:  # read only when it turns out to be a text table
-            try:
-                sf = _read_text(p, notes)
-            except InputError as exc:
-                notes.append(f"{p.name}: not used ({str(exc).split(': ', 1)[-1]})")
-                continue
-            if sf is not None:
-                files.append(sf)
-        else:
-            notes.append(f"{p.name}: not used (not a CSV, Excel, Parquet or text table)")
+        if p.is_file() and not p.name.startswith((".", "~$")):
+            files.extend(_read_file(p, notes))
     if not files:
         raise InputError(f"{folder}: no CSV, Excel or Parquet files found (nothing to map)")
     for sf in files:
         sf.profiles = [_profile(sf.df[c], c, i) for i, c in enumerate(sf.df.columns)]
-    prose = [
-        sf
-        for sf in files
-        if sf.path.suffix.lower() in TEXT_EXTS
-        and sf.delimiter == "whitespace"
-        and all(p.kind in ("text", "empty") for p in sf.profiles)
-    ]
+    prose = [sf for sf in files if _is_prose(sf)]
     notes += [f"{sf.path.name}: not used (words, not a table of values)" for sf in prose]
     files = [sf for sf in files if sf not in prose]
     if not files:
         raise InputError(f"{folder}: no CSV, Excel or Parquet files found (nothing to map)")
     return files, notes
+
+
+def _read_file(p: Path, notes: list[str]) -> list[SourceFile]:
+    """The tables of one file (every sheet of a workbook); a note when it is not used."""
+    ext = p.suffix.lower()
+    if ext in EXCEL_EXTS:
+        return _read_sheets(p, notes)
+    if ext in PARQUET_EXTS:
+        raw = read_parquet(p)
+        return [SourceFile(p, None, raw.df, len(raw.df))]
+    if ext in CSV_EXTS:
+        sf = _read_text(p, notes)
+        return [sf] if sf is not None else []
+    if ext in TEXT_EXTS:  # read only when it turns out to be a text table
+        try:
+            sf = _read_text(p, notes)
+        except InputError as exc:
+            notes.append(f"{p.name}: not used ({str(exc).split(': ', 1)[-1]})")
+            return []
+        return [sf] if sf is not None else []
+    notes.append(f"{p.name}: not used (not a CSV, Excel, Parquet or text table)")
+    return []
+
+
+def _is_prose(sf: SourceFile) -> bool:
+    """A .txt/.dat split on blanks whose columns are all words: prose, not a table."""
+    return (
+        sf.path.suffix.lower() in TEXT_EXTS
+        and sf.delimiter == "whitespace"
+        and all(p.kind in ("text", "empty") for p in sf.profiles)
+    )
 
 
 def _rows(n: int) -> str:
@@ -332,14 +337,14 @@ def _date_cover(text: pd.Series) -> tuple[list[str], float, str | None]:
 
 
 def _profile(raw: pd.Series, name, position: int) -> ColumnProfile:
+    """What the rows read say about one source column (kind, uniqueness, values, value set)."""
     raw = raw.head(PROFILE_ROWS * 5).reset_index(drop=True)
     text_all = coerce_column(raw, "str").values
     text_all = text_all.where(text_all.notna() & (text_all.str.strip() != ""), None)
     filled_all = text_all.dropna()
     unique = len(filled_all) == len(text_all) and filled_all.is_unique
     sample_raw = raw.head(PROFILE_ROWS)
-    text = text_all.head(PROFILE_ROWS)
-    present = text.dropna()
+    present = text_all.head(PROFILE_ROWS).dropna()
     counts = filled_all.value_counts()
     prof = ColumnProfile(
         name=str(name),
@@ -356,64 +361,92 @@ def _profile(raw: pd.Series, name, position: int) -> ColumnProfile:
         return prof
     if counts.size <= 40:
         prof.values = [str(v) for v in counts.index]
-    low = present.str.lower()
-    is_obj_date = False
+    _kind_from_type(prof, sample_raw, present)
+    if prof.kind == "empty":
+        _kind_from_text(prof, sample_raw, present)
+    if prof.kind in ("text", "bool") and prof.values:
+        best = _vocab(prof.values)
+        if best:
+            prof.vocab, prof.vocab_hits = best
+    if prof.kind == "text":
+        prof.name_like = _name_like(present)
+    return prof
+
+
+def _holds_dates(sample_raw: pd.Series) -> bool:
+    """Whether the column holds date or timestamp objects (as Excel and Parquet give them)."""
     if pd.api.types.is_datetime64_any_dtype(sample_raw.dtype):
-        is_obj_date = True
-    elif sample_raw.dtype == object:
+        return True
+    if sample_raw.dtype == object:
         kind = pd.api.types.infer_dtype(sample_raw, skipna=True)
-        is_obj_date = kind in ("datetime", "datetime64", "date")
-    digits = present.str.fullmatch(r"\d+")
+        return kind in ("datetime", "datetime64", "date")
+    return False
+
+
+def _kind_from_type(prof: ColumnProfile, sample_raw: pd.Series, present: pd.Series) -> None:
+    """The kind the values' own type or shape says: true/false, dates, or compact dates (8 digits)."""
+    low = present.str.lower()
     if pd.api.types.is_bool_dtype(sample_raw.dtype) or (
         set(low) <= (TRUE_WORDS | FALSE_WORDS) and not set(low) <= {"0", "1"}
     ):
         prof.kind = "bool"
-    elif is_obj_date:
+    elif _holds_dates(sample_raw):
         dates = pd.to_datetime(sample_raw.dropna(), errors="coerce")
         has_time = bool((dates.dropna() != dates.dropna().dt.normalize()).any())
         prof.kind = "datetime" if has_time else "date"
-    elif digits.all() and present.str.len().eq(8).all():
+    elif present.str.fullmatch(r"\d+").all() and present.str.len().eq(8).all():
         # 19970101: a compact date, or a number
         ok = pd.to_datetime(present, format="%Y%m%d", errors="coerce")
         if ok.notna().mean() >= 0.95:
             prof.kind, prof.formats = "date", ["%Y%m%d"]
         else:
             prof.kind, prof.integral = "int", True
-    if prof.kind == "empty":
-        num = coerce_column(sample_raw, "float")
-        good = num.values.notna() & ~num.bad
-        if good.sum() >= 0.95 * len(present):
-            vals = num.values.dropna()
-            prof.integral = bool((vals == vals.round()).all())
-            prof.kind = "int" if prof.integral else "float"
-            prof.max = float(vals.max()) if len(vals) else None
-            prof.zero_padded = bool(
-                (present.str.len() > 1).all() and present.str.match(r"0\d").mean() > 0.2
-            )
-        else:
-            formats, share, ambiguous = _date_cover(present)
-            if share >= 0.9:
-                sample_dates = pd.Series(
-                    pd.to_datetime(present.head(500), format=formats[0], errors="coerce")
-                ).dropna()
-                has_time = bool((sample_dates != sample_dates.dt.normalize()).any())
-                prof.kind = "datetime" if has_time else "date"
-                prof.formats, prof.ambiguous = formats, ambiguous
-            else:
-                prof.kind = "text"
-    if prof.kind in ("text", "bool") and prof.values:
-        vals = [v.strip().lower() for v in prof.values]
-        best = None
-        for vocab, words in _VOCAB.items():
-            hits = [v for v, lv in zip(prof.values, vals, strict=True) if lv in words]
-            if vocab == "status" and not any(v in _WON | _LOST for v in vals):
-                continue
-            if len(hits) >= max(2, 0.5 * len(vals)) and (best is None or len(hits) > len(best[1])):
-                best = (vocab, hits)
-        if best:
-            prof.vocab, prof.vocab_hits = best
-    if prof.kind == "text":
-        sample = present.head(200)
-        wordy = sample.str.contains(r"[a-z]") | sample.str.contains(_CJK)
-        prof.name_like = bool(wordy.mean() >= 0.8 and sample.str.contains(r"\d").mean() <= 0.5)
-    return prof
+
+
+def _kind_from_text(prof: ColumnProfile, sample_raw: pd.Series, present: pd.Series) -> None:
+    """The kind the text says: numbers (as ingest reads them), dates in ingest's formats, text."""
+    num = coerce_column(sample_raw, "float")
+    good = num.values.notna() & ~num.bad
+    if good.sum() >= 0.95 * len(present):
+        vals = num.values.dropna()
+        prof.integral = bool((vals == vals.round()).all())
+        prof.kind = "int" if prof.integral else "float"
+        prof.max = float(vals.max()) if len(vals) else None
+        prof.zero_padded = bool(
+            (present.str.len() > 1).all() and present.str.match(r"0\d").mean() > 0.2
+        )
+        return
+    formats, share, ambiguous = _date_cover(present)
+    if share < 0.9:
+        prof.kind = "text"
+        return
+    sample_dates = pd.Series(
+        pd.to_datetime(present.head(500), format=formats[0], errors="coerce")
+    ).dropna()
+    has_time = bool((sample_dates != sample_dates.dt.normalize()).any())
+    prof.kind = "datetime" if has_time else "date"
+    prof.formats, prof.ambiguous = formats, ambiguous
+
+
+def _vocab(values: list[str]) -> tuple[str, list[str]] | None:
+    """The value set most of ``values`` belong to, with the values that do; None if none.
+
+    >>> _vocab(["Won", "Lost", "Engaging"])
+    ('status', ['Won', 'Lost', 'Engaging'])
+    """
+    vals = [v.strip().lower() for v in values]
+    best = None
+    for vocab, words in _VOCAB.items():
+        hits = [v for v, lv in zip(values, vals, strict=True) if lv in words]
+        if vocab == "status" and not any(v in _WON | _LOST for v in vals):
+            continue
+        if len(hits) >= max(2, 0.5 * len(vals)) and (best is None or len(hits) > len(best[1])):
+            best = (vocab, hits)
+    return best
+
+
+def _name_like(present: pd.Series) -> bool:
+    """Values that read as names of people or things (words, few digits), not codes."""
+    sample = present.head(200)
+    wordy = sample.str.contains(r"[a-z]") | sample.str.contains(_CJK)
+    return bool(wordy.mean() >= 0.8 and sample.str.contains(r"\d").mean() <= 0.5)
