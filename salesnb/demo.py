@@ -580,48 +580,81 @@ class _OrderGenerator:
             yield idx, w[idx]
 
     def piece(self, month: int, n_lines: int) -> pa.Table:
-        rng, cal = self.rng, self.cal
-        # Orders of 1 + Poisson(1.8) lines until the quota is filled.
-        sizes = 1 + rng.poisson(1.8, int(n_lines / 2.8 * 1.2) + 20)
+        """One chunk of ``n_lines`` order lines in ``month``: orders, then their lines and reps."""
+        sizes = self._order_sizes(n_lines)
+        n_orders = len(sizes)
+        order_day = self._order_days(month, n_orders)
+        # Region first (see _mix), then a customer of the region.
+        rep_w = list(self._rep_weights(month))
+        reg = _systematic(self.rng, self._mix(month)[0], n_orders)
+        cust = self._order_customers(month, reg)
+        seg = self.c["seg"][cust]
+        channel = self._order_channels(month, seg)
+        is_return_order = self._return_orders(n_orders)
+        order_no = np.arange(self.next_order, self.next_order + n_orders)
+        self.next_order += n_orders
+        lines = self._lines(month, np.repeat(seg, sizes), np.repeat(is_return_order, sizes))
+        rep = self._order_reps(rep_w, reg, lines["net_amount"], sizes)
+        orders = {
+            "order_no": order_no,
+            "order_day": order_day,
+            "cust": cust,
+            "rep": rep,
+            "channel": channel,
+            "region": reg,
+            "country": self.c["ctry"][cust],
+        }
+        return _piece_table(orders, lines, sizes)
+
+    def _order_sizes(self, n_lines: int) -> np.ndarray:
+        """Lines per order: 1 + Poisson(1.8) until the quota is filled, the last one cut to fit."""
+        sizes = 1 + self.rng.poisson(1.8, int(n_lines / 2.8 * 1.2) + 20)
         cum = np.cumsum(sizes)
         n_orders = int(np.searchsorted(cum, n_lines)) + 1
         sizes = sizes[:n_orders].copy()
         sizes[-1] -= cum[n_orders - 1] - n_lines
-        lo, hi = cal.lo[month], cal.hi[month]
-        days = np.arange(lo, hi + 1)
+        return sizes
+
+    def _order_days(self, month: int, n_orders: int) -> np.ndarray:
+        """Order day within ``month``, weekends at 0.35 the weight of a weekday."""
+        days = np.arange(self.cal.lo[month], self.cal.hi[month] + 1)
         dow = (days + 3) % 7  # 0 = Monday
         dw = np.where(dow >= 5, 0.35, 1.0)
-        order_day = rng.choice(days, n_orders, p=dw / dw.sum())
-        # Region first (see _mix), then a customer of the region.
-        rep_w = list(self._rep_weights(month))
-        reg = _systematic(rng, self._mix(month)[0], n_orders)
+        return self.rng.choice(days, n_orders, p=dw / dw.sum())
+
+    def _order_customers(self, month: int, reg: np.ndarray) -> np.ndarray:
+        """Customer of each order: one alive in ``month`` in the order's region, by weight."""
         c = self.c
-        cust = np.empty(n_orders, np.int64)
+        lo, hi = self.cal.lo[month], self.cal.hi[month]
+        cust = np.empty(len(reg), np.int64)
         alive = (c["created"] < lo) & (c["churn"] > hi)
         for r in range(len(REGIONS)):
             m = np.flatnonzero(reg == r)
             active = np.flatnonzero(alive & (c["reg"] == r))
-            cust[m] = active[_systematic(rng, c["weight"][active], len(m))]
-        seg = c["seg"][cust]
-        ctry = c["ctry"][cust]
-        # Channel: Enterprise buys direct or through partners; others by the quarter's mix.
-        u = rng.random(n_orders)
+            cust[m] = active[_systematic(self.rng, c["weight"][active], len(m))]
+        return cust
+
+    def _order_channels(self, month: int, seg: np.ndarray) -> np.ndarray:
+        """Channel: Enterprise buys direct or through partners; others by the quarter's mix."""
+        u = self.rng.random(len(seg))
         cp = np.where(
-            (seg == 0)[:, None], ENTERPRISE_CHANNELS, self.channel_p[cal.quarter_index[month]]
+            (seg == 0)[:, None], ENTERPRISE_CHANNELS, self.channel_p[self.cal.quarter_index[month]]
         )
-        channel = (u[:, None] > np.cumsum(cp, axis=1)).sum(axis=1).clip(0, 3)
+        return (u[:, None] > np.cumsum(cp, axis=1)).sum(axis=1).clip(0, 3)
+
+    def _return_orders(self, n_orders: int) -> np.ndarray:
+        """Which orders are returns: RETURN_SHARE of them, drawn without replacement."""
         is_return_order = np.zeros(n_orders, bool)
-        is_return_order[rng.choice(n_orders, round(n_orders * RETURN_SHARE), replace=False)] = True
-        order_no = np.arange(self.next_order, self.next_order + n_orders)
-        self.next_order += n_orders
-        # Lines.
-        starts = np.cumsum(sizes) - sizes
-        line_no = np.arange(n_lines) - np.repeat(starts, sizes) + 1
-        seg_l = np.repeat(seg, sizes)
-        p = self.p
-        live = np.flatnonzero(p["launch"] <= lo)
-        pw = p["popularity"][live]
-        prod = live[_systematic(rng, pw, n_lines)]
+        picked = self.rng.choice(n_orders, round(n_orders * RETURN_SHARE), replace=False)
+        is_return_order[picked] = True
+        return is_return_order
+
+    def _lines(self, month: int, seg_l: np.ndarray, ret: np.ndarray) -> dict[str, np.ndarray]:
+        """Product, discount, quantity and amounts of each line (returns negative)."""
+        rng, p = self.rng, self.p
+        n_lines = len(seg_l)
+        live = np.flatnonzero(p["launch"] <= self.cal.lo[month])
+        prod = live[_systematic(rng, p["popularity"][live], n_lines)]
         discount = np.where(rng.random(n_lines) < 0.45, 0.0, rng.integers(1, 31, n_lines) / 100.0)
         lam = p["lam"][prod] * SEGMENT_QTY[seg_l] * (1 - discount) ** ELASTICITY
         qty = rng.poisson(lam)
@@ -629,51 +662,66 @@ class _OrderGenerator:
         qty[zero] = rng.poisson(lam[zero])  # redraw the rare zeros once, then floor at 1
         qty = np.maximum(qty, 1).astype(np.float64)
         price = p["list_price"][prod]
-        ret = np.repeat(is_return_order, sizes)
-        sign = np.where(ret, -1.0, 1.0)
-        qty *= sign
-        net = np.round(qty * price * (1 - discount), 2)
-        cost = np.round(qty * p["unit_cost"][prod], 2)
-        # Rep: a rep of the customer's region, trained reps weighted up after training.
-        # Orders are dealt out so that each rep's revenue in the month is its weight's share
-        # (with a little month-to-month noise): a rep-month's revenue then reflects the
-        # rep's weight and the training rather than which rep drew the large orders.
+        qty *= np.where(ret, -1.0, 1.0)
+        return {
+            "prod": prod,
+            "quantity": qty,
+            "unit_price": price,
+            "discount": discount,
+            "net_amount": np.round(qty * price * (1 - discount), 2),
+            "cost": np.round(qty * p["unit_cost"][prod], 2),
+            "is_return": ret,
+        }
+
+    def _order_reps(self, rep_w, reg: np.ndarray, net: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Rep of each order: a rep of its region, dealt so revenue follows the reps' weights.
+
+        Trained reps are weighted up after training. Orders are dealt out so that each
+        rep's revenue in the month is its weight's share (with a little month-to-month
+        noise): a rep-month's revenue then reflects the rep's weight and the training
+        rather than which rep drew the large orders.
+        """
+        n_orders = len(sizes)
         order_value = np.bincount(
             np.repeat(np.arange(n_orders), sizes), weights=np.abs(net), minlength=n_orders
         )
         rep = np.empty(n_orders, np.int64)
         for r, (idx, w) in enumerate(rep_w):
             m = np.flatnonzero(reg == r)
-            w_month = w * rng.lognormal(0.0, REP_MONTH_NOISE, len(w))
+            w_month = w * self.rng.lognormal(0.0, REP_MONTH_NOISE, len(w))
             rep[m] = idx[_deal(order_value[m], w_month)]
-        rep_l = np.repeat(rep, sizes)
-        return pa.table(
-            {
-                "order_no": np.repeat(order_no, sizes),
-                "line_no": line_no,
-                "order_day": pa.array(np.repeat(order_day, sizes).astype(np.int32)).cast(
-                    pa.date32()
-                ),
-                "cust": np.repeat(cust, sizes),
-                "rep": rep_l,
-                "prod": prod,
-                "channel": pa.DictionaryArray.from_arrays(
-                    pa.array(np.repeat(channel, sizes).astype(np.int8)), pa.array(CHANNELS)
-                ),
-                "region": pa.DictionaryArray.from_arrays(
-                    pa.array(np.repeat(reg, sizes).astype(np.int8)), pa.array(REGIONS)
-                ),
-                "country": pa.DictionaryArray.from_arrays(
-                    pa.array(np.repeat(ctry, sizes).astype(np.int8)), pa.array(COUNTRIES)
-                ),
-                "quantity": qty,
-                "unit_price": price,
-                "discount": discount,
-                "net_amount": net,
-                "cost": cost,
-                "is_return": ret,
-            }
-        )
+        return rep
+
+
+def _coded(codes: np.ndarray, labels) -> pa.DictionaryArray:
+    """A dictionary column of int8 ``codes`` into ``labels``."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(labels))
+
+
+def _piece_table(orders: dict, lines: dict, sizes: np.ndarray) -> pa.Table:
+    """The piece as Arrow: order columns repeated on each of their lines, codes as dictionaries."""
+    o = {k: np.repeat(v, sizes) for k, v in orders.items()}
+    starts = np.cumsum(sizes) - sizes
+    line_no = np.arange(len(lines["prod"])) - np.repeat(starts, sizes) + 1
+    return pa.table(
+        {
+            "order_no": o["order_no"],
+            "line_no": line_no,
+            "order_day": pa.array(o["order_day"].astype(np.int32)).cast(pa.date32()),
+            "cust": o["cust"],
+            "rep": o["rep"],
+            "prod": lines["prod"],
+            "channel": _coded(o["channel"], CHANNELS),
+            "region": _coded(o["region"], REGIONS),
+            "country": _coded(o["country"], COUNTRIES),
+            "quantity": lines["quantity"],
+            "unit_price": lines["unit_price"],
+            "discount": lines["discount"],
+            "net_amount": lines["net_amount"],
+            "cost": lines["cost"],
+            "is_return": lines["is_return"],
+        }
+    )
 
 
 # SQL expression per orders column, over the registered chunk; a column the schema gains
@@ -759,83 +807,20 @@ def _opportunities(
     products: pd.DataFrame,
     n: int = 30_000,
 ):
-    # Creation dates: uniform over the span with the same 15 %/year growth.
-    span = cal.end - cal.start + 1
-    g = np.log1p(GROWTH_PER_YEAR) / 365.25
-    u = rng.random(n)
-    created = cal.start + np.floor(np.log1p(u * np.expm1(g * span)) / g).astype(np.int64)
-    created = np.sort(created)
+    """The CRM's opportunities and their stage history, with the pilot and breaches planted."""
+    created = _opportunity_created(rng, cal, n)
     # Customer: one already created, Enterprise accounts see more deals.
     seg_w = np.array([4.0, 2.0, 1.0])[customers["seg"].to_numpy()]
     cust = _existing_customers(rng, cal, customers, created, seg_w)
     seg = customers["seg"].to_numpy()[cust]
-    reg = customers["reg"].to_numpy()[cust]
-    rep_region = reps["region"].map({r: i for i, r in enumerate(REGIONS)}).to_numpy()
-    rep_w = np.where(reps["role"].to_numpy() == "manager", 0.3, 1.0)
-    rep = np.empty(n, np.int64)
-    for r in range(len(REGIONS)):
-        m = np.flatnonzero(reg == r)
-        idx = np.flatnonzero(rep_region == r)
-        rep[m] = idx[rng.choice(len(idx), len(m), p=rep_w[idx] / rep_w[idx].sum())]
-    live = products["launch"].to_numpy()
-    prod = rng.integers(0, len(products), n)
-    late = live[prod] > created
-    prod[late] = rng.choice(np.flatnonzero(live < cal.start), late.sum())
-    # Stage process. The pilot multiplies each conversion by k so the win probability
-    # rises by PILOT_UPLIFT.
-    p_win = float(np.prod(CONVERSION))
-    k = ((p_win + PILOT_UPLIFT * PILOT_CENSORING) / p_win) ** (1 / len(CONVERSION))
+    rep = _opportunity_reps(rng, reps, customers["reg"].to_numpy()[cust])
+    prod = _opportunity_products(rng, cal, products, created)
     pilot = reps["pilot"].to_numpy()[rep] & (created >= cal.pilot_day)
-    conv = np.where(pilot[:, None], CONVERSION * k, CONVERSION)
-    passed = rng.random((n, 4)) < conv
-    reached = np.cumprod(passed, axis=1).sum(axis=1)  # stages passed (0..4)
-    dwell = np.maximum(1, np.round(rng.lognormal(np.log(DWELL_MEDIAN_DAYS), 0.55, (n, 4))))
-    entered = np.full((n, 5), -1, np.int64)
-    entered[:, 0] = created
-    for s in range(4):
-        go = reached > s
-        entered[go, s + 1] = entered[go, s] + dwell[go, s].astype(np.int64)
-    won = reached == 4
-    lost_close = entered[np.arange(n), np.minimum(reached, 3)] + dwell[
-        np.arange(n), np.minimum(reached, 3)
-    ].astype(np.int64)
-    close = np.where(won, entered[:, 4], lost_close)
-    # Censor at the end of the data: later stage entries did not happen yet.
-    future = entered > cal.end
-    entered[future] = -1
-    status = np.where(won, "won", "lost").astype(object)
-    open_ = close > cal.end
-    status[open_] = "open"
-    cur = (entered >= 0).sum(axis=1) - 1  # index of the last stage entered
-    stage_idx = np.where(open_, cur, np.where(won, 4, reached))
-    stage = np.array(STAGES)[stage_idx]
-    # Expected close of open deals: the median remaining path, at least a week out.
-    remaining = np.array([DWELL_MEDIAN_DAYS[s:].sum() for s in range(5)] + [0.0])
-    exp_close = np.maximum(
-        entered[np.arange(n), cur] + remaining[cur].astype(np.int64), cal.end + 7
-    )
-    close = np.where(open_, exp_close, close)
-    # Loss reason and competitor.
+    entered, reached, dwell = _stage_entries(rng, pilot, created)
+    entered, close, status, stage = _close_and_status(cal, entered, reached, dwell)
     lost = status == "lost"
-    reason = rng.choice(len(LOSS_REASONS), n, p=COMPETITOR_REASON_P)
-    comp = np.full(n, -1)
-    for s, name in enumerate(SEGMENTS):
-        m = seg == s
-        comp[m] = rng.choice(len(COMPETITORS), m.sum(), p=COMPETITOR_SHARE[name])
-    comp = np.where(lost & (reason < 3), comp, -1)
-    # Discount within the rep role's authority ...
-    role = reps["role"].to_numpy()[rep]
-    auth = np.array([DEFAULT_DISCOUNT_AUTHORITY[r] for r in role])
-    discount = np.round(auth * rng.beta(1.2, 2.5, n), 2)
-    # ... except a few won deals per quarter that breach it.
-    close_q = _quarter_number(close)
-    breach = np.zeros(n, bool)
-    won_closed = np.flatnonzero(status == "won")
-    for q in sorted(set(close_q[won_closed])):
-        cand = won_closed[close_q[won_closed] == q]
-        k_b = min(len(cand), int(rng.integers(3, 7)))
-        breach[rng.choice(cand, k_b, replace=False)] = True
-    discount[breach] = np.round(auth[breach] + rng.uniform(0.03, 0.12, breach.sum()), 2)
+    reason, comp = _loss_reasons(rng, seg, lost)
+    discount = _opportunity_discounts(rng, reps["role"].to_numpy()[rep], status, close)
     qty = np.ceil(rng.lognormal(np.log(np.array([40.0, 12.0, 4.0])[seg]), 0.6))
     amount = np.round(products["list_price"].to_numpy()[prod] * qty * (1 - discount), 2)
     source = rng.choice(len(SOURCES), n, p=[0.35, 0.25, 0.15, 0.15, 0.10])
@@ -860,15 +845,121 @@ def _opportunities(
             "discount": discount,
         }
     )
+    return opps, _stage_history(opps, entered)
+
+
+def _opportunity_created(rng, cal: _Calendar, n: int) -> np.ndarray:
+    """Sorted creation days: uniform over the span with the same 15 %/year growth."""
+    span = cal.end - cal.start + 1
+    g = np.log1p(GROWTH_PER_YEAR) / 365.25
+    u = rng.random(n)
+    created = cal.start + np.floor(np.log1p(u * np.expm1(g * span)) / g).astype(np.int64)
+    return np.sort(created)
+
+
+def _opportunity_reps(rng, reps: pd.DataFrame, reg: np.ndarray) -> np.ndarray:
+    """Rep of each deal: one of its customer's region, managers at 0.3 the weight of a rep."""
+    rep_region = reps["region"].map({r: i for i, r in enumerate(REGIONS)}).to_numpy()
+    rep_w = np.where(reps["role"].to_numpy() == "manager", 0.3, 1.0)
+    rep = np.empty(len(reg), np.int64)
+    for r in range(len(REGIONS)):
+        m = np.flatnonzero(reg == r)
+        idx = np.flatnonzero(rep_region == r)
+        rep[m] = idx[rng.choice(len(idx), len(m), p=rep_w[idx] / rep_w[idx].sum())]
+    return rep
+
+
+def _opportunity_products(rng, cal: _Calendar, products: pd.DataFrame, created) -> np.ndarray:
+    """Product of each deal: any, redrawn among the launched-before-the-data ones if not out yet."""
+    live = products["launch"].to_numpy()
+    prod = rng.integers(0, len(products), len(created))
+    late = live[prod] > created
+    prod[late] = rng.choice(np.flatnonzero(live < cal.start), late.sum())
+    return prod
+
+
+def _stage_entries(rng, pilot: np.ndarray, created: np.ndarray):
+    """Uncensored stage entry days, stages passed (0..4) and dwell days per stage.
+
+    The pilot multiplies each conversion by k so the win probability rises by PILOT_UPLIFT.
+    """
+    n = len(created)
+    p_win = float(np.prod(CONVERSION))
+    k = ((p_win + PILOT_UPLIFT * PILOT_CENSORING) / p_win) ** (1 / len(CONVERSION))
+    conv = np.where(pilot[:, None], CONVERSION * k, CONVERSION)
+    passed = rng.random((n, 4)) < conv
+    reached = np.cumprod(passed, axis=1).sum(axis=1)  # stages passed (0..4)
+    dwell = np.maximum(1, np.round(rng.lognormal(np.log(DWELL_MEDIAN_DAYS), 0.55, (n, 4))))
+    entered = np.full((n, 5), -1, np.int64)
+    entered[:, 0] = created
+    for s in range(4):
+        go = reached > s
+        entered[go, s + 1] = entered[go, s] + dwell[go, s].astype(np.int64)
+    return entered, reached, dwell
+
+
+def _close_and_status(cal: _Calendar, entered, reached, dwell):
+    """Censor at the data's end; close day, status and stage (open deals get an expected close)."""
+    n = len(reached)
+    won = reached == 4
+    lost_close = entered[np.arange(n), np.minimum(reached, 3)] + dwell[
+        np.arange(n), np.minimum(reached, 3)
+    ].astype(np.int64)
+    close = np.where(won, entered[:, 4], lost_close)
+    # Censor at the end of the data: later stage entries did not happen yet.
+    future = entered > cal.end
+    entered[future] = -1
+    status = np.where(won, "won", "lost").astype(object)
+    open_ = close > cal.end
+    status[open_] = "open"
+    cur = (entered >= 0).sum(axis=1) - 1  # index of the last stage entered
+    stage_idx = np.where(open_, cur, np.where(won, 4, reached))
+    stage = np.array(STAGES)[stage_idx]
+    # Expected close of open deals: the median remaining path, at least a week out.
+    remaining = np.array([DWELL_MEDIAN_DAYS[s:].sum() for s in range(5)] + [0.0])
+    exp_close = np.maximum(
+        entered[np.arange(n), cur] + remaining[cur].astype(np.int64), cal.end + 7
+    )
+    close = np.where(open_, exp_close, close)
+    return entered, close, status, stage
+
+
+def _loss_reasons(rng, seg: np.ndarray, lost: np.ndarray):
+    """Loss reason of every deal, and competitor (-1 = none) of deals lost to one."""
+    n = len(seg)
+    reason = rng.choice(len(LOSS_REASONS), n, p=COMPETITOR_REASON_P)
+    comp = np.full(n, -1)
+    for s, name in enumerate(SEGMENTS):
+        m = seg == s
+        comp[m] = rng.choice(len(COMPETITORS), m.sum(), p=COMPETITOR_SHARE[name])
+    return reason, np.where(lost & (reason < 3), comp, -1)
+
+
+def _opportunity_discounts(rng, role: np.ndarray, status: np.ndarray, close: np.ndarray):
+    """Discount within the rep role's authority, except 3-6 won deals per quarter that breach it."""
+    auth = np.array([DEFAULT_DISCOUNT_AUTHORITY[r] for r in role])
+    discount = np.round(auth * rng.beta(1.2, 2.5, len(role)), 2)
+    close_q = _quarter_number(close)
+    breach = np.zeros(len(role), bool)
+    won_closed = np.flatnonzero(status == "won")
+    for q in sorted(set(close_q[won_closed])):
+        cand = won_closed[close_q[won_closed] == q]
+        k_b = min(len(cand), int(rng.integers(3, 7)))
+        breach[rng.choice(cand, k_b, replace=False)] = True
+    discount[breach] = np.round(auth[breach] + rng.uniform(0.03, 0.12, breach.sum()), 2)
+    return discount
+
+
+def _stage_history(opps: pd.DataFrame, entered: np.ndarray) -> pd.DataFrame:
+    """One row per stage a deal entered (censored entries are -1 and left out)."""
     oi, si = np.nonzero(entered >= 0)
-    history = pd.DataFrame(
+    return pd.DataFrame(
         {
             "opportunity_id": opps["opportunity_id"].to_numpy()[oi],
             "stage": np.array(STAGES)[si],
             "entered_date": entered[oi, si].astype("datetime64[D]"),
         }
     )
-    return opps, history
 
 
 def _leads(rng, cal: _Calendar, opps: pd.DataFrame, n: int = 60_000) -> pd.DataFrame:
