@@ -262,15 +262,17 @@ def span_period(first, last) -> Period:
 def as_of_day(period: Period, as_of=None, data_end=None) -> date:
     """The day a period's figures are as of — one rule for studies and dashboards.
 
-    ``as_of`` when given; else the last day with data when the data ends inside the period;
-    else the period's last day.
+    ``as_of`` when given (a day after the period means its last day); else the last day with
+    data when the data ends inside the period; else the period's last day.
 
     >>> q3 = parse_period("2026-Q3")
     >>> as_of_day(q3), as_of_day(q3, data_end="2026-08-15"), as_of_day(q3, as_of="2026-07-02")
     (datetime.date(2026, 9, 30), datetime.date(2026, 8, 15), datetime.date(2026, 7, 2))
+    >>> as_of_day(q3, as_of="2026-12-01")
+    datetime.date(2026, 9, 30)
     """
     if as_of:
-        return pd.Timestamp(as_of).date()
+        return min(pd.Timestamp(as_of).date(), period.last_day)
     if data_end is not None and not pd.isna(data_end):
         return min(pd.Timestamp(data_end).date(), period.last_day)
     return period.last_day
