@@ -162,6 +162,7 @@ SHAPES: dict[str, tuple[list[str], str | None]] = {
     # a range and the whole history
     "range_period": ([], "2025-Q3..2026-Q2"),
     "all_history": ([], "all"),
+    "fiscal_range": ([], "FY2025-Q3..FY2026-Q2"),
 }
 
 

@@ -66,6 +66,11 @@ def test_fiscal_year_from_the_environment(monkeypatch):
     assert q1.shift_years(-1).start == date(2024, 4, 1)
     r = parse_period("FY2025..FY2026")
     assert (r.start, r.end, r.months) == (date(2024, 4, 1), date(2026, 4, 1), 24)
+    # a range of fiscal quarters steps like any range
+    r = parse_period("FY2026-Q1..FY2026-Q4")
+    assert (r.start, r.end) == (date(2025, 4, 1), date(2026, 4, 1))
+    assert r.shift_years(-1).start == date(2024, 4, 1) and r.previous().end == date(2025, 4, 1)
+    assert r.next().start == date(2026, 4, 1)
 
 
 def test_fiscal_year_from_the_project_settings_file(monkeypatch, tmp_path):

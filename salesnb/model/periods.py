@@ -107,28 +107,27 @@ class Period:
     def days(self) -> int:
         return (self.end - self.start).days
 
+    def _fiscal(self):
+        """The FY label's parts when this is a single fiscal period (not a range), else None."""
+        return _FY.match(self.label) if self.kind not in ("range", "all") else None
+
     def _shift_months(self, months: int) -> Period:
         s = (pd.Timestamp(self.start) + pd.DateOffset(months=months)).date()
         e = (pd.Timestamp(self.end) + pd.DateOffset(months=months)).date()
-        if self.kind in ("range", "all") or self.label.upper().startswith("FY"):
+        if self.kind in ("range", "all") or self._fiscal():
             return Period(_range_label(s, e), "range", s, e)
         return parse_period(_label(self.kind, pd.Timestamp(s)))
 
     def shift_years(self, years: int) -> Period:
-        if self.label.upper().startswith("FY"):
-            fy = _FY.match(self.label)
+        if fy := self._fiscal():
             return parse_period(f"FY{int(fy[1]) + years}" + (f"-{fy[2]}" if fy[2] else ""))
         return self._shift_months(12 * years)
 
     def previous(self) -> Period:
-        if self.label.upper().startswith("FY"):
-            return _fy_step(self, -1)
-        return self._shift_months(-self.months)
+        return _fy_step(self, -1) if self._fiscal() else self._shift_months(-self.months)
 
     def next(self) -> Period:
-        if self.label.upper().startswith("FY"):
-            return _fy_step(self, 1)
-        return self._shift_months(self.months)
+        return _fy_step(self, 1) if self._fiscal() else self._shift_months(self.months)
 
     def contains(self, d) -> bool:
         return self.start <= pd.Timestamp(d).date() < self.end

@@ -16,6 +16,7 @@ from pathlib import Path
 from salesnb import __version__, config
 from salesnb.alerts import evaluate_alerts, load_alert_rules
 from salesnb.errors import ParameterError
+from salesnb.model.periods import fiscal_year_start
 from salesnb.report.execute import (
     USUAL_COST,
     _last_durations,
@@ -58,6 +59,8 @@ def run_report(
         threading.Thread(target=_prewarm, daemon=True).start()
         rules = load_alert_rules(alerts_file)
         plan = plan_report(source, period, only, params_kv, params_file)
+        # kernels run in the staging folder: they read the fiscal year from the run, not cwd
+        os.environ["SALESNB_FISCAL_YEAR_START"] = str(fiscal_year_start())
         workers = int(workers) if workers else default_workers()
 
         reports = Path(out) if out else config.reports_dir()
