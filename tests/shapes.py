@@ -18,21 +18,9 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-ALL_TABLES = (
-    "orders",
-    "customers",
-    "products",
-    "reps",
-    "targets",
-    "leads",
-    "opportunities",
-    "stage_history",
-    "tickets",
-    "surveys",
-    "market",
-    "trainings",
-    "pilots",
-)
+from salesnb.model.schema import TABLES  # noqa: E402
+
+ALL_TABLES = tuple(TABLES)
 
 
 def keep(*tables: str) -> list[str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from ingested import quarantine, query
 
 from salesnb.errors import InputError
 from salesnb.sources.ingest import ingest, load_mapping
@@ -66,22 +67,6 @@ def folder(tmp_path) -> Path:
     dst = tmp_path / "export"
     shutil.copytree(CANONICAL, dst)
     return dst
-
-
-def query(db: Path, sql: str):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def quarantine(db: Path) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute("SELECT * FROM quarantine ORDER BY table_name, row_number").df()
-    finally:
-        con.close()
 
 
 def assert_counts_add_up(result_json: dict):

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from ingested import quarantine, query
 
 from salesnb.errors import InputError
 from salesnb.sources.ingest import ingest, load_mapping
@@ -29,24 +30,6 @@ def write(folder: Path, name: str, text: str) -> Path:
     p = folder / name
     p.write_text(text, encoding="utf-8")
     return p
-
-
-def query(db: Path, sql: str):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def quarantine(db: Path) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(
-            "SELECT * FROM quarantine ORDER BY table_name, source_file, row_number"
-        ).df()
-    finally:
-        con.close()
 
 
 def closes(out: dict) -> dict:
