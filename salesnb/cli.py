@@ -33,7 +33,7 @@ def demo(
     orders: Annotated[int, typer.Option(help="number of order lines")] = 1_000_000,
 ):
     """Build the deterministic demo company (DuckDB warehouse + truths.json beside it)."""
-    from salesnb import demo as demo_mod
+    from salesnb.sources import demo as demo_mod
 
     summary = demo_mod.build(out=out, seed=seed, orders=orders)
     typer.echo(json.dumps(summary, indent=2, default=str))

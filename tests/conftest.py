@@ -57,7 +57,7 @@ def shared_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_warehouse(shared_root) -> Path:
-    from salesnb import demo
+    from salesnb.sources import demo
 
     path = shared_root / "demo" / "demo.duckdb"
     with _locked(path):
@@ -72,7 +72,7 @@ SHAPE_DEMO_ORDERS = 30_000
 @pytest.fixture(scope="session")
 def shape_demo(shared_root) -> Path:
     """A 30,000-line demo from which tests derive warehouses of other shapes (tests/shapes.py)."""
-    from salesnb import demo
+    from salesnb.sources import demo
 
     path = shared_root / "shape-demo" / "demo.duckdb"
     with _locked(path):

@@ -421,7 +421,7 @@ def test_study_ends_ok_with_very_few_closed_deals(tmp_path, history):
 @pytest.fixture(scope="session")
 def demo30k(shared_root) -> Path:
     """The 30,000-line demo company (seed 7), shared with tests/test_shapes.py."""
-    from salesnb import demo
+    from salesnb.sources import demo
 
     path = shared_root / "shape-demo" / "demo.duckdb"
     with _locked(path):

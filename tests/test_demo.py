@@ -17,7 +17,7 @@ import pytest
 import statsmodels.api as sm
 from conftest import TEST_DEMO_ORDERS
 
-from salesnb import demo
+from salesnb.sources import demo
 from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY, TABLES
 
 DEFAULT_PERIOD = ("2026-07-01", "2026-10-01")  # 2026-Q3, the last complete quarter

@@ -625,7 +625,7 @@ def dq_demo(shared_root):
     """A 30k-line demo company (the one ``tests/test_shapes.py`` builds, shared with it)."""
     from conftest import _locked
 
-    from salesnb import demo
+    from salesnb.sources import demo
 
     path = shared_root / "shape-demo" / "demo.duckdb"
     with _locked(path):
