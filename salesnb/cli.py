@@ -131,6 +131,13 @@ def report(
     period: Annotated[
         str | None, typer.Option(help="2026-Q3, 2026-09 or 2026 (default: last complete quarter)")
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="evaluate as known on this day (YYYY-MM-DD or today): later rows are ignored",
+        ),
+    ] = None,
     only: Annotated[
         list[str] | None, typer.Option(help="run only these studies: --only funnel customers")
     ] = None,
@@ -156,7 +163,7 @@ def report(
         source=source,
         period=period,
         only=only or None,
-        params_kv=param or [],
+        params_kv=[*(param or []), *([f"as_of={as_of}"] if as_of else [])],
         params_file=params,
         out=out,
         workers=workers,

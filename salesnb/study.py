@@ -133,7 +133,9 @@ def open(  # noqa: A001 - reads as study.open(...) in notebooks
     output_dir: str = "",
 ) -> StudyContext:
     """Open a study: connect, validate filters, resolve the period. See module docstring."""
-    src = connect(source or None)
+    as_of = str(date.today()) if as_of.strip().lower() == "today" else as_of.strip()
+    # with as_of, every table is read as known at the end of that day (salesnb.sources.snapshot)
+    src = connect(source or None).at(as_of or None)
     check_filters(src, region or None, team or None, channel or None)
     from salesnb.studies import STUDIES
 

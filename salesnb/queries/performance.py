@@ -380,10 +380,21 @@ def pilot_data(src: Source, filters=None, pilot: str | None = None, closed_befor
     """One pilot's assignment and deals, restricted to the filters' scope.
 
     ``pilot``: its name (default: the latest started). Returns a dict with ``name``,
-    ``unit_type``, ``start``, ``assignment`` (unit_id, group; rep units outside the team /
+    ``unit_type``, ``start``, ``problem`` (why nothing can be evaluated, when the pilots table
+    holds no pilot), ``assignment`` (unit_id, group; rep units outside the team /
     region filters are dropped) and ``deals`` (see :func:`pilot_deals_by_unit`).
     """
     units = pilot_units(src)
+    if units.empty and not pilot:  # the table is there, no pilot started yet (or as of a day)
+        empty = pd.DataFrame({"unit_id": [], "group": [], "closed": []})
+        return {
+            "name": None,
+            "unit_type": None,
+            "start": None,
+            "assignment": empty,
+            "deals": empty,
+            "problem": "no pilot in the pilots table",
+        }
     name = pilot or units.sort_values(["start_date", "pilot"])["pilot"].iloc[-1]
     assign = units[units["pilot"] == name]
     if assign.empty:

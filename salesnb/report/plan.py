@@ -130,12 +130,14 @@ def _common(given: dict) -> dict:
     for key in ("as_of", "region", "team", "channel", "currency"):
         value = given.get(key)
         common[key] = coerce(value, "str", key).strip() if value is not None else ""
+    if common["as_of"].lower() == "today":  # a scheduled run steering the running period
+        common["as_of"] = str(dt.date.today())
     if common["as_of"]:
         try:
             common["as_of"] = str(dt.date.fromisoformat(common["as_of"]))
         except ValueError:
             raise ParameterError(
-                f"parameter as_of: {common['as_of'][:40]!r} is not a date (YYYY-MM-DD)"
+                f"parameter as_of: {common['as_of'][:40]!r} is not a date (YYYY-MM-DD or today)"
             ) from None
     if common["currency"] and not _CURRENCY.match(common["currency"]):
         raise ParameterError(
@@ -220,7 +222,9 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
     _check_declared(given, declared)
     common = _common(given)
 
-    src = connect(source)
+    whole = connect(source)
+    # studies see the warehouse as known on as_of (salesnb.sources.snapshot); so does the plan
+    src = whole.at(common["as_of"] or None)
     try:
         check_filters(
             src, common["region"] or None, common["team"] or None, common["channel"] or None
@@ -228,7 +232,7 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
         p, why, per_study = _periods(src, period, common["as_of"] or None, selected)
         # decided once for the run (and shown in the manifest), not once per study
         common["currency"] = common["currency"] or default_currency(src)
-        fingerprint = src.fingerprint()
+        fingerprint = whole.fingerprint()
         tables = list(src.tables)
         src_rows = _RowCounter(src)
         for s in selected:
@@ -236,7 +240,7 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
             if jp is not None and not s.missing(tables):
                 src_rows.count(s, jp)
     finally:
-        src.close()
+        whole.close()
     abs_source = (
         str(Path(source).expanduser().resolve()) if "://" not in str(source) else str(source)
     )

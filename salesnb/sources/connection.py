@@ -12,6 +12,7 @@ always bound as literals in an expression tree, never pasted into SQL text.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import warnings
@@ -19,10 +20,12 @@ from functools import cached_property
 from pathlib import Path
 
 import ibis
+import pandas as pd
 
 from salesnb import config
 from salesnb.errors import InputError, ModelError
 from salesnb.model.schema import TABLES
+from salesnb.sources.snapshot import snapshot
 
 # ibis 12 still calls duckdb's fetch_arrow_table(); the warning is theirs, not the user's.
 warnings.filterwarnings(
@@ -34,16 +37,36 @@ warnings.filterwarnings("ignore", message="The 'future.infer_string' option is d
 class Source:
     """A read connection to a warehouse holding the canonical tables."""
 
-    def __init__(self, con: ibis.BaseBackend, description: str, path: Path | None = None):
+    def __init__(
+        self,
+        con: ibis.BaseBackend,
+        description: str,
+        path: Path | None = None,
+        as_of: dt.date | None = None,
+    ):
         self.con = con
         self.description = description
         self.path = path
+        # the day the warehouse is seen as of (salesnb.sources.snapshot); None: all of it
+        self.as_of = as_of
         # Each con.table() asks the engine for the schema (one round trip); a study asks for
         # the same few tables dozens of times over one read connection whose schema is fixed.
         self._tables: dict[str, ibis.Table] = {}
 
     def __repr__(self) -> str:
-        return f"Source({self.description!r}, tables={self.tables})"
+        at = f", as_of={self.as_of}" if self.as_of else ""
+        return f"Source({self.description!r}, tables={self.tables}{at})"
+
+    def at(self, day) -> Source:
+        """This warehouse as it was known at the end of ``day`` (``None``: all of it): every
+        table read through the view shows only what had happened by then — the rule is
+        ``salesnb.sources.snapshot``. Same connection; the original is unchanged."""
+        day = None if day in (None, "") else pd.Timestamp(day).date()
+        if day == self.as_of:
+            return self
+        view = Source(self.con, self.description, self.path, as_of=day)
+        view.__dict__["tables"] = self.tables
+        return view
 
     @cached_property
     def tables(self) -> list[str]:
@@ -63,8 +86,14 @@ class Source:
             return cached
         if name not in self.tables and name not in set(self.con.list_tables()):
             raise ModelError(f"{self.description}: table '{name}' is not in this warehouse")
-        self._tables[name] = t = self.con.table(name)
+        t = self.con.table(name)
+        if self.as_of is not None and name in TABLES:
+            t = snapshot(name, t, self.as_of, self._raw)
+        self._tables[name] = t
         return t
+
+    def _raw(self, name: str) -> ibis.Table | None:
+        return self.con.table(name) if name in self.tables else None
 
     def columns(self, name: str) -> list[str]:
         return list(self.table(name).columns)
@@ -76,7 +105,7 @@ class Source:
         """A short hash of table row counts and column sums: changes when data changes."""
         h = hashlib.sha256()
         for name in self.tables:
-            t = self.con.table(name)
+            t = self.table(name)
             h.update(name.encode())
             h.update(str(t.count().execute()).encode())
             for col in ("net_amount", "amount", "target_amount", "quantity"):
