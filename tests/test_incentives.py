@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from salesnb.errors import InputError
 from salesnb.metrics import incentives as inc
 
 PLAN = inc.Plan(
@@ -105,14 +106,14 @@ def test_published_plans_load_and_are_ordered():
         starts = [lo for lo, _, _ in p.bands()]
         assert starts == sorted(starts) and starts[0] == 0.0
         assert any(t.start >= 1.0 for t in p.tiers), f"{name} has no accelerator above 100 %"
-    with pytest.raises(ValueError, match="known plans"):
+    with pytest.raises(InputError, match="known plans"):
         inc.load_plan("no-such-plan")
 
 
 def test_bad_plan_names_the_field():
-    with pytest.raises(ValueError, match="base_rate"):
+    with pytest.raises(InputError, match="commission plan 'x': base_rate: Field required"):
         inc.plan_from_dict({"name": "x", "tiers": []})
-    with pytest.raises(ValueError, match="increasing"):
+    with pytest.raises(InputError, match=r"commission plan 'x': tiers\[1\]\.from: .*increasing"):
         inc.plan_from_dict(
             {
                 "name": "x",

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
+from salesnb.formatting import days, headline, percent, ratio, short_money
 from salesnb.plots import PALETTE
 
 _RED, _YELLOW, _GREEN = PALETTE[3], PALETTE[5], PALETTE[2]
@@ -35,41 +36,12 @@ def esc(v) -> str:
     return html.escape(str(v), quote=True)
 
 
-def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def fmt_money(x, currency: str = "") -> str:
-    """A KPI amount: ``1.50M USD``, ``320.0k USD``, ``12 USD``; "–" when missing."""
-    if _missing(x):
-        return "–"
-    a = abs(x)
-    s = (
-        f"{x / 1e9:.2f}B"
-        if a >= 1e9
-        else f"{x / 1e6:.2f}M"
-        if a >= 1e6
-        else f"{x / 1e3:.1f}k"
-        if a >= 1e3
-        else f"{x:.0f}"
-    )
-    return f"{s} {currency}".strip()
-
-
-def fmt_pct(x) -> str:
-    return "–" if _missing(x) else f"{x:.1%}"
-
-
-def fmt_times(x) -> str:
-    return "–" if _missing(x) else f"{x:.2f}x"
-
-
-def fmt_days(x) -> str:
-    return "–" if _missing(x) else f"{x:.0f} d"
-
-
-def fmt_number(x) -> str:
-    return f"{x:.3g}" if isinstance(x, float) else str(x)
+# The house formats (salesnb.formatting) under the names the boards use; missing is "—".
+fmt_money = short_money  # KPI amounts: 1.5M USD, 320k USD
+fmt_pct = percent  # 31.2%
+fmt_times = ratio  # 2.6x
+fmt_days = days  # 34 days
+fmt_number = headline  # a figure known by its key (alerts)
 
 
 def _data_value(x) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from salesnb.formatting import money
 from salesnb.metrics import require_columns
 from salesnb.metrics.clv import (
     DAYS_PER_WEEK,
@@ -746,7 +747,7 @@ def what_to_do(
         who = f" across {reps} account owners" if reps else ""
         out.append(
             f"- **Call the {len(at_risk)} high-value customers who have gone quiet** "
-            f"(`customers-at-risk.csv`{who}); together they have bought {value:,.0f} {currency} so far."
+            f"(`customers-at-risk.csv`{who}); together they have bought {money(value, currency)} so far."
         )
     if segments is not None and len(segments):
         s = segments.set_index("segment")
@@ -792,7 +793,7 @@ def what_to_do(
             )
     if clv_total is not None and np.isfinite(clv_total):
         out.append(
-            f"- The customer base is worth about {clv_total:,.0f} {currency} over the CLV horizon; "
+            f"- The customer base is worth about {money(clv_total, currency)} over the CLV horizon; "
             "use it to weight rep targets (`method='clv'`)."
         )
     return "\n".join(out) or "- Nothing stands out in this period."

@@ -47,6 +47,7 @@ import pandas as pd
 from scipy.special import expit
 from scipy.stats import norm, rankdata
 
+from salesnb.formatting import money, percent
 from salesnb.metrics import require_columns
 from salesnb.model.periods import parse_period
 
@@ -1554,7 +1555,7 @@ def styles_of(board: pd.DataFrame, style: str) -> str:
 
 
 def _pct(x) -> str:
-    return f"{x:.0%}" if x is not None and not pd.isna(x) else "–"
+    return percent(x, decimals=0)
 
 
 def _names(who: pd.DataFrame, limit: int = 5) -> str:
@@ -1654,8 +1655,8 @@ def deals_actions(
     if stuck is not None and len(stuck):
         ids = ", ".join(str(x) for x in stuck["opportunity_id"].head(3))
         out.append(
-            f"Review the **{len(stuck):,} stuck deals** ({figures.get('stuck_amount', 0):,.0f} "
-            f"{currency}) in this week's pipeline call, biggest first ({ids}): agree a next step "
+            f"Review the **{len(stuck):,} stuck deals** ({money(figures.get('stuck_amount', 0), currency)}"
+            f") in this week's pipeline call, biggest first ({ids}): agree a next step "
             "and a date for each, or close them as lost."
         )
     out += _model_actions(figures)
@@ -1665,7 +1666,7 @@ def deals_actions(
         if len(weak):
             out.append(
                 f"{len(weak):,} open deals have under a {low_probability:.0%} chance of being won "
-                f"({weak['amount'].fillna(0).sum():,.0f} {currency}): qualify them out or "
+                f"({money(weak['amount'].fillna(0).sum(), currency)}): qualify them out or "
                 "requalify them before counting them as pipeline."
             )
     if not has_history:
@@ -1831,8 +1832,8 @@ def describe_scored(scored: pd.DataFrame, currency: str = "") -> str:
     amount = float(scored["amount"].fillna(0.0).sum())
     ev = float((scored["amount"].fillna(0.0) * scored["win_probability"].fillna(0.0)).sum())
     return (
-        f"**{len(scored):,}** open deals worth **{amount:,.0f} {currency}**; expected to win "
-        f"**{ev:,.0f} {currency}** (sum of win probability x amount)."
+        f"**{len(scored):,}** open deals worth **{money(amount, currency)}**; expected to win "
+        f"**{money(ev, currency)}** (sum of win probability x amount)."
     ).replace("  ", " ")
 
 
@@ -1888,8 +1889,8 @@ def describe_stuck(stuck: pd.DataFrame, thresholds: pd.DataFrame, currency: str 
     if stuck.empty:
         return "**No stuck deal**: every open deal is within its stage's usual time."
     return (
-        f"**{len(stuck):,} stuck deals** worth **{stuck['amount'].fillna(0).sum():,.0f} "
-        f"{currency}** (amount at risk = the whole deal), listed biggest first in `deals-stuck.csv`."
+        f"**{len(stuck):,} stuck deals** worth **{money(stuck['amount'].fillna(0).sum(), currency)}"
+        f"** (amount at risk = the whole deal), listed biggest first in `deals-stuck.csv`."
     ).replace("  ", " ")
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
+from salesnb.formatting import money
 from salesnb.metrics import require_columns
 
 WON, LOST, OPEN = "won", "lost", "open"
@@ -639,7 +640,7 @@ def win_summary(
     ]
     if won:
         lines.append(
-            f"- Won amount: **{won_amount:,.0f} {currency}** (average won deal {won_amount / won:,.0f})"
+            f"- Won amount: **{money(won_amount, currency)}** (average won deal {won_amount / won:,.0f})"
         )
     else:
         lines.append("- Won amount: none — no deal was won, so there is no average won deal.")
@@ -677,7 +678,7 @@ def pipeline_lines(
     - Pipeline coverage: **3.00x** (won amount in scope)
     """
     if why_no_velocity is None and velocity is not None and not pd.isna(velocity):
-        v = f"**{velocity:,.0f} {currency} per day**"
+        v = f"**{money(velocity, currency)} per day**"
     else:
         v = f"not computed — {why_no_velocity or 'an input is missing'}"
     c = coverage["coverage"]

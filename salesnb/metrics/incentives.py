@@ -54,10 +54,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
+from salesnb import configfile
+from salesnb.configfile import FieldError, Strict
+from salesnb.errors import InputError
+from salesnb.formatting import money
 from salesnb.metrics import require_columns
 
 PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
@@ -122,67 +128,110 @@ class Plan:
         if self.cap_attainment is not None:
             parts.append(f"nothing beyond {self.cap_attainment:.0%}")
         if self.cap_amount is not None:
-            parts.append(f"payout capped at {self.cap_amount:,.0f}")
+            parts.append(f"payout capped at {money(self.cap_amount)}")
         if self.clawback:
             parts.append("returns clawed back")
         parts += [f"spiff {s.label}" for s in self.spiffs]
         return f"**{self.name}**: " + "; ".join(parts)
 
 
+def _rate(v: float) -> float:
+    if not 0 <= v <= 1:
+        raise ValueError(f"must be a fraction of revenue between 0 and 1 (0.05 is 5 %), got {v:g}")
+    return v
+
+
+Rate = Annotated[float, AfterValidator(_rate)]
+
+
+class _TierFile(Strict):
+    start: float = Field(alias="from", gt=0)  # attainment where the band begins (1.0 = 100 %)
+    rate: Rate
+
+
+class _SpiffFile(Strict):
+    model_config = ConfigDict(coerce_numbers_to_str=True)  # product_id: 1001 is an id
+
+    category: str | None = None
+    product_id: str | None = None
+    per_unit: float | None = Field(None, ge=0)
+    pct_of_revenue: Rate | None = None
+
+    @model_validator(mode="after")
+    def _says_what_it_pays_on(self):
+        if not (self.category or self.product_id):
+            raise ValueError("a spiff needs 'category' or 'product_id'")
+        return self
+
+
+class PlanFile(Strict):
+    """A commission plan as written in YAML (``salesnb/plans/*.yaml``; the keys and the
+    formula: this module's docstring). Tiers are listed by increasing ``from``."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    name: str = "plan"
+    description: str | None = None
+    base_rate: Rate
+    tiers: list[_TierFile] | None = None
+    cap_attainment: float | None = Field(None, gt=0)
+    cap_amount: float | None = Field(None, ge=0)
+    clawback: bool = True
+    spiffs: list[_SpiffFile] | None = None
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self):
+        tiers = self.tiers or []
+        for i in range(1, len(tiers)):
+            if tiers[i].start <= tiers[i - 1].start:
+                raise FieldError(
+                    ("tiers", i, "from"),
+                    f"{tiers[i].start:g} is not above the tier before it "
+                    f"({tiers[i - 1].start:g}): list the tiers by increasing 'from'",
+                )
+        return self
+
+    def plan(self) -> Plan:
+        return Plan(
+            name=self.name,
+            base_rate=self.base_rate,
+            tiers=tuple(Tier(t.start, t.rate) for t in self.tiers or ()),
+            cap_attainment=self.cap_attainment,
+            cap_amount=self.cap_amount,
+            clawback=self.clawback,
+            spiffs=tuple(
+                Spiff(s.per_unit or 0.0, s.pct_of_revenue or 0.0, s.category, s.product_id)
+                for s in self.spiffs or ()
+            ),
+            description=self.description or "",
+        )
+
+
 def plan_from_dict(d: dict) -> Plan:
-    """Build a :class:`Plan` from a YAML-shaped dict; raises ValueError naming a bad field."""
-    if "base_rate" not in d:
-        raise ValueError(f"commission plan {d.get('name', '?')!r}: missing field 'base_rate'")
-    tiers = []
-    for i, t in enumerate(d.get("tiers") or []):
-        if "from" not in t or "rate" not in t:
-            raise ValueError(
-                f"commission plan {d.get('name')!r}: tier {i + 1} needs 'from' and 'rate'"
-            )
-        tiers.append(Tier(float(t["from"]), float(t["rate"])))
-    starts = [t.start for t in tiers]
-    if starts != sorted(starts) or len(set(starts)) != len(starts) or any(s <= 0 for s in starts):
-        raise ValueError(
-            f"commission plan {d.get('name')!r}: tier 'from' values must be > 0 and increasing"
-        )
-    spiffs = []
-    for i, s in enumerate(d.get("spiffs") or []):
-        if not (s.get("category") or s.get("product_id")):
-            raise ValueError(
-                f"commission plan {d.get('name')!r}: spiff {i + 1} needs 'category' or 'product_id'"
-            )
-        spiffs.append(
-            Spiff(
-                float(s.get("per_unit") or 0),
-                float(s.get("pct_of_revenue") or 0),
-                s.get("category"),
-                None if s.get("product_id") is None else str(s["product_id"]),
-            )
-        )
-    cap_a, cap_m = d.get("cap_attainment"), d.get("cap_amount")
-    return Plan(
-        name=str(d.get("name", "plan")),
-        base_rate=float(d["base_rate"]),
-        tiers=tuple(tiers),
-        cap_attainment=None if cap_a is None else float(cap_a),
-        cap_amount=None if cap_m is None else float(cap_m),
-        clawback=bool(d.get("clawback", True)),
-        spiffs=tuple(spiffs),
-        description=str(d.get("description", "")).strip(),
-    )
+    """Build a :class:`Plan` from a YAML-shaped dict; an InputError names the bad field.
+
+    >>> plan_from_dict({"name": "x", "base_rate": 0.05, "tiers": [{"from": 1.0, "rate": -0.1}]})
+    Traceback (most recent call last):
+    ...
+    salesnb.errors.InputError: commission plan 'x': tiers[0].rate: must be a fraction of revenue between 0 and 1 (0.05 is 5 %), got -0.1
+    """
+    where = f"commission plan {str(d.get('name', '?')) if isinstance(d, dict) else '?'!r}"
+    return configfile.validate(d, PlanFile, where, {}).plan()
 
 
 def load_plan(name_or_path: str | Path) -> Plan:
-    """Read a plan: a name in ``salesnb/plans/`` (``"standard"``) or a path to a YAML file."""
-    import yaml
+    """Read a plan: a name in ``salesnb/plans/`` (``"standard"``) or a path to a YAML file.
 
+    A mistake stops with one line naming the file, the line and the field
+    (:mod:`salesnb.configfile`), e.g. ``my-plan.yaml, line 7: tiers[1].from: ...``.
+    """
     p = Path(name_or_path)
     if not p.suffix:
         p = PLANS_DIR / f"{name_or_path}.yaml"
     if not p.exists():
         known = ", ".join(sorted(x.stem for x in PLANS_DIR.glob("*.yaml")))
-        raise ValueError(f"commission plan {str(name_or_path)!r} not found; known plans: {known}")
-    return plan_from_dict(yaml.safe_load(p.read_text(encoding="utf-8")) or {})
+        raise InputError(f"commission plan {str(name_or_path)!r} not found; known plans: {known}")
+    return configfile.load(p, PlanFile, what="commission plan").plan()
 
 
 def tiered_commission(sales, target, plan: Plan) -> np.ndarray:
@@ -393,13 +442,13 @@ def payout_markdown(
     >>> payout_markdown(p, 0.0, -2_000.0).splitlines()[-1]
     'Total payout **0 USD**; as a share of revenue not computable (net revenue is -2,000: returns exceed sales).'
     """
-    head = plan.describe() + f"\n\nTotal payout **{payout_total:,.0f} {currency}**"
+    head = plan.describe() + f"\n\nTotal payout **{money(payout_total, currency)}**"
     if revenue_total > 0:
         return head + f" = **{payout_total / revenue_total:.2%}** of net revenue."
     why = (
         "no net revenue"
         if revenue_total == 0
-        else f"net revenue is {revenue_total:,.0f}: returns exceed sales"
+        else f"net revenue is {money(revenue_total)}: returns exceed sales"
     )
     return head + f"; as a share of revenue not computable ({why})."
 

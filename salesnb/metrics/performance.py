@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesnb.formatting import money
 from salesnb.metrics import require_columns
 from salesnb.model.periods import Period, parse_period
 from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY
@@ -590,7 +591,7 @@ def scope_markdown(figures: dict, currency: str = "USD") -> str:
     Revenue **90 USD**; attainment not computable (no target for this scope and period); growth not computable (no data last year).
     """
     f = figures
-    out = f"Revenue **{f['revenue_total']:,.0f} {currency}**"
+    out = f"Revenue **{money(f['revenue_total'], currency)}**"
     if f["attainment_company"] is not None:
         out += (
             f" against a target of **{f['target_total']:,.0f}** → attainment "

@@ -51,6 +51,7 @@ import pandera.pandas as pa
 from pandera import Check
 
 from salesnb.errors import InputError
+from salesnb.formatting import value_text
 from salesnb.model.schema import (
     OPPORTUNITY_STATUSES,
     TABLES,
@@ -450,14 +451,6 @@ def table_schema(
     )
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float) and math.isfinite(v) and v == int(v):
-        v = int(v)
-    if isinstance(v, pd.Timestamp):
-        v = v.date().isoformat() if v == v.normalize() else v.isoformat()
-    return repr(v) if isinstance(v, str) else str(v)
-
-
 def check_frame(
     table: str,
     df: pd.DataFrame,
@@ -498,20 +491,20 @@ def check_frame(
             col_out = t.key[0]
             vals = df.loc[idx, list(t.key)]
             vals = vals if isinstance(vals, pd.Series) else vals.iloc[0]
-            reason = f"duplicate key ({key_txt}) = ({', '.join(_fmt(v) for v in vals)})"
+            reason = f"duplicate key ({key_txt}) = ({', '.join(value_text(v) for v in vals)})"
         elif check == "existing_key":
             col_out = t.key[0]
             vals = df.loc[idx, list(t.key)]
-            reason = f"duplicate key ({key_txt}) = ({', '.join(_fmt(v) for v in vals)}): already in the warehouse"
+            reason = f"duplicate key ({key_txt}) = ({', '.join(value_text(v) for v in vals)}): already in the warehouse"
         elif check == "not_nullable":
             col_out, reason = col, f"{col} is empty (required)"
         elif ctx == "DataFrameSchema" and check in blame:
             col_out = blame[check]
-            reason = f"{check} (got {col_out} = {_fmt(df.loc[idx, col_out])})"
+            reason = f"{check} (got {col_out} = {value_text(df.loc[idx, col_out])})"
         elif ctx == "DataFrameSchema":
             continue
         else:
-            col_out, reason = col, f"{col} {check} (got {_fmt(case)})"
+            col_out, reason = col, f"{col} {check} (got {value_text(case)})"
         if (idx, reason) in seen:
             continue
         seen.add((idx, reason))

@@ -31,6 +31,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
+from salesnb.formatting import short_money  # noqa: E402  (tick labels; re-exported)
+
 # Tableau-10 colour-blind-friendly order; fixed assignments for known names.
 PALETTE = [
     "#4E79A7",
@@ -213,24 +215,6 @@ def figure_svg(fig, pad_inches: float = 0.1) -> str | None:
         out = io.StringIO()
         fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
         return out.getvalue()
-
-
-def short_money(x: float) -> str:
-    """A tick label for money: 1.5M, 320M, 2k, 12 (the currency goes in the axis label).
-
-    >>> [short_money(v) for v in (1_500_000, 320_000_000, 2_000, 12, 2.5e9)]
-    ['1.5M', '320M', '2k', '12', '2.5B']
-    """
-    a = abs(x)
-    if a >= 1e9:
-        text = f"{x / 1e9:.1f}B"
-    elif a >= 1e6:
-        text = f"{x / 1e6:.1f}M"
-    elif a >= 1e3:
-        return f"{x / 1e3:.0f}k"
-    else:
-        return f"{x:.0f}"
-    return text.replace(".0B", "B").replace(".0M", "M")  # 320M, not 320.0M
 
 
 def money_axis(ax, axis: str = "y", currency: str = "USD"):

@@ -11,6 +11,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from salesnb.formatting import money
 from salesnb.plots import PALETTE, money_axis, new_ax, pct_axis
 
 
@@ -186,11 +187,11 @@ def forecast_by_stage(forecast: pd.DataFrame, currency: str = "USD", ax=None):
     ax.legend()
     if forecast["expected"].isna().all():
         ax.set_title(
-            f"Open pipeline: {forecast['value'].sum():,.0f} {currency} (no win probabilities yet)"
+            f"Open pipeline: {money(forecast['value'].sum(), currency)} (no win probabilities yet)"
         )
     else:
         ax.set_title(
-            f"Stage-weighted forecast: {forecast['expected'].sum():,.0f} {currency} "
+            f"Stage-weighted forecast: {money(forecast['expected'].sum(), currency)} "
             "expected from the pipeline"
         )
     return ax

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesnb import formatting
+from salesnb.formatting import NOT_COMPUTABLE
 from salesnb.plots import PALETTE, color_for, money_axis, new_ax, pct_axis
-
-NOT_COMPUTABLE = "n/a"
 
 
 def format_table(
@@ -33,14 +35,20 @@ def format_table(
     """
     cols = set(frame.columns)
     fmt = {}
-    for names, pattern in (
-        (money, "{:,.0f}"),
-        (pct, "{:.1%}"),
-        (signed_pct, "{:+.1%}"),
-        (counts, "{:,.0f}"),
+    for names, show in (
+        (money, partial(formatting.money, missing=NOT_COMPUTABLE)),
+        (pct, partial(formatting.percent, missing=NOT_COMPUTABLE)),
+        (signed_pct, partial(formatting.change, missing=NOT_COMPUTABLE)),
+        (counts, partial(formatting.count, missing=NOT_COMPUTABLE)),
     ):
-        fmt.update({c: pattern for c in names if c in cols})
-    fmt.update({c: f"{{:,.{n}f}}" for c, n in (decimals or {}).items() if c in cols})
+        fmt.update({c: show for c in names if c in cols})
+    fmt.update(
+        {
+            c: partial(formatting.number, decimals=n, missing=NOT_COMPUTABLE)
+            for c, n in (decimals or {}).items()
+            if c in cols
+        }
+    )
     shown = frame.replace([np.inf, -np.inf], np.nan)
     styler = shown.style.format(precision=2, na_rep=NOT_COMPUTABLE, thousands=",")
     styler = styler.format(fmt, na_rep=NOT_COMPUTABLE).hide(axis="index")
@@ -224,7 +232,7 @@ def payout_simulation(results: list[dict], ax=None, currency: str = "USD"):
         lo = b if hi is a else a
         if lo["expected_payout"] > 0:
             ax.set_title(
-                f"'{hi['plan']}' would cost {hi['expected_payout'] / lo['expected_payout'] - 1:+.0%} "
+                f"'{hi['plan']}' would cost {formatting.change(hi['expected_payout'] / lo['expected_payout'] - 1, 0)} "
                 f"more than '{lo['plan']}'"
             )
         elif hi["expected_payout"] > 0:
@@ -234,9 +242,10 @@ def payout_simulation(results: list[dict], ax=None, currency: str = "USD"):
     elif results:
         cost = results[0]["cost_of_sales_pct"]
         ax.set_title(
-            f"'{results[0]['plan']}' costs {cost:.1%} of revenue"
+            f"'{results[0]['plan']}' costs {formatting.percent(cost)} of revenue"
             if np.isfinite(cost)
-            else f"'{results[0]['plan']}' pays {results[0]['expected_payout']:,.0f} (no net revenue)"
+            else f"'{results[0]['plan']}' pays {formatting.money(results[0]['expected_payout'], currency)} "
+            "(no net revenue)"
         )
     ax.set_xlabel("Total payout for the period")
     ax.set_ylabel("Simulations")

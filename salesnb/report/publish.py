@@ -9,6 +9,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from salesnb.fileio import atomic_write_text
+from salesnb.formatting import headline
 from salesnb.report.export import strip_network_refs
 from salesnb.report.kernels import _pid_alive
 
@@ -66,33 +68,18 @@ def publish(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _fmt(key: str, value) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, (int, float)):
-        if (
-            any(w in key for w in ("pct", "rate", "share", "growth", "uplift", "attainment"))
-            and abs(value) <= 5
-        ):
-            return f"{value:.1%}"
-        if isinstance(value, int) or float(value).is_integer():
-            return f"{value:,.0f}"
-        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.3g}"
-    return str(value)
-
-
 def write_index(staging: Path, manifest: dict, alerts: list[dict]) -> None:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"])
     )
-    env.filters["fmt"] = lambda v, k="": _fmt(k, v)
+    env.filters["fmt"] = lambda v, k="": headline(v, k)
     page = env.get_template("index.html.j2").render(m=manifest, alerts=alerts, max_figures=8)
     (staging / "index.html").write_text(strip_network_refs(page), encoding="utf-8")
 
 
 def _write_json(path: Path, data) -> None:
-    path.write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
+    """Write ``data`` as JSON, atomically (the manifest is rewritten in a published report
+    once the notifications are sent)."""
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

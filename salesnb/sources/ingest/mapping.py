@@ -1,8 +1,10 @@
 """The mapping: a YAML file saying which file feeds which canonical table, and how.
 
 :func:`load_mapping` reads and checks one (named, or a path) into a :class:`Mapping` of
-:class:`SourceSpec`; every mistake is an :class:`~salesnb.errors.InputError` naming the
-mapping, the table and the key. The keys are described in the docstring of
+:class:`SourceSpec`. The file is described by pydantic models (:class:`MappingFile`,
+:class:`SourceFile`, :class:`LookupFile`) read through :mod:`salesnb.configfile`, so every
+mistake is one :class:`~salesnb.errors.InputError` line naming the file, the line and the
+key, like every config file a user writes. The keys are described in the docstring of
 :mod:`salesnb.sources.ingest`.
 """
 
@@ -11,54 +13,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from salesnb import config
+from salesnb import config, configfile
+from salesnb.configfile import FieldError, Strict
 from salesnb.errors import InputError
 from salesnb.model.schema import TABLES
-
-MAPPING_KEYS = {
-    "name",
-    "description",
-    "source_folder",
-    "encoding",
-    "delimiter",
-    "date_formats",
-    "null_values",
-    "currency",
-    "lookups",
-    "tables",
-}
-SOURCE_KEYS = {
-    "file",
-    "sheet",
-    "header_row",
-    "encoding",
-    "delimiter",
-    "columns",
-    "constants",
-    "derive",
-    "values",
-    "date_formats",
-    "distinct",
-    "optional",
-    "where",
-    "null_values",
-    "description",
-    "notes",
-}
-LOOKUP_KEYS = {
-    "file",
-    "sheet",
-    "header_row",
-    "encoding",
-    "delimiter",
-    "optional",
-    "null_values",
-    "description",
-    "notes",
-}
 
 
 class _Loader(yaml.SafeLoader):
@@ -133,241 +96,344 @@ def resolve_mapping_path(spec: str | Path) -> Path:
     return named
 
 
-def _as_formats(v, where: str) -> list[str]:
+# ---- the YAML, as typed models (salesnb.configfile: one error style) -------------------
+
+_FORMATS_HELP = "must be a format string or a list of them (e.g. '%Y-%m-%d')"
+_NULLS_HELP = 'must be a list of texts that mean \'no value\' (e.g. ["NULL", "N/A", "-"])'
+
+
+def _as_formats(v) -> list[str]:
     if isinstance(v, str):
         return [v]
     if isinstance(v, list) and all(isinstance(x, str) for x in v):
         return list(v)
-    raise InputError(
-        f"{where}: date_formats must be a format string or a list of them (e.g. '%Y-%m-%d')"
-    )
+    raise ValueError(_FORMATS_HELP)
 
 
-def _as_null_values(v, where: str) -> list[str] | None:
+def _as_null_values(v) -> list[str]:
     """``null_values:`` as a list of markers (text; numbers allowed, e.g. -999)."""
     if v is None:
-        raise InputError(
-            f"{where}: null_values: write the markers as a list of quoted texts, e.g. "
-            'null_values: ["NULL", "N/A", "-"] (YAML reads a bare NULL as nothing)'
+        raise ValueError(
+            'write the markers as a list of quoted texts, e.g. null_values: ["NULL", "N/A", "-"] '
+            "(YAML reads a bare NULL as nothing)"
         )
-    if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+    if isinstance(v, str | int | float) and not isinstance(v, bool):
         v = [v]
     # In a list, YAML's null (a bare NULL, null or ~) can only mean the text NULL.
     v = ["NULL" if x is None else x for x in v] if isinstance(v, list) else v
     if not isinstance(v, list) or not all(
-        isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v
+        isinstance(x, str | int | float) and not isinstance(x, bool) for x in v
     ):
-        raise InputError(
-            f"{where}: null_values must be a list of texts that mean 'no value' "
-            '(e.g. ["NULL", "N/A", "-"])'
-        )
+        raise ValueError(_NULLS_HELP)
     return [str(x).strip() for x in v]
 
 
-def _as_bool(v, where: str) -> bool:
+def _as_bool(v) -> bool:
     if isinstance(v, bool):
         return v
-    raise InputError(f"{where} must be true or false (got {v!r})")
+    raise ValueError(f"must be true or false (got {v!r})")
 
 
-def _as_currency(v, where: str) -> str | None:
-    if v is None:
-        return None
-    code = str(v).strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", code):
-        raise InputError(f"{where}: currency: {str(v)[:20]!r} is not a 3-letter code like BRL")
-    return code
+def _as_text_map(v):
+    """A ``column: text`` map; numbers and booleans written as values are taken as text."""
+    if not v:
+        return {}
+    if isinstance(v, dict):
+        return {k: str(x) if isinstance(x, str | int | float | bool) else x for k, x in v.items()}
+    return v  # pydantic says what is wrong
+
+
+NullValues = Annotated[list[str], BeforeValidator(_as_null_values)]
+YesNo = Annotated[bool, BeforeValidator(_as_bool)]
+TextMap = Annotated[dict[str, str], BeforeValidator(_as_text_map)]
+
+
+class _Part(Strict):
+    """Mapping sections: unknown keys refused; text kept as written (a tab delimiter, a
+    header with a trailing blank); a number where text is expected is read as text."""
+
+    model_config = ConfigDict(str_strip_whitespace=False, coerce_numbers_to_str=True)
+
+
+class LookupFile(_Part):
+    """One entry of ``lookups:``: a file (or sheet) expressions may query by name."""
+
+    file: str
+    sheet: str | None = None
+    header_row: int = 1
+    encoding: str | None = None
+    delimiter: str | None = None
+    optional: YesNo = False
+    null_values: NullValues = None  # None: the mapping's list
+    description: Any = None
+    notes: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_file(cls, v):
+        if not isinstance(v, dict) or "file" not in v:
+            raise ValueError("a lookup needs a 'file:' (a file name or pattern in the folder)")
+        return v
+
+
+class SourceFile(_Part):
+    """One source of a table under ``tables:`` (the keys: :mod:`salesnb.sources.ingest`)."""
+
+    file: str
+    sheet: str | None = None
+    header_row: int = 1
+    encoding: str | None = None
+    delimiter: str | None = None
+    columns: TextMap = {}
+    constants: dict[str, Any] = {}
+    derive: TextMap = {}
+    values: dict[str, dict[str, Any]] = {}
+    # one list for every date column, or per column
+    date_formats: list[str] | dict[str, list[str]] = {}
+    distinct: bool | list[str] = False
+    optional: YesNo = False
+    where: str | None = None
+    null_values: NullValues = None  # None: the mapping's list
+    description: Any = None
+    notes: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_file(cls, v):
+        if not isinstance(v, dict) or "file" not in v:
+            raise ValueError("each source needs 'file:' (a file name or pattern in the folder)")
+        return v
+
+    @field_validator("constants", mode="before")
+    @classmethod
+    def _constants(cls, v):
+        return v or {}
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _values(cls, v):
+        if not v:
+            return {}
+        if not isinstance(v, dict):
+            raise ValueError("must map canonical columns to {source value: canonical value}")
+        for c, vm in v.items():
+            if not isinstance(vm, dict):
+                raise FieldError((c,), f"'{c}' must map source values to canonical values")
+        return {k: {str(a): b for a, b in vm.items()} for k, vm in v.items()}
+
+    @field_validator("date_formats", mode="before")
+    @classmethod
+    def _date_formats(cls, v):
+        if not v:
+            return {}
+        if isinstance(v, str | list):
+            return _as_formats(v)
+        if isinstance(v, dict):
+            out = {}
+            for k, x in v.items():
+                try:
+                    out[str(k)] = _as_formats(x)
+                except ValueError:
+                    raise FieldError((k,), _FORMATS_HELP) from None
+            return out
+        raise ValueError("must be a format, a list or a column: format map")
+
+    @field_validator("distinct", mode="before")
+    @classmethod
+    def _distinct(cls, v):
+        if isinstance(v, bool) or (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+            return v
+        raise ValueError("must be true, false or a list of mapped canonical columns")
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _where(cls, v):
+        if v is None:
+            return None
+        if not isinstance(v, str) or not v.strip():
+            raise ValueError(
+                "must be one SQL condition over the source columns "
+                """(e.g. where: '"Region" <> ''Test'' ')"""
+            )
+        if _has_two_statements(v):
+            raise ValueError("one expression only (no ';')")
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        """Each canonical column given once; expressions single; distinct names mapped ones."""
+        for section in ("constants", "derive"):
+            for c in getattr(self, section):
+                if c in self.columns or (section == "derive" and c in self.constants):
+                    other = "columns" if c in self.columns else "constants"
+                    raise FieldError(
+                        (section, c), f"column '{c}' is given twice ({other}: and {section}:)"
+                    )
+        for c, e in self.derive.items():
+            if _has_two_statements(e):
+                raise FieldError(("derive", c), "one expression only (no ';')")
+        if isinstance(self.distinct, list):
+            for i, c in enumerate(self.distinct):
+                if c not in self.supplied:
+                    raise FieldError(("distinct", i), f"'{c}' is not a mapped column")
+        return self
+
+    @property
+    def supplied(self) -> set[str]:
+        return set(self.columns) | set(self.constants) | set(self.derive)
+
+    def check_for(self, table: str) -> None:
+        """The checks that need the table: its columns only, every required one supplied."""
+        t = TABLES[table]
+        for section in ("columns", "constants", "derive", "values"):
+            for c in getattr(self, section):
+                if c not in t.column_names:
+                    raise FieldError(
+                        (section, c),
+                        f"'{c}' is not a column of {table} (columns: {', '.join(t.column_names)})",
+                    )
+        for c in t.required_columns:
+            if c not in self.supplied:
+                raise FieldError(
+                    (),
+                    f"required column '{c}' of {table} is not mapped "
+                    "(add it under columns:, constants: or derive:)",
+                )
+
+    def spec(self, table: str) -> SourceSpec:
+        t = TABLES[table]
+        dfmt = self.date_formats
+        if isinstance(dfmt, list):
+            dfmt = {c.name: dfmt for c in t.columns if c.type in ("date", "datetime")}
+        return SourceSpec(
+            table=table,
+            file=self.file,
+            sheet=self.sheet,
+            header_row=self.header_row,
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            columns=dict(self.columns),
+            constants=dict(self.constants),
+            derive=dict(self.derive),
+            values={k: dict(v) for k, v in self.values.items()},
+            date_formats=dict(dfmt),
+            distinct=self.distinct,
+            optional=self.optional,
+            where=self.where,
+            null_values=self.null_values,
+        )
+
+
+class MappingFile(_Part):
+    """A whole mapping file."""
+
+    name: str | None = None
+    description: Any = None
+    source_folder: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    date_formats: list[str] | None = None
+    null_values: NullValues = []
+    currency: str | None = None
+    lookups: dict[str, LookupFile] = {}
+    tables: dict[str, list[SourceFile]] = Field(None, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, v):
+        if not isinstance(v, dict):
+            raise ValueError("expected a 'tables:' section mapping canonical tables to files")
+        return v
+
+    @field_validator("date_formats", mode="before")
+    @classmethod
+    def _date_formats(cls, v):
+        return _as_formats(v) if v else None
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, v):
+        if v is None:
+            return None
+        code = str(v).strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError(f"{str(v)[:20]!r} is not a 3-letter code like BRL")
+        return code
+
+    @field_validator("lookups", mode="before")
+    @classmethod
+    def _lookups(cls, v):
+        if not v:
+            return {}
+        if not isinstance(v, dict):
+            raise ValueError("must map names to files (e.g. returns: {file: r.csv})")
+        for name in v:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(name)) or name == "src":
+                raise FieldError(
+                    (name,), f"lookup name '{name}' must be a plain identifier other than src"
+                )
+        return v
+
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _tables(cls, v):
+        if not isinstance(v, dict) or not v:
+            raise ValueError("expected a 'tables:' section mapping canonical tables to files")
+        for table in v:
+            if table not in TABLES:
+                raise FieldError(
+                    (table,), f"unknown table '{table}' (canonical tables: {', '.join(TABLES)})"
+                )
+        return {k: s if isinstance(s, list) else [s] for k, s in v.items()}
+
+    @model_validator(mode="after")
+    def _sources_fit_their_tables(self):
+        for table, sources in self.tables.items():
+            for i, src in enumerate(sources):
+                try:
+                    src.check_for(table)
+                except FieldError as exc:
+                    raise FieldError(("tables", table, i) + exc.loc, str(exc)) from None
+        return self
+
+    def mapping(self, path: Path) -> Mapping:
+        return Mapping(
+            name=str(self.name or path.stem),
+            path=path,
+            sources=[src.spec(t) for t, sources in self.tables.items() for src in sources],
+            description=str(self.description or ""),
+            source_folder=self.source_folder,
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            date_formats=self.date_formats,
+            null_values=list(self.null_values),
+            lookups={
+                str(name): SourceSpec(
+                    table="",
+                    file=lk.file,
+                    sheet=lk.sheet,
+                    header_row=lk.header_row,
+                    encoding=lk.encoding,
+                    delimiter=lk.delimiter,
+                    optional=lk.optional,
+                    null_values=lk.null_values,
+                )
+                for name, lk in self.lookups.items()
+            },
+            currency=self.currency,
+        )
 
 
 def load_mapping(spec: str | Path) -> Mapping:
-    """Read and check a mapping (named or a file). Raises InputError on any mistake."""
+    """Read and check a mapping (named or a file). Raises InputError on any mistake, one line
+    naming the file, the line and the key (:mod:`salesnb.configfile`)::
+
+        my-crm.yaml, line 12: tables.orders.columns.ordr_id: 'ordr_id' is not a column of orders (...)
+    """
     path = resolve_mapping_path(spec)
-    try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: not a readable YAML mapping ({first})") from exc
-    name = (doc or {}).get("name") if isinstance(doc, dict) else None
-    where = f"mapping {name or path.stem} ({path})"
-    if not isinstance(doc, dict) or not isinstance(doc.get("tables"), dict) or not doc["tables"]:
-        raise InputError(f"{where}: expected a 'tables:' section mapping canonical tables to files")
-    unknown = set(doc) - MAPPING_KEYS
-    if unknown:
-        raise InputError(
-            f"{where}: unknown key '{sorted(unknown)[0]}' (expected {', '.join(sorted(MAPPING_KEYS))})"
-        )
-    m = Mapping(
-        name=str(name or path.stem),
-        path=path,
-        sources=[],
-        description=str(doc.get("description") or ""),
-        source_folder=doc.get("source_folder"),
-        encoding=doc.get("encoding"),
-        delimiter=doc.get("delimiter"),
-        date_formats=_as_formats(doc["date_formats"], where) if doc.get("date_formats") else None,
-        null_values=_as_null_values(doc["null_values"], where) if "null_values" in doc else [],
-        currency=_as_currency(doc.get("currency"), where),
-    )
-    lookups = doc.get("lookups") or {}
-    if not isinstance(lookups, dict):
-        raise InputError(
-            f"{where}: lookups: must map names to files (e.g. returns: {{file: r.csv}})"
-        )
-    for lname, lspec in lookups.items():
-        if not isinstance(lspec, dict) or "file" not in lspec:
-            raise InputError(f"{where}: lookup '{lname}' needs a 'file:'")
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(lname)) or lname == "src":
-            raise InputError(
-                f"{where}: lookup name '{lname}' must be a plain identifier other than src"
-            )
-        unknown = set(lspec) - LOOKUP_KEYS
-        if unknown:
-            raise InputError(
-                f"{where}: lookup {lname}: unknown key '{sorted(unknown)[0]}' "
-                f"(expected {', '.join(sorted(LOOKUP_KEYS))})"
-            )
-        m.lookups[str(lname)] = SourceSpec(
-            table="",
-            file=str(lspec["file"]),
-            sheet=lspec.get("sheet"),
-            header_row=int(lspec.get("header_row", 1)),
-            encoding=lspec.get("encoding"),
-            delimiter=lspec.get("delimiter"),
-            optional=_as_bool(lspec.get("optional", False), f"{where}: lookup {lname}: optional"),
-            null_values=_as_null_values(lspec["null_values"], f"{where}: lookup {lname}")
-            if "null_values" in lspec
-            else None,
-        )
-    for table, specs in doc["tables"].items():
-        if table not in TABLES:
-            raise InputError(
-                f"{where}: unknown table '{table}' (canonical tables: {', '.join(TABLES)})"
-            )
-        for i, s in enumerate(specs if isinstance(specs, list) else [specs]):
-            m.sources.append(
-                _parse_source(
-                    table,
-                    s,
-                    f"{where}: table {table}"
-                    + (f" source {i + 1}" if isinstance(specs, list) else ""),
-                )
-            )
-    return m
-
-
-def _parse_source(table: str, s, where: str) -> SourceSpec:
-    """One source of ``table`` checked and read from its YAML; InputError on any mistake."""
-    _check_source_keys(s, where)
-    t = TABLES[table]
-    columns = {str(k): str(v) for k, v in (s.get("columns") or {}).items()}
-    constants = dict(s.get("constants") or {})
-    derive = {str(k): str(v) for k, v in (s.get("derive") or {}).items()}
-    values = s.get("values") or {}
-    _check_sections(
-        table, where, columns=columns, constants=constants, derive=derive, values=values
-    )
-    _check_given_once(columns, constants, derive, where)
-    for c, e in derive.items():
-        if _has_two_statements(e):
-            raise InputError(f"{where}: derive {c}: one expression only (no ';')")
-    row_filter = _row_filter(s.get("where"), where)
-    supplied = set(columns) | set(constants) | set(derive)
-    for c in t.required_columns:
-        if c not in supplied:
-            raise InputError(
-                f"{where}: required column '{c}' of {table} is not mapped (add it under columns:, constants: or derive:)"
-            )
-    for c, vm in values.items():
-        if not isinstance(vm, dict):
-            raise InputError(f"{where}: values: '{c}' must map source values to canonical values")
-    date_formats = _source_date_formats(s.get("date_formats") or {}, t, where)
-    distinct = _checked_distinct(s.get("distinct", False), supplied, where)
-    return SourceSpec(
-        table=table,
-        file=str(s["file"]),
-        sheet=None if s.get("sheet") is None else str(s["sheet"]),
-        header_row=int(s.get("header_row", 1)),
-        encoding=s.get("encoding"),
-        delimiter=s.get("delimiter"),
-        columns=columns,
-        constants=constants,
-        derive=derive,
-        values={str(k): {str(a): b for a, b in v.items()} for k, v in values.items()},
-        date_formats=date_formats,
-        distinct=distinct,
-        optional=bool(s.get("optional", False)),
-        where=row_filter.strip() if row_filter else None,
-        null_values=_as_null_values(s["null_values"], where) if "null_values" in s else None,
-    )
-
-
-def _check_source_keys(s, where: str) -> None:
-    """A source is a mapping with a ``file:`` and only the known keys."""
-    if not isinstance(s, dict) or "file" not in s:
-        raise InputError(
-            f"{where}: each source needs 'file:' (a file name or pattern in the folder)"
-        )
-    unknown = set(s) - SOURCE_KEYS
-    if unknown:
-        raise InputError(
-            f"{where}: unknown key '{sorted(unknown)[0]}' (expected {', '.join(sorted(SOURCE_KEYS))})"
-        )
-
-
-def _check_sections(table: str, where: str, **sections) -> None:
-    """Every column named under ``columns:``, ``constants:``, ``derive:``, ``values:`` is the table's."""
-    t = TABLES[table]
-    for section, cols in sections.items():
-        for c in cols:
-            if c not in t.column_names:
-                raise InputError(
-                    f"{where}: {section}: '{c}' is not a column of {table} (columns: {', '.join(t.column_names)})"
-                )
-
-
-def _check_given_once(columns: dict, constants: dict, derive: dict, where: str) -> None:
-    """No canonical column is given in two of ``columns:``, ``constants:`` and ``derive:``."""
-    for c in columns:
-        if c in constants or c in derive:
-            raise InputError(f"{where}: column '{c}' is given twice (columns and constants/derive)")
-    for c in constants:
-        if c in derive:
-            raise InputError(f"{where}: column '{c}' is given twice (constants and derive)")
+    return configfile.load(path, MappingFile, what="mapping file", loader=_Loader).mapping(path)
 
 
 def _has_two_statements(expr: str) -> bool:
     """Whether an expression holds a ``;`` outside a quoted ``';'``."""
     return ";" in expr.replace("';'", "")
-
-
-def _row_filter(row_filter, where: str):
-    """The ``where:`` condition as given (None when absent); an error unless it is one condition."""
-    if row_filter is None:
-        return None
-    if not isinstance(row_filter, str) or not row_filter.strip():
-        raise InputError(
-            f"{where}: where: must be one SQL condition over the source columns "
-            """(e.g. where: '"Region" <> ''Test'' ')"""
-        )
-    if _has_two_statements(row_filter):
-        raise InputError(f"{where}: where: one expression only (no ';')")
-    return row_filter
-
-
-def _source_date_formats(dfmt, t, where: str) -> dict[str, list[str]]:
-    """A source's ``date_formats:``: one format or list for every date column, or per column."""
-    if isinstance(dfmt, (str, list)):
-        fmts = _as_formats(dfmt, where)
-        return {c.name: fmts for c in t.columns if c.type in ("date", "datetime")}
-    if isinstance(dfmt, dict):
-        return {str(k): _as_formats(v, where) for k, v in dfmt.items()}
-    raise InputError(f"{where}: date_formats must be a format, a list or a column: format map")
-
-
-def _checked_distinct(distinct, supplied: set[str], where: str):
-    """``distinct:`` as given; a list may name only mapped columns."""
-    if isinstance(distinct, list):
-        bad = [c for c in distinct if c not in supplied]
-        if bad:
-            raise InputError(f"{where}: distinct: '{bad[0]}' is not a mapped column")
-    return distinct
