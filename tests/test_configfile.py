@@ -283,3 +283,21 @@ def test_field_errors_and_made_up_indexes(tmp_path):
         InputError, match=r"line 3: items\[0\].m: unknown key \(expected one of: n\)"
     ):
         configfile.load(f, Doc)
+
+
+def test_a_bad_plan_stops_the_report_before_any_study_runs(tmp_path, demo_warehouse):
+    """``salesnb report -p plan=bad.yaml``: exit 2 and the plan's one line, no study run."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nbase_rate: -0.1\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "salesnb.cli", "report", "--source", str(demo_warehouse)]
+        + ["-p", f"plan={bad}", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert lines == [f"salesnb: {bad}, line 2: base_rate: " + lines[0].split("base_rate: ", 1)[1]]
+    assert "between 0 and 1" in lines[0]
+    assert not (tmp_path / "out").exists()

@@ -124,6 +124,17 @@ def _check_declared(given: dict, declared: dict[str, list[Parameter]]) -> None:
         )
 
 
+def _check_plans(given: dict) -> None:
+    """A commission plan named in the parameters (``plan``, ``compare_plan`` of the performance
+    study) is read now: a bad plan file stops the run with its one line (file, line, field)
+    before any study starts, instead of failing one study's page."""
+    from salesnb.metrics.incentives import load_plan
+
+    for key in ("plan", "compare_plan"):
+        if isinstance(given.get(key), str) and given[key].strip():
+            load_plan(given[key].strip())
+
+
 def _common(given: dict) -> dict:
     """The shared parameters (as_of, region, team, channel, currency), checked and normalised."""
     common = {}
@@ -220,6 +231,7 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
     selected = _select(only)
     declared = {s.id: notebook_parameters(s.path) for s in selected if s.path.exists()}
     _check_declared(given, declared)
+    _check_plans(given)
     common = _common(given)
 
     whole = connect(source)
