@@ -155,9 +155,28 @@ def report(
     fail_on_alert: Annotated[
         bool, typer.Option("--fail-on-alert", help="exit 1 when an alert fires")
     ] = False,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notify",
+            metavar="URL",
+            help="send the fired alerts, top actions and the link to this Apprise URL "
+            "(mailto://, dingtalk://, feishu://, wecombot://, slack://, workflows://, json://); "
+            "repeatable; default: $SALESNB_NOTIFY (URLs separated by spaces or commas)",
+        ),
+    ] = None,
+    report_url: Annotated[
+        str | None,
+        typer.Option(
+            "--report-url",
+            envvar="SALESNB_REPORT_URL",
+            help="where the reports folder is served (https://.../reports): the link sent",
+        ),
+    ] = None,
 ):
     """Run the studies with papermill and publish HTML, notebooks, JSON and an index."""
     from salesnb import report as report_mod
+    from salesnb.report import notify as notify_mod
 
     code = report_mod.run_report(
         source=source,
@@ -169,6 +188,8 @@ def report(
         workers=workers,
         alerts_file=alerts,
         fail_on_alert=fail_on_alert,
+        notify=notify or notify_mod.targets_from_env(os.environ.get(notify_mod.ENV_VAR)),
+        report_url=report_url,
     )
     raise typer.Exit(code)
 

@@ -110,6 +110,22 @@ class StudyContext:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         return self.output_dir / name
 
+    def write_csv(self, df: pd.DataFrame, name: str) -> Path:
+        """Publish ``df`` as ``<output_dir>/<name>`` and return the path: a CSV that Excel
+        opens right on any Windows, Chinese ones included (UTF-8 with a byte-order mark;
+        without it Excel reads the file in the machine's code page), no index column,
+        ``\\n`` line ends, so the same frame always gives the same bytes. The report also puts
+        every such file in ``tables.xlsx`` (``salesnb.report.workbook``).
+
+        >>> import tempfile
+        >>> ctx = StudyContext("demo", None, None, None, None, "USD", Path(tempfile.mkdtemp()))
+        >>> p = ctx.write_csv(pd.DataFrame({"客户": ["上海"], "amount": [1.5]}), "x.csv")
+        >>> p.read_bytes()[:3] == b"\\xef\\xbb\\xbf", p.read_text(encoding="utf-8-sig")
+        (True, '客户,amount\\n上海,1.5\\n')
+        """
+        text = df.to_csv(index=False, lineterminator="\n")
+        return atomic_write_text(self.artifact(name), text, encoding="utf-8-sig")
+
     def save(self) -> Path:
         """Write ``<output_dir>/<study>.json`` with the headline figures."""
         out = dict(self.figures)

@@ -17,6 +17,7 @@ from salesnb import __version__, config
 from salesnb.alerts import evaluate_alerts, load_alert_rules
 from salesnb.errors import ParameterError
 from salesnb.model.periods import fiscal_year_start
+from salesnb.report.actions import collect_actions, top_actions, write_actions
 from salesnb.report.execute import (
     USUAL_COST,
     _last_durations,
@@ -26,8 +27,10 @@ from salesnb.report.execute import (
 )
 from salesnb.report.export import _prewarm
 from salesnb.report.kernels import _kernel_mode, _stop_server_now, warm_kernels
+from salesnb.report.notify import outcome_line, report_link, send
 from salesnb.report.plan import Job, plan_report
 from salesnb.report.publish import _write_json, clean_stale, publish, write_index
+from salesnb.report.workbook import write_workbook
 
 
 def run_report(
@@ -41,10 +44,14 @@ def run_report(
     alerts_file=None,
     fail_on_alert=False,
     stream=None,
+    notify=(),
+    report_url=None,
 ) -> int:
     """Run the studies and publish ``<out>/<period>/``. Returns the exit code:
     0 all studies ok or skipped (and no alert when ``fail_on_alert``), 1 otherwise.
-    Raises ParameterError / InputError before anything runs when a parameter is wrong."""
+    Raises ParameterError / InputError before anything runs when a parameter is wrong.
+    ``notify``: Apprise URLs told about the published report (``salesnb.report.notify``);
+    ``report_url``: where the reports folder is served, for the link they get."""
     import nbformat
 
     started = dt.datetime.now(dt.UTC)
@@ -90,6 +97,7 @@ def run_report(
         fired = [a for a in alert_results if a["status"] == "alert"]
         manifest = _manifest(plan, staging, started, finished, t0, workers, kernel_mode)
         manifest["alerts_fired"] = len(fired)
+        actions = _write_report_files(plan, staging, manifest)
         _write_json(staging / "alerts.json", {"period": plan.period.label, "alerts": alert_results})
         write_index(staging, manifest, alert_results)
         _write_json(staging / "manifest.json", manifest)
@@ -99,6 +107,8 @@ def run_report(
         raise
 
     failed = [j for j in plan.jobs if j.status == "failed"]
+    if notify:  # after publishing: the link works, and a failed delivery changes nothing
+        _notify(plan, notify, report_url, fired, actions, manifest, reports, stream or sys.stderr)
     _print_outcome(plan, fired, failed, reports / plan.period.label, stream or sys.stderr)
     if failed or (fail_on_alert and fired):
         return 1
@@ -201,6 +211,30 @@ def _manifest(plan, staging: Path, started, finished, t0: float, workers: int, k
             for j in plan.jobs
         ],
     }
+
+
+def _write_report_files(plan, staging: Path, manifest: dict):
+    """``actions.csv`` and ``tables.xlsx`` (every CSV, actions too) beside the studies' files;
+    returns the actions."""
+    actions = collect_actions(plan.jobs, staging, plan.period.end)
+    manifest["report_files"] = [write_actions(staging, actions).name]
+    manifest["report_files"] += [write_workbook(staging).name]
+    manifest["notifications"] = []
+    return actions
+
+
+def _notify(plan, targets, report_url, fired, actions, manifest: dict, reports: Path, stream):
+    """Tell ``targets`` about the published report; record each delivery in its
+    ``manifest.json`` and print one line per delivery."""
+    final = reports / plan.period.label
+    link = report_link(final, report_url, plan.period.label)
+    currency = str(plan.common.get("currency") or "")
+    manifest["notifications"] = send(
+        targets, plan.period.label, fired, top_actions(actions), link, currency
+    )
+    _write_json(final / "manifest.json", manifest)
+    for r in manifest["notifications"]:
+        print(outcome_line(r), file=stream)
 
 
 def _print_outcome(plan, fired: list, failed: list, final: Path, stream) -> None:
