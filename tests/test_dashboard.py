@@ -141,6 +141,17 @@ def test_rep_scorecard_by_hand(tiny):
     assert r2.discount_compliance == 1.0
 
 
+def test_no_rep_attainment_for_a_channel(tiny):
+    # targets are set per company, region, team and rep, never per channel (as the executive
+    # board's attainment): r1's Online sales (o1) against r1's whole target would read 67 %
+    card = dashboards.rep_scorecard(tiny, q3(channel="Online")).set_index("rep_id")
+    assert card.loc["r1", "revenue"] == 100.0
+    assert card["target"].isna().all() and card["attainment"].isna().all()
+    board_html = dashboards.team(source=str(tiny.path), channel="Online").sections["scorecard"]
+    assert 'data-col="attainment" data-value=""' in board_html.value
+    assert 'data-col="closed" data-value="2.0">2<' in board_html.value  # deals closed by each rep
+
+
 def test_team_filter_keeps_only_its_reps(tiny):
     card = dashboards.rep_scorecard(tiny, q3(team="Alpha"))
     assert card["rep_id"].tolist() == ["r1"]
@@ -279,6 +290,25 @@ def test_duplicate_rep_ids_fall_back_to_live_queries(tmp_path):
     reader = dashboards.open_reader(src, None, ["2026-Q3"])
     assert isinstance(reader, dashboards.LiveReader)
     assert dashboards.figures_from(reader, q3())["revenue"] == 10.0
+    src.close()
+
+
+def test_deals_with_their_own_channel_are_read_live(tiny, tmp_path):
+    # a mapping may give opportunities their own channel (or region): the studies filter deals
+    # on it (queries.filtered_opportunities), the cubes know deals only by their rep
+    path = tmp_path / "deal-channel.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(f"attach '{tiny.path}' as tiny (read_only)")
+    for table in ("orders", "reps", "targets", "opportunities", "stage_history"):
+        con.execute(f"create table {table} as select * from tiny.{table}")
+    con.execute("alter table opportunities add column channel varchar")
+    con.execute("update opportunities set channel = 'Online' where opportunity_id in ('d1', 'd3')")
+    con.close()
+    src = connect(path)
+    assert not dashboards.CubeReader.usable(src)
+    reader = dashboards.open_reader(src, None, ["2026-Q3"])
+    x = dashboards.figures_from(reader, q3(channel="Online"))
+    assert (x["deals_won"], x["closed_deals"]) == (1, 2)  # d1 won, d3 lost
     src.close()
 
 
@@ -466,6 +496,8 @@ def test_voila_command_is_locked_down():
         "--template=salesnb",
     ):
         assert flag in joined
+    on_request = " ".join(dashboards.voila_command(port=9999, preheat=False))
+    assert "--preheat_kernel=False" in on_request and "--pool_size=0" in on_request
     conf = json.loads((dashboards.VOILA_CONFIG_DIR / "voila.json").read_text())
     assert "jupyterlab-jupytext" in conf["VoilaConfiguration"]["extension_denylist"]
     template = Path(

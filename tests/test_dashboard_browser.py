@@ -2,23 +2,19 @@
 
 One server (preheated Voilà) on the small demo company serves every test here; the tests run
 in one xdist group so they share it. Every page runs with the network cut off except the
-local server: a request anywhere else is aborted and recorded, and tests assert there was
-none. Screenshots are kept in ``test-artifacts/``.
+local server (tests/dashboard_pages.py): a request anywhere else is aborted and recorded, and
+tests assert there was none. Screenshots are kept in ``test-artifacts/``.
 """
 
 from __future__ import annotations
 
-import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from urllib.parse import quote
 
 import pytest
+from dashboard_pages import WAIT_MS, Viewer, chromium_browser, dashboard_server
 
-from salesnb import config, dashboards
+from salesnb import dashboards
 from salesnb.model.filters import Filters
 from salesnb.model.periods import parse_period
 from salesnb.queries.warehouse import known_values
@@ -26,139 +22,17 @@ from salesnb.sources import connect
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]
 
-CHROMIUM_ARGS = config.CHROMIUM_ARGS
-ARTIFACTS = config.PROJECT_ROOT / "test-artifacts"
-LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
-WAIT_MS = (
-    120_000  # a loaded 2-core CI box can take long to start kernels; this is not a timing test
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(demo_warehouse, chromium):
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    log = open(ARTIFACTS / "dashboard-server.log", "w")  # noqa: SIM115 - closed in teardown
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "salesnb.cli",
-            "dashboard",
-            "--source",
-            str(demo_warehouse),
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=str(config.PROJECT_ROOT),
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        if proc.poll() is not None:
-            log.close()
-            pytest.fail(
-                f"salesnb dashboard exited with {proc.returncode}: "
-                f"{(ARTIFACTS / 'dashboard-server.log').read_text()[-2000:]}"
-            )
-        try:
-            with urllib.request.urlopen(base + "/", timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("salesnb dashboard did not answer within 180 s")
-        time.sleep(0.5)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with dashboard_server(demo_warehouse) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with chromium_browser(chromium) as b:
         yield b
-        b.close()
-
-
-class Viewer:
-    """One browser page with the internet cut off, recording what it tried and what it showed."""
-
-    def __init__(self, browser):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.external: list[str] = []
-        self.dialogs: list[str] = []
-        self.page.route("**/*", self._route)
-        self.page.on("dialog", self._dialog)
-
-    def _route(self, route):
-        url = route.request.url
-        if LOCAL.match(url) or url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            self.external.append(url)
-            route.abort()
-
-    def _dialog(self, dialog):
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def open(self, url: str, ready: str = '[data-kpi="revenue"]', wait: bool = True):
-        self.page.goto(url, wait_until="commit" if not wait else "load", timeout=WAIT_MS)
-        if wait:
-            self.ready(ready)
-        return self
-
-    def ready(self, selector: str):
-        self.page.wait_for_selector(selector, timeout=WAIT_MS)
-        self.page.wait_for_selector("img[data-chart]", timeout=WAIT_MS)
-
-    def kpis(self) -> dict[str, float | None]:
-        pairs = self.page.eval_on_selector_all(
-            "[data-kpi]", "els => els.map(e => [e.dataset.kpi, e.dataset.value])"
-        )
-        return {k: (float(v) if v else None) for k, v in pairs}
-
-    def text(self) -> str:
-        return self.page.inner_text("body")
-
-    def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
-
-    def assert_clean(self) -> None:
-        """No code, no traceback, no internet request, no script run from a URL."""
-        body = self.text()
-        assert "Traceback" not in body and not re.search(r"\b\w+(Error|Exception)\b", body)
-        for code in (
-            "from salesnb import",
-            "dashboards.executive(",
-            "dashboards.team(",
-            "board.show",
-        ):
-            assert code not in body
-        assert self.external == [], f"tried to load from the internet: {self.external}"
-        assert self.dialogs == []
-
-    def close(self):
-        self.context.close()
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from salesnb.errors import ModelError
 from salesnb.metrics import performance as perf
 from salesnb.model.filters import Filters
 from salesnb.model.periods import Period, as_of_day, parse_period
-from salesnb.queries import WON, deal_status
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
 from salesnb.sources import Source
@@ -119,18 +118,6 @@ OPP_DIMS = {"rep_region": "region", "rep_team": "team"}  # filtered_opportunitie
 OPP_BY = {"rep_region": "rep_region", "rep_team": "team"}
 
 
-def _stage_flow_frame(counts: pd.DataFrame) -> pd.DataFrame:
-    """``stage, next_stage, status, deals, rank_sum`` counts -> the frame of
-    ``queries.funnel.stage_flow`` (``mean_rank`` orders the stages). The same steps as the
-    end of that function, which does them inline on its query's result."""
-    df = counts.copy()
-    df["deals"] = df["deals"].astype("int64")
-    tot = df.groupby("stage")[["rank_sum", "deals"]].transform("sum")
-    df["mean_rank"] = tot["rank_sum"].astype(float) / tot["deals"]
-    df["next_stage"] = df["next_stage"].astype(object).where(df["next_stage"].notna(), None)
-    return df.drop(columns="rank_sum").sort_values(["mean_rank", "stage"]).reset_index(drop=True)
-
-
 class CubeReader:
     """The questions of ``LiveReader``, answered from small cubes built once per kernel.
 
@@ -145,11 +132,14 @@ class CubeReader:
     as the library queries (sums added in another order may differ in the last bits); the tests
     compare the two readers on hand-made and demo warehouses.
 
-    Closed deals come from ``queries.funnel.closed_deal_counts`` itself (grouped by close day
-    and the rep's attributes). The open pipeline and the stage flow are the queries of
-    ``queries.funnel.open_pipeline`` / ``stage_flow`` run for several days in one query, which
-    those functions cannot do; targets are resolved in memory as ``queries.funnel.period_target``
-    and ``target_for`` resolve them (a query per filter change would cost ~65 ms a redraw).
+    Every rule comes from the queries, never re-written here: closed deals are
+    ``queries.funnel.closed_deal_counts`` grouped by close day and the rep's attributes; won
+    deals' discounts are ``queries.performance.won_deals_with_discount``; the open pipeline and
+    the stage flow are the expressions of ``queries.funnel.open_pipeline`` / ``stage_flow``
+    (``open_pipeline_counts``, ``history_as_of``, ``stage_flow_counts``) asked of several days
+    in one query, and summed back by ``stage_flow_frame``. Targets are resolved in memory
+    (a query per filter change would cost ~65 ms a redraw) at the level
+    ``queries.funnel.target_level`` names, and as ``target_for`` resolves them.
     """
 
     missing_channel_columns = ("margin", "margin_pct", "orders", "customers", "aov")
@@ -180,12 +170,15 @@ class CubeReader:
 
     @classmethod
     def usable(cls, src: Source) -> bool:
-        """Cubes give the library's numbers only when rep attributes join without duplicates
-        (and opportunities have no columns of their own named like the rep attributes the
-        closed-deal query groups by)."""
+        """Cubes give the library's numbers only when rep attributes join without duplicates,
+        opportunities have no columns of their own named like the rep attributes the
+        closed-deal query groups by, and deals are filtered through their rep: a mapping that
+        gives opportunities their own ``region`` or ``channel`` filters on those
+        (``queries.filtered_opportunities``), which the cubes do not hold."""
         if not src.has("orders") or (src.has("reps") and not _unique_reps(src)):
             return False
-        return not any(src.has_column("opportunities", c) for c in OPP_BY.values())
+        own = (*OPP_BY.values(), "region", "channel")
+        return not any(src.has_column("opportunities", c) for c in own)
 
     # -- building -------------------------------------------------------------------------------
     def _build_orders(self) -> None:
@@ -217,18 +210,14 @@ class CubeReader:
         self.closed = Cube(df[["day", *dims, "closed", "won", "won_amount"]], ["day", *dims])
 
     def _build_discounts(self) -> None:
-        op = self.src.table("opportunities")
-        op = op.filter(deal_status(op) == WON)  # as queries.performance.won_deals_with_discount
+        """``queries.performance.won_deals_with_discount`` over all history (one row per won
+        deal), with the rep's region and team."""
+        won = qperf.won_deals_with_discount(self.src)
         reps = self.src.table("reps")
-        role = reps.role if "role" in reps.columns else ibis.null("string")
-        r = reps.select(__rid2=reps.rep_id, role=role)
-        op = op.left_join(r, op.rep_id == r["__rid2"]).drop("__rid2")
-        op = op.mutate(day=op.close_date.cast("date"), discount=op.discount.cast("float64"))
-        op, added = _join_rep_dims(self.src, op, OPP_DIMS)
-        df = op.group_by(["day", "role", "discount", *added]).aggregate(deals=op.count()).execute()
-        df["deals"] = df["deals"].astype("int64")
-        df["discount"] = df["discount"].astype("float64")
-        self.discounts = Cube(df, ["day", *added])
+        cols = {d: reps[col].cast("string") for d, col in OPP_DIMS.items() if col in reps.columns}
+        attrs = reps.select(rep_id=reps.rep_id, **cols).execute()
+        df = won.merge(attrs, on="rep_id", how="left").assign(day=lambda d: d["close_date"])
+        self.discounts = Cube(df, ["day", *cols])
 
     def _targets_as_text(self) -> pd.DataFrame:
         t = self.src.table("targets")
@@ -285,37 +274,14 @@ class CubeReader:
         return raw.execute(sql).df(), added
 
     def _build_pipeline(self, days) -> dict:
-        """``queries.funnel.open_pipeline`` on several days at once, by the rep's region and
-        team."""
+        """``queries.funnel.open_pipeline`` on several days at once (its own query expression,
+        ``open_pipeline_counts``), by the rep's region and team."""
         src = self.src
 
         def build(days_t):
             op = src.table("opportunities").cross_join(days_t.select(__as_of=days_t.day))
-            day = op["__as_of"]
-            st = deal_status(op)
-            created_ok = op.created_date.isnull() | (op.created_date <= day)
-            not_closed = (op.close_date.isnull() & (st == "open")) | (op.close_date > day)
-            op = op.filter(created_ok & not_closed)
-            has_amount = "amount" in op.columns
-            op = op.mutate(
-                __amt=op.amount.cast("float64") if has_amount else ibis.literal(None, "float64")
-            )
-            if self._has["stage_history"]:
-                sh = src.table("stage_history").cross_join(days_t.select(__d=days_t.day))
-                sh = sh.filter(sh.entered_date <= sh["__d"])
-                last = sh.group_by(["opportunity_id", "__d"]).aggregate(
-                    __stage_then=sh.stage.argmax(sh.entered_date)
-                )
-                last = last.rename(__oid="opportunity_id")
-                op = op.left_join(
-                    last, (op.opportunity_id == last["__oid"]) & (op["__as_of"] == last["__d"])
-                ).drop("__oid", "__d")
-                op = op.mutate(stage=op["__stage_then"].fill_null(op.stage.cast("string")))
-            op = op.mutate(stage=op.stage.cast("string").fill_null("(no stage)"))
             op, added = _join_rep_dims(src, op, OPP_DIMS)
-            expr = op.group_by(["__as_of", "stage", *added]).aggregate(
-                deals=op.count(), amount=op["__amt"].sum(), with_amount=op["__amt"].count()
-            )
+            expr = qfun.open_pipeline_counts(src, op, "__as_of", days_t, by=["__as_of", *added])
             return expr, added
 
         df, added = self._run("pipeline", build, days)
@@ -329,46 +295,17 @@ class CubeReader:
         }
 
     def _build_flow(self, ends) -> dict:
-        """``queries.funnel.stage_flow`` for several period ends at once, by the rep's region and
-        team (the status of each deal and its stage entries as of each end).
-
-        The stage entries before an end are a prefix of a deal's history ordered by entry date,
-        so each entry's position and next stage are computed once over the whole history; for
-        an end, the next stage counts only if it was entered before that end.
-        """
+        """``queries.funnel.stage_flow`` for several period ends at once (its own expressions,
+        ``history_as_of`` and ``stage_flow_counts``), by the rep's region and team."""
         src = self.src
 
         def build(days_t):
             op = src.table("opportunities").cross_join(days_t.select(__e=days_t.day))
-            e = op["__e"]
-            op = op.filter(op.created_date < e)
-            st = deal_status(op)
-            closed_by_end = op.close_date.notnull() & (op.close_date < e)
-            op = op.mutate(
-                __status=ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open")
-            )
             op, added = _join_rep_dims(src, op, OPP_DIMS)
-            deals = op.select("__e", "__status", *added, __oid=op.opportunity_id)
-            sh = src.table("stage_history")
-            sh = sh.filter(sh.entered_date.notnull())
-            w = ibis.window(group_by=sh.opportunity_id, order_by=[sh.entered_date, sh.stage])
-            sh = sh.mutate(
-                __next=sh.stage.lead().over(w),
-                __next_entered=sh.entered_date.lead().over(w),
-                position=ibis.row_number().over(w),
-            )
-            sh = sh.inner_join(deals, sh.opportunity_id == deals["__oid"]).drop("__oid")
-            sh = sh.filter(sh.entered_date < sh["__e"])
-            sh = sh.mutate(
-                next_stage=ibis.ifelse(sh["__next_entered"] < sh["__e"], sh["__next"], ibis.null())
-            )
-            expr = sh.group_by(["__e", "stage", "next_stage", "__status", *added]).aggregate(
-                deals=sh.count(), rank_sum=sh.position.sum()
-            )
-            return expr, added
+            entries = qfun.history_as_of(src, op, "__e", keep=added)
+            return qfun.stage_flow_counts(entries, by=["__e", *added]), added
 
         df, added = self._run("flow", build, ends)
-        df = df.rename(columns={"__status": "status"})
         df["deals"] = df["deals"].astype("int64")
         df["rank_sum"] = df["rank_sum"].astype("float64")
         df["__e"] = pd.to_datetime(df["__e"])
@@ -435,11 +372,7 @@ class CubeReader:
         t = self._targets_text
         if t is None:
             return None
-        level, key = "company", None
-        if filters is not None and filters.team:
-            level, key = "team", filters.team
-        elif filters is not None and filters.region:
-            level, key = "region", filters.region
+        level, key = qfun.target_level(filters)
         rows = t[(t["period"] == str(label)) & (t["level"] == level)]
         if key is not None:
             rows = rows[rows["key"] == str(key)]
@@ -466,8 +399,7 @@ class CubeReader:
 
     def discount_breaches(self, filters: Filters) -> int:
         rows = self.discounts.select(filters.start, filters.end, **self._opp(filters))
-        rows = rows.reset_index(drop=True).assign(opportunity_id=lambda d: d.index.astype(str))
-        return int(perf.discount_breaches(rows)["deals"].sum())
+        return int(len(perf.discount_breaches(rows)))
 
     def stage_flow(self, filters: Filters) -> pd.DataFrame:
         end = filters.end
@@ -477,7 +409,7 @@ class CubeReader:
         counts = rows.groupby(["stage", "next_stage", "status"], dropna=False, as_index=False)[
             ["deals", "rank_sum"]
         ].sum()
-        return _stage_flow_frame(counts)
+        return qfun.stage_flow_frame(counts)
 
 
 def open_reader(src: Source, as_of: date | None, periods=()) -> LiveReader | CubeReader:

@@ -176,7 +176,7 @@ class ExecutiveBoard(Board):
         scope = f.describe()
         body = "".join(
             f'<div class="snb-alert" data-alert="{esc(a["key"])}">{esc(a["message"])} '
-            f"({esc(a['key'])} = {esc(fmt_number(a['actual']))}; {esc(scope)})</div>"
+            f"({esc(a['key'])} = {esc(fmt_number(a['actual'], a['key']))}; {esc(scope)})</div>"
             for a in items
         )
         return f'<div data-alerts="{len(items)}">{body}</div>'

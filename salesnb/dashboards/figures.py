@@ -386,7 +386,8 @@ def rep_scorecard(
     """One row per rep in scope, built with the performance study's queries and metrics.
 
     Columns: ``rep_id, name, team, region, revenue`` (orders in the period and filters),
-    ``target, attainment`` (rep targets), ``closed, won, win_rate`` and ``cycle_days`` (mean days
+    ``target, attainment`` (rep targets; none under a channel filter, as :func:`target_scope`),
+    ``closed, won, win_rate`` and ``cycle_days`` (mean days
     from creation to close of deals closed in the period, won or lost), ``won_deals_priced,
     discount_breaches,
     discount_compliance`` (share of won deals with a discount within ``authority[role]``).
@@ -403,7 +404,9 @@ def rep_scorecard(
             (reps["region"].astype(str) == filters.region) | reps["rep_id"].isin(sales["rep_id"])
         ]
     targets = None
-    if src.has("targets"):
+    # no target exists for a channel (as on the executive board): a rep's sales in one channel
+    # against the rep's whole target would read as a shortfall
+    if src.has("targets") and target_scope(filters) is not None:
         targets = perf.resolve_targets(
             qperf.targets_frame(src, levels=("rep",)), period, "rep", whole_period=True
         )

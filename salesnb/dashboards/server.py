@@ -31,8 +31,12 @@ def voila_command(
     cull_idle_seconds: int = DEFAULT_CULL_IDLE_SECONDS,
     cull_interval_seconds: int = DEFAULT_CULL_INTERVAL_SECONDS,
     notebooks: Path | None = None,
+    preheat: bool = True,
 ) -> list[str]:
-    """The Voilà command line ``serve`` runs (also used by the benchmark)."""
+    """The Voilà command line ``serve`` runs (also used by the benchmark).
+
+    ``preheat=False`` starts each viewer's kernel on request instead of keeping ``pool_size``
+    preheated (a test opening a few pages once starts no kernel it does not use)."""
     return [
         sys.executable,
         "-m",
@@ -42,8 +46,8 @@ def voila_command(
         f"--port={int(port)}",
         "--Voila.port_retries=0",  # the asked port or a clear failure, never a surprise port
         f"--Voila.ip={host}",
-        "--preheat_kernel=True",
-        f"--pool_size={int(pool_size)}",
+        f"--preheat_kernel={bool(preheat)}",
+        f"--pool_size={int(pool_size) if preheat else 0}",
         "--show_tracebacks=False",
         "--strip_sources=True",
         "--template=salesnb",  # lab without CDN links: salesnb/voila/share/voila/templates/salesnb

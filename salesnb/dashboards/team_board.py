@@ -29,6 +29,11 @@ from salesnb.plots.svg import svg_column_chart
 from salesnb.sources import Source
 
 
+def _count(x) -> str:
+    """A number of deals; the house mark for a missing figure when there is none."""
+    return fmt_pct(None) if x is None or pd.isna(x) else f"{int(x):,}"
+
+
 class TeamBoard(Board):
     """A scorecard per rep for the panel's filters, and the picked rep up close."""
 
@@ -89,6 +94,7 @@ class TeamBoard(Board):
             "revenue": lambda v: fmt_money(v, cur),
             "attainment": fmt_pct,
             "win_rate": fmt_pct,
+            "closed": _count,
             "cycle_days": fmt_days,
             "discount_compliance": fmt_pct,
         }
@@ -98,6 +104,7 @@ class TeamBoard(Board):
             "revenue": f"Revenue ({cur})",
             "attainment": "Attainment",
             "win_rate": "Win rate",
+            "closed": "Deals closed",
             "cycle_days": "Cycle (mean)",
             "discount_compliance": "Discount compliance",
         }
@@ -140,7 +147,9 @@ class TeamBoard(Board):
                     "Attainment",
                     r["attainment"],
                     fmt_pct(r["attainment"]),
-                    f"target {fmt_money(r['target'], cur)}",
+                    "no target for a channel"
+                    if f.channel
+                    else f"target {fmt_money(r['target'], cur)}",
                 ),
                 kpi_html(
                     "rep_win_rate",
@@ -154,7 +163,7 @@ class TeamBoard(Board):
                     "Cycle time",
                     r["cycle_days"],
                     fmt_days(r["cycle_days"]),
-                    "mean, won deals",
+                    "mean, deals closed won or lost",
                 ),
                 kpi_html(
                     "rep_discount_compliance",

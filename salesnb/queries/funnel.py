@@ -1,7 +1,10 @@
 """Engine-side aggregations for the funnel study (opportunities, stage_history, leads).
 
 Every function returns a small frame of counts (per group, per stage, per cycle length);
-deal-level rows stay in the engine. Status values are compared lower-cased, so ``Won`` and
+deal-level rows stay in the engine. The expressions behind the pipeline and the stage flow
+(:func:`open_on`, :func:`open_pipeline_counts`, :func:`history_as_of`,
+:func:`stage_flow_counts`) are public too: the dashboards' cube asks them of several days in
+one query instead of writing its own. Status values are compared lower-cased, so ``Won`` and
 ``won`` both count. Dates are bound as Ibis literals, never pasted into SQL.
 """
 
@@ -12,7 +15,7 @@ from collections.abc import Sequence
 import ibis
 import pandas as pd
 
-from salesnb.queries import _date, deal_status, filtered_opportunities
+from salesnb.queries import CLOSED_STATUSES, OPEN, _date, deal_status, filtered_opportunities
 from salesnb.sources import Source
 
 OPP_JOINS = {
@@ -118,14 +121,63 @@ def cycle_day_histogram(src: Source, filters=None, start=None, end=None) -> pd.D
     return df.sort_values(["cycle_days", "status"]).reset_index(drop=True)
 
 
-def _open_on(src: Source, filters, as_of):
-    """Deals open on ``as_of``: not closed by then, and created by then (or with no created date)."""
-    day = _date(as_of)
-    op = filtered_opportunities(src, filters)
+def open_on(op: ibis.Table, day) -> ibis.BooleanValue:
+    """The one rule for a deal open on ``day``: created by then (or without a created date) and
+    not closed by then (no close date and status open, or a close date after ``day``).
+
+    ``day`` is a date value, or a date column of ``op`` (several days in one query: the
+    dashboards' cube).
+    """
     st = _status(op)
     created_ok = op.created_date.isnull() | (op.created_date <= day)
-    not_closed = (op.close_date.isnull() & (st == "open")) | (op.close_date > day)
-    return op.filter(created_ok & not_closed)
+    not_closed = (op.close_date.isnull() & (st == OPEN)) | (op.close_date > day)
+    return created_ok & not_closed
+
+
+def _day_of(op: ibis.Table, day):
+    """``day`` as an engine value: a column of ``op`` when named, else a date literal."""
+    return op[day] if isinstance(day, str) else _date(day)
+
+
+def _with_stage_on(src: Source, op: ibis.Table, day, days: ibis.Table | None) -> ibis.Table:
+    """``op`` with ``stage`` the stage each deal held on its day (the last one entered by then;
+    its current stage when stage_history has none), as text, ``(no stage)`` when unknown."""
+    if src.has("stage_history"):
+        sh = src.table("stage_history")
+        keys = ["opportunity_id"]
+        if days is None:
+            sh = sh.filter(sh.entered_date <= _date(day))
+        else:  # one stage per deal and day
+            sh = sh.cross_join(days.select(__d=days.day))
+            sh = sh.filter(sh.entered_date <= sh["__d"])
+            keys.append("__d")
+        last = sh.group_by(keys).aggregate(__stage_then=sh.stage.argmax(sh.entered_date))
+        last = last.rename(__oid="opportunity_id")
+        on = op.opportunity_id == last["__oid"]
+        if days is not None:
+            on = on & (op[day] == last["__d"])
+        op = op.left_join(last, on).drop("__oid", *(["__d"] if days is not None else []))
+        op = op.mutate(stage=op["__stage_then"].fill_null(op.stage.cast("string")))
+    return op.mutate(stage=op.stage.cast("string").fill_null("(no stage)"))
+
+
+def open_pipeline_counts(
+    src: Source, op: ibis.Table, day, days: ibis.Table | None = None, by: Sequence[str] = ()
+) -> ibis.Table:
+    """The query of :func:`open_pipeline` on opportunities ``op`` (filtered by the caller):
+    ``*by, stage, deals, amount, with_amount`` of the deals open on ``day``.
+
+    ``day`` is a date; or, to ask several days in one query, the name of a column of ``op``
+    holding each row's day, ``days`` the table of those days (column ``day``) and ``by``
+    naming that column (the dashboards' cube crosses opportunities with the days).
+    """
+    op = op.filter(open_on(op, _day_of(op, day)))
+    amount = op.amount.cast("float64") if "amount" in op.columns else None
+    op = op.mutate(__amt=amount if amount is not None else ibis.literal(None, "float64"))
+    op = _with_stage_on(src, op, day, days)
+    return op.group_by([*by, "stage"]).aggregate(
+        deals=op.count(), amount=op["__amt"].sum(), with_amount=op["__amt"].count()
+    )
 
 
 def open_pipeline(src: Source, filters=None, as_of=None) -> pd.DataFrame:
@@ -133,48 +185,46 @@ def open_pipeline(src: Source, filters=None, as_of=None) -> pd.DataFrame:
 
     Returns ``stage, deals, amount, with_amount`` (amount sums deals that carry one).
     """
-    day = _date(as_of)
-    op = _open_on(src, filters, as_of)
-    has_amount = "amount" in op.columns
-    op = op.mutate(__amt=op.amount.cast("float64") if has_amount else ibis.literal(None, "float64"))
-    if src.has("stage_history"):
-        sh = src.table("stage_history")
-        sh = sh.filter(sh.entered_date <= day)
-        last = sh.group_by("opportunity_id").aggregate(
-            __stage_then=sh.stage.argmax(sh.entered_date)
-        )
-        last = last.rename(__oid="opportunity_id")
-        op = op.left_join(last, op.opportunity_id == last["__oid"]).drop("__oid")
-        op = op.mutate(stage=op["__stage_then"].fill_null(op.stage.cast("string")))
-    op = op.mutate(stage=op.stage.cast("string").fill_null("(no stage)"))
-    df = (
-        op.group_by("stage")
-        .aggregate(deals=op.count(), amount=op["__amt"].sum(), with_amount=op["__amt"].count())
-        .execute()
-    )
+    df = open_pipeline_counts(src, filtered_opportunities(src, filters), as_of).execute()
     df["deals"] = df["deals"].astype("int64")
     df["with_amount"] = df["with_amount"].astype("int64")
     df["amount"] = df["amount"].astype("float64").fillna(0.0)
     return df.sort_values("stage").reset_index(drop=True)
 
 
-def _history_as_of(src: Source, filters, end):
-    """Stage entries before ``end`` of deals created before it, with the deal's status on ``end``."""
-    e = _date(end)
-    op = filtered_opportunities(src, filters)
+def history_as_of(src: Source, op: ibis.Table, end, keep: Sequence[str] = ()) -> ibis.Table:
+    """Stage entries before ``end`` of the deals of ``op`` created before it, with the deal's
+    status on ``end`` (``__status``), the next stage entered before ``end``, the entry's
+    ``position`` in the deal's history and ``dwell_days``.
+
+    ``end`` (exclusive) is a date, None (all history), or the name of a column of ``op``
+    holding each row's end (several ends in one query: the dashboards' cube); that column and
+    the columns named in ``keep`` are carried onto each entry.
+    """
+    per_row = isinstance(end, str)
+    e = _day_of(op, end)
     if end is not None:
         op = op.filter(op.created_date < e)
     st = _status(op)
     closed_by_end = op.close_date.notnull() & ((op.close_date < e) if end is not None else True)
-    status_then = ibis.ifelse(st.isin(["won", "lost"]) & closed_by_end, st, "open")
+    status_then = ibis.ifelse(st.isin(list(CLOSED_STATUSES)) & closed_by_end, st, OPEN)
+    carried = [*keep, *([end] if per_row and end not in keep else [])]
     deals = op.select(
-        __oid="opportunity_id", __status=status_then, __close=op.close_date.cast("date")
+        *carried,
+        __oid=op.opportunity_id,
+        __status=status_then,
+        __close=op.close_date.cast("date"),
     )
     sh = src.table("stage_history")
-    if end is not None:
+    if end is not None and not per_row:
         sh = sh.filter(sh.entered_date < e)
     sh = sh.inner_join(deals, sh.opportunity_id == deals["__oid"]).drop("__oid")
-    w = ibis.window(group_by=sh.opportunity_id, order_by=[sh.entered_date, sh.stage])
+    if per_row:
+        sh = sh.filter(sh.entered_date < sh[end])
+    w = ibis.window(
+        group_by=[sh.opportunity_id, *([sh[end]] if per_row else [])],
+        order_by=[sh.entered_date, sh.stage],
+    )
     sh = sh.mutate(
         next_stage=sh.stage.lead().over(w),
         next_entered=sh.entered_date.lead().over(w),
@@ -183,9 +233,30 @@ def _history_as_of(src: Source, filters, end):
     # the last stage's dwell runs to the close date for a closed deal; open deals have none yet
     end_of_stage = ibis.coalesce(
         sh.next_entered.cast("date"),
-        ibis.ifelse(sh["__status"] != "open", sh["__close"], ibis.null("date")),
+        ibis.ifelse(sh["__status"] != OPEN, sh["__close"], ibis.null("date")),
     )
     return sh.mutate(dwell_days=end_of_stage.delta(sh.entered_date.cast("date"), unit="day"))
+
+
+def stage_flow_counts(sh: ibis.Table, by: Sequence[str] = ()) -> ibis.Table:
+    """``*by, stage, next_stage, status, deals, rank_sum`` of :func:`history_as_of` entries
+    (``rank_sum`` adds up positions, so counts of several groups can be summed)."""
+    return (
+        sh.group_by([*by, "stage", "next_stage", "__status"])
+        .aggregate(deals=sh.count(), rank_sum=sh.position.sum())
+        .rename(status="__status")
+    )
+
+
+def stage_flow_frame(counts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`stage_flow_counts` (summed over any other groups) -> the frame of
+    :func:`stage_flow`: ``rank_sum`` becomes the stage's ``mean_rank``, which orders stages."""
+    df = counts.copy()
+    df["deals"] = df["deals"].astype("int64")
+    tot = df.groupby("stage")[["rank_sum", "deals"]].transform("sum")
+    df["mean_rank"] = tot["rank_sum"].astype(float) / tot["deals"]
+    df["next_stage"] = df["next_stage"].astype(object).where(df["next_stage"].notna(), None)
+    return df.drop(columns="rank_sum").sort_values(["mean_rank", "stage"]).reset_index(drop=True)
 
 
 def stage_flow(src: Source, filters=None, end=None) -> pd.DataFrame:
@@ -195,18 +266,8 @@ def stage_flow(src: Source, filters=None, end=None) -> pd.DataFrame:
     ``end``, and their status on ``end``. ``mean_rank`` is the stage's mean position in a deal's
     history, used to order stages.
     """
-    sh = _history_as_of(src, filters, end)
-    df = (
-        sh.group_by(["stage", "next_stage", "__status"])
-        .aggregate(deals=sh.count(), rank_sum=sh.position.sum())
-        .execute()
-        .rename(columns={"__status": "status"})
-    )
-    df["deals"] = df["deals"].astype("int64")
-    tot = df.groupby("stage")[["rank_sum", "deals"]].transform("sum")
-    df["mean_rank"] = tot["rank_sum"].astype(float) / tot["deals"]
-    df["next_stage"] = df["next_stage"].astype(object).where(df["next_stage"].notna(), None)
-    return df.drop(columns="rank_sum").sort_values(["mean_rank", "stage"]).reset_index(drop=True)
+    sh = history_as_of(src, filtered_opportunities(src, filters), end)
+    return stage_flow_frame(stage_flow_counts(sh).execute())
 
 
 def stage_dwell(src: Source, filters=None, end=None) -> pd.DataFrame:
@@ -214,7 +275,7 @@ def stage_dwell(src: Source, filters=None, end=None) -> pd.DataFrame:
 
     Returns ``stage, deals, median_dwell_days, mean_dwell_days, p90_dwell_days``.
     """
-    sh = _history_as_of(src, filters, end)
+    sh = history_as_of(src, filtered_opportunities(src, filters), end)
     sh = sh.filter(sh.dwell_days.notnull())
     df = (
         sh.group_by("stage")
@@ -299,16 +360,27 @@ def lead_counts(src: Source, filters=None, start=None, end=None) -> pd.DataFrame
     return df.sort_values("source").reset_index(drop=True)
 
 
+def target_level(filters=None) -> tuple[str, str | None]:
+    """The targets level (and key) :func:`period_target` reads: the most specific one the
+    filters name (team, then region), else the company's (any key).
+
+    >>> from salesnb.model.filters import Filters
+    >>> target_level(None), target_level(Filters(region="East", team="East A"))
+    (('company', None), ('team', 'East A'))
+    """
+    if filters is not None and filters.team:
+        return "team", str(filters.team)
+    if filters is not None and filters.region:
+        return "region", str(filters.region)
+    return "company", None
+
+
 def period_target(src: Source, period_label: str, filters=None) -> float | None:
     """The target for a period label at the most specific level the filters name (None if absent)."""
     if not src.has("targets"):
         return None
     t = src.table("targets")
-    level, key = "company", None
-    if filters is not None and filters.team:
-        level, key = "team", filters.team
-    elif filters is not None and filters.region:
-        level, key = "region", filters.region
+    level, key = target_level(filters)
     t = t.filter(
         (t.period.cast("string") == ibis.literal(str(period_label)))
         & (t.level == ibis.literal(level))
