@@ -17,8 +17,8 @@ import pytest
 import statsmodels.api as sm
 from conftest import TEST_DEMO_ORDERS
 
-from salesnb.sources import demo
 from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY, TABLES
+from salesnb.sources import demo
 
 DEFAULT_PERIOD = ("2026-07-01", "2026-10-01")  # 2026-Q3, the last complete quarter
 PRIOR_PERIOD = ("2025-07-01", "2025-10-01")
@@ -493,6 +493,86 @@ def test_discount_breaches_are_the_recorded_set(con, truths):
     assert per_q.n.between(1, 10).all()
 
 
+# --------------------------------------------------------------------------- deals and orders
+# docs/TRUTHS.md, "How deals and orders relate": won deals are half of the order revenue,
+# booked as orders of their accounts over the 90 days after the close; the open pipeline
+# covers two to four times the next quarter's quota.
+
+DATA_END = "2026-09-30"
+STEADY_FROM = "2024-04-01"  # the CRM starts empty with the data: the share holds from 2024-Q2
+
+
+def _won_and_revenue_by_quarter(con) -> pd.DataFrame:
+    return q(
+        con,
+        """
+        WITH o AS (SELECT date_trunc('quarter', order_date) AS q, sum(net_amount) AS revenue
+                   FROM orders GROUP BY 1),
+             w AS (SELECT date_trunc('quarter', close_date) AS q, sum(amount) AS won
+                   FROM opportunities WHERE status = 'won' GROUP BY 1)
+        SELECT o.q, o.revenue, coalesce(w.won, 0) AS won FROM o LEFT JOIN w USING (q)
+        ORDER BY o.q""",
+    )
+
+
+def test_won_deals_are_half_of_the_order_revenue(con):
+    by_q = _won_and_revenue_by_quarter(con)
+    steady = by_q[by_q.q >= pd.Timestamp(STEADY_FROM)]
+    assert len(steady) == 10
+    overall = steady.won.sum() / steady.revenue.sum()
+    assert abs(overall - demo.NEW_BUSINESS_SHARE) <= 0.02
+    # quarter by quarter: a few hundred deals of uneven size; the pilot's extra wins
+    # (2026) raise the share, since the order revenue keeps its planted growth
+    share = steady.won / steady.revenue
+    assert share.between(0.4, 0.7).all(), share.round(3).tolist()
+    # before, the first deals are still on their way: the share builds up
+    assert (by_q.won / by_q.revenue).iloc[0] < 0.1
+
+
+def test_each_won_deal_is_booked_as_orders_of_its_account_after_the_close(con):
+    """Whole orders, the last one picked to fit, so a deal books about its amount; the
+    account's run-rate orders come on top."""
+    booked = q(
+        con,
+        f"""
+        WITH w AS (SELECT opportunity_id, customer_id, close_date, amount FROM opportunities
+                   WHERE status = 'won' AND close_date <= DATE '{DATA_END}' - INTERVAL 180 DAY)
+        SELECT w.opportunity_id, any_value(w.amount) AS amount,
+               coalesce(sum(o.net_amount) FILTER (WHERE o.order_date >= w.close_date
+                   AND o.order_date < w.close_date + INTERVAL 180 DAY), 0) AS after,
+               coalesce(sum(o.net_amount) FILTER (WHERE o.order_date >= w.close_date
+                   AND o.order_date < w.close_date + INTERVAL 90 DAY), 0) AS first_90_days,
+               coalesce(sum(o.net_amount) FILTER (WHERE o.order_date < w.close_date
+                   AND o.order_date >= w.close_date - INTERVAL 90 DAY), 0) AS before
+        FROM w LEFT JOIN orders o USING (customer_id) GROUP BY 1""",
+    )
+    assert len(booked) > 2000
+    assert (booked.after >= 0.9 * booked.amount).mean() >= 0.99
+    assert 1.0 <= booked.after.sum() / booked.amount.sum() <= 1.35
+    assert 0.95 <= booked.first_90_days.sum() / booked.amount.sum() <= 1.2
+    # not orders the account placed anyway: before the close it bought far less
+    assert booked.before.sum() / booked.amount.sum() < 0.25
+
+
+def test_open_pipeline_covers_two_to_four_times_the_next_quota(con):
+    cov = q(
+        con,
+        """
+        WITH ends AS (SELECT DISTINCT (date_trunc('quarter', order_date)
+                                       + INTERVAL 3 MONTH)::DATE AS q1 FROM orders)
+        SELECT q1,
+          (SELECT sum(amount) FROM opportunities
+           WHERE created_date < q1 AND close_date >= q1) AS open_value,
+          (SELECT target_amount FROM targets WHERE level = 'company'
+           AND period = year(q1) || '-Q' || quarter(q1)) AS next_quota
+        FROM ends ORDER BY q1""",
+    ).dropna()
+    cov = cov[cov.q1 > pd.Timestamp("2024-01-01")]  # the first quarter's pipeline is filling
+    assert len(cov) == 10
+    coverage = cov.open_value / cov.next_quota
+    assert coverage.between(2.0, 4.0).all(), coverage.round(2).tolist()
+
+
 # --------------------------------------------------------------------------- build behaviour
 
 
@@ -526,14 +606,24 @@ def test_different_seed_gives_a_different_company(tiny_builds):
     assert a["orders"] != c["orders"] and a["opportunities"] != c["opportunities"]
 
 
-def test_opportunities_do_not_depend_on_order_count(tiny_builds):
+def test_deals_do_not_depend_on_order_count_only_their_amounts_scale_with_it(tiny_builds):
     root, _ = tiny_builds
     other = demo.build(root / "d" / "demo.duckdb", seed=3, orders=25_000)
     assert other["rows"]["orders"] == 25_000
     a, d = _checksums(root / "a" / "demo.duckdb"), _checksums(root / "d" / "demo.duckdb")
-    for table in ("opportunities", "stage_history", "leads", "customers", "reps", "products"):
+    for table in ("stage_history", "leads", "customers", "reps", "products"):
         assert a[table] == d[table], table
     assert a["orders"] != d["orders"]
+    # the same deals; their amounts are scaled to the order revenue, 25,000 / 20,000 lines
+    sql = "SELECT * FROM opportunities ORDER BY opportunity_id"
+    with duckdb.connect(str(root / "a" / "demo.duckdb"), read_only=True) as c:
+        small = c.execute(sql).df()
+    with duckdb.connect(str(root / "d" / "demo.duckdb"), read_only=True) as c:
+        large = c.execute(sql).df()
+    rest = [c for c in small.columns if c != "amount"]
+    pd.testing.assert_frame_equal(small[rest], large[rest])
+    ratio = large.amount / small.amount
+    assert ratio.between(1.24, 1.26).all(), ratio.describe()
 
 
 def test_build_writes_atomically_and_leaves_no_temp_files(tiny_builds):

@@ -5,7 +5,8 @@ table of :data:`salesnb.model.schema.TABLES` (canonical column names and types) 
 ``truths.json`` beside it: the planted facts of ``docs/TRUTHS.md`` that the studies
 must recover. Same seed and size, same table contents: every random draw comes from
 a numpy ``Generator`` seeded from ``seed`` (one independent stream per table, so the
-opportunities do not change when ``--orders`` does), and nothing reads the clock.
+deals do not change when ``--orders`` does, except that their amounts are scaled to the
+order revenue), and nothing reads the clock.
 
 The shape (defaults): 2023-10-01 .. 2026-09-30, about 60 reps in 8 teams across the
 regions North / South / East / West, 20,000 customers, 200 products in 6 categories,
@@ -47,6 +48,14 @@ How each truth is planted (the study that must find it in brackets):
   and the rest are accurate (1.0); drawn from their own random stream, so every other
   table is the same with or without them.
 
+Deals and orders are one business (:mod:`~salesnb.sources.demo.delivery`, and
+``docs/TRUTHS.md``, "How deals and orders relate"): won deals are half of the order
+revenue (``NEW_BUSINESS_SHARE``), each booked as orders of its account over the
+``DELIVERY_DAYS`` after its close; the rest is run-rate repeat business. A won deal takes
+about four months, and referral and partner deals are won more often than outbound ones
+(``SOURCE_WIN_FACTOR``), so the open pipeline covers two to four times the quota still
+to sell and a win model has more to go on than the stage.
+
 Sampling noise is kept low on purpose so the truths hold at the 200k-line test size:
 customers, products and regions are drawn by systematic sampling, and orders are dealt
 to reps so each rep's monthly revenue is its weight's share (times a 5 % month noise).
@@ -58,6 +67,7 @@ The package, by job: :mod:`~salesnb.sources.demo.common` (constants, random stre
 samplers, the calendar), :mod:`~salesnb.sources.demo.dimensions` (reps, customers,
 products), :mod:`~salesnb.sources.demo.orders` (order lines),
 :mod:`~salesnb.sources.demo.deals` (opportunities, stage history, leads, forecast calls),
+:mod:`~salesnb.sources.demo.delivery` (won deals booked as orders, deal amounts),
 :mod:`~salesnb.sources.demo.service` (tickets, surveys) and
 :mod:`~salesnb.sources.demo.warehouse` (the DuckDB file, targets, market, truths and
 :func:`build`).
@@ -71,10 +81,12 @@ from salesnb.sources.demo.common import (
     CHUNK_LINES,
     COMPETITORS,
     COUNTRIES,
+    DELIVERY_DAYS,
     ELASTICITY,
     GROWTH_PER_YEAR,
     INDUSTRIES,
     LOSS_REASONS,
+    NEW_BUSINESS_SHARE,
     PEAK_MONTH,
     PILOT_NAME,
     PILOT_UPLIFT,
@@ -94,10 +106,12 @@ __all__ = [
     "CHUNK_LINES",
     "COMPETITORS",
     "COUNTRIES",
+    "DELIVERY_DAYS",
     "ELASTICITY",
     "GROWTH_PER_YEAR",
     "INDUSTRIES",
     "LOSS_REASONS",
+    "NEW_BUSINESS_SHARE",
     "PEAK_MONTH",
     "PILOT_NAME",
     "PILOT_UPLIFT",

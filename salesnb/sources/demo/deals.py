@@ -15,6 +15,7 @@ from salesnb.sources.demo.common import (
     COMPETITOR_SHARE,
     COMPETITORS,
     CONVERSION,
+    DEAL_VALUE,
     DWELL_MEDIAN_DAYS,
     GROWTH_PER_YEAR,
     LOSS_REASONS,
@@ -22,6 +23,8 @@ from salesnb.sources.demo.common import (
     PILOT_UPLIFT,
     REGIONS,
     SEGMENTS,
+    SOURCE_SHARE,
+    SOURCE_WIN_FACTOR,
     SOURCES,
     STAGES,
     _Calendar,
@@ -48,14 +51,17 @@ def _opportunities(
     rep = _opportunity_reps(rng, reps, customers["reg"].to_numpy()[cust])
     prod = _opportunity_products(rng, cal, products, created)
     pilot = reps["pilot"].to_numpy()[rep] & (created >= cal.pilot_day)
-    entered, reached, dwell = _stage_entries(rng, pilot, created)
+    source = rng.choice(len(SOURCES), n, p=SOURCE_SHARE)
+    entered, reached, dwell = _stage_entries(rng, pilot, SOURCE_WIN_FACTOR[source], created)
     entered, close, status, stage = _close_and_status(cal, entered, reached, dwell)
     lost = status == "lost"
     reason, comp = _loss_reasons(rng, seg, lost)
     discount = _opportunity_discounts(rng, reps["role"].to_numpy()[rep], status, close)
-    qty = np.ceil(rng.lognormal(np.log(np.array([40.0, 12.0, 4.0])[seg]), 0.6))
-    amount = np.round(products["list_price"].to_numpy()[prod] * qty * (1 - discount), 2)
-    source = rng.choice(len(SOURCES), n, p=[0.35, 0.25, 0.15, 0.15, 0.10])
+    # Units for about the segment's deal value, whatever the product's price: the amount
+    # is list price x units x (1 - discount), scaled to the order revenue later (delivery).
+    price = products["list_price"].to_numpy()[prod]
+    qty = np.ceil(rng.lognormal(np.log(DEAL_VALUE[seg]), 0.6) / price)
+    amount = np.round(price * qty * (1 - discount), 2)
     opps = pd.DataFrame(
         {
             "opportunity_id": [f"OP{i + 1:06d}" for i in range(n)],
@@ -110,15 +116,17 @@ def _opportunity_products(rng, cal: _Calendar, products: pd.DataFrame, created) 
     return prod
 
 
-def _stage_entries(rng, pilot: np.ndarray, created: np.ndarray):
+def _stage_entries(rng, pilot: np.ndarray, win_factor: np.ndarray, created: np.ndarray):
     """Uncensored stage entry days, stages passed (0..4) and dwell days per stage.
 
-    The pilot multiplies each conversion by k so the win probability rises by PILOT_UPLIFT.
+    The pilot multiplies each conversion by k so the win probability rises by PILOT_UPLIFT;
+    a deal's source multiplies it by ``win_factor`` (a fourth root of it at each stage).
     """
     n = len(created)
     p_win = float(np.prod(CONVERSION))
     k = ((p_win + PILOT_UPLIFT * PILOT_CENSORING) / p_win) ** (1 / len(CONVERSION))
     conv = np.where(pilot[:, None], CONVERSION * k, CONVERSION)
+    conv = conv * (win_factor ** (1 / len(CONVERSION)))[:, None]
     passed = rng.random((n, 4)) < conv
     reached = np.cumprod(passed, axis=1).sum(axis=1)  # stages passed (0..4)
     dwell = np.maximum(1, np.round(rng.lognormal(np.log(DWELL_MEDIAN_DAYS), 0.55, (n, 4))))

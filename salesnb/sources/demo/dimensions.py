@@ -215,6 +215,7 @@ def _customers(
             "created": created,
             "churn": churn,
             "weight": weight,
+            "whale": np.isin(np.arange(n), whales),
         }
     )
 

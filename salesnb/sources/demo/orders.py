@@ -36,18 +36,31 @@ ENTERPRISE_CHANNELS = np.array([0.75, 0.25, 0.0, 0.0])
 SEGMENT_QTY = np.array([2.5, 1.5, 1.0])
 RETURN_SHARE = 0.01  # of orders
 REP_MONTH_NOISE = 0.05  # lognormal sd of a rep's month-to-month revenue share
+# Line discounts: none on this share of lines, else a whole percent from 1 to MAX_DISCOUNT_PCT.
+NO_DISCOUNT_SHARE = 0.45
+MAX_DISCOUNT_PCT = 30
+# Expected net amount of a line over its amount at list price and the undiscounted
+# quantity: quantity rises as (1 - discount)^ELASTICITY, the price falls as (1 - discount).
+_PCTS = np.arange(1, MAX_DISCOUNT_PCT + 1) / 100.0
+NET_PER_LIST = NO_DISCOUNT_SHARE + (1 - NO_DISCOUNT_SHARE) * float(
+    np.mean((1 - _PCTS) ** (1 + ELASTICITY))
+)
 
 
 class _OrderGenerator:
     def __init__(self, rng, cal, reps, customers, products):
         self.rng, self.cal = rng, cal
+        # won deals to book as orders of their accounts (delivery._Deliveries), or None;
+        # set once the deal amounts are scaled to this generator's planned revenue
+        self.deliveries = None
         self.channel_p = _channel_probs(cal)
         self.rep_region = reps["region"].map({r: i for i, r in enumerate(REGIONS)}).to_numpy()
         self.rep_weight = reps["weight"].to_numpy()
         self.rep_trained = reps["trained"].to_numpy()
         # numpy copies of the columns used per piece (pandas column access is not free)
         self.c = {
-            k: customers[k].to_numpy() for k in ("created", "churn", "reg", "seg", "ctry", "weight")
+            k: customers[k].to_numpy()
+            for k in ("created", "churn", "reg", "seg", "ctry", "weight", "whale")
         }
         self.p = {
             k: products[k].to_numpy()
@@ -84,6 +97,21 @@ class _OrderGenerator:
     def expected_line_value(self, month: int) -> float:
         return self._mix(month)[1]
 
+    def segment_shares(self, month: int) -> np.ndarray:
+        """Expected share of ``month``'s revenue per segment (each region at its share, see _mix)."""
+        lo, hi = self.cal.lo[month], self.cal.hi[month]
+        c = self.c
+        alive = (c["created"] < lo) & (c["churn"] > hi)
+        revenue_share = REGION_SHARE * self._uplift(month)
+        revenue_share = revenue_share / revenue_share.sum()
+        out = np.zeros(len(SEGMENT_QTY))
+        for r in range(len(REGIONS)):
+            m = alive & (c["reg"] == r)
+            seg = c["seg"][m]
+            v = np.bincount(seg, weights=c["weight"][m] * SEGMENT_QTY[seg], minlength=len(out))
+            out += revenue_share[r] * v / v.sum()
+        return out
+
     def _uplift(self, month: int) -> np.ndarray:
         return np.array(
             [w.sum() / self.rep_weight[idx].sum() for idx, w in self._rep_weights(month)]
@@ -96,8 +124,12 @@ class _OrderGenerator:
             idx = np.flatnonzero(self.rep_region == r)
             yield idx, w[idx]
 
-    def piece(self, month: int, n_lines: int) -> pa.Table:
-        """One chunk of ``n_lines`` order lines in ``month``: orders, then their lines and reps."""
+    def piece(self, month: int, n_lines: int, share: float = 1.0) -> pa.Table:
+        """One chunk of ``n_lines`` order lines in ``month``: orders, then their lines and reps.
+
+        ``share``: the piece's share of the month's lines (the share of the month's
+        deliveries of won deals it books).
+        """
         sizes = self._order_sizes(n_lines)
         n_orders = len(sizes)
         order_day = self._order_days(month, n_orders)
@@ -112,6 +144,17 @@ class _OrderGenerator:
         self.next_order += n_orders
         lines = self._lines(month, np.repeat(seg, sizes), np.repeat(is_return_order, sizes))
         rep = self._order_reps(rep_w, reg, lines["net_amount"], sizes)
+        if self.deliveries is not None:
+            # Won deals take whole orders of their region and segment, which keep their lines;
+            # returns and the whales' orders (run-rate business) stay where they are.
+            value = np.bincount(
+                np.repeat(np.arange(n_orders), sizes),
+                weights=lines["net_amount"],
+                minlength=n_orders,
+            )
+            keep = is_return_order | self.c["whale"][cust]
+            to = self.deliveries.book(month, share, order_day, reg, seg, value, keep)
+            cust = np.where(to >= 0, to, cust)
         orders = {
             "order_no": order_no,
             "order_day": order_day,
@@ -172,7 +215,11 @@ class _OrderGenerator:
         n_lines = len(seg_l)
         live = np.flatnonzero(p["launch"] <= self.cal.lo[month])
         prod = live[_systematic(rng, p["popularity"][live], n_lines)]
-        discount = np.where(rng.random(n_lines) < 0.45, 0.0, rng.integers(1, 31, n_lines) / 100.0)
+        discount = np.where(
+            rng.random(n_lines) < NO_DISCOUNT_SHARE,
+            0.0,
+            rng.integers(1, MAX_DISCOUNT_PCT + 1, n_lines) / 100.0,
+        )
         lam = p["lam"][prod] * SEGMENT_QTY[seg_l] * (1 - discount) ** ELASTICITY
         qty = rng.poisson(lam)
         zero = qty == 0
@@ -288,7 +335,7 @@ def _write_orders(con, gen: _OrderGenerator, quota: np.ndarray, chunk_lines: int
         remaining = int(lines)
         while remaining > 0:
             n = min(remaining, chunk_lines)
-            t = gen.piece(month, n)
+            t = gen.piece(month, n, n / int(lines))
             buffer.append(t)
             buffered += n
             total += n

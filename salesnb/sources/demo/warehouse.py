@@ -27,8 +27,9 @@ from salesnb.sources.demo.common import (
     _sub_rngs,
 )
 from salesnb.sources.demo.deals import _call_styles, _forecast_calls, _leads, _opportunities
+from salesnb.sources.demo.delivery import one_business
 from salesnb.sources.demo.dimensions import _customers, _products, _reps
-from salesnb.sources.demo.orders import _OrderGenerator, _write_orders
+from salesnb.sources.demo.orders import _write_orders
 from salesnb.sources.demo.service import _surveys, _tickets
 
 
@@ -190,6 +191,29 @@ def _truths(
     ]
 
 
+def _experiments(cal: _Calendar, reps: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``trainings`` and ``pilots`` tables: who was trained, and the pilot's two groups."""
+    trained = reps[reps["trained"]]
+    trainings = pd.DataFrame(
+        {
+            "rep_id": trained["rep_id"],
+            "program": TRAINING_PROGRAM,
+            "date": np.datetime64(cal.training_day, "D"),
+        }
+    )
+    pilots = pd.DataFrame(
+        {
+            "pilot": PILOT_NAME,
+            "unit_type": "rep",
+            "unit_id": reps["rep_id"],
+            "group": np.where(reps["pilot"], "pilot", "control"),
+            "start_date": np.datetime64(cal.pilot_day, "D"),
+            "end_date": pd.NaT,
+        }
+    )
+    return trainings, pilots
+
+
 def build(
     out: Path | str = "data/demo.duckdb",
     seed: int = 42,
@@ -222,27 +246,11 @@ def build(
     customers = _customers(rngs["customers"], cal, reps)
     products = _products(rngs["products"], cal)
     opps, history = _opportunities(rngs["opportunities"], cal, reps, customers, products)
+    gen, quota = one_business(rngs, cal, reps, customers, products, opps, orders)
     leads = _leads(rngs["leads"], cal, opps)
     tickets = _tickets(rngs["tickets"], cal, customers, products)
     surveys = _surveys(rngs["surveys"], cal, customers)
-    trained = reps[reps["trained"]]
-    trainings = pd.DataFrame(
-        {
-            "rep_id": trained["rep_id"],
-            "program": TRAINING_PROGRAM,
-            "date": np.datetime64(cal.training_day, "D"),
-        }
-    )
-    pilots = pd.DataFrame(
-        {
-            "pilot": PILOT_NAME,
-            "unit_type": "rep",
-            "unit_id": reps["rep_id"],
-            "group": np.where(reps["pilot"], "pilot", "control"),
-            "start_date": np.datetime64(cal.pilot_day, "D"),
-            "end_date": pd.NaT,
-        }
-    )
+    trainings, pilots = _experiments(cal, reps)
     styles = _call_styles(rngs["forecast_calls"], reps)
     calls = _forecast_calls(rngs["forecast_calls"], cal, reps, opps, styles)
     con = duckdb.connect(str(tmp))
@@ -266,9 +274,7 @@ def build(
             ("forecast_calls", calls),
         ):
             _insert_frame(con, name, df)
-        gen = _OrderGenerator(rngs["orders"], cal, reps, customers, products)
-        line_value = np.array([gen.expected_line_value(m) for m in range(len(cal.lo))])
-        _write_orders(con, gen, cal.line_quota(orders, line_value), chunk_lines)
+        _write_orders(con, gen, quota, chunk_lines)
         _insert_frame(con, "targets", _targets(con, rngs["targets"], cal, reps))
         _insert_frame(con, "market", _market(con, rngs["market"], cal))
         period = cal.default_period
