@@ -430,6 +430,96 @@ def test_team_board_drills_into_a_rep(tiny, monkeypatch):
     assert board.picker.value == "r2"
 
 
+# --------------------------------------------------------------------------- as of a day
+def test_as_of_in_the_url_shows_the_warehouse_as_known_that_day(tiny, monkeypatch):
+    monkeypatch.setenv("QUERY_STRING", "period=2026-Q3&as_of=2026-08-15")
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    board = dashboards.executive(source=str(tiny.path))
+    before = board.redraws
+    board.apply_url()
+    assert board.status.value == "" and board.as_of == date(2026, 8, 15)
+    assert board.redraws == before + 1
+    x = board.figures(q3())
+    # by 08-15: o1 + o2; d1 and d2 won; d3 (lost 09-01), d4 (won 09-10) and d5 open; d6 unborn
+    assert (x["as_of"], x["revenue"], x["deals_won"], x["deals_lost"]) == (
+        "2026-08-15",
+        150.0,
+        2,
+        0,
+    )
+    assert x["open_pipeline"] == 2380.0  # 300 + 80 + 2000
+    assert x["pipeline_coverage"] == pytest.approx(2380.0 / (500.0 - 150.0))
+    given = dashboards.executive(source=str(tiny.path), period="2026-Q3", as_of="2026-08-15")
+    assert given.figures(q3()) == x  # the same board as the as_of parameter gives
+    assert 'data-kpi="revenue" data-value="150.0"' in board.sections["headline"].value
+    monkeypatch.setenv("QUERY_STRING", "as_of=someday")
+    wrong = dashboards.executive(source=str(tiny.path))
+    wrong.apply_url()
+    assert "as_of &#x27;someday&#x27; is not a day" in wrong.status.value and wrong.as_of is None
+
+
+def test_boards_as_of_a_day_equal_the_boards_of_a_warehouse_truncated_that_day(
+    demo_warehouse, tmp_path
+):
+    """Issue 11: a board's ``as_of`` uses only data dated on or before it (``src.at(as_of)``,
+    the cubes' compiled queries included): its figures on the whole demo equal those on a copy
+    from which every later row was deleted by tests/test_as_of.py's own SQL."""
+    import shutil
+    from datetime import timedelta
+
+    import pandas as pd
+    from test_as_of import truncate
+
+    src = connect(demo_warehouse)
+    period = dashboards.current_period(src)
+    known = known_values(src)
+    day = period.start + timedelta(days=45)  # inside the quarter: it is still running
+    whole_history = dashboards.executive_figures(src, Filters(period.start, period.end))
+    src.close()
+    cut = tmp_path / "cut.duckdb"
+    shutil.copyfile(demo_warehouse, cut)
+    truncate(cut, day.isoformat())
+    boards = {
+        where: (
+            dashboards.executive(source=str(path), period=period.label, as_of=day.isoformat()),
+            dashboards.team(source=str(path), period=period.label, as_of=day.isoformat()),
+        )
+        for where, path in (("whole", demo_warehouse), ("cut", cut))
+    }
+    (exec_whole, team_whole), (exec_cut, team_cut) = boards["whole"], boards["cut"]
+    assert isinstance(exec_whole.reader, dashboards.CubeReader)
+    for kw in (
+        {},
+        {"region": known["region"][0]},
+        {"team": known["team"][-1]},
+        {"channel": known["channel"][0]},
+    ):
+        f = Filters(period.start, period.end, **kw)
+        x = exec_whole.figures(f)
+        assert x["as_of"] == day.isoformat()
+        _assert_same_figures(x, exec_cut.figures(f), kw)
+        pd.testing.assert_frame_equal(
+            dashboards.funnel_steps_from(exec_whole.reader, f),
+            dashboards.funnel_steps_from(exec_cut.reader, f),
+        )
+        pd.testing.assert_frame_equal(
+            dashboards.channel_mix_from(exec_whole.reader, f),
+            dashboards.channel_mix_from(exec_cut.reader, f),
+            rtol=1e-9,
+        )
+        pd.testing.assert_frame_equal(team_whole.card(f), team_cut.card(f), rtol=1e-9)
+    rep = team_whole.card(Filters(period.start, period.end))["rep_id"].iloc[0]
+    detail = [
+        dashboards.rep_detail(b.src, Filters(period.start, period.end), rep, as_of=day)
+        for b in (team_whole, team_cut)
+    ]
+    pd.testing.assert_frame_equal(detail[0]["open_deals"], detail[1]["open_deals"])
+    # and the day mattered: the whole quarter booked more, and closed more deals
+    x = exec_whole.figures(Filters(period.start, period.end))
+    assert x["revenue"] < whole_history["revenue"]
+    assert x["closed_deals"] < whole_history["closed_deals"]
+
+
 # --------------------------------------------------------------------------- demo company vs SQL
 def test_demo_headline_matches_independent_sql(demo_warehouse):
     src = connect(demo_warehouse)

@@ -246,6 +246,36 @@ def test_open_pipeline_counts_deals_without_created_date(tiny_crm):
     assert p2.deals.to_dict() == {"Proposal": 1, "Qualify": 2}
 
 
+def test_the_open_deals_listed_are_the_open_pipeline(tiny_crm):
+    """One rule for an open deal (queries.funnel.open_on): the team board's open deals
+    (queries.pipeline_snapshot) are the deals the funnel's open pipeline counts, stage by stage."""
+    from salesnb.queries import pipeline_snapshot
+
+    for day in (date(2026, 1, 12), date(2026, 2, 12), date(2026, 3, 31)):
+        listed = pipeline_snapshot(tiny_crm, day)
+        counted = fq.open_pipeline(tiny_crm, Filters(), as_of=day).set_index("stage")
+        assert listed.groupby("stage").size().to_dict() == counted["deals"].to_dict(), day
+        assert listed["amount"].sum() == counted["amount"].sum(), day
+    # D6 has no dates and is open: in the pipeline on any day, so in the list too
+    on_march_31 = pipeline_snapshot(tiny_crm, date(2026, 3, 31))
+    assert on_march_31["opportunity_id"].tolist() == ["D5", "D6"]
+    assert pipeline_snapshot(tiny_crm, date(2026, 3, 31), Filters(region="S"))[
+        "opportunity_id"
+    ].tolist() == ["D6"]
+
+
+def test_coverage_is_against_the_running_period_or_the_next():
+    from salesnb.model.periods import parse_period
+
+    q3 = parse_period("2026-Q3")
+    period, running = fm.coverage_period(q3, date(2026, 8, 15))
+    assert (period.label, running) == ("2026-Q3", True)
+    period, running = fm.coverage_period(q3, date(2026, 9, 30))  # its last day: complete
+    assert (period.label, running) == ("2026-Q4", False)
+    month = parse_period("2026-08")
+    assert fm.coverage_period(month, date(2026, 8, 31))[0].label == "2026-09"
+
+
 def test_stage_flow_and_dwell(tiny_crm):
     flow = fq.stage_flow(tiny_crm, Filters(), end=date(2026, 4, 1))
     conv = fm.stage_conversion(flow).set_index("stage")

@@ -261,8 +261,44 @@ def test_resolve_targets_for_all_and_a_range_and_a_partial_cover():
     assert np.isnan(part["target"].item())
     assert pm.resolve_targets(t, "2026-Q3..2027-Q2")["target"].item() == 40.0  # old callers
     assert part["target_basis"].item().startswith("quarter targets cover 3 of the 12 months")
-    assert np.isnan(pm.scope_target(t, "2026-Q3..2027-Q2", part))
+    # the reps' targets cover half the range: no target for the scope, not half of one
+    reps = pd.DataFrame({"rep_id": ["r1"], "team": ["A"], "region": ["N"]})
+    assert pm.scope_target(t, "2026-Q3..2027-Q2", reps=reps) is None
+    # no company row: the reps' sum
+    assert pm.scope_target(t, "2025-Q4..2026-Q2", reps=reps) == 60.0
     assert pm.targets_note(part).startswith("quarter targets cover 3")
+
+
+def test_the_target_of_a_scope_by_hand():
+    """metrics.performance.scope_target: the one rule the studies and the dashboards use."""
+    from salesnb.model.filters import Filters
+
+    t = pd.DataFrame(
+        {
+            "period": "2026-Q3",
+            "level": ["company", "region", "team", "team", "rep", "rep", "rep"],
+            "key": ["all", "N", "A", "B", "r1", "r2", "r3"],
+            "target_amount": [1000.0, 600.0, 300.0, 200.0, 100.0, 150.0, 200.0],
+        }
+    )
+    # team A spans regions N and S; team B lies in N
+    reps = pd.DataFrame(
+        {"rep_id": ["r1", "r2", "r3"], "team": ["A", "A", "B"], "region": ["N", "S", "N"]}
+    )
+
+    def target(**kw):
+        return pm.scope_target(t, "2026-Q3", Filters(**kw), reps)
+
+    assert target() == 1000.0 and target(region="N") == 600.0 and target(team="A") == 300.0
+    assert target(region="S") == 150.0  # no S row: the sum of its reps' targets (r2)
+    assert target(region="N", team="B") == 200.0  # the region leaves team B whole
+    assert target(region="N", team="A") == 100.0  # it cuts team A: its reps in N (r1)
+    assert pm.scope_target(t, "2026-Q3", Filters(region="N", team="A")) == 300.0  # no reps known
+    assert target(channel="Online") is None and target(region="N", channel="Online") is None
+    assert pm.no_target_reason(Filters(channel="Online")) == pm.NO_CHANNEL_TARGET
+    assert pm.targets_note(None, Filters(channel="Online")) == pm.NO_CHANNEL_TARGET
+    assert pm.scope_target(t, "2026-Q3..2026-Q4", None, reps) is None  # half the period planned
+    assert pm.scope_target(None, "2026-Q3") is None
 
 
 def test_scope_figures_at_zero_and_negative_totals():

@@ -41,9 +41,7 @@ from salesnb.dashboards.figures import (
     rep_detail,
     rep_ids,
     rep_scorecard,
-    resolve_target,
     target_for,
-    target_scope,
 )
 from salesnb.dashboards.layout import (
     STYLE,
@@ -115,7 +113,6 @@ __all__ = [
     "rep_ids",
     "rep_scorecard",
     "request_query_string",
-    "resolve_target",
     "serve",
     "server_log",
     "svg_bar_chart",
@@ -123,7 +120,6 @@ __all__ = [
     "svg_html",
     "table_html",
     "target_for",
-    "target_scope",
     "team",
     "url_parameters",
     "voila_command",

@@ -3,7 +3,9 @@
 A filter change redraws every section (the KPI tiles first). A failing section shows a short
 message, never a traceback; the details go to the server log (the kernel's original stderr,
 which is the Voilà process's terminal). URL parameters (``?region=East``) preset the filters
-after being validated like report parameters. The boards themselves are subclasses:
+after being validated like report parameters. With ``as_of`` (a parameter, or ``?as_of=`` in
+the URL) a board reads ``src.at(as_of)``: every figure is as known at the end of that day,
+only data dated on or before it (issue 11). The boards themselves are subclasses:
 :class:`~salesnb.dashboards.executive_board.ExecutiveBoard`,
 :class:`~salesnb.dashboards.team_board.TeamBoard`.
 """
@@ -16,11 +18,9 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 
-import pandas as pd
-
 from salesnb.dashboards.figures import current_period, period_choices
 from salesnb.dashboards.layout import STYLE, message_html
-from salesnb.dashboards.urls import URL_FILTERS, request_query_string, url_parameters
+from salesnb.dashboards.urls import URL_FILTERS, parse_day, request_query_string, url_parameters
 from salesnb.errors import SalesnbError
 from salesnb.model.filters import Filters
 from salesnb.model.periods import parse_period
@@ -74,6 +74,8 @@ class Board:
 
     :meth:`open` connects and builds the panel, then calls :meth:`build`, where a subclass
     adds its sections. ``src`` is None when setup failed; the status line then says why.
+    ``src`` is the warehouse as known at the end of ``as_of`` (``Source.at``; all of it when
+    ``as_of`` is None): a subclass reads nothing else.
     """
 
     def __init__(self, name: str, src: Source | None, panel=None, currency: str = ""):
@@ -115,13 +117,15 @@ class Board:
 
         server_log()
         try:
-            src = quiet(connect(source or None))
+            day = parse_day(as_of) if str(as_of).strip() else None
+            # as known at the end of as_of: only data dated on or before it (sources.snapshot)
+            src = quiet(connect(source or None)).at(day)
             choices = period_choices(src)
             default = parse_period(period).label if period else current_period(src).label
             check_filters(src, region or None, team or None, channel or None)
             panel = FilterPanel(choices, known_values(src), default, region, team, channel)
             board = cls(name, src, panel, currency or default_currency(src), **options)
-            board.as_of = pd.Timestamp(as_of).date() if as_of else None
+            board.as_of = day
         except SalesnbError as exc:
             board = cls(name, None, **options)
             board.fail(str(exc), "setup")
@@ -136,6 +140,23 @@ class Board:
 
     def build(self) -> None:
         """Add the board's sections and draw them (each board its own; called by :meth:`open`)."""
+
+    def reread(self) -> None:
+        """Read again what the board holds from ``src`` (after :meth:`see_as_of`); nothing by
+        default: a board that keeps no reader computes from ``src`` on each redraw."""
+
+    def see_as_of(self, day) -> bool:
+        """Show the warehouse as known at the end of ``day`` (None or "": all of it): ``src``
+        becomes ``src.at(day)``, cached figures are dropped and :meth:`reread` is called.
+        Returns whether the day changed (the caller redraws)."""
+        day = parse_day(day) if day not in (None, "") else None
+        if self.src is None or day == self.as_of:
+            return False
+        self.src = self.src.at(day)
+        self.as_of = day
+        self._cache.clear()
+        self.reread()
+        return True
 
     def section(self, name: str, render: Callable[[Filters], str], memo: bool = False):
         """Add a section drawn by ``render(filters) -> html``; ``memo``: keep its HTML per filter set
@@ -194,7 +215,11 @@ class Board:
                 self.fail(f"Link parameter ignored: {p}.", "url")
             filters = {k: v for k, v in values.items() if k in URL_FILTERS}
             self.url_values = values
-            self.panel.set(**filters)
+            new_day = "as_of" in values and self.see_as_of(values["as_of"])
+            if new_day and "period" not in filters:  # the quarter running that day
+                filters["period"] = current_period(self.src).label
+            if not self.panel.set(**filters) and new_day:
+                self.redraw()
             return values
         except Exception:
             server_log().exception("dashboard %s: URL parameters could not be applied", self.name)

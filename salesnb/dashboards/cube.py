@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from salesnb.dashboards.boards import server_log
-from salesnb.dashboards.figures import LiveReader, data_end, resolve_target
+from salesnb.dashboards.figures import LiveReader
 from salesnb.errors import ModelError
 from salesnb.metrics import performance as perf
 from salesnb.model.filters import Filters
 from salesnb.model.periods import Period, as_of_day, parse_period
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
+from salesnb.queries.warehouse import data_end
 from salesnb.sources import Source
 
 
@@ -138,8 +139,14 @@ class CubeReader:
     the stage flow are the expressions of ``queries.funnel.open_pipeline`` / ``stage_flow``
     (``open_pipeline_counts``, ``history_as_of``, ``stage_flow_counts``) asked of several days
     in one query, and summed back by ``stage_flow_frame``. Targets are resolved in memory
-    (a query per filter change would cost ~65 ms a redraw) at the level
-    ``queries.funnel.target_level`` names, and as ``target_for`` resolves them.
+    (a query per filter change would cost ~65 ms a redraw) by the one rule,
+    ``metrics.performance.scope_target``, over the targets and reps read once; the day the
+    pipeline is seen at is ``model.periods.as_of_day`` of ``as_of`` and the end of the data.
+
+    Built on ``src.at(day)`` (a board with ``as_of``), every cube holds only what was known
+    that day: each query is an Ibis expression over ``src.table(...)``, which is the snapshot,
+    the SQL compiled once and rerun for other days included (only the frame of days it
+    joins is read from the raw connection).
     """
 
     missing_channel_columns = ("margin", "margin_pct", "orders", "customers", "aov")
@@ -158,7 +165,7 @@ class CubeReader:
         )
         self._build_orders()
         self._targets = qperf.targets_frame(src) if self._has["targets"] else None
-        self._targets_text = self._targets_as_text() if self._has["targets"] else None
+        self._reps = qperf.reps_frame(src) if self._has["reps"] else None
         self._pipeline: dict[date, Cube] = {}
         self._prepared: dict[str, tuple[str, list]] = {}  # compiled per-period queries
         self._flow: dict[date, Cube] = {}
@@ -219,21 +226,10 @@ class CubeReader:
         df = won.merge(attrs, on="rep_id", how="left").assign(day=lambda d: d["close_date"])
         self.discounts = Cube(df, ["day", *cols])
 
-    def _targets_as_text(self) -> pd.DataFrame:
-        t = self.src.table("targets")
-        df = t.select(
-            period=t.period.cast("string"),
-            level=t.level.cast("string"),
-            key=t.key.cast("string"),
-            target_amount=t.target_amount.cast("float64"),
-        ).execute()
-        df["target_amount"] = df["target_amount"].astype("float64")
-        return df
-
     def _pipeline_day(self, period: Period) -> date:
-        if self._as_of:  # the reader's fixed day, kept inside the period as the live path does
-            return min(self._as_of, period.last_day)
-        return as_of_day(period, data_end=self.data_end())
+        """The day ``figures_from`` sees ``period`` at (the end of the data asked only if
+        needed)."""
+        return as_of_day(period, self._as_of, None if self._as_of else self.data_end())
 
     def prepare(self, periods) -> None:
         """Aggregate the pipeline and the stage flow for these periods (one query each)."""
@@ -365,19 +361,7 @@ class CubeReader:
         return df.assign(orders=math.nan, customers=math.nan)
 
     def target(self, period: Period, filters: Filters) -> float | None:
-        return resolve_target(self._targets, period, filters)
-
-    def period_target(self, label: str, filters: Filters) -> float | None:
-        """As ``queries.funnel.period_target``: the most specific level the filters name."""
-        t = self._targets_text
-        if t is None:
-            return None
-        level, key = qfun.target_level(filters)
-        rows = t[(t["period"] == str(label)) & (t["level"] == level)]
-        if key is not None:
-            rows = rows[rows["key"] == str(key)]
-        amounts = rows["target_amount"].dropna()
-        return float(amounts.sum()) if len(amounts) else None
+        return perf.scope_target(self._targets, period, filters, self._reps)
 
     def _opp(self, filters: Filters) -> dict:
         return {"rep_region": filters.region, "rep_team": filters.team}

@@ -14,7 +14,6 @@ from salesnb.dashboards.cube import open_reader
 from salesnb.dashboards.figures import (
     channel_mix_from,
     current_alerts,
-    data_end,
     figures_from,
     funnel_steps_from,
 )
@@ -39,12 +38,9 @@ class ExecutiveBoard(Board):
     def build(self) -> None:
         from salesnb import alerts
 
-        # the data's last day does not change while a page is open
-        self.figures_as_of = self.as_of or data_end(self.src)
         # read once: parsing the YAML takes longer than the figures
         self.rules = alerts.load_alert_rules()
-        # built while Voilà preheats the kernel; other periods' pipeline and flow on first use
-        self.reader = open_reader(self.src, self.figures_as_of, [self.panel.period.label])
+        self.reread()
         self.section("headline", self.headline)
         self.section("revenue", self.revenue_chart, memo=True)
         self.section("funnel", self.funnel_chart, memo=True)
@@ -52,10 +48,14 @@ class ExecutiveBoard(Board):
         self.section("alerts", self.alerts)
         self.redraw()
 
+    def reread(self) -> None:
+        """The cubes of ``src`` (as known on ``as_of``), built while Voilà preheats the kernel;
+        other periods' pipeline and flow on first use."""
+        self.reader = open_reader(self.src, self.as_of, [self.panel.period.label])
+
     def figures(self, f: Filters) -> dict:
-        return self.cached(
-            ("exec", f), lambda: figures_from(self.reader, f, as_of=self.figures_as_of)
-        )
+        # the day each period is seen at: as_of, else the end of the data (figures_from)
+        return self.cached(("exec", f), lambda: figures_from(self.reader, f, as_of=self.as_of))
 
     def headline(self, f: Filters) -> str:
         x, cur = self.figures(f), self.currency

@@ -14,15 +14,18 @@ The numbers come from the functions the studies use (``salesnb.queries``, ``quer
 ``queries.performance``, ``metrics.funnel``, ``metrics.performance``, ``metrics.channels``, the
 report's alert rules); this module only composes them. Definitions:
 
-- *attainment* = revenue in the period / target of the filtered scope (company, region or
-  team, resolved as the performance study does; no target exists for a channel, so it is then
-  blank).
+- *attainment* = revenue in the period / target of the filtered scope
+  (:func:`salesnb.metrics.performance.scope_target`, as the performance study; no target
+  exists for a channel, so it is then blank).
 - *forecast to period end* = revenue to date scaled by how much of last year's same period had
   been booked by the same day (falls back to the daily run rate when last year has no data);
   equals revenue once the period is complete. (Own method: the model forecasts of
   ``salesnb.metrics.forecast`` predict a period before it starts and take seconds to fit; a dashboard
   redraw needs milliseconds.)
 - *pipeline coverage*, *win rate*: as the funnel study (see :func:`executive_figures`).
+- *as of*: the day a running period is seen at is
+  :func:`salesnb.model.periods.as_of_day` of the board's ``as_of`` and the end of the data
+  (:func:`salesnb.queries.warehouse.data_end`), as in the funnel study.
 - *discount compliance* = share of won deals closed in the period whose discount is within the
   authority of the rep's role (``schema.DEFAULT_DISCOUNT_AUTHORITY``).
 """
@@ -42,25 +45,21 @@ from salesnb.metrics import channels as chan
 from salesnb.metrics import funnel as fun
 from salesnb.metrics import performance as perf
 from salesnb.model.filters import Filters
-from salesnb.model.periods import Period, as_of_day, is_running, parse_period, quarter_of
+from salesnb.model.periods import Period, as_of_day, parse_period, quarter_of
 from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY
 from salesnb.queries import funnel as qfun
 from salesnb.queries import performance as qperf
+from salesnb.queries.warehouse import data_end
 from salesnb.sources import Source
 
 
 # -- periods ------------------------------------------------------------------------------------
-def data_end(src: Source) -> date | None:
-    """The latest order date in the warehouse (the dashboards' "today")."""
-    mx = src.table("orders").order_date.max().execute()
-    return None if mx is None or pd.isna(mx) else pd.Timestamp(mx).date()
-
-
 def current_period(src: Source) -> Period:
-    """The quarter holding the latest order: what a manager opens the dashboard for."""
+    """The quarter holding the end of the data (:func:`salesnb.queries.warehouse.data_end`):
+    what a manager opens the dashboard for."""
     end = data_end(src)
     if end is None:
-        raise ParameterError("the orders table is empty: nothing to show")
+        raise ParameterError("the warehouse holds no dated row: nothing to show")
     return parse_period(quarter_of(end))
 
 
@@ -93,43 +92,12 @@ def _period_of(filters: Filters) -> Period:
 
 
 # -- targets and forecast -----------------------------------------------------------------------
-def target_scope(filters: Filters) -> tuple[str, str] | None:
-    """Which target row applies to a filter set: (level, key), or None (no channel targets)."""
-    if filters.channel:
-        return None
-    if filters.team:
-        return ("team", str(filters.team))
-    if filters.region:
-        return ("region", str(filters.region))
-    return ("company", "all")
-
-
-def resolve_target(targets: pd.DataFrame | None, period: Period, filters: Filters) -> float | None:
-    """The target of the filtered scope for ``period`` from a ``queries.performance.targets_frame``.
-
-    Resolved like the performance study does (:func:`salesnb.metrics.performance.resolve_targets`:
-    the period's own row, else its quarters / months summed or prorated).
-    """
-    scope = target_scope(filters)
-    if scope is None or targets is None:
-        return None
-    level, key = scope
-    # the performance study's rule: a target that covers only part of the period is none
-    resolved = perf.resolve_targets(targets, period, level, whole_period=True)
-    row = resolved[resolved["key"].astype(str) == key]
-    if level == "company" and row.empty:
-        row = resolved  # a company row keyed "company" or "" instead of "all"
-    if row.empty or row["target"].isna().any():
-        return None
-    return float(row["target"].sum())
-
-
 def target_for(src: Source, period: Period, filters: Filters) -> float | None:
-    """The target of the filtered scope for ``period`` (None when not set or not applicable)."""
-    scope = target_scope(filters)
-    if scope is None or not src.has("targets"):
-        return None
-    return resolve_target(qperf.targets_frame(src, levels=(scope[0],)), period, filters)
+    """The target of the filtered scope for ``period``
+    (:func:`salesnb.metrics.performance.scope_target`; None when not set or not applicable)."""
+    targets = qperf.targets_frame(src) if src.has("targets") else None
+    reps = qperf.reps_frame(src) if targets is not None and src.has("reps") else None
+    return perf.scope_target(targets, period, filters, reps)
 
 
 def forecast_to_period_end(
@@ -202,9 +170,6 @@ class LiveReader:
     def target(self, period: Period, filters: Filters) -> float | None:
         return target_for(self.src, period, filters)
 
-    def period_target(self, label: str, filters: Filters) -> float | None:
-        return qfun.period_target(self.src, label, filters)
-
     def closed_deals(self, filters: Filters) -> tuple[int, int, float]:
         """(won, closed, won amount) of deals closed in the period."""
         closed = qfun.closed_deal_counts(self.src, filters)
@@ -234,9 +199,12 @@ def executive_figures(src: Source, filters: Filters, as_of: date | None = None) 
     opportunities, a channel filter) give None for the figures that need them.
 
     Win rate, open pipeline and coverage follow the funnel study (``queries.funnel`` +
-    ``metrics.funnel``): open deals on ``as_of`` valued (missing amounts at the average won
-    deal) over the target still to win — this period's target minus won amount while the period
-    runs, the next period's target once it is complete; the won amount when there is no target.
+    ``metrics.funnel``): open deals on the day the period is seen at
+    (:func:`salesnb.model.periods.as_of_day` of ``as_of`` and the end of the data) valued
+    (missing amounts at the average won deal) over the target still to win
+    (:func:`salesnb.metrics.funnel.coverage_period`: this period's target minus won amount
+    while the period runs, the next period's target once it is complete; the won amount when
+    there is no target).
     """
     return figures_from(LiveReader(src), filters, as_of)
 
@@ -273,9 +241,8 @@ def figures_from(reader, filters: Filters, as_of: date | None = None) -> dict:
         open_value = float(
             fun.value_open_pipeline(reader.open_pipeline(filters, as_of), avg_won)["value"].sum()
         )
-        in_progress = is_running(period, as_of)
-        target_period = period if in_progress else period.next()
-        cov_target = reader.period_target(target_period.label, filters)
+        target_period, in_progress = fun.coverage_period(period, as_of)
+        cov_target = reader.target(target_period, filters)
         coverage = fun.coverage_against(
             open_value, cov_target, won_amount, in_progress, target_period.label
         )
@@ -386,7 +353,8 @@ def rep_scorecard(
     """One row per rep in scope, built with the performance study's queries and metrics.
 
     Columns: ``rep_id, name, team, region, revenue`` (orders in the period and filters),
-    ``target, attainment`` (rep targets; none under a channel filter, as :func:`target_scope`),
+    ``target, attainment`` (rep targets; none under a channel filter:
+    :func:`salesnb.metrics.performance.no_target_reason`),
     ``closed, won, win_rate`` and ``cycle_days`` (mean days
     from creation to close of deals closed in the period, won or lost), ``won_deals_priced,
     discount_breaches,
@@ -404,9 +372,7 @@ def rep_scorecard(
             (reps["region"].astype(str) == filters.region) | reps["rep_id"].isin(sales["rep_id"])
         ]
     targets = None
-    # no target exists for a channel (as on the executive board): a rep's sales in one channel
-    # against the rep's whole target would read as a shortfall
-    if src.has("targets") and target_scope(filters) is not None:
+    if src.has("targets") and not perf.no_target_reason(filters):
         targets = perf.resolve_targets(
             qperf.targets_frame(src, levels=("rep",)), period, "rep", whole_period=True
         )
@@ -428,11 +394,14 @@ def rep_scorecard(
     return card[SCORECARD_COLUMNS]
 
 
-def rep_detail(src: Source, filters: Filters, rep_id: str, months: int = 12) -> dict:
+def rep_detail(
+    src: Source, filters: Filters, rep_id: str, months: int = 12, as_of: date | None = None
+) -> dict:
     """One rep: monthly revenue over the ``months`` ending with the period, and open deals now.
 
     Returns ``{"monthly": DataFrame[month, revenue], "open_deals": DataFrame[opportunity_id,
-    stage, amount, age_days]}`` (open deals on the period's last day or the data end, top 10 by
+    stage, amount, age_days]}`` (open deals on the day the period is seen at,
+    :func:`salesnb.model.periods.as_of_day` of ``as_of`` and the end of the data; top 10 by
     amount).
     """
     period = _period_of(filters)
@@ -446,7 +415,7 @@ def rep_detail(src: Source, filters: Filters, rep_id: str, months: int = 12) -> 
     monthly = monthly.sort_values("month").reset_index(drop=True)
     open_deals = pd.DataFrame(columns=["opportunity_id", "stage", "amount", "age_days"])
     if src.has("opportunities"):
-        day = as_of_day(period, data_end=data_end(src))
+        day = as_of_day(period, as_of, data_end(src))
         snap = queries.pipeline_snapshot(
             src, day, Filters(region=filters.region, team=filters.team)
         )

@@ -132,7 +132,9 @@ class TeamBoard(Board):
         if row.empty:
             return message_html("This rep is not in the current filters.", "rep")
         r, cur = row.iloc[0], self.currency
-        d = self.cached(("rep", f, rep_id), lambda: rep_detail(self.src, f, rep_id))
+        d = self.cached(
+            ("rep", f, rep_id), lambda: rep_detail(self.src, f, rep_id, as_of=self.as_of)
+        )
         tiles = "".join(
             [
                 kpi_html(

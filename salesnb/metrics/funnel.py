@@ -28,6 +28,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from salesnb.formatting import money
 from salesnb.metrics import require_columns
+from salesnb.model.periods import Period, is_running
 
 WON, LOST, OPEN = "won", "lost", "open"
 
@@ -496,6 +497,24 @@ def pipeline_coverage(open_value: float, remaining: float) -> float:
     if remaining is None or pd.isna(remaining) or remaining <= 0:
         return float("nan")
     return float(open_value) / float(remaining)
+
+
+def coverage_period(period: Period, as_of) -> tuple[Period, bool]:
+    """Which period's target the open pipeline covers, seen on ``as_of`` (the day from
+    :func:`salesnb.model.periods.as_of_day`): while ``period`` runs on that day
+    (:func:`salesnb.model.periods.is_running`), what is left of its own target (returns the
+    period and True); once it is complete, the next period's target (the next period and
+    False). The funnel study and the dashboards both ask this.
+
+    >>> from datetime import date
+    >>> from salesnb.model.periods import parse_period
+    >>> q3 = parse_period("2026-Q3")
+    >>> [(p.label, running) for p, running in (coverage_period(q3, date(2026, 8, 15)),
+    ...                                        coverage_period(q3, date(2026, 9, 30)))]
+    [('2026-Q3', True), ('2026-Q4', False)]
+    """
+    running = is_running(period, as_of)
+    return (period if running else period.next()), running
 
 
 def coverage_against(

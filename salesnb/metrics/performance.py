@@ -493,43 +493,105 @@ def discount_breaches(
     )
 
 
-def scope_target(
-    targets: pd.DataFrame | None,
-    period,
-    rep_targets: pd.DataFrame | None = None,
-    region: str | None = None,
-    team: str | None = None,
-) -> float:
-    """The target of the report's scope: the team's (team filter), the region's (region filter)
-    or the company's; else the sum of the reps' targets in scope (NaN if none, or when the
-    targets cover only part of the period).
+NO_CHANNEL_TARGET = "targets are set per company, region, team and rep, never per channel"
 
-    ``period``: a :class:`Period` or its label; ``rep_targets``: key, target of the reps in
-    scope (from :func:`resolve_targets`).
 
-    >>> t = pd.DataFrame({"period": ["2026-Q3", "2026-Q3"], "level": ["company", "region"],
-    ...                   "key": ["all", "N"], "target_amount": [100.0, 60.0]})
-    >>> scope_target(t, "2026-Q3"), scope_target(t, "2026-Q3", region="N"), scope_target(t, "2026-09")
-    (100.0, 60.0, 33.333333333333336)
+def no_target_reason(filters=None) -> str | None:
+    """Why no target applies to a filter set, or None when one does: a channel filter, since
+    targets are set per company, region, team and rep, never per channel. Under a channel
+    filter nothing is compared with a target: not the channel's revenue (attainment, pipeline
+    coverage), not a rep's or a team's sales in that channel (their scorecards), in the
+    studies and the dashboards alike.
+
+    >>> from salesnb.model.filters import Filters
+    >>> no_target_reason(Filters(region="East")) is None, no_target_reason(Filters(channel="Online"))
+    (True, 'targets are set per company, region, team and rep, never per channel')
     """
-    level, key = ("team", team) if team else ("region", region) if region else ("company", None)
-    if targets is not None and not (team and region):
-        t = resolve_targets(targets, period, level, whole_period=True)
+    return NO_CHANNEL_TARGET if filters is not None and getattr(filters, "channel", None) else None
+
+
+def _sum_all(values: pd.Series) -> float | None:
+    """The sum of the targets, None when there is none or one is not computable (NaN)."""
+    total = values.sum(min_count=len(values)) if len(values) else np.nan
+    return None if pd.isna(total) else float(total)
+
+
+def _team_within_region(reps: pd.DataFrame, team: str, region: str) -> bool:
+    """Every rep of ``team`` belongs to ``region`` (the region filter leaves the team whole)."""
+    members = reps[reps["team"].astype(str) == str(team)]
+    return bool((members["region"].astype(str) == str(region)).all())
+
+
+def scope_target(
+    targets: pd.DataFrame | None, period, filters=None, reps: pd.DataFrame | None = None
+) -> float | None:
+    """The target of the filtered scope for ``period``: the one rule behind attainment, the
+    target pace and pipeline coverage, in the studies and the dashboards alike.
+
+    - A channel filter has no target (:func:`no_target_reason`): targets are set per company,
+      region, team and rep, never per channel.
+    - Otherwise the most specific level the filters name: the team's target, else the
+      region's, else the company's (every company row), for the period as
+      :func:`resolve_targets` combines them; a target covering only part of the period is
+      none.
+    - A team filter with a region filter: the team's target when the team lies in the region
+      (every rep of the team in ``reps`` has that region; assumed without ``reps``), else the
+      sum of the targets of the team's reps in the region.
+    - No target row for the scope at that level: the sum of the targets of the reps in scope
+      (the ``reps`` whose team and region are the filters'), those that have one.
+    - None when no target is set, or when one is not computable.
+
+    ``targets``: period, level, key, target_amount (``queries.performance.targets_frame``);
+    ``period``: a :class:`Period` or its label; ``filters``: a
+    :class:`~salesnb.model.filters.Filters` (or None: the company); ``reps``: rep_id, team,
+    region of every rep (``queries.performance.reps_frame``), or None.
+
+    >>> from salesnb.model.filters import Filters
+    >>> t = pd.DataFrame({"period": "2026-Q3", "level": ["company", "region", "rep", "rep"],
+    ...                   "key": ["all", "N", "r1", "r2"], "target_amount": [100.0, 60.0, 25.0, 20.0]})
+    >>> reps = pd.DataFrame({"rep_id": ["r1", "r2"], "team": ["A", "B"], "region": ["N", "S"]})
+    >>> scope_target(t, "2026-Q3"), scope_target(t, "2026-Q3", Filters(region="N")), scope_target(t, "2026-09")
+    (100.0, 60.0, 33.333333333333336)
+    >>> scope_target(t, "2026-Q3", Filters(team="B"), reps), scope_target(t, "2026-Q3", Filters(channel="Web"))
+    (20.0, None)
+    """
+    if targets is None or no_target_reason(filters):
+        return None
+    team = getattr(filters, "team", None) or None
+    region = getattr(filters, "region", None) or None
+    cut_team = (
+        team is not None
+        and region is not None
+        and reps is not None
+        and not _team_within_region(reps, team, region)
+    )
+    if not cut_team:
+        level, key = ("team", team) if team else ("region", region) if region else ("company", None)
+        resolved = resolve_targets(targets, period, level, whole_period=True)
         if key is not None:
-            t = t[t["key"].astype(str) == str(key)]
-        if not t.empty:
-            return float(t["target"].sum(min_count=len(t)))
-    if rep_targets is not None and not rep_targets.empty:
-        return float(rep_targets["target"].sum(min_count=len(rep_targets)))
-    return float("nan")
+            resolved = resolved[resolved["key"].astype(str) == str(key)]
+        if not resolved.empty:
+            return _sum_all(resolved["target"])
+    if reps is None:
+        return None
+    members = reps
+    for col, value in (("team", team), ("region", region)):
+        if value is not None:
+            members = members[members[col].astype(str) == str(value)]
+    rep_targets = resolve_targets(targets, period, "rep", whole_period=True)
+    rep_targets = rep_targets[rep_targets["key"].astype(str).isin(members["rep_id"].astype(str))]
+    return _sum_all(rep_targets["target"])
 
 
-def targets_note(resolved: pd.DataFrame | None) -> str | None:
-    """Why resolved targets (:func:`resolve_targets`) give no figure, or None when they do.
+def targets_note(resolved: pd.DataFrame | None, filters=None) -> str | None:
+    """Why resolved targets (:func:`resolve_targets`) give no figure, or None when they do;
+    first, why no target applies to the ``filters`` (:func:`no_target_reason`).
 
     >>> targets_note(None), targets_note(pd.DataFrame({"key": [], "target": []}))
     ('no targets table in this warehouse', 'no targets set for this period')
     """
+    if why := no_target_reason(filters):
+        return why
     if resolved is None:
         return "no targets table in this warehouse"
     if resolved.empty:
@@ -758,5 +820,7 @@ __all__ = [
     "win_rate_funnel",
     "discount_breaches",
     "scope_target",
+    "no_target_reason",
+    "NO_CHANNEL_TARGET",
     "performance_actions",
 ]

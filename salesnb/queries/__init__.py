@@ -237,16 +237,18 @@ def filtered_opportunities(
 
 
 def pipeline_snapshot(src: Source, as_of, filters=None) -> pd.DataFrame:
-    """Deals open on ``as_of``: created on/before it and not closed by then.
+    """Deals open on ``as_of``, one row each (the team dashboard's open deals of a rep).
 
-    Columns: ``opportunity_id, rep_id, customer_id, created_date, amount, stage, age_days``.
-    ``stage`` is the stage the deal was in on ``as_of`` when stage_history exists,
-    otherwise its current stage.
+    Open is the funnel's one rule, :func:`salesnb.queries.funnel.open_on` (the open pipeline
+    of the funnel study and the executive dashboard). Columns: ``opportunity_id, rep_id,
+    customer_id, created_date, amount, stage, age_days``. ``stage`` is the stage the deal was
+    in on ``as_of`` when stage_history exists, otherwise its current stage.
     """
+    from salesnb.queries.funnel import open_on  # the funnel module imports this one
+
     day = _date(as_of)
     op = filtered_opportunities(src, filters)
-    op = op.filter(op.created_date <= day)
-    op = op.filter(op.close_date.isnull() | (op.close_date > day))
+    op = op.filter(open_on(op, day))
     cols = [
         c
         for c in ("opportunity_id", "rep_id", "customer_id", "created_date", "amount", "stage")

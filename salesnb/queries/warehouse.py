@@ -1,6 +1,7 @@
 """Questions about the warehouse itself, shared by the studies, the report and the dashboards:
-which filter values exist and in which tables, the date span of each fact table, the default
-period of a study and why, how many rows a period holds, the reporting currency."""
+which filter values exist and in which tables, the date span of each fact table, the end of
+the data (:func:`data_end`), the default period of a study and why, how many rows a period
+holds, the reporting currency."""
 
 from __future__ import annotations
 
@@ -88,6 +89,29 @@ def dated_tables(src: Source, tables=None) -> dict[str, tuple[date, date]]:
     """``{table: (first, last)}`` for the dated fact tables among ``tables`` (default: all)."""
     names = [t for t in (tables or PERIOD_DATES) if t in PERIOD_DATES and src.has(t)]
     return {t: span for t in names if (span := date_span(src, t)) is not None}
+
+
+def data_end(src: Source) -> date | None:
+    """The end of the data: the last day on which the warehouse records an event (None when
+    it holds no dated row).
+
+    The events are the fact tables' dates (:data:`PERIOD_DATES`: orders, deals created,
+    leads, stage entries, tickets, surveys, trainings, pilots) and the close dates of closed
+    (won or lost) deals; an open deal's close date is an expected one, not an event. This is
+    the one "today" of a warehouse: with no ``as_of``, a running period is seen on this day
+    (:func:`salesnb.model.periods.as_of_day`, in the funnel study and the dashboards) and the
+    dashboards open on its quarter. Read through ``Source.at(day)`` (a study or a board with
+    ``as_of``), it is never after that day.
+    """
+    from salesnb.queries import CLOSED_STATUSES, deal_status
+
+    ends = [span[1] for span in dated_tables(src).values()]
+    if src.has_column("opportunities", "close_date") and src.has_column("opportunities", "status"):
+        op = src.table("opportunities")
+        last = op.filter(deal_status(op).isin(list(CLOSED_STATUSES))).close_date.max().execute()
+        if last is not None and not pd.isna(last):
+            ends.append(pd.Timestamp(last).date())
+    return max(ends) if ends else None
 
 
 def rows_in_period(src: Source, period: Period, tables) -> dict[str, int]:
