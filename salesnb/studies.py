@@ -87,7 +87,7 @@ STUDIES: dict[str, Study] = {
             "03-funnel.ipynb",
             "Funnel & sales process",
             ("opportunities",),
-            ("leads", "stage_history", "reps"),
+            ("leads", "stage_history", "reps", "targets"),
             period_tables=("opportunities", "leads"),
         ),
         Study("channels", "04-channels.ipynb", "Channels", ("orders",), ("customers",)),

@@ -360,37 +360,6 @@ def lead_counts(src: Source, filters=None, start=None, end=None) -> pd.DataFrame
     return df.sort_values("source").reset_index(drop=True)
 
 
-def target_level(filters=None) -> tuple[str, str | None]:
-    """The targets level (and key) :func:`period_target` reads: the most specific one the
-    filters name (team, then region), else the company's (any key).
-
-    >>> from salesnb.model.filters import Filters
-    >>> target_level(None), target_level(Filters(region="East", team="East A"))
-    (('company', None), ('team', 'East A'))
-    """
-    if filters is not None and filters.team:
-        return "team", str(filters.team)
-    if filters is not None and filters.region:
-        return "region", str(filters.region)
-    return "company", None
-
-
-def period_target(src: Source, period_label: str, filters=None) -> float | None:
-    """The target for a period label at the most specific level the filters name (None if absent)."""
-    if not src.has("targets"):
-        return None
-    t = src.table("targets")
-    level, key = target_level(filters)
-    t = t.filter(
-        (t.period.cast("string") == ibis.literal(str(period_label)))
-        & (t.level == ibis.literal(level))
-    )
-    if key is not None:
-        t = t.filter(t.key == ibis.literal(str(key)))
-    v = t.target_amount.sum().execute()
-    return None if v is None or pd.isna(v) else float(v)
-
-
 def closed_deal_scope(src: Source, filters) -> dict:
     """Which close dates the closed-deal metrics cover: the period, or all history when the period has none.
 
