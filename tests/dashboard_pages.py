@@ -1,5 +1,5 @@
 """The dashboards in a real browser, for the browser tests: a ``salesnb dashboard`` server and
-pages of headless Debian Chromium with the network cut off (tests/test_dashboard_browser.py,
+pages of headless Debian Chromium with the network cut off (tests/dashboards/test_dashboard_browser.py,
 tests/dashboards/test_parity.py).
 
 Every page runs with the internet cut off except the local server: a request anywhere else is

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tomllib
+from pathlib import Path
 
 import yaml
 
@@ -100,3 +101,15 @@ def test_package_modules_stay_small_and_simple():
         text=True,
     )
     assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_tests_mirror_the_package_layout():
+    """tests/<package>/ holds the tests of salesnb/<package>/: a reader finds a module's tests
+    where the module is (the studies' end-to-end tests and the project checks stay at the top)."""
+    tests = Path(__file__).resolve().parent
+    package = tests.parent / "salesnb"
+    subpackages = {p.parent.name for p in package.glob("*/__init__.py")}
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and any(p.glob("test_*.py"))}
+    assert folders <= subpackages, folders - subpackages
+    for name in ("dashboards", "metrics", "model", "queries", "report", "sources", "plots"):
+        assert name in folders, f"salesnb/{name}/ has no tests/{name}/"

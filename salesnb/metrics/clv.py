@@ -20,7 +20,7 @@ Why written by hand with scipy rather than a library: *lifetimes* has been unmai
 and a compiler toolchain for what is a four-parameter likelihood. The likelihoods below are a
 few lines of ``gammaln`` / ``hyp2f1`` each, vectorised in numpy, and optimised with
 ``scipy.optimize.minimize`` (L-BFGS-B) on log-parameters so every parameter stays positive.
-They reproduce the published CDNOW estimates (see tests/test_clv_cdnow.py).
+They reproduce the published CDNOW estimates (see tests/metrics/test_clv_cdnow.py).
 
 Time units: the model is fitted in whatever unit ``recency`` and ``T`` are given in, and every
 horizon passed to a prediction is in that same unit. ``salesnb.queries.customer_summary``
@@ -28,7 +28,7 @@ returns days; :func:`summary_in_weeks` converts days to weeks (the unit of the p
 figures, and a unit in which purchase rates are of order 0.01-1, which keeps the optimiser
 well scaled). :data:`WEEKS_PER_MONTH` converts a horizon in months to weeks.
 
-Example (with a weekly summary such as CDNOW's, see tests/test_clv_cdnow.py)::
+Example (with a weekly summary such as CDNOW's, see tests/metrics/test_clv_cdnow.py)::
 
     model = fit_clv(summary_weeks)
     model.params["r"], model.loglik

@@ -196,7 +196,7 @@ def deal_status(op):
 
     Every query that counts won, lost or open deals goes through it (funnel, performance,
     market, deals, the dashboards' cube); a warehouse spelling ``Won``/``LOST`` gives the
-    same numbers as one spelling ``won``/``lost`` (tests/test_rules.py).
+    same numbers as one spelling ``won``/``lost`` (tests/queries/test_rules.py).
     """
     return op.status.cast("string").lower().strip()
 

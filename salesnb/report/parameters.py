@@ -5,7 +5,7 @@ expression that splits at the first ``#``, so a default holding a hash (``mark: 
 "#1"  # help``) loses its value into the help text, and a line that is not a typed literal
 is silently ignored rather than refused. The runner must refuse such a cell before any study
 runs, so the lines are parsed here with Python's own ``ast`` and ``tokenize``; a test
-(``tests/test_report.py``) checks that on every study notebook this parser and papermill's
+(``tests/report/test_report.py``) checks that on every study notebook this parser and papermill's
 inspection agree on every name, type, default and help text.
 """
 

@@ -3,7 +3,7 @@
 ``Source.at(day)`` returns a view of the warehouse in which every canonical table shows only
 what had happened by the end of ``day``. A study run with ``as_of`` reads nothing else, so its
 output is identical to the same study on a warehouse from which every later row was deleted
-and every later event undone (``tests/test_as_of.py`` checks that identity for every study).
+and every later event undone (``tests/sources/test_as_of.py`` checks that identity for every study).
 
 The rule, table by table (a row without the date it is judged by is kept):
 
@@ -12,7 +12,9 @@ The rule, table by table (a row without the date it is judged by is kept):
   ``leads`` (``created_date``), ``surveys`` and ``trainings`` (``date``), ``pilots``
   (``start_date``), ``forecast_calls`` (``as_of``): rows dated after the day are gone.
 - ``opportunities``: deals created after the day are gone; a deal closed after the day is
-  **open** on the day — ``status`` ``open``, no ``close_date``, no ``loss_reason`` — and, when
+  **open** on the day — ``status`` ``open``, no ``close_date``, no ``loss_reason`` nor
+  ``competitor`` (both recorded when a deal is lost: the deals study finds them empty on open
+  and won deals of the demo and of real CRM exports) — and, when
   ``stage_history`` exists, its ``stage`` is the last stage it had entered by the day.
 - ``stage_history``: entries after the day are gone (so are those of deals created after it).
 - ``leads.converted_opportunity_id``: blank when that deal was created after the day.
@@ -96,8 +98,9 @@ def _open_deals(t: ibis.Table, day: dt.date, raw) -> ibis.Table:
     changes = {"close_date": ibis.ifelse(late, _blank(t.close_date), t.close_date)}
     if "status" in cols:
         changes["status"] = ibis.ifelse(late, ibis.literal("open"), t.status.cast("string"))
-    if "loss_reason" in cols:
-        changes["loss_reason"] = ibis.ifelse(late, _blank(t.loss_reason), t.loss_reason)
+    for outcome in ("loss_reason", "competitor"):
+        if outcome in cols:
+            changes[outcome] = ibis.ifelse(late, _blank(t[outcome]), t[outcome])
     history = raw("stage_history")
     if history is None or "stage" not in cols:
         return t.mutate(**changes)

@@ -161,7 +161,7 @@ def runs(demo_warehouse, chromium, views, tmp_path_factory):
     The four reports run while the dashboard server starts; then the eight pages are requested
     at once. The server keeps no preheated kernels: each page runs its notebook on request, so
     six kernels in all (a preheated pool would start as many again to refill itself; the
-    preheated path, URL parameters included, is tests/test_dashboard_browser.py's).
+    preheated path, URL parameters included, is tests/dashboards/test_dashboard_browser.py's).
     """
     out = tmp_path_factory.mktemp("parity")
     proc, base, log = start_server(demo_warehouse, "dashboard-parity-server.log", preheat=False)

@@ -16,7 +16,7 @@ from salesnb.model.schema import TABLES
 from salesnb.model.validate import check_frame, coerce_column, table_schema
 from salesnb.queries.validation import validate_warehouse
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---- coercion: what a raw export value becomes --------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import _locked, check_truths
+from known import truncated_copy
 
 from salesnb import report
 from salesnb.metrics import deals as dm
@@ -527,34 +527,9 @@ def test_stuck_deals_on_the_demo(demo_study):
     assert (stuck.days_in_stage > stuck.p80_days).all()
 
 
-def _truncate(src: Path, dst: Path, as_of: str) -> Path:
-    """A copy of the warehouse as it stood on ``as_of``: nothing after it exists."""
-    shutil.copyfile(src, dst)
-    con = duckdb.connect(str(dst))
-    try:
-        day = f"DATE '{as_of}'"
-        con.execute(f"DELETE FROM opportunities WHERE created_date > {day}")
-        con.execute(
-            "UPDATE opportunities o SET status = 'open', close_date = NULL, loss_reason = NULL, "
-            "competitor = NULL, stage = (SELECT h.stage FROM stage_history h WHERE "
-            f"h.opportunity_id = o.opportunity_id AND h.entered_date <= {day} "
-            f"ORDER BY h.entered_date DESC LIMIT 1) WHERE close_date > {day}"
-        )
-        con.execute(f"DELETE FROM stage_history WHERE entered_date > {day}")
-        con.execute(
-            "DELETE FROM stage_history WHERE opportunity_id NOT IN "
-            "(SELECT opportunity_id FROM opportunities)"
-        )
-        con.execute(f"DELETE FROM forecast_calls WHERE as_of > {day}")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    return dst
-
-
 def test_no_leakage_scores_are_the_same_on_a_warehouse_cut_at_as_of(demo30k, tmp_path):
     as_of = pd.Timestamp("2026-03-31")
-    cut = _truncate(demo30k, tmp_path / "cut.duckdb", str(as_of.date()))
+    cut = truncated_copy(demo30k, tmp_path / "cut.duckdb", str(as_of.date()))
     with duckdb.connect(str(cut), read_only=True) as con:
         assert (
             con.execute("SELECT max(created_date) FROM opportunities").fetchone()[0] <= as_of.date()

@@ -463,12 +463,12 @@ def test_boards_as_of_a_day_equal_the_boards_of_a_warehouse_truncated_that_day(
 ):
     """Issue 11: a board's ``as_of`` uses only data dated on or before it (``src.at(as_of)``,
     the cubes' compiled queries included): its figures on the whole demo equal those on a copy
-    from which every later row was deleted by tests/test_as_of.py's own SQL."""
+    from which every later row was deleted by the tests' own SQL (tests/known.py)."""
     import shutil
     from datetime import timedelta
 
     import pandas as pd
-    from test_as_of import truncate
+    from known import truncate
 
     src = connect(demo_warehouse)
     period = dashboards.current_period(src)

@@ -23,7 +23,7 @@ from salesnb.sources import demo
 DEFAULT_PERIOD = ("2026-07-01", "2026-10-01")  # 2026-Q3, the last complete quarter
 PRIOR_PERIOD = ("2025-07-01", "2025-10-01")
 STAGE_ORDER = ["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed"]
-TRUTHS_MD = Path(__file__).resolve().parents[1] / "docs" / "TRUTHS.md"
+TRUTHS_MD = Path(__file__).resolve().parents[2] / "docs" / "TRUTHS.md"
 
 
 @pytest.fixture(scope="module")

@@ -157,7 +157,7 @@ def test_a_running_period_is_seen_at_the_end_of_the_data_by_the_funnel_study_and
 ):
     """A warehouse ending mid-quarter: the funnel study and the executive board measure the
     open pipeline on the same day (the end of the data), against the same target."""
-    from test_as_of import truncate
+    from known import truncate
 
     from salesnb.dashboards import current_period
 
