@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from salesnb.formatting import short_money
 from salesnb.metrics import require_columns
 from salesnb.metrics.performance import resolve_targets
 from salesnb.model.periods import Period
@@ -159,6 +160,49 @@ def choose_target_period(period: Period, data_last, as_of=None) -> tuple[Period,
         )
     to = f"orders to {pd.Timestamp(data_last).date()}" if data_last is not None else "no orders"
     return period, f"{period.label} is not complete in the data ({to}): the target is for it"
+
+
+def choose_plan_period(
+    period: Period, data_last, as_of=None, plan_period: str = ""
+) -> tuple[Period, str]:
+    """The period planned: ``plan_period`` when given, else :func:`choose_target_period`'s rule.
+
+    >>> from salesnb.model.periods import parse_period
+    >>> choose_plan_period(parse_period("2026-Q3"), "2026-09-30")[0].label
+    '2026-Q4'
+    >>> choose_plan_period(parse_period("2026-Q3"), "2026-09-30", plan_period="2027-Q1")[0].label
+    '2027-Q1'
+    """
+    from salesnb.model.periods import parse_period
+
+    if plan_period and plan_period.strip():
+        chosen = parse_period(plan_period.strip())
+        return chosen, f"the period planned is set by the plan_period parameter: {chosen.label}"
+    return choose_target_period(period, data_last, as_of)
+
+
+def reviewed_period(period: Period, plan: Period, data_last, as_of=None) -> Period | None:
+    """The report period when it is complete in the data and is not the one planned (its
+    review is the second half of the page), else None.
+
+    >>> from salesnb.model.periods import parse_period
+    >>> q3 = parse_period("2026-Q3")
+    >>> reviewed_period(q3, q3.next(), "2026-09-30").label, reviewed_period(q3, q3, "2026-08-15")
+    ('2026-Q3', None)
+    """
+    if period == plan or choose_target_period(period, data_last, as_of)[0] == period:
+        return None
+    return period
+
+
+def scope_quota(targets: pd.DataFrame | None, period, region=None, team=None, channel=None):
+    """The quotas set for a period (:func:`quotas_for_period`), the note when none cover it,
+    and their total for the scope studied (:func:`existing_quota_total`); all None without a
+    targets table."""
+    if targets is None:
+        return None, None, None
+    quota, note = quotas_for_period(targets, period)
+    return quota, note, existing_quota_total(quota, region, team, channel)
 
 
 def growth(current: float, previous: float) -> float:
@@ -612,16 +656,7 @@ def _finite(x) -> bool:
 
 
 def _money(x: float, currency: str) -> str:
-    if not _finite(x):
-        return "not computable"
-    a = abs(x)
-    if a >= 1e9:
-        return f"{x / 1e9:,.2f}B {currency}"
-    if a >= 1e6:
-        return f"{x / 1e6:,.2f}M {currency}"
-    if a >= 1e3:
-        return f"{x / 1e3:,.1f}k {currency}"
-    return f"{x:,.2f} {currency}"
+    return short_money(x, currency, missing="not computable")
 
 
 def _pct(x: float, signed: bool = True) -> str:
@@ -918,7 +953,7 @@ def review_markdown(review: dict | None, currency: str = "USD") -> str:
     >>> from salesnb.model.periods import parse_period
     >>> r = review_figures(parse_period("2026-Q3"), {"revenue": 1150.0}, {"revenue": 1000.0})
     >>> review_markdown(r)
-    '2026-Q3 closed at **1.1k USD**, **+15.0%** vs the same period last year (1.0k USD).'
+    '2026-Q3 closed at **1.1k USD**, **+15.0%** vs the same period last year (1k USD).'
     """
     if review is None:
         return "No period to review: the target is for the period given, which is still running."
@@ -931,6 +966,74 @@ def review_markdown(review: dict | None, currency: str = "USD") -> str:
         )
     why = review.get("last_year_note") or "no net revenue in the same period last year"
     return f"{head}; growth not computable ({why})."
+
+
+def review_against_target(
+    review: dict | None,
+    forecast=None,
+    target_growth: float = 0.20,
+    quota_total: float | None = None,
+) -> dict:
+    """The target the proposal rule would have set for the reviewed period, and the actual
+    against it (and against the quota set for it, when there was one).
+
+    The rule is :func:`target_proposal`'s without a hand-set amount: the same period a year
+    before x (1 + ``target_growth``) when the data covers it, else the baseline forecast the
+    study's backtest made for the reviewed period (``forecast``), else none. Keys
+    ``review_target_total, review_target_basis, review_vs_target_pct`` (actual / target - 1)
+    and ``review_quota_total, review_vs_quota_pct``; NaN where not computable.
+
+    >>> from salesnb.model.periods import parse_period
+    >>> r = review_figures(parse_period("2026-Q3"), {"revenue": 115.0}, {"revenue": 100.0})
+    >>> f = review_against_target(r, quota_total=125.0)
+    >>> f["review_target_total"], round(f["review_vs_target_pct"], 4), round(f["review_vs_quota_pct"], 2)
+    (120.0, -0.0417, -0.08)
+    """
+    nan = float("nan")
+    if review is None:
+        return {}
+    ly = _nan(review.get("last_year_revenue"))
+    backtest = _review_forecast(forecast, review)
+    target, basis = target_proposal(
+        ly, review.get("last_year_note"), backtest if _finite(backtest) else None, target_growth
+    )
+    actual = float(review["revenue"])
+    quota = float(quota_total) if _finite(quota_total) and quota_total > 0 else nan
+    return dict(
+        review_target_total=_nan(target),
+        review_target_basis=basis,
+        review_vs_target_pct=growth(actual, _nan(target)),
+        review_quota_total=quota,
+        review_vs_quota_pct=growth(actual, quota),
+    )
+
+
+def review_target_markdown(figures: dict, period: str, currency: str = "USD") -> str:
+    """One or two sentences: the reviewed period against the target it would have had, and
+    against its quota.
+
+    >>> text = review_target_markdown({"review_target_total": 120.0, "review_target_basis": "the same period last year +20%",
+    ...     "review_vs_target_pct": -0.0417, "review_quota_total": float("nan")}, "2026-Q3")
+    >>> text.split("): ")[1]
+    'the period closed **-4.2%** against it.'
+    """
+    if not figures:
+        return ""
+    t = figures.get("review_target_total")
+    if _finite(t):
+        out = (
+            f"Under the same rule, the target for {period} would have been "
+            f"**{_money(t, currency)}** ({figures['review_target_basis']}): the period closed "
+            f"**{_pct(figures['review_vs_target_pct'])}** against it."
+        )
+    else:
+        out = f"No target can be reconstructed for {period}: {figures.get('review_target_basis')}."
+    if _finite(figures.get("review_quota_total")):
+        out += (
+            f" Its quota was {_money(figures['review_quota_total'], currency)}: "
+            f"**{_pct(figures['review_vs_quota_pct'])}** against it."
+        )
+    return out
 
 
 def target_markdown(summary: dict, currency: str = "USD") -> str:
@@ -1012,6 +1115,7 @@ def target_summary(
     s = dict(
         period=period.label,
         target_period=period.label,
+        plan_period=period.label,
         scope=scope,
         period_start=str(period.start),
         period_end=str(period.last_day),
@@ -1026,6 +1130,7 @@ def target_summary(
         orders_change_pct=growth(target, ly),
         trailing_growth=growth(last12, prev12),
         history_months=len(hist),
+        plan_target_total=target,
     )
     if forecast is not None:
         chosen = forecast.backtest[forecast.backtest["model"] == forecast.best_model]
@@ -1043,6 +1148,7 @@ def target_summary(
             backtest_error_pct=float(errors.mean()) if len(errors) else float("nan"),
             backtest_smape=float(chosen["smape"].mean()) if len(chosen) else float("nan"),
             prob_achieve=forecast.prob_at_least(target) if _finite(target) else float("nan"),
+            plan_prob_achieve=forecast.prob_at_least(target) if _finite(target) else float("nan"),
             # a target set at the forecast (rounded to the cent) is 0 %, not -0.0000001 %
             target_vs_forecast_pct=_round_small(growth(target, forecast.total)),
             forecast_error_pct=growth(forecast.total, actual_total),
@@ -1070,14 +1176,7 @@ def target_summary(
     else:
         s.update(peak_month=None, peak_index=float("nan"), period_seasonal_index=float("nan"))
     if review is not None:
-        s.update(
-            review_period=review["period"],
-            review_total=float(review["revenue"]),
-            review_last_year_total=_nan(review["last_year_revenue"]),
-            review_last_year_note=review.get("last_year_note"),
-            yoy_growth=growth(review["revenue"], _nan(review["last_year_revenue"])),
-            review_forecast_error_pct=_review_error(forecast, review),
-        )
+        s.update(review_summary(review, forecast))
     else:
         s["yoy_growth"] = growth(actual_total, ly)
     if _finite(existing_quota_total) and existing_quota_total > 0:
@@ -1088,19 +1187,54 @@ def target_summary(
     return s
 
 
-def _review_error(forecast, review: dict) -> float:
-    """How far off the baseline's backtest was on the reviewed period (forecast / actual - 1).
+def review_summary(review: dict | None, forecast=None) -> dict:
+    """The reviewed period's figures of the summary (``review_period, review_total,
+    review_last_year_total, yoy_growth, review_forecast_error_pct`` ...); empty without one.
+
+    >>> from salesnb.model.periods import parse_period
+    >>> r = review_figures(parse_period("2026-Q3"), {"revenue": 115.0}, {"revenue": 100.0})
+    >>> round(review_summary(r)["yoy_growth"], 4)
+    0.15
+    """
+    if review is None:
+        return {}
+    return dict(
+        review_period=review["period"],
+        review_total=float(review["revenue"]),
+        review_last_year_total=_nan(review["last_year_revenue"]),
+        review_last_year_note=review.get("last_year_note"),
+        yoy_growth=growth(review["revenue"], _nan(review["last_year_revenue"])),
+        review_forecast_error_pct=_review_error(forecast, review),
+    )
+
+
+def _review_row(forecast, review: dict) -> pd.DataFrame | None:
+    """The baseline's backtest row on the reviewed period (None when there is none).
 
     The first backtest origin leaves exactly the forecast horizon to test, which is the
     reviewed period when the target follows it directly."""
     if forecast is None or forecast.backtest.empty:
-        return float("nan")
+        return None
     bt = forecast.backtest
     row = bt[(bt["model"] == forecast.best_model) & (bt["origin"] == pd.Timestamp(review["start"]))]
     if row.empty or not len(forecast.period_months):
-        return float("nan")
+        return None
     if len(forecast.monthly) != len(forecast.period_months):
-        return float("nan")  # the horizon reaches past the reviewed period: not the same months
+        return None  # the horizon reaches past the reviewed period: not the same months
+    return row
+
+
+def _review_forecast(forecast, review: dict) -> float:
+    """What the baseline forecast the reviewed period at in its backtest (NaN: no such origin)."""
+    row = _review_row(forecast, review)
+    return float("nan") if row is None else float(row["forecast_total"].iat[0])
+
+
+def _review_error(forecast, review: dict) -> float:
+    """How far off the baseline's backtest was on the reviewed period (forecast / actual - 1)."""
+    row = _review_row(forecast, review)
+    if row is None:
+        return float("nan")
     return growth(float(row["forecast_total"].iat[0]), float(row["actual_total"].iat[0]))
 
 
@@ -1123,6 +1257,13 @@ HEADLINE_KEYS = (
     "existing_quota_total",
     "prob_quota",
     "interval_level",
+    "plan_period",
+    "plan_target_total",
+    "plan_prob_achieve",
+    "review_target_total",
+    "review_vs_target_pct",
+    "review_quota_total",
+    "review_vs_quota_pct",
 )
 
 
@@ -1145,7 +1286,13 @@ __all__ = [
     "HEADLINE_KEYS",
     "SEASON_MONTHS",
     "allocate_or_note",
+    "choose_plan_period",
+    "reviewed_period",
+    "scope_quota",
     "choose_target_period",
+    "review_against_target",
+    "review_summary",
+    "review_target_markdown",
     "drivers_or_note",
     "odds_note",
     "review_markdown",

@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesnb.plots import PALETTE, color_for, money_axis, new_ax, use_house_style
+from salesnb.plots import PALETTE, color_for, money_axis, new_ax, short_money, use_house_style
 from salesnb.plots.performance import format_table
 
 
 def _short(x: float) -> str:
-    a = abs(x)
-    return f"{x / 1e6:.1f}M" if a >= 1e6 else f"{x / 1e3:.0f}k" if a >= 1e3 else f"{x:.0f}"
+    return short_money(x)
 
 
 def forecast_chart(
@@ -188,6 +187,87 @@ def allocation_chart(
     return ax
 
 
+def landing_chart(
+    landing, target: float | None = None, ax=None, currency: str = "USD", target_label="target"
+):
+    """Period-to-date (grey) plus each method's remainder, and the combined landing with its
+    interval; the target as a dashed line. ``landing`` is a :class:`salesnb.metrics.landing.Landing`."""
+    use_house_style()
+    ax = new_ax(ax, figsize=(8, 4.2))
+    table = landing.table()
+    names = ["Run rate", "Pipeline", "Statistical", "Combined"]
+    ptd = landing.period_to_date
+    shown = table["remainder"].fillna(0.0).to_numpy()
+    colors = [PALETTE[0], PALETTE[1], PALETTE[4], PALETTE[3]]
+    ax.bar(names, [ptd] * len(names), color="0.78", label="to date")
+    ax.bar(names, shown, bottom=ptd, color=colors, label="expected remainder (by method)")
+    for i, (v, w, r) in enumerate(zip(table["landing"], table["weight"], shown, strict=True)):
+        text = _short(v) if _finite(v) else "n/a"
+        if i < 3:
+            text += f"\nweight {w:.0%}"
+        ax.text(
+            i,
+            ptd + r / 2 if r > 0 else ptd / 2,
+            text,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="white" if r > 0 else "black",
+            fontweight="bold",
+        )
+    lo, hi = landing.low, landing.high
+    ax.errorbar(
+        [3],
+        [landing.total],
+        yerr=[[landing.total - lo], [hi - landing.total]],
+        color="black",
+        capsize=6,
+        lw=1.5,
+    )
+    title = f"{landing.period.label} lands at {_short(landing.total)} {currency}"
+    if _finite(target) and target > 0:
+        ax.axhline(target, color="0.2", ls="--", lw=1.2, label=target_label)
+        gap = landing.total - target
+        title += f", {_short(abs(gap))} {'short of' if gap < 0 else 'above'} the {target_label}"
+    ax.set_title(title)
+    ax.set_ylabel(f"Revenue in {landing.period.label}")
+    money_axis(ax, currency=currency)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
+    return ax
+
+
+def landing_table(landing):
+    """The three methods and the combination side by side (remainder, landing, weight)."""
+    return format_table(
+        landing.table(),
+        money=["remainder", "landing"],
+        pct=["weight"],
+        note="n/a: the method cannot say (see the note above).",
+    )
+
+
+def landing_backtest_tables(combo):
+    """Two tables: the combined landing error per quarter and checkpoint day, and the mean
+    absolute error of each method and of the combination per checkpoint day."""
+    from salesnb.metrics.landing import backtest_pivot
+
+    pivot = backtest_pivot(combo)
+    errors = combo.method_errors()
+    return (
+        format_table(
+            pivot,
+            signed_pct=[c for c in pivot.columns if c != "quarter"],
+            note="n/a: no positive actual total to measure an error against.",
+        ),
+        format_table(
+            errors,
+            pct=[c for c in errors.columns if c not in ("as of", "points")],
+            counts=["points"],
+            note="n/a: the method could not forecast at those points.",
+        ),
+    )
+
+
 def model_table(fc):
     """Period total per model with its backtest errors (n/a: no backtest origin)."""
     return format_table(
@@ -224,6 +304,9 @@ def allocation_table(frame: pd.DataFrame):
 
 __all__ = [
     "allocation_table",
+    "landing_backtest_tables",
+    "landing_chart",
+    "landing_table",
     "backtest_table",
     "model_table",
     "achievement_curve_chart",

@@ -56,6 +56,26 @@ def complete_months(monthly: pd.Series, last_date) -> pd.Series:
     return monthly
 
 
+def daily_revenue(src: Source, filters, first, last) -> pd.Series:
+    """Net revenue per day from ``first`` to ``last`` inclusive (every day present, 0 where
+    nothing was sold): the landing forecast's period-to-date and run rate (a row a day)."""
+    end = (pd.Timestamp(last) + pd.Timedelta(days=1)).date()
+    df = revenue_by(src, filters.without_period(), by=["day"], start=first, end=end, distinct=False)
+    days = pd.date_range(pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize(), freq="D")
+    s = pd.Series(df["revenue"].to_numpy(dtype="float64"), index=pd.DatetimeIndex(df["day"]))
+    return s.groupby(level=0).sum().reindex(days, fill_value=0.0).rename("revenue")
+
+
+def pipeline_frames(src: Source, filters, as_of) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Deals and stage entries as known at the end of ``as_of`` (the deals study's frames,
+    :func:`salesnb.queries.deals.deal_table` and ``stage_entries``); None without opportunities."""
+    if not src.has("opportunities"):
+        return None
+    from salesnb.queries import deals as dq
+
+    return dq.deal_table(src, filters, as_of), dq.stage_entries(src, filters, as_of)
+
+
 def period_totals(src: Source, filters, period: Period) -> dict:
     """Revenue, orders and customers in ``period`` (zeros when there are none)."""
     df = revenue_by(src, filters.with_period(period), by=[])
@@ -104,11 +124,13 @@ def existing_quotas(src: Source, period: Period) -> pd.DataFrame:
 
 __all__ = [
     "complete_months",
+    "daily_revenue",
     "data_end",
     "data_span",
     "existing_quotas",
     "monthly_revenue",
     "period_totals",
+    "pipeline_frames",
     "rep_month_revenue",
     "reps_frame",
     "total_revenue",

@@ -459,6 +459,7 @@ def test_naive_and_missing_baselines_leave_figures_out_and_say_why():
     # last year is covered and truly had no revenue: 0.0 is a figure, not a stand-in
     assert tm.headline_figures(s) == {
         "target_period": "2026-Q4",
+        "plan_period": "2026-Q4",
         "forecast_method": "none",
         "last_year_total": 0.0,
     }
@@ -485,3 +486,62 @@ def test_driver_requirements_need_a_comparable_last_year():
         "**No driver requirements**: partly covered."
     )
     assert tm.drivers_or_note(None, {"revenue": 1000.0})[0] is None
+
+
+# --------------------------------------------------------------------------- plan and review
+def test_plan_period_parameter_and_the_default_rule():
+    q3 = parse_period("2026-Q3")
+    assert tm.choose_plan_period(q3, "2026-09-30")[0].label == "2026-Q4"  # closed: the next
+    assert tm.choose_plan_period(q3, "2026-09-30", as_of="2026-08-15")[0] == q3  # running
+    plan, why = tm.choose_plan_period(q3, "2026-09-30", plan_period=" 2027-Q1 ")
+    assert plan.label == "2027-Q1" and "plan_period" in why
+    # the closed report period is reviewed (second half of the page); a running one is not
+    assert tm.reviewed_period(q3, plan, "2026-09-30") == q3
+    assert tm.reviewed_period(q3, q3, "2026-08-15") is None
+    assert tm.reviewed_period(q3, plan, "2026-08-15") is None  # still running: nothing to review
+
+
+def test_plan_headline_keys_follow_the_summary():
+    fc, _ = _summary_for(1.0)
+    _, s = _summary_for(round(fc.total * 1.05, 2))
+    figures = tm.headline_figures(s)
+    assert figures["plan_period"] == figures["target_period"] == s["period"]
+    assert figures["plan_target_total"] == figures["target_total"] == round(fc.total * 1.05, 2)
+    assert figures["plan_prob_achieve"] == figures["prob_achieve"]
+    assert 0 < figures["plan_prob_achieve"] < 1
+
+
+def test_review_against_the_target_it_would_have_had_by_hand():
+    q3 = parse_period("2026-Q3")
+    # last year covered: 100 -> the rule's target 100 x 1.2 = 120; the period closed at 114
+    r = tm.review_figures(q3, {"revenue": 114.0}, {"revenue": 100.0})
+    f = tm.review_against_target(r, target_growth=0.20, quota_total=150.0)
+    assert f["review_target_total"] == pytest.approx(120.0)
+    assert f["review_target_basis"] == "the same period last year +20%"
+    assert f["review_vs_target_pct"] == pytest.approx(114 / 120 - 1)
+    assert f["review_vs_quota_pct"] == pytest.approx(114 / 150 - 1)
+    text = tm.review_target_markdown(f, "2026-Q3", "EUR")
+    assert "-5.0%" in text and "-24.0%" in text
+    # last year not covered and no backtest of the period: nothing to reconstruct, said so
+    r = tm.review_figures(
+        q3, {"revenue": 114.0}, {"revenue": 0.0}, "last year is only partly in the data"
+    )
+    f = tm.review_against_target(r)
+    assert np.isnan(f["review_target_total"]) and np.isnan(f["review_quota_total"])
+    text = tm.review_target_markdown(f, "2026-Q3")
+    _no_nan_text(text)
+    assert text.startswith("No target can be reconstructed for 2026-Q3")
+    assert tm.review_against_target(None) == {} and tm.review_target_markdown({}, "x") == ""
+
+
+def test_review_target_falls_back_to_the_baseline_backtest_of_the_period():
+    y = _trend_season(36)  # to 2024-12
+    fc = F.baseline_forecast(y, "2025-01-01", "2025-04-01", origins=1)
+    q4 = parse_period("2024-Q4")
+    actual = float(y["2024-10-01":"2024-12-01"].sum())
+    r = tm.review_figures(q4, {"revenue": actual}, {"revenue": 0.0}, "not covered")
+    f = tm.review_against_target(r, fc)
+    row = fc.backtest[(fc.backtest["model"] == fc.best_model)].iloc[0]
+    assert f["review_target_total"] == pytest.approx(round(row["forecast_total"], 2))
+    assert f["review_target_basis"].startswith("the baseline forecast")
+    assert f["review_vs_target_pct"] == pytest.approx(actual / f["review_target_total"] - 1)
