@@ -36,7 +36,8 @@ import pandas as pd
 
 from salesnb.formatting import short_money
 from salesnb.metrics import require_columns
-from salesnb.metrics.performance import resolve_targets
+from salesnb.metrics.performance import resolve_targets, scope_target
+from salesnb.model.filters import Filters
 from salesnb.model.periods import Period
 
 #: weight column each split method reads from the weights frame
@@ -202,7 +203,7 @@ def scope_quota(targets: pd.DataFrame | None, period, region=None, team=None, ch
     if targets is None:
         return None, None, None
     quota, note = quotas_for_period(targets, period)
-    return quota, note, existing_quota_total(quota, region, team, channel)
+    return quota, note, existing_quota_total(targets, period, region, team, channel)
 
 
 def growth(current: float, previous: float) -> float:
@@ -567,25 +568,18 @@ def quotas_for_period(targets: pd.DataFrame, period) -> tuple[pd.DataFrame, str 
 
 
 def existing_quota_total(
-    quotas: pd.DataFrame,
+    targets: pd.DataFrame,
+    period,
     region: str | None = None,
     team: str | None = None,
     channel: str | None = None,
 ) -> float | None:
-    """The existing quota for the scope studied: company, one region or one team (None otherwise).
-
-    ``quotas`` holds the ``targets`` rows of the period (``level, key, target_amount``).
-    Quotas are not set per channel, so a channel filter has no comparable quota.
-    """
-    require_columns(quotas, ["level", "key", "target_amount"], "existing_quota_total")
-    if channel or (region and team):
-        return None
-    level, key = ("team", team) if team else ("region", region) if region else ("company", None)
-    rows = quotas[quotas["level"].astype(str) == level]
-    if key is not None:
-        rows = rows[rows["key"].astype(str) == str(key)]
-    total = float(rows["target_amount"].sum())
-    return total if len(rows) and total > 0 else None
+    """The existing quota for the scope studied: the target of that scope by the one rule,
+    :func:`salesnb.metrics.performance.scope_target` (none for a channel; a team within a
+    region; the reps' sum when the scope has no row of its own), None when none is set."""
+    scope = Filters(region=region or None, team=team or None, channel=channel or None)
+    total = scope_target(targets, period, scope)
+    return total if total is not None and np.isfinite(total) and total > 0 else None
 
 
 # --------------------------------------------------------------------------- SMART & advice

@@ -13,18 +13,6 @@ from salesnb.queries import revenue_by, total_revenue
 from salesnb.sources import Source
 
 
-def data_end(src: Source, filters=None) -> pd.Timestamp | None:
-    """The last order date (over all history) within the filters' dimensions."""
-    from salesnb.queries import filtered_orders
-
-    mx = (
-        filtered_orders(src, filters.without_period() if filters else None)
-        .order_date.max()
-        .execute()
-    )
-    return None if mx is None or pd.isna(mx) else pd.Timestamp(mx)
-
-
 def data_span(src: Source) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """First and last order date of the whole warehouse (no filters): what the export covers.
 
@@ -125,7 +113,6 @@ def existing_quotas(src: Source, period: Period) -> pd.DataFrame:
 __all__ = [
     "complete_months",
     "daily_revenue",
-    "data_end",
     "data_span",
     "existing_quotas",
     "monthly_revenue",

@@ -272,18 +272,23 @@ def test_targets_report_publishes_a_cent_exact_allocation(demo_report):
 
 
 def test_existing_quota_for_the_scope_studied():
-    quotas = pd.DataFrame(
+    """The targets study's quota is the scope's target by the one rule (scope_target)."""
+    targets = pd.DataFrame(
         {
+            "period": "2026-Q3",
             "level": ["company", "region", "region", "team"],
             "key": ["all", "North", "South", "N1"],
             "target_amount": [100.0, 60.0, 40.0, 25.0],
         }
     )
-    assert tm.existing_quota_total(quotas) == 100.0
-    assert tm.existing_quota_total(quotas, region="South") == 40.0
-    assert tm.existing_quota_total(quotas, team="N1") == 25.0
-    assert tm.existing_quota_total(quotas, region="West") is None
-    assert tm.existing_quota_total(quotas, channel="Online") is None
+    assert tm.existing_quota_total(targets, "2026-Q3") == 100.0
+    assert tm.existing_quota_total(targets, "2026-Q3", region="South") == 40.0
+    assert tm.existing_quota_total(targets, "2026-Q3", team="N1") == 25.0
+    assert tm.existing_quota_total(targets, "2026-Q3", region="West") is None
+    assert tm.existing_quota_total(targets, "2026-Q3", channel="Online") is None
+    assert tm.existing_quota_total(targets, "2026-Q4") is None
+    # a month is its share of the quarter, as attainment and coverage read it
+    assert tm.existing_quota_total(targets, "2026-09") == pytest.approx(100.0 / 3)
 
 
 @pytest.mark.slow
@@ -365,10 +370,11 @@ def test_quotas_for_a_range_sum_quarters_and_a_partial_cover_is_not_compared():
             "target_amount": [10.0, 20.0, 30.0, 40.0, 6.0],
         }
     )
-    quotas, note = tm.quotas_for_period(t, parse_period("2025-Q3..2026-Q2"))
-    assert note is None and tm.existing_quota_total(quotas) == 100.0
+    years = parse_period("2025-Q3..2026-Q2")
+    quotas, note = tm.quotas_for_period(t, years)
+    assert note is None and tm.existing_quota_total(t, years) == 100.0
     # the region has a quarter of the range only: left out, not a quarter passed off as a year
-    assert tm.existing_quota_total(quotas, region="North") is None
+    assert tm.existing_quota_total(t, years, region="North") is None
     quotas, note = tm.quotas_for_period(t, parse_period("2026-Q2..2026-Q3"))
     assert quotas.empty and "cover 3 of the 6 months" in note
     assert tm.quotas_for_period(t, parse_period("2027-Q1"))[1].endswith(
