@@ -296,6 +296,24 @@ TABLES: dict[str, Table] = {
 
 TABLE_ORDER = list(TABLES)  # parents before children where it matters for display
 
+# The date that places a row of each table in time: the day it came to be known (a deal's
+# creation, a ticket's opening, a rep's hire). The warehouse as known on a day keeps the rows
+# dated by then (salesnb.sources.snapshot); data quality reports each table's range of it.
+ROW_DATE = {
+    "orders": "order_date",
+    "customers": "created_date",
+    "products": "launch_date",
+    "reps": "hire_date",
+    "leads": "created_date",
+    "opportunities": "created_date",
+    "stage_history": "entered_date",
+    "tickets": "opened_at",
+    "surveys": "date",
+    "trainings": "date",
+    "pilots": "start_date",
+    "forecast_calls": "as_of",
+}
+
 OPPORTUNITY_STATUSES = ("open", "won", "lost")
 TARGET_LEVELS = ("company", "region", "team", "rep")
 

@@ -18,20 +18,14 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
-from salesnb.model.schema import TABLES
+from salesnb.model.schema import ROW_DATE, TABLES
 from salesnb.sources import Source
 
 # The date that places a row of each table in time (for date ranges).
 EVENT_DATES = {
-    "orders": "order_date",
-    "leads": "created_date",
-    "opportunities": "created_date",
-    "stage_history": "entered_date",
-    "tickets": "opened_at",
-    "surveys": "date",
-    "trainings": "date",
-    "pilots": "start_date",
-    "customers": "created_date",
+    t: ROW_DATE[t]
+    for t in ("orders", "leads", "opportunities", "stage_history", "tickets", "surveys")
+    + ("trainings", "pilots", "customers")
 }
 # Tables that record events month after month: a month without rows is a gap in the export.
 # (Customers, trainings and pilots are dated too, but a quiet month there is normal.)

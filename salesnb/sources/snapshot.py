@@ -34,21 +34,10 @@ import datetime as dt
 
 import ibis
 
+from salesnb.model import schema
+
 # table -> the date column a row is judged by (rows after the day are gone)
-ROW_DATE = {
-    "orders": "order_date",
-    "customers": "created_date",
-    "products": "launch_date",
-    "reps": "hire_date",
-    "leads": "created_date",
-    "opportunities": "created_date",
-    "stage_history": "entered_date",
-    "tickets": "opened_at",
-    "surveys": "date",
-    "trainings": "date",
-    "pilots": "start_date",
-    "forecast_calls": "as_of",
-}
+ROW_DATE = schema.ROW_DATE
 # table -> columns of later events, blank when the event came after the day
 LATER_EVENTS = {
     "tickets": ("first_response_at", "resolved_at"),
