@@ -150,9 +150,9 @@ class Viewer:
             self.ready(ready)
         return self
 
-    def ready(self, selector: str):
-        self.page.wait_for_selector(selector, timeout=WAIT_MS)
-        self.page.wait_for_selector("img[data-chart]", timeout=WAIT_MS)
+    def ready(self, selector: str, timeout: int = WAIT_MS):
+        self.page.wait_for_selector(selector, timeout=timeout)
+        self.page.wait_for_selector("img[data-chart]", timeout=timeout)
 
     def kpis(self) -> dict[str, float | None]:
         pairs = self.page.eval_on_selector_all(

@@ -194,11 +194,13 @@ def test_several_viewers_at_once(server, browser, src):
         for i, v in enumerate(viewers):  # all requests in flight before any page is waited on
             page = "team.ipynb" if i % 2 else "executive.ipynb"
             v.open(f"{server}/voila/render/{page}", wait=False)
+        # ten kernels start at once on two cores while the other xdist worker runs reports: a
+        # hang guard, not a timing test (page speed is benchmarks/dashboard.py's)
         for i, v in enumerate(viewers):
             if i % 2:
-                v.ready("tr[data-rep-id]")
+                v.ready("tr[data-rep-id]", timeout=4 * WAIT_MS)
             else:
-                v.ready('[data-kpi="revenue"]')
+                v.ready('[data-kpi="revenue"]', timeout=4 * WAIT_MS)
                 _assert_kpis_match(v.kpis(), want)
             v.assert_clean()
         viewers[0].shot("concurrent-0")
