@@ -9,6 +9,9 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+
+from salesnb.model.schema import DUCKDB_TYPES, TABLES
 
 
 def truncate(path, day: str) -> None:
@@ -59,3 +62,16 @@ def truncated_copy(src: Path, dst: Path, day: str) -> Path:
     shutil.copyfile(src, dst)
     truncate(dst, day)
     return dst
+
+
+def create_table(con, table: str, rows) -> None:
+    """Create canonical ``table`` in ``con`` (its schema's types) and insert ``rows`` (a dict
+    of columns or records); columns the rows lack are NULL. For the tests' tiny warehouses."""
+    t = TABLES[table]
+    cols = ", ".join(f'"{c.name}" {DUCKDB_TYPES[c.type]}' for c in t.columns)
+    con.execute(f'CREATE TABLE "{table}" ({cols})')
+    df = pd.DataFrame(rows)
+    con.register("_rows", df)
+    select = ", ".join(f'"{c}"' if c in df.columns else "NULL" for c in t.column_names)
+    con.execute(f'INSERT INTO "{table}" SELECT {select} FROM _rows')
+    con.unregister("_rows")

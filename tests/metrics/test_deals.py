@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import _locked, check_truths
-from known import truncated_copy
+from known import create_table, truncated_copy
 
 from salesnb import report
 from salesnb.metrics import deals as dm
 from salesnb.model.filters import Filters
-from salesnb.model.schema import DUCKDB_TYPES, TABLES
 from salesnb.queries import deals as dq
 from salesnb.queries import funnel as fq
 from salesnb.sources import connect
@@ -254,17 +253,6 @@ def test_pipeline_forecast_counts_the_chance_to_close_in_the_period():
 TINY_AS_OF = "2026-06-30"
 
 
-def _create(con, table, rows):
-    t = TABLES[table]
-    cols = ", ".join(f'"{c.name}" {DUCKDB_TYPES[c.type]}' for c in t.columns)
-    con.execute(f'CREATE TABLE "{table}" ({cols})')
-    df = pd.DataFrame(rows)
-    con.register("_rows", df)
-    select = ", ".join(f'"{c}"' if c in df.columns else "NULL" for c in t.column_names)
-    con.execute(f'INSERT INTO "{table}" SELECT {select} FROM _rows')
-    con.unregister("_rows")
-
-
 def build_tiny(path: Path, history: bool = True) -> Path:
     """Ten deals, stages A -> B -> Closed, as of 2026-06-30 (see test_stuck_deals_by_hand)."""
     deals = [
@@ -308,7 +296,7 @@ def build_tiny(path: Path, history: bool = True) -> Path:
     ]
     con = duckdb.connect(str(path))
     try:
-        _create(con, "reps", [{"rep_id": "R1", "name": "Ann", "team": "T", "region": "North"}])
+        create_table(con, "reps", [{"rep_id": "R1", "name": "Ann", "team": "T", "region": "North"}])
         opps = [
             {
                 "opportunity_id": d[0],
@@ -322,7 +310,7 @@ def build_tiny(path: Path, history: bool = True) -> Path:
             }
             for d in deals
         ]
-        _create(con, "opportunities", opps)
+        create_table(con, "opportunities", opps)
         if history:
             stages = ["A", "B", "Closed"]
             sh = [
@@ -330,7 +318,7 @@ def build_tiny(path: Path, history: bool = True) -> Path:
                 for d in deals
                 for i, e in enumerate(d[6])
             ]
-            _create(con, "stage_history", sh)
+            create_table(con, "stage_history", sh)
     finally:
         con.close()
     return path

@@ -16,13 +16,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from known import create_table
 from scipy import stats
 
 from salesnb import report
 from salesnb.metrics import landing as ld
 from salesnb.model.filters import Filters
 from salesnb.model.periods import parse_period
-from salesnb.model.schema import DUCKDB_TYPES, TABLES
 from salesnb.queries import targets as qt
 from salesnb.sources import connect
 
@@ -46,17 +46,6 @@ DEMO_LANDING_MAPE_FLOOR = 0.002
 
 # --------------------------------------------------------------------------- a tiny warehouse
 AS_OF = "2026-07-10"
-
-
-def _create(con, table, rows):
-    t = TABLES[table]
-    cols = ", ".join(f'"{c.name}" {DUCKDB_TYPES[c.type]}' for c in t.columns)
-    con.execute(f'CREATE TABLE "{table}" ({cols})')
-    df = pd.DataFrame(rows)
-    con.register("_rows", df)
-    select = ", ".join(f'"{c}"' if c in df.columns else "NULL" for c in t.column_names)
-    con.execute(f'INSERT INTO "{table}" SELECT {select} FROM _rows')
-    con.unregister("_rows")
 
 
 def build_tiny(path: Path) -> Path:
@@ -108,8 +97,8 @@ def build_tiny(path: Path) -> Path:
     )
     con = duckdb.connect(str(path))
     try:
-        _create(con, "orders", orders)
-        _create(con, "opportunities", opps)
+        create_table(con, "orders", orders)
+        create_table(con, "opportunities", opps)
     finally:
         con.close()
     return path
