@@ -83,10 +83,10 @@ class ExecutiveBoard(Board):
             ),
             kpi_html(
                 "forecast",
-                "Forecast to period end",
+                "Landing forecast",
                 x["forecast"],
                 fmt_money(x["forecast"], cur),
-                f"{fmt_pct(x['forecast_attainment'])} of target; data to {x['as_of']}",
+                landing_line(x, cur),
             ),
             kpi_html(
                 "pipeline_coverage",
@@ -180,6 +180,28 @@ class ExecutiveBoard(Board):
             for a in items
         )
         return f'<div data-alerts="{len(items)}">{body}</div>'
+
+
+def landing_line(x: dict, currency: str) -> str:
+    """The line under the landing card: the interval and the gap to target while the period
+    runs, else why there is no landing."""
+    if x["landing_state"] == "not started":
+        return "the period has not started"
+    if x["landing_state"] == "complete":
+        return f"period complete: the revenue booked (data to {x['as_of']})"
+    if x["forecast"] is None or x["landing_low"] is None:
+        why = x["landing_note"] or "no method has the data to forecast"
+        return f"{why}; data to {x['as_of']}"
+    level = x["landing_interval_level"] or 0.8
+    parts = [
+        f"{level:.0%}: {fmt_money(x['landing_low'], currency)} – "
+        f"{fmt_money(x['landing_high'], currency)}",
+    ]
+    if x["gap_to_target"] is not None:
+        sign = "+" if x["gap_to_target"] >= 0 else "−"
+        parts.append(f"{sign}{fmt_money(abs(x['gap_to_target']), currency)} vs target")
+    parts.append(f"{x['landing_method']}; data to {x['as_of']}")
+    return "; ".join(parts)
 
 
 def executive(

@@ -1,6 +1,6 @@
 """The numbers each dashboard card shows, for one filter set (pure reads, no widgets).
 
-:func:`executive_figures` (revenue, target, attainment, forecast to period end, pipeline
+:func:`executive_figures` (revenue, target, attainment, landing forecast, pipeline
 coverage, win rate, discount breaches), :func:`funnel_steps`, :func:`channel_mix`,
 :func:`current_alerts`, :func:`rep_scorecard`, :func:`rep_detail`. Tests compare them with
 independent queries; the dashboards show exactly these numbers.
@@ -17,11 +17,13 @@ report's alert rules); this module only composes them. Definitions:
 - *attainment* = revenue in the period / target of the filtered scope
   (:func:`salesnb.metrics.performance.scope_target`, as the performance study; no target
   exists for a channel, so it is then blank).
-- *forecast to period end* = revenue to date scaled by how much of last year's same period had
-  been booked by the same day (falls back to the daily run rate when last year has no data);
-  equals revenue once the period is complete. (Own method: the model forecasts of
-  ``salesnb.metrics.forecast`` predict a period before it starts and take seconds to fit; a dashboard
-  redraw needs milliseconds.)
+- *landing forecast* (``forecast``) = where a running period lands, by the targets study's
+  rule and composition (:func:`salesnb.metrics.landing.scope_landing`: period-to-date + the
+  remainder from the run rate with seasonality, the open pipeline x win probabilities and
+  the statistical forecast, combined by the rule the 8-quarter backtest chose, with its 80 %
+  interval and the gap to the scope's target). It is computed from the engine for each
+  filter set seen (a few seconds: a backtest is fitted), only while the period runs; once
+  the period is complete it is the revenue; before the period starts there is none.
 - *pipeline coverage*, *win rate*: as the funnel study (see :func:`executive_figures`).
 - *as of*: the day a running period is seen at is
   :func:`salesnb.model.periods.as_of_day` of the board's ``as_of`` and the end of the data
@@ -40,9 +42,10 @@ import ibis
 import pandas as pd
 
 from salesnb import queries
-from salesnb.errors import ParameterError
+from salesnb.errors import FitError, ModelError, ParameterError
 from salesnb.metrics import channels as chan
 from salesnb.metrics import funnel as fun
+from salesnb.metrics import landing
 from salesnb.metrics import performance as perf
 from salesnb.model.filters import Filters
 from salesnb.model.periods import Period, as_of_day, parse_period, quarter_of
@@ -100,30 +103,24 @@ def target_for(src: Source, period: Period, filters: Filters) -> float | None:
     return perf.scope_target(targets, period, filters, reps)
 
 
-def forecast_to_period_end(
-    src: Source, filters: Filters, period: Period, as_of: date, revenue_to_date: float
-) -> float:
-    """Revenue expected by the period end (see the module docstring for the method)."""
-    return _forecast(LiveReader(src), filters, period, as_of, revenue_to_date)
+def landing_figures(src: Source, filters: Filters, as_of: date | None, target) -> dict:
+    """The landing of the filters' period as the targets study computes it
+    (:func:`salesnb.metrics.landing.scope_landing`); ``{}`` when it is not running."""
+    return landing.scope_landing(src, filters, _period_of(filters), as_of, target)
 
 
-def _forecast(reader, filters: Filters, period: Period, as_of: date, revenue_to_date: float):
+def _forecast(reader, filters: Filters, period: Period, as_of: date, raw_as_of, revenue, target):
+    """``(forecast, landing figures)``: the revenue once the period is complete, nothing before
+    it starts, the landing while it runs (``landing_state`` says which)."""
     if as_of >= period.last_day:
-        return revenue_to_date
+        return revenue, {"landing_state": "complete"}
     if as_of < period.start:
-        return 0.0
-    prior = period.shift_years(-1)
-    same_day = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date()
-    prior_f = filters.with_period(prior)
-    prior_total = reader.total_revenue(prior_f)
-    prior_to_date = reader.total_revenue(
-        prior_f, end=(pd.Timestamp(same_day) + pd.Timedelta(days=1)).date()
-    )
-    if prior_to_date > 0 and prior_total > 0:
-        return revenue_to_date * prior_total / prior_to_date
-    elapsed = (as_of - period.start).days + 1
-    total = (period.end - period.start).days
-    return revenue_to_date * total / elapsed
+        return None, {"landing_state": "not started"}
+    try:
+        figures = landing_figures(reader.src, filters, raw_as_of, target)
+    except (ModelError, FitError, ValueError) as exc:  # the other cards still show
+        return None, {"landing_state": "running", "landing_note": str(exc)}
+    return figures.get("landing_forecast"), {"landing_state": "running", **figures}
 
 
 def _ratio(num, den):
@@ -134,6 +131,21 @@ def _ratio(num, den):
 
 def _none_if_nan(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+# the landing's figures an executive board shows beside ``forecast`` (None when not running)
+LANDING_KEYS = (
+    "landing_state",
+    "period_to_date",
+    "landing_low",
+    "landing_high",
+    "landing_method",
+    "landing_interval_level",
+    "gap_to_target",
+    "landing_prob_target",
+    "landing_mape",
+    "landing_note",
+)
 
 
 # -- the live reader ----------------------------------------------------------------------------
@@ -212,10 +224,11 @@ def executive_figures(src: Source, filters: Filters, as_of: date | None = None) 
 def figures_from(reader, filters: Filters, as_of: date | None = None) -> dict:
     """:func:`executive_figures` read through a :class:`LiveReader` or a ``CubeReader``."""
     period = _period_of(filters)
+    raw_as_of = as_of
     as_of = as_of_day(period, as_of, reader.data_end() if as_of is None else None)
     revenue = reader.total_revenue(filters)
     target = reader.target(period, filters)
-    forecast = _forecast(reader, filters, period, as_of, revenue)
+    forecast, land = _forecast(reader, filters, period, as_of, raw_as_of, revenue, target)
     out = {
         "period": period.label,
         "as_of": as_of.isoformat(),
@@ -224,6 +237,7 @@ def figures_from(reader, filters: Filters, as_of: date | None = None) -> dict:
         "attainment": _ratio(revenue, target),
         "forecast": forecast,
         "forecast_attainment": _ratio(forecast, target),
+        **{k: land.get(k) for k in LANDING_KEYS},
         "closed_deals": None,
         "deals_won": None,
         "deals_lost": None,

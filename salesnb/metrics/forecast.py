@@ -288,6 +288,26 @@ MODELS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
 }
 
 
+_FORECASTS: dict = {}  # (model, history bytes, h) -> forecast, see _model_forecast
+_FORECASTS_MAX = 256
+
+
+def _model_forecast(model: str, values: np.ndarray, h: int) -> np.ndarray:
+    """``MODELS[model](values, h)``, computed once per history and horizon in a process.
+
+    The fits are deterministic, and one study asks for the same ones several times: the
+    target study's baseline backtests from the months before each of the last quarters,
+    and the landing backtest forecasts each of those quarters from the same months. A copy
+    is returned, so a caller cannot alter what the next one gets.
+    """
+    key = (model, values.tobytes(), len(values), h)
+    if key not in _FORECASTS:
+        if len(_FORECASTS) >= _FORECASTS_MAX:
+            _FORECASTS.clear()
+        _FORECASTS[key] = np.asarray(MODELS[model](values, h), dtype="float64")
+    return _FORECASTS[key].copy()
+
+
 def forecast_models(
     y: pd.Series | np.ndarray, h: int, models: Sequence[str] = DEFAULT_MODELS
 ) -> pd.DataFrame:
@@ -312,7 +332,7 @@ def forecast_models(
             f"unknown forecast model(s): {', '.join(sorted(unknown))}; "
             f"known: {', '.join([*MODELS, *COMBOS])}"
         )
-    got = {m: MODELS[m](values, h) for m in MODELS if m in need}
+    got = {m: _model_forecast(m, values, h) for m in MODELS if m in need}
     for combo, parts in COMBOS.items():
         if combo in models:
             got[combo] = np.mean([got[m] for m in parts], axis=0)

@@ -854,6 +854,44 @@ def landing_study(
     return LandingStudy(period, as_of, day is not None, landing, combo, bt, qs, notes)
 
 
+def landing_inputs(src, filters, known_to, monthly=None, first=None) -> LandingInputs:
+    """What the landing of a scope reads, as the targets study and the executive dashboard
+    both read it: revenue per day from ``first`` (default: the first order) to ``known_to``,
+    the complete months (``monthly``: default the scope's monthly revenue through
+    ``known_to``), and the deals and stage entries as known at ``known_to``.
+    ``filters``' period is ignored (the landing reads the whole history)."""
+    from salesnb.queries import targets as qt  # queries sit below metrics (layers)
+
+    if first is None:
+        first = qt.data_span(src)[0]
+    if monthly is None:
+        monthly = qt.complete_months(fcm.monthly_series(qt.monthly_revenue(src, filters)), known_to)
+    return LandingInputs(
+        qt.daily_revenue(src, filters, first, known_to),
+        monthly,
+        first,
+        *(qt.pipeline_frames(src, filters, known_to) or (None, None)),
+    )
+
+
+def scope_landing(src, filters, period: Period, as_of=None, target=None) -> dict:
+    """The landing headline figures (:func:`headline_figures`: ``period_to_date,
+    landing_forecast, landing_low, landing_high, landing_method, gap_to_target``...) of
+    ``period`` for the scope of ``filters`` on the warehouse ``src``, known to the last order
+    date or ``as_of`` when earlier (:func:`known_to`), against ``target``; ``{}`` when the
+    period is not running then or nothing is known. The same composition as the targets
+    study's (:func:`landing_inputs`, :func:`landing_study` with the default backtest and 80 %
+    interval), so the executive dashboard shows the study's figures."""
+    from salesnb.queries import targets as qt
+
+    first, last = qt.data_span(src)
+    day = known_to(last, as_of)
+    if first is None or running_day(period, day) is None:
+        return {}
+    study = landing_study(period, day, landing_inputs(src, filters, day, first=first))
+    return headline_figures(study, quota=target)
+
+
 def _method_notes(inputs: LandingInputs, bt: pd.DataFrame, landing: Landing | None) -> list:
     """Why a method is missing from the landing or the backtest (one line each)."""
     notes = []

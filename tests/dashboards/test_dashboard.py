@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import duckdb
 import pytest
 
 from salesnb import config, dashboards
+from salesnb.metrics import landing
 from salesnb.model.filters import Filters
 from salesnb.model.periods import parse_period
 from salesnb.queries.warehouse import known_values
@@ -85,9 +87,15 @@ def test_executive_figures_by_hand(tiny):
     assert x["revenue"] == 350.0  # 100 + 50 + 200
     assert x["target"] == 500.0
     assert x["attainment"] == pytest.approx(0.7)
-    # last year's Q3 was 240 in total, 200 of it booked by 2025-09-20: 350 * 240 / 200
-    assert x["forecast"] == pytest.approx(420.0)
-    assert x["forecast_attainment"] == pytest.approx(0.84)
+    # Q3 runs: the landing card is the targets study's landing of the same scope (by hand on
+    # an orders-only warehouse in test_landing_card_by_hand), measured against the target
+    study = landing.scope_landing(tiny, q3(), Q3, None, 500.0)
+    assert x["landing_state"] == "running"
+    assert x["forecast"] == study["landing_forecast"]
+    assert x["period_to_date"] == 350.0
+    assert x["landing_low"] <= x["forecast"] <= x["landing_high"]
+    assert x["gap_to_target"] == pytest.approx(x["forecast"] - 500.0)
+    assert x["forecast_attainment"] == pytest.approx(x["forecast"] / 500.0)
     # closed in Q3: d1, d2, d4 won (100 + 50 + 80), d3 lost
     assert (x["deals_won"], x["deals_lost"], x["won_amount"]) == (3, 1, 230.0)
     assert x["win_rate"] == pytest.approx(0.75)
@@ -101,6 +109,41 @@ def test_executive_figures_by_hand(tiny):
 def test_complete_period_forecast_is_the_actual(tiny):
     x = dashboards.executive_figures(tiny, q3(), as_of=date(2026, 9, 30))
     assert x["forecast"] == x["revenue"] == 350.0
+    assert x["landing_state"] == "complete" and x["landing_low"] is None
+
+
+def test_landing_card_by_hand(tmp_path):
+    """Orders only, all in 2026-Q3 up to 2026-09-20: no month before the period (no
+    statistical forecast, no season, flat weekdays) and no deals, so the landing is the run
+    rate alone: 350 booked in 82 days, 10 days left -> 350 x 92 / 82, with the 15 % spread a
+    landing without backtest has (80 %: the remainder x exp(-/+ 1.2816 x 0.15))."""
+    path = tmp_path / "q3.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        """create table orders as select * from (values
+ ('o1',1,date '2026-07-01','c1','r1','p1','Online','East','US',1.0,100.0,0.0,100.0,'USD'),
+ ('o2',1,date '2026-08-10','c2','r1','p1','Retail','East','US',1.0,50.0,0.0,50.0,'USD'),
+ ('o3',1,date '2026-09-20','c3','r2','p1','Online','West','US',1.0,200.0,0.0,200.0,'USD')
+) t(order_id,line_no,order_date,customer_id,rep_id,product_id,channel,region,country,quantity,
+    unit_price,discount,net_amount,currency)"""
+    )
+    con.close()
+    src = connect(path)
+    try:
+        x = dashboards.executive_figures(src, q3())
+        not_yet = dashboards.executive_figures(src, q3(), as_of=date(2026, 6, 30))
+    finally:
+        src.close()
+    rest = 350.0 * 10 / 82
+    assert x["as_of"] == "2026-09-20" and x["landing_state"] == "running"
+    assert x["forecast"] == pytest.approx(350.0 + rest)
+    assert x["landing_method"] == "run rate with seasonality"
+    z = 1.2815515655446004
+    assert x["landing_low"] == pytest.approx(350.0 + rest * math.exp(-z * 0.15))
+    assert x["landing_high"] == pytest.approx(350.0 + rest * math.exp(z * 0.15))
+    assert x["gap_to_target"] is None  # no targets table
+    # seen before the period starts, there is no landing
+    assert not_yet["forecast"] is None and not_yet["landing_state"] == "not started"
 
 
 def test_filters_change_the_scope(tiny):
@@ -277,7 +320,8 @@ def test_duplicate_rep_ids_fall_back_to_live_queries(tmp_path):
     con = duckdb.connect(str(path))
     con.execute(
         "create table orders as select 'o1' order_id, 1 line_no, date '2026-07-01' order_date,"
-        " 'c1' customer_id, 'r1' rep_id, 'East' region, 'Online' channel, 10.0 net_amount"
+        " 'c1' customer_id, 'r1' rep_id, 'East' region, 'Online' channel, 10.0 net_amount,"
+        " 1.0 quantity"
     )
     # r1 listed in two teams: a join would count its order twice
     con.execute(

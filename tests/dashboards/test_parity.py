@@ -177,12 +177,17 @@ def runs(demo_warehouse, chromium, views, tmp_path_factory):
     return reports, pages
 
 
+def _studies(view: str) -> tuple[str, ...]:
+    """The studies a view's report runs: the targets study's landing too for a running period."""
+    return (*STUDIES, "targets") if view == "running" else STUDIES
+
+
 def _run_reports(source, views, out) -> dict[str, dict]:
     procs = {}
     for view, given in views.items():
         params = [a for k, v in given.items() if k != "period" for a in ("-p", f"{k}={v}")]
         cmd = [sys.executable, "-m", "salesnb.cli", "report", "--source", str(source)]
-        cmd += ["--only", *STUDIES, "--out", str(out / view), *params]
+        cmd += ["--only", *_studies(view), "--out", str(out / view), *params]
         if "period" in given:
             cmd += ["--period", given["period"]]
         log = open(out / f"{view}.log", "w")  # noqa: SIM115 - closed below
@@ -203,7 +208,7 @@ def _run_reports(source, views, out) -> dict[str, dict]:
         reports[view] = {
             "period": manifest["period"],
             "alerts": json.loads((folder / "alerts.json").read_text())["alerts"],
-            **{s: json.loads((folder / f"{s}.json").read_text()) for s in STUDIES},
+            **{s: json.loads((folder / f"{s}.json").read_text()) for s in _studies(view)},
         }
     return reports
 
@@ -286,6 +291,29 @@ def test_executive_cards_equal_the_report(reports, pages, views, view):
     # "567 won / 2,448 lost"
     won, lost = (int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", kpis["win_rate"]["sub"]))
     assert (won, won + lost) == (funnel["won_deals"], funnel["closed_deals"]), kpis["win_rate"]
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_landing_card_is_the_targets_studys(reports, pages, views, view):
+    """While the period runs, the landing card is the targets study's landing of the same
+    scope (forecast, 80 % interval, gap to the quota); once complete, the revenue booked."""
+    card = pages[view, "executive"]["kpis"]["forecast"]
+    if "as_of" not in views[view]:
+        want = _study(reports, view, "performance")["revenue_total"]
+        assert_shown_equals(card["text"], card["value"], want, f"{view}: landing (complete)")
+        assert card["sub"].startswith("period complete"), card
+        return
+    targets = _study(reports, view, "targets")
+    assert targets["landing_period"] == reports[view]["period"]
+    assert targets["landing_as_of"] == views[view]["as_of"]
+    assert_shown_equals(card["text"], card["value"], targets["landing_forecast"], "landing")
+    # "80%: 671.8M USD – 713.9M USD; −12.3M USD vs target; combined ...; data to 2026-08-15"
+    low, high = card["sub"].split(";")[0].split(": ", 1)[1].split(" – ")
+    assert_shown_equals(low, None, targets["landing_low"], "landing low")
+    assert_shown_equals(high, None, targets["landing_high"], "landing high")
+    gap = card["sub"].split(";")[1].strip()
+    assert gap.endswith(" vs target"), card
+    assert_shown_equals(gap.replace("+", ""), None, targets["gap_to_target"], "gap to target")
 
 
 @pytest.mark.parametrize("view", VIEWS)
