@@ -19,13 +19,18 @@ task tool imports, so the actions become tasks. Columns:
 ``due``
     ``YYYY-MM-DD``: the last day of the first month after the report's period (for 2026-Q3
     the 31st of October 2026), so the actions are done before the next report.
+``people``
+    the reps and customers the bullet names, by name, comma-separated (``Felix Quint, Lena
+    Baker``): each name (or id, shown as ``name (id)``) found in the bullet that is a rep's
+    or a customer's in the warehouse (:func:`people_in`); empty when it names nobody.
 
 Importing into Worktile or PingCode: both import tasks (Worktile "导入任务", PingCode
 "导入工作项") from an Excel or CSV file whose first row names the columns, and their import
 dialog maps each column to a task field: ``action`` -> 标题 (title), ``owner`` -> 负责人
-(assignee), ``due`` -> 截止时间 (due date), ``study`` -> 标签 (tag) and ``amount_at_stake``
--> 描述 (description) or a number field. Neither vendor's current import template could be
-checked here, so the column names are salesnb's own (as the issue asked) and the mapping is
+(assignee), ``due`` -> 截止时间 (due date), ``study`` -> 标签 (tag), ``amount_at_stake``
+-> 描述 (description) or a number field, and ``people`` -> 描述 or a text field (the reps
+among them, when they are members, may go to 关注人 / followers), or left unmapped. Neither
+vendor's current import template could be checked here, so the column names are salesnb's own (as the issue asked) and the mapping is
 made once in the dialog; the file is what both accept: UTF-8 with a byte-order mark, one
 row per task, ISO dates, plain numbers. An owner that is not a member's name is left
 unassigned by the import; put people's names in ``owners=`` to assign tasks.
@@ -43,7 +48,9 @@ import pandas as pd
 from salesnb.fileio import atomic_write_text
 
 ACTIONS_NAME = "actions.csv"
-COLUMNS = ("study", "action", "owner", "amount_at_stake", "due")
+COLUMNS = ("study", "action", "owner", "amount_at_stake", "due", "people")
+WHAT_TO_DO = "What to do"  # the heading every study ends with
+PEOPLE_SEP = ", "
 
 # Who acts on each study's "What to do" (a role; override with owners=).
 DEFAULT_OWNERS = {
@@ -62,7 +69,7 @@ DEFAULT_OWNERS = {
 }
 FALLBACK_OWNER = "Sales manager"
 
-_HEADING = re.compile(r"^\s*#+\s*What to do\b", re.I | re.M)
+_HEADING = re.compile(rf"^\s*#+\s*{WHAT_TO_DO}\b", re.I | re.M)
 _ANY_HEADING = re.compile(r"^\s*#+\s", re.M)
 _BULLET = re.compile(r"^\s*[-*]\s+(.*\S)\s*$")
 _UNITS = {"": 1.0, "k": 1e3, "M": 1e6, "B": 1e9}
@@ -148,10 +155,124 @@ def notebook_actions(notebook: Path) -> list[str]:
     return bullets
 
 
-def collect_actions(jobs, folder: Path, period_end_exclusive, owners=None) -> pd.DataFrame:
+_PEOPLE_TABLES = (("rep", "reps", "rep_id"), ("customer", "customers", "customer_id"))
+_MIN_NAME = 3  # shorter names ("Al") would match inside ordinary words
+_ID_LETTER = re.compile(r"[A-Za-z]")  # an id of digits only would match any number
+
+
+def warehouse_people(source, texts) -> pd.DataFrame:
+    """The reps and customers of the warehouse ``source`` (a path, URL or open
+    ``salesnb.sources.Source``) whose name or id occurs in one of ``texts``: columns
+    ``kind`` (rep / customer), ``id``, ``name`` (None when the table has no names) and
+    ``namesakes`` (how many of that table's rows carry that name).
+
+    The search runs in the engine (two small queries per table), so a warehouse of
+    millions of customers is not loaded to find the few a bullet names; :func:`people_in`
+    then keeps the whole-word matches of each bullet.
+    """
+    from salesnb.sources import Source, connect
+
+    src = connect(source)
+    try:
+        frames = [
+            _named(src, kind, table, id_col, "\n".join(str(t) for t in texts))
+            for kind, table, id_col in _PEOPLE_TABLES
+            if src.has(table) and id_col in src.columns(table)
+        ]
+    finally:
+        if not isinstance(source, Source):
+            src.close()
+    if not frames:
+        return pd.DataFrame(columns=["kind", "id", "name", "namesakes"])
+    known = pd.concat(frames, ignore_index=True)
+    return known.sort_values(["kind", "id"], kind="stable", ignore_index=True)
+
+
+def _named(src, kind: str, table: str, id_col: str, text: str) -> pd.DataFrame:
+    import ibis
+
+    blob = ibis.literal(text)
+    t = src.table(table)
+    ids = t[id_col].cast("string")
+    found = (ids.length() >= 2) & blob.contains(ids)
+    if "name" not in t.columns:
+        hits = t.filter(found).select(id=ids).distinct().execute()
+        return hits.assign(kind=kind, name=None, namesakes=0)[["kind", "id", "name", "namesakes"]]
+    names = t["name"].cast("string")
+    found = found | ((names.length() >= _MIN_NAME) & blob.contains(names))
+    hits = t.filter(found).select(id=ids, name=names).distinct().execute()
+    shown = [n for n in hits["name"].dropna().unique()]
+    counts = pd.DataFrame(columns=["name", "namesakes"])
+    if shown:
+        same = t.select(name=names).filter(lambda r: r["name"].isin(shown))
+        counts = same.group_by("name").aggregate(namesakes=lambda r: r.count()).execute()
+    hits = hits.merge(counts, on="name", how="left").assign(kind=kind)
+    hits["namesakes"] = hits["namesakes"].fillna(0).astype(int)
+    return hits[["kind", "id", "name", "namesakes"]]
+
+
+def _spans(text: str, token) -> list[tuple[int, int]]:
+    """Where ``token`` occurs in ``text`` as a whole word (letters or digits of the Latin
+    alphabet on either side do not count; CJK names have no word boundaries)."""
+    if not isinstance(token, str) or not token:
+        return []
+    left = "(?<![A-Za-z0-9])" if token[:1].isascii() and token[:1].isalnum() else ""
+    right = "(?![A-Za-z0-9])" if token[-1:].isascii() and token[-1:].isalnum() else ""
+    return [m.span() for m in re.finditer(left + re.escape(token) + right, text)]
+
+
+def _outside(spans: list, taken: list) -> tuple[int, int] | None:
+    """The first of ``spans`` that is not part of a longer one of ``taken`` ("Lena" inside
+    "Lena Baker")."""
+    for s, e in spans:
+        if not any(s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2 in taken):
+            return s, e
+    return None
+
+
+def people_in(text: str, known: pd.DataFrame) -> list[str]:
+    """The people and accounts of ``known`` (from :func:`warehouse_people`) that ``text``
+    names, in the order it names them, by name: ``name (id)`` when the bullet names them
+    by id and not by name, or names one of several namesakes by id. A name found only
+    inside a longer name is not a mention; a bare name whose namesake is shown with its id
+    is not repeated.
+
+    >>> known = pd.DataFrame({"kind": "rep", "id": ["R1", "R2", "R3", "R4", "C7"],
+    ...                       "name": ["Lena Baker", "Ann Li", "Lena", "Ann Li", "金桥贸易"],
+    ...                       "namesakes": [1, 2, 1, 2, 1]})
+    >>> people_in("Coach Lena Baker (R1) and R2; call 金桥贸易 (not R10 or Anne Li)", known)
+    ['Lena Baker', 'Ann Li (R2)', '金桥贸易']
+    """
+    rows = []
+    for id_, name, namesakes in known[["id", "name", "namesakes"]].itertuples(index=False):
+        name = name if isinstance(name, str) and len(name) >= _MIN_NAME else None
+        usable_id = isinstance(id_, str) and _ID_LETTER.search(id_)
+        rows.append(
+            (id_, name, namesakes, _spans(text, name), _spans(text, id_) if usable_id else [])
+        )
+    taken = [sp for row in rows for sp in row[3]]
+    spans: dict[str, tuple[int, int]] = {}
+    for id_, name, namesakes, name_spans, id_spans in rows:
+        by_name, by_id = _outside(name_spans, taken), (id_spans or [None])[0]
+        if by_id is not None and (by_name is None or namesakes > 1):
+            found = min(s for s in (by_id, by_name) if s), f"{name} ({id_})" if name else id_
+        elif by_name is not None:
+            found = by_name, name
+        else:
+            continue
+        if found[1] not in spans or found[0] < spans[found[1]]:
+            spans[found[1]] = found[0]
+    with_id = {p.rsplit(" (", 1)[0] for p in spans if p.endswith(")")}
+    return sorted((p for p in spans if p not in with_id), key=spans.get)
+
+
+def collect_actions(
+    jobs, folder: Path, period_end_exclusive, owners=None, source=None
+) -> pd.DataFrame:
     """The actions of every study that ran (``status == "ok"``), in the order of ``jobs``
     (the report's study order), read from their executed notebooks in ``folder``; one row
-    per bullet with :data:`COLUMNS`."""
+    per bullet with :data:`COLUMNS`. ``source``: the warehouse whose reps and customers
+    the bullets may name (``people``; left empty without one)."""
     owners = {**DEFAULT_OWNERS, **(owners or {})}
     due = due_date(pd.Timestamp(period_end_exclusive).date()).isoformat()
     rows = []
@@ -168,9 +289,14 @@ def collect_actions(jobs, folder: Path, period_end_exclusive, owners=None) -> pd
                     "owner": owners.get(job.study.id, FALLBACK_OWNER),
                     "amount_at_stake": amount_at_stake(action, currency),
                     "due": due,
+                    "people": "",
                 }
             )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    actions = pd.DataFrame(rows, columns=list(COLUMNS))
+    if source is not None and not actions.empty:
+        known = warehouse_people(source, actions["action"])
+        actions["people"] = [PEOPLE_SEP.join(people_in(a, known)) for a in actions["action"]]
+    return actions
 
 
 def write_actions(folder: Path, actions: pd.DataFrame, name: str = ACTIONS_NAME) -> Path:
@@ -196,3 +322,55 @@ def top_actions(actions: pd.DataFrame, n: int = 5) -> list[dict]:
     lead = lead.sort_values(["_amount", "_order"], ascending=[False, True], kind="stable")
     rows = lead.drop(columns=["_order", "_amount"]).head(n).to_dict("records")
     return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows]
+
+
+def rank_actions(actions: pd.DataFrame, alerted=()) -> pd.DataFrame:
+    """``actions`` in the order the index lists them: the largest amount at stake first,
+    then the actions of the studies whose alerts fired (``alerted``), then report order
+    (the order of ``actions``).
+
+    >>> a = pd.DataFrame({"study": ["x", "y", "z", "y"], "action": ["a", "b", "c", "d"],
+    ...                   "amount_at_stake": [None, None, 5.0, 9.0]})
+    >>> list(rank_actions(a, alerted={"y"})["action"])
+    ['d', 'c', 'b', 'a']
+    """
+    amount = pd.to_numeric(actions["amount_at_stake"], errors="coerce")
+    keys = pd.DataFrame(
+        {
+            "no_amount": amount.isna(),
+            "amount": -amount.fillna(0.0),
+            "quiet": ~actions["study"].isin(set(alerted)),
+            "order": range(len(actions)),
+        },
+        index=actions.index,
+    )
+    order = keys.sort_values(list(keys.columns), kind="stable").index
+    return actions.loc[order].reset_index(drop=True)
+
+
+_FILE_NAMED = re.compile(r"[\w.-]+\.(?:csv|xlsx)\b")
+
+
+def named_file(text: str, files) -> str | None:
+    """The first file of ``files`` (names in the report folder) that ``text`` names.
+
+    >>> named_file("Call them (customers-at-risk.csv, 51 owners)", ["customers-at-risk.csv"])
+    'customers-at-risk.csv'
+    >>> named_file("Call them (gone.csv)", ["customers-at-risk.csv"]) is None
+    True
+    """
+    files = set(files)
+    return next((f for f in _FILE_NAMED.findall(text) if f in files), None)
+
+
+_WHAT_TO_DO_ID = re.compile(rf"<h[1-6]\b[^>]*\bid=\"([^\"]+)\"[^>]*>\s*{WHAT_TO_DO}\b", re.I)
+
+
+def what_to_do_anchor(page: Path) -> str | None:
+    """The ``id`` of the "What to do" heading of a study's HTML page (``What-to-do``), for
+    a link straight to it; None when the page has none (or cannot be read)."""
+    try:
+        m = _WHAT_TO_DO_ID.search(Path(page).read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    return m[1] if m else None

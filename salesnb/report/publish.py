@@ -1,4 +1,13 @@
-"""Publishing a run atomically: staging folder, index page, JSON files, the swap into place."""
+"""Publishing a run atomically: staging folder, index page, JSON files, the swap into place.
+
+The index page (:func:`write_index`) reads top-down as a manager acts on it: the period's
+actions across all studies, ranked (:func:`salesnb.report.actions.rank_actions`), each with
+its study, the people and accounts it names, the amount at stake and a link to the evidence;
+then the alerts that fired; then each study's headline figures with business names and the
+change since the last period (:mod:`salesnb.report.headlines`); then the files. Every word
+the page shows is in :data:`TEXT` (and the figure names in the headline registry), ready
+for a translation catalog; the template holds none.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +18,12 @@ import shutil
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from salesnb.fileio import atomic_write_text
-from salesnb.formatting import headline
+from salesnb.formatting import MISSING, headline, short_money
+from salesnb.report import headlines
+from salesnb.report.actions import named_file, rank_actions, what_to_do_anchor
 from salesnb.report.export import strip_network_refs
 from salesnb.report.kernels import _pid_alive
 
@@ -68,14 +81,196 @@ def publish(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_index(staging: Path, manifest: dict, alerts: list[dict]) -> None:
+# Every word of the index page, in one place (``{name}`` fields are filled by the page).
+TEXT = {
+    "title": "Sales report {period}",
+    "period_line": "{start} to {end} (exclusive)",
+    "filters": "Filters: region {region}, team {team}, channel {channel}",
+    "all": "all",
+    "as_of": "as of {day}",
+    "currency": "amounts in {currency}",
+    "parameters": "parameters:",
+    "actions": "What to do first",
+    "actions_intro": (
+        "The actions of every study, largest amount at stake first, then those of the "
+        "studies whose alerts fired. Each is also a row of {file}, for task import."
+    ),
+    "no_actions": "No study proposed an action for this period.",
+    "more_actions": "{n} more actions",
+    "col_rank": "#",
+    "col_action": "Action",
+    "col_people": "People and accounts",
+    "col_amount": "At stake",
+    "col_owner": "Owner",
+    "col_due": "Due",
+    "col_source": "From",
+    "evidence_section": "the evidence",
+    "alerted": "alert",
+    "alerts": "Alerts ({n} fired)",
+    "no_alerts_fired": "No alert fired.",
+    "no_alert_rules": "No alert rules.",
+    "not_run": "the study has no figures in this run",
+    "no_such_figure": "the study did not give this figure",
+    "not_comparable": "not comparable",
+    "other_rules": "{n} other rules (not fired or not evaluated)",
+    "col_status": "Status",
+    "col_alert": "Alert",
+    "col_value": "Value",
+    "col_threshold": "Threshold",
+    "col_study": "Study",
+    "studies": "Studies",
+    "col_time": "Time",
+    "col_figures": "Headline figures",
+    "col_change": "Change",
+    "col_files": "Files",
+    "seconds": "{s} s",
+    "period_of": "period {period}: {reason}",
+    "no_figures": "No headline figure for this period.",
+    "no_comparison": "no earlier figure to compare with",
+    "more_figures": "… {n} more in",
+    "sections_skipped": "Sections skipped: {sections}",
+    "files": "Files written by the studies",
+    "file_workbook": "(every table, one sheet each)",
+    "file_actions": "(the actions, for task import)",
+    "run": "About this run",
+    "run_source": "Source",
+    "run_fingerprint": "Data fingerprint",
+    "run_version": "salesnb",
+    "run_time": "Run",
+    "run_duration": "{started}, {seconds} s on {workers} worker(s)",
+    "run_files": "Raw figures and run log",
+    "status": {
+        "ok": "ok",
+        "failed": "failed",
+        "skipped": "skipped",
+        "alert": "fired",
+        "not evaluated": "not evaluated",
+    },
+    "file_kind": {"html": "page", "json": "figures", "notebook": "notebook"},
+}
+TOP_ACTIONS = 10  # shown in full; the rest wait in a collapsed list
+RAW_FIGURES = 8  # figures shown for a study the headline registry does not know
+
+
+def _action_rows(actions, manifest: dict, alerts: list[dict], folder: Path) -> list[dict]:
+    """The ranked actions as the index shows them."""
+    if actions is None or actions.empty:
+        return []
+    studies = {s["id"]: s for s in manifest["studies"]}
+    files = [*manifest.get("artefacts", []), *manifest.get("report_files", [])]
+    currency = manifest["parameters"]["common"].get("currency") or ""
+    fired = {a["study"] for a in alerts if a["status"] == "alert"}
+    anchors: dict[str, str | None] = {}
+    rows = []
+    for i, a in enumerate(rank_actions(actions, fired).to_dict("records"), start=1):
+        s = studies.get(a["study"], {"id": a["study"], "title": a["study"], "files": {}})
+        page = s["files"].get("html")
+        if page and page not in anchors:
+            anchors[page] = what_to_do_anchor(folder / page)
+        evidence = named_file(a["action"], files)
+        section = f"{page}#{anchors[page]}" if page and anchors.get(page) else page
+        people = a.get("people")
+        rows.append(
+            {
+                "rank": i,
+                "action": a["action"],
+                "study": s["title"],
+                "study_href": page,
+                "alerted": a["study"] in fired,
+                "people": people if isinstance(people, str) and people else MISSING,
+                "amount": short_money(a["amount_at_stake"], currency),
+                "owner": a["owner"] if isinstance(a["owner"], str) else MISSING,
+                "due": a["due"] if isinstance(a["due"], str) else MISSING,
+                "evidence_href": evidence or section,
+                "evidence": evidence or TEXT["evidence_section"],
+            }
+        )
+    return rows
+
+
+def _alert_rows(alerts: list[dict], manifest: dict) -> list[dict]:
+    """The alerts as the index shows them: figures in their units, studies by title."""
+    studies = {s["id"]: s for s in manifest["studies"]}
+    currency = manifest["parameters"]["common"].get("currency") or ""
+    rows = []
+    for a in alerts:
+        s = studies.get(a["study"], {"title": a["study"], "files": {}})
+
+        def text(v, a=a):
+            return headlines.figure_text(a["study"], a["key"], v, currency)
+
+        rows.append(
+            {
+                "status": a["status"],
+                "message": a["message"],
+                "rule": f"{a['study']}.{a['key']} {a['op']} {a['value']}",
+                "study": s["title"],
+                "study_href": s["files"].get("html"),
+                "value": text(a["actual"]) if a.get("actual") is not None else MISSING,
+                "reason": _not_evaluated(a, s) if a["status"] == "not evaluated" else None,
+                "threshold": f"{a['op']} {text(a['value'])}",
+            }
+        )
+    order = {"alert": 0, "not evaluated": 1, "ok": 2}
+    return sorted(rows, key=lambda r: order.get(r["status"], 3))
+
+
+def _not_evaluated(alert: dict, study: dict) -> str:
+    """Why a rule was not evaluated, in words (the rule's raw reason stays in alerts.json)."""
+    if study.get("status") != "ok":
+        return TEXT["not_run"]
+    if alert.get("actual") is None:
+        return TEXT["no_such_figure"]
+    return TEXT["not_comparable"]
+
+
+def _study_rows(manifest: dict, reports: Path | None) -> list[dict]:
+    """Each study with its headline figures: the registry's, or its first raw ones."""
+    currency = manifest["parameters"]["common"].get("currency") or ""
+    rows = []
+    for s in manifest["studies"]:
+        figures = s.get("headline") or {}
+        prior = headlines.previous_figures(reports, manifest, s) if figures else None
+        shown = headlines.study_figures(s["id"], figures, currency, prior, s.get("period") or "")
+        raw = sorted((k, v) for k, v in figures.items() if k != "skipped_sections")
+        rows.append(
+            {
+                "s": s,
+                "figures": shown,
+                "raw": [(k, headline(v, k)) for k, v in raw[:RAW_FIGURES]],
+                "raw_more": max(0, len(raw) - RAW_FIGURES),
+            }
+        )
+    return rows
+
+
+def write_index(
+    staging: Path,
+    manifest: dict,
+    alerts: list[dict],
+    actions: pd.DataFrame | None = None,
+    reports: Path | None = None,
+) -> None:
+    """Write ``index.html`` in ``staging``: the ranked ``actions`` (``actions.csv``'s rows),
+    the ``alerts``, each study of ``manifest`` with its headline figures, compared with
+    the previous period's report in ``reports`` (the folder the run publishes into) when
+    there is one."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"])
     )
-    env.filters["fmt"] = lambda v, k="": headline(v, k)
-    page = env.get_template("index.html.j2").render(m=manifest, alerts=alerts, max_figures=8)
+    ranked = _action_rows(actions, manifest, alerts, staging)
+    alert_rows = _alert_rows(alerts, manifest)
+    page = env.get_template("index.html.j2").render(
+        m=manifest,
+        t=TEXT,
+        actions=ranked[:TOP_ACTIONS],
+        more_actions=ranked[TOP_ACTIONS:],
+        fired=[a for a in alert_rows if a["status"] == "alert"],
+        other_alerts=[a for a in alert_rows if a["status"] != "alert"],
+        studies=_study_rows(manifest, reports),
+    )
     (staging / "index.html").write_text(strip_network_refs(page), encoding="utf-8")
 
 

@@ -99,7 +99,7 @@ def run_report(
         manifest["alerts_fired"] = len(fired)
         actions = _write_report_files(plan, staging, manifest)
         _write_json(staging / "alerts.json", {"period": plan.period.label, "alerts": alert_results})
-        write_index(staging, manifest, alert_results)
+        write_index(staging, manifest, alert_results, actions, reports)
         _write_json(staging / "manifest.json", manifest)
         publish(staging, reports / plan.period.label)
     except BaseException:
@@ -216,7 +216,7 @@ def _manifest(plan, staging: Path, started, finished, t0: float, workers: int, k
 def _write_report_files(plan, staging: Path, manifest: dict):
     """``actions.csv`` and ``tables.xlsx`` (every CSV, actions too) beside the studies' files;
     returns the actions."""
-    actions = collect_actions(plan.jobs, staging, plan.period.end)
+    actions = collect_actions(plan.jobs, staging, plan.period.end, source=plan.source)
     manifest["report_files"] = [write_actions(staging, actions).name]
     manifest["report_files"] += [write_workbook(staging).name]
     manifest["notifications"] = []

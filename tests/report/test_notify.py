@@ -317,6 +317,7 @@ def test_a_report_run_notifies_records_masked_results_and_writes_actions(
             "owner": "Sales manager",
             "amount_at_stake": 1234.0,
             "due": "2025-01-31",
+            "people": None,
         },
         {
             "study": "alpha",
@@ -324,6 +325,7 @@ def test_a_report_run_notifies_records_masked_results_and_writes_actions(
             "owner": "Sales manager",
             "amount_at_stake": None,
             "due": "2025-01-31",
+            "people": None,
         },
     ]
     import openpyxl

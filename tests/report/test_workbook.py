@@ -112,7 +112,7 @@ def test_the_demo_report_csvs_open_in_excel_and_each_has_its_sheet(demo_report):
     wb = openpyxl.load_workbook(demo_report / "tables.xlsx", read_only=True)
     assert wb.sheetnames == [p.stem for p in csvs]  # all demo names fit in 31 characters
     actions = pd.read_csv(demo_report / "actions.csv", encoding="utf-8-sig")
-    assert list(actions.columns) == ["study", "action", "owner", "amount_at_stake", "due"]
+    assert list(actions.columns) == ["study", "action", "owner", "amount_at_stake", "due", "people"]
     assert {"funnel", "customers", "deals"} <= set(actions["study"])
     assert (
         actions["action"].str.len().min() > 10 and not actions["action"].str.contains(r"\*\*").any()
