@@ -8,7 +8,7 @@ export UV_COMPILE_BYTECODE := 1
 export PYTHONDONTWRITEBYTECODE :=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo report dashboard lab test lint format bench clean
+.PHONY: help setup demo report dashboard lab test lint format bench messages clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ lint: $(VENV)/.installed ## ruff lint + format check + the layered import contra
 format: $(VENV)/.installed ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix salesnb tests benchmarks
 	$(BIN)/ruff format salesnb tests benchmarks
+
+messages: $(VENV)/.installed ## list the messages without a Chinese translation (salesnb/locale)
+	$(BIN)/python -m salesnb.i18n missing
 
 bench: $(DEMO) ## run the benchmarks (ratios against baselines measured in the same run)
 	$(BIN)/python benchmarks/report_suite.py

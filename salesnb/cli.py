@@ -125,6 +125,25 @@ def studies(as_json: Annotated[bool, typer.Option("--json")] = False):
             typer.echo(f"    {p['name']}: {p['type']} = {p['default']!r}  # {p['help']}")
 
 
+LANG_OPTION = typer.Option(
+    "--lang",
+    help="language of the pages, charts and messages: en or zh-CN (default: $SALESNB_LANG, else en)",
+)
+
+
+def _use_language(lang: str | None) -> None:
+    """Speak ``lang`` (else ``$SALESNB_LANG``) in this process and in the kernels it starts
+    (they inherit ``SALESNB_LANG``); an unknown language stops with one line."""
+    from salesnb import i18n
+
+    try:
+        chosen = i18n.set_language(lang)
+    except i18n.LanguageError as exc:
+        typer.echo(f"salesnb: {exc}", err=True)
+        raise typer.Exit(2) from None
+    os.environ[i18n.ENV_VAR] = chosen
+
+
 @app.command()
 def report(
     source: Annotated[str | None, typer.Option(help="warehouse path or connection URL")] = None,
@@ -173,10 +192,13 @@ def report(
             help="where the reports folder is served (https://.../reports): the link sent",
         ),
     ] = None,
+    lang: Annotated[str | None, LANG_OPTION] = None,
 ):
     """Run the studies with papermill and publish HTML, notebooks, JSON and an index."""
     from salesnb import report as report_mod
     from salesnb.report import notify as notify_mod
+
+    _use_language(lang)
 
     code = report_mod.run_report(
         source=source,
@@ -201,9 +223,12 @@ def dashboard(
     host: Annotated[
         str, typer.Option(help="address to bind (default loopback only)")
     ] = "127.0.0.1",
+    lang: Annotated[str | None, LANG_OPTION] = None,
 ):
     """Serve the manager dashboards with Voilà."""
     from salesnb import dashboards as dashboard_mod
+
+    _use_language(lang)
 
     raise typer.Exit(dashboard_mod.serve(source=source, port=port, host=host))
 

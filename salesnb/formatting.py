@@ -15,6 +15,9 @@ Rules shared by every function:
 - A currency is an ISO code after the number, one space apart (``1,234 USD``); no code, no
   space.
 - Thousands are separated by a comma; the decimal mark is a point.
+- In Chinese (:func:`salesnb.i18n.language` is ``zh-CN``) short amounts count in 万 (10^4)
+  and 亿 (10^8), as Chinese readers do (``6.9亿 USD``, ``177万``), days are ``天``, a multiple
+  is ``倍`` and percentage points ``个百分点``; everything else is as in English.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import datetime as _dt
 import math
 import numbers
 from decimal import Decimal
+
+from salesnb.i18n import language
 
 MISSING = "—"  # em dash: a figure that does not exist or cannot be computed
 NOT_COMPUTABLE = "n/a"  # the same in tables, where a dash reads as a zero
@@ -82,6 +87,11 @@ def money(x, currency: str | None = "", decimals: int = 0, missing: str = MISSIN
 
 
 _UNITS = ((1e9, "B"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+_UNITS_ZH = ((1e12, "万亿"), (1e8, "亿"), (1e4, "万"), (1.0, ""))
+
+
+def _chinese() -> bool:
+    return language() == "zh-CN"
 
 
 def short_money(x, currency: str | None = "", missing: str = MISSING) -> str:
@@ -95,17 +105,21 @@ def short_money(x, currency: str | None = "", missing: str = MISSING) -> str:
     ['1.2M', '350k', '2k', '1.5k', '320M', '2.5B', '12', '1M']
     >>> short_money(-48_250, "USD"), short_money(-0.3), short_money(float("inf"))
     ('-48.2k USD', '0', '—')
+
+    In Chinese the units are 万 and 亿 (the same decimals rule; 9,999.6万 is 1亿).
     """
     v = _real(x)
     if v is None:
         return _not_a_number(x, missing)
+    units = _UNITS_ZH if _chinese() else _UNITS
+    step = 10_000 if _chinese() else 1000
     a = abs(v)
-    i = next((k for k, (size, _) in enumerate(_UNITS) if a >= size), len(_UNITS) - 1)
+    i = next((k for k, (size, _) in enumerate(units) if a >= size), len(units) - 1)
     while True:
-        size, unit = _UNITS[i]
+        size, unit = units[i]
         m = a / size
         text = f"{m:.0f}" if unit == "" or m >= 99.95 else f"{m:.1f}".removesuffix(".0")
-        if float(text) < 1000 or i == 0:  # 999,960 is 1M, not 1000k
+        if float(text) < step or i == 0:  # 999,960 is 1M, not 1000k
             break
         i -= 1
     text = _no_minus_zero(("-" if v < 0 else "") + text + unit)
@@ -165,7 +179,8 @@ def points(x, decimals: int = 1, missing: str = MISSING) -> str:
     v = _real(x)
     if v is None:
         return _not_a_number(x, missing)
-    return _no_minus_zero(f"{v * 100:+.{decimals}f}", plus=True) + " pp"
+    text = _no_minus_zero(f"{v * 100:+.{decimals}f}", plus=True)
+    return text + (" 个百分点" if _chinese() else " pp")
 
 
 def ratio(x, decimals: int = 1, missing: str = MISSING) -> str:
@@ -175,7 +190,9 @@ def ratio(x, decimals: int = 1, missing: str = MISSING) -> str:
     ('2.6x', '0.8x', '3.00x', '—')
     """
     v = _real(x)
-    return _not_a_number(x, missing) if v is None else _no_minus_zero(f"{v:,.{decimals}f}") + "x"
+    if v is None:
+        return _not_a_number(x, missing)
+    return _no_minus_zero(f"{v:,.{decimals}f}") + ("倍" if _chinese() else "x")
 
 
 def days(x, decimals: int = 0, missing: str = MISSING) -> str:
@@ -189,6 +206,8 @@ def days(x, decimals: int = 0, missing: str = MISSING) -> str:
     if v is None:
         return _not_a_number(x, missing)
     text = _no_minus_zero(f"{v:,.{decimals}f}")
+    if _chinese():
+        return f"{text} 天"
     return f"{text} {'day' if text == '1' else 'days'}"
 
 
@@ -207,6 +226,8 @@ def headline(value, key: str = "", missing: str = MISSING) -> str:
     ['31.2%', '1,520', '1,234.57', '0.123', '—', 'yes']
     """
     if isinstance(value, bool):
+        if _chinese():
+            return "是" if value else "否"
         return "yes" if value else "no"
     v = _real(value)
     if v is None:

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+from salesnb.i18n import N_, _, period_label
 from salesnb.report.export import _export_html
 from salesnb.report.kernels import ENGINE_NAME, KERNEL_NAME, _register_engine
 from salesnb.report.plan import Job
@@ -67,7 +68,7 @@ def _run_job(job: Job, staging: Path, on_cell=None) -> None:
         job.files["notebook"] = nb_out.name
         banner = _banner(job)
         try:
-            _export_html(nb_out, staging / f"{job.study.id}.html", job.study.title, banner)
+            _export_html(nb_out, staging / f"{job.study.id}.html", _(job.study.title), banner)
             job.files["html"] = f"{job.study.id}.html"
         except Exception as exc:  # an unexportable notebook is still published as .ipynb
             job.status = "failed"
@@ -80,21 +81,30 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# the banner's words for each parameter shown (N_: translated when the banner is built)
+_BANNER_NAMES = {
+    "region": N_("region"),
+    "team": N_("team"),
+    "channel": N_("channel"),
+    "as_of": N_("as of"),
+    "currency": N_("currency"),
+}
+
+
 def _banner(job: Job) -> str:
     p = job.parameters
-    bits = [f"period {p.get('period', '')} ({job.period_reason})"] + [
-        f"{k} {p[k]}" for k in ("region", "team", "channel", "as_of", "currency") if p.get(k)
-    ]
-    state = (
-        ""
-        if job.status == "ok"
-        else f" — <strong>{html.escape(job.status.upper())}</strong>: "
-        + html.escape(job.reason or "")
+    why = _(job.period_reason) if job.period_reason else ""
+    period = _("period {period} ({why})").format(
+        period=period_label(str(p.get("period", ""))), why=why
     )
-    return (
-        f'<a href="index.html">← all studies</a> · {html.escape(job.study.title)} · '
-        f"{html.escape(', '.join(bits))}{state}"
-    )
+    bits = [period] + [_(name) + " " + str(p[k]) for k, name in _BANNER_NAMES.items() if p.get(k)]
+    state = ""
+    if job.status != "ok":
+        status = html.escape(_(job.status).upper())
+        state = f" — <strong>{status}</strong>: " + html.escape(job.reason or "")
+    back = html.escape(_("← all studies"))
+    title = html.escape(_(job.study.title))
+    return f'<a href="index.html">{back}</a> · {title} · {html.escape(", ".join(bits))}{state}'
 
 
 class _Progress:

@@ -8,6 +8,7 @@ import re
 import threading
 from pathlib import Path
 
+from salesnb.i18n import gettext, language
 from salesnb.report.kernels import KERNEL_NAME, _register_engine, study_exporter_class
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -46,9 +47,22 @@ def _export_html(nb_path: Path, html_path: Path, title: str, banner: str) -> Non
 
     nb = nbformat.read(str(nb_path), as_version=4)
     nb.metadata["title"] = title
+    translate_markdown(nb)
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
-    body, _ = _exporter().from_notebook_node(nb, resources={"salesnb_banner": banner})
+    exporter = _exporter()
+    exporter.language_code = language().split("-")[0]  # ISO 639-1: <html lang="zh">
+    body, _ = exporter.from_notebook_node(nb, resources={"salesnb_banner": banner})
     html_path.write_text(strip_network_refs(body), encoding="utf-8")
+
+
+def translate_markdown(nb) -> None:
+    """Each markdown cell of ``nb`` in the language of the run: a cell is one message of the
+    catalogs (:func:`salesnb.i18n.extract_notebook`), kept as written when not translated."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.strip():
+            text = gettext(cell.source.strip())
+            if text != cell.source.strip():
+                cell.source = text
 
 
 def _prewarm() -> None:
