@@ -68,11 +68,65 @@ def _run_job(job: Job, staging: Path, on_cell=None) -> None:
         job.files["notebook"] = nb_out.name
         banner = _banner(job)
         try:
-            _export_html(nb_out, staging / f"{job.study.id}.html", _(job.study.title), banner)
+            summary = summary_html(job, nb_out) if job.status == "ok" else ""
+            _export_html(
+                nb_out, staging / f"{job.study.id}.html", _(job.study.title), banner, summary
+            )
             job.files["html"] = f"{job.study.id}.html"
         except Exception as exc:  # an unexportable notebook is still published as .ipynb
             job.status = "failed"
             job.reason = (job.reason + "; " if job.reason else "") + f"HTML export failed: {exc}"
+
+
+SUMMARY_TITLE = N_("In short")
+SUMMARY_ACTIONS = N_("What to do")
+SUMMARY_EVIDENCE = N_("The evidence follows below; the full tables are in the CSV files.")
+
+
+def summary_html(job: Job, notebook: Path) -> str:
+    """The top of a study page: its headline figures with business names and changes (the
+    index's registry, :func:`salesnb.report.headlines.study_figures`) and its "What to do"
+    actions (the bullets of the page's own section, :func:`salesnb.report.actions.notebook_actions`),
+    so the page reads conclusions first, then the evidence. Empty when the study has neither."""
+    from salesnb.report.actions import notebook_actions
+    from salesnb.report.headlines import study_figures
+
+    figures = study_figures(
+        job.study.id,
+        job.headline or {},
+        str(job.parameters.get("currency") or ""),
+        period=str(job.parameters.get("period") or ""),
+    )
+    actions = notebook_actions(notebook)
+    if not figures and not actions:
+        return ""
+    parts = [
+        f'<section class="salesnb-summary" id="summary"><h2>{html.escape(_(SUMMARY_TITLE))}</h2>'
+    ]
+    if figures:
+        parts.append('<dl class="salesnb-figures">')
+        for f in figures:
+            ch = f["change"]
+            arrow = html.escape(ch.get("arrow") or "")
+            text = html.escape(" ".join(x for x in (ch.get("text"), ch.get("basis")) if x))
+            tone = html.escape(ch.get("tone") or "neutral")
+            parts.append(
+                f'<div><dt>{html.escape(f["name"])}</dt><dd data-key="{html.escape(f["key"])}">'
+                f"{html.escape(f['value'])}"
+                + (
+                    f' <span class="salesnb-{tone}">{arrow} {text}</span>'
+                    if ch.get("direction") not in (None, "none")
+                    else ""
+                )
+                + "</dd></div>"
+            )
+        parts.append("</dl>")
+    if actions:
+        parts.append(f"<h3>{html.escape(_(SUMMARY_ACTIONS))}</h3><ul>")
+        parts += [f"<li>{html.escape(a)}</li>" for a in actions]
+        parts.append("</ul>")
+    parts.append(f'<p class="salesnb-note">{html.escape(_(SUMMARY_EVIDENCE))}</p></section>')
+    return "".join(parts)
 
 
 def _one_line(text: str, limit: int = 300) -> str:

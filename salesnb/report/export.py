@@ -41,7 +41,9 @@ def _exporter():
     return exporter
 
 
-def _export_html(nb_path: Path, html_path: Path, title: str, banner: str) -> None:
+def _export_html(
+    nb_path: Path, html_path: Path, title: str, banner: str, summary: str = ""
+) -> None:
     """Self-contained HTML of an executed notebook: code hidden, images inline, nothing fetched."""
     import nbformat
 
@@ -51,7 +53,9 @@ def _export_html(nb_path: Path, html_path: Path, title: str, banner: str) -> Non
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
     exporter = _exporter()
     exporter.language_code = language().split("-")[0]  # ISO 639-1: <html lang="zh">
-    body, _ = exporter.from_notebook_node(nb, resources={"salesnb_banner": banner})
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"salesnb_banner": banner, "salesnb_summary": summary}
+    )
     html_path.write_text(strip_network_refs(body), encoding="utf-8")
 
 

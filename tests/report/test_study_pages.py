@@ -1,0 +1,72 @@
+"""Study pages read top-down (issue 12, item 2): conclusions and actions first, then the evidence.
+
+On the full demo report, every study page opens (after the banner) with a summary: the
+study's headline figures under their business names, equal to ``<study>.json`` as the index
+shows them, and the page's own "What to do" actions, equal to its rows of ``actions.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+import pandas as pd
+import pytest
+
+from salesnb.report import headlines
+
+
+def _summary(page: str) -> str | None:
+    m = re.search(r'<section class="salesnb-summary" id="summary">(.*?)</section>', page, re.S)
+    return m.group(1) if m else None
+
+
+def _texts(fragment: str, tag: str) -> list[str]:
+    return [
+        unescape(re.sub(r"<[^>]+>", "", t)).strip()
+        for t in re.findall(rf"<{tag}[^>]*>(.*?)</{tag}>", fragment, re.S)
+    ]
+
+
+def test_every_page_opens_with_its_figures_and_actions(demo_report):
+    manifest = json.loads((demo_report / "manifest.json").read_text())
+    actions = pd.read_csv(demo_report / "actions.csv", encoding="utf-8-sig")
+    pages = 0
+    for s in manifest["studies"]:
+        if s["status"] != "ok":
+            continue
+        page = (demo_report / f"{s['id']}.html").read_text(encoding="utf-8")
+        summary = _summary(page)
+        figures = json.loads((demo_report / f"{s['id']}.json").read_text())
+        want = headlines.study_figures(
+            s["id"], figures, s["parameters"].get("currency") or "", period=s.get("period") or ""
+        )
+        own = actions.loc[actions["study"] == s["id"], "action"].tolist()
+        if not want and not own:
+            assert summary is None, s["id"]
+            continue
+        pages += 1
+        assert summary is not None, f"{s['id']}.html does not open with its summary"
+        # before any of the notebook's own content
+        body = page.index("<body")
+        assert page.index('id="summary"') < page.index("jp-Cell", body), s["id"]
+        assert _texts(summary, "dt") == [f["name"] for f in want or []], s["id"]
+        shown = _texts(summary, "dd")
+        assert len(shown) == len(want or []), s["id"]
+        for text, f in zip(shown, want or [], strict=True):
+            assert text.startswith(f["value"]), (s["id"], text, f["value"])
+            if f["change"]["direction"] not in ("none", None):
+                assert f["change"]["arrow"] in text and f["change"]["text"] in text
+        assert _texts(summary, "li") == own, s["id"]
+    assert pages >= 10  # the demo's studies all have figures or actions
+
+
+@pytest.mark.parametrize("study", ["funnel", "customers"])
+def test_summary_figures_are_the_json_values(demo_report, study):
+    """The figures read the same as the index's (one voice): value text for value text."""
+    index = (demo_report / "index.html").read_text(encoding="utf-8")
+    page = (demo_report / f"{study}.html").read_text(encoding="utf-8")
+    for name, value in zip(_texts(_summary(page), "dt"), _texts(_summary(page), "dd"), strict=True):
+        assert name in unescape(index)
+        assert value.split(" ")[0] in unescape(index), (study, name, value)
