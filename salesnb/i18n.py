@@ -220,10 +220,32 @@ def extract_notebook(fileobj, keywords, comment_tags, options):
                 yield i, func, msg, comments
 
 
+def extract_alert_rules(fileobj, keywords, comment_tags, options):
+    """Babel extraction method for alert rule files (``salesnb/alerts/*.yaml``): the
+    ``message`` of every rule (a list of rules, or ``rules:`` holding one), shown translated
+    on the index, the dashboards and in notifications. The line is the rule's number."""
+    import yaml
+
+    data = yaml.safe_load(fileobj.read().decode("utf-8")) or []
+    rules = data.get("rules", []) if isinstance(data, dict) else data
+    for i, rule in enumerate(rules if isinstance(rules, list) else [], start=1):
+        message = rule.get("message") if isinstance(rule, dict) else None
+        if isinstance(message, str) and message.strip():
+            yield i, None, message, [f"alert rule {i}"]
+
+
+def _method(f: Path):
+    """The extraction method of a source file (None: it holds no messages)."""
+    if f.suffix == ".yaml" and f.parent.name == "alerts":
+        return extract_alert_rules
+    return {".py": "python", ".ipynb": extract_notebook}.get(f.suffix)
+
+
 def messages(root: Path, paths=None) -> dict[str, list[str]]:
     """Message id -> where it is (``file:line``) for every message of ``paths`` (files or
     folders below ``root``; default :data:`SOURCES`): Babel's Python extractor for ``.py``,
-    :func:`extract_notebook` for ``.ipynb``."""
+    :func:`extract_notebook` for ``.ipynb``, :func:`extract_alert_rules` for the alert rule
+    files (``alerts/*.yaml``)."""
     from babel.messages.extract import extract
 
     out: dict[str, list[str]] = {}
@@ -232,7 +254,7 @@ def messages(root: Path, paths=None) -> dict[str, list[str]]:
         p = root / p
         files += sorted(p.rglob("*")) if p.is_dir() else [p]
     for f in files:
-        method = {".py": "python", ".ipynb": extract_notebook}.get(f.suffix)
+        method = _method(f)
         if method is None or ".ipynb_checkpoints" in f.parts:
             continue
         with f.open("rb") as fh:

@@ -19,8 +19,9 @@ from babel.messages.pofile import read_po
 from salesnb import config, formatting, i18n
 
 TRANSLATED = (
-    "salesnb/report/execute.py",
-    "salesnb/report/export.py",
+    "salesnb/report",
+    "salesnb/alerts",
+    "salesnb/templates",
     "salesnb/i18n.py",
     "salesnb/formatting.py",
 )

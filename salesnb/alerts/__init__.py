@@ -1,5 +1,11 @@
 """Alert rules: a YAML list of conditions on headline figures (``default.yaml`` beside this
-module), evaluated on a report run's figures and on the executive dashboard's alike."""
+module), evaluated on a report run's figures and on the executive dashboard's alike.
+
+A rule's ``message`` stays as written in the rules and in ``alerts.json``; where people read
+it (the index, the dashboards' alert panel, notifications) it is shown through
+:func:`message_text`, in the run's language: the bundled rules' messages are in the
+translation catalogs (``salesnb.i18n`` extracts them from ``alerts/*.yaml``); a message of
+the user's own rules file is shown as written."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Literal
 
 from salesnb import configfile
 from salesnb.configfile import Strict
+from salesnb.i18n import _
 
 DEFAULT_ALERTS = Path(__file__).resolve().parent / "default.yaml"
 
@@ -55,6 +62,17 @@ def load_alert_rules(path: Path | None = None) -> list[dict]:
         }
         for r in rules
     ]
+
+
+def message_text(rule: dict) -> str:
+    """A rule's (or an evaluated alert's) message as people read it: in the run's language
+    when the catalogs translate it (the bundled rules' messages), else as written.
+
+    >>> message_text({"message": "Company attainment below 80% of target"})
+    'Company attainment below 80% of target'
+    """
+    message = str(rule.get("message") or "")
+    return _(message) if message else message
 
 
 def evaluate_alerts(rules: list[dict], figures: dict[str, dict]) -> list[dict]:

@@ -46,33 +46,38 @@ from pathlib import Path
 import pandas as pd
 
 from salesnb.fileio import atomic_write_text
+from salesnb.i18n import N_, _
 
 ACTIONS_NAME = "actions.csv"
 COLUMNS = ("study", "action", "owner", "amount_at_stake", "due", "people")
 WHAT_TO_DO = "What to do"  # the heading every study ends with
+# ... and as the Chinese pages write it (the notebooks' markdown stays English in the executed
+# .ipynb; it is translated when the page is exported)
+WHAT_TO_DO_ZH = "行动建议"
+_WHAT_TO_DO_ANY = rf"(?:{WHAT_TO_DO}\b|{WHAT_TO_DO_ZH})"
 PEOPLE_SEP = ", "
 
 # Who acts on each study's "What to do" (a role; override with owners=).
 DEFAULT_OWNERS = {
-    "data-quality": "Sales operations",
-    "targets": "Head of sales",
-    "market": "Marketing manager",
-    "funnel": "Sales manager",
-    "channels": "Channel manager",
-    "customers": "Account manager",
-    "performance": "Sales manager",
-    "experiments": "Sales enablement",
-    "service": "Service manager",
-    "expansion": "Head of sales",
-    "risk": "Finance controller",
-    "deals": "Sales manager",
+    "data-quality": N_("Sales operations"),
+    "targets": N_("Head of sales"),
+    "market": N_("Marketing manager"),
+    "funnel": N_("Sales manager"),
+    "channels": N_("Channel manager"),
+    "customers": N_("Account manager"),
+    "performance": N_("Sales manager"),
+    "experiments": N_("Sales enablement"),
+    "service": N_("Service manager"),
+    "expansion": N_("Head of sales"),
+    "risk": N_("Finance controller"),
+    "deals": N_("Sales manager"),
 }
-FALLBACK_OWNER = "Sales manager"
+FALLBACK_OWNER = N_("Sales manager")
 
-_HEADING = re.compile(rf"^\s*#+\s*{WHAT_TO_DO}\b", re.I | re.M)
+_HEADING = re.compile(rf"^\s*#+\s*{_WHAT_TO_DO_ANY}", re.I | re.M)
 _ANY_HEADING = re.compile(r"^\s*#+\s", re.M)
 _BULLET = re.compile(r"^\s*[-*]\s+(.*\S)\s*$")
-_UNITS = {"": 1.0, "k": 1e3, "M": 1e6, "B": 1e9}
+_UNITS = {"": 1.0, "k": 1e3, "M": 1e6, "B": 1e9, "万": 1e4, "亿": 1e8, "万亿": 1e12}
 
 
 def plain(markdown: str) -> str:
@@ -93,11 +98,14 @@ def amount_at_stake(text: str, currency: str) -> float | None:
     188000000.0
     >>> amount_at_stake("Worth 48.2k EUR", "EUR"), amount_at_stake("5 deals", "USD")
     (48200.0, None)
+    >>> amount_at_stake("复核137个商机（1.2亿 USD），其中177万 USD 已停滞", "USD")
+    120000000.0
     """
     if not currency:
         return None
-    pattern = (
-        rf"(?<![\w.,])(\d{{1,3}}(?:,\d{{3}})+|\d+)(\.\d+)?\s?([kMB]?)\s+{re.escape(currency)}\b"
+    pattern = (  # a number not inside a word (a Chinese character may touch it), unit, currency
+        r"(?:(?<![\w.,])|(?<=[\u3400-\u9fff]))(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s?(万亿|[kMB万亿]?)"
+        rf"\s+{re.escape(currency)}\b"
     )
     found = [
         float(whole.replace(",", "") + (dec or "")) * _UNITS[unit]
@@ -273,7 +281,7 @@ def collect_actions(
     (the report's study order), read from their executed notebooks in ``folder``; one row
     per bullet with :data:`COLUMNS`. ``source``: the warehouse whose reps and customers
     the bullets may name (``people``; left empty without one)."""
-    owners = {**DEFAULT_OWNERS, **(owners or {})}
+    owners = {**{k: _(v) for k, v in DEFAULT_OWNERS.items()}, **(owners or {})}
     due = due_date(pd.Timestamp(period_end_exclusive).date()).isoformat()
     rows = []
     for job in jobs:
@@ -286,7 +294,7 @@ def collect_actions(
                 {
                     "study": job.study.id,
                     "action": action,
-                    "owner": owners.get(job.study.id, FALLBACK_OWNER),
+                    "owner": owners.get(job.study.id, _(FALLBACK_OWNER)),
                     "amount_at_stake": amount_at_stake(action, currency),
                     "due": due,
                     "people": "",
@@ -363,7 +371,7 @@ def named_file(text: str, files) -> str | None:
     return next((f for f in _FILE_NAMED.findall(text) if f in files), None)
 
 
-_WHAT_TO_DO_ID = re.compile(rf"<h[1-6]\b[^>]*\bid=\"([^\"]+)\"[^>]*>\s*{WHAT_TO_DO}\b", re.I)
+_WHAT_TO_DO_ID = re.compile(rf"<h[1-6]\b[^>]*\bid=\"([^\"]+)\"[^>]*>\s*{_WHAT_TO_DO_ANY}", re.I)
 
 
 def what_to_do_anchor(page: Path) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from salesnb.i18n import N_, _, period_label
 from salesnb.report.export import _export_html
 from salesnb.report.kernels import ENGINE_NAME, KERNEL_NAME, _register_engine
-from salesnb.report.plan import Job
+from salesnb.report.plan import Job, reason_text
 
 # A cell that runs longer than this is stuck, not slow: the study is failed and the run goes on.
 CELL_TIMEOUT_S = int(os.environ.get("SALESNB_CELL_TIMEOUT", "1800"))
@@ -147,7 +147,7 @@ _BANNER_NAMES = {
 
 def _banner(job: Job) -> str:
     p = job.parameters
-    why = _(job.period_reason) if job.period_reason else ""
+    why = reason_text(job.period_reason) if job.period_reason else ""
     period = _("period {period} ({why})").format(
         period=period_label(str(p.get("period", ""))), why=why
     )

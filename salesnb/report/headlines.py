@@ -23,7 +23,9 @@ not in the registry (a notebook a user added) shows its first raw figures instea
 JSON, so the registry cannot drift from the studies.
 
 Every user-facing word of this module (figure names, the "vs ..." bases) is in
-:data:`REGISTRY` and :data:`BASIS`, ready for a translation catalog.
+:data:`REGISTRY` and :data:`BASIS`, marked for the translation catalogs (``N_``) and shown
+in the run's language (``_``); periods in names are written by
+:func:`salesnb.i18n.period_label` (``2026-Q4``, ``2026年第4季度``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pathlib import Path
 
 from salesnb import formatting as fmt
 from salesnb.errors import ParameterError
+from salesnb.i18n import N_, _, period_label
 from salesnb.model.periods import parse_period
 
 UP, DOWN = "▲", "▼"
@@ -67,77 +70,86 @@ class Figure:
 
 # What each change compares with, as shown after it.
 BASIS = {
-    "last_year": "vs same period last year",
-    "prior_report": "vs {period}",
+    "last_year": N_("vs same period last year"),
+    "prior_report": N_("vs {period}"),
 }
 # Words shown for a change that rounds to nothing.
-NO_CHANGE = "no change"
+NO_CHANGE = N_("no change")
 
 YOY = Change("yoy_growth")
 REVENUE_GROWTH = Change("revenue_growth")
 
 REGISTRY: dict[str, list[Figure]] = {
     "data-quality": [
-        Figure("rows_total", "Rows checked", "count", 0),
-        Figure("duplicate_key_rows", "Duplicate rows", "count", -1),
-        Figure("fk_unresolved_rows", "Rows pointing to an unknown record", "count", -1),
+        Figure("rows_total", N_("Rows checked"), "count", 0),
+        Figure("duplicate_key_rows", N_("Duplicate rows"), "count", -1),
+        Figure("fk_unresolved_rows", N_("Rows pointing to an unknown record"), "count", -1),
     ],
     "targets": [
-        Figure("plan_target_total", "Proposed target for {plan_period}", "money", 0),
-        Figure("forecast_total", "Forecast for {plan_period}", "money", +1),
-        Figure("review_total", "Revenue of {period}", "money", +1, YOY),
+        Figure("plan_target_total", N_("Proposed target for {plan_period}"), "money", 0),
+        Figure("forecast_total", N_("Forecast for {plan_period}"), "money", +1),
+        Figure("review_total", N_("Revenue of {period}"), "money", +1, YOY),
     ],
     "market": [
         Figure(
-            "market_share", "Market share", "percent", +1, Change("market_share_change", "points")
+            "market_share",
+            N_("Market share"),
+            "percent",
+            +1,
+            Change("market_share_change", "points"),
         ),
-        Figure("market_size", "Market size", "money", 0),
-        Figure("revenue_total", "Revenue", "money", +1, REVENUE_GROWTH),
+        Figure("market_size", N_("Market size"), "money", 0),
+        Figure("revenue_total", N_("Revenue"), "money", +1, REVENUE_GROWTH),
     ],
     "funnel": [
-        Figure("win_rate", "Win rate", "percent", +1),
-        Figure("pipeline_coverage", "Pipeline coverage", "ratio", +1),
-        Figure("median_cycle_days", "Median sales cycle", "days", -1),
+        Figure("win_rate", N_("Win rate"), "percent", +1),
+        Figure("pipeline_coverage", N_("Pipeline coverage"), "ratio", +1),
+        Figure("median_cycle_days", N_("Median sales cycle"), "days", -1),
     ],
     "channels": [
-        Figure("revenue_total", "Revenue", "money", +1),
-        Figure("margin_pct", "Gross margin", "percent", +1),
-        Figure("top_channel_share", "Share of the largest channel ({top_channel})", "percent", 0),
+        Figure("revenue_total", N_("Revenue"), "money", +1),
+        Figure("margin_pct", N_("Gross margin"), "percent", +1),
+        Figure(
+            "top_channel_share", N_("Share of the largest channel ({top_channel})"), "percent", 0
+        ),
     ],
     "customers": [
-        Figure("at_risk_customers", "Customers at risk", "count", -1),
-        Figure("at_risk_value", "Past purchases of the customers at risk", "money", -1),
-        Figure("customers_active", "Active customers", "count", +1),
+        Figure("at_risk_customers", N_("Customers at risk"), "count", -1),
+        Figure("at_risk_value", N_("Past purchases of the customers at risk"), "money", -1),
+        Figure("customers_active", N_("Active customers"), "count", +1),
     ],
     "performance": [
-        Figure("attainment_company", "Attainment of target", "percent", +1),
-        Figure("revenue_total", "Revenue", "money", +1, REVENUE_GROWTH),
-        Figure("cost_of_sales_pct", "Commission cost, share of revenue", "percent", -1),
+        Figure("attainment_company", N_("Attainment of target"), "percent", +1),
+        Figure("revenue_total", N_("Revenue"), "money", +1, REVENUE_GROWTH),
+        Figure("cost_of_sales_pct", N_("Commission cost, share of revenue"), "percent", -1),
     ],
     "experiments": [
-        Figure("pilot_win_rate_uplift", "Win-rate uplift of the pilot ({pilot})", "points", +1),
+        Figure("pilot_win_rate_uplift", N_("Win-rate uplift of the pilot ({pilot})"), "points", +1),
         Figure(
-            "training_uplift_pct", "Sales uplift of the training ({training_program})", "change", +1
+            "training_uplift_pct",
+            N_("Sales uplift of the training ({training_program})"),
+            "change",
+            +1,
         ),
     ],
     "service": [
-        Figure("sla_breach_rate", "Tickets past the first-response target", "percent", -1),
-        Figure("median_resolution_hours", "Median time to resolve a ticket", "hours", -1),
-        Figure("nps", "Net Promoter Score", "score", +1),
+        Figure("sla_breach_rate", N_("Tickets past the first-response target"), "percent", -1),
+        Figure("median_resolution_hours", N_("Median time to resolve a ticket"), "hours", -1),
+        Figure("nps", N_("Net Promoter Score"), "score", +1),
     ],
     "expansion": [
-        Figure("intl_revenue_share", "Revenue from outside {home_country}", "percent", +1),
-        Figure("countries", "Countries sold to", "count", +1),
+        Figure("intl_revenue_share", N_("Revenue from outside {home_country}"), "percent", +1),
+        Figure("countries", N_("Countries sold to"), "count", +1),
     ],
     "risk": [
-        Figure("discount_breaches", "Won deals above discount authority", "count", -1),
-        Figure("discount_breach_amount", "Amount of those deals", "money", -1),
-        Figure("top10_share", "Revenue from the top 10 customers", "percent", -1),
+        Figure("discount_breaches", N_("Won deals above discount authority"), "count", -1),
+        Figure("discount_breach_amount", N_("Amount of those deals"), "money", -1),
+        Figure("top10_share", N_("Revenue from the top 10 customers"), "percent", -1),
     ],
     "deals": [
-        Figure("open_pipeline", "Open pipeline", "money", +1),
-        Figure("expected_pipeline", "Expected from the open pipeline", "money", +1),
-        Figure("stuck_amount", "Amount in stuck deals", "money", -1),
+        Figure("open_pipeline", N_("Open pipeline"), "money", +1),
+        Figure("expected_pipeline", N_("Expected from the open pipeline"), "money", +1),
+        Figure("stuck_amount", N_("Amount in stuck deals"), "money", -1),
     ],
 }
 
@@ -211,10 +223,19 @@ def figure_name(figure: Figure, figures: dict, period: str = "") -> str:
     'Proposed target for 2026-Q4'
     """
     shown = _Filled(
-        {"period": period or fmt.MISSING}
-        | {k: fmt.headline(v) if not isinstance(v, str) else v for k, v in figures.items()}
+        {"period": period_label(period) if period else fmt.MISSING}
+        | {
+            k: fmt.headline(v) if not isinstance(v, str) else _period(k, v)
+            for k, v in figures.items()
+        }
     )
-    return string.Formatter().vformat(figure.name, (), shown)
+    return string.Formatter().vformat(_(figure.name), (), shown)
+
+
+def _period(key: str, value: str) -> str:
+    """A text figure named in a figure's name: a period (``plan_period``) in the run's
+    language, any other (a channel, a pilot) as the data spells it."""
+    return period_label(value) if key.endswith("period") else value
 
 
 def placeholders(figure: Figure) -> list[str]:
@@ -228,7 +249,7 @@ def _movement(delta: float | None, text: str, good: int) -> dict:
     if delta is None or text == fmt.MISSING:
         return {"arrow": "", "direction": "none", "tone": "neutral", "text": fmt.MISSING}
     if delta == 0 or not any(c in "123456789" for c in text):
-        return {"arrow": "", "direction": "flat", "tone": "neutral", "text": NO_CHANGE}
+        return {"arrow": "", "direction": "flat", "tone": "neutral", "text": _(NO_CHANGE)}
     direction = 1 if delta > 0 else -1
     tone = "neutral" if good == 0 else ("good" if direction == good else "bad")
     arrow = UP if direction > 0 else DOWN
@@ -247,7 +268,7 @@ def _carried_change(figure: Figure, figures: dict) -> dict | None:
     if d is None:
         return None
     text = _CHANGE_TEXT[figure.change.kind](d)
-    return {**_movement(d, text, figure.good), "basis": BASIS[figure.change.basis]}
+    return {**_movement(d, text, figure.good), "basis": _(BASIS[figure.change.basis])}
 
 
 def _prior_change(figure: Figure, value, prior: dict | None) -> dict | None:
@@ -266,8 +287,8 @@ def _prior_change(figure: Figure, value, prior: dict | None) -> dict | None:
         text = fmt.change(delta / abs(before))
     else:
         text = _CHANGE_TEXT[kind](delta)
-    was = f"{prior['period']}: {value_text(figure.unit, before, currency)}"
-    basis = BASIS["prior_report"].format(period=prior["period"])
+    was = f"{period_label(prior['period'])}: {value_text(figure.unit, before, currency)}"
+    basis = _(BASIS["prior_report"]).format(period=period_label(prior["period"]))
     return {**_movement(delta, text, figure.good), "basis": basis, "was": was}
 
 

@@ -35,7 +35,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from salesnb.alerts import message_text
 from salesnb.formatting import headline
+from salesnb.i18n import _, period_label, plural
 
 ENV_VAR = "SALESNB_NOTIFY"
 TOP_ACTIONS = 5
@@ -108,23 +110,27 @@ def report_link(final: Path, report_url: str | None, period_label: str) -> str:
 def _alert_line(a: dict) -> str:
     shown = headline(a.get("actual"), str(a.get("key", "")))
     limit = headline(a.get("value"), str(a.get("key", "")))
-    return (
-        f"- {a.get('message')}: {a.get('study')}.{a.get('key')} = {shown} ({a.get('op')} {limit})"
+    rule = f"{a.get('study')}.{a.get('key')}"
+    return _("- {message}: {rule} = {value} ({op} {limit})").format(
+        message=message_text(a), rule=rule, value=shown, op=a.get("op"), limit=limit
     )
 
 
 def _action_line(a: dict, currency: str) -> str:
     at_stake = a.get("amount_at_stake")
-    money = (
-        f"; at stake {headline(at_stake)}{' ' + currency if currency else ''}" if at_stake else ""
+    fields = {"study": a["study"], "action": a["action"], "owner": a["owner"], "due": a["due"]}
+    if not at_stake:
+        return _("- [{study}] {action} (owner: {owner}; due {due})").format(**fields)
+    amount = f"{headline(at_stake)}{' ' + currency if currency else ''}"
+    return _("- [{study}] {action} (owner: {owner}; at stake {amount}; due {due})").format(
+        amount=amount, **fields
     )
-    return f"- [{a['study']}] {a['action']} (owner: {a['owner']}{money}; due {a['due']})"
 
 
 def message(
     period: str, alerts: list[dict], actions: list[dict], link: str, currency: str = ""
 ) -> tuple[str, str]:
-    """The title and plain-text body sent to every target.
+    """The title and plain-text body sent to every target, in the run's language.
 
     >>> title, body = message("2026-Q3", [{"study": "funnel", "key": "win_rate", "op": "<",
     ...     "value": 0.2, "actual": 0.18, "message": "Win rate below 20%"}], [], "/r/index.html")
@@ -139,15 +145,23 @@ def message(
     Report: /r/index.html
     """
     n = len(alerts)
-    title = f"salesnb report {period}: {n or 'no'} alert{'' if n == 1 else 's'} fired"
-    lines = [f"Sales report {period} is published.", ""]
-    if alerts:
-        lines += [f"Alerts fired ({n}):", *(_alert_line(a) for a in alerts), ""]
+    shown = period_label(period)
+    if n:
+        title = plural(
+            n,
+            "salesnb report {period}: {n} alert fired",
+            "salesnb report {period}: {n} alerts fired",
+        ).format(period=shown, n=n)
     else:
-        lines += ["No alert fired.", ""]
+        title = _("salesnb report {period}: no alerts fired").format(period=shown)
+    lines = [_("Sales report {period} is published.").format(period=shown), ""]
+    if alerts:
+        lines += [_("Alerts fired ({n}):").format(n=n), *(_alert_line(a) for a in alerts), ""]
+    else:
+        lines += [_("No alert fired."), ""]
     if actions:
-        lines += ["Top actions:", *(_action_line(a, currency) for a in actions), ""]
-    lines.append(f"Report: {link}")
+        lines += [_("Top actions:"), *(_action_line(a, currency) for a in actions), ""]
+    lines.append(_("Report: {link}").format(link=link))
     return title, "\n".join(lines)
 
 
@@ -225,5 +239,8 @@ def outcome_line(result: dict) -> str:
     >>> outcome_line({"target": "json://h/p", "ok": False, "error": "refused"})
     'notify json://h/p: FAILED (refused)'
     """
-    state = "sent" if result["ok"] else f"FAILED ({result['error']})"
-    return f"notify {result['target']}: {state}"
+    if result["ok"]:
+        return _("notify {target}: sent").format(target=result["target"])
+    return _("notify {target}: FAILED ({error})").format(
+        target=result["target"], error=result["error"]
+    )

@@ -1,5 +1,9 @@
 """Planning a run: everything that can be checked before a study starts (source, period,
-filters, parameters), and which period each study reports on and why."""
+filters, parameters), and which period each study reports on and why.
+
+The reasons (why a period, why a study was skipped) are kept in English in ``manifest.json``;
+:func:`reason_text` writes them in the run's language where people read them (the index,
+the study pages' banner)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import yaml
 
 from salesnb import config, studies
 from salesnb.errors import InputError, ParameterError
+from salesnb.i18n import DEFAULT_LANGUAGE, N_, _, date_label, language, period_label
 from salesnb.model.periods import last_complete_quarter
 from salesnb.report.parameters import Parameter, coerce, notebook_parameters
 
@@ -44,6 +49,100 @@ class Plan:
     tables: list[str]
     given: dict
     period_reason: str = ""
+
+
+# Every reason a plan gives (and the warehouse's reasons for a default period,
+# salesnb.queries.warehouse.default_period_why, and a study's missing tables,
+# salesnb.studies.Study.missing), as templates: :func:`reason_text` recognises a reason by its
+# template and writes it in the run's language. More specific templates first.
+REASONS = (
+    N_("given (all: {start} to {end})"),
+    N_("given ({period})"),
+    N_("last quarter complete on {day} (as_of)"),
+    N_("last complete quarter with data in {tables} (data to {day})"),
+    N_("whole history ({start} to {end}): no complete quarter with data in {tables}"),
+    N_("no dated rows in this warehouse: the last complete quarter"),
+    N_("default: the period most studies use"),
+    N_("no dated rows in {tables}: pass a period"),
+    N_("no rows of {tables} in {period} ({spans})"),
+    N_("notebook notebooks/{notebook} not found"),
+    N_("none of the tables {tables} is in this warehouse"),
+    N_("tables {tables} not in this warehouse"),
+    N_("table {tables} not in this warehouse"),
+)
+# the parts of "no rows of ... (<spans>)": one per table, separated by "; "
+_SPAN = N_("{table} from {start} to {end}")
+_NO_DATED_ROWS = N_("no dated rows")
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# the warehouse's tables as a reason names them in prose (a table not listed keeps its name)
+TABLE_NAMES = {
+    "orders": N_("orders"),
+    "opportunities": N_("opportunities"),
+    "leads": N_("leads"),
+    "stage_history": N_("stage history"),
+    "tickets": N_("tickets"),
+    "surveys": N_("surveys"),
+    "trainings": N_("trainings"),
+    "pilots": N_("pilots"),
+    "customers": N_("customers"),
+    "products": N_("products"),
+    "reps": N_("reps"),
+    "targets": N_("targets"),
+    "market": N_("market"),
+    "fx_rates": N_("exchange rates"),
+}
+
+
+def _template_pattern(template: str) -> re.Pattern:
+    """A regular expression matching the texts ``template`` gives, one group per field."""
+    parts = re.split(r"\{(\w+)\}", template)
+    rx = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+    return re.compile(rx, re.S)
+
+
+_REASON_PATTERNS = [(t, _template_pattern(t)) for t in REASONS]
+_SPAN_PATTERN = _template_pattern(_SPAN)
+
+
+def _field_text(name: str, value: str) -> str:
+    """A field of a reason in the run's language: days and periods as people write them,
+    table names as they are."""
+    if name in ("day", "start", "end") and _DATE_TEXT.match(value):
+        return date_label(value)
+    if name == "period":
+        return period_label(value)
+    if name == "spans":
+        return "；".join(_span_text(p) for p in value.split("; "))
+    if name in ("tables", "table"):
+        names = value.split(", ")
+        return "、".join(_(TABLE_NAMES[t]) if t in TABLE_NAMES else t for t in names)
+    return value
+
+
+def _span_text(text: str) -> str:
+    if text == _NO_DATED_ROWS:
+        return _(_NO_DATED_ROWS)
+    m = _SPAN_PATTERN.fullmatch(text)
+    if not m:
+        return text
+    return _(_SPAN).format(**{k: _field_text(k, v) for k, v in m.groupdict().items()})
+
+
+def reason_text(reason: str | None) -> str:
+    """A plan's reason (``Job.period_reason``, ``Job.reason``, the run's period reason) in the
+    run's language: unchanged in English, and when it is none of :data:`REASONS`.
+
+    >>> reason_text("last complete quarter with data in orders (data to 2026-10-09)")
+    'last complete quarter with data in orders (data to 2026-10-09)'
+    """
+    if not reason or language() == DEFAULT_LANGUAGE:
+        return reason or ""
+    for template, pattern in _REASON_PATTERNS:
+        m = pattern.fullmatch(reason)
+        if m:
+            fields = {k: _field_text(k, v) for k, v in m.groupdict().items()}
+            return _(template).format(**fields)
+    return reason
 
 
 def _read_params(params_kv, params_file) -> dict:

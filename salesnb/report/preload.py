@@ -24,6 +24,7 @@ PRELOAD = (
     "scipy.stats",
     # the statsmodels parts the studies use (statsmodels.api would import every model family)
     "statsmodels.stats.proportion",
+    "statsmodels.genmod.families",  # the deals study's win model (its likelihood, by hand)
     "statsmodels.stats.power",
     "statsmodels.stats.oneway",
     "statsmodels.stats.contingency_tables",

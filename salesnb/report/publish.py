@@ -5,8 +5,10 @@ actions across all studies, ranked (:func:`salesnb.report.actions.rank_actions`)
 its study, the people and accounts it names, the amount at stake and a link to the evidence;
 then the alerts that fired; then each study's headline figures with business names and the
 change since the last period (:mod:`salesnb.report.headlines`); then the files. Every word
-the page shows is in :data:`TEXT` (and the figure names in the headline registry), ready
-for a translation catalog; the template holds none.
+the page shows is in :data:`TEXT` (and the figure names in the headline registry), marked
+for the translation catalogs and shown in the run's language (:func:`salesnb.i18n._`); the
+template holds none. In Chinese the periods, days, study titles, reasons and alert messages
+are written in Chinese too; ``manifest.json`` and ``alerts.json`` keep them in English.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from salesnb.alerts import message_text
 from salesnb.fileio import atomic_write_text
 from salesnb.formatting import MISSING, headline, short_money
+from salesnb.i18n import DEFAULT_LANGUAGE, N_, _, date_label, language, period_label
 from salesnb.report import headlines
 from salesnb.report.actions import named_file, rank_actions, what_to_do_anchor
 from salesnb.report.export import strip_network_refs
 from salesnb.report.kernels import _pid_alive
+from salesnb.report.plan import reason_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -83,73 +88,91 @@ def publish(staging: Path, final: Path) -> None:
 
 # Every word of the index page, in one place (``{name}`` fields are filled by the page).
 TEXT = {
-    "title": "Sales report {period}",
-    "period_line": "{start} to {end} (exclusive)",
-    "filters": "Filters: region {region}, team {team}, channel {channel}",
-    "all": "all",
-    "as_of": "as of {day}",
-    "currency": "amounts in {currency}",
-    "parameters": "parameters:",
-    "actions": "What to do first",
-    "actions_intro": (
+    "title": N_("Sales report {period}"),
+    "period_line": N_("{start} to {end} (exclusive)"),
+    "period_line_why": N_("{start} to {end} (exclusive) ({reason})"),
+    "filters": N_("Filters: region {region}, team {team}, channel {channel}"),
+    "all": N_("all"),
+    "as_of": N_("as of {day}"),
+    "currency": N_("amounts in {currency}"),
+    "parameters": N_("parameters:"),
+    "actions": N_("What to do first"),
+    "actions_intro": N_(
         "The actions of every study, largest amount at stake first, then those of the "
         "studies whose alerts fired. Each is also a row of {file}, for task import."
     ),
-    "no_actions": "No study proposed an action for this period.",
-    "more_actions": "{n} more actions",
+    "no_actions": N_("No study proposed an action for this period."),
+    "more_actions": N_("{n} more actions"),
     "col_rank": "#",
-    "col_action": "Action",
-    "col_people": "People and accounts",
-    "col_amount": "At stake",
-    "col_owner": "Owner",
-    "col_due": "Due",
-    "col_source": "From",
-    "evidence_section": "the evidence",
-    "alerted": "alert",
-    "alerts": "Alerts ({n} fired)",
-    "no_alerts_fired": "No alert fired.",
-    "no_alert_rules": "No alert rules.",
-    "not_run": "the study has no figures in this run",
-    "no_such_figure": "the study did not give this figure",
-    "not_comparable": "not comparable",
-    "other_rules": "{n} other rules (not fired or not evaluated)",
-    "col_status": "Status",
-    "col_alert": "Alert",
-    "col_value": "Value",
-    "col_threshold": "Threshold",
-    "col_study": "Study",
-    "studies": "Studies",
-    "col_time": "Time",
-    "col_figures": "Headline figures",
-    "col_change": "Change",
-    "col_files": "Files",
-    "seconds": "{s} s",
-    "period_of": "period {period}: {reason}",
-    "no_figures": "No headline figure for this period.",
-    "no_comparison": "no earlier figure to compare with",
-    "more_figures": "… {n} more in",
-    "sections_skipped": "Sections skipped: {sections}",
-    "files": "Files written by the studies",
-    "file_workbook": "(every table, one sheet each)",
-    "file_actions": "(the actions, for task import)",
-    "run": "About this run",
-    "run_source": "Source",
-    "run_fingerprint": "Data fingerprint",
+    "col_action": N_("Action"),
+    "col_people": N_("People and accounts"),
+    "col_amount": N_("At stake"),
+    "col_owner": N_("Owner"),
+    "col_due": N_("Due"),
+    "col_source": N_("From"),
+    "evidence_section": N_("the evidence"),
+    "alerted": N_("alert"),
+    "alerts": N_("Alerts ({n} fired)"),
+    "no_alerts_fired": N_("No alert fired."),
+    "no_alert_rules": N_("No alert rules."),
+    "not_run": N_("the study has no figures in this run"),
+    "no_such_figure": N_("the study did not give this figure"),
+    "not_comparable": N_("not comparable"),
+    "other_rules": N_("{n} other rules (not fired or not evaluated)"),
+    "col_status": N_("Status"),
+    "col_alert": N_("Alert"),
+    "col_value": N_("Value"),
+    "col_threshold": N_("Threshold"),
+    "col_study": N_("Study"),
+    "studies": N_("Studies"),
+    "col_time": N_("Time"),
+    "col_figures": N_("Headline figures"),
+    "col_change": N_("Change"),
+    "col_files": N_("Files"),
+    "seconds": N_("{s} s"),
+    "period_of": N_("period {period}: {reason}"),
+    "no_figures": N_("No headline figure for this period."),
+    "no_comparison": N_("no earlier figure to compare with"),
+    "more_figures": N_("… {n} more in"),
+    "sections_skipped": N_("Sections skipped: {sections}"),
+    "files": N_("Files written by the studies"),
+    "file_workbook": N_("(every table, one sheet each)"),
+    "file_actions": N_("(the actions, for task import)"),
+    "run": N_("About this run"),
+    "run_source": N_("Source"),
+    "run_fingerprint": N_("Data fingerprint"),
     "run_version": "salesnb",
-    "run_time": "Run",
-    "run_duration": "{started}, {seconds} s on {workers} worker(s)",
-    "run_files": "Raw figures and run log",
+    "run_time": N_("Run"),
+    "run_duration": N_("{started}, {seconds} s on {workers} worker(s)"),
+    "run_files": N_("Raw figures and run log"),
     "status": {
-        "ok": "ok",
-        "failed": "failed",
-        "skipped": "skipped",
-        "alert": "fired",
-        "not evaluated": "not evaluated",
+        "ok": N_("ok"),
+        "failed": N_("failed"),
+        "skipped": N_("skipped"),
+        "alert": N_("fired"),
+        "not evaluated": N_("not evaluated"),
     },
-    "file_kind": {"html": "page", "json": "figures", "notebook": "notebook"},
+    "file_kind": {"html": N_("page"), "json": N_("figures"), "notebook": N_("notebook")},
 }
 TOP_ACTIONS = 10  # shown in full; the rest wait in a collapsed list
 RAW_FIGURES = 8  # figures shown for a study the headline registry does not know
+
+
+def _translated(text):
+    """:data:`TEXT` (or one of its values) in the run's language."""
+    if isinstance(text, dict):
+        return {k: _translated(v) for k, v in text.items()}
+    return _(text)
+
+
+def _day(day) -> str:
+    """A day of the page's prose: as given (ISO) in English, ``2026年9月30日`` in Chinese."""
+    if not day or language() == DEFAULT_LANGUAGE:
+        return day
+    try:
+        return date_label(day)
+    except ValueError:
+        return day
 
 
 def _action_rows(actions, manifest: dict, alerts: list[dict], folder: Path) -> list[dict]:
@@ -174,7 +197,7 @@ def _action_rows(actions, manifest: dict, alerts: list[dict], folder: Path) -> l
             {
                 "rank": i,
                 "action": a["action"],
-                "study": s["title"],
+                "study": _(s["title"]),
                 "study_href": page,
                 "alerted": a["study"] in fired,
                 "people": people if isinstance(people, str) and people else MISSING,
@@ -182,7 +205,7 @@ def _action_rows(actions, manifest: dict, alerts: list[dict], folder: Path) -> l
                 "owner": a["owner"] if isinstance(a["owner"], str) else MISSING,
                 "due": a["due"] if isinstance(a["due"], str) else MISSING,
                 "evidence_href": evidence or section,
-                "evidence": evidence or TEXT["evidence_section"],
+                "evidence": evidence or _(TEXT["evidence_section"]),
             }
         )
     return rows
@@ -202,9 +225,9 @@ def _alert_rows(alerts: list[dict], manifest: dict) -> list[dict]:
         rows.append(
             {
                 "status": a["status"],
-                "message": a["message"],
+                "message": message_text(a),
                 "rule": f"{a['study']}.{a['key']} {a['op']} {a['value']}",
-                "study": s["title"],
+                "study": _(s["title"]),
                 "study_href": s["files"].get("html"),
                 "value": text(a["actual"]) if a.get("actual") is not None else MISSING,
                 "reason": _not_evaluated(a, s) if a["status"] == "not evaluated" else None,
@@ -218,10 +241,10 @@ def _alert_rows(alerts: list[dict], manifest: dict) -> list[dict]:
 def _not_evaluated(alert: dict, study: dict) -> str:
     """Why a rule was not evaluated, in words (the rule's raw reason stays in alerts.json)."""
     if study.get("status") != "ok":
-        return TEXT["not_run"]
+        return _(TEXT["not_run"])
     if alert.get("actual") is None:
-        return TEXT["no_such_figure"]
-    return TEXT["not_comparable"]
+        return _(TEXT["no_such_figure"])
+    return _(TEXT["not_comparable"])
 
 
 def _study_rows(manifest: dict, reports: Path | None) -> list[dict]:
@@ -264,7 +287,13 @@ def write_index(
     alert_rows = _alert_rows(alerts, manifest)
     page = env.get_template("index.html.j2").render(
         m=manifest,
-        t=TEXT,
+        t=_translated(TEXT),
+        lang="zh" if language() == "zh-CN" else "en",
+        period=period_label(manifest["period"]),
+        day=_day,
+        title=_,
+        reason=reason_text,
+        period_label=period_label,
         actions=ranked[:TOP_ACTIONS],
         more_actions=ranked[TOP_ACTIONS:],
         fired=[a for a in alert_rows if a["status"] == "alert"],

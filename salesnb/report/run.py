@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from salesnb import __version__, config
-from salesnb.alerts import evaluate_alerts, load_alert_rules
+from salesnb.alerts import evaluate_alerts, load_alert_rules, message_text
 from salesnb.errors import ParameterError
+from salesnb.i18n import _, period_label
 from salesnb.model.periods import fiscal_year_start
 from salesnb.report.actions import collect_actions, top_actions, write_actions
 from salesnb.report.execute import (
@@ -241,12 +242,26 @@ def _print_outcome(plan, fired: list, failed: list, final: Path, stream) -> None
     """The run's last lines: each fired alert, then one summary line."""
     for a in fired:
         print(
-            f"alert {a['study']}.{a['key']}={a['actual']} ({a['op']} {a['value']}): {a['message']}",
+            _("alert {rule}={actual} ({op} {value}): {message}").format(
+                rule=f"{a['study']}.{a['key']}",
+                actual=a["actual"],
+                op=a["op"],
+                value=a["value"],
+                message=message_text(a),
+            ),
             file=stream,
         )
+    summary = _(
+        "report {period}: {ok} ok, {failed} failed, {skipped} skipped, {alerts} alert(s) -> {index}"
+    )
     print(
-        f"report {plan.period.label}: {sum(j.status == 'ok' for j in plan.jobs)} ok, "
-        f"{len(failed)} failed, {sum(j.status == 'skipped' for j in plan.jobs)} skipped, "
-        f"{len(fired)} alert(s) -> {final / 'index.html'}",
+        summary.format(
+            period=period_label(plan.period.label),
+            ok=sum(j.status == "ok" for j in plan.jobs),
+            failed=len(failed),
+            skipped=sum(j.status == "skipped" for j in plan.jobs),
+            alerts=len(fired),
+            index=final / "index.html",
+        ),
         file=stream,
     )

@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from salesnb.fileio import atomic_replace
+from salesnb.i18n import _
 
 WORKBOOK_NAME = "tables.xlsx"
 MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows, less the header
@@ -198,7 +199,8 @@ def write_workbook(folder: Path, name: str = WORKBOOK_NAME) -> Path | None:
             try:
                 table = _read(csv)
             except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-                ws.write_string(0, 0, f"{csv.name} could not be read: {exc}")
+                why = _("{file} could not be read: {error}").format(file=csv.name, error=exc)
+                ws.write_string(0, 0, why)
                 continue
             _write_sheet(wb, ws, table, header_fmt)
         wb.close()
