@@ -55,6 +55,7 @@ import pandas as pd
 from scipy import stats
 
 from salesnb.errors import FitError
+from salesnb.i18n import N_, _, date_label, language
 
 SEASON = 12
 MIN_MONTHS = 3  # fewest complete months a model is fitted on (below: the naive baseline)
@@ -65,16 +66,16 @@ DEFAULT_MODELS = ("snaive", "ets", "theta", "sarima", "combo")
 SHORT_MODELS = ("mean", "drift", "ses", "combo_ns")  # under a year of history: no season
 SHORT_MIN_SIGMA = 0.15  # no forecast from under a year is known to within 15 %
 MODEL_LABELS = {
-    "snaive": "Seasonal naive",
-    "ets": "Exponential smoothing (ETS)",
-    "theta": "Theta",
-    "sarima": "SARIMA (airline, log)",
-    "combo": "Combination (mean of ETS, Theta, SARIMA)",
-    "mean": "Mean of the available months",
-    "drift": "Drift (last month + average monthly change)",
-    "ses": "ETS without trend or season",
-    "combo_ns": "Combination (mean of the mean, drift and ETS without season)",
-    "naive": "Naive run rate (revenue per day observed x days in the period)",
+    "snaive": N_("Seasonal naive"),
+    "ets": N_("Exponential smoothing (ETS)"),
+    "theta": N_("Theta"),
+    "sarima": N_("SARIMA (airline, log)"),
+    "combo": N_("Combination (mean of ETS, Theta, SARIMA)"),
+    "mean": N_("Mean of the available months"),
+    "drift": N_("Drift (last month + average monthly change)"),
+    "ses": N_("ETS without trend or season"),
+    "combo_ns": N_("Combination (mean of the mean, drift and ETS without season)"),
+    "naive": N_("Naive run rate (revenue per day observed x days in the period)"),
 }
 
 
@@ -544,8 +545,8 @@ class BaselineForecast:
         if self.has_interval:
             return None
         if self.method == "naive":
-            return "a naive run rate from under three months of history has no measured error"
-        return (
+            return _("a naive run rate from under three months of history has no measured error")
+        return _(
             "the baseline forecast is not positive (the history ends in months at zero or "
             "below: returns as large as sales)"
         )
@@ -695,13 +696,18 @@ def backtest_note(fc: BaselineForecast | None) -> str | None:
     if fc is not None and len(fc.backtest):
         return None
     if fc is None or fc.method == "naive":
-        return "**No backtest**: no fitted model to test (see the baseline above)."
+        return _("**No backtest**: no fitted model to test (see the baseline above).")
     need = SEASON + 3 if fc.method == "models" else MIN_MONTHS
-    return (
-        f"**No backtest**: {len(fc.history)} months of history; a rolling origin needs the "
-        f"{len(fc.monthly)}-month horizon plus {need} months to train on. More history before "
-        f"the period would fill it."
-    )
+    return _(
+        "**No backtest**: {n} months of history; a rolling origin needs the {h}-month horizon "
+        "plus {need} months to train on. More history before the period would fill it."
+    ).format(n=len(fc.history), h=len(fc.monthly), need=need)
+
+
+def _day(d) -> str:
+    """A day in prose: ``2026-09-30`` in English, ``2026年9月30日`` in Chinese."""
+    day = pd.Timestamp(d).date()
+    return str(day) if language() == "en" else date_label(day)
 
 
 def baseline_or_note(
@@ -732,28 +738,28 @@ def baseline_or_note(
     hist = history[history.index < start]
     n = len(hist)
     if n == 0:
-        return None, (
-            f"**No baseline forecast**: no complete month of revenue before {start.date()}. "
-            f"Orders from the months before the period would fill this "
-            f"({MIN_MONTHS} for a fitted model, {SEASON} for seasonality)."
-        )
+        return None, _(
+            "**No baseline forecast**: no complete month of revenue before {day}. Orders from "
+            "the months before the period would fill this ({fitted} for a fitted model, "
+            "{season} for seasonality)."
+        ).format(day=_day(start), fitted=MIN_MONTHS, season=SEASON)
     if n < MIN_MONTHS:
         days = history_days(history, start, first_day)
         fc = naive_forecast(history, start, end, first_day, level)
-        return fc, (
-            f"**Naive baseline, not a fitted model**: only {days} day(s) of revenue before "
-            f"{start.date()}, so the baseline is their run rate scaled to the days of the period, "
-            f"without an interval or odds. {MIN_MONTHS} complete months before the period would "
-            f"allow fitted models; {SEASON}, seasonality."
-        )
+        return fc, _(
+            "**Naive baseline, not a fitted model**: only {days} day(s) of revenue before {day}, "
+            "so the baseline is their run rate scaled to the days of the period, without an "
+            "interval or odds. {fitted} complete months before the period would allow fitted "
+            "models; {season}, seasonality."
+        ).format(days=days, day=_day(start), fitted=MIN_MONTHS, season=SEASON)
     fc = baseline_forecast(history, start, end, level=level, origins=origins, seed=seed)
     if n < SEASON:
-        return fc, (
-            f"**No seasonality**: {n} months of history before {start.date()}, under the "
-            f"{SEASON} needed to tell a seasonal month from a trend, so the baseline uses "
-            f"non-seasonal models (mean of the months, drift, ETS without season). A full year "
-            f"of orders would add the season."
-        )
+        return fc, _(
+            "**No seasonality**: {n} months of history before {day}, under the {season} needed "
+            "to tell a seasonal month from a trend, so the baseline uses non-seasonal models "
+            "(mean of the months, drift, ETS without season). A full year of orders would add "
+            "the season."
+        ).format(n=n, day=_day(start), season=SEASON)
     return fc, None
 
 

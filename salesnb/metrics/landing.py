@@ -68,6 +68,7 @@ from scipy import stats
 
 from salesnb.errors import FitError
 from salesnb.formatting import change, percent, short_money
+from salesnb.i18n import N_, _, date_label, language, period_label
 from salesnb.metrics import deals as dm
 from salesnb.metrics import forecast as fcm
 from salesnb.metrics.targets import seasonality
@@ -75,22 +76,28 @@ from salesnb.model.periods import Period, parse_period, quarter_of
 
 METHODS = ("run_rate", "pipeline", "statistical")
 METHOD_LABELS = {
-    "run_rate": "Run rate with seasonality",
-    "pipeline": "Open pipeline x win probability",
-    "statistical": "Statistical forecast of the remaining months",
+    "run_rate": N_("Run rate with seasonality"),
+    "pipeline": N_("Open pipeline x win probability"),
+    "statistical": N_("Statistical forecast of the remaining months"),
 }
-METHOD_SHORT = {"run_rate": "Run rate", "pipeline": "Pipeline", "statistical": "Statistical"}
+METHOD_SHORT = {
+    "run_rate": N_("Run rate"),
+    "pipeline": N_("Pipeline"),
+    "statistical": N_("Statistical"),
+}
 RULE_SHORT = {
-    "equal": "mean of the methods",
-    "best": "best method",
-    "inverse_error": "inverse-error weights",
+    "equal": N_("mean of the methods"),
+    "best": N_("best method"),
+    "inverse_error": N_("inverse-error weights"),
 }
 RULES = ("equal", "best", "inverse_error")
 RULE_LABELS = {
-    "equal": "the mean of the methods",
-    "best": "the method with the lowest backtest error at that point of the period",
-    "inverse_error": "inverse-error weights (1 / mean squared backtest error at that point)",
+    "equal": N_("the mean of the methods"),
+    "best": N_("the method with the lowest backtest error at that point of the period"),
+    "inverse_error": N_("inverse-error weights (1 / mean squared backtest error at that point)"),
 }
+# what a landing is measured against (:func:`landing_target`), named in sentences and charts
+TARGET_BASES = (N_("quota"), N_("proposed target"), N_("target"))
 CHECKPOINT_DAYS = (15, 45, 75)  # days into the quarter the backtest forecasts from
 BACKTEST_QUARTERS = 8
 QUARTER_DAYS = 91
@@ -104,6 +111,12 @@ MAX_TRAIN_ROWS = 2000  # snapshot rows a win model is fitted on (whole deals dra
 DEFAULT_SIGMA = 0.15  # no backtest: the forecast module's wide, honest default
 MIN_SIGMA = 0.02
 MIN_SIGMA_POINTS = 3
+
+
+def _day(d) -> str:
+    """A day in prose: ``2026-09-30`` in English, ``2026年9月30日`` in Chinese."""
+    day = pd.Timestamp(d).date()
+    return str(day) if language() == "en" else date_label(day)
 
 
 def _ts(d) -> pd.Timestamp:
@@ -203,7 +216,7 @@ def statistical_months(monthly: pd.Series, start, end, first_day=None) -> tuple:
     hist = monthly[monthly.index < s]
     months = pd.date_range(s, e - pd.offsets.MonthBegin(1), freq="MS")
     if hist.empty:
-        return None, f"no complete month of revenue before {s.date()}"
+        return None, _("no complete month of revenue before {day}").format(day=_day(s))
     try:
         if len(hist) < fcm.MIN_MONTHS:
             out, how = fcm.naive_forecast(hist, s, e, first_day).monthly["naive"], "naive"
@@ -212,9 +225,9 @@ def statistical_months(monthly: pd.Series, start, end, first_day=None) -> tuple:
             h = len(pd.date_range(hist.index[-1] + pd.offsets.MonthBegin(1), months[-1], freq="MS"))
             out = fcm.forecast_models(hist, h, (how,))[how]
     except (FitError, ValueError, np.linalg.LinAlgError) as exc:
-        return None, f"the models could not be fitted ({exc})"
+        return None, _("the models could not be fitted ({error})").format(error=exc)
     out = out.reindex(months)
-    return (out, how) if out.notna().all() else (None, "the forecast does not reach the period")
+    return (out, how) if out.notna().all() else (None, _("the forecast does not reach the period"))
 
 
 def revenue_per_won(daily: pd.Series, deals: pd.DataFrame, day, days: int = YEAR_DAYS) -> float:
@@ -320,13 +333,17 @@ def win_basis(
     if gap is None:
         try:
             model = dm.fit_win_model(sample_deals(train, MAX_TRAIN_ROWS), WIN_PENALTY)
-            n = f"{model.deals:,} deals closed before {_ts(start).date()}"
-            return WinBasis(model, default, remaining, f"the win model (trained on {n})")
+            why = _("the win model (trained on {n} deals closed before {day})").format(
+                n=f"{model.deals:,}", day=_day(start)
+            )
+            return WinBasis(model, default, remaining, why)
         except (np.linalg.LinAlgError, ValueError) as exc:
-            gap = f"the model could not be fitted ({exc})"
+            gap = _("the model could not be fitted ({error})").format(error=exc)
     if _finite(default):
-        return WinBasis(None, default, remaining, f"the company's win rate ({gap})")
-    return WinBasis(None, default, remaining, f"nothing ({gap})")
+        return WinBasis(
+            None, default, remaining, _("the company's win rate ({why})").format(why=gap)
+        )
+    return WinBasis(None, default, remaining, _("nothing ({why})").format(why=gap))
 
 
 # --------------------------------------------------------------------------- one period
@@ -649,10 +666,10 @@ class Combination:
         errs = _errors(bt).assign(combined=bt["error_pct"]).abs()
         by = errs.groupby(bt["checkpoint"]).mean()
         by.loc["all"] = errs.mean()
-        by["points"] = list(bt.groupby("checkpoint").size()) + [len(bt)]
-        by.index = [f"day {c}" if c != "all" else "all points" for c in by.index]
-        short = {m: METHOD_SHORT[m] for m in METHODS} | {"combined": "Combined"}
-        return by.rename(columns=short).rename_axis("as of").reset_index()
+        by[_("points")] = list(bt.groupby("checkpoint").size()) + [len(bt)]
+        by.index = [_("day {n}").format(n=c) if c != "all" else _("all points") for c in by.index]
+        short = {m: _(METHOD_SHORT[m]) for m in METHODS} | {"combined": _("Combined")}
+        return by.rename(columns=short).rename_axis(_("as of")).reset_index()
 
 
 def combine(bt: pd.DataFrame, checkpoints=CHECKPOINT_DAYS) -> Combination | None:
@@ -734,7 +751,7 @@ class Landing:
         """One row per method and the combination: ``method, remainder, landing, weight``."""
         rows = [
             dict(
-                method=METHOD_LABELS[m],
+                method=_(METHOD_LABELS[m]),
                 remainder=self.point[f"remainder_{m}"],
                 landing=self.period_to_date + self.point[f"remainder_{m}"],
                 weight=self.weights.get(m, 0.0),
@@ -742,7 +759,7 @@ class Landing:
             for m in METHODS
         ]
         rows.append(
-            dict(method="Combined", remainder=self.remainder, landing=self.total, weight=1.0)
+            dict(method=_("Combined"), remainder=self.remainder, landing=self.total, weight=1.0)
         )
         return pd.DataFrame(rows)
 
@@ -897,23 +914,47 @@ def _method_notes(inputs: LandingInputs, bt: pd.DataFrame, landing: Landing | No
     notes = []
     if inputs.deals is None:
         notes.append(
-            "the open pipeline method needs the opportunities table, not in this warehouse"
+            _("the open pipeline method needs the opportunities table, not in this warehouse")
         )
     elif landing is not None and not _finite(landing.point["remainder_pipeline"]):
         notes.append(
-            "the open pipeline method is not computable: no deal was won in the last year to "
-            "turn won amounts into order revenue, or no deal had closed to give a win probability"
+            _(
+                "the open pipeline method is not computable: no deal was won in the last year to "
+                "turn won amounts into order revenue, or no deal had closed to give a win "
+                "probability"
+            )
         )
     if landing is not None and landing.point.get("statistical_note"):
         notes.append(
-            f"the statistical forecast is not computable: {landing.point['statistical_note']}"
+            _("the statistical forecast is not computable: {why}").format(
+                why=landing.point["statistical_note"]
+            )
         )
     return notes
 
 
 # --------------------------------------------------------------------------- words
 def _money(x, currency: str) -> str:
-    return short_money(x, currency, missing="not computable")
+    return short_money(x, currency, missing=_("not computable"))
+
+
+def _comma() -> str:
+    return ", " if language() == "en" else "、"
+
+
+def _semicolon() -> str:
+    return "; " if language() == "en" else "；"
+
+
+def _stop() -> str:
+    return "." if language() == "en" else "。"
+
+
+def _sentence(note: str) -> str:
+    """A note as a sentence: its first letter capitalised, a full stop (。 in Chinese)."""
+    if language() == "en":
+        return f"{note[0].upper()}{note[1:]}."
+    return f"{note}。"
 
 
 def landing_markdown(
@@ -923,29 +964,55 @@ def landing_markdown(
     for the period (:func:`landing_target`), the gap to it and the chance of reaching it."""
     if study.landing is None:
         if study.running:
-            return f"**No landing for {study.period}**: no method gives a remainder ({'; '.join(study.notes)})."
-        when = "has not started" if study.period.start > study.as_of.date() else "is not running"
-        return (
-            f"**No period running on {study.as_of.date()}**: the period planned, {study.period} "
-            f"({study.period.start} – {study.period.last_day}), {when} then, so there is no "
-            "landing to forecast. Below: how accurate the landing forecast has been, for when "
-            "one runs."
+            return _("**No landing for {period}**: no method gives a remainder ({why}).").format(
+                period=period_label(str(study.period)), why=_semicolon().join(study.notes)
+            )
+        text = (
+            _(
+                "**No period running on {day}**: the period planned, {period} ({start} – {end}), "
+                "has not started then, so there is no landing to forecast. Below: how accurate "
+                "the landing forecast has been, for when one runs."
+            )
+            if study.period.start > study.as_of.date()
+            else _(
+                "**No period running on {day}**: the period planned, {period} ({start} – {end}), "
+                "is not running then, so there is no landing to forecast. Below: how accurate "
+                "the landing forecast has been, for when one runs."
+            )
+        )
+        return text.format(
+            day=_day(study.as_of),
+            period=period_label(str(study.period)),
+            start=_day(study.period.start),
+            end=_day(study.period.last_day),
         )
     ld = study.landing
     p = ld.point
     out = [
-        f"**{study.period} lands at {_money(ld.total, currency)}** "
-        f"({ld.level:.0%} interval {_money(ld.low, currency)} – {_money(ld.high, currency)}): "
-        f"{_money(ld.period_to_date, currency)} to date (day {p['day_of_period']} of "
-        f"{study.period.days}, as of {study.as_of.date()}) plus an expected "
-        f"{_money(ld.remainder, currency)} in the {p['days_left']} days left."
+        _(
+            "**{period} lands at {total}** ({level} interval {low} – {high}): {to_date} to date "
+            "(day {day} of {days}, as of {as_of}) plus an expected {remainder} in the "
+            "{days_left} days left."
+        ).format(
+            period=period_label(str(study.period)),
+            total=_money(ld.total, currency),
+            level=f"{ld.level:.0%}",
+            low=_money(ld.low, currency),
+            high=_money(ld.high, currency),
+            to_date=_money(ld.period_to_date, currency),
+            day=p["day_of_period"],
+            days=study.period.days,
+            as_of=_day(study.as_of),
+            remainder=_money(ld.remainder, currency),
+            days_left=p["days_left"],
+        )
         + _gap_sentence(ld, target, target_basis, currency),
         _combination_sentence(ld, study.combination is not None),
     ]
     if p.get("win_basis") and _finite(p["remainder_pipeline"]):
-        out[-1] += f"; win probabilities from {p['win_basis']}"
-    out[-1] += "."
-    out += [f"- {n[0].upper()}{n[1:]}." for n in study.notes]
+        out[-1] += _("; win probabilities from {basis}").format(basis=p["win_basis"])
+    out[-1] += _stop()
+    out += [f"- {_sentence(n)}" for n in study.notes]
     return "\n\n".join(out)
 
 
@@ -953,18 +1020,22 @@ def _combination_sentence(ld: Landing, backtested: bool) -> str:
     """Which methods the landing rests on, and why."""
     used = {m: w for m, w in ld.weights.items() if w > 0}
     if not backtested:
-        return "Combination: the mean of the methods (no backtest to choose a rule from)"
-    why = "the combination rule the backtest below chose"
+        return _("Combination: the mean of the methods (no backtest to choose a rule from)")
+    why = _("the combination rule the backtest below chose")
     if len(used) == 1:
         (m,) = used
         what = (
-            "the best method at this point of the period"
+            _("the best method at this point of the period")
             if ld.rule == "best"
-            else "the only method"
+            else _("the only method")
         )
-        return f"Combination: the {METHOD_LABELS[m].lower()} alone, {what} ({why})"
-    parts = ", ".join(f"{METHOD_SHORT[m].lower()} {w:.0%}" for m, w in used.items())
-    return f"Combination: the {RULE_SHORT[ld.rule]} — {parts} ({why})"
+        return _("Combination: the {method} alone, {what} ({why})").format(
+            method=_(METHOD_LABELS[m]).lower(), what=what, why=why
+        )
+    parts = _comma().join(f"{_(METHOD_SHORT[m]).lower()} {w:.0%}" for m, w in used.items())
+    return _("Combination: the {rule} — {parts} ({why})").format(
+        rule=_(RULE_SHORT[ld.rule]), parts=parts, why=why
+    )
 
 
 def _chance(p: float) -> str:
@@ -974,9 +1045,9 @@ def _chance(p: float) -> str:
     ('under 1%', '40%', 'over 99%')
     """
     if p < 0.005:
-        return "under 1%"
+        return _("under 1%")
     if p > 0.995:
-        return "over 99%"
+        return _("over 99%")
     return percent(p, decimals=0)
 
 
@@ -984,10 +1055,18 @@ def _gap_sentence(ld: Landing, target, basis: str, currency: str) -> str:
     if not (_finite(target) and target > 0):
         return ""
     gap = ld.total - float(target)
-    return (
-        f" That is {_money(abs(gap), currency)} {'short of' if gap < 0 else 'above'} the "
-        f"{basis} of {_money(target, currency)}; the chance of reaching it is "
-        f"{_chance(ld.prob_at_least(float(target)))}."
+    text = (
+        _(" That is {gap} short of the {basis} of {target}; the chance of reaching it is {chance}.")
+        if gap < 0
+        else _(
+            " That is {gap} above the {basis} of {target}; the chance of reaching it is {chance}."
+        )
+    )
+    return text.format(
+        gap=_money(abs(gap), currency),
+        basis=_(basis),
+        target=_money(target, currency),
+        chance=_chance(ld.prob_at_least(float(target))),
     )
 
 
@@ -995,21 +1074,28 @@ def backtest_markdown(study: LandingStudy) -> str:
     """What the backtest measured and which rule it chose (or why there is none)."""
     c = study.combination
     if c is None:
-        return (
-            f"**No landing backtest**: no quarter complete by {study.as_of.date()} is covered by "
-            "the data from its first day. A full quarter of orders (and its predecessors for the "
-            "models) would fill it; meanwhile the landing is the mean of the methods with a "
-            f"±{DEFAULT_SIGMA:.0%} spread."
-        )
-    others = ", ".join(
-        f"{RULE_SHORT[r]} {percent(v)}" for r, v in c.rule_mape.items() if r != c.rule
+        return _(
+            "**No landing backtest**: no quarter complete by {day} is covered by the data from "
+            "its first day. A full quarter of orders (and its predecessors for the models) would "
+            "fill it; meanwhile the landing is the mean of the methods with a ±{sigma} spread."
+        ).format(day=_day(study.as_of), sigma=f"{DEFAULT_SIGMA:.0%}")
+    others = _comma().join(
+        f"{_(RULE_SHORT[r])} {percent(v)}" for r, v in c.rule_mape.items() if r != c.rule
     )
-    return (
-        f"Backtest over {len(study.quarters)} quarter(s) ({study.quarters[0]} – "
-        f"{study.quarters[-1]}), as of day {', '.join(str(x) for x in c.checkpoints)}: "
-        f"**landing error {percent(c.mape)}** (mean absolute, {len(c.backtest)} points), each "
-        f"point combined with weights from the other quarters only. The combination rule is "
-        f"**{c.label}**, the lowest error of the three rules tried ({others})."
+    return _(
+        "Backtest over {n} quarter(s) ({first} – {last}), as of day {days}: **landing error "
+        "{mape}** (mean absolute, {points} points), each point combined with weights from the "
+        "other quarters only. The combination rule is **{rule}**, the lowest error of the three "
+        "rules tried ({others})."
+    ).format(
+        n=len(study.quarters),
+        first=period_label(str(study.quarters[0])),
+        last=period_label(str(study.quarters[-1])),
+        days=_comma().join(str(x) for x in c.checkpoints),
+        mape=percent(c.mape),
+        points=len(c.backtest),
+        rule=_(c.label),
+        others=others,
     )
 
 
@@ -1017,8 +1103,8 @@ def backtest_pivot(combo: Combination) -> pd.DataFrame:
     """Combined landing error per quarter (rows) and checkpoint day (columns)."""
     bt = combo.backtest
     pv = bt.pivot(index="quarter", columns="checkpoint", values="error_pct")
-    pv.columns = [f"day {c}" for c in pv.columns]
-    return pv.reset_index()
+    pv.columns = [_("day {n}").format(n=c) for c in pv.columns]
+    return pv.reset_index().rename(columns={"quarter": _("quarter")})
 
 
 def landing_target(quota: float | None = None, proposed: float | None = None) -> tuple:
@@ -1079,22 +1165,35 @@ def landing_actions(figures: dict, currency: str = "USD") -> list[str]:
     if "landing_forecast" not in figures:
         return []
     f = figures
-    head = (
-        f"- **{f['landing_period']} is landing at {_money(f['landing_forecast'], currency)}** "
-        f"({_money(f['landing_low'], currency)} – {_money(f['landing_high'], currency)})"
+    head = _("- **{period} is landing at {total}** ({low} – {high})").format(
+        period=period_label(str(f["landing_period"])),
+        total=_money(f["landing_forecast"], currency),
+        low=_money(f["landing_low"], currency),
+        high=_money(f["landing_high"], currency),
     )
     if "gap_to_target" not in f:
-        return [head + "; no target to compare it with."]
+        return [head + _("; no target to compare it with.")]
     gap, p = f["gap_to_target"], f["landing_prob_target"]
-    basis = f.get("landing_target_basis") or "target"
-    vs = f"{_money(abs(gap), currency)} {'short of' if gap < 0 else 'above'} its {basis}"
+    basis = _(f.get("landing_target_basis") or "target")
     if gap < 0:
         return [
-            f"{head}, {vs} ({change(gap / f['landing_target'])}; {_chance(p)} chance of reaching it). "
-            "Close the gap with the deals expected to close soonest, or reset expectations now "
-            "rather than at quarter end."
+            _(
+                "{head}, {gap} short of its {basis} ({change}; {chance} chance of reaching it). "
+                "Close the gap with the deals expected to close soonest, or reset expectations "
+                "now rather than at quarter end."
+            ).format(
+                head=head,
+                gap=_money(abs(gap), currency),
+                basis=basis,
+                change=change(gap / f["landing_target"]),
+                chance=_chance(p),
+            )
         ]
-    return [f"{head}, {vs} ({_chance(p)} chance of reaching it): keep the pace."]
+    return [
+        _(
+            "{head}, {gap} above its {basis} ({chance} chance of reaching it): keep the pace."
+        ).format(head=head, gap=_money(abs(gap), currency), basis=basis, chance=_chance(p))
+    ]
 
 
 __all__ = [

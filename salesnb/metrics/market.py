@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.errors import FitError
+from salesnb.i18n import N_, _, date_label, language, period_label
 from salesnb.metrics import require_columns
 from salesnb.model.periods import parse_period
 
@@ -54,6 +55,28 @@ def period_coverage(period, first, last) -> float:
     return max((hi - lo).days, 0) / days if days > 0 else 0.0
 
 
+def _day(d) -> str:
+    """A day in prose: ``2026-09-30`` in English, ``2026年9月30日`` in Chinese."""
+    day = pd.Timestamp(d).date()
+    return str(day) if language() == "en" else date_label(day)
+
+
+def _comma() -> str:
+    return ", " if language() == "en" else "、"
+
+
+def _semicolon() -> str:
+    return "; " if language() == "en" else "；"
+
+
+# the quadrants of the growth-share view and the segment actions (values of the tables; shown
+# translated on the page)
+QUADRANTS = (N_("star"), N_("cash cow"), N_("question mark"), N_("dog"), N_("new"))
+ACTIONS = (N_("push"), N_("defend"), N_("maintain"))
+# what a prior period's coverage is measured on (:func:`prior_gap`), named in its sentence
+_WHAT = (N_("orders"),)
+
+
 def prior_gap(prior, span, what: str = "orders") -> str | None:
     """Why ``prior`` (the same period a year earlier) cannot be compared with, or None.
 
@@ -69,21 +92,65 @@ def prior_gap(prior, span, what: str = "orders") -> str | None:
     >>> prior_gap(parse_period("2025-Q3"), (date(2025, 8, 1), date(2026, 9, 30)))
     'Not compared with last year: 2025-Q3 (the same period a year earlier) is only 66% covered by orders, which start on 2025-08-01; a comparison needs orders from 2025-07-01.'
     """
+    name = _(what)
     if span is None:
-        return f"Not compared with last year: no dated {what}."
+        return _("Not compared with last year: no dated {what}.").format(what=name)
     first, last = (pd.Timestamp(d).date() for d in span)
     cover = period_coverage(prior, first, last)
     if cover >= 1.0:
         return None
-    need = f"a comparison needs {what} from {pd.Timestamp(prior.start).date()}"
+    need = _("a comparison needs {what} from {day}").format(what=name, day=_day(prior.start))
     if cover <= 0.0:
-        return (
-            f"Not compared with last year: {what} start on {first}, so {prior.label} (the same "
-            f"period a year earlier) has no data; {need}."
-        )
-    return (
-        f"Not compared with last year: {prior.label} (the same period a year earlier) is only "
-        f"{int(cover * 100)}% covered by {what}, which start on {first}; {need}."
+        return _(
+            "Not compared with last year: {what} start on {first}, so {prior} (the same period "
+            "a year earlier) has no data; {need}."
+        ).format(what=name, first=_day(first), prior=period_label(prior.label), need=need)
+    return _(
+        "Not compared with last year: {prior} (the same period a year earlier) is only "
+        "{cover}% covered by {what}, which start on {first}; {need}."
+    ).format(
+        prior=period_label(prior.label),
+        cover=int(cover * 100),
+        what=name,
+        first=_day(first),
+        need=need,
+    )
+
+
+def header_line(period, scope: str, source: str) -> str:
+    """The page's first line: the period, the scope (``Filters.describe()``) and the source.
+
+    >>> from salesnb.model.periods import parse_period
+    >>> header_line(parse_period("2026-Q3"), "region=EMEA", "demo.duckdb")
+    '**2026-Q3** · region=EMEA · source `demo.duckdb`'
+    """
+    from salesnb.metrics.targets import scope_text
+
+    return _("**{period}** · {scope} · source `{source}`").format(
+        period=period_label(str(period)), scope=scope_text(scope), source=source
+    )
+
+
+def elasticity_sentence(fit: dict, since) -> str:
+    """The price elasticity with its interval and what it rests on (markdown).
+
+    >>> elasticity_sentence({"elasticity": -1.5, "ci_low": -1.8, "ci_high": -1.2, "products": 1,
+    ...                      "lines": 1200}, "2023-10-01")
+    'Elasticity **-1.50** (95 % CI -1.80 .. -1.20), 1 product, 1,200 order lines since 2023-10-01.'
+    """
+    from salesnb.i18n import plural
+
+    n = fit["products"]
+    products = plural(n, "{n} product", "{n} products").format(n=n)
+    return _(
+        "Elasticity **{e}** (95 % CI {lo} .. {hi}), {products}, {lines} order lines since {day}."
+    ).format(
+        e=f"{fit['elasticity']:.2f}",
+        lo=f"{fit['ci_low']:.2f}",
+        hi=f"{fit['ci_high']:.2f}",
+        products=products,
+        lines=f"{fit['lines']:,}",
+        day=_day(since),
     )
 
 
@@ -104,7 +171,7 @@ def why_not_positive(total: float) -> str:
     >>> why_not_positive(-5.0), why_not_positive(0.0)
     ('returns above sales', 'no net sales')
     """
-    return "returns above sales" if total < 0 else "no net sales"
+    return _("returns above sales") if total < 0 else _("no net sales")
 
 
 def revenue_sentence(
@@ -115,10 +182,14 @@ def revenue_sentence(
     >>> revenue_sentence("2026-Q3", 1500.0, None, "EUR")
     'Net revenue 2026-Q3: **1,500.00 EUR**.'
     """
-    text = f"Net revenue {label}: **{total:,.2f} {currency}**"
+    label = period_label(label)
     if prior_total is None:
-        return text + "."
-    return text + f" (same period a year earlier: {prior_total:,.2f})."
+        return _("Net revenue {period}: **{total} {currency}**.").format(
+            period=label, total=f"{total:,.2f}", currency=currency
+        )
+    return _(
+        "Net revenue {period}: **{total} {currency}** (same period a year earlier: {prior})."
+    ).format(period=label, total=f"{total:,.2f}", currency=currency, prior=f"{prior_total:,.2f}")
 
 
 # --------------------------------------------------------------------------- market share
@@ -251,42 +322,59 @@ def share_figures(table: pd.DataFrame, period, prior, prior_note: str | None = N
     """
     figures, notes = {}, []
     now = market_share_in(table, period)
+    label, prior_label = period_label(period.label), period_label(prior.label)
     if not now["labels"]:
         notes.append(
-            f"Market share not computed: the market table and our orders cover no market period "
-            f"inside {period.label}; market sizes for {period.label} would fill it."
+            _(
+                "Market share not computed: the market table and our orders cover no market "
+                "period inside {period}; market sizes for {period} would fill it."
+            ).format(period=label)
         )
         return figures, notes
     if "market_share" not in now:
         why = (
-            f"our net revenue there is {now['revenue']:,.2f} ({why_not_positive(now['revenue'])})"
+            _("our net revenue there is {revenue} ({why})").format(
+                revenue=f"{now['revenue']:,.2f}", why=why_not_positive(now["revenue"])
+            )
             if now["revenue"] < 0
-            else "the market size is zero"
+            else _("the market size is zero")
         )
-        notes.append(f"Market share of {period.label} not computed: {why}.")
+        notes.append(
+            _("Market share of {period} not computed: {why}.").format(period=label, why=why)
+        )
         return figures, notes
     figures.update(market_size=now["market_size"], market_share=now["market_share"])
     if now["covered"] < 1:
         notes.append(
-            f"Market share of {period.label} is measured on {', '.join(now['labels'])} only "
-            f"({now['covered']:.0%} of the period): the market table has no size for the rest."
+            _(
+                "Market share of {period} is measured on {labels} only ({covered} of the "
+                "period): the market table has no size for the rest."
+            ).format(
+                period=label,
+                labels=_comma().join(period_label(x) for x in now["labels"]),
+                covered=f"{now['covered']:.0%}",
+            )
         )
     if prior_note:
         return figures, notes
     before = market_share_in(table, prior)
     if before["labels"] and before["covered"] >= 1 and "market_share" not in before:
-        notes.append(f"Market share change not computed: no share for {prior.label}.")
-    elif "market_share" not in before or before["covered"] < 1:
-        what = (
-            f"covers only {before['covered']:.0%} of {prior.label}"
-            if before["labels"]
-            else f"cover no market period inside {prior.label}"
-        )
-        subject = "the market table" if before["labels"] else "the market table and our orders"
         notes.append(
-            f"Market share change not computed: {subject} {what}; market sizes for "
-            f"{prior.label} would fill it."
+            _("Market share change not computed: no share for {period}.").format(period=prior_label)
         )
+    elif "market_share" not in before or before["covered"] < 1:
+        text = (
+            _(
+                "Market share change not computed: the market table covers only {covered} of "
+                "{period}; market sizes for {period} would fill it."
+            )
+            if before["labels"]
+            else _(
+                "Market share change not computed: the market table and our orders cover no "
+                "market period inside {period}; market sizes for {period} would fill it."
+            )
+        )
+        notes.append(text.format(covered=f"{before['covered']:.0%}", period=prior_label))
     else:
         figures["market_share_change"] = now["market_share"] - before["market_share"]
     return figures, notes
@@ -371,13 +459,15 @@ def growth_share_gap(current: pd.DataFrame, key: str = "category") -> str | None
     require_columns(current, [key, "revenue"], "growth_share_gap")
     cats = current.groupby(key)["revenue"].sum()
     if len(cats) < 2:
-        name = f" ({cats.index[0]})" if len(cats) else ""
-        return f"only one product category{name} has sales; the view compares two or more"
+        if len(cats):
+            return _(
+                "only one product category ({name}) has sales; the view compares two or more"
+            ).format(name=cats.index[0])
+        return _("only one product category has sales; the view compares two or more")
     if cats.sum() <= 0:
-        return (
-            f"net revenue of the period is {cats.sum():,.2f} ({why_not_positive(cats.sum())}), "
-            "so shares of it mean nothing"
-        )
+        return _(
+            "net revenue of the period is {revenue} ({why}), so shares of it mean nothing"
+        ).format(revenue=f"{cats.sum():,.2f}", why=why_not_positive(cats.sum()))
     return None
 
 
@@ -438,17 +528,19 @@ def losses_note(lost: pd.DataFrame, months: int, has_competitor: bool = True) ->
     """
     n = int(lost["lost"].sum()) if len(lost) else 0
     if n == 0:
-        return f"No deal was lost in the last {months} months: nothing to say about competitors."
+        return _(
+            "No deal was lost in the last {months} months: nothing to say about competitors."
+        ).format(months=months)
     if not has_competitor:
-        return (
+        return _(
             "No competitor named: opportunities carry no competitor column; one "
-            f"(opportunities.competitor) would say whom the {n:,} lost deals of the last {months} "
+            "(opportunities.competitor) would say whom the {n} lost deals of the last {months} "
             "months went to."
-        )
-    return (
-        f"None of the {n:,} deals lost in the last {months} months names a competitor "
+        ).format(n=f"{n:,}", months=months)
+    return _(
+        "None of the {n} deals lost in the last {months} months names a competitor "
         "(opportunities.competitor is empty)."
-    )
+    ).format(n=f"{n:,}", months=months)
 
 
 def dominant_competitor(losses: pd.DataFrame, min_lost: int = 20) -> dict:
@@ -519,7 +611,7 @@ def price_elasticity(
     c = c[c.groupby(product_col)[x_col].transform("nunique") > 1]
     c = c[c.groupby(product_col)[quantity_col].transform("sum") > 0]
     if c.empty:
-        raise FitError("price elasticity: no product was sold at more than one discount level")
+        raise FitError(_("price elasticity: no product was sold at more than one discount level"))
     g = pd.factorize(c[product_col])[0]
     x = c[x_col].to_numpy(float)
     y = c[quantity_col].to_numpy(float)
@@ -527,7 +619,7 @@ def price_elasticity(
     n_prod = int(g.max()) + 1
     y_sum = np.bincount(g, y, n_prod)
     beta = 0.0
-    for _ in range(max_iter):
+    for _step in range(max_iter):
         # product effects that maximise the likelihood for this beta, in closed form
         base = exposure * np.exp(beta * x)
         a = np.log(y_sum / np.bincount(g, base, n_prod))
@@ -536,13 +628,13 @@ def price_elasticity(
         xd = x - x_bar[g]
         info = float((mu * xd**2).sum())
         if info <= 0:
-            raise FitError("price elasticity: prices do not vary within products")
+            raise FitError(_("price elasticity: prices do not vary within products"))
         step = float(((y - mu) * xd).sum()) / info
         beta += step
         if abs(step) < tol:
             break
     else:
-        raise FitError("price elasticity: the Poisson model did not converge")
+        raise FitError(_("price elasticity: the Poisson model did not converge"))
     base = exposure * np.exp(beta * x)
     mu = base * np.exp(np.log(y_sum / np.bincount(g, base, n_prod))[g])
     x_bar = np.bincount(g, mu * x, n_prod) / np.bincount(g, mu, n_prod)
@@ -652,20 +744,28 @@ def segment_strategy(
         if comp and comp[1] >= threat_share:
             actions.append("defend")
             reasons.append(
-                f"{comp[0]} takes {comp[1]:.0%} of the deals we lose to competitors here"
+                _("{competitor} takes {share} of the deals we lose to competitors here").format(
+                    competitor=comp[0], share=f"{comp[1]:.0%}"
+                )
             )
         elif pd.notna(share_fell) and share_fell < 0:
             actions.append("defend")
-            reasons.append(f"our market share fell {share_fell:+.1%} points")
+            reasons.append(
+                _("our market share fell {change} points").format(change=f"{share_fell:+.1%}")
+            )
         elif pd.notna(r.growth) and pd.notna(company_growth) and r.growth > company_growth:
             actions.append("push")
-            reasons.append(f"grows {r.growth:+.1%} vs {company_growth:+.1%} for the company")
+            reasons.append(
+                _("grows {growth} vs {company} for the company").format(
+                    growth=f"{r.growth:+.1%}", company=f"{company_growth:+.1%}"
+                )
+            )
         elif pd.isna(r.growth):
             actions.append("maintain")
-            reasons.append("no threat; growth unknown (no comparable revenue a year earlier)")
+            reasons.append(_("no threat; growth unknown (no comparable revenue a year earlier)"))
         else:
             actions.append("maintain")
-            reasons.append("no threat, growth at or below the company's")
+            reasons.append(_("no threat, growth at or below the company's"))
     out["action"], out["reason"] = actions, reasons
     return out.sort_values(["action", "revenue"], ascending=[True, False]).reset_index(drop=True)
 
@@ -676,23 +776,34 @@ def market_actions(
     """'What to do' bullets (markdown) from the market study's numbers."""
     out = []
     if strategy is not None and len(strategy):
-        for action, verb in (("push", "Push"), ("defend", "Defend")):
+        for action, verb in (("push", N_("Push: {items}.")), ("defend", N_("Defend: {items}."))):
             part = strategy[strategy["action"] == action]
             if len(part):
-                items = "; ".join(f"**{r.segment}** ({r.reason})" for r in part.itertuples())
-                out.append(f"{verb}: {items}.")
+                items = _semicolon().join(
+                    _("**{segment}** ({reason})").format(segment=r.segment, reason=r.reason)
+                    for r in part.itertuples()
+                )
+                out.append(_(verb).format(items=items))
     comp = figures.get("dominant_competitor")
     if comp:
         gap = figures.get("dominant_competitor_price_gap_pct")
         gap_txt = (
-            f" Our net price on those lost deals was {gap:+.1%} vs the deals we won there."
+            _(" Our net price on those lost deals was {gap} vs the deals we won there.").format(
+                gap=f"{gap:+.1%}"
+            )
             if gap is not None and not pd.isna(gap)
             else ""
         )
         out.append(
-            f"{comp} wins {figures.get('dominant_competitor_share', 0):.0%} of the "
-            f"{figures.get('dominant_competitor_segment')} deals we lose to competitors: "
-            f"build a battle card against {comp}.{gap_txt}"
+            _(
+                "{competitor} wins {share} of the {segment} deals we lose to competitors: build a "
+                "battle card against {competitor}.{gap}"
+            ).format(
+                competitor=comp,
+                share=f"{figures.get('dominant_competitor_share', 0):.0%}",
+                segment=figures.get("dominant_competitor_segment"),
+                gap=gap_txt,
+            )
         )
     e, lo, hi = (
         figures.get(k)
@@ -701,26 +812,36 @@ def market_actions(
     if e is not None and not pd.isna(e):
         if hi is not None and hi < -1:
             out.append(
-                f"Demand is price-elastic ({e:.2f}, 95 % CI {lo:.2f} .. {hi:.2f}): a 1 % lower price sells "
-                f"about {-e:.1f} % more units; targeted discounts can pay if margins allow."
+                _(
+                    "Demand is price-elastic ({e}, 95 % CI {lo} .. {hi}): a 1 % lower price sells "
+                    "about {units} % more units; targeted discounts can pay if margins allow."
+                ).format(e=f"{e:.2f}", lo=f"{lo:.2f}", hi=f"{hi:.2f}", units=f"{-e:.1f}")
             )
         elif lo is not None and lo > -1:
             out.append(
-                f"Demand is price-inelastic ({e:.2f}, 95 % CI {lo:.2f} .. {hi:.2f}): discounts give away "
-                "margin; tighten discount authority."
+                _(
+                    "Demand is price-inelastic ({e}, 95 % CI {lo} .. {hi}): discounts give away "
+                    "margin; tighten discount authority."
+                ).format(e=f"{e:.2f}", lo=f"{lo:.2f}", hi=f"{hi:.2f}")
             )
         else:
             out.append(
-                f"Price elasticity {e:.2f} (95 % CI {lo:.2f} .. {hi:.2f}) is not clearly above or below -1: "
-                "test prices before changing discount policy."
+                _(
+                    "Price elasticity {e} (95 % CI {lo} .. {hi}) is not clearly above or below "
+                    "-1: test prices before changing discount policy."
+                ).format(e=f"{e:.2f}", lo=f"{lo:.2f}", hi=f"{hi:.2f}")
             )
     if categories is not None and len(categories):
-        stars = ", ".join(categories.loc[categories["quadrant"] == "star", "category"].astype(str))
-        dogs = ", ".join(categories.loc[categories["quadrant"] == "dog", "category"].astype(str))
+        stars = _comma().join(
+            categories.loc[categories["quadrant"] == "star", "category"].astype(str)
+        )
+        dogs = _comma().join(
+            categories.loc[categories["quadrant"] == "dog", "category"].astype(str)
+        )
         if stars:
-            out.append(f"Invest in star categories: {stars}.")
+            out.append(_("Invest in star categories: {names}.").format(names=stars))
         if dogs:
-            out.append(f"Review small, slow categories: {dogs}.")
+            out.append(_("Review small, slow categories: {names}.").format(names=dogs))
     if not out:
-        out.append("Not enough data to recommend anything yet.")
+        out.append(_("Not enough data to recommend anything yet."))
     return "\n".join(f"- {x}" for x in out)

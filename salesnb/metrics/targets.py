@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.formatting import short_money
+from salesnb.i18n import N_, _, date_label, language, period_label
 from salesnb.metrics import require_columns
 from salesnb.metrics.performance import resolve_targets, scope_target
 from salesnb.model.filters import Filters
@@ -50,7 +51,10 @@ METHOD_COLUMNS = {
 }
 SPLIT_METHODS = tuple(METHOD_COLUMNS)
 DEFAULT_RAMP_MONTHS = 12.0  # months until a new rep carries a full quota
-MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+MONTH_NAMES = [
+    N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"),
+    N_("Jul"), N_("Aug"), N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"),
+]  # fmt: skip
 SEASON_MONTHS = 12  # months of history before a seasonal month can be told from a trend
 
 
@@ -113,14 +117,14 @@ def seasonality(
     """
     n = len(monthly)
     if n < min_months:
-        return None, (
-            f"**No seasonality**: {n} month(s) of history, under the {min_months} needed to tell "
-            f"a seasonal month from a trend. A full year of orders would show which months are "
-            f"strong; until then the baseline is non-seasonal."
-        )
+        return None, _(
+            "**No seasonality**: {n} month(s) of history, under the {needed} needed to tell a "
+            "seasonal month from a trend. A full year of orders would show which months are "
+            "strong; until then the baseline is non-seasonal."
+        ).format(n=n, needed=min_months)
     index = seasonal_index(monthly)
     if not index["seasonal_index"].notna().any():
-        return None, (
+        return None, _(
             "**No seasonality**: the revenue around every month is at zero or below (returns "
             "exceed sales), so no month can be compared with its neighbours."
         )
@@ -154,13 +158,51 @@ def choose_target_period(period: Period, data_last, as_of=None) -> tuple[Period,
     complete = data_last is not None and pd.Timestamp(data_last).date() >= period.last_day
     if complete or period.kind == "all":
         nxt = period.next()
-        what = "the whole history" if period.kind == "all" else period.label
-        return nxt, (
-            f"{what} is complete in the data (orders to {pd.Timestamp(data_last).date()}), so it "
-            f"is reviewed and the target is for the next {period.months} month(s): {nxt.label}"
-        )
-    to = f"orders to {pd.Timestamp(data_last).date()}" if data_last is not None else "no orders"
-    return period, f"{period.label} is not complete in the data ({to}): the target is for it"
+        what = _("the whole history") if period.kind == "all" else period_label(period.label)
+        return nxt, _(
+            "{what} is complete in the data (orders to {day}), so it is reviewed and the target "
+            "is for the next {n} month(s): {next}"
+        ).format(what=what, day=_day(data_last), n=period.months, next=period_label(nxt.label))
+    to = (
+        _("orders to {day}").format(day=_day(data_last))
+        if data_last is not None
+        else _("no orders")
+    )
+    return period, _(
+        "{period} is not complete in the data ({orders}): the target is for it"
+    ).format(period=period_label(period.label), orders=to)
+
+
+ALL_SCOPE = "all regions, teams and channels"  # Filters.describe() without a filter
+
+
+def scope_text(scope: str) -> str:
+    """The scope studied (``Filters.describe()``) in the page's language.
+
+    >>> scope_text("all regions, teams and channels"), scope_text("region=EMEA")
+    ('all regions, teams and channels', 'region=EMEA')
+    """
+    return _("all regions, teams and channels") if scope == ALL_SCOPE else scope
+
+
+def plan_line(period: Period, why: str, scope: str, currency: str) -> str:
+    """The page's first line: the period planned, its dates, why it is the one, the scope and
+    the currency (markdown).
+
+    >>> from salesnb.model.periods import parse_period
+    >>> plan_line(parse_period("2026-Q4"), "set by hand", "region=EMEA", "USD")
+    '**Plan period 2026-Q4** (2026-10-01 – 2026-12-31) · set by hand · region=EMEA · currency USD'
+    """
+    return _(
+        "**Plan period {period}** ({start} – {end}) · {why} · {scope} · currency {currency}"
+    ).format(
+        period=period_label(str(period)),
+        start=_day(period.start),
+        end=_day(period.last_day),
+        why=why,
+        scope=scope_text(scope),
+        currency=currency,
+    )
 
 
 def choose_plan_period(
@@ -178,7 +220,9 @@ def choose_plan_period(
 
     if plan_period and plan_period.strip():
         chosen = parse_period(plan_period.strip())
-        return chosen, f"the period planned is set by the plan_period parameter: {chosen.label}"
+        return chosen, _("the period planned is set by the plan_period parameter: {period}").format(
+            period=period_label(chosen.label)
+        )
     return choose_target_period(period, data_last, as_of)
 
 
@@ -232,18 +276,20 @@ def target_proposal(
     (None, 'no target proposed: no revenue in the same period last year and no positive baseline forecast; set target_amount')
     """
     if target_amount and target_amount > 0:
-        return proposed_target(0.0, target_growth, target_amount), "set by hand (target_amount)"
+        return proposed_target(0.0, target_growth, target_amount), _("set by hand (target_amount)")
     usable = last_year_note is None and np.isfinite(last_year_total) and last_year_total > 0
     if usable:
         total = proposed_target(last_year_total, target_growth)
-        return total, f"the same period last year {target_growth:+.0%}"
-    why = last_year_note or "no revenue in the same period last year"
+        return total, _("the same period last year {growth}").format(growth=f"{target_growth:+.0%}")
+    why = last_year_note or _("no revenue in the same period last year")
     if forecast_total is not None and np.isfinite(forecast_total) and forecast_total > 0:
-        basis = "the same period last year is not comparable" if last_year_note else why
-        return round(float(forecast_total), 2), (
-            f"the baseline forecast, a 50/50 target, as {basis} (set target_amount to choose another)"
-        )
-    return None, f"no target proposed: {why} and no positive baseline forecast; set target_amount"
+        basis = _("the same period last year is not comparable") if last_year_note else why
+        return round(float(forecast_total), 2), _(
+            "the baseline forecast, a 50/50 target, as {why} (set target_amount to choose another)"
+        ).format(why=basis)
+    return None, _(
+        "no target proposed: {why} and no positive baseline forecast; set target_amount"
+    ).format(why=why)
 
 
 def proposed_target(
@@ -418,15 +464,15 @@ def allocate_or_note(
     [50.0, 50.0]
     """
     if total is None or not np.isfinite(total) or total <= 0:
-        return None, "**No split**: there is no positive target to split (see the target above)."
+        return None, _("**No split**: there is no positive target to split (see the target above).")
     if units.empty:
-        return None, "**No split**: no reps in scope; a reps table with the team would fill it."
+        return None, _("**No split**: no reps in scope; a reps table with the team would fill it.")
     weights = _weights(units, method, None, ramp_months).clip(lower=0.0)
     if not weights.sum() > 0:
-        return None, (
-            f"**No split**: every rep's weight under the `{method}` method is zero (no positive "
-            f"revenue or value to split by). The `equal` or `capacity` split method would fill it."
-        )
+        return None, _(
+            "**No split**: every rep's weight under the `{method}` method is zero (no positive "
+            "revenue or value to split by). The `equal` or `capacity` split method would fill it."
+        ).format(method=method)
     return allocate_hierarchy(total, units, levels, method, key_col, ramp_months), None
 
 
@@ -561,10 +607,8 @@ def quotas_for_period(targets: pd.DataFrame, period) -> tuple[pd.DataFrame, str 
     if frames:
         return out, None
     label = period.label if isinstance(period, Period) else str(period)
-    return (
-        out,
-        f"no existing quota to compare: {notes[0] if notes else f'no targets set for {label}'}",
-    )
+    why = notes[0] if notes else _("no targets set for {period}").format(period=period_label(label))
+    return out, _("no existing quota to compare: {why}").format(why=why)
 
 
 def existing_quota_total(
@@ -595,8 +639,8 @@ def driver_requirements(target: float, last_year: dict) -> pd.DataFrame:
     if target is None or not np.isfinite(target):
         return pd.DataFrame(rows, columns=["driver", "last_year", "needed", "change_pct"])
     for driver, count_key, value_name in (
-        ("orders", "orders", "average order value"),
-        ("customers", "customers", "revenue per customer"),
+        (N_("orders"), "orders", N_("average order value")),
+        (N_("customers"), "customers", N_("revenue per customer")),
     ):
         n = float(last_year.get(count_key, np.nan) or np.nan)
         if not (np.isfinite(n) and n > 0 and np.isfinite(rev) and rev > 0):
@@ -604,7 +648,9 @@ def driver_requirements(target: float, last_year: dict) -> pd.DataFrame:
         value = rev / n
         rows.append(
             dict(
-                driver=f"{driver} (at last year's {value_name})",
+                driver=_("{driver} (at last year's {value})").format(
+                    driver=_(driver), value=_(value_name)
+                ),
                 last_year=n,
                 needed=target / value,
                 change_pct=target / rev - 1,
@@ -612,7 +658,9 @@ def driver_requirements(target: float, last_year: dict) -> pd.DataFrame:
         )
         rows.append(
             dict(
-                driver=f"{value_name} (at last year's {driver})",
+                driver=_("{driver} (at last year's {value})").format(
+                    driver=_(value_name), value=_(driver)
+                ),
                 last_year=value,
                 needed=target / n,
                 change_pct=target / rev - 1,
@@ -630,12 +678,12 @@ def drivers_or_note(
     '**No driver requirements**: no orders or revenue in the same period last year to scale from.'
     """
     if target is None or not np.isfinite(target):
-        return None, "**No driver requirements**: there is no target."
+        return None, _("**No driver requirements**: there is no target.")
     if last_year_note:
-        return None, f"**No driver requirements**: {last_year_note}."
+        return None, _("**No driver requirements**: {why}.").format(why=last_year_note)
     drivers = driver_requirements(target, last_year)
     if drivers.empty:
-        return None, (
+        return None, _(
             "**No driver requirements**: no orders or revenue in the same period last year to "
             "scale from."
         )
@@ -650,12 +698,34 @@ def _finite(x) -> bool:
 
 
 def _money(x: float, currency: str) -> str:
-    return short_money(x, currency, missing="not computable")
+    return short_money(x, currency, missing=_("not computable"))
+
+
+def _day(d) -> str:
+    """A day in prose: ``2026-09-30`` in English, ``2026年9月30日`` in Chinese."""
+    day = pd.Timestamp(d).date()
+    return str(day) if language() == "en" else date_label(day)
+
+
+def _period(label) -> str:
+    """A period's label in prose (``2026年第3季度`` in Chinese)."""
+    return period_label(str(label))
+
+
+def _comma() -> str:
+    return ", " if language() == "en" else "、"
+
+
+def _sentence(note: str) -> str:
+    """A note as a sentence: its first letter capitalised, a full stop (。 in Chinese)."""
+    if language() == "en":
+        return f"{note[0].upper()}{note[1:]}."
+    return f"{note}。"
 
 
 def _pct(x: float, signed: bool = True) -> str:
     if not _finite(x):
-        return "not computable"
+        return _("not computable")
     x = 0.0 if abs(x) < 5e-4 else x  # no "-0.0%" for a rounding difference
     return f"{x:+.1%}" if signed else f"{x:.0%}"
 
@@ -672,83 +742,114 @@ def smart_target(summary: dict, currency: str = "USD") -> pd.DataFrame:
     no_target = not _finite(s.get("target_total"))
     rows = [
         (
-            "Specific",
-            f"Net revenue (order lines after discounts, returns netted) for {s['scope']} "
-            f"in {s['period']}: "
+            _("Specific"),
+            _(
+                "Net revenue (order lines after discounts, returns netted) for {scope} in "
+                "{period}: "
+            ).format(scope=scope_text(s["scope"]), period=_period(s["period"]))
             + (
-                f"no target proposed ({s.get('target_basis')})."
+                _("no target proposed ({basis}).").format(basis=s.get("target_basis"))
                 if no_target
-                else f"**{_money(s['target_total'], currency)}** ({s.get('target_basis', '')})."
+                else _("**{target}** ({basis}).").format(
+                    target=_money(s["target_total"], currency), basis=s.get("target_basis", "")
+                )
             ),
         )
     ]
-    if _finite(s.get("last_year_total")):
-        baseline = (
-            f"Baseline: {_money(s['last_year_total'], currency)} in the same period last year"
-        )
-    else:
-        baseline = (
-            f"No same-period-last-year baseline ({s.get('last_year_note') or 'no revenue then'})"
-        )
-    if not _finite(s.get("forecast_total")):
-        fc = f"no baseline forecast ({s.get('forecast_note') or 'no history before the period'})"
-    else:
-        interval = (
-            f"{lvl:.0%} interval {_money(s['forecast_low'], currency)} – "
-            f"{_money(s['forecast_high'], currency)}"
-            if _finite(s.get("forecast_low"))
-            else f"no interval: {s.get('interval_note')}"
-        )
-        err = s.get("backtest_error_pct")
-        bt = (
-            f"backtest error of the period total ±{abs(err):.1%}"
-            if _finite(err)
-            else "no backtest: too little history before the period"
-        )
-        fc = (
-            f"the baseline forecast is {_money(s['forecast_total'], currency)} ({interval}, model: "
-            f"{s.get('model_label', s.get('best_model'))}, {bt})"
-        )
-    rows.append(("Measurable", f"{baseline}; {fc}."))
+    rows.append((_("Measurable"), _measurable(s, lvl, currency)))
     if no_target:
-        achievable = "not computable: there is no target."
+        achievable = _("not computable: there is no target.")
     elif _finite(s.get("prob_achieve")):
-        achievable = (
-            f"Probability of reaching the target under the forecast distribution: "
-            f"**{_pct(s['prob_achieve'], signed=False)}**; the target is "
-            f"{_pct(s.get('target_vs_forecast_pct'))} vs the baseline forecast."
-        )
+        achievable = _(
+            "Probability of reaching the target under the forecast distribution: **{p}**; the "
+            "target is {vs} vs the baseline forecast."
+        ).format(p=_pct(s["prob_achieve"], signed=False), vs=_pct(s.get("target_vs_forecast_pct")))
     else:
-        why = s.get("interval_note") or s.get("forecast_note") or "no baseline forecast"
-        achievable = f"Probability of reaching the target not computable ({why})."
-    rows.append(("Achievable", achievable))
-    trend = (
-        f"the trend (last 12 months {_pct(s['trailing_growth'])} vs the 12 before)"
-        if _finite(s.get("trailing_growth"))
-        else "no measured trend (it needs 24 months of history)"
-    )
-    if s.get("peak_month") is not None and _finite(s.get("period_seasonal_index")):
-        season = (
-            f"the season (period index {s['period_seasonal_index']:.2f}, peak month "
-            f"{MONTH_NAMES[int(s['peak_month']) - 1]})"
-        )
-    else:
-        season = "no seasonality (under a year of history)"
-    volume = (
-        f"on volume: at last year's average order value it needs "
-        f"{_pct(s['orders_change_pct'])} orders"
-        if _finite(s.get("orders_change_pct"))
-        else "on volume: no comparable same period last year to measure it against"
-    )
-    rows.append(("Relevant (drivers)", f"It rests on {trend}, {season} and {volume}."))
+        why = s.get("interval_note") or s.get("forecast_note") or _("no baseline forecast")
+        achievable = _("Probability of reaching the target not computable ({why}).").format(why=why)
+    rows.append((_("Achievable"), achievable))
+    rows.append((_("Relevant (drivers)"), _relevant(s)))
     rows.append(
         (
-            "Time-bound",
-            f"{s['period']}: {s['period_start']} to {s['period_end']} inclusive; "
-            f"tracked monthly against the forecast months.",
+            _("Time-bound"),
+            _(
+                "{period}: {start} to {end} inclusive; tracked monthly against the forecast months."
+            ).format(
+                period=_period(s["period"]),
+                start=_day(s["period_start"]),
+                end=_day(s["period_end"]),
+            ),
         )
     )
     return pd.DataFrame(rows, columns=["criterion", "statement"])
+
+
+def _measurable(s: dict, lvl: float, currency: str) -> str:
+    """The SMART target's Measurable statement: last year's baseline and the forecast."""
+    if _finite(s.get("last_year_total")):
+        baseline = _("Baseline: {amount} in the same period last year").format(
+            amount=_money(s["last_year_total"], currency)
+        )
+    else:
+        baseline = _("No same-period-last-year baseline ({why})").format(
+            why=s.get("last_year_note") or _("no revenue then")
+        )
+    if not _finite(s.get("forecast_total")):
+        fc = _("no baseline forecast ({why})").format(
+            why=s.get("forecast_note") or _("no history before the period")
+        )
+    else:
+        interval = (
+            _("{level} interval {low} – {high}").format(
+                level=f"{lvl:.0%}",
+                low=_money(s["forecast_low"], currency),
+                high=_money(s["forecast_high"], currency),
+            )
+            if _finite(s.get("forecast_low"))
+            else _("no interval: {why}").format(why=s.get("interval_note"))
+        )
+        err = s.get("backtest_error_pct")
+        bt = (
+            _("backtest error of the period total ±{error}").format(error=f"{abs(err):.1%}")
+            if _finite(err)
+            else _("no backtest: too little history before the period")
+        )
+        model = s.get("model_label", s.get("best_model"))
+        fc = _("the baseline forecast is {amount} ({interval}, model: {model}, {backtest})").format(
+            amount=_money(s["forecast_total"], currency),
+            interval=interval,
+            model=_(model) if isinstance(model, str) else model,
+            backtest=bt,
+        )
+    return _("{baseline}; {forecast}.").format(baseline=baseline, forecast=fc)
+
+
+def _relevant(s: dict) -> str:
+    """The SMART target's Relevant statement: the trend, the season and the volume it rests on."""
+    trend = (
+        _("the trend (last 12 months {growth} vs the 12 before)").format(
+            growth=_pct(s["trailing_growth"])
+        )
+        if _finite(s.get("trailing_growth"))
+        else _("no measured trend (it needs 24 months of history)")
+    )
+    if s.get("peak_month") is not None and _finite(s.get("period_seasonal_index")):
+        season = _("the season (period index {index}, peak month {month})").format(
+            index=f"{s['period_seasonal_index']:.2f}",
+            month=_(MONTH_NAMES[int(s["peak_month"]) - 1]),
+        )
+    else:
+        season = _("no seasonality (under a year of history)")
+    volume = (
+        _("on volume: at last year's average order value it needs {change} orders").format(
+            change=_pct(s["orders_change_pct"])
+        )
+        if _finite(s.get("orders_change_pct"))
+        else _("on volume: no comparable same period last year to measure it against")
+    )
+    return _("It rests on {trend}, {season} and {volume}.").format(
+        trend=trend, season=season, volume=volume
+    )
 
 
 def smart_markdown(smart: pd.DataFrame) -> str:
@@ -789,45 +890,60 @@ def _review_bullets(s: dict, currency: str) -> list[str]:
         return []
     yoy = s.get("yoy_growth")
     vs = (
-        f"{_pct(yoy)} vs the same period last year"
+        _("{change} vs the same period last year").format(change=_pct(yoy))
         if _finite(yoy)
-        else f"not compared with last year: {s.get('review_last_year_note') or 'no revenue then'}"
+        else _("not compared with last year: {why}").format(
+            why=s.get("review_last_year_note") or _("no revenue then")
+        )
     )
     err = s.get("review_forecast_error_pct")
-    bt = f"; the baseline would have been {_pct(err)} off" if _finite(err) else ""
-    return [f"- {s.get('review_period')} closed at {_money(review_total, currency)} ({vs}{bt})."]
+    bt = (
+        _("; the baseline would have been {error} off").format(error=_pct(err))
+        if _finite(err)
+        else ""
+    )
+    return [
+        _("- {period} closed at {amount} ({vs}{backtest}).").format(
+            period=_period(s.get("review_period")),
+            amount=_money(review_total, currency),
+            vs=vs,
+            backtest=bt,
+        )
+    ]
 
 
 def _target_odds_bullet(s: dict, currency: str, stretch_below: float, soft_above: float) -> str:
     """The target read by its odds: stretch below ``stretch_below``, soft above ``soft_above``."""
     p = s.get("prob_achieve")
     if not _finite(s.get("target_total")):
-        return f"- **No target proposed**: {s.get('target_basis')}."
+        return _("- **No target proposed**: {why}.").format(why=s.get("target_basis"))
     if not _finite(p):
-        why = s.get("interval_note") or s.get("forecast_note") or "no baseline forecast"
-        return (
-            f"- **The odds of the target are not computable** ({why}). Treat "
-            f"{_money(s['target_total'], currency)} as provisional and revisit it once more "
-            f"history is in."
-        )
+        why = s.get("interval_note") or s.get("forecast_note") or _("no baseline forecast")
+        return _(
+            "- **The odds of the target are not computable** ({why}). Treat {target} as "
+            "provisional and revisit it once more history is in."
+        ).format(why=why, target=_money(s["target_total"], currency))
     if p < stretch_below:
         # the target that has a 50 % chance is the forecast median itself
-        return (
-            f"- **The target is a stretch**: only {p:.0%} chance of reaching "
-            f"{_money(s['target_total'], currency)}. Either back it with named initiatives worth "
-            f"{_money(s['target_total'] - s['forecast_total'], currency)} above the baseline, or set it "
-            f"nearer the forecast ({_money(s['forecast_total'], currency)} is a 50/50 target)."
+        return _(
+            "- **The target is a stretch**: only {p} chance of reaching {target}. Either back it "
+            "with named initiatives worth {above} above the baseline, or set it nearer the "
+            "forecast ({forecast} is a 50/50 target)."
+        ).format(
+            p=f"{p:.0%}",
+            target=_money(s["target_total"], currency),
+            above=_money(s["target_total"] - s["forecast_total"], currency),
+            forecast=_money(s["forecast_total"], currency),
         )
     if p > soft_above:
-        return (
-            f"- **The target is soft**: {p:.0%} chance of reaching it on the baseline alone. "
-            f"Consider raising it toward the upper forecast bound "
-            f"({_money(s['forecast_high'], currency)})."
-        )
-    return (
-        f"- **The target is achievable with effort**: {p:.0%} chance under the baseline forecast. "
-        f"Keep it and track it monthly against the forecast months."
-    )
+        return _(
+            "- **The target is soft**: {p} chance of reaching it on the baseline alone. Consider "
+            "raising it toward the upper forecast bound ({high})."
+        ).format(p=f"{p:.0%}", high=_money(s["forecast_high"], currency))
+    return _(
+        "- **The target is achievable with effort**: {p} chance under the baseline forecast. "
+        "Keep it and track it monthly against the forecast months."
+    ).format(p=f"{p:.0%}")
 
 
 def _quota_bullets(s: dict, currency: str, quota_tolerance: float) -> list[str]:
@@ -835,23 +951,26 @@ def _quota_bullets(s: dict, currency: str, quota_tolerance: float) -> list[str]:
     quota = s.get("existing_quota_total")
     if not (_finite(quota) and quota > 0 and _finite(s.get("target_total"))):
         if s.get("quota_note"):
-            return [f"- {s['quota_note'][0].upper()}{s['quota_note'][1:]}."]
+            return [f"- {_sentence(s['quota_note'])}"]
         return []
     diff = quota / s["target_total"] - 1
     odds = s.get("prob_quota")
     chance = (
-        f"its chance under the forecast is {odds:.0%}"
+        _("its chance under the forecast is {p}").format(p=f"{odds:.0%}")
         if _finite(odds)
-        else ("its chance is not computable")
+        else _("its chance is not computable")
     )
     if abs(diff) > quota_tolerance:
         return [
-            f"- The existing quota ({_money(quota, currency)}) is {_pct(diff)} vs this proposal; "
-            f"{chance}. Reconcile before the quota letters go out."
+            _(
+                "- The existing quota ({quota}) is {diff} vs this proposal; {chance}. Reconcile "
+                "before the quota letters go out."
+            ).format(quota=_money(quota, currency), diff=_pct(diff), chance=chance)
         ]
     return [
-        f"- The existing quota ({_money(quota, currency)}) agrees with this proposal "
-        f"within {quota_tolerance:.0%}."
+        _("- The existing quota ({quota}) agrees with this proposal within {tolerance}.").format(
+            quota=_money(quota, currency), tolerance=f"{quota_tolerance:.0%}"
+        )
     ]
 
 
@@ -861,8 +980,10 @@ def _peak_month_bullets(s: dict) -> list[str]:
         return []
     pm_ = int(s["peak_month"])
     return [
-        f"- Plan capacity for **{MONTH_NAMES[pm_ - 1]}**, the seasonal peak "
-        f"(index {s['peak_index']:.2f}): stock, staffing and campaigns a month ahead."
+        _(
+            "- Plan capacity for **{month}**, the seasonal peak (index {index}): stock, staffing "
+            "and campaigns a month ahead."
+        ).format(month=_(MONTH_NAMES[pm_ - 1]), index=f"{s['peak_index']:.2f}")
     ]
 
 
@@ -872,10 +993,13 @@ def _actuals_bullets(s: dict, currency: str) -> list[str]:
     if not (_finite(actual) and actual > 0 and _finite(s.get("target_total"))):
         return []
     err = s.get("forecast_error_pct")
-    baseline = f"; the baseline was {_pct(err)} off" if _finite(err) else ""
+    baseline = _("; the baseline was {error} off").format(error=_pct(err)) if _finite(err) else ""
     return [
-        f"- Actuals for the period are in: {_money(actual, currency)} "
-        f"({_pct(actual / s['target_total'] - 1)} vs target{baseline})."
+        _("- Actuals for the period are in: {actual} ({vs} vs target{baseline}).").format(
+            actual=_money(actual, currency),
+            vs=_pct(actual / s["target_total"] - 1),
+            baseline=baseline,
+        )
     ]
 
 
@@ -887,20 +1011,23 @@ def _allocation_bullets(allocation: pd.DataFrame | None) -> list[str]:
     g = allocation.dropna(subset=["growth_vs_last_year"])
     if len(g):
         hi = g.sort_values("growth_vs_last_year", ascending=False).head(3)
-        names = ", ".join(
+        names = _comma().join(
             f"{r.get('name', r.get('rep_id'))} ({r['growth_vs_last_year']:+.0%})"
-            for _, r in hi.iterrows()
+            for _i, r in hi.iterrows()
         )
         out.append(
-            f"- Reps asked for the largest step up vs last year: {names}. Review these quotas "
-            f"with their managers before publishing."
+            _(
+                "- Reps asked for the largest step up vs last year: {names}. Review these quotas "
+                "with their managers before publishing."
+            ).format(names=names)
         )
     zero = allocation[(allocation["target_amount"] == 0)]
     if len(zero):
         out.append(
-            f"- {len(zero)} rep(s) get no target under this split method (no positive "
-            f"revenue or value to weigh them by); use the `capacity` or `equal` method for "
-            f"new hires."
+            _(
+                "- {n} rep(s) get no target under this split method (no positive revenue or value "
+                "to weigh them by); use the `capacity` or `equal` method for new hires."
+            ).format(n=len(zero))
         )
     return out
 
@@ -950,16 +1077,23 @@ def review_markdown(review: dict | None, currency: str = "USD") -> str:
     '2026-Q3 closed at **1.1k USD**, **+15.0%** vs the same period last year (1k USD).'
     """
     if review is None:
-        return "No period to review: the target is for the period given, which is still running."
-    head = f"{review['period']} closed at **{_money(review['revenue'], currency)}**"
+        return _("No period to review: the target is for the period given, which is still running.")
+    period, amount = _period(review["period"]), _money(review["revenue"], currency)
     g = growth(review["revenue"], _nan(review["last_year_revenue"]))
     if _finite(g):
-        return (
-            f"{head}, **{g:+.1%}** vs the same period last year "
-            f"({_money(review['last_year_revenue'], currency)})."
+        return _(
+            "{period} closed at **{amount}**, **{growth}** vs the same period last year "
+            "({last_year})."
+        ).format(
+            period=period,
+            amount=amount,
+            growth=f"{g:+.1%}",
+            last_year=_money(review["last_year_revenue"], currency),
         )
-    why = review.get("last_year_note") or "no net revenue in the same period last year"
-    return f"{head}; growth not computable ({why})."
+    why = review.get("last_year_note") or _("no net revenue in the same period last year")
+    return _("{period} closed at **{amount}**; growth not computable ({why}).").format(
+        period=period, amount=amount, why=why
+    )
 
 
 def review_against_target(
@@ -1015,17 +1149,23 @@ def review_target_markdown(figures: dict, period: str, currency: str = "USD") ->
         return ""
     t = figures.get("review_target_total")
     if _finite(t):
-        out = (
-            f"Under the same rule, the target for {period} would have been "
-            f"**{_money(t, currency)}** ({figures['review_target_basis']}): the period closed "
-            f"**{_pct(figures['review_vs_target_pct'])}** against it."
+        out = _(
+            "Under the same rule, the target for {period} would have been **{target}** "
+            "({basis}): the period closed **{vs}** against it."
+        ).format(
+            period=_period(period),
+            target=_money(t, currency),
+            basis=figures["review_target_basis"],
+            vs=_pct(figures["review_vs_target_pct"]),
         )
     else:
-        out = f"No target can be reconstructed for {period}: {figures.get('review_target_basis')}."
+        out = _("No target can be reconstructed for {period}: {why}.").format(
+            period=_period(period), why=figures.get("review_target_basis")
+        )
     if _finite(figures.get("review_quota_total")):
-        out += (
-            f" Its quota was {_money(figures['review_quota_total'], currency)}: "
-            f"**{_pct(figures['review_vs_quota_pct'])}** against it."
+        out += _(" Its quota was {quota}: **{vs}** against it.").format(
+            quota=_money(figures["review_quota_total"], currency),
+            vs=_pct(figures["review_vs_quota_pct"]),
         )
     return out
 
@@ -1034,23 +1174,35 @@ def target_markdown(summary: dict, currency: str = "USD") -> str:
     """The proposal in two or three lines: the target and its basis, the comparison with last
     year (or why none), the existing quota (or why none)."""
     s = summary
+    period = _period(s["period"])
     if _finite(s.get("target_total")):
         out = [
-            f"Proposed target for {s['period']}: **{_money(s['target_total'], currency)}**, {s['target_basis']}."
+            _("Proposed target for {period}: **{target}**, {basis}.").format(
+                period=period, target=_money(s["target_total"], currency), basis=s["target_basis"]
+            )
         ]
     else:
-        out = [f"**No target proposed for {s['period']}**: {s['target_basis']}."]
+        out = [
+            _("**No target proposed for {period}**: {why}.").format(
+                period=period, why=s["target_basis"]
+            )
+        ]
     if s.get("last_year_note"):
-        out.append(f"**Same period last year not used**: {s['last_year_note']}.")
+        out.append(_("**Same period last year not used**: {why}.").format(why=s["last_year_note"]))
     elif _finite(s.get("target_growth_pct")):
         out.append(
-            f"Same period last year: {_money(s['last_year_total'], currency)} "
-            f"(target {_pct(s['target_growth_pct'])})."
+            _("Same period last year: {amount} (target {growth}).").format(
+                amount=_money(s["last_year_total"], currency), growth=_pct(s["target_growth_pct"])
+            )
         )
     if _finite(s.get("existing_quota_total")):
-        out.append(f"Existing quota: {_money(s['existing_quota_total'], currency)}.")
+        out.append(
+            _("Existing quota: {amount}.").format(
+                amount=_money(s["existing_quota_total"], currency)
+            )
+        )
     elif s.get("quota_note"):
-        out.append(f"{s['quota_note'][0].upper()}{s['quota_note'][1:]}.")
+        out.append(_sentence(s["quota_note"]))
     return "\n\n".join(out)
 
 
@@ -1059,9 +1211,9 @@ def odds_note(summary: dict) -> str | None:
     if _finite(summary.get("prob_achieve")):
         return None
     if not _finite(summary.get("target_total")):
-        return f"**No odds**: {summary.get('target_basis')}."
-    why = summary.get("interval_note") or "no baseline forecast"
-    return f"**No odds for the target**: {why}."
+        return _("**No odds**: {why}.").format(why=summary.get("target_basis"))
+    why = summary.get("interval_note") or _("no baseline forecast")
+    return _("**No odds for the target**: {why}.").format(why=why)
 
 
 def _round_small(x: float) -> float:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesnb.i18n import N_, _, language, period_label
 from salesnb.plots import color_for, new_ax, pct_axis
+
+# the groups a share trend is drawn by, named in its title
+_GROUPS = (N_("segment"), N_("region"))
+
+
+def _comma() -> str:
+    return ", " if language() == "en" else "、"
 
 
 def share_trend(table: pd.DataFrame, group_col: str | None = None, ax=None):
@@ -21,24 +29,35 @@ def share_trend(table: pd.DataFrame, group_col: str | None = None, ax=None):
             g["market_share"],
             marker="o",
             ms=3,
-            label=str(name) if name is not None else "total",
+            label=str(name) if name is not None else _("total"),
             color=color_for(name or "total"),
         )
     step = max(1, len(periods) // 12)
-    ax.set_xticks(range(0, len(periods), step), periods[::step], rotation=45, ha="right")
+    ticks = [period_label(str(p)) for p in periods[::step]]
+    ax.set_xticks(range(0, len(periods), step), ticks, rotation=45, ha="right")
     pct_axis(ax)
-    ax.set_xlabel("Period")
-    ax.set_ylabel("Our share of the market (%)")
+    ax.set_xlabel(_("Period"))
+    ax.set_ylabel(_("Our share of the market (%)"))
     ax.legend(fontsize=9)
     first = table[table["period"] == periods[0]]["market_share"].mean()
     last = table[table["period"] == periods[-1]]["market_share"].mean()
-    where = f" (mean over {group_col})" if group_col else ""
+    where = _(" (mean over {group})").format(group=_(group_col)) if group_col else ""
     if len(periods) < 2 or pd.isna(first) or pd.isna(last):
-        shown = f"{last:.1%}" if pd.notna(last) else "unknown"
-        ax.set_title(f"Our market share in {periods[-1]}: {shown}{where}")
+        shown = f"{last:.1%}" if pd.notna(last) else _("unknown")
+        ax.set_title(
+            _("Our market share in {period}: {share}{where}").format(
+                period=period_label(str(periods[-1])), share=shown, where=where
+            )
+        )
     else:
-        verb = "rose" if last > first else "fell" if last < first else "held"
-        ax.set_title(f"Our market share {verb} from {first:.1%} to {last:.1%}{where}")
+        title = (
+            _("Our market share rose from {first} to {last}{where}")
+            if last > first
+            else _("Our market share fell from {first} to {last}{where}")
+            if last < first
+            else _("Our market share held from {first} to {last}{where}")
+        )
+        ax.set_title(title.format(first=f"{first:.1%}", last=f"{last:.1%}", where=where))
     return ax
 
 
@@ -49,14 +68,17 @@ def competitor_bars(shares: pd.DataFrame, our_share: float | None = None, ax=Non
         s = pd.concat([s, pd.DataFrame({"competitor": ["Us"], "share": [our_share]})])
     s = s.sort_values("share", na_position="first")
     ax = new_ax(ax, figsize=(8, 0.35 * len(s) + 1.5))
-    ax.barh(s["competitor"].astype(str), s["share"], color=[color_for(c) for c in s["competitor"]])
+    names = [_("Us") if c == "Us" else str(c) for c in s["competitor"]]
+    ax.barh(names, s["share"], color=[color_for(c) for c in s["competitor"]])
     pct_axis(ax, "x")
-    ax.set_xlabel("Share of the market (%)")
+    ax.set_xlabel(_("Share of the market (%)"))
     leader = s.iloc[-1]
     ax.set_title(
-        f"{leader['competitor']} holds the largest share ({leader['share']:.0%})"
+        _("{competitor} holds the largest share ({share})").format(
+            competitor=names[-1], share=f"{leader['share']:.0%}"
+        )
         if pd.notna(leader["share"])
-        else "Competitors' shares of the market"
+        else _("Competitors' shares of the market")
     )
     return ax
 
@@ -71,18 +93,20 @@ def growth_share_matrix(table: pd.DataFrame, key: str = "category", ax=None):
     ax.scatter(t["share"], t["growth"], s=size, alpha=0.6, color=[color_for(c) for c in t[key]])
     for r in t.itertuples():
         ax.annotate(
-            f"{getattr(r, key)} ({r.quadrant})", (r.share, r.growth), fontsize=9, ha="center"
+            f"{getattr(r, key)} ({_(r.quadrant)})", (r.share, r.growth), fontsize=9, ha="center"
         )
     if len(table):
         ax.axvline(1.0 / len(table), color="grey", ls="--", lw=1)
         ax.axhline(float(table["growth_threshold"].iloc[0]), color="grey", ls="--", lw=1)
     pct_axis(ax, "x")
     pct_axis(ax, "y")
-    ax.set_xlabel("Share of our revenue (%)")
-    ax.set_ylabel("Revenue growth vs a year earlier (%)")
+    ax.set_xlabel(_("Share of our revenue (%)"))
+    ax.set_ylabel(_("Revenue growth vs a year earlier (%)"))
     stars = list(t.loc[t["quadrant"] == "star", key].astype(str))
     ax.set_title(
-        f"Stars: {', '.join(stars)}" if stars else "No category is both large and fast-growing"
+        _("Stars: {names}").format(names=_comma().join(stars))
+        if stars
+        else _("No category is both large and fast-growing")
     )
     return ax
 
@@ -98,13 +122,17 @@ def losses_by_competitor(losses: pd.DataFrame, dominant: dict | None = None, ax=
         ax.bar(p.index.astype(str), p[comp], bottom=bottom, label=str(comp), color=color_for(comp))
         bottom += p[comp].to_numpy()
     pct_axis(ax)
-    ax.set_xlabel("Customer segment")
-    ax.set_ylabel("Share of deals lost to a competitor (%)")
+    ax.set_xlabel(_("Customer segment"))
+    ax.set_ylabel(_("Share of deals lost to a competitor (%)"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
     ax.set_title(
-        f"{dominant['competitor']} wins {dominant['share']:.0%} of our {dominant['segment']} losses"
+        _("{competitor} wins {share} of our {segment} losses").format(
+            competitor=dominant["competitor"],
+            share=f"{dominant['share']:.0%}",
+            segment=dominant["segment"],
+        )
         if dominant
-        else "Whom we lose deals to, by segment"
+        else _("Whom we lose deals to, by segment")
     )
     return ax
 
@@ -123,7 +151,7 @@ def demand_curve(cells: pd.DataFrame, fit: dict, ax=None, step: float = 0.05):
         per_line,
         s=20 + 200 * g["lines"] / g["lines"].max(),
         color=color_for("observed"),
-        label="observed (size = lines)",
+        label=_("observed (size = lines)"),
     )
     if len(g):
         base = per_line.iloc[0] / (1 - g.index[0]) ** fit["elasticity"]
@@ -133,17 +161,74 @@ def demand_curve(cells: pd.DataFrame, fit: dict, ax=None, step: float = 0.05):
             base * (1 - xs) ** fit["elasticity"],
             color="black",
             lw=1.5,
-            label=f"fitted, elasticity {fit['elasticity']:.2f}",
+            label=_("fitted, elasticity {e}").format(e=f"{fit['elasticity']:.2f}"),
         )
     pct_axis(ax, "x")
-    ax.set_xlabel("Discount off list price (%)")
-    ax.set_ylabel("Units per order line")
+    ax.set_xlabel(_("Discount off list price (%)"))
+    ax.set_ylabel(_("Units per order line"))
     ax.legend(fontsize=9)
     ax.set_title(
-        f"1 % lower price sells {-fit['elasticity']:.2f} % more units "
-        f"(95 % CI {-fit['ci_high']:.2f} .. {-fit['ci_low']:.2f})"
+        _("1 % lower price sells {units} % more units (95 % CI {lo} .. {hi})").format(
+            units=f"{-fit['elasticity']:.2f}",
+            lo=f"{-fit['ci_high']:.2f}",
+            hi=f"{-fit['ci_low']:.2f}",
+        )
     )
     return ax
+
+
+#: Readable headers of the market study's tables on a page not in English (see
+#: :func:`salesnb.plots.targets.localise`).
+HEADERS = {
+    "period": N_("Period"),
+    "segment": N_("Segment"),
+    "region": N_("Region"),
+    "competitor": N_("Competitor"),
+    "competitor_sales": N_("Competitor sales"),
+    "market_size": N_("Market size"),
+    "share": N_("Share"),
+    "market_share": N_("Market share"),
+    "category": N_("Category"),
+    "revenue": N_("Revenue"),
+    "prior_revenue": N_("Revenue a year earlier"),
+    "growth": N_("Growth"),
+    "quadrant": N_("Quadrant"),
+    "growth_threshold": N_("Growth threshold"),
+    "lost": N_("Deals lost"),
+    "won": N_("Deals won"),
+    "mean_discount": N_("Mean discount (lost)"),
+    "mean_amount": N_("Mean amount (lost)"),
+    "price_losses": N_("Lost on price"),
+    "share_of_named": N_("Share of losses to named competitors"),
+    "share_of_lost": N_("Share of all losses"),
+    "price_loss_share": N_("Share lost on price"),
+    "won_discount": N_("Mean discount (won)"),
+    "discount_gap": N_("Discount gap"),
+    "price_gap_pct": N_("Price gap"),
+    "share_change": N_("Share change"),
+    "win_rate": N_("Win rate"),
+    "action": N_("Action"),
+    "reason": N_("Reason"),
+}
+
+
+def table(styler):
+    """A market table for the page: readable, translated headers and quadrant and action
+    names on a page not in English (unchanged in English)."""
+    from salesnb.plots.targets import localise
+
+    return localise(styler, HEADERS, values=("quadrant", "action"))
+
+
+def share_pivot(share_by_segment: pd.DataFrame, periods: int = 8):
+    """Our market share per period (rows, the last ``periods``) and segment (columns)."""
+    pv = share_by_segment.pivot(index="period", columns="segment", values="market_share").tail(
+        periods
+    )
+    if language() != "en":
+        pv.index = [period_label(str(p)) for p in pv.index]
+        pv = pv.rename_axis(index=_("Period"), columns=_("Segment"))
+    return pv.style.format("{:.1%}", na_rep="–")
 
 
 #: Display formats of the market study's tables (amounts, shares, changes in points).
