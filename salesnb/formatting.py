@@ -211,6 +211,25 @@ def days(x, decimals: int = 0, missing: str = MISSING) -> str:
     return f"{text} {'day' if text == '1' else 'days'}"
 
 
+def p_value(x, missing: str = MISSING) -> str:
+    """A test's p-value as people read it, with its relation: ``p < 0.001`` below a
+    thousandth (never scientific notation), else ``p = 0.034`` (two significant digits,
+    three decimals at most).
+
+    >>> p_value(8.54e-82), p_value(0.0342), p_value(0.5), p_value(0.0012), p_value(None)
+    ('p < 0.001', 'p = 0.034', 'p = 0.5', 'p = 0.0012', '—')
+    """
+    v = _real(x)
+    if v is None:
+        return _not_a_number(x, missing)
+    if v < 0.001:
+        return "p < 0.001"
+    text = f"{v:.2g}"
+    if "e" in text:  # cannot happen above 0.001, but never print one
+        text = f"{v:.4f}"
+    return f"p = {text}"
+
+
 def headline(value, key: str = "", missing: str = MISSING) -> str:
     """A headline figure whose kind is known only from its name (the report index, alerts).
 
