@@ -1,7 +1,8 @@
-"""Deals one by one: the win probability of each open deal, forecast calls, stuck deals.
+"""Deals one by one: the win probability of each open deal, stuck deals, the page's figures.
 
 Pure functions over the deal-level frames of :mod:`salesnb.queries.deals` (one row per
-deal, one per stage entry, one per forecast call), all already cut at ``as_of``.
+deal, one per stage entry), all already cut at ``as_of``. The reps' forecast calls against
+outcomes and pipeline forecasts are in :mod:`salesnb.metrics.deal_calls`.
 
 How the win model learns without peeking (and why it is written by hand):
 
@@ -23,8 +24,9 @@ How the win model learns without peeking (and why it is written by hand):
   the deal ends, not known while it is open: it is left out of the model and the page says so.
 - **The fit.** statsmodels' GLM Binomial (logit link) with a small ridge penalty on
   standardised features, solved by Newton steps on the model's own ``loglike``, ``score``
-  and ``hessian``: ``GLM.fit_regularized`` returns no standard errors, and the driver table
-  needs intervals. Intervals are the cluster-robust sandwich at the penalised solution
+  and ``hessian`` (statsmodels' formulas through its Binomial family, without building the
+  GLM: :class:`_BinomialLikelihood`): ``GLM.fit_regularized`` returns no standard errors,
+  and the driver table needs intervals. Intervals are the cluster-robust sandwich at the penalised solution
   (bread: penalised information; meat: per-deal score sums). The penalty keeps a rep who won
   every deal, or a stage nobody left, from sending a coefficient to infinity.
 - **AUC** is the Mann-Whitney statistic (average ranks for ties), written here because
@@ -41,6 +43,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -49,7 +52,9 @@ from scipy.stats import norm, rankdata
 
 from salesnb.formatting import money, percent
 from salesnb.metrics import require_columns
-from salesnb.model.periods import parse_period
+
+if TYPE_CHECKING:  # the calls study takes a WinStudy: its module imports this one
+    from salesnb.metrics.deal_calls import CallStudy
 
 WON, LOST, OPEN = "won", "lost", "open"
 NONE_LEVEL, OTHER_LEVEL = "(none)", "(other)"
@@ -198,72 +203,113 @@ def deal_snapshots(deals: pd.DataFrame, history: pd.DataFrame, dates) -> pd.Data
     d = deals.assign(created_date=_created(deals, history))
     d = d[d["created_date"].notna() & d["status"].isin([WON, LOST, OPEN])]
     d = d.rename(columns={"stage": "recorded_stage"})
-    created = d["created_date"].to_numpy()
-    close = pd.to_datetime(d["close_date"]).to_numpy()
-    parts = []
-    for t in sorted({_ts(x) for x in dates}):
-        tv = np.datetime64(t)
-        m = (created <= tv) & (np.isnat(close) | (close > tv))
-        if m.any():
-            parts.append(d.loc[m].assign(ref_date=t))
     cols = list(d.columns) + ["ref_date", "stage", "stage_entered", "days_in_stage", "age_days"]
-    if not parts:
+    ids = _text(d["opportunity_id"])
+    by_id = np.argsort(ids, kind="stable")  # rows come out by date, then deal
+    created = d["created_date"].to_numpy()[by_id]
+    close = pd.to_datetime(d["close_date"]).to_numpy()[by_id]
+    days = sorted({_ts(x) for x in dates})
+    picked = [
+        by_id[(created <= tv) & (np.isnat(close) | (close > tv))]
+        for tv in (np.datetime64(t) for t in days)
+    ]
+    at = np.concatenate(picked) if picked else np.array([], dtype=np.intp)
+    if not len(at):
         return pd.DataFrame(columns=cols)
-    rows = pd.concat(parts, ignore_index=True)
-    rows["ref_date"] = pd.to_datetime(rows["ref_date"]).astype("datetime64[ns]")
-    rows["opportunity_id"] = rows["opportunity_id"].astype(str).astype(object)
+    rows = d.iloc[at].reset_index(drop=True)
+    ref = np.repeat(np.array(days, dtype="datetime64[ns]"), [len(p) for p in picked])
+    rows["ref_date"] = ref
+    rows["opportunity_id"] = pd.Series(ids[at], dtype=object)
     if len(history):
-        h = pd.DataFrame(
-            {
-                "opportunity_id": history["opportunity_id"].astype(str).astype(object),
-                "__stage": history["stage"].astype(object),
-                "stage_entered": pd.to_datetime(history["entered_date"]).astype("datetime64[ns]"),
-            }
-        ).sort_values("stage_entered", kind="stable")
-        rows = pd.merge_asof(
-            rows.sort_values("ref_date", kind="stable"),
-            h,
-            left_on="ref_date",
-            right_on="stage_entered",
-            by="opportunity_id",
-            direction="backward",
-        )
-        rows["stage"] = rows["__stage"]
-        rows = rows.drop(columns="__stage")
+        stage, rows["stage_entered"] = _stage_held(ids, at, ref, history)
+        rows["stage"] = pd.Series(stage, dtype=object)
         rows["days_in_stage"] = (rows["ref_date"] - rows["stage_entered"]).dt.days.astype(float)
     else:
         rows["stage"] = None
         rows["stage_entered"] = pd.NaT
         rows["days_in_stage"] = np.nan
     rows["age_days"] = (rows["ref_date"] - rows["created_date"]).dt.days.astype(float)
-    return rows.sort_values(["ref_date", "opportunity_id"]).reset_index(drop=True)[cols]
+    return rows[cols]
 
 
-def _closed_before(ev: pd.DataFrame, keys: np.ndarray, days: np.ndarray) -> tuple:
-    """Won and closed counts of each key over events (``key, close_date, won``) before each day."""
-    won = np.zeros(len(keys))
-    n = np.zeros(len(keys))
-    if ev.empty or not len(keys):
-        return won, n
-    per = ev.groupby(["key", "close_date"])["won"].agg(["sum", "size"]).reset_index()
-    per[["cum_won", "cum_n"]] = per.groupby("key")[["sum", "size"]].cumsum()
-    per["key"] = per["key"].astype(object)
-    left = pd.DataFrame(
-        {"key": pd.Series(keys, dtype=object), "day": days, "__i": np.arange(len(keys))}
-    )
-    left = left[pd.notna(left["key"])].sort_values("day", kind="stable")
-    m = pd.merge_asof(
-        left,
-        per.sort_values("close_date", kind="stable")[["key", "close_date", "cum_won", "cum_n"]],
-        left_on="day",
-        right_on="close_date",
-        by="key",
-        direction="backward",
-        allow_exact_matches=False,
-    )
-    i = m["__i"].to_numpy()
-    won[i] = m["cum_won"].fillna(0.0).to_numpy()
-    n[i] = m["cum_n"].fillna(0.0).to_numpy()
+def _stage_held(ids: np.ndarray, at: np.ndarray, days: np.ndarray, history: pd.DataFrame) -> tuple:
+    """The stage deal ``ids[at]`` held on each of ``days`` and the day it entered it (NaN / NaT: none).
+
+    The last stage entry of the deal on or before the day; of entries on the same day, the
+    last in ``history``'s order. Entries are sorted once by deal and date; each (deal, day)
+    is one binary search.
+    """
+    entered = pd.to_datetime(history["entered_date"]).to_numpy("datetime64[ns]")
+    codes = pd.factorize(np.concatenate([ids, _text(history["opportunity_id"])]))[0]
+    row_id, h_id = codes[: len(ids)][at], codes[len(ids) :]
+    when = np.unique(entered)  # one integer per (deal, date), ordered by deal then date
+    span = len(when) + 1
+    h_at = h_id * span + np.searchsorted(when, entered)
+    order = np.argsort(h_at, kind="stable")
+    # the entry before the first one of the deal entered after the day
+    after = row_id * span + np.searchsorted(when, days, side="right")
+    last = np.searchsorted(h_at[order], after) - 1
+    found = last >= 0
+    found[found] = h_id[order[last[found]]] == row_id[found]
+    stage = np.full(len(at), np.nan, dtype=object)
+    stage[found] = history["stage"].astype(object).to_numpy()[order[last[found]]]
+    since = np.full(len(at), np.datetime64("NaT"), dtype="datetime64[ns]")
+    since[found] = entered[order[last[found]]]
+    return stage, since
+
+
+def _text(s: pd.Series) -> np.ndarray:
+    """``s.astype(str)`` as Python strings in an object array (text passes as it is)."""
+    values = s.to_numpy(object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values
+    return s.astype(str).to_numpy(object)
+
+
+def _closed_before(ev: dict, keys: np.ndarray | None, *days: np.ndarray) -> list[tuple]:
+    """Won and closed counts of each key over events (arrays ``key, close_date, won``) before each day.
+
+    One ``(won, closed)`` pair of arrays per array of ``days`` (aligned with ``keys``; None
+    counts every event). ``won`` is 1 or 0, so the counts are whole numbers, exact in any
+    order of summation. The days are taken in order, each adding the events closed since
+    the one before to a running count per key, which its rows then read. A missing key
+    counts nothing.
+    """
+    size, n_ev = (len(days[0]) if days else 0), len(ev["won"])
+    if not n_ev or not size:
+        return [(np.zeros(size), np.zeros(size)) for _ in days]
+    if keys is None:
+        ev_key, key = np.zeros(n_ev, dtype=np.intp), np.zeros(size, dtype=np.intp)
+    else:
+        codes = pd.factorize(np.concatenate([ev["key"], np.asarray(keys, object)]))[0]
+        ev_key, key = codes[:n_ev], codes[n_ev:]
+    n_keys = int(max(ev_key.max(), key.max())) + 1
+    mine = ev_key >= 0
+    closed = ev["close_date"][mine]
+    by_date = np.argsort(closed, kind="stable")
+    closed, ev_key = closed[by_date], ev_key[mine][by_date]
+    ev_won = ev["won"][mine][by_date]
+    return [_running_counts(closed, ev_key, ev_won, key, day, n_keys) for day in days]
+
+
+def _running_counts(closed, ev_key, ev_won, key, day, n_keys: int) -> tuple:
+    """:func:`_closed_before` for one array of days; the events sorted by close date."""
+    day = np.asarray(day, dtype="datetime64[ns]")
+    which, uniq = pd.factorize(day)
+    rows = np.argsort(which, kind="stable")  # the rows of each distinct day, together
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(uniq)))])
+    won_by_key, n_by_key = np.zeros(n_keys), np.zeros(n_keys)
+    won, n = np.zeros(len(day)), np.zeros(len(day))
+    start = 0
+    for j in np.argsort(uniq, kind="stable"):
+        stop = int(np.searchsorted(closed, uniq[j], side="left"))  # closed before the day
+        if stop > start:
+            won_by_key += np.bincount(ev_key[start:stop], ev_won[start:stop], minlength=n_keys)
+            n_by_key += np.bincount(ev_key[start:stop], minlength=n_keys)
+            start = stop
+        r = rows[bounds[j] : bounds[j + 1]]
+        r = r[key[r] >= 0]
+        won[r], n[r] = won_by_key[key[r]], n_by_key[key[r]]
     return won, n
 
 
@@ -296,24 +342,19 @@ def prior_win_rates(
     out = pd.DataFrame(index=rows.index, data={"rate": np.nan, "closed": 0.0})
     if closed.empty or rows.empty:
         return out
-    ev = pd.DataFrame(
-        {
-            "close_date": pd.to_datetime(closed["close_date"]).astype("datetime64[ns]"),
-            "won": (closed["status"] == WON).astype(float).to_numpy(),
-            "key": closed[key].astype(object).to_numpy(),
-        }
-    )
+    ev = {
+        "close_date": pd.to_datetime(closed["close_date"]).to_numpy("datetime64[ns]"),
+        "won": (closed["status"] == WON).to_numpy(float),
+        "key": closed[key].to_numpy(object),
+    }
     ref = pd.to_datetime(rows["ref_date"]).astype("datetime64[ns]").to_numpy()
     keys = rows[key].astype(object).to_numpy()
-    everyone = np.full(len(rows), "*", dtype=object)
-    all_won, all_n = _closed_before(ev.assign(key="*"), everyone, ref)
-    won, n = _closed_before(ev[ev["key"].notna()], keys, ref)
-    if window_days is not None:
-        start = ref - np.timedelta64(int(window_days), "D")
-        w0, n0 = _closed_before(ev.assign(key="*"), everyone, start)
-        all_won, all_n = all_won - w0, all_n - n0
-        w0, n0 = _closed_before(ev[ev["key"].notna()], keys, start)
-        won, n = won - w0, n - n0
+    days = [ref] if window_days is None else [ref, ref - np.timedelta64(int(window_days), "D")]
+    everyone, per_key = _closed_before(ev, None, *days), _closed_before(ev, keys, *days)
+    (all_won, all_n), (won, n) = everyone[0], per_key[0]
+    if window_days is not None:  # less those closed before the window opened
+        all_won, all_n = all_won - everyone[1][0], all_n - everyone[1][1]
+        won, n = won - per_key[1][0], n - per_key[1][1]
     w = float(prior_weight)
     with np.errstate(invalid="ignore", divide="ignore"):
         p0 = np.where(all_n > 0, all_won / all_n, np.nan)
@@ -334,7 +375,7 @@ def add_features(
     Logs are ``log1p`` of days and amounts; prior win rates come from
     :func:`prior_win_rates`. Categorical features keep their raw values (``None`` when absent).
     """
-    out = rows.copy()
+    out = rows.copy(deep=False)  # copy-on-write: the columns set here leave ``rows`` as it is
     out["log_days_in_stage"] = np.log1p(out["days_in_stage"].astype(float).clip(lower=0))
     out["log_age_days"] = np.log1p(out["age_days"].astype(float).clip(lower=0))
     out["log_amount"] = np.log1p(out["amount"].astype(float).clip(lower=0))
@@ -347,13 +388,17 @@ def add_features(
     return out
 
 
-def labelled(rows: pd.DataFrame, closed_by) -> pd.DataFrame:
-    """Rows whose deal was won or lost on or before ``closed_by``, with ``won`` = 1 / 0."""
+def labelled(rows: pd.DataFrame, closed_by, dates=None) -> pd.DataFrame:
+    """Rows whose deal was won or lost on or before ``closed_by``, with ``won`` = 1 / 0.
+
+    ``dates``: only the snapshots taken on these dates (None: all).
+    """
     c = pd.to_datetime(rows["close_date"])
     keep = rows["status"].isin([WON, LOST]) & c.notna() & (c <= _ts(closed_by))
-    out = rows[keep].copy()
-    out["won"] = (out["status"] == WON).astype(int)
-    return out
+    if dates is not None:
+        keep &= rows["ref_date"].isin(dates)
+    out = rows[keep]
+    return out.assign(won=(out["status"] == WON).astype(int))
 
 
 def resolution_days(deals: pd.DataFrame, closed_by, q: float = 0.9, floor: int = 7) -> int:
@@ -438,7 +483,9 @@ def _filled(s: pd.Series) -> pd.Series:
     """A value is there: not missing, not blank text, not a zero amount."""
     if pd.api.types.is_numeric_dtype(s):
         return s.notna() & (s != 0)
-    return _levels(s).map(lambda v: v != NONE_LEVEL and bool(v.strip()))
+    codes, labels = _level_codes(s)
+    filled = np.array([v != NONE_LEVEL and bool(v.strip()) for v in labels], dtype=bool)
+    return pd.Series(filled[codes], index=s.index, dtype=bool)
 
 
 def recorded_at_close(
@@ -503,13 +550,27 @@ class FeatureSpec:
         return names
 
 
+def _level_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Category labels as codes into a label array: ``labels[codes]`` is :func:`_levels`.
+
+    Text values are labelled by their distinct values only (a column of tens of thousands of
+    rows holds a handful); any other value by its ``str``. ``(none)`` for a missing value.
+    """
+    values = s.astype(object).to_numpy()
+    codes, uniques = pd.factorize(values)  # missing: -1, the label appended last
+    if not all(isinstance(u, str) for u in uniques):  # numbers, dates: their text
+        text = [NONE_LEVEL if v is None or v != v else str(v) for v in values]
+        codes, uniques = pd.factorize(np.array(text, dtype=object))
+    labels = np.empty(len(uniques) + 1, dtype=object)
+    labels[:-1] = uniques
+    labels[-1] = NONE_LEVEL
+    return codes, labels
+
+
 def _levels(s: pd.Series) -> pd.Series:
     """Category labels as text, ``(none)`` for a missing value."""
-    return pd.Series(
-        [NONE_LEVEL if v is None or v != v else str(v) for v in s.astype(object)],
-        index=s.index,
-        dtype=object,
-    )
+    codes, labels = _level_codes(s)
+    return pd.Series(labels[codes], index=s.index, dtype=object)
 
 
 def fit_spec(
@@ -518,13 +579,16 @@ def fit_spec(
     categorical: Sequence[str],
     min_level_rows: int = 30,
     max_levels: int = 12,
+    codes: dict | None = None,
 ) -> FeatureSpec:
     """Feature spec from training rows: numeric columns with a spread, categories with 2+ levels.
 
     A level seen on fewer than ``min_level_rows`` rows, or beyond the ``max_levels`` most
     frequent (a product id with hundreds of values), joins ``(other)``; the most frequent
-    level is the reference. Constant or empty columns are left out.
+    level is the reference. Constant or empty columns are left out. ``codes``: the
+    categories' :func:`_level_codes` when already computed (``{column: (codes, labels)}``).
     """
+    codes = codes or {}
     spec = FeatureSpec()
     for c in numeric:
         if c not in rows.columns:
@@ -539,8 +603,8 @@ def fit_spec(
     for c in categorical:
         if c not in rows.columns:
             continue
-        lv = _levels(rows[c])
-        counts = lv.value_counts()
+        found, labels = codes[c] if c in codes else _level_codes(rows[c])
+        counts = pd.Series(labels[found], dtype=object).value_counts()
         keep = counts[counts >= min_level_rows].sort_values(ascending=False, kind="stable")
         keep = keep.iloc[:max_levels]
         levels = sorted(keep.index)
@@ -553,20 +617,85 @@ def fit_spec(
     return spec
 
 
-def design_matrix(spec: FeatureSpec, rows: pd.DataFrame) -> np.ndarray:
-    """The design matrix of ``rows`` under ``spec`` (missing numbers take the training mean)."""
+def design_matrix(spec: FeatureSpec, rows: pd.DataFrame, codes: dict | None = None) -> np.ndarray:
+    """The design matrix of ``rows`` under ``spec`` (missing numbers take the training mean).
+
+    ``codes``: as for :func:`fit_spec`.
+    """
+    codes = codes or {}
     n = len(rows)
     cols = [np.ones(n)]
     for c, (mean, sd) in spec.numeric.items():
         v = rows[c].astype(float).to_numpy() if c in rows.columns else np.full(n, np.nan)
         cols.append(np.where(np.isnan(v), 0.0, (v - mean) / sd))
     for c, (levels, ref) in spec.categorical.items():
-        lv = _levels(rows[c]) if c in rows.columns else pd.Series([NONE_LEVEL] * n)
+        col = rows[c] if c in rows.columns else pd.Series([None] * n, dtype=object)
+        found, labels = codes[c] if c in codes else _level_codes(col)
         if OTHER_LEVEL in levels:
-            lv = lv.where(lv.isin(levels), OTHER_LEVEL)
-        lv = lv.to_numpy()
-        cols += [(lv == level).astype(float) for level in levels if level != ref]
+            labels = np.array([v if v in levels else OTHER_LEVEL for v in labels], dtype=object)
+        cols += [(labels == level)[found].astype(float) for level in levels if level != ref]
     return np.column_stack(cols)
+
+
+class _BinomialLikelihood:
+    """Log-likelihood, score and Hessian of statsmodels' GLM Binomial (logit link) of ``y`` on ``x``.
+
+    The same formulas, in the same order, as ``GLM(y, x, family=Binomial())`` with unit
+    weights and scale 1 (its ``loglike``, ``score``, ``score_obs`` and observed ``hessian``),
+    through the family's own link and variance functions: the numbers are GLM's to the last
+    bit. Two things are not repeated: GLM's set-up computes the rank of ``x`` (an SVD of
+    every row), which the Newton steps never read, and each of its methods recomputes the
+    probabilities; here those of the last coefficients asked for are kept.
+    """
+
+    def __init__(self, y: np.ndarray, x: np.ndarray):
+        from statsmodels.genmod.families import Binomial
+
+        self.family = Binomial()
+        self.y, self.x = y, x
+        self.weights = np.ones(len(y))  # GLM's frequency and variance weights
+        self._key, self._at = None, {}
+
+    def _terms(self, beta: np.ndarray) -> dict:
+        """Probabilities (GLM ``predict``: no offset) at ``beta``, and what is derived from them."""
+        key = np.asarray(beta, dtype=float).tobytes()
+        if key != self._key:
+            self._key = key
+            self._at = {"mu": self.family.fitted(np.dot(self.x, beta) + 0.0 + 0.0)}
+        return self._at
+
+    def _term(self, beta: np.ndarray, name: str) -> np.ndarray:
+        """``deriv`` (of the link), ``var`` (variance) or ``score_factor`` at ``beta``, computed once."""
+        at = self._terms(beta)
+        if name not in at:
+            fam, mu = self.family, at["mu"]
+            if name == "score_factor":
+                at[name] = (self.y - mu) / self._term(beta, "deriv") / self._term(beta, "var")
+            else:
+                at[name] = fam.link.deriv(mu) if name == "deriv" else fam.variance(mu)
+        return at[name]
+
+    def loglike(self, beta: np.ndarray) -> float:
+        mu = self._terms(beta)["mu"]
+        return self.family.loglike(self.y, mu, self.weights, self.weights, 1.0)
+
+    def score(self, beta: np.ndarray) -> np.ndarray:
+        return np.dot(self._term(beta, "score_factor"), self.x)
+
+    def score_obs(self, beta: np.ndarray) -> np.ndarray:
+        return self._term(beta, "score_factor")[:, None] * self.x
+
+    def hessian(self, beta: np.ndarray) -> np.ndarray:
+        """The observed Hessian (for the logit link it equals the expected one, up to rounding)."""
+        fam, mu = self.family, self._terms(beta)["mu"]
+        deriv, var = self._term(beta, "deriv"), self._term(beta, "var")
+        eim_factor = 1 / (deriv**2 * var)
+        tmp = var * fam.link.deriv2(mu)
+        tmp += fam.variance.deriv(mu) * deriv
+        factor = eim_factor * (1 + self._term(beta, "score_factor") * tmp)
+        weighted = np.empty_like(self.x, dtype=float)
+        np.multiply(self.x.T, factor, out=weighted.T)
+        return -weighted.T.dot(self.x)
 
 
 @dataclass
@@ -625,19 +754,17 @@ def fit_win_model(
     ``l2_penalty``: ridge penalty on the standardised coefficients (the intercept is free);
     1.0 is a little: a standard-normal prior on each log-odds coefficient.
     """
-    import statsmodels.api as sm
-
     require_columns(train, ["opportunity_id", "won"], "fit_win_model")
     numeric = list(NUMERIC_FEATURES) if numeric is None else list(numeric)
     categorical = list(CATEGORICAL_FEATURES) if categorical is None else list(categorical)
-    left_out = recorded_at_close(train, categorical + numeric)
+    per = train.drop_duplicates("opportunity_id")
+    left_out = recorded_at_close(per, categorical + numeric)
+    categorical = [c for c in categorical if c not in left_out]
+    codes = {c: _level_codes(train[c]) for c in categorical if c in train.columns}
     spec = fit_spec(
-        train,
-        [c for c in numeric if c not in left_out],
-        [c for c in categorical if c not in left_out],
-        min_level_rows,
+        train, [c for c in numeric if c not in left_out], categorical, min_level_rows, codes=codes
     )
-    x = design_matrix(spec, train)
+    x = design_matrix(spec, train, codes)
     y = train["won"].to_numpy(float)
     k = x.shape[1]
     pen = np.full(k, float(l2_penalty))
@@ -649,15 +776,15 @@ def fit_win_model(
     b[0] = math.log(y.mean() / (1 - y.mean()))
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        glm = sm.GLM(y, x, family=sm.families.Binomial())
+        glm = _BinomialLikelihood(y, x)
 
         def objective(beta):
-            return glm.loglike(beta, scale=1.0) - 0.5 * float(np.sum(pen * beta**2))
+            return glm.loglike(beta) - 0.5 * float(np.sum(pen * beta**2))
 
         f = objective(b)
         for _ in range(max_iter):
-            g = glm.score(b, scale=1.0) - pen * b
-            info = -glm.hessian(b, scale=1.0) + np.diag(pen)
+            g = glm.score(b) - pen * b
+            info = -glm.hessian(b) + np.diag(pen)
             step = np.linalg.solve(info + 1e-10 * np.eye(k), g)
             t = 1.0
             while t > 1e-6:
@@ -669,16 +796,17 @@ def fit_win_model(
             b, f_old, f = cand, f, fc
             if np.max(np.abs(t * step)) < 1e-8 or abs(f - f_old) < 1e-10:
                 break
-        info = -glm.hessian(b, scale=1.0) + np.diag(pen)
+        info = -glm.hessian(b) + np.diag(pen)
         bread = np.linalg.pinv(info)
-        scores = glm.score_obs(b, scale=1.0)
+        scores = glm.score_obs(b)
     groups = pd.factorize(train["opportunity_id"])[0]
     n_groups = int(groups.max()) + 1
-    meat_sum = np.zeros((n_groups, k))
-    np.add.at(meat_sum, groups, scores)
+    # per-deal score sums, row by row in order (as np.add.at would, faster)
+    meat_sum = np.column_stack(
+        [np.bincount(groups, weights=scores[:, j], minlength=n_groups) for j in range(k)]
+    )
     adj = n_groups / (n_groups - 1) if n_groups > 1 else 1.0
     cov = bread @ (meat_sum.T @ meat_sum) * adj @ bread
-    per = train.drop_duplicates("opportunity_id")
     return WinModel(
         spec=spec,
         params=b,
@@ -747,10 +875,12 @@ def tuned_win_model(
     table = pd.DataFrame(columns=["l2_penalty", "log_loss"])
     chosen = penalty
     if chosen is None:
-        early = rows[ref <= cut - pd.Timedelta(days=int(horizon_days))]
-        fit_rows = labelled(early, cut - pd.Timedelta(days=1))
         val = train[pd.to_datetime(train["ref_date"]) >= cut]
-        if model_gap(fit_rows, min_closed) is None and val["won"].nunique() == 2:
+        early = ref <= cut - pd.Timedelta(days=int(horizon_days))
+        # no validation snapshot with both outcomes (often): no earlier rows to gather either
+        both = val["won"].nunique() == 2
+        fit_rows = labelled(rows[early], cut - pd.Timedelta(days=1)) if both else None
+        if both and model_gap(fit_rows, min_closed) is None:
             scores = [
                 (lam, log_loss(val["won"], fit_win_model(fit_rows, lam).predict(val)))
                 for lam in PENALTY_GRID
@@ -801,10 +931,18 @@ def stage_baseline(rows: pd.DataFrame, probabilities: dict, default: float) -> n
     >>> stage_baseline(pd.DataFrame({"stage": ["A", "B", None]}), {"A": 0.2}, 0.1).tolist()
     [0.2, 0.1, 0.1]
     """
-    st = rows["stage"].astype(object)
-    return np.array(
-        [probabilities.get(str(s), default) if s is not None else default for s in st], dtype=float
-    )
+
+    def one(s) -> float:
+        return probabilities.get(str(s), default) if s is not None else default
+
+    st = rows["stage"].astype(object).to_numpy()
+    codes, uniques = pd.factorize(st)
+    if not all(isinstance(u, str) for u in uniques):  # numbers as stages: value by value
+        return np.array([one(s) for s in st], dtype=float)
+    out = np.array([one(u) for u in uniques] + [np.nan], dtype=float)[codes]
+    for i in np.flatnonzero(codes < 0):  # missing: None, or a NaN read as "nan"
+        out[i] = one(st[i])
+    return out
 
 
 def overall_win_rate(deals: pd.DataFrame, closed_by) -> float:
@@ -867,6 +1005,38 @@ def describe_margin(comparison: pd.DataFrame) -> str:
     )
 
 
+def _auc_of_draws(y, p):
+    """:func:`auc` of resamples, given how many times each row was drawn (one resample a row).
+
+    No row is repeated: a distinct score's average rank in a resample is the draws of the
+    lower scores plus half its own draws, plus one half. Every rank is a multiple of one
+    half, so the sums are exact: the same numbers as :func:`auc` of the repeated rows.
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    ok = ~(np.isnan(y) | np.isnan(p))
+    y, p = y[ok], p[ok]
+    tie = np.unique(p, return_inverse=True)[1].reshape(-1)  # rank among the distinct scores
+    by_score = np.argsort(tie, kind="stable")
+    ends = np.cumsum(np.bincount(tie, minlength=int(tie.max()) + 1 if len(tie) else 0))
+    won, lost = y == 1, y == 0
+
+    def of(draws: np.ndarray) -> np.ndarray:
+        w = draws[:, ok]
+        pos, neg = w[:, won].sum(axis=1), w[:, lost].sum(axis=1)
+        below = np.zeros((len(w), w.shape[1] + 1), dtype=w.dtype)
+        np.cumsum(w[:, by_score], axis=1, out=below[:, 1:])
+        below = below[:, np.concatenate([[0], ends])]  # draws below each distinct score, and all
+        drawn = np.diff(below, axis=1)
+        mean_rank = below[:, :-1] + (drawn + 1) / 2
+        rank_sum = (w[:, won] * mean_rank[:, tie[won]]).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+        return np.where((pos > 0) & (neg > 0), out, np.nan)
+
+    return of
+
+
 def auc_difference_interval(
     y, p_model, p_base, groups, n_boot: int = 400, alpha: float = 0.05, seed: int = 0
 ) -> tuple[float, float]:
@@ -875,22 +1045,20 @@ def auc_difference_interval(
     A deal scored on several snapshot dates is one draw (its rows travel together), so the
     interval is not narrowed by counting a deal twice. Seeded: the same data, the same interval.
     """
-    y = np.asarray(y, dtype=float)
-    a = np.asarray(p_model, dtype=float)
-    b = np.asarray(p_base, dtype=float)
     g = pd.factorize(pd.Series(groups).astype(str))[0]
     n_groups = int(g.max()) + 1 if len(g) else 0
     if n_groups < 2:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(n_boot):
-        weight = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[g]
-        pick = np.repeat(np.arange(len(g)), weight)
-        d = auc(y[pick], a[pick]) - auc(y[pick], b[pick])
-        if not math.isnan(d):
-            diffs.append(d)
-    if not diffs:
+    draws = np.array(  # one row per resample: how often each row was drawn
+        [
+            np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[g]
+            for _ in range(n_boot)
+        ]
+    ).reshape(n_boot, len(g))
+    d = _auc_of_draws(y, p_model)(draws) - _auc_of_draws(y, p_base)(draws)
+    diffs = d[~np.isnan(d)]
+    if not len(diffs):
         return float("nan"), float("nan")
     lo, hi = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi)
@@ -1066,8 +1234,8 @@ def win_study(
     dates = sorted(set(plan.train_dates) | set(plan.holdout_dates) | set(plan.final_dates) | {t})
     rows = add_features(deal_snapshots(deals, history, dates), deals, prior_weight, rep_window_days)
     day_before_cut = cut - pd.Timedelta(days=1)
-    train = labelled(rows[rows["ref_date"].isin(plan.train_dates)], day_before_cut)
-    hold = labelled(rows[rows["ref_date"].isin(plan.holdout_dates)], t)
+    train = labelled(rows, day_before_cut, plan.train_dates)
+    hold = labelled(rows, t, plan.holdout_dates)
     probs_cut = stage_probabilities(conversion_cut)
     default_cut = overall_win_rate(deals, day_before_cut)
     penalty = parse_penalty(l2_penalty)
@@ -1092,7 +1260,7 @@ def win_study(
         comparison, calibration, interval = _score_holdout(
             hold, eval_model is not None, bool(probs_cut), not missing
         )
-    final = labelled(rows[rows["ref_date"].isin(plan.final_dates)], t)
+    final = labelled(rows, t, plan.final_dates)
     gap = model_gap(final, min_closed)
     model = tuning = None
     if not gap:
@@ -1145,7 +1313,12 @@ def stage_dwell(deals: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     h = history.merge(closed[["opportunity_id", "close_date", "status"]], on="opportunity_id")
     h = h.sort_values(["opportunity_id", "entered_date", "stage"], kind="stable")
-    nxt = h.groupby("opportunity_id")["entered_date"].shift(-1)
+    # the deal's next entry: the next row, when it is the same deal's (each deal's rows together)
+    ids, entered = h["opportunity_id"].to_numpy(object), h["entered_date"].to_numpy()
+    nxt = np.full(len(h), np.datetime64("NaT"), dtype=entered.dtype)
+    same = ids[1:] == ids[:-1]
+    nxt[:-1][same] = entered[1:][same]
+    nxt = pd.Series(nxt, index=h.index)
     end = nxt.fillna(pd.to_datetime(h["close_date"]))
     h["dwell_days"] = (end - h["entered_date"]).dt.days.astype(float)
     # a won deal's last entry on its close date is the "won" marker, not a stage worked in
@@ -1213,141 +1386,6 @@ def stuck_deals(scored: pd.DataFrame, thresholds: pd.DataFrame) -> pd.DataFrame:
     return m[cols].reset_index(drop=True)
 
 
-def call_outcomes(calls: pd.DataFrame, deals: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Each call next to what happened: the rep's won amount in the period, and won by the call.
-
-    Keeps calls for periods over by ``as_of`` (a period still running has no outcome yet)
-    whose label parses. Returns the calls with ``period_start, period_end, actual,
-    won_to_date, error_pct`` (``(commit - actual) / actual``; NaN when nothing was won).
-    """
-    require_columns(calls, ["rep_id", "period", "as_of", "commit"], "call_outcomes")
-    t = _ts(as_of)
-    spans = {}
-    for label in calls["period"].dropna().unique():
-        try:
-            p = parse_period(str(label))
-        except Exception:  # an unreadable label: the call cannot be placed
-            continue
-        spans[label] = (pd.Timestamp(p.start), pd.Timestamp(p.end))
-    out = calls[calls["period"].isin(list(spans))].copy()
-    out["period_start"] = out["period"].map(lambda x: spans[x][0])
-    out["period_end"] = out["period"].map(lambda x: spans[x][1])
-    out = out[(out["period_end"] <= t + pd.Timedelta(days=1)) & out["rep_id"].notna()]
-    cols = list(calls.columns) + [
-        "period_start",
-        "period_end",
-        "actual",
-        "won_to_date",
-        "error_pct",
-    ]
-    if out.empty:
-        return pd.DataFrame(columns=cols)
-    won = deals[(deals["status"] == WON) & deals["close_date"].notna() & deals["rep_id"].notna()]
-    close = pd.to_datetime(won["close_date"]).astype("datetime64[ns]").to_numpy()
-    amount = won["amount"].fillna(0.0).to_numpy(float)
-    rep_of = won["rep_id"].astype(str).to_numpy()
-    start = out["period_start"].astype("datetime64[ns]").to_numpy()
-    end = out["period_end"].astype("datetime64[ns]").to_numpy()
-    day = pd.to_datetime(out["as_of"]).astype("datetime64[ns]").to_numpy()
-    last = np.minimum(
-        day + np.timedelta64(1, "D"), end
-    )  # won to date: closed on or before the call
-    actual = np.zeros(len(out))
-    to_date = np.zeros(len(out))
-    call_rep = out["rep_id"].astype(str).to_numpy()
-    for rep in np.unique(call_rep):
-        mine = rep_of == rep
-        if not mine.any():
-            continue
-        order = np.argsort(close[mine], kind="stable")
-        c, cum = close[mine][order], np.concatenate([[0.0], np.cumsum(amount[mine][order])])
-        i = call_rep == rep
-        lo = np.searchsorted(c, start[i], side="left")
-        actual[i] = cum[np.searchsorted(c, end[i], side="left")] - cum[lo]
-        to_date[i] = np.maximum(cum[np.searchsorted(c, last[i], side="left")] - cum[lo], 0.0)
-    out["actual"] = actual
-    out["won_to_date"] = to_date
-    out["error_pct"] = (out["commit"] - out["actual"]) / out["actual"].where(out["actual"] > 0)
-    return out[cols].reset_index(drop=True)
-
-
-def mape(forecast, actual) -> float:
-    """Mean absolute percentage error over rows with a positive actual (NaN when none).
-
-    >>> mape([110, 80, 5], [100, 100, 0])
-    0.15
-    """
-    f = np.asarray(forecast, dtype=float)
-    a = np.asarray(actual, dtype=float)
-    ok = (a > 0) & ~np.isnan(f)
-    if not ok.any():
-        return float("nan")
-    return float(round(np.mean(np.abs(f[ok] - a[ok]) / a[ok]), 12))
-
-
-def call_style(bias: float, median_error: float, threshold: float = 0.10) -> str:
-    """``sandbagger`` (calls consistently under the outcome), ``over-promiser`` (over) or ``accurate``.
-
-    Consistent: the mean error passes ``threshold`` and the median call errs the same way.
-
-    >>> call_style(-0.2, -0.15), call_style(0.25, 0.2), call_style(0.25, -0.01), call_style(0.02, 0.0)
-    ('sandbagger', 'over-promiser', 'accurate', 'accurate')
-    """
-    if pd.isna(bias) or pd.isna(median_error):
-        return "unknown"
-    if bias <= -threshold and median_error < 0:
-        return "sandbagger"
-    if bias >= threshold and median_error > 0:
-        return "over-promiser"
-    return "accurate"
-
-
-def call_leaderboard(
-    outcomes: pd.DataFrame, reps: pd.DataFrame | None = None, threshold: float = 0.10
-) -> pd.DataFrame:
-    """Per rep over the whole history: calls, periods, MAPE, bias and style of the commits.
-
-    ``outcomes``: :func:`call_outcomes` (calls for periods with nothing won are left out of
-    the percentages). ``reps`` (optional): ``rep_id, rep, team``. Returns ``rep_id, rep,
-    team, calls, periods, calls_mape, calls_bias, median_error, style``, most accurate first.
-    """
-    cols = [
-        "rep_id",
-        "rep",
-        "team",
-        "calls",
-        "periods",
-        "calls_mape",
-        "calls_bias",
-        "median_error",
-        "style",
-    ]
-    o = outcomes[outcomes["error_pct"].notna()]
-    if o.empty:
-        return pd.DataFrame(columns=cols)
-    g = o.groupby("rep_id")
-    out = pd.DataFrame(
-        {
-            "calls": g.size(),
-            "periods": g["period"].nunique(),
-            "calls_mape": g["error_pct"].apply(lambda e: float(np.mean(np.abs(e)))),
-            "calls_bias": g["error_pct"].mean(),
-            "median_error": g["error_pct"].median(),
-        }
-    ).reset_index()
-    out["style"] = [
-        call_style(b, m, threshold)
-        for b, m in zip(out["calls_bias"], out["median_error"], strict=True)
-    ]
-    if reps is not None and len(reps):
-        out = out.merge(reps[["rep_id", "rep", "team"]], on="rep_id", how="left")
-    if "rep" not in out.columns:
-        out["rep"] = out["rep_id"]
-        out["team"] = None
-    out["rep"] = out["rep"].where(out["rep"].notna(), out["rep_id"])
-    return out.sort_values(["calls_mape", "rep_id"]).reset_index(drop=True)[cols]
-
-
 def won_remaining_days(train: pd.DataFrame) -> dict:
     """Days from a snapshot to the close of won deals, sorted, per stage held (``"*"``: all).
 
@@ -1370,178 +1408,17 @@ def closing_share(won_remaining: dict, stages, days_left) -> np.ndarray:
     >>> closing_share({"*": np.array([5.0, 10, 20, 40]), "A": np.array([30.0, 60])}, ["A", "B"], 30)
     array([0.5 , 0.75])
     """
-    stages = _levels(pd.Series(list(stages), dtype=object)).to_numpy()
-    left = np.broadcast_to(np.asarray(days_left, dtype=float), stages.shape)
-    out = np.ones(len(stages))
-    for i, (st, d) in enumerate(zip(stages, left, strict=True)):
-        arr = won_remaining.get(st)
+    codes, labels = _level_codes(pd.Series(list(stages), dtype=object))
+    left = np.broadcast_to(np.asarray(days_left, dtype=float), codes.shape)
+    out = np.ones(len(codes))
+    for i in np.unique(codes):  # one search per stage over all its rows
+        arr = won_remaining.get(labels[i])
         if arr is None or not len(arr):
             arr = won_remaining.get("*")
         if arr is not None and len(arr):
-            out[i] = np.searchsorted(arr, d, side="right") / len(arr)
+            mine = codes == i
+            out[mine] = np.searchsorted(arr, left[mine], side="right") / len(arr)
     return out
-
-
-def pipeline_forecasts(
-    rows: pd.DataFrame, probability, calls: pd.DataFrame, won_remaining: dict | None = None
-) -> pd.DataFrame:
-    """Expected won value of each rep's open deals for each call: probability x amount, summed.
-
-    ``rows``: snapshot rows (``rep_id, ref_date, stage, amount``) with ``probability``
-    aligned; ``calls``: the ``as_of, period_end`` pairs to forecast. With ``won_remaining``
-    (:func:`won_remaining_days`) each deal also counts only by the chance it closes before
-    the period ends (:func:`closing_share`); without it the whole open pipeline counts.
-    Returns ``rep_id, as_of, period_end, expected_open``.
-    """
-    cols = ["rep_id", "as_of", "period_end", "expected_open"]
-    if rows.empty or calls.empty:
-        return pd.DataFrame(columns=cols)
-    ref = pd.to_datetime(rows["ref_date"]).to_numpy()
-    ev = rows["amount"].fillna(0.0).to_numpy(float) * np.asarray(probability, dtype=float)
-    pairs = calls[["as_of", "period_end"]].drop_duplicates()
-    parts = []
-    for d, end in zip(
-        pd.to_datetime(pairs["as_of"]), pd.to_datetime(pairs["period_end"]), strict=True
-    ):
-        m = ref == np.datetime64(d)
-        if not m.any():
-            continue
-        share = 1.0
-        if won_remaining is not None:
-            left = (end - d).days - 1  # closes on or before the period's last day
-            share = closing_share(won_remaining, rows.loc[m, "stage"], left)
-        part = pd.DataFrame({"rep_id": rows.loc[m, "rep_id"].to_numpy(), "ev": ev[m] * share})
-        part = part[part["rep_id"].notna()].groupby("rep_id", as_index=False)["ev"].sum()
-        parts.append(part.assign(as_of=d, period_end=end))
-    if not parts:
-        return pd.DataFrame(columns=cols)
-    out = pd.concat(parts, ignore_index=True).rename(columns={"ev": "expected_open"})
-    return out[cols]
-
-
-def forecast_comparison(outcomes: pd.DataFrame, forecasts: dict) -> pd.DataFrame:
-    """Calls and pipeline forecasts made on the same dates, each against the outcome.
-
-    ``outcomes``: :func:`call_outcomes` rows to compare; ``forecasts``: ``{name:
-    pipeline_forecasts frame}``. A method's forecast = won to date + expected value of the
-    rep's open deals that day. Returns the outcomes with one ``<name>_forecast`` column each.
-    """
-    out = outcomes.copy()
-    keys = ["rep_id", "as_of", "period_end"]
-    out["as_of"] = pd.to_datetime(out["as_of"])
-    out["period_end"] = pd.to_datetime(out["period_end"])
-    for name, f in forecasts.items():
-        if f is None:
-            continue
-        f = f.assign(as_of=pd.to_datetime(f["as_of"]), period_end=pd.to_datetime(f["period_end"]))
-        m = out[keys].merge(f, on=keys, how="left")
-        out[f"{name}_forecast"] = (
-            out["won_to_date"].to_numpy() + m["expected_open"].fillna(0.0).to_numpy()
-        )
-    return out
-
-
-def method_errors(comparison: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
-    """MAPE and bias of each method (``commit`` or ``<name>_forecast`` columns) on the same rows.
-
-    Returns ``method, calls, mape, bias`` over rows with a positive actual.
-    """
-    ok = comparison[comparison["actual"] > 0]
-    rows = []
-    for m in methods:
-        col = "commit" if m == "calls" else f"{m}_forecast"
-        if col not in ok.columns:
-            continue
-        err = (ok[col] - ok["actual"]) / ok["actual"]
-        rows.append(
-            (
-                m,
-                len(ok),
-                mape(ok[col], ok["actual"]),
-                float(err.mean()) if len(ok) else float("nan"),
-            )
-        )
-    return pd.DataFrame(rows, columns=["method", "calls", "mape", "bias"])
-
-
-def rep_method_errors(comparison: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
-    """Per rep, the MAPE of each method on the compared calls: ``rep_id, <method>_mape_holdout``."""
-    ok = comparison[comparison["actual"] > 0]
-    out = pd.DataFrame({"rep_id": sorted(ok["rep_id"].unique())})
-    for m in methods:
-        col = "commit" if m == "calls" else f"{m}_forecast"
-        if col not in ok.columns:
-            continue
-        per = ok.groupby("rep_id").apply(
-            lambda g, c=col: mape(g[c], g["actual"]), include_groups=False
-        )
-        out[f"{m}_mape_holdout"] = out["rep_id"].map(per)
-    return out
-
-
-@dataclass
-class CallStudy:
-    """Forecast calls against outcomes (see :func:`call_study`)."""
-
-    outcomes: pd.DataFrame  # every call of a finished period, with its outcome
-    board: pd.DataFrame  # per rep: history columns and hold-out columns
-    comparison: pd.DataFrame  # hold-out calls with the pipeline forecasts of the same day
-    errors: pd.DataFrame  # method, calls, mape, bias on the compared calls
-    gap: str | None  # why nothing could be compared (None when something was)
-
-    def mape(self, method: str) -> float:
-        e = self.errors[self.errors["method"] == method]
-        return float(e["mape"].iloc[0]) if len(e) else float("nan")
-
-
-METHODS = ("calls", "stage_weighted", "model")
-
-
-def call_study(
-    calls: pd.DataFrame,
-    deals: pd.DataFrame,
-    history: pd.DataFrame,
-    win: WinStudy,
-    reps: pd.DataFrame | None = None,
-    threshold: float = 0.10,
-    prior_weight: float = 10.0,
-    rep_window_days: int | None = 180,
-    in_period: bool = True,
-) -> CallStudy:
-    """Calls against outcomes over the history, and against pipeline forecasts after the cut.
-
-    The stage-weighted and model forecasts of a call date use what was known at the hold-out
-    cut (stage probabilities and model trained on deals closed before it) and the pipeline
-    as it stood that day, so calls made after the cut are compared out of sample. A
-    forecast = won so far in the period + the sum over the rep's open deals of probability
-    x amount, each deal weighted (``in_period``) by the share of won deals in its stage that
-    closed within the days left in the period (``in_period=False``: the whole pipeline,
-    which counts next period's deals too).
-    """
-    t, cut = win.plan.as_of, win.plan.cut
-    outcomes = call_outcomes(calls, deals, t)
-    board = call_leaderboard(outcomes, reps, threshold)
-    empty = pd.DataFrame(columns=["method", "calls", "mape", "bias"])
-    if outcomes.empty:
-        gap = f"no call is for a period that had ended by {t.date()}"
-        return CallStudy(outcomes, board, outcomes, empty, gap)
-    late = outcomes[(pd.to_datetime(outcomes["as_of"]) >= cut) & (outcomes["actual"] > 0)]
-    if late.empty:
-        gap = f"no call made since the hold-out cut ({cut.date()}) is for a finished period with a won deal"
-        return CallStudy(outcomes, board, late, empty, gap)
-    dates = sorted(pd.to_datetime(late["as_of"]).unique())
-    rows = add_features(deal_snapshots(deals, history, dates), deals, prior_weight, rep_window_days)
-    probs = win.probabilities(rows, holdout=True)
-    remaining = win.won_remaining_cut if in_period else None
-    forecasts = {
-        k: pipeline_forecasts(rows, p, late, remaining) for k, p in probs.items() if p is not None
-    }
-    comparison = forecast_comparison(late, forecasts)
-    methods = [m for m in METHODS if m == "calls" or m in forecasts]
-    errors = method_errors(comparison, methods)
-    per_rep = rep_method_errors(comparison, methods)
-    board = board.merge(per_rep, on="rep_id", how="left") if len(board) else board
-    return CallStudy(outcomes, board, comparison, errors, None)
 
 
 def styles_of(board: pd.DataFrame, style: str) -> str:
@@ -1835,38 +1712,6 @@ def describe_scored(scored: pd.DataFrame, currency: str = "") -> str:
         f"**{len(scored):,}** open deals worth **{money(amount, currency)}**; expected to win "
         f"**{money(ev, currency)}** (sum of win probability x amount)."
     ).replace("  ", " ")
-
-
-def describe_calls(calls: CallStudy, threshold: float = 0.10) -> str:
-    """Markdown: how the calls were compared and the styles found."""
-    if calls.outcomes.empty:
-        return f"**Not computed: forecast accuracy** — {calls.gap}."
-    o = calls.outcomes
-    scored = o[o["error_pct"].notna()]
-    lines = [
-        f"{len(o):,} calls by {o['rep_id'].nunique():,} reps for periods that have ended "
-        f"({len(scored):,} for a period in which the rep won something: percentage errors "
-        "need an outcome above zero). Error = (commit - won in the period) / won in the period. "
-        f"A rep whose average error is below -{threshold:.0%} with most calls under the outcome "
-        f"is a **sandbagger**; above +{threshold:.0%} with most calls over it, an "
-        "**over-promiser**; the rest are **accurate**."
-    ]
-    if calls.gap:
-        lines.append(f"**Not computed: calls against pipeline forecasts** — {calls.gap}.")
-    elif len(calls.errors):
-        e = calls.errors.set_index("method")["mape"]
-        parts = [f"calls {_pct(e.get('calls'))}"]
-        if "stage_weighted" in e:
-            parts.append(f"stage-weighted pipeline {_pct(e.get('stage_weighted'))}")
-        if "model" in e:
-            parts.append(f"win-model pipeline {_pct(e.get('model'))}")
-        lines.append(
-            f"On the {int(calls.errors['calls'].iloc[0]):,} calls made since the hold-out cut, "
-            "each forecast was made with what was known that day (pipeline forecast = won so "
-            "far + each open deal's probability x amount x the chance a won deal in its stage "
-            "closes before the period ends). Mean absolute error: " + ", ".join(parts) + "."
-        )
-    return "\n\n".join(lines)
 
 
 def describe_stuck_rule(q: float = 0.8, months: int = 12) -> str:

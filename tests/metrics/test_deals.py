@@ -20,6 +20,7 @@ from conftest import _locked, check_truths
 from known import create_table, truncated_copy
 
 from salesnb import report
+from salesnb.metrics import deal_calls as dc
 from salesnb.metrics import deals as dm
 from salesnb.model.filters import Filters
 from salesnb.queries import deals as dq
@@ -213,20 +214,20 @@ def test_call_outcomes_and_styles_by_hand():
             "best_case": [np.nan] * 4,
         }
     )
-    out = dm.call_outcomes(calls, deals, "2026-10-10")  # 2026-Q4 has not ended: left out
+    out = dc.call_outcomes(calls, deals, "2026-10-10")  # 2026-Q4 has not ended: left out
     assert out["period"].tolist() == ["2026-Q3"] * 3
     assert out["actual"].tolist() == [400.0, 400.0, 0.0]
     assert out["won_to_date"].tolist() == [0.0, 400.0, 0.0]
     assert out["error_pct"].iloc[:2].tolist() == pytest.approx([-0.2, 0.1])
     assert np.isnan(out["error_pct"].iloc[2])  # nothing won: no percentage error
-    board = dm.call_leaderboard(out)
+    board = dc.call_leaderboard(out)
     assert board["rep_id"].tolist() == ["r1"]
     assert board["calls_mape"].iloc[0] == pytest.approx(0.15)
     assert board["calls_bias"].iloc[0] == pytest.approx(-0.05)
     assert board["style"].iloc[0] == "accurate"
-    assert dm.call_style(-0.2, -0.1) == "sandbagger"
-    assert dm.call_style(0.3, 0.2) == "over-promiser"
-    assert dm.call_style(0.3, -0.01) == "accurate"  # the mean, not most calls: not consistent
+    assert dc.call_style(-0.2, -0.1) == "sandbagger"
+    assert dc.call_style(0.3, 0.2) == "over-promiser"
+    assert dc.call_style(0.3, -0.01) == "accurate"  # the mean, not most calls: not consistent
 
 
 def test_pipeline_forecast_counts_the_chance_to_close_in_the_period():
@@ -240,11 +241,11 @@ def test_pipeline_forecast_counts_the_chance_to_close_in_the_period():
     )
     calls = pd.DataFrame({"as_of": ts("2026-09-01"), "period_end": ts("2026-10-01")})
     won_days = {"*": np.array([10.0, 40.0]), "A": np.array([5.0, 20.0, 50.0, 60.0])}
-    f = dm.pipeline_forecasts(rows, [0.5, 0.25, 0.2], calls, won_days).set_index("rep_id")
+    f = dc.pipeline_forecasts(rows, [0.5, 0.25, 0.2], calls, won_days).set_index("rep_id")
     # 29 days left: A closes within them for 2 of 4 won deals, B (no history) 1 of 2
     assert f.loc["r1", "expected_open"] == pytest.approx(1000 * 0.5 * 0.5 + 2000 * 0.25 * 0.5)
     assert f.loc["r2", "expected_open"] == pytest.approx(500 * 0.2 * 0.5)
-    whole = dm.pipeline_forecasts(rows, [0.5, 0.25, 0.2], calls).set_index("rep_id")
+    whole = dc.pipeline_forecasts(rows, [0.5, 0.25, 0.2], calls).set_index("rep_id")
     assert whole.loc["r1", "expected_open"] == pytest.approx(1000.0)
 
 
@@ -433,7 +434,7 @@ def win_and_calls(path: Path, as_of=DEMO_AS_OF, filters=None):
         win = dm.win_study(
             deals, history, plan, conversion(plan.cut), conversion(as_of + pd.Timedelta(days=1))
         )
-        calls = dm.call_study(
+        calls = dc.call_study(
             dq.forecast_calls(src, f, as_of), deals, history, win, dq.rep_labels(src)
         )
     finally:
