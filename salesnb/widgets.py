@@ -19,16 +19,26 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as w
 
+from salesnb.i18n import N_, _
 from salesnb.model.filters import Filters
 from salesnb.model.periods import Period, parse_period
 
-ALL = "All"
+ALL = N_("All")
 FILTER_NAMES = ("period", "region", "team", "channel")
+# each dropdown's label (shown in the language in use: FilterPanel.relabel)
+LABELS = {
+    "period": N_("Period"),
+    "region": N_("Region"),
+    "team": N_("Team"),
+    "channel": N_("Channel"),
+    "rep": N_("Rep"),
+}
 
 
 def _options(values: Sequence[str]) -> list[tuple[str, str]]:
     # The empty string means "no filter", the same convention as the parameters cell.
-    return [(ALL, "")] + [(str(v), str(v)) for v in values]
+    # The values are the data's (never translated); only "All" is a word of ours.
+    return [(_(ALL), "")] + [(str(v), str(v)) for v in values]
 
 
 class FilterPanel:
@@ -53,7 +63,7 @@ class FilterPanel:
             "period": w.Dropdown(
                 options=periods,
                 value=period or (periods[0] if periods else None),
-                description="Period",
+                description=_(LABELS["period"]),
                 layout=layout,
                 style=style,
             ),
@@ -62,7 +72,7 @@ class FilterPanel:
             self.dropdowns[name] = w.Dropdown(
                 options=_options(self.known[name]),
                 value=value if value in self.known[name] else "",
-                description=name.capitalize(),
+                description=_(LABELS[name]),
                 layout=layout,
                 style=style,
                 disabled=not self.known[name],
@@ -89,6 +99,22 @@ class FilterPanel:
         v = self.values
         p = self.period
         return Filters(p.start, p.end, v["region"] or None, v["team"] or None, v["channel"] or None)
+
+    def relabel(self) -> None:
+        """Write the labels and the "All" choices again in the language in use (after
+        :func:`salesnb.i18n.set_language`); values and callbacks are untouched."""
+        self._holding = True
+        try:
+            for name, dd in self.dropdowns.items():
+                dd.description = _(LABELS[name])
+                if name in self.known:
+                    value = dd.value
+                    options = _options(self.known[name])
+                    if list(dd.options) != options:
+                        dd.options = options
+                        dd.value = value
+        finally:
+            self._holding = False
 
     # -- changes -------------------------------------------------------------------------------
     def on_change(self, callback: Callable[[Filters], None]) -> None:
@@ -139,7 +165,7 @@ def rep_picker(reps: Sequence[tuple[str, str]], value: str | None = None) -> w.D
     dd = w.Dropdown(
         options=options,
         value=value if value in ids else (ids[0] if ids else None),
-        description="Rep",
+        description=_(LABELS["rep"]),
         layout=w.Layout(width="max-content", min_width="320px"),
         style={"description_width": "initial"},
     )

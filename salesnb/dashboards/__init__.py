@@ -10,7 +10,8 @@ One module per job:
   engine aggregates once per kernel (while Voilà preheats it).
 - :mod:`~salesnb.dashboards.layout` — HTML for the widgets (KPI tiles, tables, messages,
   charts as images); the charts themselves are :mod:`salesnb.plots.svg`.
-- :mod:`~salesnb.dashboards.urls` — filters preset in the page URL, validated.
+- :mod:`~salesnb.dashboards.urls` — filters (and the page's language, ``?lang=zh-CN``)
+  preset in the page URL, validated.
 - :mod:`~salesnb.dashboards.boards` — :class:`Board`: the filter panel
   (:mod:`salesnb.widgets`), a status line and named sections redrawn together;
   :mod:`~salesnb.dashboards.executive_board` and :mod:`~salesnb.dashboards.team_board` are
@@ -66,7 +67,13 @@ from salesnb.dashboards.server import (
     voila_env,
 )
 from salesnb.dashboards.team_board import TeamBoard, team
-from salesnb.dashboards.urls import URL_FILTERS, request_query_string, url_parameters
+from salesnb.dashboards.urls import (
+    URL_FILTERS,
+    URL_PARAMETERS,
+    request_query_string,
+    url_language,
+    url_parameters,
+)
 from salesnb.plots.svg import nice_ticks, svg_bar_chart, svg_column_chart
 
 __all__ = [
@@ -79,6 +86,7 @@ __all__ = [
     "SCORECARD_COLUMNS",
     "STYLE",
     "URL_FILTERS",
+    "URL_PARAMETERS",
     "VOILA_CONFIG_DIR",
     "Board",
     "Cube",
@@ -121,6 +129,7 @@ __all__ = [
     "table_html",
     "target_for",
     "team",
+    "url_language",
     "url_parameters",
     "voila_command",
     "voila_env",

@@ -5,7 +5,10 @@ message, never a traceback; the details go to the server log (the kernel's origi
 which is the Voilà process's terminal). URL parameters (``?region=East``) preset the filters
 after being validated like report parameters. With ``as_of`` (a parameter, or ``?as_of=`` in
 the URL) a board reads ``src.at(as_of)``: every figure is as known at the end of that day,
-only data dated on or before it (issue 11). The boards themselves are subclasses:
+only data dated on or before it (issue 11). ``?lang=zh-CN`` (or ``en``) in the URL sets the
+page's language (:func:`salesnb.i18n.set_language` in the kernel) before anything is drawn for
+the viewer; without it the page speaks the server's language (``SALESNB_LANG``, which
+``salesnb dashboard --lang`` sets). The boards themselves are subclasses:
 :class:`~salesnb.dashboards.executive_board.ExecutiveBoard`,
 :class:`~salesnb.dashboards.team_board.TeamBoard`.
 """
@@ -18,10 +21,18 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 
+from salesnb import i18n
 from salesnb.dashboards.figures import current_period, period_choices
-from salesnb.dashboards.layout import STYLE, message_html
-from salesnb.dashboards.urls import URL_FILTERS, parse_day, request_query_string, url_parameters
+from salesnb.dashboards.layout import STYLE, caption_html, esc, message_html
+from salesnb.dashboards.urls import (
+    URL_FILTERS,
+    parse_day,
+    request_query_string,
+    url_language,
+    url_parameters,
+)
 from salesnb.errors import SalesnbError
+from salesnb.i18n import N_, _
 from salesnb.model.filters import Filters
 from salesnb.model.periods import parse_period
 from salesnb.queries.warehouse import check_filters, known_values
@@ -30,8 +41,13 @@ from salesnb.sources import Source, connect
 # one logger for every dashboard module; its name predates the package (log filters use it)
 log = logging.getLogger("salesnb.dashboard")
 
-FRIENDLY_FAILURE = (
+FRIENDLY_FAILURE = N_(
     "This part of the dashboard could not be drawn. The details are in the server log."
+)
+# how a page's address presets the panel (shown under the title)
+URL_HINT = N_(
+    "Filters given in the page address ({example}) preset the panel; any change redraws "
+    "every chart and table."
 )
 
 
@@ -76,7 +92,16 @@ class Board:
     adds its sections. ``src`` is None when setup failed; the status line then says why.
     ``src`` is the warehouse as known at the end of ``as_of`` (``Source.at``; all of it when
     ``as_of`` is None): a subclass reads nothing else.
+
+    ``TITLE``, ``INTRO`` and ``URL_EXAMPLE`` (the subclass's, marked with ``N_``) head the
+    page; each section may have a caption (a heading and a question), drawn in the page's
+    language (:meth:`relabel` redraws them when ``?lang=`` changes it).
     """
+
+    TITLE = ""
+    INTRO = ""
+    URL_EXAMPLE = "?region=East&period=2026-Q2"
+    URL_HINT = URL_HINT
 
     def __init__(self, name: str, src: Source | None, panel=None, currency: str = ""):
         import ipywidgets as w
@@ -89,13 +114,55 @@ class Board:
         self.status = w.HTML(value="")
         self.status.add_class("snb-status")
         self.header = w.HTML(value=STYLE)
+        self.header.add_class("snb-header")
         self.sections: dict[str, w.HTML] = {}
+        self.captions: dict[str, w.HTML] = {}
+        self._caption_texts: dict[str, tuple[str, str]] = {}
         self._renderers: dict[str, Callable[[Filters], str]] = {}
         self._problems: list[str] = []
         self._cache: dict = {}
         self.redraws = 0
+        self.url_values: dict[str, str] = {}
+        self.relabel()
         if panel is not None:
             panel.on_change(lambda _f: self.redraw())
+
+    def header_html(self) -> str:
+        """The page's title, what it shows and how a link presets it, in the page's language."""
+        if not self.TITLE:
+            return STYLE
+        title, intro = esc(_(self.TITLE)), esc(_(self.INTRO)) if self.INTRO else ""
+        hint = esc(_(self.URL_HINT)).format(example=f"<code>{esc(self.URL_EXAMPLE)}</code>")
+        intro = f"<p>{intro}</p>" if intro else ""
+        return f'{STYLE}<div class="snb-title"><h1>{title}</h1>{intro}<p>{hint}</p></div>'
+
+    def relabel(self) -> None:
+        """Write every fixed text of the page again in the language in use: the title, the
+        captions and the filter panel's labels (the sections are redrawn by :meth:`redraw`)."""
+        self.header.value = self.header_html()
+        for name, (heading, text) in self._caption_texts.items():
+            self.captions[name].value = caption_html(
+                _(heading) if heading else "", _(text) if text else ""
+            )
+        if self.panel is not None:
+            self.panel.relabel()
+
+    def speak(self, lang: str | None) -> bool:
+        """Use ``lang`` on this page from now on (None: keep the language in use); returns
+        whether the language changed (the caller redraws). The cached numbers stay (drawn
+        sections are kept per language); :meth:`forget_words` drops what holds words."""
+        if not lang:
+            return False
+        before = i18n.language()
+        if i18n.set_language(lang) == before:
+            return False
+        self.forget_words()
+        self.relabel()
+        return True
+
+    def forget_words(self) -> None:
+        """Drop the cached figures that carry words written in the language they were computed
+        in (nothing by default: the numbers do not change with the language)."""
 
     @classmethod
     def open(
@@ -133,7 +200,7 @@ class Board:
         except Exception:
             server_log().exception("dashboard %s could not start", name)
             board = cls(name, None, **options)
-            board.fail(FRIENDLY_FAILURE, "setup")
+            board.fail(_(FRIENDLY_FAILURE), "setup")
             return board
         board.build()
         return board
@@ -158,17 +225,31 @@ class Board:
         self.reread()
         return True
 
-    def section(self, name: str, render: Callable[[Filters], str], memo: bool = False):
+    def section(
+        self,
+        name: str,
+        render: Callable[[Filters], str],
+        memo: bool = False,
+        caption: tuple[str, str] = ("", ""),
+    ):
         """Add a section drawn by ``render(filters) -> html``; ``memo``: keep its HTML per filter set
-        (charts take far longer to draw than their numbers take to compute)."""
+        (charts take far longer to draw than their numbers take to compute). ``caption``: its
+        heading and question (``N_``-marked English, shown above it in the page's language)."""
         import ipywidgets as w
 
         if memo:
-            self._renderers[name] = lambda f: self.cached(("html", name, f), lambda: render(f))
+            self._renderers[name] = lambda f: self.cached(
+                ("html", name, f, i18n.language()), lambda: render(f)
+            )
         else:
             self._renderers[name] = render
         self.sections[name] = w.HTML(value="")
         self.sections[name].add_class(f"snb-section-{name}")
+        if any(caption):
+            self._caption_texts[name] = caption
+            self.captions[name] = w.HTML(value="")
+            self.captions[name].add_class(f"snb-caption-{name}")
+            self.relabel()
         return self.sections[name]
 
     def cached(self, key, compute):
@@ -201,33 +282,36 @@ class Board:
                 server_log().exception(
                     "dashboard %s: section %s failed for %s", self.name, name, filters
                 )
-                self.sections[name].value = message_html(FRIENDLY_FAILURE, name)
+                self.sections[name].value = message_html(_(FRIENDLY_FAILURE), name)
         self.redraws += 1
 
     def apply_url(self, extra: Mapping[str, list[str]] | None = None) -> dict[str, str]:
-        """Preset filters from the page URL (validated); problems become friendly messages."""
+        """Preset the language and the filters from the page URL (validated); problems become
+        friendly messages (in the page's language: ``lang`` is applied first)."""
         try:
             qs = request_query_string()
+            new_lang = self.speak(url_language(qs))
             if self.src is None or self.panel is None:
                 return {}
             values, problems = url_parameters(qs, self.src, extra=extra)
             for p in problems:
-                self.fail(f"Link parameter ignored: {p}.", "url")
+                self.fail(_("Link parameter ignored: {problem}.").format(problem=p), "url")
             filters = {k: v for k, v in values.items() if k in URL_FILTERS}
             self.url_values = values
             new_day = "as_of" in values and self.see_as_of(values["as_of"])
             if new_day and "period" not in filters:  # the quarter running that day
                 filters["period"] = current_period(self.src).label
-            if not self.panel.set(**filters) and new_day:
+            if not self.panel.set(**filters) and (new_day or new_lang):
                 self.redraw()
             return values
         except Exception:
             server_log().exception("dashboard %s: URL parameters could not be applied", self.name)
-            self.fail(FRIENDLY_FAILURE, "url")
+            self.fail(_(FRIENDLY_FAILURE), "url")
             return {}
 
     def show(self, name: str | None = None):
-        """The widget to display: the panel with the status line, or one section."""
+        """The widget to display: the title, the panel and the status line, or one section
+        (under its caption when it has one)."""
         import ipywidgets as w
 
         if name is None:
@@ -235,4 +319,6 @@ class Board:
             if self.panel is not None:
                 parts.insert(1, self.panel.widget)
             return w.VBox(parts)
+        if name in self.sections and name in self.captions:
+            return w.VBox([self.captions[name], self.sections[name]])
         return self.sections.get(name) or w.HTML(value="")

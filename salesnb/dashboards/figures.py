@@ -43,6 +43,7 @@ import pandas as pd
 
 from salesnb import queries
 from salesnb.errors import FitError, ModelError, ParameterError
+from salesnb.i18n import _
 from salesnb.metrics import channels as chan
 from salesnb.metrics import funnel as fun
 from salesnb.metrics import landing
@@ -62,7 +63,7 @@ def current_period(src: Source) -> Period:
     what a manager opens the dashboard for."""
     end = data_end(src)
     if end is None:
-        raise ParameterError("the warehouse holds no dated row: nothing to show")
+        raise ParameterError(_("the warehouse holds no dated row: nothing to show"))
     return parse_period(quarter_of(end))
 
 
@@ -82,7 +83,7 @@ def period_choices(src: Source) -> list[str]:
 def _period_of(filters: Filters) -> Period:
     """The month, quarter or year a filter set covers (a dashboard shows one of those)."""
     if filters.start is None or filters.end is None:
-        raise ParameterError("a dashboard needs a period")
+        raise ParameterError(_("a dashboard needs a period"))
     for kind_label in (
         quarter_of(filters.start),
         str(filters.start.year),
@@ -91,7 +92,11 @@ def _period_of(filters: Filters) -> Period:
         p = parse_period(kind_label)
         if p.start == filters.start and p.end == filters.end:
             return p
-    raise ParameterError(f"{filters.start}..{filters.end} is not a month, quarter or year")
+    raise ParameterError(
+        _("{start}..{end} is not a month, quarter or year").format(
+            start=filters.start, end=filters.end
+        )
+    )
 
 
 # -- targets and forecast -----------------------------------------------------------------------
@@ -377,7 +382,7 @@ def rep_scorecard(
     rep with sales in the filters. Sorted by revenue, largest first.
     """
     if not src.has("reps"):
-        raise ParameterError("the team dashboard needs the reps table")
+        raise ParameterError(_("the team dashboard needs the reps table"))
     period = _period_of(filters)
     reps = qperf.reps_frame(src, filters)
     sales = qperf.rep_sales(src, filters)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 
 from salesnb.formatting import days, headline, percent, ratio, short_money
+from salesnb.i18n import N_, _, date_label, language
+from salesnb.model.filters import Filters
 from salesnb.plots import PALETTE
 
 _RED, _YELLOW, _GREEN = PALETTE[3], PALETTE[5], PALETTE[2]
@@ -26,6 +28,8 @@ STYLE = f"""<style>
 .snb-message{{border-left:4px solid {_RED};background:#fdf0f0;padding:8px 12px;margin:6px 0}}
 .snb-alert{{border-left:4px solid {_YELLOW};background:#fffbe8;padding:6px 12px;margin:4px 0}}
 .snb-ok{{color:{_GREEN}}}
+.snb-caption h2{{font-size:18px;margin:14px 0 4px}}.snb-caption p{{margin:6px 0}}
+.snb-title h1{{font-size:24px;margin:4px 0 6px}}.snb-title p{{margin:4px 0;max-width:60em}}
 table.snb-table{{border-collapse:collapse;font-size:13px}}
 table.snb-table th,table.snb-table td{{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}}
 table.snb-table th:first-child,table.snb-table td:first-child{{text-align:left}}
@@ -42,6 +46,45 @@ fmt_pct = percent  # 31.2%
 fmt_times = ratio  # 2.6x
 fmt_days = days  # 34 days
 fmt_number = headline  # a figure known by its key (alerts)
+
+
+# the filters a scope names, as people read them (values are the data's: never translated)
+SCOPE_NAMES = {"region": N_("region"), "team": N_("team"), "channel": N_("channel")}
+
+
+def list_sep() -> str:
+    """The separator of a list or of clauses in a line: ``, `` in English, ``，`` in Chinese."""
+    return "，" if language() == "zh-CN" else ", "
+
+
+def clause_sep() -> str:
+    """The separator of clauses in a line: ``; `` in English, ``；`` in Chinese."""
+    return "；" if language() == "zh-CN" else "; "
+
+
+def fmt_day(day) -> str:
+    """A day in a line of text: ISO (``2026-09-20``) in English, ``2026年9月20日`` in Chinese."""
+    if day in (None, "") or language() == "en":
+        return str(day)
+    return date_label(day)
+
+
+def scope_text(f: Filters) -> str:
+    """The filters of ``f`` in words: ``region=East, team=Alpha``, else every region, team
+    and channel (the English is :meth:`Filters.describe`'s)."""
+    parts = [
+        _(SCOPE_NAMES[k]) + "=" + str(v)
+        for k in ("region", "team", "channel")
+        if (v := getattr(f, k))
+    ]
+    return list_sep().join(parts) or _("all regions, teams and channels")
+
+
+def caption_html(heading: str = "", text: str = "") -> str:
+    """A section's heading and its one-line question or explanation (already translated)."""
+    head = f"<h2>{esc(heading)}</h2>" if heading else ""
+    body = f"<p>{esc(text)}</p>" if text else ""
+    return f'<div class="snb-caption">{head}{body}</div>'
 
 
 def _data_value(x) -> str:

@@ -2,7 +2,9 @@
 
 Preheated kernels, idle-kernel culling, hidden code and no tracebacks, bound to 127.0.0.1
 unless told otherwise. The warehouse reaches every notebook through ``SALESNB_SOURCE`` (see
-:func:`salesnb.config.default_source`); the Voilà configuration and the offline template live
+:func:`salesnb.config.default_source`) and the language through ``SALESNB_LANG`` (the
+language of the process that serves: ``salesnb dashboard --lang zh-CN``; a page's
+``?lang=`` overrides it for that page); the Voilà configuration and the offline template live
 in ``salesnb/voila`` (:data:`VOILA_CONFIG_DIR`).
 """
 
@@ -14,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from salesnb import config
+from salesnb import config, i18n
 from salesnb.sources import connect
 
 VOILA_CONFIG_DIR = config.PACKAGE_DIR / "voila"
@@ -61,6 +63,8 @@ def voila_env(source: str, host: str = "127.0.0.1") -> dict[str, str]:
     """Environment for the Voilà process; its kernels inherit it."""
     env = dict(os.environ)
     env["SALESNB_SOURCE"] = source  # every dashboard notebook reads the warehouse from here
+    # the server's language (set_language / --lang, else SALESNB_LANG): every kernel speaks it
+    env[i18n.ENV_VAR] = i18n.language()
     # Preheated kernels ask the server for the viewer's request on VOILA_APP_IP (default 127.0.0.1).
     env["VOILA_APP_IP"] = "127.0.0.1" if host in ("", "0.0.0.0", "::", "localhost") else host
     # The salesnb template lives in our own data dir, found through JUPYTER_PATH.

@@ -24,9 +24,34 @@ from salesnb.dashboards.layout import (
     table_html,
 )
 from salesnb.errors import SalesnbError
+from salesnb.i18n import N_, _, language, month_label
 from salesnb.model.filters import Filters
 from salesnb.plots.svg import svg_column_chart
 from salesnb.sources import Source
+
+# the scorecard's column headers ("Revenue ({currency})" is formatted where shown)
+SCORECARD_LABELS = {
+    "name": N_("Rep"),
+    "team": N_("Team"),
+    "revenue": N_("Revenue ({currency})"),
+    "attainment": N_("Attainment"),
+    "win_rate": N_("Win rate"),
+    "closed": N_("Deals closed"),
+    "cycle_days": N_("Cycle (mean)"),
+    "discount_compliance": N_("Discount compliance"),
+}
+# the headers of a rep's open deals
+DEAL_LABELS = {
+    "opportunity_id": N_("Open deal"),
+    "stage": N_("Stage"),
+    "amount": N_("Amount"),
+    "age_days": N_("Age"),
+}
+
+
+def _month(day) -> str:
+    """A month in a chart title: ``2026-07`` in English, ``2026年7月`` in Chinese."""
+    return f"{day:%Y-%m}" if language() == "en" else month_label(day)
 
 
 def _count(x) -> str:
@@ -36,6 +61,17 @@ def _count(x) -> str:
 
 class TeamBoard(Board):
     """A scorecard per rep for the panel's filters, and the picked rep up close."""
+
+    TITLE = N_("Team dashboard")
+    INTRO = N_(
+        "A scorecard per rep — revenue, attainment, win rate, cycle time, discount compliance — "
+        "and a drill-down into one rep, for the period, region, team and channel picked below."
+    )
+    URL_EXAMPLE = "?team=Alpha&rep=R007"
+    URL_HINT = N_(
+        "Filters given in the page address ({example}) preset the panel; any change redraws "
+        "the scorecard and the rep detail."
+    )
 
     def __init__(
         self, name: str, src: Source | None, panel=None, currency: str = "", rep: str = ""
@@ -51,10 +87,38 @@ class TeamBoard(Board):
 
         self.picker = rep_picker([], None)
         self.picker.observe(lambda _c: self._redraw_detail(), names="value")
-        self.section("scorecard", self.scorecard)
-        self.section("rep", self.detail)
+        self.section(
+            "scorecard",
+            self.scorecard,
+            caption=(
+                "",
+                N_(
+                    "How does each rep do on revenue, attainment, win rate, cycle time and "
+                    "discount compliance?"
+                ),
+            ),
+        )
+        self.section(
+            "rep",
+            self.detail,
+            caption=(
+                N_("One rep up close"),
+                N_(
+                    "Pick a rep: their figures, monthly revenue over the last year and their "
+                    "largest open deals."
+                ),
+            ),
+        )
         self.redraw()
-        self.rep_widget = w.VBox([self.picker, self.sections["rep"]])
+        self.rep_widget = w.VBox([self.captions["rep"], self.picker, self.sections["rep"]])
+
+    def relabel(self) -> None:
+        """As :meth:`Board.relabel`, and the rep picker's label."""
+        super().relabel()
+        if getattr(self, "picker", None) is not None:
+            from salesnb.widgets import LABELS
+
+            self.picker.description = _(LABELS["rep"])
 
     def show(self, name: str | None = None):
         """As :meth:`Board.show`; ``"rep"`` is the rep picker above the rep's detail."""
@@ -74,7 +138,9 @@ class TeamBoard(Board):
                 self.picker.value = values["rep"]
             else:
                 self.fail(
-                    f"Link parameter ignored: rep {values['rep']!r} is not in the current filters.",
+                    _("Link parameter ignored: rep {rep} is not in the current filters.").format(
+                        rep=repr(values["rep"])
+                    ),
                     "url",
                 )
         return values
@@ -86,7 +152,7 @@ class TeamBoard(Board):
         df = self.card(f)
         self._refresh_picker(df)
         if df.empty:
-            return message_html("No reps match these filters.", "scorecard")
+            return message_html(_("No reps match these filters."), "scorecard")
         cur = self.currency
         formats = {
             "name": str,
@@ -98,16 +164,7 @@ class TeamBoard(Board):
             "cycle_days": fmt_days,
             "discount_compliance": fmt_pct,
         }
-        labels = {
-            "name": "Rep",
-            "team": "Team",
-            "revenue": f"Revenue ({cur})",
-            "attainment": "Attainment",
-            "win_rate": "Win rate",
-            "closed": "Deals closed",
-            "cycle_days": "Cycle (mean)",
-            "discount_compliance": "Discount compliance",
-        }
+        labels = {k: _(v).format(currency=cur) for k, v in SCORECARD_LABELS.items()}
         return table_html(df, formats, key_col="rep_id", labels=labels)
 
     def _refresh_picker(self, df: pd.DataFrame) -> None:
@@ -126,11 +183,11 @@ class TeamBoard(Board):
     def detail(self, f: Filters) -> str:
         rep_id = self.picker.value
         if not rep_id:
-            return message_html("Pick a rep to see their detail.", "rep")
+            return message_html(_("Pick a rep to see their detail."), "rep")
         df = self.card(f)
         row = df[df["rep_id"] == rep_id]
         if row.empty:
-            return message_html("This rep is not in the current filters.", "rep")
+            return message_html(_("This rep is not in the current filters."), "rep")
         r, cur = row.iloc[0], self.currency
         d = self.cached(
             ("rep", f, rep_id), lambda: rep_detail(self.src, f, rep_id, as_of=self.as_of)
@@ -139,40 +196,42 @@ class TeamBoard(Board):
             [
                 kpi_html(
                     "rep_revenue",
-                    "Revenue",
+                    _("Revenue"),
                     r["revenue"],
                     fmt_money(r["revenue"], cur),
                     str(r["name"] or rep_id),
                 ),
                 kpi_html(
                     "rep_attainment",
-                    "Attainment",
+                    _("Attainment"),
                     r["attainment"],
                     fmt_pct(r["attainment"]),
-                    "no target for a channel"
+                    _("no target for a channel")
                     if f.channel
-                    else f"target {fmt_money(r['target'], cur)}",
+                    else _("target {amount}").format(amount=fmt_money(r["target"], cur)),
                 ),
                 kpi_html(
                     "rep_win_rate",
-                    "Win rate",
+                    _("Win rate"),
                     r["win_rate"],
                     fmt_pct(r["win_rate"]),
-                    f"{r['won']} won of {r['closed']} closed",
+                    _("{won} won of {closed} closed").format(won=r["won"], closed=r["closed"]),
                 ),
                 kpi_html(
                     "rep_cycle_days",
-                    "Cycle time",
+                    _("Cycle time"),
                     r["cycle_days"],
                     fmt_days(r["cycle_days"]),
-                    "mean, deals closed won or lost",
+                    _("mean, deals closed won or lost"),
                 ),
                 kpi_html(
                     "rep_discount_compliance",
-                    "Discount compliance",
+                    _("Discount compliance"),
                     r["discount_compliance"],
                     fmt_pct(r["discount_compliance"]),
-                    f"{r['discount_breaches']} of {r['won_deals_priced']} won deals above authority",
+                    _("{breaches} of {priced} won deals above authority").format(
+                        breaches=r["discount_breaches"], priced=r["won_deals_priced"]
+                    ),
                 ),
             ]
         )
@@ -185,9 +244,11 @@ class TeamBoard(Board):
         cur, who = self.currency, str(r["name"] or rep_id)
         if len(m):
             best = m.loc[m["revenue"].idxmax()]
-            title = f"{who}: best month {best['month']:%Y-%m} ({fmt_money(best['revenue'], cur)})"
+            title = _("{rep}: best month {month} ({amount})").format(
+                rep=who, month=_month(best["month"]), amount=fmt_money(best["revenue"], cur)
+            )
         else:
-            title = f"{who}: no orders in the last 12 months"
+            title = _("{rep}: no orders in the last 12 months").format(rep=who)
         end = pd.Timestamp(f.end)
         months = pd.date_range(
             end - pd.DateOffset(months=12), end - pd.Timedelta(days=1), freq="MS"
@@ -197,14 +258,15 @@ class TeamBoard(Board):
             [t.strftime("%Y-%m") for t in months],
             [float(v) for v in values.values],
             title=title,
-            y_label=f"Revenue ({cur})",
+            y_label=_("Revenue ({currency})").format(currency=cur),
             height=240,
         )
-        return svg_html(svg, "rep-trend", "monthly revenue of the rep")
+        return svg_html(svg, "rep-trend", _("monthly revenue of the rep"))
 
     def _deals_table(self, deals: pd.DataFrame) -> str:
         if not len(deals):
-            return "<p>No open deals.</p>"
+            none = esc(_("No open deals."))
+            return f"<p>{none}</p>"
         return table_html(
             deals,
             {
@@ -213,12 +275,7 @@ class TeamBoard(Board):
                 "amount": lambda v: fmt_money(v, self.currency),
                 "age_days": fmt_days,
             },
-            labels={
-                "opportunity_id": "Open deal",
-                "stage": "Stage",
-                "amount": "Amount",
-                "age_days": "Age",
-            },
+            labels={k: _(v) for k, v in DEAL_LABELS.items()},
         )
 
     def _redraw_detail(self) -> None:
@@ -230,7 +287,7 @@ class TeamBoard(Board):
             self.sections["rep"].value = message_html(str(exc), "rep")
         except Exception:
             server_log().exception("dashboard team: rep detail failed")
-            self.sections["rep"].value = message_html(FRIENDLY_FAILURE, "rep")
+            self.sections["rep"].value = message_html(_(FRIENDLY_FAILURE), "rep")
 
 
 def team(

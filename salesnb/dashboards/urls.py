@@ -3,7 +3,7 @@
 They are validated like report parameters; an invalid value is dropped with a sentence for
 people saying what is accepted, and the dashboard keeps its default. Besides the filters,
 ``as_of=2026-08-15`` shows the warehouse as known at the end of that day (as the report's
-``--as-of``).
+``--as-of``), and ``lang=zh-CN`` (or ``en``) the page in that language.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from urllib.parse import parse_qs
 
 import pandas as pd
 
+from salesnb import i18n
 from salesnb.errors import ParameterError
+from salesnb.i18n import _
 from salesnb.model.periods import parse_period
-from salesnb.queries.warehouse import check_filters
+from salesnb.queries.warehouse import FILTER_COLUMNS, known_values
 from salesnb.sources import Source
 
 URL_FILTERS = ("period", "region", "team", "channel")  # the filter panel's
-URL_PARAMETERS = (*URL_FILTERS, "as_of")
+URL_PARAMETERS = (*URL_FILTERS, "as_of", "lang")
 
 
 def parse_day(value: str, name: str = "as_of") -> date:
@@ -40,9 +42,67 @@ def parse_day(value: str, name: str = "as_of") -> date:
         day = pd.NaT
     if pd.isna(day):
         raise ParameterError(
-            f"{name} {text[:40]!r} is not a day; expected YYYY-MM-DD (2026-08-15) or today"
+            _("{name} {value} is not a day; expected YYYY-MM-DD (2026-08-15) or today").format(
+                name=name, value=repr(text[:40])
+            )
         )
     return day.date()
+
+
+def parse_language(value: str) -> str:
+    """A page language given in the URL (``zh-CN``, ``zh``, ``en``) as one of
+    :data:`salesnb.i18n.LANGUAGES`; :class:`ParameterError` naming those otherwise.
+
+    >>> parse_language("zh_cn"), parse_language("en")
+    ('zh-CN', 'en')
+    """
+    try:
+        return i18n.normalise(value) or ""
+    except i18n.LanguageError:
+        raise ParameterError(
+            _("unknown language {value}; known languages: {known}").format(
+                value=repr(str(value)[:40]), known=", ".join(i18n.LANGUAGES)
+            )
+        ) from None
+
+
+def url_language(query_string: str | None) -> str | None:
+    """The language a page URL asks for (``lang=zh-CN``), None when it names none or one
+    salesnb does not speak (:func:`url_parameters` reports that one).
+
+    >>> url_language("region=East&lang=zh-CN"), url_language("lang=fr"), url_language("")
+    ('zh-CN', None, None)
+    """
+    given = parse_qs(query_string or "", keep_blank_values=True).get("lang")
+    if not given:
+        return None
+    try:
+        return parse_language(given[-1].strip()) or None
+    except ParameterError:
+        return None
+
+
+def check_filter(src: Source, name: str, value: str) -> None:
+    """:class:`ParameterError` for a region, team or channel no table knows, listing the known
+    ones in the page's language (the English is
+    :func:`salesnb.queries.warehouse.check_filters`'s)."""
+    known = known_values(src)[name]
+    if str(value) in known:
+        return
+    tables = [t for t in FILTER_COLUMNS[name] if src.has_column(t, name)]
+    shown = ", ".join(known[:30]) or _("(none in this warehouse)")
+    if len(known) > 30:
+        shown = _("{shown} (+{n} more)").format(shown=shown, n=len(known) - 30)
+    given = repr(str(value)[:60])
+    if tables:
+        text = _("unknown {name} {value}; known values in {tables}: {shown}").format(
+            name=name, value=given, tables=", ".join(tables), shown=shown
+        )
+    else:
+        text = _("unknown {name} {value}; known values: {shown}").format(
+            name=name, value=given, shown=shown
+        )
+    raise ParameterError(text)
 
 
 def url_parameters(
@@ -68,7 +128,9 @@ def url_parameters(
             continue
         if name not in names:
             problems.append(
-                f"unknown URL parameter {name[:40]!r}; known parameters: {', '.join(names)}"
+                _("unknown URL parameter {name}; known parameters: {known}").format(
+                    name=repr(name[:40]), known=", ".join(names)
+                )
             )
             continue
         value = given[-1].strip()
@@ -80,13 +142,19 @@ def url_parameters(
                 values[name] = parse_period(value).label
             elif name == "as_of":
                 values[name] = parse_day(value).isoformat()
+            elif name == "lang":
+                values[name] = parse_language(value)
             elif name in extra:
                 if value not in extra[name]:
-                    shown = ", ".join(extra[name][:30]) or "(none)"
-                    raise ParameterError(f"unknown {name} {value[:60]!r}; known values: {shown}")
+                    shown = ", ".join(extra[name][:30]) or _("(none)")
+                    raise ParameterError(
+                        _("unknown {name} {value}; known values: {shown}").format(
+                            name=name, value=repr(value[:60]), shown=shown
+                        )
+                    )
                 values[name] = value
             else:
-                check_filters(src, **{name: value})
+                check_filter(src, name, value)
                 values[name] = value
         except ParameterError as exc:
             problems.append(str(exc))

@@ -9,7 +9,12 @@ house style of :mod:`salesnb.plots`, so a dashboard and a report look alike:
 - money tick labels from :func:`~salesnb.plots.short_money` (1.5M, 320M, 2k);
 - tick values from matplotlib's ``MaxNLocator`` with the steps of the house charts' axes
   (1, 2, 2.5, 5, 10 times a power of ten), starting at 0 (:func:`nice_ticks`);
-- text set in DejaVu Sans, as the house style sets it.
+- text set in DejaVu Sans, as the house style sets it; in Chinese
+  (:func:`salesnb.i18n.language`) Chinese characters fall back to Noto Sans CJK SC (installed
+  with the CJK fonts) and count as wide when the layout measures a text.
+
+Every word comes from the caller (titles, axis and legend labels, already in the page's
+language); the only words of this module are the numbers of the ticks.
 
 Every text is escaped; an SVG document carries no script and fetches nothing, so it can travel
 as an ``<img>`` data URL (see :func:`salesnb.dashboards.layout.svg_html`).
@@ -19,13 +24,17 @@ from __future__ import annotations
 
 import html
 import math
+import unicodedata
 from collections.abc import Callable
 
 from matplotlib.ticker import MaxNLocator
 
+from salesnb.i18n import language
 from salesnb.plots import PALETTE, short_money
 
 FONT = "DejaVu Sans, Verdana, sans-serif"
+# Chinese pages: Latin text and digits as in English, Chinese characters in Noto Sans CJK
+FONT_ZH = "DejaVu Sans, Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, sans-serif"
 BAR_BLUE = PALETTE[0]
 TARGET_RED = PALETTE[3]
 GRID = "#e6e6e6"
@@ -53,13 +62,20 @@ def _esc(v) -> str:
 
 
 def _text_width(text: str, size: float) -> float:
-    return 0.62 * size * len(text)
+    """About how wide ``text`` is set at ``size``: a Chinese (wide) character takes a whole em.
+
+    >>> _text_width("abc", 10), _text_width("收入", 10)
+    (18.6, 20.0)
+    """
+    wide = sum(1 for c in text if unicodedata.east_asian_width(c) in "WF")
+    return 0.62 * size * (len(text) - wide) + size * wide
 
 
 def _svg(width: float, height: float, body: list[str], title: str) -> str:
+    font = FONT_ZH if language() == "zh-CN" else FONT
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" fill="{INK}">'
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{font}" fill="{INK}">'
         f'<rect width="100%" height="100%" fill="white"/>'
         f'<text x="{width / 2:.1f}" y="18" font-size="13" font-weight="bold" '
         f'text-anchor="middle">{_esc(title)}</text>{"".join(body)}</svg>'
