@@ -14,8 +14,15 @@ import pandas as pd
 from statsmodels.stats.contingency_tables import Table
 from statsmodels.stats.oneway import anova_oneway
 
+from salesnb.formatting import p_value, points
+from salesnb.i18n import N_, _, language, period_label
 from salesnb.metrics import require_columns
 from salesnb.metrics.market import why_not_positive
+
+
+def _pts(x: float) -> str:
+    """A change of share in percentage points: ``+2.1% points``; ``+2.1 个百分点`` in Chinese."""
+    return f"{x:+.1%} points" if language() == "en" else points(x)
 
 
 def quarter_label(ts) -> str:
@@ -166,9 +173,9 @@ def mix_shift_test(
     ).fillna(0.0)
     t = t[(t.sum(axis=1) > 0)]
     if len(t) < 2:
-        return {"not_testable": "only one channel has orders"}
+        return {"not_testable": _("only one channel has orders")}
     if (t.sum(axis=0) == 0).any():
-        return {"not_testable": "one of the two periods has no orders"}
+        return {"not_testable": _("one of the two periods has no orders")}
     res = Table(t.to_numpy(float).T).test_nominal_association()
     n = t.to_numpy().sum()
     v = float(np.sqrt(res.statistic / (n * (min(t.shape) - 1))))
@@ -210,11 +217,11 @@ def order_value_test(
     varying = {k: v for k, v in long_enough.items() if np.var(v) > 0}
     if len(varying) < 2:
         if len(groups) < 2:
-            why = "only one channel has orders" if groups else "no orders"
+            why = _("only one channel has orders") if groups else _("no orders")
         elif len(long_enough) < 2:
-            why = f"fewer than two channels have orders on {min_days} or more days"
+            why = _("fewer than two channels have orders on {n} or more days").format(n=min_days)
         else:
-            why = "order value does not vary from day to day within the channels"
+            why = _("order value does not vary from day to day within the channels")
         return {"not_testable": why, "channels": len(varying)}
     res = anova_oneway(list(varying.values()), use_var="unequal", welch_correction=True)
     return {
@@ -239,27 +246,36 @@ def significance_summary(
     - Mix shift vs 2025-Q3: not testable (no comparable orders in 2025-Q3; see the note on last year above).
     """
     lines = []
+    prior = period_label(str(prior_label))
     if "p_value" in aov_test:
         lines.append(
-            f"- Order value across channels: Welch F = {aov_test['statistic']:.2f}, "
-            f"p = {aov_test['p_value']:.3g}"
+            _("- Order value across channels: Welch F = {f}, {p}").format(
+                f=f"{aov_test['statistic']:.2f}", p=p_value(aov_test["p_value"])
+            )
         )
     else:
         lines.append(
-            f"- Order value across channels: not testable ({aov_test.get('not_testable')})."
+            _("- Order value across channels: not testable ({why}).").format(
+                why=aov_test.get("not_testable")
+            )
         )
     if mix_test and "p_value" in mix_test:
         lines.append(
-            f"- Mix shift vs {prior_label}: p = {mix_test['p_value']:.3g}, "
-            f"Cramér's V = {mix_test['cramers_v']:.3f}"
+            _("- Mix shift vs {prior}: {p}, Cramér's V = {v}").format(
+                prior=prior, p=p_value(mix_test["p_value"]), v=f"{mix_test['cramers_v']:.3f}"
+            )
         )
     else:
         why = (mix_test or {}).get("not_testable") or (
-            f"no comparable orders in {prior_label}; see the note on last year above"
+            _("no comparable orders in {prior}; see the note on last year above").format(
+                prior=prior
+            )
             if prior_note
-            else "no prior period"
+            else _("no prior period")
         )
-        lines.append(f"- Mix shift vs {prior_label}: not testable ({why}).")
+        lines.append(
+            _("- Mix shift vs {prior}: not testable ({why}).").format(prior=prior, why=why)
+        )
     return "\n".join(lines)
 
 
@@ -295,7 +311,7 @@ def growth_leaders(summary: pd.DataFrame, min_share: float = 0.02) -> dict:
     return out
 
 
-MARGIN_NEEDS = "margin needs a cost column (orders.cost or products.unit_cost)"
+MARGIN_NEEDS = N_("margin needs a cost column (orders.cost or products.unit_cost)")
 
 
 def summary_notes(summary: pd.DataFrame) -> list[str]:
@@ -307,12 +323,14 @@ def summary_notes(summary: pd.DataFrame) -> list[str]:
     """
     notes = []
     if "margin" not in summary or summary["margin"].isna().all():
-        notes.append(f"Margin not shown: {MARGIN_NEEDS}.")
+        notes.append(_("Margin not shown: {why}.").format(why=_(MARGIN_NEEDS)))
     total = summary["revenue"].sum() if len(summary) else 0.0
     if len(summary) and total <= 0:
         notes.append(
-            "Shares of revenue and margin % not computed: net revenue in the period is "
-            f"{total:,.2f} ({why_not_positive(total)})."
+            _(
+                "Shares of revenue and margin % not computed: net revenue in the period is "
+                "{total} ({why})."
+            ).format(total=f"{total:,.2f}", why=why_not_positive(total))
         )
     return notes
 
@@ -373,52 +391,82 @@ def channel_actions(
     if leaders:
         g, s = leaders["growing_channel"], leaders["shrinking_channel"]
         out.append(
-            f"**{g}** gains share ({leaders['growing_share_change']:+.1%} points YoY) and **{s}** loses "
-            f"({leaders['shrinking_share_change']:+.1%} points): move effort and budget toward {g}."
+            _(
+                "**{g}** gains share ({gain} YoY) and **{s}** loses ({loss}): move effort and "
+                "budget toward {g}."
+            ).format(
+                g=g,
+                s=s,
+                gain=_pts(leaders["growing_share_change"]),
+                loss=_pts(leaders["shrinking_share_change"]),
+            )
         )
     if overtake:
         out.append(
-            f"{overtake['channel']} overtook {overtake['overtaken']} in {overtake['quarter']} and stayed "
-            "ahead: plan capacity and targets on the new order, not the old one."
+            _(
+                "{channel} overtook {other} in {quarter} and stayed ahead: plan capacity and "
+                "targets on the new order, not the old one."
+            ).format(
+                channel=overtake["channel"],
+                other=overtake["overtaken"],
+                quarter=period_label(str(overtake["quarter"])),
+            )
         )
     m = summary.dropna(subset=["margin_pct"]) if "margin_pct" in summary else summary.iloc[0:0]
     if len(m) >= 2:
         best, worst = m.loc[m["margin_pct"].idxmax()], m.loc[m["margin_pct"].idxmin()]
         out.append(
-            f"Margin is highest in **{best['channel']}** ({best['margin_pct']:.1%}) and lowest in "
-            f"**{worst['channel']}** ({worst['margin_pct']:.1%}): check discounts and costs there before "
-            "pushing volume."
+            _(
+                "Margin is highest in **{best}** ({best_pct}) and lowest in **{worst}** "
+                "({worst_pct}): check discounts and costs there before pushing volume."
+            ).format(
+                best=best["channel"],
+                best_pct=f"{best['margin_pct']:.1%}",
+                worst=worst["channel"],
+                worst_pct=f"{worst['margin_pct']:.1%}",
+            )
         )
-    p = aov_test.get("p_value")
-    if p is not None and not pd.isna(p):
-        if p < alpha:
-            aov = aov_test.get("aov", {})
-            top = max(aov, key=aov.get) if aov else None
-            top = top if top is not None and aov[top] > 0 else None
-            out.append(
-                f"Average order value differs between channels (Welch ANOVA p = {p:.3g})"
-                + (
-                    f"; {top} brings the largest orders: use it for upsell and bundles."
-                    if top
-                    else "."
-                )
-            )
-        else:
-            out.append(
-                f"Average order value does not differ significantly between channels (p = {p:.2f}): "
-                "compete on volume, not basket size."
-            )
+    out += _aov_actions(aov_test, alpha)
     pm = mix_test.get("p_value")
     if pm is not None and not pd.isna(pm):
         verdict = (
-            "a real shift"
+            _("a real shift")
             if pm < alpha and mix_test.get("cramers_v", 0) >= 0.05
-            else ("statistically detectable but small" if pm < alpha else "not significant")
+            else (_("statistically detectable but small") if pm < alpha else _("not significant"))
         )
         out.append(
-            f"The channel mix of orders vs a year ago is {verdict} (chi-square p = {pm:.3g}, "
-            f"Cramér's V = {mix_test['cramers_v']:.2f})."
+            _(
+                "The channel mix of orders vs a year ago is {verdict} (chi-square {p}, "
+                "Cramér's V = {v})."
+            ).format(verdict=verdict, p=p_value(pm), v=f"{mix_test['cramers_v']:.2f}")
         )
     if not out:
-        out.append("Only one channel or no history: nothing to compare yet.")
+        out.append(_("Only one channel or no history: nothing to compare yet."))
     return "\n".join(f"- {x}" for x in out)
+
+
+def _aov_actions(aov_test: dict, alpha: float) -> list[str]:
+    """The bullet on average order value across channels (none without a test)."""
+    p = aov_test.get("p_value")
+    if p is None or pd.isna(p):
+        return []
+    if p >= alpha:
+        return [
+            _(
+                "Average order value does not differ significantly between channels ({p}): "
+                "compete on volume, not basket size."
+            ).format(p=p_value(p))
+        ]
+    aov = aov_test.get("aov", {})
+    top = max(aov, key=aov.get) if aov else None
+    top = top if top is not None and aov[top] > 0 else None
+    if top:
+        return [
+            _(
+                "Average order value differs between channels (Welch ANOVA {p}); {top} brings "
+                "the largest orders: use it for upsell and bundles."
+            ).format(p=p_value(p), top=top)
+        ]
+    return [
+        _("Average order value differs between channels (Welch ANOVA {p}).").format(p=p_value(p))
+    ]

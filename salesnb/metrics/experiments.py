@@ -59,8 +59,29 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
+from salesnb.formatting import p_value as p_text
+from salesnb.formatting import points
+from salesnb.i18n import N_, _, date_label, language
 from salesnb.metrics import require_columns
 from salesnb.metrics.funnel import win_rate_intervals
+
+# the verdicts of a pilot (values of the study's JSON; shown translated on the page)
+VERDICTS = (N_("roll out"), N_("stop"), N_("keep testing"), N_("not testable"))
+# the units a pilot assigns (named translated on the page)
+UNIT_TYPES = (N_("rep"), N_("customer"), N_("region"))
+
+
+def _pts(x: float, plus: bool = False) -> str:
+    """A difference of win rates in points: ``+7.4% points`` (``+7.4 个百分点`` in Chinese);
+    ``plus``: a sign only when positive, as ``+{x:.1%}`` writes it."""
+    if language() == "en":
+        return (f"+{x:.1%}" if plus else f"{x:+.1%}") + " points"
+    return points(x)
+
+
+def _whole_pts(x: float) -> str:
+    """A whole number of points: ``5% points`` (``5 个百分点`` in Chinese)."""
+    return f"{x:.0%} points" if language() == "en" else f"{x * 100:.0f} 个百分点"
 
 
 def _month_start(d) -> pd.Timestamp:
@@ -141,32 +162,32 @@ def did_problem(panel: pd.DataFrame, min_reps: int = 2) -> str | None:
     """
     require_columns(panel, ["rep_id", "treated", "trained_after"], "DiD panel")
     if panel.empty:
-        return "no rep has revenue in this scope"
+        return _("no rep has revenue in this scope")
     if panel.attrs.get("program", "") is None:
-        return "the trainings table lists no training for reps in this scope"
+        return _("the trainings table lists no training for reps in this scope")
     if panel["rep_id"].nunique() < 2:
-        return "only one rep in this scope: the DiD needs trained and untrained reps to compare"
+        return _("only one rep in this scope: the DiD needs trained and untrained reps to compare")
     if not panel["treated"].any():
-        return "no trained rep has revenue in this scope"
+        return _("no trained rep has revenue in this scope")
     if panel["treated"].all():
-        return "every rep in this scope was trained: there is no comparison group"
+        return _("every rep in this scope was trained: there is no comparison group")
     if not panel["trained_after"].any():
-        return "the period ends before the training took effect"
+        return _("the period ends before the training took effect")
     if not (panel["treated"] & ~panel["trained_after"]).any():
-        return "no months before the training to compare with"
+        return _("no months before the training to compare with")
     n_t = panel.loc[panel["treated"], "rep_id"].nunique()
     n_c = panel.loc[~panel["treated"], "rep_id"].nunique()
     if min(n_t, n_c) < min_reps:
-        return (
-            f"{n_t} trained and {n_c} untrained rep(s): too few to estimate the effect with "
-            f"rep-clustered errors (it needs {min_reps} or more in each group)"
-        )
+        return _(
+            "{trained} trained and {untrained} untrained rep(s): too few to estimate the effect "
+            "with rep-clustered errors (it needs {n} or more in each group)"
+        ).format(trained=n_t, untrained=n_c, n=min_reps)
     effects = panel["rep_id"].nunique() + panel["month"].nunique()
     if len(panel) <= effects:
-        return (
-            f"{len(panel)} rep-months are too few for {effects} rep and month effects "
-            "(more months of revenue would fill it)"
-        )
+        return _(
+            "{n} rep-months are too few for {effects} rep and month effects (more months of "
+            "revenue would fill it)"
+        ).format(n=len(panel), effects=effects)
     return None
 
 
@@ -254,11 +275,13 @@ def parallel_trends(panel: pd.DataFrame) -> dict:
     months = int(pre["month"].nunique())
     problem = None
     if months < 3:
-        problem = f"{months} month(s) of revenue before the training: the test needs 3 or more"
+        problem = _("{n} month(s) of revenue before the training: the test needs 3 or more").format(
+            n=months
+        )
     elif pre["treated"].nunique() < 2:
-        problem = "before the training only one group (trained or untrained) has revenue"
+        problem = _("before the training only one group (trained or untrained) has revenue")
     elif min(pre.groupby("treated")["rep_id"].nunique()) < 2:
-        problem = "fewer than 2 reps in a group before the training"
+        problem = _("fewer than 2 reps in a group before the training")
     if problem is None:
         fit = smf.ols("log_revenue ~ tt + C(rep_id) + C(month_s)", data=pre).fit(
             cov_type="cluster", cov_kwds={"groups": pd.factorize(pre["rep_id"])[0]}
@@ -266,7 +289,7 @@ def parallel_trends(panel: pd.DataFrame) -> dict:
         diff, p_value = float(fit.params["tt"]), float(fit.pvalues["tt"])
         if np.isfinite(p_value):
             return {"trend_diff": diff, "p_value": p_value, "months": months, "problem": None}
-        problem = (
+        problem = _(
             "the trend difference has no standard error (too little variation before training)"
         )
     return {
@@ -303,9 +326,9 @@ def event_study(
         out = pd.DataFrame(rows).assign(uplift=0.0)
         out.attrs["pre_p_value"] = float("nan")
         out.attrs["problem"] = (
-            "no month of a trained rep lies outside the reference period"
+            _("no month of a trained rep lies outside the reference period")
             if not names
-            else "too few rep-months for an effect per period"
+            else _("too few rep-months for an effect per period")
         )
         return out
     formula = "log_revenue ~ " + " + ".join(names.values()) + " + C(rep_id) + C(month_s)"
@@ -412,25 +435,37 @@ def pilot_evaluation(
         rev_p = float(stats.ttest_ind(wa_p, wa_c, equal_var=False).pvalue)
     p_decide = max(p_z, p_cl) if np.isfinite(p_cl) else p_z
     if not np.isfinite(p_decide):
-        outcome = "won" if pooled == 1 else "lost"
         verdict, reason = (
             "not testable",
-            f"every closed deal of both groups was {outcome}, so their win rates cannot differ "
-            "yet; deals with the other outcome would make it testable",
+            _(
+                "every closed deal of both groups was won, so their win rates cannot differ "
+                "yet; deals with the other outcome would make it testable"
+            )
+            if pooled == 1
+            else _(
+                "every closed deal of both groups was lost, so their win rates cannot differ "
+                "yet; deals with the other outcome would make it testable"
+            ),
         )
     elif p_decide < alpha and diff > 0:
         verdict, reason = (
             "roll out",
-            f"win rate +{diff:.1%} points, significant (p = {p_decide:.2g})",
+            _("win rate {uplift}, significant ({p})").format(
+                uplift=_pts(diff, plus=True), p=p_text(p_decide)
+            ),
         )
     elif p_decide < alpha and diff < 0:
-        verdict, reason = "stop", f"win rate {diff:+.1%} points, significantly worse"
+        verdict = "stop"
+        reason = _("win rate {uplift}, significantly worse").format(uplift=_pts(diff))
     elif high < mde:
-        verdict, reason = "stop", f"the interval rules out an uplift of {mde:.0%} points or more"
+        verdict = "stop"
+        reason = _("the interval rules out an uplift of {mde} or more").format(mde=_whole_pts(mde))
     else:
         verdict, reason = (
             "keep testing",
-            f"uplift {diff:+.1%} points not yet distinguishable from noise (p = {p_decide:.2g})",
+            _("uplift {uplift} not yet distinguishable from noise ({p})").format(
+                uplift=_pts(diff), p=p_text(p_decide)
+            ),
         )
 
     def _p(x: float) -> float | None:
@@ -469,7 +504,11 @@ def pilot_problem(units: pd.DataFrame, assignment: pd.DataFrame) -> str | None:
     per_group = closed.groupby("group")["closed"].sum()
     empty = [g for g in ("pilot", "control") if per_group.get(g, 0) == 0]
     if empty:
-        return f"no closed deals yet in the {' and '.join(empty)} group(s) in this scope"
+        if len(empty) == 2:
+            return _("no closed deals yet in the pilot and control group(s) in this scope")
+        if empty == ["pilot"]:
+            return _("no closed deals yet in the pilot group(s) in this scope")
+        return _("no closed deals yet in the control group(s) in this scope")
     return None
 
 
@@ -510,21 +549,23 @@ def next_pilot_size(baseline: float, mde: float, alpha: float = 0.05, power: flo
     ('not testable', None, 'the control win rate is 100 %: every closed control deal was won, so there is no room for an uplift to detect')
     """
     if mde is None or pd.isna(mde) or mde <= 0:
-        reason = f"the uplift to detect (mde = {mde}) must be above 0"
+        reason = _("the uplift to detect (mde = {mde}) must be above 0").format(mde=mde)
     elif baseline is None or pd.isna(baseline):
-        reason = "there is no control win rate to start from (no closed control deal)"
+        reason = _("there is no control win rate to start from (no closed control deal)")
     elif baseline <= 0:
-        reason = (
+        reason = _(
             "the control win rate is 0 %: no control deal was won yet, so there is no win rate "
             "to plan from (won control deals would give one)"
         )
     elif baseline >= 1:
-        reason = (
+        reason = _(
             "the control win rate is 100 %: every closed control deal was won, so there is no "
             "room for an uplift to detect"
         )
     elif baseline + mde >= 1:
-        reason = f"a {baseline:.0%} win rate cannot rise by {mde:.0%} points (it would reach 100 %)"
+        reason = _("a {rate} win rate cannot rise by {mde} (it would reach 100 %)").format(
+            rate=f"{baseline:.0%}", mde=_whole_pts(mde)
+        )
     else:
         n = pilot_sample_size(baseline, mde, alpha=alpha, power=power)
         return {"n_per_group": n, "status": "ok", "reason": ""}
@@ -554,17 +595,23 @@ def describe_did(did: dict, program: str, two_by_two: dict | None = None) -> str
     >>> describe_did(d, "Coaching")
     '**Coaching**: 2 trained vs 2 untrained reps — uplift **+10.0%** (no interval: the rep-clustered standard error cannot be computed).'
     """
-    text = (
-        f"**{program}**: {did['trained_reps']} trained vs {did['control_reps']} untrained reps — "
-        f"uplift **{did['uplift']:+.1%}**"
+    text = _(
+        "**{program}**: {trained} trained vs {untrained} untrained reps — uplift **{uplift}**"
+    ).format(
+        program=program,
+        trained=did["trained_reps"],
+        untrained=did["control_reps"],
+        uplift=f"{did['uplift']:+.1%}",
     )
     if _finite(did["uplift_low"]) and _finite(did["uplift_high"]):
-        text += f" (95 % CI {did['uplift_low']:+.1%} to {did['uplift_high']:+.1%})"
+        text += _(" (95 % CI {low} to {high})").format(
+            low=f"{did['uplift_low']:+.1%}", high=f"{did['uplift_high']:+.1%}"
+        )
     else:
-        text += " (no interval: the rep-clustered standard error cannot be computed)"
+        text += _(" (no interval: the rep-clustered standard error cannot be computed)")
     if two_by_two is not None and _finite(two_by_two.get("uplift")):
-        text += f"; plain 2×2: {two_by_two['uplift']:+.1%}"
-    return text + "."
+        text += _("; plain 2×2: {uplift}").format(uplift=f"{two_by_two['uplift']:+.1%}")
+    return text + _(".")
 
 
 def describe_trends(trends: dict) -> str:
@@ -575,11 +622,12 @@ def describe_trends(trends: dict) -> str:
     '**Pre-training trends not tested** — 1 month(s) of revenue before the training: the test needs 3 or more.'
     """
     if trends.get("problem") or not _finite(trends.get("p_value")):
-        why = trends.get("problem") or "the test could not be computed"
-        return f"**Pre-training trends not tested** — {why}."
-    return (
-        f"Pre-training trend difference {trends['trend_diff']:+.4f} log points/month, "
-        f"p = **{trends['p_value']:.3f}** ({trends['months']} months)."
+        why = trends.get("problem") or _("the test could not be computed")
+        return _("**Pre-training trends not tested** — {why}.").format(why=why)
+    return _(
+        "Pre-training trend difference {diff} log points/month, **{p}** ({months} months)."
+    ).format(
+        diff=f"{trends['trend_diff']:+.4f}", p=p_text(trends["p_value"]), months=trends["months"]
     )
 
 
@@ -587,25 +635,39 @@ def describe_pilot(result: dict, name: str, unit_type: str, start) -> str:
     """Markdown: the pilot's win rates, uplift, tests and verdict; a test that cannot be run
     is named with what it needs instead of a p-value."""
     r = result
-    text = (
-        f"**{name}** ({unit_type} units from {pd.Timestamp(start):%Y-%m-%d}): win rate "
-        f"{r['pilot_rate']:.1%} vs {r['control_rate']:.1%} → **{r['uplift']:+.1%} points** "
-        f"(95 % CI {r['uplift_low']:+.1%} to {r['uplift_high']:+.1%})"
+    day = pd.Timestamp(start)
+    text = _(
+        "**{name}** ({unit_type} units from {start}): win rate {pilot} vs {control} → "
+        "**{uplift}** (95 % CI {low} to {high})"
+    ).format(
+        name=name,
+        unit_type=_(unit_type),
+        start=f"{day:%Y-%m-%d}" if language() == "en" else date_label(day.date()),
+        pilot=f"{r['pilot_rate']:.1%}",
+        control=f"{r['control_rate']:.1%}",
+        uplift=_pts(r["uplift"]),
+        low=f"{r['uplift_low']:+.1%}",
+        high=f"{r['uplift_high']:+.1%}",
     )
     if _finite(r["p_value"]):
-        text += f", p = {r['p_value']:.2g}"
+        text += _(", {p}").format(p=p_text(r["p_value"]))
         text += (
-            f" (clustered {r['p_value_clustered']:.2g})"
+            _(" (clustered {p})").format(p=p_text(r["p_value_clustered"]))
             if _finite(r["p_value_clustered"])
-            else " (no clustered check: it needs 4 or more units with closed deals and differing win rates)"
+            else _(
+                " (no clustered check: it needs 4 or more units with closed deals and differing "
+                "win rates)"
+            )
         )
-    text += f"; won amount per unit {r['revenue_uplift']:+,.0f}"
+    text += _("; won amount per unit {amount}").format(amount=f"{r['revenue_uplift']:+,.0f}")
     text += (
-        f" (Welch p = {r['revenue_p_value']:.2g})"
+        _(" (Welch {p})").format(p=p_text(r["revenue_p_value"]))
         if _finite(r["revenue_p_value"])
-        else " (no Welch test: it needs 2 or more units per group and differing amounts)"
+        else _(" (no Welch test: it needs 2 or more units per group and differing amounts)")
     )
-    return text + f". Verdict: **{r['verdict']}** — {r['reason']}."
+    return text + _(". Verdict: **{verdict}** — {reason}.").format(
+        verdict=_(r["verdict"]), reason=r["reason"]
+    )
 
 
 def describe_next_pilot(sizing: dict, baseline: float, mde: float) -> str:
@@ -615,11 +677,10 @@ def describe_next_pilot(sizing: dict, baseline: float, mde: float) -> str:
     'From a 50.0% win rate, detecting +10% points takes **388** closed deals per group.'
     """
     if sizing["n_per_group"] is None:
-        return f"**Next pilot size: not testable** — {sizing['reason']}."
-    return (
-        f"From a {baseline:.1%} win rate, detecting +{mde:.0%} points takes "
-        f"**{sizing['n_per_group']:,}** closed deals per group."
-    )
+        return _("**Next pilot size: not testable** — {why}.").format(why=sizing["reason"])
+    return _(
+        "From a {rate} win rate, detecting +{mde} takes **{n}** closed deals per group."
+    ).format(rate=f"{baseline:.1%}", mde=_whole_pts(mde), n=f"{sizing['n_per_group']:,}")
 
 
 def experiments_actions(
@@ -638,33 +699,59 @@ def experiments_actions(
     """
     out = []
     if did is not None:
-        sig = _finite(did["uplift_low"]) and (did["uplift_low"] > 0 or did["uplift_high"] < 0)
-        out.append(
-            f"- Training '{program}': trained reps sell **{did['uplift']:+.1%}** vs their counterfactual "
-            f"(95 % CI {did['uplift_low']:+.1%} to {did['uplift_high']:+.1%})"
-            + (
-                "; extend it to the untrained reps."
-                if sig and did["uplift"] > 0
-                else "; not distinguishable from zero — do not scale it on this evidence."
-                if not sig
-                else "; it hurts — stop it."
-            )
-        )
+        out.append(_training_bullet(did, program))
         if trends is not None and _finite(trends.get("p_value")) and trends["p_value"] < 0.05:
             out.append(
-                f"- Caution: trained reps were already on a different trend before training "
-                f"(p = {trends['p_value']:.2g}); the DiD may be biased."
+                _(
+                    "- Caution: trained reps were already on a different trend before training "
+                    "({p}); the DiD may be biased."
+                ).format(p=p_text(trends["p_value"]))
             )
     if pilot is not None:
-        out.append(f"- Pilot '{pilot_name}': **{pilot['verdict']}** — {pilot['reason']}.")
+        out.append(
+            _("- Pilot '{pilot}': **{verdict}** — {reason}.").format(
+                pilot=pilot_name, verdict=_(pilot["verdict"]), reason=pilot["reason"]
+            )
+        )
     if next_n is not None:
         out.append(
-            f"- To detect a {mde:.0%}-point win-rate uplift next time, plan for **{next_n:,}** closed "
-            "deals per group (80 % power, 5 % two-sided)."
+            _(
+                "- To detect a {mde}-point win-rate uplift next time, plan for **{n}** closed "
+                "deals per group (80 % power, 5 % two-sided)."
+            ).format(
+                mde=f"{mde:.0%}" if language() == "en" else f"{mde * 100:.0f}", n=f"{next_n:,}"
+            )
         )
     elif sizing is not None and sizing.get("n_per_group") is None:
-        out.append(f"- Next pilot size: not testable — {sizing['reason']}.")
-    return "\n".join(out) or "- No experiment could be evaluated with the data in this scope."
+        out.append(_("- Next pilot size: not testable — {why}.").format(why=sizing["reason"]))
+    return "\n".join(out) or _("- No experiment could be evaluated with the data in this scope.")
+
+
+def _training_bullet(did: dict, program: str | None) -> str:
+    """The training's effect with its interval and what to do about it (markdown bullet)."""
+    sig = _finite(did["uplift_low"]) and (did["uplift_low"] > 0 or did["uplift_high"] < 0)
+    if sig and did["uplift"] > 0:
+        template = _(
+            "- Training '{program}': trained reps sell **{uplift}** vs their counterfactual "
+            "(95 % CI {low} to {high}); extend it to the untrained reps."
+        )
+    elif not sig:
+        template = _(
+            "- Training '{program}': trained reps sell **{uplift}** vs their counterfactual "
+            "(95 % CI {low} to {high}); not distinguishable from zero — do not scale it on this "
+            "evidence."
+        )
+    else:
+        template = _(
+            "- Training '{program}': trained reps sell **{uplift}** vs their counterfactual "
+            "(95 % CI {low} to {high}); it hurts — stop it."
+        )
+    return template.format(
+        program=program,
+        uplift=f"{did['uplift']:+.1%}",
+        low=f"{did['uplift_low']:+.1%}",
+        high=f"{did['uplift_high']:+.1%}",
+    )
 
 
 __all__ = [

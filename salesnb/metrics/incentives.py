@@ -64,6 +64,7 @@ from salesnb import configfile
 from salesnb.configfile import FieldError, Strict
 from salesnb.errors import InputError
 from salesnb.formatting import money
+from salesnb.i18n import _, language
 from salesnb.metrics import require_columns
 
 PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
@@ -84,13 +85,17 @@ class Spiff:
 
     @property
     def label(self) -> str:
-        what = f"category {self.category}" if self.category else f"product {self.product_id}"
+        what = (
+            _("category {category}").format(category=self.category)
+            if self.category
+            else _("product {product}").format(product=self.product_id)
+        )
         parts = []
         if self.per_unit:
-            parts.append(f"{self.per_unit:g} per unit")
+            parts.append(_("{amount} per unit").format(amount=f"{self.per_unit:g}"))
         if self.pct_of_revenue:
-            parts.append(f"{self.pct_of_revenue:.1%} of revenue")
-        return f"{what}: {' + '.join(parts)}"
+            parts.append(_("{pct} of revenue").format(pct=f"{self.pct_of_revenue:.1%}"))
+        return _("{what}: {parts}").format(what=what, parts=" + ".join(parts))
 
 
 @dataclass(frozen=True)
@@ -117,22 +122,30 @@ class Plan:
         ]
 
     def describe(self) -> str:
+        base = f"{self.base_rate:.1%}"
         parts = [
-            f"{self.base_rate:.1%} up to {self.tiers[0].start:.0%}"
+            _("{rate} up to {start}").format(rate=base, start=f"{self.tiers[0].start:.0%}")
             if self.tiers
-            else f"{self.base_rate:.1%} flat"
+            else _("{rate} flat").format(rate=base)
         ]
         for i, t in enumerate(self.tiers):
-            upto = f" to {self.tiers[i + 1].start:.0%}" if i + 1 < len(self.tiers) else ""
-            parts.append(f"{t.rate:.1%} from {t.start:.0%}{upto}")
+            rate, start = f"{t.rate:.1%}", f"{t.start:.0%}"
+            parts.append(
+                _("{rate} from {start} to {end}").format(
+                    rate=rate, start=start, end=f"{self.tiers[i + 1].start:.0%}"
+                )
+                if i + 1 < len(self.tiers)
+                else _("{rate} from {start}").format(rate=rate, start=start)
+            )
         if self.cap_attainment is not None:
-            parts.append(f"nothing beyond {self.cap_attainment:.0%}")
+            parts.append(_("nothing beyond {cap}").format(cap=f"{self.cap_attainment:.0%}"))
         if self.cap_amount is not None:
-            parts.append(f"payout capped at {money(self.cap_amount)}")
+            parts.append(_("payout capped at {cap}").format(cap=money(self.cap_amount)))
         if self.clawback:
-            parts.append("returns clawed back")
-        parts += [f"spiff {s.label}" for s in self.spiffs]
-        return f"**{self.name}**: " + "; ".join(parts)
+            parts.append(_("returns clawed back"))
+        parts += [_("spiff {spiff}").format(spiff=s.label) for s in self.spiffs]
+        sep = "; " if language() == "en" else "；"
+        return _("**{plan}**: {terms}").format(plan=self.name, terms=sep.join(parts))
 
 
 def _rate(v: float) -> float:
@@ -442,15 +455,22 @@ def payout_markdown(
     >>> payout_markdown(p, 0.0, -2_000.0).splitlines()[-1]
     'Total payout **0 USD**; as a share of revenue not computable (net revenue is -2,000: returns exceed sales).'
     """
-    head = plan.describe() + f"\n\nTotal payout **{money(payout_total, currency)}**"
+    head = plan.describe() + "\n\n"
+    total = money(payout_total, currency)
     if revenue_total > 0:
-        return head + f" = **{payout_total / revenue_total:.2%}** of net revenue."
+        return head + _("Total payout **{total}** = **{share}** of net revenue.").format(
+            total=total, share=f"{payout_total / revenue_total:.2%}"
+        )
     why = (
-        "no net revenue"
+        _("no net revenue")
         if revenue_total == 0
-        else f"net revenue is {money(revenue_total)}: returns exceed sales"
+        else _("net revenue is {revenue}: returns exceed sales").format(
+            revenue=money(revenue_total)
+        )
     )
-    return head + f"; as a share of revenue not computable ({why})."
+    return head + _(
+        "Total payout **{total}**; as a share of revenue not computable ({why})."
+    ).format(total=total, why=why)
 
 
 def compare_plans(results: list[dict]) -> pd.DataFrame:

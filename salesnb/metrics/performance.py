@@ -32,11 +32,64 @@ import pandas as pd
 from scipy import stats
 
 from salesnb.formatting import money
+from salesnb.i18n import N_, _, date_label, language, period_label
 from salesnb.metrics import require_columns
 from salesnb.model.periods import Period, parse_period
 from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY
 
 _PREFERENCE = ("quarter", "month", "year", "half")
+
+
+def _day(d) -> str:
+    """A day in prose: ``2026-09-30`` in English, ``2026年9月30日`` in Chinese."""
+    day = pd.Timestamp(d).date()
+    return str(day) if language() == "en" else date_label(day)
+
+
+def _comma() -> str:
+    return ", " if language() == "en" else "、"
+
+
+def rep_names(reps: pd.DataFrame | None) -> dict:
+    """rep_id -> how a page names the rep: the name, with the id only where two reps share
+    a name (``Quinn Patel (R005)``); the id when the rep has no name.
+
+    >>> rep_names(pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "name": ["Ann", "Bo", "Ann"]}))
+    {'R1': 'Ann (R1)', 'R2': 'Bo', 'R3': 'Ann (R3)'}
+    """
+    if reps is None or "rep_id" not in reps or "name" not in reps:
+        return {}
+    r = reps[["rep_id", "name"]].dropna(subset=["rep_id"]).drop_duplicates("rep_id")
+    named = r[r["name"].notna() & (r["name"].astype(str).str.strip() != "")]
+    shared = named["name"].astype(str).duplicated(keep=False)
+    out = {}
+    for (rid, name), twin in zip(named.itertuples(index=False), shared, strict=True):
+        out[str(rid)] = f"{name} ({rid})" if twin else str(name)
+    return out
+
+
+def _named(ids, names: dict) -> str:
+    """Rep ids as a list of their names (:func:`rep_names`), in the page's language."""
+    return _comma().join(names.get(str(i), str(i)) for i in ids)
+
+
+# the readings of the fair ranking, the funnel statuses and the bases of territory potential
+# (values of the tables; shown translated on the page)
+READINGS = (
+    N_("weak territory, not a weak rep"),
+    N_("below target and below peers: coach"),
+    N_("on target, helped by a strong territory"),
+    N_("on track"),
+    N_("no net revenue across the team: not comparable"),
+    N_("no target"),
+)
+STATUSES = (N_("coach"), N_("watch"), N_("above"), N_("within"))
+POTENTIAL_BASES = (
+    N_("market size of the region / its reps"),
+    N_("market size of region x segment, by accounts owned"),
+    N_("region revenue per rep"),
+)
+_SAME_PERIOD = N_("the same period last year")
 
 
 def _months_between(a, b) -> int:
@@ -78,9 +131,7 @@ def growth_rate(current, previous) -> float | None:
     return None if r is None else r - 1.0
 
 
-def coverage_note(
-    period: Period, first, last, what: str = "the same period last year"
-) -> str | None:
+def coverage_note(period: Period, first, last, what: str = _SAME_PERIOD) -> str | None:
     """Why ``period`` cannot serve as a comparison: None when the data (``first`` to ``last``,
     both included) covers it entirely, else a one-line reason.
 
@@ -92,23 +143,50 @@ def coverage_note(
     >>> coverage_note(parse_period("2025-Q3"), "2026-02-01", "2026-09-30")
     'the same period last year (2025-Q3) has no data (orders run from 2026-02-01 to 2026-09-30): not compared'
     """
+    what, label = _(what), period_label(period.label)
     if first is None or last is None or pd.isna(first) or pd.isna(last):
-        return f"{what} ({period.label}) has no data: the orders carry no dates"
+        return _("{what} ({period}) has no data: the orders carry no dates").format(
+            what=what, period=label
+        )
     first, last = pd.Timestamp(first).date(), pd.Timestamp(last).date()
     if first <= period.start and last >= period.last_day:
         return None
     lo, hi = max(first, period.start), min(last, period.last_day)
     covered = (hi - lo).days + 1 if hi >= lo else 0
     if covered <= 0:
-        return (
-            f"{what} ({period.label}) has no data (orders run from {first} to {last}): not compared"
-        )
+        return _(
+            "{what} ({period}) has no data (orders run from {first} to {last}): not compared"
+        ).format(what=what, period=label, first=_day(first), last=_day(last))
     share = covered / period.days
-    edge = f"orders start on {first}" if first > period.start else f"orders end on {last}"
-    return (
-        f"{what} ({period.label}) is only partly in the data ({share:.0%} of its days; {edge}): "
-        "not compared"
+    edge = (
+        _("orders start on {day}").format(day=_day(first))
+        if first > period.start
+        else _("orders end on {day}").format(day=_day(last))
     )
+    return _(
+        "{what} ({period}) is only partly in the data ({share} of its days; {edge}): not compared"
+    ).format(what=what, period=label, share=f"{share:.0%}", edge=edge)
+
+
+def header_line(period: Period, scope: str, source: str, prior_note: str | None = None) -> str:
+    """The page's first line: the period and its dates, the scope (``Filters.describe()``)
+    and the source; then why there are no growth figures, when last year is not comparable.
+
+    >>> header_line(parse_period("2026-Q3"), "region=EMEA", "demo.duckdb")
+    '**2026-Q3** (2026-07-01 – 2026-09-30) · region=EMEA · source `demo.duckdb`'
+    """
+    from salesnb.metrics.targets import scope_text
+
+    text = _("**{period}** ({start} – {end}) · {scope} · source `{source}`").format(
+        period=period_label(period.label),
+        start=_day(period.start),
+        end=_day(period.last_day),
+        scope=scope_text(scope),
+        source=source,
+    )
+    if prior_note:
+        text += "\n\n" + _("**No growth figures**: {why}.").format(why=prior_note)
+    return text
 
 
 # --------------------------------------------------------------------------- targets
@@ -493,7 +571,7 @@ def discount_breaches(
     )
 
 
-NO_CHANNEL_TARGET = "targets are set per company, region, team and rep, never per channel"
+NO_CHANNEL_TARGET = N_("targets are set per company, region, team and rep, never per channel")
 
 
 def no_target_reason(filters=None) -> str | None:
@@ -507,7 +585,9 @@ def no_target_reason(filters=None) -> str | None:
     >>> no_target_reason(Filters(region="East")) is None, no_target_reason(Filters(channel="Online"))
     (True, 'targets are set per company, region, team and rep, never per channel')
     """
-    return NO_CHANNEL_TARGET if filters is not None and getattr(filters, "channel", None) else None
+    return (
+        _(NO_CHANNEL_TARGET) if filters is not None and getattr(filters, "channel", None) else None
+    )
 
 
 def _sum_all(values: pd.Series) -> float | None:
@@ -593,9 +673,9 @@ def targets_note(resolved: pd.DataFrame | None, filters=None) -> str | None:
     if why := no_target_reason(filters):
         return why
     if resolved is None:
-        return "no targets table in this warehouse"
+        return _("no targets table in this warehouse")
     if resolved.empty:
-        return "no targets set for this period"
+        return _("no targets set for this period")
     if resolved["target"].isna().all():
         return str(resolved["target_basis"].iat[0])
     return None
@@ -624,15 +704,15 @@ def scope_figures(
     if attainment is not None:
         attainment_note = None
     elif target is None:
-        attainment_note = target_note or "no target for this scope and period"
+        attainment_note = target_note or _("no target for this scope and period")
     else:
-        attainment_note = "the target is not positive"
+        attainment_note = _("the target is not positive")
     if growth is not None:
         growth_note = None
     elif prior_note:
         growth_note = prior_note
     else:
-        growth_note = "no net revenue in the same period last year to grow from"
+        growth_note = _("no net revenue in the same period last year to grow from")
     return dict(
         revenue_total=float(revenue),
         target_total=target,
@@ -653,18 +733,19 @@ def scope_markdown(figures: dict, currency: str = "USD") -> str:
     Revenue **90 USD**; attainment not computable (no target for this scope and period); growth not computable (no data last year).
     """
     f = figures
-    out = f"Revenue **{money(f['revenue_total'], currency)}**"
+    out = _("Revenue **{revenue}**").format(revenue=money(f["revenue_total"], currency))
     if f["attainment_company"] is not None:
-        out += (
-            f" against a target of **{f['target_total']:,.0f}** → attainment "
-            f"**{f['attainment_company']:.1%}**"
+        out += _(" against a target of **{target}** → attainment **{attainment}**").format(
+            target=f"{f['target_total']:,.0f}", attainment=f"{f['attainment_company']:.1%}"
         )
     else:
-        out += f"; attainment not computable ({f['attainment_note']})"
+        out += _("; attainment not computable ({why})").format(why=f["attainment_note"])
     if f["revenue_growth"] is not None:
-        out += f"; vs the same period last year **{f['revenue_growth']:+.1%}**."
+        out += _("; vs the same period last year **{growth}**.").format(
+            growth=f"{f['revenue_growth']:+.1%}"
+        )
     else:
-        out += f"; growth not computable ({f['growth_note']})."
+        out += _("; growth not computable ({why}).").format(why=f["growth_note"])
     return out
 
 
@@ -681,38 +762,43 @@ def performance_actions(
 
     Figures that are not computable (None / NaN) leave their bullet out.
     """
+    names = rep_names(card)
     out = [
         *_team_attainment_bullets(attainment_company),
-        *_low_attainment_bullets(card, low_attainment),
-        *_weak_territory_bullets(ranking),
-        *_win_rate_bullets(funnel),
-        *_discount_breach_bullets(breaches),
+        *_low_attainment_bullets(card, low_attainment, names),
+        *_weak_territory_bullets(ranking, names),
+        *_win_rate_bullets(funnel, names),
+        *_discount_breach_bullets(breaches, names),
         *_plan_comparison_bullets(plans),
     ]
-    return "\n".join(out) or "- Nothing stands out this period."
+    return "\n".join(out) or _("- Nothing stands out this period.")
 
 
 def _team_attainment_bullets(attainment_company: float | None) -> list[str]:
     """The team's attainment and whether it is above or short of plan, when finite."""
     if attainment_company is None or not np.isfinite(attainment_company):
         return []
-    gap = "above" if attainment_company >= 1 else "short of"
-    return [f"- The team is at **{attainment_company:.0%}** of target, {gap} plan."]
+    share = f"{attainment_company:.0%}"
+    if attainment_company >= 1:
+        return [_("- The team is at **{share}** of target, above plan.").format(share=share)]
+    return [_("- The team is at **{share}** of target, short of plan.").format(share=share)]
 
 
-def _low_attainment_bullets(card: pd.DataFrame, low_attainment: float) -> list[str]:
+def _low_attainment_bullets(card: pd.DataFrame, low_attainment: float, names: dict) -> list[str]:
     """Reps below ``low_attainment`` of target, lowest first (at most 8 named)."""
     low = card[card["attainment"] < low_attainment]
     if not len(low):
         return []
-    names = ", ".join(low.sort_values("attainment")["rep_id"].astype(str).head(8))
+    who = _named(low.sort_values("attainment")["rep_id"].astype(str).head(8), names)
     return [
-        f"- **{len(low)}** rep(s) below {low_attainment:.0%} of target ({names}); before acting, "
-        "check the fair ranking — some sit in weak territories."
+        _(
+            "- **{n}** rep(s) below {share} of target ({names}); before acting, check the fair "
+            "ranking — some sit in weak territories."
+        ).format(n=len(low), share=f"{low_attainment:.0%}", names=who)
     ]
 
 
-def _weak_territory_bullets(ranking: pd.DataFrame | None) -> list[str]:
+def _weak_territory_bullets(ranking: pd.DataFrame | None, names: dict) -> list[str]:
     """Reps the fair ranking reads as a weak territory, not a weak rep (at most 6 named)."""
     if ranking is None or not len(ranking):
         return []
@@ -720,12 +806,14 @@ def _weak_territory_bullets(ranking: pd.DataFrame | None) -> list[str]:
     if not len(weak_terr):
         return []
     return [
-        f"- {', '.join(weak_terr['rep_id'].astype(str).head(6))}: below target but above median "
-        "penetration of their territory — revisit their targets, not their skills."
+        _(
+            "- {names}: below target but above median penetration of their territory — revisit "
+            "their targets, not their skills."
+        ).format(names=_named(weak_terr["rep_id"].astype(str).head(6), names))
     ]
 
 
-def _win_rate_bullets(funnel: pd.DataFrame | None) -> list[str]:
+def _win_rate_bullets(funnel: pd.DataFrame | None, names: dict) -> list[str]:
     """Reps to coach (outside 99.8 %) and to watch (outside 95 %), or that none stands out."""
     if funnel is None or not len(funnel):
         return []
@@ -734,29 +822,34 @@ def _win_rate_bullets(funnel: pd.DataFrame | None) -> list[str]:
     watch = funnel[funnel["status"] == "watch"]
     if len(coach):
         out.append(
-            f"- Coach on deal conversion: {', '.join(coach['rep_id'].astype(str))} "
-            "(win rate outside the 99.8 % limit for their volume)."
+            _(
+                "- Coach on deal conversion: {names} (win rate outside the 99.8 % limit for "
+                "their volume)."
+            ).format(names=_named(coach["rep_id"].astype(str), names))
         )
     if len(watch):
         out.append(
-            f"- Watch next period: {', '.join(watch['rep_id'].astype(str).head(8))} (outside 95 %, "
-            "could still be noise)."
+            _("- Watch next period: {names} (outside 95 %, could still be noise).").format(
+                names=_named(watch["rep_id"].astype(str).head(8), names)
+            )
         )
     if not len(coach) and not len(watch):
-        out.append("- No rep's win rate is statistically below peers: differences are noise.")
+        out.append(_("- No rep's win rate is statistically below peers: differences are noise."))
     return out
 
 
-def _discount_breach_bullets(breaches: pd.DataFrame | None) -> list[str]:
+def _discount_breach_bullets(breaches: pd.DataFrame | None, names: dict) -> list[str]:
     """Won deals over discount authority and the top 3 reps by count, or that there were none."""
     if breaches is None:
         return []
     if not len(breaches):
-        return ["- No won deal exceeded its rep's discount authority."]
+        return [_("- No won deal exceeded its rep's discount authority.")]
     top = breaches.groupby("rep_id").size().sort_values(ascending=False)
     return [
-        f"- **{len(breaches)}** won deal(s) exceeded discount authority; most by "
-        f"{', '.join(top.index.astype(str)[:3])}. Enforce approval before close."
+        _(
+            "- **{n}** won deal(s) exceeded discount authority; most by {names}. Enforce "
+            "approval before close."
+        ).format(n=len(breaches), names=_named(top.index.astype(str)[:3], names))
     ]
 
 
@@ -767,20 +860,32 @@ def _plan_comparison_bullets(plans: pd.DataFrame | None) -> list[str]:
     a, b = plans.iloc[0], plans.iloc[1]
     cheaper = a if a["expected_payout"] <= b["expected_payout"] else b
     other = b if cheaper is a else a
+    p90 = f"{cheaper['p90_payout']:,.0f}", f"{other['p90_payout']:,.0f}"
     if np.isfinite(cheaper["cost_of_sales_pct"]) and np.isfinite(other["cost_of_sales_pct"]):
-        cost = (
-            f"costs {cheaper['cost_of_sales_pct']:.1%} of revenue vs "
-            f"{other['cost_of_sales_pct']:.1%} for '{other['plan']}'"
+        text = _(
+            "- Plan '{plan}' costs {cost} of revenue vs {other_cost} for '{other}' (90th "
+            "percentile {p90} vs {other_p90})."
+        ).format(
+            cost=f"{cheaper['cost_of_sales_pct']:.1%}",
+            other_cost=f"{other['cost_of_sales_pct']:.1%}",
+            plan=cheaper["plan"],
+            other=other["plan"],
+            p90=p90[0],
+            other_p90=p90[1],
         )
     else:  # no positive revenue: a share of it is not computable
-        cost = (
-            f"pays {cheaper['expected_payout']:,.0f} vs {other['expected_payout']:,.0f} "
-            f"for '{other['plan']}' (cost of sales not computable: no net revenue)"
+        text = _(
+            "- Plan '{plan}' pays {pay} vs {other_pay} for '{other}' (cost of sales not "
+            "computable: no net revenue) (90th percentile {p90} vs {other_p90})."
+        ).format(
+            pay=f"{cheaper['expected_payout']:,.0f}",
+            other_pay=f"{other['expected_payout']:,.0f}",
+            plan=cheaper["plan"],
+            other=other["plan"],
+            p90=p90[0],
+            other_p90=p90[1],
         )
-    return [
-        f"- Plan '{cheaper['plan']}' {cost} (90th percentile "
-        f"{cheaper['p90_payout']:,.0f} vs {other['p90_payout']:,.0f})."
-    ]
+    return [text]
 
 
 def rep_attainment_history(
@@ -823,4 +928,5 @@ __all__ = [
     "no_target_reason",
     "NO_CHANNEL_TARGET",
     "performance_actions",
+    "rep_names",
 ]

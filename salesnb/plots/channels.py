@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesnb.formatting import points
+from salesnb.i18n import N_, _, language, period_label
 from salesnb.plots import color_for, money_axis, new_ax, pct_axis
+
+
+def _ticks(labels) -> list[str]:
+    return [period_label(str(q)) for q in labels]
 
 
 def revenue_by_quarter(
@@ -17,19 +23,23 @@ def revenue_by_quarter(
     for ch in pivot.columns:
         ax.plot(x, pivot[ch], marker="o", ms=3, label=ch, color=color_for(ch))
     step = max(1, len(x) // 12)
-    ax.set_xticks(x[::step], list(pivot.index[::step]), rotation=45, ha="right")
-    ax.set_xlabel("Quarter")
-    ax.set_ylabel("Net revenue")
+    ax.set_xticks(x[::step], _ticks(pivot.index[::step]), rotation=45, ha="right")
+    ax.set_xlabel(_("Quarter"))
+    ax.set_ylabel(_("Net revenue"))
     money_axis(ax, currency=currency)
     ax.legend(ncol=min(4, len(pivot.columns)), fontsize=9)
     if overtake:
         i = list(pivot.index).index(overtake["quarter"])
         ax.axvline(i, color="grey", ls="--", lw=1)
         ax.set_title(
-            f"{overtake['channel']} overtook {overtake['overtaken']} in {overtake['quarter']}"
+            _("{channel} overtook {other} in {quarter}").format(
+                channel=overtake["channel"],
+                other=overtake["overtaken"],
+                quarter=period_label(str(overtake["quarter"])),
+            )
         )
     else:
-        ax.set_title("Revenue by channel and quarter: no channel overtook another")
+        ax.set_title(_("Revenue by channel and quarter: no channel overtook another"))
     return ax
 
 
@@ -47,23 +57,28 @@ def channel_mix(pivot: pd.DataFrame, ax=None):
         alpha=0.9,
     )
     step = max(1, len(x) // 12)
-    ax.set_xticks(x[::step], list(share.index[::step]), rotation=45, ha="right")
+    ax.set_xticks(x[::step], _ticks(share.index[::step]), rotation=45, ha="right")
     pct_axis(ax)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("Quarter")
-    ax.set_ylabel("Share of net revenue (%)")
+    ax.set_xlabel(_("Quarter"))
+    ax.set_ylabel(_("Share of net revenue (%)"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
     valid = share.dropna(how="all")
     if len(share.columns) == 1:
-        title = f"All revenue came through {share.columns[0]}"
+        title = _("All revenue came through {channel}").format(channel=share.columns[0])
     elif len(valid) < 2:
-        title = "Channel mix: too few quarters with positive net revenue to show a shift"
+        title = _("Channel mix: too few quarters with positive net revenue to show a shift")
     else:
         first, last = valid.iloc[0].fillna(0.0), valid.iloc[-1].fillna(0.0)
         gainer = (last - first).idxmax()
-        title = (
-            f"Channel mix: {gainer} gained {last[gainer] - first[gainer]:+.0%} points of revenue "
-            f"share ({valid.index[0]} to {valid.index[-1]})"
+        gain = last[gainer] - first[gainer]
+        title = _(
+            "Channel mix: {channel} gained {gain} of revenue share ({first} to {last})"
+        ).format(
+            channel=gainer,
+            gain=f"{gain:+.0%} points" if language() == "en" else points(gain, 0),
+            first=period_label(str(valid.index[0])),
+            last=period_label(str(valid.index[-1])),
         )
     ax.set_title(title)
     return ax
@@ -76,15 +91,16 @@ def margin_and_aov(summary: pd.DataFrame, currency: str = "USD", ax=None):
     ax.bar(s["channel"], s["aov"], color=[color_for(c) for c in s["channel"]])
     for i, (v, m) in enumerate(zip(s["aov"], s["margin_pct"], strict=True)):
         if pd.notna(m):
-            ax.text(i, v, f"margin {m:.0%}", ha="center", va="bottom", fontsize=9)
-    ax.set_xlabel("Channel")
-    ax.set_ylabel("Average order value")
+            label = _("margin {pct}").format(pct=f"{m:.0%}")
+            ax.text(i, v, label, ha="center", va="bottom", fontsize=9)
+    ax.set_xlabel(_("Channel"))
+    ax.set_ylabel(_("Average order value"))
     money_axis(ax, currency=currency)
     top = s["aov"].max()
     ax.set_title(
-        f"{s['channel'].iloc[0]} brings the largest orders"
+        _("{channel} brings the largest orders").format(channel=s["channel"].iloc[0])
         if pd.notna(top) and top > 0
-        else "Net order value is zero or negative in every channel (returns at or above sales)"
+        else _("Net order value is zero or negative in every channel (returns at or above sales)")
     )
     return ax
 
@@ -103,3 +119,39 @@ SUMMARY_FORMAT = {
     "prior_share": "{:.1%}",
     "share_change": "{:+.1%}",
 }
+
+
+#: Readable headers of the channel tables (shown translated on a page not in English).
+HEADERS = {
+    "channel": N_("Channel"),
+    "revenue": N_("Revenue"),
+    "margin": N_("Margin"),
+    "margin_pct": N_("Margin %"),
+    "orders": N_("Orders"),
+    "customers": N_("Customers"),
+    "aov": N_("Average order value"),
+    "share": N_("Share"),
+    "prior_revenue": N_("Revenue a year earlier"),
+    "growth": N_("Growth"),
+    "prior_share": N_("Share a year earlier"),
+    "share_change": N_("Share change"),
+}
+
+
+def summary_table(summary: pd.DataFrame):
+    """The channel summary for the page: empty columns left out, formatted; readable,
+    translated headers on a page not in English (unchanged in English)."""
+    from salesnb.plots.targets import localise
+
+    shown = summary.dropna(axis=1, how="all")
+    return localise(shown.style.format(SUMMARY_FORMAT, na_rep="–"), HEADERS)
+
+
+def quarter_table(pivot: pd.DataFrame, quarters: int = 8):
+    """Revenue per quarter (rows, the last ``quarters``) and channel (columns) for the page."""
+    pv = pivot.tail(quarters)
+    if language() != "en":
+        pv = pv.copy()
+        pv.index = _ticks(pv.index)
+        pv = pv.rename_axis(index=_("Quarter"))
+    return pv.style.format("{:,.0f}")

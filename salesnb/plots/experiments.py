@@ -5,23 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesnb.formatting import p_value, points
+from salesnb.i18n import N_, _, language
 from salesnb.plots import PALETTE, new_ax, pct_axis
+
+# the groups of the trends chart and the pilot chart (labels drawn translated)
+_GROUPS = (N_("trained"), N_("not trained"), N_("control"), N_("pilot"))
 
 
 def training_trends(trends: pd.DataFrame, treat_month=None, ax=None, uplift: float | None = None):
     """Mean log revenue per month, trained vs not trained reps, with the training month marked."""
     ax = new_ax(ax)
     for i, (grp, g) in enumerate(trends.groupby("group")):
-        ax.plot(g["month"], g["log_revenue"], label=grp, color=PALETTE[i], lw=1.6)
+        ax.plot(g["month"], g["log_revenue"], label=_(grp), color=PALETTE[i], lw=1.6)
     if treat_month is not None and not pd.isna(treat_month):
         ax.axvline(pd.Timestamp(treat_month), color="black", ls="--", lw=1)
     ax.set_title(
-        f"Trained reps sell {uplift:+.0%} after training"
+        _("Trained reps sell {uplift} after training").format(uplift=f"{uplift:+.0%}")
         if uplift is not None
-        else "Revenue of trained and untrained reps"
+        else _("Revenue of trained and untrained reps")
     )
-    ax.set_xlabel("Month")
-    ax.set_ylabel("Mean log revenue per rep-month")
+    ax.set_xlabel(_("Month"))
+    ax.set_ylabel(_("Mean log revenue per rep-month"))
     ax.legend(fontsize=8)
     return ax
 
@@ -40,14 +45,19 @@ def event_study_plot(es: pd.DataFrame, ax=None, unit: str = "quarter"):
         flat = bool(((pre["low"] <= 0) & (pre["high"] >= 0)).all()) if len(pre) else True
         note = ""
     else:
-        flat, note = p >= 0.05, f" (joint test p = {p:.2f})"
+        flat, note = p >= 0.05, _(" (joint test {p})").format(p=p_value(p))
     ax.set_title(
-        f"No difference before training{note}, a lift after"
+        _("No difference before training{note}, a lift after").format(note=note)
         if flat
-        else f"Trained reps already differed before training{note}"
+        else _("Trained reps already differed before training{note}").format(note=note)
     )
-    ax.set_xlabel(f"{unit.capitalize()}s relative to training (-1 = reference)")
-    ax.set_ylabel("Revenue vs untrained reps")
+    if unit == "quarter":
+        ax.set_xlabel(_("Quarters relative to training (-1 = reference)"))
+    elif unit == "month":
+        ax.set_xlabel(_("Months relative to training (-1 = reference)"))
+    else:
+        ax.set_xlabel(f"{unit.capitalize()}s relative to training (-1 = reference)")
+    ax.set_ylabel(_("Revenue vs untrained reps"))
     pct_axis(ax, "y")
     return ax
 
@@ -59,13 +69,18 @@ def pilot_rates(result: dict, ax=None):
     low = np.array([result["control_ci_low"], result["pilot_ci_low"]])
     high = np.array([result["control_ci_high"], result["pilot_ci_high"]])
     err = np.vstack([(rates - low).clip(min=0.0), (high - rates).clip(min=0.0)])
-    ax.bar(["control", "pilot"], rates, yerr=err, color=[PALETTE[9], PALETTE[0]], capsize=4)
+    bars = [_("control"), _("pilot")]
+    ax.bar(bars, rates, yerr=err, color=[PALETTE[9], PALETTE[0]], capsize=4)
+    uplift = result["uplift"]
     ax.set_title(
-        "Pilot and control win rates cannot differ yet: not testable"
+        _("Pilot and control win rates cannot differ yet: not testable")
         if result["verdict"] == "not testable"
-        else f"Pilot wins {result['uplift']:+.1%} points: {result['verdict']}"
+        else _("Pilot wins {uplift}: {verdict}").format(
+            uplift=f"{uplift:+.1%} points" if language() == "en" else points(uplift),
+            verdict=_(result["verdict"]),
+        )
     )
-    ax.set_ylabel("Win rate (won / closed deals)")
+    ax.set_ylabel(_("Win rate (won / closed deals)"))
     pct_axis(ax, "y")
     return ax
 
@@ -77,10 +92,12 @@ def power_curve_plot(curve: pd.DataFrame, n_per_group: int, mde: float, ax=None)
     ax.axhline(0.8, color="grey", ls="--", lw=1)
     ax.axvline(mde, color=PALETTE[3], ls=":", lw=1)
     ax.set_title(
-        f"{n_per_group:,} deals per group detect a {mde:.0%}-point uplift 80 % of the time"
+        _("{n} deals per group detect a {mde}-point uplift 80 % of the time").format(
+            n=f"{n_per_group:,}", mde=f"{mde:.0%}" if language() == "en" else f"{mde * 100:.0f}"
+        )
     )
-    ax.set_xlabel("True win-rate uplift (points)")
-    ax.set_ylabel("Power")
+    ax.set_xlabel(_("True win-rate uplift (points)"))
+    ax.set_ylabel(_("Power"))
     pct_axis(ax, "x")
     pct_axis(ax, "y")
     return ax

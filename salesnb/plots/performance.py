@@ -10,7 +10,77 @@ from scipy import stats
 
 from salesnb import formatting
 from salesnb.formatting import NOT_COMPUTABLE
+from salesnb.i18n import N_, _
 from salesnb.plots import PALETTE, color_for, money_axis, new_ax, pct_axis
+
+#: Readable headers of the study's tables (shown translated on a page not in English).
+HEADERS = {
+    "rep_id": N_("Rep ID"),
+    "name": N_("Name"),
+    "team": N_("Team"),
+    "region": N_("Region"),
+    "role": N_("Role"),
+    "reps": N_("Reps"),
+    "revenue": N_("Revenue"),
+    "avg_discount": N_("Average discount"),
+    "target": N_("Target"),
+    "attainment": N_("Attainment"),
+    "revenue_prior": N_("Revenue a year earlier"),
+    "growth": N_("Growth"),
+    "new_customers": N_("New customers"),
+    "closed": N_("Deals closed"),
+    "won": N_("Deals won"),
+    "cycle_days": N_("Cycle (days)"),
+    "win_rate": N_("Win rate"),
+    "responses": N_("Survey responses"),
+    "nps": N_("NPS"),
+    "csat": N_("CSAT"),
+    "potential": N_("Territory potential"),
+    "potential_index": N_("Potential index"),
+    "penetration": N_("Penetration"),
+    "penetration_index": N_("Penetration index"),
+    "rank_attainment": N_("Rank by attainment"),
+    "rank_penetration": N_("Rank by penetration"),
+    "reading": N_("Reading"),
+    "pooled_rate": N_("Team win rate"),
+    "lower95": N_("Lower 95% limit"),
+    "upper95": N_("Upper 95% limit"),
+    "lower998": N_("Lower 99.8% limit"),
+    "upper998": N_("Upper 99.8% limit"),
+    "p_below": N_("P(this low)"),
+    "status": N_("Status"),
+    "opportunity_id": N_("Deal ID"),
+    "discount": N_("Discount"),
+    "authority": N_("Authority"),
+    "excess": N_("Excess"),
+    "amount": N_("Amount"),
+    "close_date": N_("Close date"),
+    "customer_id": N_("Customer ID"),
+    "sales": N_("Sales"),
+    "returns": N_("Returns"),
+    "commission": N_("Commission"),
+    "clawback": N_("Clawback"),
+    "spiffs": N_("Spiffs"),
+    "due": N_("Due"),
+    "payout": N_("Payout"),
+    "carry_forward": N_("Carried forward"),
+    "effective_rate": N_("Effective rate"),
+    "plan": N_("Plan"),
+    "expected_payout": N_("Expected payout"),
+    "p90_payout": N_("90th percentile payout"),
+    "cost_of_sales_pct": N_("Cost of sales"),
+    "gini": N_("Gini"),
+}
+# columns whose text values are the study's words (readings, statuses), shown translated
+_WORDS = ("reading", "status")
+
+
+def localised(styler):
+    """``styler`` with readable, translated headers and readings on a page not in English
+    (unchanged in English)."""
+    from salesnb.plots.targets import localise
+
+    return localise(styler, HEADERS, values=_WORDS)
 
 
 def format_table(
@@ -53,65 +123,79 @@ def format_table(
     styler = shown.style.format(precision=2, na_rep=NOT_COMPUTABLE, thousands=",")
     styler = styler.format(fmt, na_rep=NOT_COMPUTABLE).hide(axis="index")
     # the caption explains n/a, so it is shown only where an n/a is
-    return styler.set_caption(note) if note and shown.isna().to_numpy().any() else styler
+    return styler.set_caption(_(note)) if note and shown.isna().to_numpy().any() else styler
 
 
 def scorecard_table(card: pd.DataFrame):
     """The rep (or team) scorecard as a table; n/a where a figure has no base."""
-    return format_table(
-        card,
-        money=["revenue", "target", "revenue_prior", "sales", "returns"],
-        pct=["attainment", "win_rate", "avg_discount"],
-        signed_pct=["growth"],
-        counts=["reps", "new_customers", "closed", "won", "responses", "cycle_days", "nps"],
-        decimals={"csat": 2},
-        note="n/a: not computable — no target (attainment), no or incomplete revenue the same "
-        "period last year (growth), no closed deal (win rate, cycle), no survey (NPS, CSAT).",
+    return localised(
+        format_table(
+            card,
+            money=["revenue", "target", "revenue_prior", "sales", "returns"],
+            pct=["attainment", "win_rate", "avg_discount"],
+            signed_pct=["growth"],
+            counts=["reps", "new_customers", "closed", "won", "responses", "cycle_days", "nps"],
+            decimals={"csat": 2},
+            note=N_(
+                "n/a: not computable — no target (attainment), no or incomplete revenue the same "
+                "period last year (growth), no closed deal (win rate, cycle), no survey (NPS, CSAT)."
+            ),
+        )
     )
 
 
 def ranking_table(ranking: pd.DataFrame):
     """The fair ranking as a table; n/a where potential or penetration has no positive base."""
-    return format_table(
-        ranking,
-        money=["revenue", "potential"],
-        pct=["attainment", "penetration"],
-        decimals={"potential_index": 2, "penetration_index": 2},
-        counts=["rank_attainment", "rank_penetration"],
-        note="n/a: not computable — no target, no positive territory potential, or a median "
-        "territory / rep at zero or below.",
+    return localised(
+        format_table(
+            ranking,
+            money=["revenue", "potential"],
+            pct=["attainment", "penetration"],
+            decimals={"potential_index": 2, "penetration_index": 2},
+            counts=["rank_attainment", "rank_penetration"],
+            note=N_(
+                "n/a: not computable — no target, no positive territory potential, or a median "
+                "territory / rep at zero or below."
+            ),
+        )
     )
 
 
 def funnel_table(funnel: pd.DataFrame):
     """Reps outside the funnel limits, as a table."""
-    return format_table(
-        funnel,
-        counts=["closed", "won"],
-        pct=["win_rate", "pooled_rate", "lower95", "upper95", "lower998", "upper998"],
-        decimals={"p_below": 4},
+    return localised(
+        format_table(
+            funnel,
+            counts=["closed", "won"],
+            pct=["win_rate", "pooled_rate", "lower95", "upper95", "lower998", "upper998"],
+            decimals={"p_below": 4},
+        )
     )
 
 
 def payout_table(statement: pd.DataFrame):
     """The payout statement as a table (money to the cent)."""
     money = ["target", "sales", "returns", "commission", "clawback", "spiffs", "due", "payout"]
-    return format_table(
-        statement,
-        decimals={c: 2 for c in [*money, "carry_forward"]},
-        pct=["attainment", "effective_rate"],
-        note="n/a: the rep has no target for the period (paid the base rate on sales).",
+    return localised(
+        format_table(
+            statement,
+            decimals={c: 2 for c in [*money, "carry_forward"]},
+            pct=["attainment", "effective_rate"],
+            note=N_("n/a: the rep has no target for the period (paid the base rate on sales)."),
+        )
     )
 
 
 def plans_table(comparison: pd.DataFrame):
     """The what-if comparison of plans as a table."""
-    return format_table(
-        comparison,
-        money=["expected_payout", "p90_payout"],
-        pct=["cost_of_sales_pct"],
-        decimals={"gini": 3},
-        note="n/a: cost of sales without positive net revenue, Gini when nobody is paid.",
+    return localised(
+        format_table(
+            comparison,
+            money=["expected_payout", "p90_payout"],
+            pct=["cost_of_sales_pct"],
+            decimals={"gini": 3},
+            note=N_("n/a: cost of sales without positive net revenue, Gini when nobody is paid."),
+        )
     )
 
 
@@ -139,7 +223,7 @@ def attainment_bars(
         label_col = "_label"
     ax = new_ax(ax, figsize=(8, max(3.0, 0.18 * len(d) + 1)))
     if d.empty:
-        ax.set_title("No rep targets for this period")
+        ax.set_title(_("No rep targets for this period"))
         return ax
     colors = np.where(
         d["attainment"] < threshold,
@@ -150,8 +234,12 @@ def attainment_bars(
     ax.axvline(1.0, color="black", lw=1)
     ax.axvline(threshold, color=PALETTE[3], lw=1, ls="--")
     below = int((d["attainment"] < threshold).sum())
-    ax.set_title(f"{below} of {len(d)} reps below {threshold:.0%} of target")
-    ax.set_xlabel("Attainment (revenue / target)")
+    ax.set_title(
+        _("{below} of {n} reps below {share} of target").format(
+            below=below, n=len(d), share=f"{threshold:.0%}"
+        )
+    )
+    ax.set_xlabel(_("Attainment (revenue / target)"))
     ax.set_ylabel("")
     ax.tick_params(axis="y", labelsize=7)
     pct_axis(ax, "x")
@@ -164,28 +252,32 @@ def fair_ranking_scatter(ranking: pd.DataFrame, ax=None):
     d = ranking.dropna(subset=["attainment", "potential_index"])
     for reading, g in d.groupby("reading"):
         ax.scatter(
-            g["potential_index"], g["attainment"], label=reading, color=color_for(reading), s=30
+            g["potential_index"], g["attainment"], label=_(reading), color=color_for(reading), s=30
         )
     ax.axhline(1.0, color="black", lw=0.8)
     ax.axvline(1.0, color="grey", lw=0.8, ls=":")
     n_weak = int((d["reading"] == "weak territory, not a weak rep").sum())
     ax.set_title(
-        f"{n_weak} rep(s) below target are in weak territories, not weak reps"
+        _("{n} rep(s) below target are in weak territories, not weak reps").format(n=n_weak)
         if n_weak
-        else "Attainment tracks territory potential"
+        else _("Attainment tracks territory potential")
     )
-    ax.set_xlabel("Territory potential (1 = median territory)")
-    ax.set_ylabel("Attainment")
+    ax.set_xlabel(_("Territory potential (1 = median territory)"))
+    ax.set_ylabel(_("Attainment"))
     pct_axis(ax, "y")
     ax.legend(fontsize=8, loc="best")
     return ax
 
 
-def win_rate_funnel_plot(funnel: pd.DataFrame, ax=None):
-    """Funnel plot: win rate by deals closed with 95 % and 99.8 % limits around the pooled rate."""
+def win_rate_funnel_plot(funnel: pd.DataFrame, ax=None, names: dict | None = None):
+    """Funnel plot: win rate by deals closed with 95 % and 99.8 % limits around the pooled rate.
+
+    Reps flagged are marked by name (``names``: rep_id -> name, as
+    :func:`salesnb.metrics.performance.rep_names` gives; their id without it)."""
     ax = new_ax(ax)
+    names = names or {}
     if funnel.empty:
-        ax.set_title("No closed deals in this period")
+        ax.set_title(_("No closed deals in this period"))
         return ax
     p0 = float(funnel["pooled_rate"].iloc[0])
     n = np.linspace(max(1, funnel["closed"].min() * 0.8), funnel["closed"].max() * 1.1, 200)
@@ -200,9 +292,9 @@ def win_rate_funnel_plot(funnel: pd.DataFrame, ax=None):
         .fillna(PALETTE[0])
     )
     ax.scatter(funnel["closed"], funnel["win_rate"], c=list(colors), s=28, zorder=3)
-    for _, r in funnel[funnel["status"].isin(["coach", "watch"])].iterrows():
+    for _row, r in funnel[funnel["status"].isin(["coach", "watch"])].iterrows():
         ax.annotate(
-            str(r["rep_id"]),
+            names.get(str(r["rep_id"]), str(r["rep_id"])),
             (r["closed"], r["win_rate"]),
             fontsize=8,
             xytext=(3, -8),
@@ -210,12 +302,12 @@ def win_rate_funnel_plot(funnel: pd.DataFrame, ax=None):
         )
     n_coach = int((funnel["status"] == "coach").sum())
     ax.set_title(
-        f"{n_coach} rep(s) convert below peers beyond the 99.8 % limit"
+        _("{n} rep(s) convert below peers beyond the 99.8 % limit").format(n=n_coach)
         if n_coach
-        else "No rep's win rate is outside the 99.8 % limit"
+        else _("No rep's win rate is outside the 99.8 % limit")
     )
-    ax.set_xlabel("Deals closed in the period")
-    ax.set_ylabel("Win rate (won / closed)")
+    ax.set_xlabel(_("Deals closed in the period"))
+    ax.set_ylabel(_("Win rate (won / closed)"))
     pct_axis(ax, "y")
     return ax
 
@@ -231,24 +323,27 @@ def payout_simulation(results: list[dict], ax=None, currency: str = "USD"):
         hi = a if a["expected_payout"] > b["expected_payout"] else b
         lo = b if hi is a else a
         if lo["expected_payout"] > 0:
+            more = formatting.change(hi["expected_payout"] / lo["expected_payout"] - 1, 0)
             ax.set_title(
-                f"'{hi['plan']}' would cost {formatting.change(hi['expected_payout'] / lo['expected_payout'] - 1, 0)} "
-                f"more than '{lo['plan']}'"
+                _("'{plan}' would cost {more} more than '{other}'").format(
+                    plan=hi["plan"], more=more, other=lo["plan"]
+                )
             )
         elif hi["expected_payout"] > 0:
-            ax.set_title(f"Only '{hi['plan']}' would pay anything this period")
+            ax.set_title(_("Only '{plan}' would pay anything this period").format(plan=hi["plan"]))
         else:
-            ax.set_title("Neither plan would pay anything this period")
+            ax.set_title(_("Neither plan would pay anything this period"))
     elif results:
-        cost = results[0]["cost_of_sales_pct"]
+        cost, plan = results[0]["cost_of_sales_pct"], results[0]["plan"]
         ax.set_title(
-            f"'{results[0]['plan']}' costs {formatting.percent(cost)} of revenue"
+            _("'{plan}' costs {share} of revenue").format(plan=plan, share=formatting.percent(cost))
             if np.isfinite(cost)
-            else f"'{results[0]['plan']}' pays {formatting.money(results[0]['expected_payout'], currency)} "
-            "(no net revenue)"
+            else _("'{plan}' pays {amount} (no net revenue)").format(
+                plan=plan, amount=formatting.money(results[0]["expected_payout"], currency)
+            )
         )
-    ax.set_xlabel("Total payout for the period")
-    ax.set_ylabel("Simulations")
+    ax.set_xlabel(_("Total payout for the period"))
+    ax.set_ylabel(_("Simulations"))
     money_axis(ax, "x", currency=currency)
     ax.legend(fontsize=8)
     return ax
