@@ -12,6 +12,10 @@ headline figures (``ctx.headline(win_rate=0.63)``) that ``ctx.save()`` writes
 to ``<output_dir>/<study>.json`` — the flat figures tests, alerts and the
 index read. ``ctx.require("tickets")`` shows a visible note and records a
 skipped section when an optional table is absent, instead of failing.
+
+What a page shows goes through the catalogs (``salesnb.i18n``, area ``study``): notes of
+skipped sections, the header line (:meth:`StudyContext.header`, which names the warehouse,
+never its path); what ``<study>.json`` records stays in English (machine-readable).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import pandas as pd
 
 from salesnb import config
 from salesnb.fileio import atomic_write_text
+from salesnb.i18n import N_, _, language, period_label
 from salesnb.model.filters import Filters
 from salesnb.model.periods import Period
 
@@ -38,6 +43,31 @@ from salesnb.queries.warehouse import (  # noqa: E402
     resolve_period,
 )
 from salesnb.sources import Source, connect
+
+# what the headline-figures table of a page calls its one column
+_VALUE = N_("value")
+
+
+def source_name(description: str) -> str:
+    """The warehouse as a page names it: its file name, or for a URL its scheme and database
+    name (no host, user or password) — never a path on the machine that ran the report.
+
+    >>> source_name("/work/main/data/demo.duckdb"), source_name("duckdb:///tmp/x/sales.duckdb")
+    ('demo.duckdb', 'sales.duckdb')
+    >>> source_name("postgres://user:secret@db.example.com:5432/sales?sslmode=require")
+    'postgres: sales'
+    >>> source_name("C:\\\\data\\\\shop.duckdb")
+    'shop.duckdb'
+    """
+    from urllib.parse import urlsplit
+
+    text = str(description or "").strip()
+    if "://" in text and not text.startswith("duckdb://"):
+        url = urlsplit(text)
+        database = url.path.strip("/").split("/", 1)[0]  # snowflake://…/database/schema
+        return f"{url.scheme}: {database}" if database else url.scheme
+    name = text.removeprefix("duckdb://").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return name or text
 
 
 def _clean(v):
@@ -84,18 +114,41 @@ class StudyContext:
         if not missing:
             return True
         what = section or ", ".join(tables)
+        # <study>.json records it in English; the page says it in the run's language
         reason = (
             f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in this warehouse"
         )
         self.skipped[what] = reason
-        self.note(f"**Skipped: {what}** — {reason}.")
+        self.note(skipped_note(what, missing))
         return False
 
     def skip(self, section: str, reason: str) -> None:
         """Replace a section that cannot be computed by a one-line note, and record it in
         ``skipped_sections`` of ``<study>.json`` (what is missing, what would fill it)."""
         self.skipped[section] = reason
-        self.note(f"**Not computed: {section}** — {reason}.")
+        self.note(not_computed_note(section, reason))
+
+    def header(self, against=None) -> str:
+        """The page's first line (markdown): the period (``against`` a prior period, when
+        given), the scope and the warehouse's name (:func:`source_name`, never its path)."""
+        from salesnb.metrics.targets import scope_text
+
+        values = dict(
+            period=period_label(str(self.period)),
+            scope=scope_text(self.filters.describe()),
+            source=source_name(self.src.description),
+        )
+        if against is None:
+            return _("**{period}** · {scope} · source `{source}`").format(**values)
+        return _("**{period}** against **{prior}** · {scope} · source `{source}`").format(
+            prior=period_label(str(against)), **values
+        )
+
+    def figures_table(self) -> pd.DataFrame:
+        """The headline figures as the page shows them: one ``value`` column (its header in the
+        page's language), one row per key of ``<study>.json``."""
+        frame = pd.Series(self.figures, name="value", dtype=object).to_frame()
+        return frame if language() == "en" else frame.rename(columns={"value": _(_VALUE)})
 
     def note(self, markdown: str) -> None:
         try:
@@ -137,6 +190,32 @@ class StudyContext:
         )
 
 
+def skipped_note(section: str, tables) -> str:
+    """The note of a section skipped for want of ``tables`` (markdown, in the page's language;
+    ``section``: a ``N_``-marked name, or table names).
+
+    >>> skipped_note("Survey feedback", ["surveys"])
+    '**Skipped: Survey feedback** — table surveys not in this warehouse.'
+    """
+    names = ", ".join(tables) if language() == "en" else "、".join(tables)
+    if len(tables) > 1:
+        reason = _("tables {tables} not in this warehouse").format(tables=names)
+    else:
+        reason = _("table {table} not in this warehouse").format(table=names)
+    return _("**Skipped: {section}** — {reason}.").format(section=_(section), reason=reason)
+
+
+def not_computed_note(section: str, reason: str) -> str:
+    """The note of a section that cannot be computed (markdown, in the page's language).
+    ``section`` and ``reason`` are shown translated when the catalogs hold them (``N_``-marked
+    by the caller), as given otherwise.
+
+    >>> not_computed_note("Discount policy", "needs a discount column")
+    '**Not computed: Discount policy** — needs a discount column.'
+    """
+    return _("**Not computed: {section}** — {reason}.").format(section=_(section), reason=_(reason))
+
+
 def open(  # noqa: A001 - reads as study.open(...) in notebooks
     study: str,
     source: str = "",
@@ -171,4 +250,7 @@ __all__ = [
     "known_values",
     "default_currency",
     "config",
+    "source_name",
+    "skipped_note",
+    "not_computed_note",
 ]

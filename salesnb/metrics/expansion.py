@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesnb.i18n import _, language, period_label
+
 DEFAULT_WEIGHTS = {"headroom": 0.5, "growth": 0.3, "share": 0.2}
 
 
@@ -78,13 +80,17 @@ def prorated_note(weights: dict, label: str) -> str | None:
     >>> prorated_note({"2026-Q3": 1 / 3}, "2026-09")
     "Market size of 2026-09 is pro-rated from the market table: 33% of 2026-Q3's (a size is taken as spread evenly over its months)."
     """
-    parts = [f"{w:.0%} of {lab}'s" for lab, w in sorted(weights.items()) if w < 1]
+    parts = [
+        _("{share} of {period}'s").format(share=f"{w:.0%}", period=period_label(lab))
+        for lab, w in sorted(weights.items())
+        if w < 1
+    ]
     if not parts:
         return None
-    return (
-        f"Market size of {label} is pro-rated from the market table: {', '.join(parts)} "
+    return _(
+        "Market size of {period} is pro-rated from the market table: {parts} "
         "(a size is taken as spread evenly over its months)."
-    )
+    ).format(period=period_label(label), parts=(", " if language() == "en" else "、").join(parts))
 
 
 def home_country(table: pd.DataFrame) -> str | None:
@@ -132,31 +138,51 @@ def expansion_ranking(
 
 
 def what_to_do(table: pd.DataFrame, ranking: pd.DataFrame, home: str | None) -> str:
-    """Markdown bullets for the expansion decision."""
+    """Markdown bullets for the expansion decision (in the page's language).
+
+    >>> t = pd.DataFrame({"country": ["A"], "revenue_share": [1.0]})
+    >>> what_to_do(t, pd.DataFrame(), "A")
+    '- **0.0%** of revenue comes from outside A.'
+    """
     lines = []
     if home is not None and len(table):
         home_share = table.loc[table["country"] == home, "revenue_share"]
         if len(home_share) and pd.notna(home_share.iloc[0]):
             intl = 1 - float(home_share.iloc[0])
-            lines.append(f"- **{intl:.1%}** of revenue comes from outside {home}.")
+            lines.append(
+                _("- **{share}** of revenue comes from outside {home}.").format(
+                    share=f"{intl:.1%}", home=home
+                )
+            )
     if len(ranking):
-        top = ranking.iloc[0]
-        g = "n/a" if pd.isna(top["growth"]) else f"{top['growth']:+.1%}"
-        share = (
-            "" if pd.isna(top["market_share"]) else f", our market share {top['market_share']:.1%}"
-        )
-        lines.append(
-            f"- Put the next expansion effort into **{top['country']}** (growth {g}{share})."
-            if pd.notna(top["growth"]) or pd.notna(top["market_share"])
-            else f"- **{top['country']}** ranks first, but without last year's revenue or market "
-            "sizes the ranking rests on nothing measured: add them before deciding."
-        )
+        lines.append(_top_country(ranking.iloc[0]))
         shrinking = ranking[ranking["growth"] < 0]
         for r in shrinking.itertuples():
             lines.append(
-                f"- Revenue in **{r.country}** fell {r.growth:.1%} on last year: review coverage there before adding more."
+                _(
+                    "- Revenue in **{country}** fell {growth} on last year: review coverage there "
+                    "before adding more."
+                ).format(country=r.country, growth=f"{r.growth:.1%}")
             )
-    return "\n".join(lines) or "- Only one country has sales; no expansion ranking possible yet."
+    return "\n".join(lines) or _("- Only one country has sales; no expansion ranking possible yet.")
+
+
+def _top_country(top: pd.Series) -> str:
+    """The bullet naming the country to put the next expansion effort into (markdown)."""
+    if pd.isna(top["growth"]) and pd.isna(top["market_share"]):
+        return _(
+            "- **{country}** ranks first, but without last year's revenue or market sizes the "
+            "ranking rests on nothing measured: add them before deciding."
+        ).format(country=top["country"])
+    g = _("n/a") if pd.isna(top["growth"]) else f"{top['growth']:+.1%}"
+    share = (
+        ""
+        if pd.isna(top["market_share"])
+        else _(", our market share {share}").format(share=f"{top['market_share']:.1%}")
+    )
+    return _("- Put the next expansion effort into **{country}** (growth {growth}{share}).").format(
+        country=top["country"], growth=g, share=share
+    )
 
 
 def expansion_headline(table: pd.DataFrame, ranking: pd.DataFrame, home: str | None) -> dict:

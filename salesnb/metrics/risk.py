@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesnb.i18n import N_, _, language, plural
 from salesnb.metrics import require_columns
 from salesnb.metrics.customers import pareto_curve, top_n_share
 from salesnb.metrics.performance import discount_breaches
@@ -31,10 +32,29 @@ __all__ = [
     "concentration",
     "what_to_do",
     "top_n_share",
+    "unit_count",
+    "breach_count_line",
 ]
 
 
-DISCOUNT_NEEDS = "a discount column (opportunities.discount or orders.discount)"
+# what the discount check needs (recorded in English in risk.json; shown translated)
+DISCOUNT_NEEDS = N_("a discount column (opportunities.discount or orders.discount)")
+
+# what the discount check counts, singular and plural ({n}: how many), by ``unit``
+UNITS = {
+    "won deals": (N_("{n} won deal"), N_("{n} won deals")),
+    "order lines": (N_("{n} order line"), N_("{n} order lines")),
+}
+
+
+def unit_count(n: int, unit: str) -> str:
+    """``n`` things of ``unit`` (``"won deals"``, ``"order lines"``) in the page's language.
+
+    >>> unit_count(1, "won deals"), unit_count(3, "order lines")
+    ('1 won deal', '3 order lines')
+    """
+    one, other = UNITS.get(unit, ("{n} " + unit[:-1], "{n} " + unit))
+    return plural(int(n), one, other).format(n=n)
 
 
 def discount_check_gap(
@@ -56,24 +76,26 @@ def discount_check_gap(
         return "deals", None
     if line_discount:
         why = (
-            "no opportunities table"
+            _("no opportunities table")
             if not has_opportunities
-            else "opportunities carry no discount"
+            else _("opportunities carry no discount")
             if not deal_discount
-            else "no reps table to give each deal's role"
+            else _("no reps table to give each deal's role")
         )
-        note = (
-            f"Discount compliance checked on order lines ({why}): each sale line's discount "
+        note = _(
+            "Discount compliance checked on order lines ({why}): each sale line's discount "
             "against the authority of its rep's role."
-        )
+        ).format(why=why)
         if not has_reps:
             low = min(DEFAULT_DISCOUNT_AUTHORITY.values())
-            note += (
-                f" Without a reps table no role is known, so every line is held to the smallest "
-                f"authority ({low:.0%}); reps.role would apply each role's own limit."
-            )
+            note += _(
+                " Without a reps table no role is known, so every line is held to the smallest "
+                "authority ({low}); reps.role would apply each role's own limit."
+            ).format(low=f"{low:.0%}")
         return "lines", note
-    return None, f"Discount compliance not checked: it needs {DISCOUNT_NEEDS}."
+    return None, _("Discount compliance not checked: it needs {what}.").format(
+        what=_(DISCOUNT_NEEDS)
+    )
 
 
 def line_breaches(lines: pd.DataFrame, authority: dict | None = None) -> pd.DataFrame:
@@ -119,14 +141,19 @@ def return_test_gap(returns: pd.DataFrame, key: str = "rep_id") -> str | None:
     """
     require_columns(returns, [key, "lines", "return_lines"], "return_test_gap")
     d = returns[returns["lines"] > 0]
-    what = {"rep_id": "rep", "category": "product category"}.get(key, key)
     if len(d) < 2:
-        return f"only one {what} has order lines" if len(d) else "no order lines"
+        if not len(d):
+            return _("no order lines")
+        if key == "rep_id":
+            return _("only one rep has order lines")
+        if key == "category":
+            return _("only one product category has order lines")
+        return _("only one {what} has order lines").format(what=key)
     pooled = d["return_lines"].sum() / d["lines"].sum()
     if pooled <= 0:
-        return "no line was returned"
+        return _("no line was returned")
     if pooled >= 1:
-        return "every line is a return"
+        return _("every line is a return")
     return None
 
 
@@ -176,14 +203,18 @@ def loading_test_gap(loading: pd.DataFrame, days: int, period_days: int) -> str 
     """
     require_columns(loading, ["rep_id", "last_days_share"], "loading_test_gap")
     if period_days <= days:
-        return f"the period ({period_days} days) is not longer than the last {days} days checked"
+        return _(
+            "the period ({period_days} days) is not longer than the last {days} days checked"
+        ).format(period_days=period_days, days=days)
     if len(loading) < 2:
         return (
-            "only one rep booked sales in the period" if len(loading) else "no sales in the period"
+            _("only one rep booked sales in the period")
+            if len(loading)
+            else _("no sales in the period")
         )
     share = loading["last_days_share"]
     if (share - share.median()).abs().median() == 0:
-        return (
+        return _(
             "more than half of the reps book the same share of their revenue in the last days, "
             "so there is no spread to measure others against"
         )
@@ -256,50 +287,108 @@ def what_to_do(
     hhi_limit: float = 1500.0,
     unit: str = "won deals",
 ) -> str:
-    """Markdown bullets a sales-ops or compliance manager acts on.
+    """Markdown bullets a sales-ops or compliance manager acts on (in the page's language).
 
     ``breaches`` None: discounts were not checked (the study says why); ``unit`` names what
     was checked (``"won deals"`` or ``"order lines"``).
+
+    >>> b = pd.DataFrame({"rep_id": ["R1"], "excess": [0.05], "amount": [10.0]})
+    >>> what_to_do(b, breaches_by_rep(b), pd.DataFrame(), pd.DataFrame(), {})
+    "- **1** won deals exceed their rep's discount authority; start with **R1** (1 won deal). Require approval before quoting above authority."
     """
     lines = []
-    if breaches is not None and len(breaches):
-        top = by_rep.iloc[0] if len(by_rep) else None
-        start = (
-            f"; start with **{top['rep_id']}** ({int(top['breaches'])} "
-            f"{unit[:-1] if top['breaches'] == 1 else unit})"
-            if top is not None
-            else ""
-        )
-        lines.append(
-            f"- **{len(breaches)}** {unit} exceed their rep's discount authority{start}. "
-            "Require approval before quoting above authority."
-        )
-    elif breaches is not None:
-        lines.append(f"- No {unit[:-1]} exceeds its rep's discount authority this period.")
+    if breaches is not None:
+        lines.append(_breach_line(breaches, by_rep, unit))
+    sep = ", " if language() == "en" else "、"
     flagged = returns[returns["flag"].astype("boolean").fillna(False)] if len(returns) else returns
     if len(flagged):
-        names = ", ".join(f"**{r}**" for r in flagged.iloc[:5, 0])
+        names = sep.join(f"**{r}**" for r in flagged.iloc[:5, 0])
         lines.append(
-            f"- Return rates far above peers (exact binomial test): {names} — review those orders for "
-            "mis-selling or pull-forward."
+            _(
+                "- Return rates far above peers (exact binomial test): {names} — review those "
+                "orders for mis-selling or pull-forward."
+            ).format(names=names)
         )
     fl = loading[loading["flag"].astype("boolean").fillna(False)] if len(loading) else loading
     if len(fl):
-        names = ", ".join(f"**{r}**" for r in fl["rep_id"].head(5))
+        names = sep.join(f"**{r}**" for r in fl["rep_id"].head(5))
         lines.append(
-            f"- Unusually period-end-loaded bookings: {names} — check for channel stuffing against next period's returns."
+            _(
+                "- Unusually period-end-loaded bookings: {names} — check for channel stuffing "
+                "against next period's returns."
+            ).format(names=names)
         )
     hhi = conc.get("hhi")
     if hhi is not None and pd.notna(hhi) and hhi > hhi_limit:
         lines.append(
-            f"- Customer concentration is high (HHI {hhi:.0f} > {hhi_limit:.0f}); "
-            "diversify the book before a single loss hurts."
+            _(
+                "- Customer concentration is high (HHI {hhi} > {limit}); diversify the book "
+                "before a single loss hurts."
+            ).format(hhi=f"{hhi:.0f}", limit=f"{hhi_limit:.0f}")
         )
     elif hhi is not None and pd.notna(hhi):
         lines.append(
-            f"- The top 10 customers make {conc['top10_share']:.1%} of revenue (HHI {hhi:.0f})."
+            _("- The top 10 customers make {share} of revenue (HHI {hhi}).").format(
+                share=f"{conc['top10_share']:.1%}", hhi=f"{hhi:.0f}"
+            )
         )
-    return "\n".join(lines) or "- Nothing to act on from the data of this period."
+    return "\n".join(lines) or _("- Nothing to act on from the data of this period.")
+
+
+def _breach_line(breaches: pd.DataFrame, by_rep: pd.DataFrame, unit: str) -> str:
+    """The bullet on discounts above authority (markdown; ``unit``: what was checked)."""
+    if not len(breaches):
+        if unit == "won deals":
+            return _("- No won deal exceeds its rep's discount authority this period.")
+        if unit == "order lines":
+            return _("- No order line exceeds its rep's discount authority this period.")
+        return f"- No {unit[:-1]} exceeds its rep's discount authority this period."
+    start = ""
+    if len(by_rep):
+        top = by_rep.iloc[0]
+        start = _("; start with **{rep}** ({count})").format(
+            rep=top["rep_id"], count=unit_count(int(top["breaches"]), unit)
+        )
+    if unit == "order lines":
+        text = _(
+            "- **{n}** order lines exceed their rep's discount authority{start}. Require approval "
+            "before quoting above authority."
+        )
+    elif unit == "won deals":
+        text = _(
+            "- **{n}** won deals exceed their rep's discount authority{start}. Require approval "
+            "before quoting above authority."
+        )
+    else:
+        text = (
+            "- **{n}** " + unit + " exceed their rep's discount authority{start}. Require "
+            "approval before quoting above authority."
+        )
+    return text.format(n=len(breaches), start=start)
+
+
+def breach_count_line(n: int, unit: str, period) -> str:
+    """How many ``unit`` (``"won deals"``, ``"order lines"``) are above authority in ``period``
+    (markdown).
+
+    >>> breach_count_line(1, "won deals", "2026-Q3")
+    '**1** won deal above authority in 2026-Q3.'
+    """
+    from salesnb.i18n import period_label
+
+    if unit == "order lines":
+        text = plural(
+            n,
+            "**{n}** order line above authority in {period}.",
+            "**{n}** order lines above authority in {period}.",
+        )
+    else:
+        text = plural(
+            n,
+            "**{n}** won deal above authority in {period}.",
+            "**{n}** won deals above authority in {period}.",
+        )
+    return text.format(n=n, period=period_label(str(period)))
 
 
 def risk_headline(

@@ -16,6 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from salesnb.i18n import N_, _
 from salesnb.metrics import require_columns
 
 # First-response promise, in hours, by ticket priority.
@@ -142,14 +143,16 @@ def nps_by(surveys: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).sort_values(by).reset_index(drop=True)
 
 
+# the drivers by their model term; the labels are what a page shows (translated there)
 CSAT_DRIVERS = {
-    "resolution_days": "each extra day to resolve",
-    "breached": "a breached first response",
+    "resolution_days": N_("each extra day to resolve"),
+    "breached": N_("a breached first response"),
 }
 
 
 def csat_driver_gaps(tickets: pd.DataFrame, min_tickets: int = 10) -> dict:
-    """Why each CSAT driver cannot be estimated (``{driver label: reason}``; empty: all can).
+    """Why each CSAT driver cannot be estimated (``{driver label: reason}``, both in the page's
+    language; empty: all can).
 
     A driver that never varies (every ticket breached, or none) has no effect to measure; with
     fewer than ``min_tickets`` rated and resolved tickets, or a CSAT that never varies, nothing
@@ -161,20 +164,23 @@ def csat_driver_gaps(tickets: pd.DataFrame, min_tickets: int = 10) -> dict:
     """
     require_columns(tickets, ["csat", "resolution_hours", "breached"], "csat_driver_gaps")
     d = tickets.dropna(subset=["csat", "resolution_hours"])
+    labels = [_(label) for label in CSAT_DRIVERS.values()]
     if len(d) < min_tickets:
-        why = f"only {len(d)} tickets with both a CSAT score and a resolution time (needs {min_tickets})"
-        return dict.fromkeys(CSAT_DRIVERS.values(), why)
+        why = _(
+            "only {n} tickets with both a CSAT score and a resolution time (needs {needed})"
+        ).format(n=len(d), needed=min_tickets)
+        return dict.fromkeys(labels, why)
     if d["csat"].nunique() < 2:
-        return dict.fromkeys(CSAT_DRIVERS.values(), "every rated ticket has the same CSAT score")
+        return dict.fromkeys(labels, _("every rated ticket has the same CSAT score"))
     gaps = {}
     if d["resolution_hours"].nunique() < 2:
-        gaps[CSAT_DRIVERS["resolution_days"]] = "every ticket took the same time to resolve"
+        gaps[_(CSAT_DRIVERS["resolution_days"])] = _("every ticket took the same time to resolve")
     breached = d["breached"].astype(bool)
     if breached.all() or not breached.any():
-        gaps[CSAT_DRIVERS["breached"]] = (
-            "every ticket breached its first-response SLA"
+        gaps[_(CSAT_DRIVERS["breached"])] = (
+            _("every ticket breached its first-response SLA")
             if breached.all()
-            else "no ticket breached its first-response SLA"
+            else _("no ticket breached its first-response SLA")
         )
     return gaps
 
@@ -191,7 +197,7 @@ def csat_drivers(tickets: pd.DataFrame, min_tickets: int = 10) -> pd.DataFrame:
 
     require_columns(tickets, ["csat", "resolution_hours", "breached"], "csat_drivers")
     gaps = csat_driver_gaps(tickets, min_tickets)
-    terms = [name for name, label in CSAT_DRIVERS.items() if label not in gaps]
+    terms = [name for name, label in CSAT_DRIVERS.items() if _(label) not in gaps]
     if not terms:
         return pd.DataFrame(columns=["driver", "effect", "low", "high", "p_value"])
     d = tickets.dropna(subset=["csat", "resolution_hours"]).copy()
@@ -220,42 +226,79 @@ def what_to_do(
     drivers: pd.DataFrame,
     breach_target: float = 0.05,
 ) -> str:
-    """Markdown bullets: the actions a service manager would take, from the numbers."""
+    """Markdown bullets: the actions a service manager would take, from the numbers (in the
+    page's language).
+
+    >>> s = pd.DataFrame({"breach_rate": [0.02]})
+    >>> what_to_do(s, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    '- SLA breaches are within target (2.0% ≤ 5%); keep staffing as is.'
+    """
     lines = []
     if len(summary):
         br = float(summary["breach_rate"].iloc[0])
+        rates = dict(rate=f"{br:.1%}", target=f"{breach_target:.0%}")
         if br > breach_target:
             lines.append(
-                f"- First-response SLA is breached on **{br:.1%}** of tickets (target ≤ {breach_target:.0%}): "
-                "add cover on the priorities that breach most."
+                _(
+                    "- First-response SLA is breached on **{rate}** of tickets (target ≤ {target}): "
+                    "add cover on the priorities that breach most."
+                ).format(**rates)
             )
         else:
             lines.append(
-                f"- SLA breaches are within target ({br:.1%} ≤ {breach_target:.0%}); keep staffing as is."
+                _(
+                    "- SLA breaches are within target ({rate} ≤ {target}); keep staffing as is."
+                ).format(**rates)
             )
     if len(by_category):
-        worst = by_category.iloc[0]
-        resolved = worst.get("median_resolution_hours", float("nan"))
-        lines.append(
-            f"- Start with **{worst.iloc[0]}** tickets: {worst['breach_rate']:.1%} breach"
-            + (
-                f", median resolution {resolved:.0f} h."
-                if pd.notna(resolved)
-                else ", none resolved yet."
-            )
-        )
+        lines.append(_worst_category(by_category.iloc[0]))
     if "nps" in nps_touch and len(nps_touch.dropna(subset=["nps"])):
         lo = nps_touch.dropna(subset=["nps"]).sort_values("nps").iloc[0]
         lines.append(
-            f"- The weakest touchpoint is **{lo.iloc[0]}** (NPS {lo['nps']:.0f}); review its detractors' comments."
+            _(
+                "- The weakest touchpoint is **{touchpoint}** (NPS {nps}); review its detractors' "
+                "comments."
+            ).format(touchpoint=lo.iloc[0], nps=f"{lo['nps']:.0f}")
         )
     if len(drivers):
         sig = drivers[drivers["p_value"] < 0.05]
         for r in sig.itertuples():
             lines.append(
-                f"- CSAT moves by {r.effect:+.2f} points with {r.driver} (95% CI {r.low:+.2f} .. {r.high:+.2f})."
+                _("- CSAT moves by {effect} points with {driver} (95% CI {low} .. {high}).").format(
+                    effect=f"{r.effect:+.2f}",
+                    driver=_(r.driver),
+                    low=f"{r.low:+.2f}",
+                    high=f"{r.high:+.2f}",
+                )
             )
-    return "\n".join(lines) or "- Not enough service data in this period to recommend anything."
+    return "\n".join(lines) or _("- Not enough service data in this period to recommend anything.")
+
+
+def _worst_category(worst: pd.Series) -> str:
+    """The bullet naming the category of ticket to start with (markdown)."""
+    resolved = worst.get("median_resolution_hours", float("nan"))
+    values = dict(category=worst.iloc[0], rate=f"{worst['breach_rate']:.1%}")
+    if pd.notna(resolved):
+        return _(
+            "- Start with **{category}** tickets: {rate} breach, median resolution {hours} h."
+        ).format(hours=f"{resolved:.0f}", **values)
+    return _("- Start with **{category}** tickets: {rate} breach, none resolved yet.").format(
+        **values
+    )
+
+
+def nps_sentence(overall: dict) -> str:
+    """The period's NPS with its interval and the responses it rests on (markdown).
+
+    >>> nps_sentence({"nps": -13.2, "low": -19.4, "high": -7.1, "responses": 1649})
+    'NPS **-13** (95 % interval -19 .. -7) from 1,649 responses.'
+    """
+    return _("NPS **{nps}** (95 % interval {low} .. {high}) from {n} responses.").format(
+        nps=f"{overall['nps']:.0f}",
+        low=f"{overall['low']:.0f}",
+        high=f"{overall['high']:.0f}",
+        n=f"{overall['responses']:,}",
+    )
 
 
 def service_headline(overall: pd.DataFrame | None, by_category, overall_nps: dict | None) -> dict:
@@ -316,4 +359,5 @@ __all__ = [
     "service_headline",
     "comment_themes",
     "what_to_do",
+    "nps_sentence",
 ]

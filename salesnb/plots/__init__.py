@@ -32,6 +32,7 @@ import matplotlib.ticker as mticker  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 from salesnb.formatting import short_money  # noqa: E402  (tick labels; re-exported)
+from salesnb.i18n import _  # noqa: E402
 
 # Tableau-10 colour-blind-friendly order; fixed assignments for known names.
 PALETTE = [
@@ -221,7 +222,7 @@ def money_axis(ax, axis: str = "y", currency: str = "USD"):
     """Format an axis as money with k/M suffixes and the currency in the label."""
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(mticker.FuncFormatter(lambda x, _: short_money(x)))
-    label = (ax.get_ylabel() if axis == "y" else ax.get_xlabel()) or "Revenue"
+    label = (ax.get_ylabel() if axis == "y" else ax.get_xlabel()) or _("Revenue")
     if currency not in label:
         label = f"{label} ({currency})"
     (ax.set_ylabel if axis == "y" else ax.set_xlabel)(label)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from salesnb.i18n import N_, _
 from salesnb.plots import PALETTE, new_ax, pct_axis
 
 
@@ -20,22 +21,24 @@ def opportunity_map(table: pd.DataFrame, top: str | None = None, ax=None):
         ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(6, 4), fontsize=9)
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_title(
-        f"{top} is the most attractive next market" if top else "Growth and share by country"
+        _("{country} is the most attractive next market").format(country=top)
+        if top
+        else _("Growth and share by country")
     )
     label = (
-        "Our share of the market (%)"
+        _("Our share of the market (%)")
         if d["market_share"].notna().any()
-        else "Share of our revenue (%)"
+        else _("Share of our revenue (%)")
     )
     ax.set_xlabel(label)
-    ax.set_ylabel("Revenue growth on last year (%)")
+    ax.set_ylabel(_("Revenue growth on last year (%)"))
     pct_axis(ax, "x")
     pct_axis(ax, "y")
     ax.margins(0.15)
     return ax
 
 
-__all__ = ["opportunity_map", "TABLE_FORMAT"]
+__all__ = ["opportunity_map", "TABLE_FORMAT", "HEADERS", "table"]
 
 
 #: Display formats of the expansion study's country table and ranking.
@@ -48,3 +51,30 @@ TABLE_FORMAT = {
     **dict.fromkeys(("revenue_share", "market_share"), "{:.1%}"),
     "score": "{:.3f}",
 }
+
+#: Readable headers of the study's tables, shown instead of the column names on a page
+#: that is not in English (the English page keeps the column names).
+HEADERS = {
+    "rank": N_("Rank"),
+    "country": N_("Country"),
+    "score": N_("Score"),
+    "revenue": N_("Revenue"),
+    "revenue_prior": N_("Revenue a year earlier"),
+    "growth": N_("Growth"),
+    "customers": N_("Customers"),
+    "orders": N_("Orders"),
+    "avg_order_value": N_("Average order value"),
+    "revenue_share": N_("Share of our revenue"),
+    "market_size": N_("Market size"),
+    "market_share": N_("Market share"),
+    "headroom": N_("Headroom"),
+}
+
+
+def table(frame: pd.DataFrame, index: bool = True):
+    """``frame`` as a page shows it: formatted (:data:`TABLE_FORMAT`), its empty columns left
+    out, the index shown or not; on a page not in English, readable translated headers."""
+    from salesnb.plots.targets import localise
+
+    styler = frame.dropna(axis=1, how="all").style.format(TABLE_FORMAT, na_rep="–")
+    return localise(styler if index else styler.hide(axis="index"), HEADERS)

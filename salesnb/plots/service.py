@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from salesnb.formatting import p_value
+from salesnb.i18n import N_, _
 from salesnb.plots import PALETTE, new_ax, pct_axis
+
+# the splits a breach chart is drawn by, named on its axis
+_SPLITS = {"priority": N_("Priority"), "category": N_("Category")}
 
 
 def breach_by(summary: pd.DataFrame, by: str, target: float = 0.05, ax=None):
@@ -13,11 +18,21 @@ def breach_by(summary: pd.DataFrame, by: str, target: float = 0.05, ax=None):
     d = summary.sort_values("breach_rate")
     colors = [PALETTE[3] if v > target else PALETTE[2] for v in d["breach_rate"]]
     ax.barh(d[by].astype(str), d["breach_rate"], color=colors)
-    ax.axvline(target, color="black", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+    ax.axvline(
+        target,
+        color="black",
+        linestyle="--",
+        linewidth=1,
+        label=_("target {target}").format(target=f"{target:.0%}"),
+    )
     worst = d.iloc[-1]
-    ax.set_title(f"{worst[by]} breaches the response SLA most ({worst['breach_rate']:.0%})")
-    ax.set_xlabel("Tickets answered later than the SLA (%)")
-    ax.set_ylabel(by.replace("_", " ").capitalize())
+    ax.set_title(
+        _("{worst} breaches the response SLA most ({rate})").format(
+            worst=worst[by], rate=f"{worst['breach_rate']:.0%}"
+        )
+    )
+    ax.set_xlabel(_("Tickets answered later than the SLA (%)"))
+    ax.set_ylabel(_(_SPLITS[by]) if by in _SPLITS else by.replace("_", " ").capitalize())
     pct_axis(ax, "x")
     ax.legend(loc="lower right")
     return ax
@@ -31,10 +46,15 @@ def nps_trend(by_month: pd.DataFrame, ax=None):
     ax.fill_between(x, by_month["low"], by_month["high"], color=PALETTE[0], alpha=0.15)
     ax.axhline(0, color="grey", linewidth=0.8)
     first, last = by_month["nps"].iloc[0], by_month["nps"].iloc[-1]
-    trend = "rose" if last > first else "fell" if last < first else "held"
-    ax.set_title(f"NPS {trend} from {first:.0f} to {last:.0f} over the period")
-    ax.set_ylabel("NPS (points, -100..100)")
-    ax.set_xlabel("Month")
+    if last > first:
+        title = _("NPS rose from {first} to {last} over the period")
+    elif last < first:
+        title = _("NPS fell from {first} to {last} over the period")
+    else:
+        title = _("NPS held from {first} to {last} over the period")
+    ax.set_title(title.format(first=f"{first:.0f}", last=f"{last:.0f}"))
+    ax.set_ylabel(_("NPS (points, -100..100)"))
+    ax.set_xlabel(_("Month"))
     return ax
 
 
@@ -45,13 +65,14 @@ def resolution_hist(tickets: pd.DataFrame, ax=None):
     ax.hist(days, bins=30, color=PALETTE[4])
     med = float(days.median()) if len(days) else float("nan")
     ax.axvline(med, color="black", linestyle="--", linewidth=1)
-    ax.set_title(f"Half of the tickets are resolved within {med:.1f} days")
-    ax.set_xlabel("Time to resolve (days)")
-    ax.set_ylabel("Tickets")
+    ax.set_title(_("Half of the tickets are resolved within {days} days").format(days=f"{med:.1f}"))
+    ax.set_xlabel(_("Time to resolve (days)"))
+    ax.set_ylabel(_("Tickets"))
     return ax
 
 
-#: Display formats of the service study's tables (rates, hours, scores).
+#: Display formats of the service study's tables (rates, hours, scores; p-values as
+#: ``p < 0.001``, never in scientific notation).
 TABLE_FORMAT = {
     **dict.fromkeys(
         ("breach_rate", "breach_low", "breach_high", "promoters_pct", "detractors_pct"), "{:.1%}"
@@ -60,4 +81,49 @@ TABLE_FORMAT = {
     "csat_avg": "{:.2f}",
     **dict.fromkeys(("nps", "low", "high"), "{:.1f}"),
     **dict.fromkeys(("tickets", "open_tickets", "responses"), "{:,.0f}"),
+    "nps_avg": "{:.1f}",
 }
+
+#: Display formats of the CSAT drivers' table (effects and their interval in CSAT points).
+DRIVER_FORMAT = {
+    **dict.fromkeys(("effect", "low", "high"), "{:+.2f}"),
+    "p_value": p_value,
+}
+
+#: Readable headers of the study's tables, shown instead of the column names on a page
+#: that is not in English (the English page keeps the column names).
+HEADERS = {
+    "priority": N_("Priority"),
+    "category": N_("Category"),
+    "touchpoint": N_("Touchpoint"),
+    "tickets": N_("Tickets"),
+    "breach_rate": N_("SLA breach rate"),
+    "breach_low": N_("Breach rate, 95% low"),
+    "breach_high": N_("Breach rate, 95% high"),
+    "median_first_response_hours": N_("Median first response (h)"),
+    "median_resolution_hours": N_("Median resolution (h)"),
+    "csat_avg": N_("Mean CSAT"),
+    "open_tickets": N_("Open tickets"),
+    "driver": N_("Driver"),
+    "effect": N_("Effect on CSAT"),
+    "low": N_("95% low"),
+    "high": N_("95% high"),
+    "p_value": N_("p-value"),
+    "responses": N_("Responses"),
+    "nps": N_("NPS"),
+    "promoters_pct": N_("Promoters"),
+    "detractors_pct": N_("Detractors"),
+    "comment": N_("Comment"),
+    "nps_avg": N_("Mean NPS"),
+}
+
+
+def table(styler, formats: dict | None = None):
+    """A service table for the page: formatted (:data:`TABLE_FORMAT`, or ``formats``), the
+    index hidden, and on a page not in English readable translated headers and drivers."""
+    from salesnb.plots.targets import localise
+
+    cols = set(styler.data.columns)
+    fmt = {k: v for k, v in (TABLE_FORMAT if formats is None else formats).items() if k in cols}
+    styler = styler.format(fmt, na_rep="–").hide(axis="index")
+    return localise(styler, HEADERS, values=("driver",))

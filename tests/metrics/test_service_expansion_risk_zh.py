@@ -1,0 +1,193 @@
+"""The service, expansion and risk studies in Chinese: their sentences with numbers, and each
+study's page run with ``salesnb report --lang zh-CN`` holding no English left untranslated; in
+English, their pages name the warehouse without its path, write p-values without scientific
+notation and show no Python warning."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+from i18n_check import data_values, untranslated, visible_text
+
+from salesnb import i18n
+from salesnb.metrics import expansion as em
+from salesnb.metrics import risk as rm
+from salesnb.metrics import service as sm
+
+STUDIES = ("service", "expansion", "risk")
+# the files of the three studies and of the notebooks' facade, every message translated
+TRANSLATED = (
+    "salesnb/study.py",
+    "salesnb/plots/__init__.py",
+    "salesnb/metrics/service.py",
+    "salesnb/metrics/expansion.py",
+    "salesnb/metrics/risk.py",
+    "salesnb/plots/service.py",
+    "salesnb/plots/expansion.py",
+    "salesnb/plots/risk.py",
+    "notebooks/08-service.ipynb",
+    "notebooks/09-expansion.ipynb",
+    "notebooks/10-risk.ipynb",
+)
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@pytest.fixture
+def chinese():
+    i18n.set_language("zh-CN")
+    yield
+    i18n.set_language(None)
+
+
+def test_every_message_of_the_three_studies_is_in_the_catalog():
+    from salesnb import config
+
+    todo = i18n.missing(config.PROJECT_ROOT, "zh-CN", TRANSLATED)
+    assert not todo, "messages without a zh-CN translation:\n" + "\n".join(
+        f"{', '.join(where)}: {msg!r}" for msg, where in todo.items()
+    )
+
+
+def _tickets(n: int = 40) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "priority": ["High", "Low"] * (n // 2),
+            "first_response_hours": [9.0, 3.0] * (n // 2),
+            "resolution_hours": [24.0 * (1 + i % 5) for i in range(n)],
+            "csat": [5.0 - (i % 5) for i in range(n)],
+            "category": ["Billing", "Defect"] * (n // 2),
+        }
+    )
+
+
+def test_service_sentences_read_in_chinese(chinese):
+    t = sm.sla_table(_tickets())
+    summary = sm.service_summary(t)
+    by_cat = sm.service_summary(t, by="category")
+    touch = pd.DataFrame({"touchpoint": ["Purchase"], "nps": [-22.0]})
+    text = sm.what_to_do(summary, by_cat, touch, sm.csat_drivers(t))
+    assert "的工单首次响应 SLA 违约（目标 ≤ 5%）" in text
+    assert "先处理 **Billing** 类工单" in text or "先处理 **Defect** 类工单" in text
+    assert "表现最差的触点是 **Purchase**（净推荐值 -22）" in text
+    assert untranslated(f"<p>{text}</p>", {"Purchase", "Billing", "Defect"}) == []
+    gaps = sm.csat_driver_gaps(t.assign(breached=True))
+    assert gaps == {"首次响应 SLA 违约": "所有工单都违反了首次响应 SLA"}
+    assert sm.nps_sentence({"nps": -13.2, "low": -19.4, "high": -7.1, "responses": 1649}) == (
+        "净推荐值 **-13**（95% 区间 -19 .. -7），基于 1,649 份回复。"
+    )
+
+
+def test_expansion_and_risk_sentences_read_in_chinese(chinese):
+    table = pd.DataFrame(
+        {"country": ["A", "B"], "revenue_share": [0.9, 0.1], "growth": [0.1, -0.05]}
+    )
+    ranking = table.iloc[[1]].assign(market_share=0.2)
+    text = em.what_to_do(table, ranking, "A")
+    assert "- **10.0%** 的收入来自 A 以外。" in text
+    assert "下一步扩张重点放在 **B**（增长 -5.0%，我们的市场份额 20.0%）" in text
+    assert em.prorated_note({"2026-Q3": 1 / 3}, "2026-09").startswith(
+        "2026年9月的市场规模按市场表折算：2026年第3季度的 33%"
+    )
+    b = pd.DataFrame({"rep_id": ["R1", "R1"], "excess": [0.05, 0.01], "amount": [10.0, 5.0]})
+    text = rm.what_to_do(b, rm.breaches_by_rep(b), pd.DataFrame(), pd.DataFrame(), {"hhi": 2000})
+    assert "**2** 个赢单商机超出其销售代表的折扣权限，先从 **R1** 开始（2 个赢单商机）" in text
+    assert "客户集中度偏高（HHI 2000 > 1500）" in text
+    assert rm.breach_count_line(1, "order lines", "2026-Q3") == (
+        "2026年第3季度有 **1** 条订单行超出权限。"
+    )
+    assert rm.return_test_gap(
+        pd.DataFrame({"rep_id": ["a"], "lines": [10], "return_lines": [1]})
+    ) == ("只有一位销售代表有订单行")
+
+
+def test_sentences_unchanged_in_english():
+    b = pd.DataFrame({"rep_id": ["R1"], "excess": [0.05], "amount": [10.0]})
+    text = rm.what_to_do(
+        b, rm.breaches_by_rep(b), pd.DataFrame(), pd.DataFrame(), {}, unit="order lines"
+    )
+    assert text == (
+        "- **1** order lines exceed their rep's discount authority; start with **R1** "
+        "(1 order line). Require approval before quoting above authority."
+    )
+    assert rm.breach_count_line(2, "won deals", "2026-Q3") == (
+        "**2** won deals above authority in 2026-Q3."
+    )
+    assert not CJK.search(
+        sm.what_to_do(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    )
+
+
+# ------------------------------------------------------------------ each study's page
+def _report(warehouse: Path, out: Path, lang: str | None) -> Path:
+    env = {k: v for k, v in os.environ.items() if k != i18n.ENV_VAR}
+    cmd = [sys.executable, "-m", "salesnb.cli", "report", "--source", str(warehouse)]
+    cmd += [a for s in STUDIES for a in ("--only", s)] + ["--workers", "1", "--out", str(out)]
+    cmd += ["--lang", lang] if lang else []
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (folder,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return folder
+
+
+@pytest.fixture(scope="module")
+def chinese_report(demo_warehouse, tmp_path_factory) -> Path:
+    return _report(demo_warehouse, tmp_path_factory.mktemp("ser-zh"), "zh-CN")
+
+
+@pytest.fixture(scope="module")
+def english_report(demo_warehouse, tmp_path_factory) -> Path:
+    return _report(demo_warehouse, tmp_path_factory.mktemp("ser-en"), None)
+
+
+def _values(warehouse: Path) -> set[str]:
+    """The data's own words: names, categories... and the survey comments customers wrote."""
+    from salesnb.sources import connect
+
+    src = connect(str(warehouse))
+    try:
+        values = data_values(src)
+        if src.has_column("surveys", "comment"):
+            comments = src.table("surveys").select("comment").distinct().execute()["comment"]
+            values |= {str(c) for c in comments if isinstance(c, str) and c.strip()}
+        return values
+    finally:
+        src.close()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("zh-ser")
+@pytest.mark.parametrize("study", STUDIES)
+def test_study_page_reads_in_chinese(chinese_report, demo_warehouse, study):
+    html = (chinese_report / f"{study}.html").read_text(encoding="utf-8")
+    assert "行动建议" in html and "2026年" in html
+    doc = BeautifulSoup(html, "html.parser")
+    for banner in doc.select("div.salesnb-banner"):  # the report's words: its own tests check them
+        banner.decompose()
+    assert untranslated(str(doc), _values(demo_warehouse)) == []
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("zh-ser")
+@pytest.mark.parametrize("study", STUDIES)
+def test_english_page_shows_no_path_scientific_notation_or_warning(
+    english_report, demo_warehouse, study
+):
+    html = (english_report / f"{study}.html").read_text(encoding="utf-8")
+    assert f"source <code>{demo_warehouse.name}</code>" in html
+    for bad in ("/work", "/tmp", "PosixPath", str(demo_warehouse.parent)):
+        assert bad not in html, bad
+    text = "\n".join(visible_text(html))
+    assert not re.search(r"\d(\.\d+)?e[-+]?\d", text), re.findall(r"\S*\de[-+]?\d\S*", text)
+    assert "Warning" not in text and " object at 0x" not in text
+    nb = json.loads((english_report / f"{study}.ipynb").read_text(encoding="utf-8"))
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("name") == "stderr"]  # no warning printed
+    assert not [o for o in outputs if o.get("data", {}).keys() == {"text/plain"}]  # no bare repr
