@@ -106,7 +106,8 @@ def short_money(x, currency: str | None = "", missing: str = MISSING) -> str:
     >>> short_money(-48_250, "USD"), short_money(-0.3), short_money(float("inf"))
     ('-48.2k USD', '0', '—')
 
-    In Chinese the units are 万 and 亿 (the same decimals rule; 9,999.6万 is 1亿).
+    In Chinese the units are 万 and 亿, with two decimals below 10 of the unit (6.98亿 reads as
+    precisely as 698M), else the same rule (9,999.6万 is 1亿).
     """
     v = _real(x)
     if v is None:
@@ -118,7 +119,12 @@ def short_money(x, currency: str | None = "", missing: str = MISSING) -> str:
     while True:
         size, unit = units[i]
         m = a / size
-        text = f"{m:.0f}" if unit == "" or m >= 99.95 else f"{m:.1f}".removesuffix(".0")
+        if unit == "" or m >= 99.95:
+            text = f"{m:.0f}"
+        elif units is _UNITS_ZH and m < 9.995:  # 6.98亿: as many digits as 698M
+            text = f"{m:.2f}".rstrip("0").removesuffix(".")
+        else:
+            text = f"{m:.1f}".removesuffix(".0")
         if float(text) < step or i == 0:  # 999,960 is 1M, not 1000k
             break
         i -= 1

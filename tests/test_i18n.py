@@ -104,9 +104,11 @@ def test_language_choice(monkeypatch):
 
 
 def test_chinese_amounts_days_and_dates(chinese):
-    assert formatting.short_money(692_240_379, "USD") == "6.9亿 USD"
+    assert formatting.short_money(692_240_379, "USD") == "6.92亿 USD"
+    assert formatting.short_money(698_000_000) == "6.98亿"
     assert formatting.short_money(1_766_419) == "177万"
-    assert formatting.short_money(48_250) == "4.8万"
+    assert formatting.short_money(48_250) == "4.83万"
+    assert formatting.short_money(5_212_000_000) == "52.1亿"
     assert formatting.short_money(999_960_000) == "10亿"
     assert formatting.short_money(9_999.6e4) == "1亿"  # not 10000万
     assert formatting.days(34) == "34 天" and formatting.ratio(2.63) == "2.6倍"
