@@ -55,6 +55,13 @@ TRANSLATED = (
     "notebooks/08-service.ipynb",
     "notebooks/09-expansion.ipynb",
     "notebooks/10-risk.ipynb",
+    "salesnb/metrics/funnel.py",
+    "salesnb/metrics/deals.py",
+    "salesnb/metrics/deal_calls.py",
+    "salesnb/plots/funnel.py",
+    "salesnb/plots/deals.py",
+    "notebooks/03-funnel.ipynb",
+    "notebooks/11-deals.ipynb",
     "salesnb/i18n.py",
     "salesnb/formatting.py",
 )

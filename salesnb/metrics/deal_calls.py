@@ -24,10 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from salesnb.formatting import count
+from salesnb.i18n import N_, _, language
 from salesnb.metrics import require_columns
 from salesnb.metrics.deals import (
     WON,
     WinStudy,
+    _day,
     _pct,
     _ts,
     add_features,
@@ -335,11 +338,13 @@ def call_study(
     board = call_leaderboard(outcomes, reps, threshold)
     empty = pd.DataFrame(columns=["method", "calls", "mape", "bias"])
     if outcomes.empty:
-        gap = f"no call is for a period that had ended by {t.date()}"
+        gap = _("no call is for a period that had ended by {day}").format(day=_day(t))
         return CallStudy(outcomes, board, outcomes, empty, gap)
     late = outcomes[(pd.to_datetime(outcomes["as_of"]) >= cut) & (outcomes["actual"] > 0)]
     if late.empty:
-        gap = f"no call made since the hold-out cut ({cut.date()}) is for a finished period with a won deal"
+        gap = _(
+            "no call made since the hold-out cut ({cut}) is for a finished period with a won deal"
+        ).format(cut=_day(cut))
         return CallStudy(outcomes, board, late, empty, gap)
     dates = sorted(pd.to_datetime(late["as_of"]).unique())
     rows = add_features(deal_snapshots(deals, history, dates), deals, prior_weight, rep_window_days)
@@ -358,30 +363,62 @@ def call_study(
 def describe_calls(calls: CallStudy, threshold: float = 0.10) -> str:
     """Markdown: how the calls were compared and the styles found."""
     if calls.outcomes.empty:
-        return f"**Not computed: forecast accuracy** — {calls.gap}."
+        return _("**Not computed: forecast accuracy** — {why}.").format(why=calls.gap)
     o = calls.outcomes
     scored = o[o["error_pct"].notna()]
     lines = [
-        f"{len(o):,} calls by {o['rep_id'].nunique():,} reps for periods that have ended "
-        f"({len(scored):,} for a period in which the rep won something: percentage errors "
-        "need an outcome above zero). Error = (commit - won in the period) / won in the period. "
-        f"A rep whose average error is below -{threshold:.0%} with most calls under the outcome "
-        f"is a **sandbagger**; above +{threshold:.0%} with most calls over it, an "
-        "**over-promiser**; the rest are **accurate**."
+        _(
+            "{calls} calls by {reps} reps for periods that have ended ({scored} for a period in "
+            "which the rep won something: percentage errors need an outcome above zero). "
+            "Error = (commit - won in the period) / won in the period. A rep whose average "
+            "error is below -{threshold} with most calls under the outcome is a **sandbagger**; "
+            "above +{threshold} with most calls over it, an **over-promiser**; the rest are "
+            "**accurate**."
+        ).format(
+            calls=count(len(o)),
+            reps=count(o["rep_id"].nunique()),
+            scored=count(len(scored)),
+            threshold=f"{threshold:.0%}",
+        )
     ]
     if calls.gap:
-        lines.append(f"**Not computed: calls against pipeline forecasts** — {calls.gap}.")
+        lines.append(
+            _("**Not computed: calls against pipeline forecasts** — {why}.").format(why=calls.gap)
+        )
     elif len(calls.errors):
         e = calls.errors.set_index("method")["mape"]
-        parts = [f"calls {_pct(e.get('calls'))}"]
+        parts = [_("calls {error}").format(error=_pct(e.get("calls")))]
         if "stage_weighted" in e:
-            parts.append(f"stage-weighted pipeline {_pct(e.get('stage_weighted'))}")
+            parts.append(
+                _("stage-weighted pipeline {error}").format(error=_pct(e.get("stage_weighted")))
+            )
         if "model" in e:
-            parts.append(f"win-model pipeline {_pct(e.get('model'))}")
+            parts.append(_("win-model pipeline {error}").format(error=_pct(e.get("model"))))
         lines.append(
-            f"On the {int(calls.errors['calls'].iloc[0]):,} calls made since the hold-out cut, "
-            "each forecast was made with what was known that day (pipeline forecast = won so "
-            "far + each open deal's probability x amount x the chance a won deal in its stage "
-            "closes before the period ends). Mean absolute error: " + ", ".join(parts) + "."
+            _(
+                "On the {n} calls made since the hold-out cut, each forecast was made with what "
+                "was known that day (pipeline forecast = won so far + each open deal's "
+                "probability x amount x the chance a won deal in its stage closes before the "
+                "period ends). Mean absolute error: {errors}."
+            ).format(
+                n=count(int(calls.errors["calls"].iloc[0])),
+                errors=(", " if language() == "en" else "，").join(parts),
+            )
         )
     return "\n\n".join(lines)
+
+
+#: the forecast methods compared with the reps' calls, as the page names them
+METHOD_LABELS = {
+    "calls": N_("Reps' calls (commit)"),
+    "stage_weighted": N_("Stage-weighted pipeline"),
+    "model": N_("Win-model pipeline"),
+}
+
+
+def errors_for_page(errors: pd.DataFrame) -> pd.DataFrame:
+    """The methods' errors as the page shows them: each method by its name on a page not in
+    English (by its code in English, as in ``<study>.json``)."""
+    if language() == "en" or "method" not in errors.columns:
+        return errors
+    return errors.assign(method=[_(METHOD_LABELS.get(m, m)) for m in errors["method"]])

@@ -50,7 +50,8 @@ import pandas as pd
 from scipy.special import expit
 from scipy.stats import norm, rankdata
 
-from salesnb.formatting import money, percent
+from salesnb.formatting import count, money, percent
+from salesnb.i18n import N_, _, date_label, language, plural
 from salesnb.metrics import require_columns
 
 if TYPE_CHECKING:  # the calls study takes a WinStudy: its module imports this one
@@ -61,22 +62,52 @@ NONE_LEVEL, OTHER_LEVEL = "(none)", "(other)"
 
 #: numeric model features and how the page names them (per one standard deviation)
 NUMERIC_FEATURES = {
-    "log_days_in_stage": "days in stage (log)",
-    "log_age_days": "deal age (log days)",
-    "log_amount": "amount (log)",
-    "discount": "discount",
-    "rep_win_rate": "rep's prior win rate",
-    "account_win_rate": "account's prior win rate",
-    "log_account_deals": "account's prior closed deals (log)",
+    "log_days_in_stage": N_("days in stage (log)"),
+    "log_age_days": N_("deal age (log days)"),
+    "log_amount": N_("amount (log)"),
+    "discount": N_("discount"),
+    "rep_win_rate": N_("rep's prior win rate"),
+    "account_win_rate": N_("account's prior win rate"),
+    "log_account_deals": N_("account's prior closed deals (log)"),
 }
 #: categorical model features and how the page names them
 CATEGORICAL_FEATURES = {
-    "stage": "stage",
-    "source": "source",
-    "segment": "segment",
-    "product_group": "product",
-    "competitor": "competitor",
+    "stage": N_("stage"),
+    "source": N_("source"),
+    "segment": N_("segment"),
+    "product_group": N_("product"),
+    "competitor": N_("competitor"),
 }
+#: the two ways of giving a deal its win probability (table cells, chart legends)
+METHOD_NAMES = (
+    N_("Win model"),
+    N_("Stage baseline"),
+    N_("Stage baseline (fixed probability per stage)"),
+)
+#: what today's win probabilities come from (``win_probability_basis``; English in the JSON)
+BASES = (
+    N_("the win model"),
+    N_("the stage baseline"),
+    N_("the company's win rate"),
+    N_("nothing (no deal has closed)"),
+)
+#: the styles of forecast calls (``call_style``; table cells, chart legends)
+STYLES = (N_("sandbagger"), N_("over-promiser"), N_("accurate"), N_("unknown"))
+
+
+def _day(d) -> str:
+    """A day in prose: ``2026-09-30`` in English, ``2026年9月30日`` in Chinese."""
+    day = pd.Timestamp(d).date()
+    return str(day) if language() == "en" else date_label(day)
+
+
+def _comma() -> str:
+    return ", " if language() == "en" else "、"
+
+
+def _gap() -> str:
+    """What separates two sentences: a space in English, nothing in Chinese."""
+    return " " if language() == "en" else ""
 
 
 def _ts(d) -> pd.Timestamp:
@@ -437,14 +468,20 @@ class HoldoutPlan:
 
     def describe(self) -> str:
         """One sentence for the page."""
-        return (
-            f"Hold-out: models trained on deals closed before **{self.cut.date()}** and scored "
-            f"on every deal open on {len(self.holdout_dates)} date"
-            f"{'' if len(self.holdout_dates) == 1 else 's'} from then on, whose outcome "
-            f"was known by {self.as_of.date()}. Snapshots stop {self.horizon_days} days before the "
-            "day their outcome is read (90 % of won and of lost deals close within that many days "
-            "of being created), so slow deals are not missing from them."
-        )
+        n = len(self.holdout_dates)
+        return plural(
+            n,
+            "Hold-out: models trained on deals closed before **{cut}** and scored on every deal "
+            "open on {n} date from then on, whose outcome was known by {as_of}. Snapshots stop "
+            "{days} days before the day their outcome is read (90 % of won and of lost deals "
+            "close within that many days of being created), so slow deals are not missing from "
+            "them.",
+            "Hold-out: models trained on deals closed before **{cut}** and scored on every deal "
+            "open on {n} dates from then on, whose outcome was known by {as_of}. Snapshots stop "
+            "{days} days before the day their outcome is read (90 % of won and of lost deals "
+            "close within that many days of being created), so slow deals are not missing from "
+            "them.",
+        ).format(cut=_day(self.cut), n=n, as_of=_day(self.as_of), days=self.horizon_days)
 
 
 def holdout_plan(
@@ -521,10 +558,19 @@ def recorded_at_close(
         fw = float(filled[won].mean()) if won.any() else 0.0
         fl = float(filled[~won].mean()) if (~won).any() else 0.0
         if min(fw, fl) < rare and max(fw, fl) >= common:
-            hi, lo = ("lost", "won") if fl > fw else ("won", "lost")
-            out[feature] = (
-                f"{col} filled on {max(fw, fl):.0%} of {hi} deals and {min(fw, fl):.0%} of {lo} "
-                "ones: recorded when a deal ends, not known while it is open"
+            message = (
+                _(
+                    "{field} filled on {high} of lost deals and {low} of won ones: recorded "
+                    "when a deal ends, not known while it is open"
+                )
+                if fl > fw
+                else _(
+                    "{field} filled on {high} of won deals and {low} of lost ones: recorded "
+                    "when a deal ends, not known while it is open"
+                )
+            )
+            out[feature] = message.format(
+                field=col, high=f"{max(fw, fl):.0%}", low=f"{min(fw, fl):.0%}"
             )
     return out
 
@@ -542,11 +588,20 @@ class FeatureSpec:
             names += [f"{col}={lv}" for lv in levels if lv != ref]
         return names
 
-    def labels(self) -> list[str]:
-        names = ["intercept"] + [f"{NUMERIC_FEATURES.get(c, c)} (+1 SD)" for c in self.numeric]
+    def labels(self, translated: bool = False) -> list[str]:
+        """The coefficients as a page names them; ``translated``: in the page's language
+        (otherwise in English, as ``<study>.json`` records the top driver)."""
+        tr = _ if translated else (lambda s: s)
+        numeric = tr(N_("{feature} (+1 SD)"))
+        level = tr(N_("{feature}: {level} (vs {reference})"))
+        names = [tr(N_("intercept"))] + [
+            numeric.format(feature=tr(NUMERIC_FEATURES.get(c, c))) for c in self.numeric
+        ]
         for col, (levels, ref) in self.categorical.items():
-            what = CATEGORICAL_FEATURES.get(col, col)
-            names += [f"{what}: {lv} (vs {ref})" for lv in levels if lv != ref]
+            what = tr(CATEGORICAL_FEATURES.get(col, col))
+            names += [
+                level.format(feature=what, level=lv, reference=ref) for lv in levels if lv != ref
+            ]
         return names
 
 
@@ -725,17 +780,37 @@ def model_gap(train: pd.DataFrame, min_closed: int = 30, min_per_outcome: int = 
     'every deal that closed in the training window was won: nothing tells a winner from a loser'
     """
     if train.empty:
-        return "no deal closed in the training window, so there is nothing to learn from"
+        return _("no deal closed in the training window, so there is nothing to learn from")
     per = train.drop_duplicates("opportunity_id")
     won, n = int(per["won"].sum()), len(per)
     if n - won == 0:
-        return "every deal that closed in the training window was won: nothing tells a winner from a loser"
+        return _(
+            "every deal that closed in the training window was won: nothing tells a winner "
+            "from a loser"
+        )
     if won == 0:
-        return "every deal that closed in the training window was lost: nothing tells a winner from a loser"
+        return _(
+            "every deal that closed in the training window was lost: nothing tells a winner "
+            "from a loser"
+        )
     if n < min_closed:
-        return f"only {n} deals closed in the training window (the model needs {min_closed}, parameter min_closed_deals)"
+        return _(
+            "only {n} deals closed in the training window (the model needs {needed}, "
+            "parameter min_closed_deals)"
+        ).format(n=n, needed=min_closed)
     if min(won, n - won) < min_per_outcome:
-        return f"only {min(won, n - won)} {'won' if won < n - won else 'lost'} deals in the training window (the model needs {min_per_outcome} of each outcome)"
+        few = (
+            _(
+                "only {n} won deals in the training window (the model needs {needed} of each "
+                "outcome)"
+            )
+            if won < n - won
+            else _(
+                "only {n} lost deals in the training window (the model needs {needed} of each "
+                "outcome)"
+            )
+        )
+        return few.format(n=min(won, n - won), needed=min_per_outcome)
     return None
 
 
@@ -893,18 +968,21 @@ def tuned_win_model(
     return fit_win_model(train, chosen), table
 
 
-def driver_table(model: WinModel, top: int = 12, alpha: float = 0.05) -> pd.DataFrame:
+def driver_table(
+    model: WinModel, top: int = 12, alpha: float = 0.05, translated: bool = False
+) -> pd.DataFrame:
     """The largest effects on the odds of winning, with cluster-robust confidence intervals.
 
     Returns ``driver, coefficient, ci_low, ci_high, odds_ratio, or_low, or_high`` (log-odds
     per +1 SD of a number, or for a category against its reference level), the ``top``
-    largest in absolute size, largest first.
+    largest in absolute size, largest first. ``translated``: drivers named in the page's
+    language (:meth:`FeatureSpec.labels`).
     """
     se = np.sqrt(np.clip(np.diag(model.cov), 0, None))
     z = norm.ppf(1 - alpha / 2)
     df = pd.DataFrame(
         {
-            "driver": model.spec.labels(),
+            "driver": model.spec.labels(translated),
             "coefficient": model.params,
             "ci_low": model.params - z * se,
             "ci_high": model.params + z * se,
@@ -990,18 +1068,33 @@ def describe_margin(comparison: pd.DataFrame) -> str:
     """
     (ma, mb), (sa, sb) = comparison[["auc", "brier"]].to_numpy()
     if any(pd.isna(v) for v in (ma, sa)):
-        return "The hold-out cannot compare the two: one of them has no score."
+        return _("The hold-out cannot compare the two: one of them has no score.")
     diff = ma - sa
-    verb = (
-        "ranks deals better than"
+    sentence = (
+        _(
+            "On the hold-out the win model ranks deals better than the fixed stage "
+            "probabilities: AUC {model_auc} vs {stage_auc} ({diff}), Brier score {model_brier} "
+            "vs {stage_brier} (lower is better)."
+        )
         if diff > 0.0005
-        else "ranks deals worse than"
+        else _(
+            "On the hold-out the win model ranks deals worse than the fixed stage "
+            "probabilities: AUC {model_auc} vs {stage_auc} ({diff}), Brier score {model_brier} "
+            "vs {stage_brier} (lower is better)."
+        )
         if diff < -0.0005
-        else "ranks deals as well as"
+        else _(
+            "On the hold-out the win model ranks deals as well as the fixed stage "
+            "probabilities: AUC {model_auc} vs {stage_auc} ({diff}), Brier score {model_brier} "
+            "vs {stage_brier} (lower is better)."
+        )
     )
-    return (
-        f"On the hold-out the win model {verb} the fixed stage probabilities: AUC {ma:.3f} vs "
-        f"{sa:.3f} ({diff:+.3f}), Brier score {mb:.4f} vs {sb:.4f} (lower is better)."
+    return sentence.format(
+        model_auc=f"{ma:.3f}",
+        stage_auc=f"{sa:.3f}",
+        diff=f"{diff:+.3f}",
+        model_brier=f"{mb:.4f}",
+        stage_brier=f"{sb:.4f}",
     )
 
 
@@ -1170,20 +1263,24 @@ def _holdout_gaps(hold, eval_gap, has_model: bool, probs_cut: dict, history, cut
     """Why the hold-out scores nothing (or None), and why a method has no hold-out score."""
     missing = {}
     if not has_model:
-        missing["Win model"] = f"no model could be trained before the cut: {eval_gap}"
+        missing["Win model"] = _("no model could be trained before the cut: {why}").format(
+            why=eval_gap
+        )
     if not probs_cut:
         missing["Stage baseline"] = (
-            "the stage baseline needs the stage history (which stage each deal passed)"
+            _("the stage baseline needs the stage history (which stage each deal passed)")
             if history.empty
-            else "no deal closed before the cut, so no stage has a win rate yet"
+            else _("no deal closed before the cut, so no stage has a win rate yet")
         )
     if hold.empty:
-        return f"no deal open after the cut ({cut.date()}) had closed by {t.date()}", missing
+        why = _("no deal open after the cut ({cut}) had closed by {day}")
+        return why.format(cut=_day(cut), day=_day(t)), missing
     if hold["won"].nunique() < 2:
-        outcome = "won" if hold["won"].iloc[0] else "lost"
-        return f"every hold-out deal was {outcome}: AUC needs both outcomes", missing
+        if hold["won"].iloc[0]:
+            return _("every hold-out deal was won: AUC needs both outcomes"), missing
+        return _("every hold-out deal was lost: AUC needs both outcomes"), missing
     if len(missing) == 2:
-        return "; ".join(missing.values()), missing
+        return ("; " if language() == "en" else "；").join(missing.values()), missing
     return None, missing
 
 
@@ -1422,7 +1519,8 @@ def closing_share(won_remaining: dict, stages, days_left) -> np.ndarray:
 
 
 def styles_of(board: pd.DataFrame, style: str) -> str:
-    """Comma-separated rep ids of one call style (``none`` when nobody has it).
+    """Comma-separated rep ids of one call style (``none`` when nobody has it), for
+    ``<study>.json`` (ids, in English).
 
     >>> styles_of(pd.DataFrame({"rep_id": ["b", "a"], "style": ["sandbagger"] * 2}), "sandbagger")
     'a, b'
@@ -1435,13 +1533,58 @@ def _pct(x) -> str:
     return percent(x, decimals=0)
 
 
-def _names(who: pd.DataFrame, limit: int = 5) -> str:
+def rep_names(reps: pd.DataFrame | None) -> dict:
+    """rep_id -> how a page names the rep: the name, with the id only where two reps share
+    a name (``Ann (R1)``); reps without a name are left out (shown by their id).
+
+    ``reps``: ``rep_id`` and ``rep`` (:func:`salesnb.queries.deals.rep_labels`) or ``name``.
+
+    >>> rep_names(pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep": ["Ann", "Bo", "Ann"]}))
+    {'R1': 'Ann (R1)', 'R2': 'Bo', 'R3': 'Ann (R3)'}
+    """
+    col = "rep" if reps is not None and "rep" in reps else "name"
+    if reps is None or "rep_id" not in reps or col not in reps:
+        return {}
+    r = reps[["rep_id", col]].dropna().drop_duplicates("rep_id")
+    r = r[r[col].astype(str).str.strip() != ""]
+    ids, names = r["rep_id"].astype(str), r[col].astype(str)
+    r = r[names != ids]  # an id standing in for a missing name is no name
+    ids, names = r["rep_id"].astype(str), r[col].astype(str)
+    twin = names.duplicated(keep=False)
+    return {i: f"{n} ({i})" if t else n for i, n, t in zip(ids, names, twin, strict=True)}
+
+
+def named_reps(frame: pd.DataFrame, reps: pd.DataFrame | None) -> pd.DataFrame:
+    """``frame`` as a page shows it: its ``rep_id`` column replaced by ``rep``, the rep's name
+    (:func:`rep_names`; the id where the rep has no name). The CSVs keep the ids.
+
+    >>> f = pd.DataFrame({"opportunity_id": ["o1"], "rep_id": ["R2"], "amount": [5.0]})
+    >>> named_reps(f, pd.DataFrame({"rep_id": ["R2"], "rep": ["Bo"]})).columns.tolist()
+    ['opportunity_id', 'rep', 'amount']
+    """
+    if "rep_id" not in frame.columns:
+        return frame
+    names = rep_names(reps)
+    shown = [names.get(str(i), i) for i in frame["rep_id"]]
+    out = frame.drop(columns=[c for c in ("rep",) if c in frame.columns])
+    out.insert(list(out.columns).index("rep_id"), "rep", shown)
+    return out.drop(columns=["rep_id"])
+
+
+def _names(who: pd.DataFrame, names: dict, limit: int = 5) -> str:
+    def one(rep, rep_id, bias) -> str:
+        shown = names.get(str(rep_id), rep)
+        if shown == f"{rep} ({rep_id})":  # a namesake: the id beside the bias
+            return f"{rep} ({rep_id}, {bias:+.0%})"
+        return f"{shown} ({bias:+.0%})"
+
     shown = [
-        f"{r} ({i}, {b:+.0%})"
-        for r, i, b in zip(who["rep"], who["rep_id"], who["calls_bias"], strict=True)
+        one(r, i, b) for r, i, b in zip(who["rep"], who["rep_id"], who["calls_bias"], strict=True)
     ][:limit]
     more = len(who) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    if more <= 0:
+        return _comma().join(shown)
+    return _("{names} and {n} more").format(names=_comma().join(shown), n=more)
 
 
 def _known(*xs) -> bool:
@@ -1454,62 +1597,78 @@ def _model_actions(figures: dict) -> list[str]:
     low = figures.get("win_model_auc_margin_low")
     if _known(ma, sa) and _known(low) and low > 0:
         return [
-            f"Rank and forecast deals with the deal-level win probabilities (AUC {ma:.3f} "
-            f"against {sa:.3f} for fixed stage percentages on the hold-out): "
-            "`deals-scored.csv` lists them."
+            _(
+                "Rank and forecast deals with the deal-level win probabilities (AUC {model} "
+                "against {stage} for fixed stage percentages on the hold-out): "
+                "`deals-scored.csv` lists them."
+            ).format(model=f"{ma:.3f}", stage=f"{sa:.3f}")
         ]
     if _known(ma, sa):
         return [
-            f"Keep the stage percentages as the forecast rule for now: the deal-level model "
-            f"(AUC {ma:.3f} against {sa:.3f}) is not clearly better on the hold-out, so on "
-            "this data the stage says nearly all there is to say. Record what is known early "
-            "about each deal (competitor, decision date, champion) so the model has more to "
-            "learn from."
+            _(
+                "Keep the stage percentages as the forecast rule for now: the deal-level model "
+                "(AUC {model} against {stage}) is not clearly better on the hold-out, so on "
+                "this data the stage says nearly all there is to say. Record what is known early "
+                "about each deal (competitor, decision date, champion) so the model has more to "
+                "learn from."
+            ).format(model=f"{ma:.3f}", stage=f"{sa:.3f}")
         ]
     if _known(ma) and ma < 0.6:
         return [
-            f"Nothing recorded on a deal before it closes predicts how it ends here (hold-out "
-            f"AUC {ma:.2f}, 0.5 is a coin): record each deal's stage changes, competitor and "
-            "decision date as they happen, then run this study again."
+            _(
+                "Nothing recorded on a deal before it closes predicts how it ends here (hold-out "
+                "AUC {auc}, 0.5 is a coin): record each deal's stage changes, competitor and "
+                "decision date as they happen, then run this study again."
+            ).format(auc=f"{ma:.2f}")
         ]
     return []
 
 
 STYLE_ADVICE = {
-    "sandbagger": "their calls run under what they close: lift their commits toward their "
-    "pipeline when rolling up",
-    "over-promiser": "their calls run over what they close: haircut their commits and inspect "
-    "their late-stage deals",
+    "sandbagger": N_(
+        "Sandbaggers: {names} — their calls run under what they close: lift their commits "
+        "toward their pipeline when rolling up."
+    ),
+    "over-promiser": N_(
+        "Over-promisers: {names} — their calls run over what they close: haircut their "
+        "commits and inspect their late-stage deals."
+    ),
+}
+#: the pipeline forecasts the calls are compared with, as the actions name them
+PIPELINES = {
+    "stage_weighted_mape": N_("the stage-weighted pipeline"),
+    "model_mape": N_("the win-model pipeline"),
 }
 
 
-def _call_actions(figures: dict, board: pd.DataFrame | None) -> list[str]:
+def _call_actions(figures: dict, board: pd.DataFrame | None, names: dict) -> list[str]:
     """Who to correct in the roll-up, and whether calls or the pipeline forecast better."""
     out = []
     for style, advice in STYLE_ADVICE.items():
         who = board[board["style"] == style] if board is not None and len(board) else []
         if len(who):
-            out.append(f"{style.capitalize()}s: {_names(who)} — {advice}.")
+            out.append(_(advice).format(names=_names(who, names)))
     cm = figures.get("calls_mape")
-    others = {
-        "the stage-weighted pipeline": figures.get("stage_weighted_mape"),
-        "the win-model pipeline": figures.get("model_mape"),
-    }
+    others = {what: figures.get(key) for key, what in PIPELINES.items()}
     others = {k: v for k, v in others.items() if _known(v)}
     if not (_known(cm) and others):
         return out
     best = min(others, key=others.get)
     if cm <= others[best]:
         out.append(
-            f"On the same dates the reps' calls missed the outcome least ({_pct(cm)} mean "
-            f"absolute error, {best} {_pct(others[best])}): roll up from the calls, corrected "
-            "for the styles above, and use the pipeline as a check."
+            _(
+                "On the same dates the reps' calls missed the outcome least ({calls} mean "
+                "absolute error, {best} {best_error}): roll up from the calls, corrected "
+                "for the styles above, and use the pipeline as a check."
+            ).format(calls=_pct(cm), best=_(best), best_error=_pct(others[best]))
         )
     else:
         out.append(
-            f"On the same dates {best} missed the outcome less than the reps' calls "
-            f"({_pct(others[best])} against {_pct(cm)} mean absolute error): challenge calls "
-            "that stray far from it."
+            _(
+                "On the same dates {best} missed the outcome less than the reps' calls "
+                "({best_error} against {calls} mean absolute error): challenge calls "
+                "that stray far from it."
+            ).format(calls=_pct(cm), best=_(best), best_error=_pct(others[best]))
         )
     return out
 
@@ -1522,37 +1681,49 @@ def deals_actions(
     currency: str = "",
     low_probability: float = 0.10,
     has_history: bool = True,
+    reps: pd.DataFrame | None = None,
 ) -> str:
     """'What to do' bullets (markdown) from the deals study's numbers.
 
     The model is recommended over stage percentages only when the lower end of the
     bootstrap interval of its AUC margin (``win_model_auc_margin_low``) is above zero.
+    Reps are named by name (:func:`rep_names` of ``reps``, else of ``board``).
     """
     out = []
     if stuck is not None and len(stuck):
-        ids = ", ".join(str(x) for x in stuck["opportunity_id"].head(3))
+        ids = _comma().join(str(x) for x in stuck["opportunity_id"].head(3))
         out.append(
-            f"Review the **{len(stuck):,} stuck deals** ({money(figures.get('stuck_amount', 0), currency)}"
-            f") in this week's pipeline call, biggest first ({ids}): agree a next step "
-            "and a date for each, or close them as lost."
+            _(
+                "Review the **{n} stuck deals** ({amount}) in this week's pipeline call, biggest "
+                "first ({ids}): agree a next step and a date for each, or close them as lost."
+            ).format(
+                n=count(len(stuck)), amount=money(figures.get("stuck_amount", 0), currency), ids=ids
+            )
         )
     out += _model_actions(figures)
-    out += _call_actions(figures, board)
+    out += _call_actions(figures, board, rep_names(reps if reps is not None else board))
     if figures.get("win_probability_basis") == "the win model" and scored is not None:
         weak = scored[scored["win_probability"] < low_probability]
         if len(weak):
             out.append(
-                f"{len(weak):,} open deals have under a {low_probability:.0%} chance of being won "
-                f"({money(weak['amount'].fillna(0).sum(), currency)}): qualify them out or "
-                "requalify them before counting them as pipeline."
+                _(
+                    "{n} open deals have under a {share} chance of being won ({amount}): qualify "
+                    "them out or requalify them before counting them as pipeline."
+                ).format(
+                    n=count(len(weak)),
+                    share=f"{low_probability:.0%}",
+                    amount=money(weak["amount"].fillna(0).sum(), currency),
+                )
             )
     if not has_history:
         out.append(
-            "Export the stage history (the day each deal entered each stage): it gives the stage "
-            "baseline, days in stage and the stuck-deal list."
+            _(
+                "Export the stage history (the day each deal entered each stage): it gives the "
+                "stage baseline, days in stage and the stuck-deal list."
+            )
         )
     if not out:
-        out.append("Not enough closed deals or calls to recommend anything yet.")
+        out.append(_("Not enough closed deals or calls to recommend anything yet."))
     return "\n".join(f"- {x}" for x in out)
 
 
@@ -1576,15 +1747,20 @@ def describe_deals(deals: pd.DataFrame, history: pd.DataFrame, as_of) -> str:
     """
     n = deals["status"].value_counts()
     won, lost, open_, undated = (int(n.get(k, 0)) for k in (WON, LOST, OPEN, "undated"))
-    text = (
-        f"**{len(deals):,}** deals created by **{_ts(as_of).date()}**: {won:,} won and {lost:,} "
-        f"lost by then, **{open_:,} open** on that day."
+    text = _(
+        "**{n}** deals created by **{day}**: {won} won and {lost} lost by then, **{open} open** "
+        "on that day."
+    ).format(
+        n=count(len(deals)), day=_day(as_of), won=count(won), lost=count(lost), open=count(open_)
     )
     if undated:
-        text += (
-            f" {undated:,} deal{'s' if undated != 1 else ''} marked won or lost without a close "
-            "date cannot be placed in time and " + ("are" if undated != 1 else "is") + " left out."
-        )
+        text += _gap() + plural(
+            undated,
+            "{n} deal marked won or lost without a close date cannot be placed in time and is "
+            "left out.",
+            "{n} deals marked won or lost without a close date cannot be placed in time and are "
+            "left out.",
+        ).format(n=count(undated))
     undated_open = int(
         (
             deals["created_date"].isna()
@@ -1592,16 +1768,19 @@ def describe_deals(deals: pd.DataFrame, history: pd.DataFrame, as_of) -> str:
         ).sum()
     )
     if undated_open:
-        text += (
-            f" {undated_open:,} deal{'s' if undated_open != 1 else ''} without a created date "
-            "(nor a stage entry) cannot be placed in time and "
-            + ("are" if undated_open != 1 else "is")
-            + " left out of the model and the scored list."
-        )
+        text += _gap() + plural(
+            undated_open,
+            "{n} deal without a created date (nor a stage entry) cannot be placed in time and "
+            "is left out of the model and the scored list.",
+            "{n} deals without a created date (nor a stage entry) cannot be placed in time and "
+            "are left out of the model and the scored list.",
+        ).format(n=count(undated_open))
     if history.empty:
-        text += " No stage history: stages and days in stage are unknown."
+        text += _gap() + _("No stage history: stages and days in stage are unknown.")
     else:
-        text += f" Stage history: {len(history):,} stage entries up to that day."
+        text += _gap() + _("Stage history: {n} stage entries up to that day.").format(
+            n=count(len(history))
+        )
     return text
 
 
@@ -1609,37 +1788,38 @@ def _fmt_num(x, spec: str = ".3f") -> str:
     return format(x, spec) if x is not None and not pd.isna(x) else "–"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def _holdout_lines(win: WinStudy) -> list[str]:
     """The hold-out result: the margin with its interval, or each method's score and gap."""
     if win.holdout_gap:
-        return [f"**Not computed: the hold-out comparison** — {win.holdout_gap}."]
+        return [_("**Not computed: the hold-out comparison** — {why}.").format(why=win.holdout_gap)]
     if win.missing:
         lines = [
-            f"On the hold-out **{r['method']}**: AUC {r['auc']:.3f}, Brier score {r['brier']:.4f}."
-            for _, r in win.comparison.dropna(subset=["auc"]).iterrows()
+            _("On the hold-out **{method}**: AUC {auc}, Brier score {brier}.").format(
+                method=_(r["method"]), auc=f"{r['auc']:.3f}", brier=f"{r['brier']:.4f}"
+            )
+            for _i, r in win.comparison.dropna(subset=["auc"]).iterrows()
         ]
-        return lines + [
-            f"**Not computed on the hold-out: {method.lower()}** — {why}."
-            for method, why in win.missing.items()
-        ]
+        missing = {
+            "Win model": N_("**Not computed on the hold-out: win model** — {why}."),
+            "Stage baseline": N_("**Not computed on the hold-out: stage baseline** — {why}."),
+        }
+        return lines + [_(missing[method]).format(why=why) for method, why in win.missing.items()]
     n_rows, n_deals = len(win.holdout), win.holdout["opportunity_id"].nunique()
     lo, hi = win.margin_interval
-    text = (
-        describe_margin(win.comparison)
-        + f" Over {_plural(n_rows, 'snapshot')} of {_plural(n_deals, 'deal')}; the AUC "
-        f"margin is **{win.margin:+.3f}**"
+    snapshots = plural(n_rows, "{n} snapshot", "{n} snapshots").format(n=count(n_rows))
+    deals = plural(n_deals, "{n} deal", "{n} deals").format(n=count(n_deals))
+    over = _("Over {snapshots} of {deals}; the AUC margin is **{margin}**").format(
+        snapshots=snapshots, deals=deals, margin=f"{win.margin:+.3f}"
     )
+    text = describe_margin(win.comparison) + _gap() + over
     if pd.isna(lo):
-        return [text + "."]
-    return [
-        text
-        + f" (95 % bootstrap interval over deals {lo:+.3f} to {hi:+.3f}"
-        + (", so it is not clearly above zero)." if lo <= 0 else ").")
-    ]
+        return [text + _(".")]
+    interval = (
+        _(" (95 % bootstrap interval over deals {low} to {high}, so it is not clearly above zero).")
+        if lo <= 0
+        else _(" (95 % bootstrap interval over deals {low} to {high}).")
+    )
+    return [text + interval.format(low=f"{lo:+.3f}", high=f"{hi:+.3f}")]
 
 
 def _model_lines(win: WinStudy) -> list[str]:
@@ -1648,30 +1828,39 @@ def _model_lines(win: WinStudy) -> list[str]:
     model_auc = win.comparison["auc"].iloc[0] if len(win.comparison) else float("nan")
     if _known(model_auc) and model_auc >= 0.99:
         lines.append(
-            f"**Check the data: a hold-out AUC of {model_auc:.3f} is too good to be true.** It "
-            "usually means a deal field is filled in (or changed) only when the deal ends; "
-            "find which one and leave it out of the export."
+            _(
+                "**Check the data: a hold-out AUC of {auc} is too good to be true.** It "
+                "usually means a deal field is filled in (or changed) only when the deal ends; "
+                "find which one and leave it out of the export."
+            ).format(auc=f"{model_auc:.3f}")
         )
     model = win.model or win.eval_model
     for col, why in (model.left_out if model is not None else {}).items():
         name = CATEGORICAL_FEATURES.get(col, NUMERIC_FEATURES.get(col, col))
-        lines.append(f"Left out of the model: **{name}** — {why}.")
+        lines.append(
+            _("Left out of the model: **{feature}** — {why}.").format(feature=_(name), why=why)
+        )
     tuned = [
         (what, m.l2_penalty)
         for what, m, t in (
-            ("the hold-out model", win.eval_model, win.eval_tuning),
-            ("the model for today's pipeline", win.model, win.tuning),
+            (N_("{penalty} for the hold-out model"), win.eval_model, win.eval_tuning),
+            (N_("{penalty} for the model for today's pipeline"), win.model, win.tuning),
         )
         if m is not None and t is not None and len(t)
     ]
     if tuned:
         lines.append(
-            "Ridge penalty on the features besides the stage, chosen by the log loss on the "
-            "same-length window just before each model's own cut: "
-            + "; ".join(f"{lam:,.0f} for {what}" for what, lam in tuned)
-            + ". A large penalty means those features did not improve the predictions there: "
-            "the model then stays close to what the stage alone says (the average win rate "
-            "when there is no stage history)."
+            _(
+                "Ridge penalty on the features besides the stage, chosen by the log loss on the "
+                "same-length window just before each model's own cut: {penalties}. A large "
+                "penalty means those features did not improve the predictions there: the model "
+                "then stays close to what the stage alone says (the average win rate when there "
+                "is no stage history)."
+            ).format(
+                penalties=("; " if language() == "en" else "；").join(
+                    _(what).format(penalty=count(lam)) for what, lam in tuned
+                )
+            )
         )
     return lines
 
@@ -1681,11 +1870,19 @@ def describe_win_study(win: WinStudy) -> str:
     lines = [] if win.holdout.empty and not win.plan.train_dates else [win.plan.describe()]
     lines += _holdout_lines(win) + _model_lines(win)
     if win.gap:
-        lines.append(f"**No win model for today's pipeline** — {win.gap}.")
-    lines.append(f"Win probabilities of today's open deals come from **{win.basis}**.")
+        lines.append(_("**No win model for today's pipeline** — {why}.").format(why=win.gap))
+    lines.append(
+        _("Win probabilities of today's open deals come from **{basis}**.").format(
+            basis=_(win.basis)
+        )
+    )
     if win.model is None and win.closed_deals < win.min_closed:
         lines.append(
-            f"They rest on only {_plural(win.closed_deals, 'closed deal')}: read them as rough."
+            plural(
+                win.closed_deals,
+                "They rest on only {n} closed deal: read them as rough.",
+                "They rest on only {n} closed deals: read them as rough.",
+            ).format(n=count(win.closed_deals))
         )
     return "\n\n".join(lines)
 
@@ -1698,20 +1895,25 @@ def describe_scored(scored: pd.DataFrame, currency: str = "") -> str:
     '**2** open deals worth **400 EUR**; expected to win **80 EUR** (sum of win probability x amount).'
     """
     if scored.empty:
-        return "**No open deal** on this day: nothing to score."
+        return _("**No open deal** on this day: nothing to score.")
+    n = count(len(scored))
     if scored["win_probability"].isna().all():
-        return f"**{len(scored):,}** open deals; no win probability (no deal has closed yet)."
+        return _("**{n}** open deals; no win probability (no deal has closed yet).").format(n=n)
     if scored["amount"].isna().all():
-        return (
-            f"**{len(scored):,}** open deals; none carries an amount yet, so there is no "
+        return _(
+            "**{n}** open deals; none carries an amount yet, so there is no "
             "expected value to add up (the probabilities are in the list)."
-        )
+        ).format(n=n)
     amount = float(scored["amount"].fillna(0.0).sum())
     ev = float((scored["amount"].fillna(0.0) * scored["win_probability"].fillna(0.0)).sum())
     return (
-        f"**{len(scored):,}** open deals worth **{money(amount, currency)}**; expected to win "
-        f"**{money(ev, currency)}** (sum of win probability x amount)."
-    ).replace("  ", " ")
+        _(
+            "**{n}** open deals worth **{amount}**; expected to win **{expected}** "
+            "(sum of win probability x amount)."
+        )
+        .format(n=n, amount=money(amount, currency), expected=money(ev, currency))
+        .replace("  ", " ")
+    )
 
 
 def describe_stuck_rule(q: float = 0.8, months: int = 12) -> str:
@@ -1720,23 +1922,30 @@ def describe_stuck_rule(q: float = 0.8, months: int = 12) -> str:
     >>> describe_stuck_rule()
     'An open deal is **stuck** when it has been in its current stage longer than the **80th percentile** of the days that deals closed in the preceding **12 months** spent in that stage.'
     """
-    return (
+    return _(
         "An open deal is **stuck** when it has been in its current stage longer than the "
-        f"**{q * 100:.0f}th percentile** of the days that deals closed in the preceding "
-        f"**{months} months** spent in that stage."
-    )
+        "**{q}th percentile** of the days that deals closed in the preceding "
+        "**{months} months** spent in that stage."
+    ).format(q=f"{q * 100:.0f}", months=months)
 
 
 def describe_stuck(stuck: pd.DataFrame, thresholds: pd.DataFrame, currency: str = "") -> str:
     """Markdown: how many open deals are stuck and for how much."""
     if thresholds.empty:
-        return "**Not computed: stuck deals** — no deal closed in the window, so no stage has a usual time yet."
+        return _(
+            "**Not computed: stuck deals** — no deal closed in the window, so no stage has a "
+            "usual time yet."
+        )
     if stuck.empty:
-        return "**No stuck deal**: every open deal is within its stage's usual time."
+        return _("**No stuck deal**: every open deal is within its stage's usual time.")
     return (
-        f"**{len(stuck):,} stuck deals** worth **{money(stuck['amount'].fillna(0).sum(), currency)}"
-        f"** (amount at risk = the whole deal), listed biggest first in `deals-stuck.csv`."
-    ).replace("  ", " ")
+        _(
+            "**{n} stuck deals** worth **{amount}** (amount at risk = the whole deal), listed "
+            "biggest first in `deals-stuck.csv`."
+        )
+        .format(n=count(len(stuck)), amount=money(stuck["amount"].fillna(0).sum(), currency))
+        .replace("  ", " ")
+    )
 
 
 def headline_figures(
@@ -1782,3 +1991,19 @@ def headline_figures(
     if stuck is not None:
         out.update(stuck_deals=len(stuck), stuck_amount=float(stuck["amount"].fillna(0.0).sum()))
     return out
+
+
+def header_line(period, as_of, scope: str, source: str) -> str:
+    """The page's first line: the period, the as-of day, the scope (``Filters.describe()``)
+    and the source.
+
+    >>> from salesnb.model.periods import parse_period
+    >>> header_line(parse_period("2026-Q3"), "2026-09-30", "region=EMEA", "demo.duckdb")
+    '**2026-Q3** · as of **2026-09-30** · region=EMEA · source `demo.duckdb`'
+    """
+    from salesnb.i18n import period_label
+    from salesnb.metrics.targets import scope_text
+
+    return _("**{period}** · as of **{day}** · {scope} · source `{source}`").format(
+        period=period_label(str(period)), day=_day(as_of), scope=scope_text(scope), source=source
+    )

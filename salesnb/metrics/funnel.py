@@ -26,11 +26,30 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from salesnb.formatting import money
+from salesnb.formatting import count, money, percent, ratio
+from salesnb.i18n import N_, _, date_label, language, period_label
 from salesnb.metrics import require_columns
 from salesnb.model.periods import Period, is_running
 
 WON, LOST, OPEN = "won", "lost", "open"
+
+# the groups win rates are split by, named in sentences and table cells
+DIMENSIONS = (N_("source"), N_("rep"))
+# what the closed-deal figures cover (``closed_deal_scope``'s label), named on the page
+SCOPE_LABELS = (N_("period"), N_("all history"), N_("none"))
+# the funnel's own steps (stages are the data's names, shown as they are)
+STEPS = (N_("Leads"), N_("Opportunities (from leads)"), N_("Won"))
+
+
+def _day(d) -> str:
+    """A day in prose: ``2026-09-30`` in English, ``2026年9月30日`` in Chinese."""
+    if d is None or language() == "en":
+        return str(d)
+    return date_label(pd.Timestamp(d).date())
+
+
+def _comma() -> str:
+    return ", " if language() == "en" else "、"
 
 
 def _ratio(num, den) -> float:
@@ -113,7 +132,11 @@ def win_rate_table(
     out = counts[by].copy()
     for col in by:
         if out[col].isna().any():
-            out[col] = out[col].astype(str).where(out[col].notna(), f"(no {col})")
+            out[col] = (
+                out[col]
+                .astype(str)
+                .where(out[col].notna(), _("(no {column})").format(column=_(col)))
+            )
     out["closed"] = counts[closed_col].astype("int64")
     out["won"] = counts[won_col].astype("int64")
     out = out[out["closed"] >= max(min_closed, 1)].copy()
@@ -136,11 +159,13 @@ def win_rate_table_gap(
     'no source has 5 or more closed deals in scope (parameter min_closed)'
     """
     if not closed:
-        return "no deal was won or lost in scope"
+        return _("no deal was won or lost in scope")
     if table is None:
-        return f"the deals carry no {dim}"
+        return _("the deals carry no {dimension}").format(dimension=_(dim))
     if table.empty:
-        return f"no {dim} has {min_closed} or more closed deals in scope (parameter min_closed)"
+        return _(
+            "no {dimension} has {n} or more closed deals in scope (parameter min_closed)"
+        ).format(dimension=_(dim), n=min_closed)
     return None
 
 
@@ -347,15 +372,17 @@ def bottleneck_gap(conversion: pd.DataFrame | None, min_entered: int = 20) -> st
     'no stage has 20 or more deals with one that moved on or was lost'
     """
     if conversion is None:
-        return "the stage history is needed to follow deals from stage to stage"
+        return _("the stage history is needed to follow deals from stage to stage")
     if conversion.empty:
-        return "the stage history names no working stage (only won / lost markers)"
+        return _("the stage history names no working stage (only won / lost markers)")
     if find_bottleneck(conversion, min_entered):
         return None
     c = conversion[(conversion["entered"] >= min_entered) & conversion["conversion"].notna()]
     if c.empty:
-        return f"no stage has {min_entered} or more deals with one that moved on or was lost"
-    return "no deal was lost at any stage yet (every stage with an outcome converts 100 %)"
+        return _("no stage has {n} or more deals with one that moved on or was lost").format(
+            n=min_entered
+        )
+    return _("no deal was lost at any stage yet (every stage with an outcome converts 100 %)")
 
 
 def pipeline_velocity(
@@ -388,17 +415,17 @@ def velocity_gap(
     True
     """
     if win_rate_ is None or pd.isna(win_rate_):
-        return "no deal was won or lost in scope, so there is no win rate"
+        return _("no deal was won or lost in scope, so there is no win rate")
     if avg_won_amount is None or pd.isna(avg_won_amount):
-        return "no deal was won in scope, so there is no average won deal"
+        return _("no deal was won in scope, so there is no average won deal")
     if cycle_days is None or pd.isna(cycle_days):
-        return "no closed deal in scope has a created date, so there is no cycle time"
+        return _("no closed deal in scope has a created date, so there is no cycle time")
     if cycle_days <= 0:
-        return (
+        return _(
             "closed deals closed the day they were created (average cycle 0 days): no per-day rate"
         )
     if open_deals is None or pd.isna(open_deals):
-        return "the open pipeline is unknown"
+        return _("the open pipeline is unknown")
     return None
 
 
@@ -435,11 +462,13 @@ def unvalued_note(open_pipeline: pd.DataFrame, fallback_amount: float) -> str | 
     if n <= 0:
         return None
     if fallback_amount is None or pd.isna(fallback_amount):
-        return (
-            f"{n:,} open deals carry no amount and no deal was won to value them at: "
+        return _(
+            "{n} open deals carry no amount and no deal was won to value them at: "
             "left out of the value."
-        )
-    return f"{n:,} open deals carry no amount; valued at the average won deal ({fallback_amount:,.0f})."
+        ).format(n=count(n))
+    return _("{n} open deals carry no amount; valued at the average won deal ({amount}).").format(
+        n=count(n), amount=count(fallback_amount)
+    )
 
 
 def weighted_forecast(
@@ -535,19 +564,31 @@ def coverage_against(
     >>> coverage_against(300.0, None, 0.0, target_label="2026-Q4")["gap"]
     'no target for 2026-Q4 in the targets table and nothing won in scope to compare with (a 2026-Q4 target would fill it)'
     """
+    label = period_label(str(target_label))
     if target:
         remaining = float(target) - float(won_amount) if in_progress else float(target)
-        basis = f"target {target_label}"
-        gap = None if remaining > 0 else f"the {target_label} target is already met"
+        basis = f"target {target_label}"  # <study>.json records it in English
+        basis_text = _("target {period}").format(period=label)
+        gap = (
+            None if remaining > 0 else _("the {period} target is already met").format(period=label)
+        )
     else:
         remaining, basis = float(won_amount), "won amount in scope"
+        basis_text = _("won amount in scope")
         gap = (
             None
             if remaining > 0
-            else f"no target for {target_label} in the targets table and nothing won in scope "
-            f"to compare with (a {target_label} target would fill it)"
+            else _(
+                "no target for {period} in the targets table and nothing won in scope "
+                "to compare with (a {period} target would fill it)"
+            ).format(period=label)
         )
-    return {"coverage": pipeline_coverage(open_value, remaining), "basis": basis, "gap": gap}
+    return {
+        "coverage": pipeline_coverage(open_value, remaining),
+        "basis": basis,
+        "basis_text": basis_text,
+        "gap": gap,
+    }
 
 
 def cohort_table(cohorts: pd.DataFrame, month_col: str = "cohort_month") -> pd.DataFrame:
@@ -622,16 +663,30 @@ def describe_scope(scope: dict, as_of) -> str:
     No deal in scope has closed (won or lost, with a close date): win rate, cycle time, velocity and win rates by source and rep are left out until deals close. Open pipeline as of **2026-09-30**.
     """
     if scope.get("start") is None:
-        return (
+        return _(
             "No deal in scope has closed (won or lost, with a close date): win rate, cycle time, "
             "velocity and win rates by source and rep are left out until deals close. "
-            f"Open pipeline as of **{as_of}**."
-        )
-    text = (
-        f"Closed-deal figures cover **{scope['label']}**: close dates {scope['start']} .. "
-        f"{scope['end']} (end exclusive); open pipeline as of **{as_of}**."
+            "Open pipeline as of **{day}**."
+        ).format(day=_day(as_of))
+    text = _(
+        "Closed-deal figures cover **{scope}**: close dates {start} .. "
+        "{end} (end exclusive); open pipeline as of **{day}**."
+    ).format(
+        scope=_(scope["label"]), start=_day(scope["start"]), end=_day(scope["end"]), day=_day(as_of)
     )
-    return f"{scope['note']}\n\n{text}" if scope.get("note") else text
+    return f"{_scope_note(scope)}\n\n{text}" if scope.get("note") else text
+
+
+def _scope_note(scope: dict) -> str:
+    """``closed_deal_scope``'s note in the page's language (as it wrote it in English)."""
+    if language() == "en":
+        return scope["note"]
+    if scope.get("start") is None:
+        return _("No closed deals at all in this warehouse.")
+    return _(
+        "No deals closed in the report period; closed-deal figures cover **all closed deals** "
+        "({first} .. {last})."
+    ).format(first=_day(scope["start"]), last=_day(scope.get("as_of")))
 
 
 def win_summary(
@@ -648,21 +703,30 @@ def win_summary(
     - Win rate: not computed — no deal was won or lost in scope (it needs deals closed as won or lost).
     """
     if not closed:
-        return (
+        return _(
             "- Closed deals: **0**\n- Win rate: not computed — no deal was won or lost in scope "
             "(it needs deals closed as won or lost)."
         )
     lo, hi = win_rate_interval(won, closed, alpha)
     lines = [
-        f"- Closed deals: **{closed:,}** (won {won:,}, lost {closed - won:,})",
-        f"- Win rate: **{won / closed:.1%}** ({(1 - alpha) * 100:.0f} % Wilson interval {lo:.1%} to {hi:.1%})",
+        _("- Closed deals: **{closed}** (won {won}, lost {lost})").format(
+            closed=count(closed), won=count(won), lost=count(closed - won)
+        ),
+        _("- Win rate: **{rate}** ({level} % Wilson interval {low} to {high})").format(
+            rate=percent(won / closed),
+            level=f"{(1 - alpha) * 100:.0f}",
+            low=percent(lo),
+            high=percent(hi),
+        ),
     ]
     if won:
         lines.append(
-            f"- Won amount: **{money(won_amount, currency)}** (average won deal {won_amount / won:,.0f})"
+            _("- Won amount: **{amount}** (average won deal {average})").format(
+                amount=money(won_amount, currency), average=count(won_amount / won)
+            )
         )
     else:
-        lines.append("- Won amount: none — no deal was won, so there is no average won deal.")
+        lines.append(_("- Won amount: none — no deal was won, so there is no average won deal."))
     return "\n".join(lines)
 
 
@@ -675,13 +739,20 @@ def describe_cycle(cycle: dict) -> str:
     '**Not computed: cycle time** — no closed'
     """
     if not cycle.get("deals"):
-        return (
+        return _(
             "**Not computed: cycle time** — no closed deal in scope has a created date "
             "(cycle = close date − created date)."
         )
-    return (
-        f"Median **{cycle['median']:,.0f}** days (p25 {cycle['p25']:,.1f}, p75 {cycle['p75']:,.1f}, "
-        f"p90 {cycle['p90']:,.1f}; mean {cycle['mean']:,.1f}) over {cycle['deals']:,} closed deals."
+    return _(
+        "Median **{median}** days (p25 {p25}, p75 {p75}, p90 {p90}; mean {mean}) "
+        "over {deals} closed deals."
+    ).format(
+        median=count(cycle["median"]),
+        p25=f"{cycle['p25']:,.1f}",
+        p75=f"{cycle['p75']:,.1f}",
+        p90=f"{cycle['p90']:,.1f}",
+        mean=f"{cycle['mean']:,.1f}",
+        deals=count(cycle["deals"]),
     )
 
 
@@ -697,15 +768,18 @@ def pipeline_lines(
     - Pipeline coverage: **3.00x** (won amount in scope)
     """
     if why_no_velocity is None and velocity is not None and not pd.isna(velocity):
-        v = f"**{money(velocity, currency)} per day**"
+        v = _("**{amount} per day**").format(amount=money(velocity, currency))
     else:
-        v = f"not computed — {why_no_velocity or 'an input is missing'}"
+        v = _("not computed — {why}").format(why=why_no_velocity or _("an input is missing"))
     c = coverage["coverage"]
     if c is not None and not pd.isna(c):
-        cov = f"**{c:.2f}x** ({coverage['basis']})"
+        basis = coverage.get("basis_text", coverage["basis"])
+        cov = _("**{coverage}** ({basis})").format(coverage=ratio(c, 2), basis=basis)
     else:
-        cov = f"not computed — {coverage['gap'] or 'nothing left to cover'}"
-    return f"- Pipeline velocity: {v}\n- Pipeline coverage: {cov}"
+        cov = _("not computed — {why}").format(why=coverage["gap"] or _("nothing left to cover"))
+    return _("- Pipeline velocity: {velocity}\n- Pipeline coverage: {coverage}").format(
+        velocity=v, coverage=cov
+    )
 
 
 def funnel_actions(
@@ -724,36 +798,55 @@ def funnel_actions(
     if b and b != "n/a":
         conv = figures.get("bottleneck_conversion")
         dwell = figures.get("bottleneck_median_dwell_days")
-        out.append(
-            f"Fix **{b}** first: only {conv:.0%} of deals move on from it"
-            + (
-                f" and they sit there {dwell:.0f} days (median)."
-                if dwell and not pd.isna(dwell)
-                else "."
+        sentence = (
+            _(
+                "Fix **{stage}** first: only {share} of deals move on from it and they sit there "
+                "{days} days (median). Review the deals stuck there this week and tighten its "
+                "exit criteria."
             )
-            + " Review the deals stuck there this week and tighten its exit criteria."
+            if dwell and not pd.isna(dwell)
+            else _(
+                "Fix **{stage}** first: only {share} of deals move on from it. Review the deals "
+                "stuck there this week and tighten its exit criteria."
+            )
         )
+        days = count(dwell) if dwell and not pd.isna(dwell) else ""
+        out.append(sentence.format(stage=b, share=percent(conv, 0), days=days))
     cov = figures.get("pipeline_coverage")
     if cov is not None and not pd.isna(cov):
         if cov < target_coverage:
             out.append(
-                f"Pipeline coverage is {cov:.1f}x, below the {target_coverage:.0f}x rule: "
-                "generate more qualified pipeline before next period."
+                _(
+                    "Pipeline coverage is {coverage}, below the {rule} rule: "
+                    "generate more qualified pipeline before next period."
+                ).format(coverage=ratio(cov), rule=ratio(target_coverage, 0))
             )
         else:
             out.append(
-                f"Pipeline coverage is {cov:.1f}x (≥ {target_coverage:.0f}x): focus on conversion, not volume."
+                _(
+                    "Pipeline coverage is {coverage} (≥ {rule}): focus on conversion, not volume."
+                ).format(coverage=ratio(cov), rule=ratio(target_coverage, 0))
             )
     if by_source is not None and len(by_source) >= 2:
         best, worst = by_source.iloc[0], by_source.iloc[-1]
         if best["ci_low"] > worst["ci_high"]:
             out.append(
-                f"Source **{best.iloc[0]}** wins {best['win_rate']:.0%} vs {worst['win_rate']:.0%} for "
-                f"**{worst.iloc[0]}** (confidence intervals do not overlap): shift lead budget toward it."
+                _(
+                    "Source **{best}** wins {best_rate} vs {worst_rate} for **{worst}** "
+                    "(confidence intervals do not overlap): shift lead budget toward it."
+                ).format(
+                    best=best.iloc[0],
+                    best_rate=percent(best["win_rate"], 0),
+                    worst_rate=percent(worst["win_rate"], 0),
+                    worst=worst.iloc[0],
+                )
             )
         else:
             out.append(
-                "Win rates by source overlap within their confidence intervals: no source is proven better yet."
+                _(
+                    "Win rates by source overlap within their confidence intervals: "
+                    "no source is proven better yet."
+                )
             )
     if by_rep is not None and len(by_rep) >= 3:
         wr = figures.get("win_rate")
@@ -763,15 +856,52 @@ def funnel_actions(
             else by_rep.iloc[0:0]
         )
         if len(low):
-            names = ", ".join(str(x) for x in low.iloc[:, 0].head(5))
+            names = _comma().join(str(x) for x in low.iloc[:, 0].head(5))
             out.append(
-                f"Coach {names}: their win rate is below the team's even at the top of the interval."
+                _(
+                    "Coach {names}: their win rate is below the team's even at the top of the "
+                    "interval."
+                ).format(names=names)
             )
     mc = figures.get("median_cycle_days")
     if mc is not None and not pd.isna(mc):
         out.append(
-            f"Median sales cycle is {mc:.0f} days: forecast deals created now to close around then."
+            _(
+                "Median sales cycle is {days} days: forecast deals created now to close around then."
+            ).format(days=count(mc))
         )
     if not out:
-        out.append("Not enough closed deals to recommend anything yet.")
+        out.append(_("Not enough closed deals to recommend anything yet."))
     return "\n".join(f"- {x}" for x in out)
+
+
+def step_scopes(period: Period) -> dict:
+    """What each population of the funnel chart counts (its legend), for ``period``.
+
+    >>> from salesnb.model.periods import parse_period
+    >>> step_scopes(parse_period("2026-Q3"))["stages"]
+    'deals created before 2026-10-01, by stage reached'
+    """
+    label = period_label(period.label)
+    return {
+        "leads": _("leads created in {period}").format(period=label),
+        "won": _("deals won in {period}").format(period=label),
+        "stages": _("deals created before {day}, by stage reached").format(day=_day(period.end)),
+    }
+
+
+def unpriced_note(stages: Sequence[str]) -> str:
+    """The note on open stages left out of the expected value (no win probability for them).
+
+    >>> unpriced_note(["A", "B"])[:34]
+    '**No win probability for A, B** — '
+    """
+    return _(
+        "**No win probability for {stages}** — no deal has closed from there and no deal closed "
+        "in scope for an overall win rate: left out of the expected value until deals close."
+    ).format(stages=_comma().join(stages))
+
+
+def no_open_pipeline_note(as_of) -> str:
+    """The note of a day with no open deal."""
+    return _("**Open pipeline: none** — no deal is open on {day}.").format(day=_day(as_of))

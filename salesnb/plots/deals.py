@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
+from salesnb.i18n import _, plural
+from salesnb.metrics.deal_calls import METHOD_LABELS
 from salesnb.plots import PALETTE, money_axis, new_ax, pct_axis, short_money
 from salesnb.plots.performance import rep_labels
 
@@ -31,14 +33,14 @@ def calibration_chart(calibration: pd.DataFrame, comparison: pd.DataFrame | None
     ``comparison`` (optional): ``method, auc`` to state the finding in the title.
     """
     ax = new_ax(ax, figsize=(6, 5))
-    ax.plot([0, 1], [0, 1], ls="--", color=PALETTE[9], lw=1, label="perfect calibration")
+    ax.plot([0, 1], [0, 1], ls="--", color=PALETTE[9], lw=1, label=_("perfect calibration"))
     for i, (method, g) in enumerate(calibration.groupby("method", sort=False)):
         ax.plot(
             g["predicted"],
             g["observed"],
             marker="o",
             color=METHOD_COLORS.get(method, PALETTE[i % len(PALETTE)]),
-            label=method,
+            label=_(method),
         )
     hi = float(np.nanmax(calibration[["predicted", "observed"]].to_numpy(float), initial=0.0))
     lim = min(1.0, max(0.1, hi * 1.1))
@@ -46,14 +48,19 @@ def calibration_chart(calibration: pd.DataFrame, comparison: pd.DataFrame | None
     ax.set_ylim(0, lim)
     pct_axis(ax, "x")
     pct_axis(ax, "y")
-    ax.set_xlabel("Predicted win probability (hold-out decile mean)")
-    ax.set_ylabel("Share of those deals won")
+    ax.set_xlabel(_("Predicted win probability (hold-out decile mean)"))
+    ax.set_ylabel(_("Share of those deals won"))
     ax.legend(loc="upper left", fontsize=8)
-    title = "Hold-out: predicted against observed win rate"
+    title = _("Hold-out: predicted against observed win rate")
     if comparison is not None and len(comparison) == 2 and comparison["auc"].notna().all():
         m, s = comparison["auc"].to_numpy(float)
-        verb = "ranks deals better than" if m > s + 0.0005 else "ranks deals no better than"
-        title = f"The win model {verb} fixed stage odds (AUC {m:.3f} vs {s:.3f})"
+        title = (
+            _("The win model ranks deals better than fixed stage odds (AUC {model} vs {stage})")
+            if m > s + 0.0005
+            else _(
+                "The win model ranks deals no better than fixed stage odds (AUC {model} vs {stage})"
+            )
+        ).format(model=f"{m:.3f}", stage=f"{s:.3f}")
     ax.set_title(title)
     return ax
 
@@ -79,15 +86,19 @@ def driver_chart(drivers: pd.DataFrame, ax=None):
     ax.axvline(1.0, color=PALETTE[9], ls="--", lw=1)
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"x{v:g}"))
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _pos: f"x{v:g}"))
     ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     ax.set_yticks(y, d["driver"].astype(str))
-    ax.set_xlabel("Odds of winning, multiplied by (95 % interval, log scale)")
+    ax.set_xlabel(_("Odds of winning, multiplied by (95 % interval, log scale)"))
     if len(drivers):
         top = drivers.iloc[0]
-        ax.set_title(f"Largest driver: {top['driver']} (odds x{top['odds_ratio']:.2f})")
+        ax.set_title(
+            _("Largest driver: {driver} (odds x{ratio})").format(
+                driver=top["driver"], ratio=f"{top['odds_ratio']:.2f}"
+            )
+        )
     else:
-        ax.set_title("Drivers of the win probability")
+        ax.set_title(_("Drivers of the win probability"))
     return ax
 
 
@@ -102,28 +113,28 @@ def call_bias_chart(board: pd.DataFrame, threshold: float = 0.10, ax=None):
     ax.set_yticks(y, rep_labels(b.rename(columns={"rep": "name"})), fontsize=7)
     pct_axis(ax, "x")
     ax.set_xlabel(
-        "Average (commit - outcome) / outcome: below 0 = sandbagging, above = over-promising"
+        _("Average (commit - outcome) / outcome: below 0 = sandbagging, above = over-promising")
     )
     counts = b["style"].value_counts()
     sand, over = int(counts.get("sandbagger", 0)), int(counts.get("over-promiser", 0))
     handles = [
-        Patch(color=STYLE_COLORS[s], label=s) for s in ("sandbagger", "accurate", "over-promiser")
+        Patch(color=STYLE_COLORS[s], label=_(s))
+        for s in ("sandbagger", "accurate", "over-promiser")
     ]
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     ax.set_title(
-        f"{sand} rep{'s' if sand != 1 else ''} sandbag, {over} over-promise{'s' if over == 1 else ''}; "
-        f"{int(counts.get('accurate', 0))} call accurately"
+        _("{sandbaggers}, {over_promisers}; {n} call accurately").format(
+            sandbaggers=plural(sand, "{n} rep sandbag", "{n} reps sandbag").format(n=sand),
+            over_promisers=plural(over, "{n} over-promises", "{n} over-promise").format(n=over),
+            n=int(counts.get("accurate", 0)),
+        )
     )
     return ax
 
 
 def forecast_error_chart(errors: pd.DataFrame, ax=None):
     """Mean absolute % error of each forecast method on the same calls."""
-    names = {
-        "calls": "Reps' calls (commit)",
-        "stage_weighted": "Stage-weighted pipeline",
-        "model": "Win-model pipeline",
-    }
+    names = {m: _(label) for m, label in METHOD_LABELS.items()}
     ax = new_ax(ax, figsize=(7, 3))
     e = errors.dropna(subset=["mape"])
     y = np.arange(len(e))
@@ -132,13 +143,15 @@ def forecast_error_chart(errors: pd.DataFrame, ax=None):
     for yi, v in zip(y, e["mape"], strict=True):
         ax.text(v, yi, f" {v:.0%}", va="center", fontsize=9)
     pct_axis(ax, "x")
-    ax.set_xlabel("Mean absolute error against the period's won amount")
+    ax.set_xlabel(_("Mean absolute error against the period's won amount"))
     ax.invert_yaxis()
     ax.margins(x=0.15)
     if len(e):
         best = e.loc[e["mape"].idxmin()]
         ax.set_title(
-            f"{names.get(best['method'], best['method'])} missed least ({best['mape']:.0%})"
+            _("{method} missed least ({error})").format(
+                method=names.get(best["method"], best["method"]), error=f"{best['mape']:.0%}"
+            )
         )
     return ax
 
@@ -151,15 +164,20 @@ def stuck_chart(stuck: pd.DataFrame, thresholds: pd.DataFrame, currency: str = "
     x = np.arange(len(g))
     ax.bar(x, g["amount"], color=PALETTE[3])
     for xi, (n, a, p) in enumerate(zip(g["deals"], g["amount"], g["p80_days"], strict=True)):
-        ax.text(xi, a, f"{n:,} deals\n> {p:.0f} days", ha="center", va="bottom", fontsize=8)
+        label = _("{n} deals\n> {days} days").format(n=f"{n:,}", days=f"{p:.0f}")
+        ax.text(xi, a, label, ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, g.index.astype(str))
-    ax.set_xlabel("Stage the deal is stuck in")
-    ax.set_ylabel("Amount of stuck deals")
+    ax.set_xlabel(_("Stage the deal is stuck in"))
+    ax.set_ylabel(_("Amount of stuck deals"))
     money_axis(ax, currency=currency)
     ax.margins(y=0.2)
     if len(g):
         ax.set_title(
-            f"{int(g['deals'].sum()):,} deals stuck, {short_money(float(g['amount'].sum()))} "
-            f"{currency}; most in {g.index[0]}"
+            _("{n} deals stuck, {amount} {currency}; most in {stage}").format(
+                n=f"{int(g['deals'].sum()):,}",
+                amount=short_money(float(g["amount"].sum())),
+                currency=currency,
+                stage=g.index[0],
+            )
         )
     return ax
