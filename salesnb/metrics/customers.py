@@ -266,8 +266,8 @@ def cohort_matrix(
     # A cohort with no activity in a month it has already lived through retained nothing then;
     # months after the data's end stay NaN.
     if reached is not None:
-        for k in out.columns:
-            out.loc[reached >= k, k] = out.loc[reached >= k, k].fillna(0.0)
+        lived = reached.to_numpy()[:, None] >= out.columns.to_numpy()[None, :]
+        out = out.mask(lived & out.isna().to_numpy(), 0.0)
     if max_months is not None:
         out = out.loc[:, [c for c in out.columns if c <= max_months]]
     if last_cohorts is not None:
@@ -627,14 +627,40 @@ def affinity_note(pairs: dict, affinity: pd.DataFrame, offers: pd.DataFrame) -> 
     return "No category pair sells together more often than chance: no affinity-based offer."
 
 
+def offer_rules(affinity: pd.DataFrame, min_lift: float = 1.0) -> pd.DataFrame:
+    """The "bought A, offer B" rules worth an offer: :func:`category_affinity` rows with lift
+    at or above ``min_lift`` (1 = bought together as often as chance).
+
+    >>> aff = pd.DataFrame({"antecedent": ["A", "B"], "consequent": ["B", "A"], "lift": [1.3, 0.8]})
+    >>> offer_rules(aff)["consequent"].tolist()
+    ['B']
+    """
+    require_columns(affinity, ["antecedent", "consequent", "lift"], "category affinity")
+    return affinity[affinity["lift"] >= min_lift]
+
+
+def offer_categories(affinity: pd.DataFrame, min_lift: float = 1.0) -> list[str]:
+    """The categories :func:`next_category_by_segment` looks at: those of its rules
+    (:func:`offer_rules`), sorted; empty when no pair sells together more often than chance.
+
+    >>> aff = pd.DataFrame({"antecedent": ["A", "B", "C"], "consequent": ["B", "A", "A"],
+    ...                     "lift": [1.3, 1.3, 0.8]})
+    >>> offer_categories(aff), offer_categories(aff, min_lift=2.0)
+    (['A', 'B'], [])
+    """
+    rules = offer_rules(affinity, min_lift)
+    return sorted(set(rules["antecedent"]) | set(rules["consequent"]))
+
+
 def next_category_by_segment(
     owned: pd.DataFrame, segments: pd.DataFrame, affinity: pd.DataFrame, min_lift: float = 1.0
 ) -> pd.DataFrame:
     """A next-category offer per segment: the rule that would convert most of its customers.
 
-    ``owned``: ``customer_id, category`` (categories each customer has bought); ``segments``:
-    ``customer_id, segment``; ``affinity``: :func:`category_affinity`. For every rule A -> B
-    with lift >= ``min_lift``, the customers of the segment who buy A but not yet B are the
+    ``owned``: ``customer_id, category`` (categories each customer has bought; those of
+    :func:`offer_categories` are enough); ``segments``: ``customer_id, segment``;
+    ``affinity``: :func:`category_affinity`. For every rule A -> B of :func:`offer_rules`
+    (lift >= ``min_lift``), the customers of the segment who buy A but not yet B are the
     audience and audience x confidence the expected takers; the rule with the most expected
     takers wins. Returns ``segment, offer_category, because_they_buy, audience, confidence,
     lift, expected_takers``.
@@ -650,7 +676,7 @@ def next_category_by_segment(
         "lift",
         "expected_takers",
     ]
-    rules = affinity[affinity["lift"] >= min_lift]
+    rules = offer_rules(affinity, min_lift)
     if rules.empty or owned.empty:
         return pd.DataFrame(columns=cols)
     flags = pd.crosstab(owned["customer_id"], owned["category"]).clip(upper=1).astype(bool)
@@ -823,6 +849,8 @@ __all__ = [
     "clv_weights_by_rep",
     "category_affinity",
     "next_category_by_segment",
+    "offer_rules",
+    "offer_categories",
     "history_notes",
     "affinity_note",
     "pareto_curve",

@@ -24,6 +24,8 @@ import pandas as pd
 from salesnb.errors import ModelError
 from salesnb.sources import Source
 
+# The start that reads as "all history" (orders have no earlier date).
+HISTORY_START = date(1900, 1, 1)
 TIME_GRAINS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 JOINED_DIMS = {
     "team": ("reps", "rep_id", "rep_id", "team"),
@@ -144,31 +146,72 @@ def customer_summary(src: Source, filters=None, as_of=None, start=None, end=None
     repeat purchase day, 0 when frequency is 0). Return lines count in revenue but not
     as purchases.
     """
-    f = filters
-    end = end if end is not None else (f.end if f else None)
-    if as_of is None and end is not None:
-        as_of = pd.Timestamp(end) - pd.Timedelta(days=1)
-    o = filtered_orders(src, f, start=start if start is not None else date(1900, 1, 1), end=end)
+    end = end if end is not None else (filters.end if filters else None)
+    days = customer_days(src, filters, start=start, end=end)
+    per = days.group_by("customer_id").aggregate(**customer_day_aggregates(days))
+    df = with_net_revenue(src, filters, per, start=start, end=end).execute()
+    return summary_frame(df, summary_as_of(as_of, end, df))
+
+
+# The parts of customer_summary, for queries that add their own columns to the same pass over
+# the orders (salesnb.queries.customers.customer_history): one rule, one place.
+
+
+def purchase_lines(o: ibis.Table) -> ibis.Table:
+    """The purchases among order lines: ``is_return`` false or missing, or, without that
+    column, a positive net amount. Return lines count in revenue, never as purchases."""
     if "is_return" in o.columns:
-        purchases = o.filter(~o.is_return.fill_null(False))
-    else:
-        purchases = o.filter(o.net_amount > 0)
-    day_level = purchases.group_by(
+        return o.filter(~o.is_return.fill_null(False))
+    return o.filter(o.net_amount > 0)
+
+
+def customer_days(src: Source, filters=None, start=None, end=None) -> ibis.Table:
+    """One row per customer and purchase day in ``[start, end)`` (start: all history):
+    ``customer_id, d, day_revenue, day_orders`` (distinct orders bought that day)."""
+    o = filtered_orders(src, filters, start=HISTORY_START if start is None else start, end=end)
+    purchases = purchase_lines(o)
+    return purchases.group_by(
         ["customer_id", purchases.order_date.cast("date").name("d")]
     ).aggregate(day_revenue=purchases.net_amount.sum(), day_orders=purchases.order_id.nunique())
-    per = day_level.group_by("customer_id").aggregate(
-        first_date=day_level.d.min(),
-        last_date=day_level.d.max(),
-        purchase_days=day_level.count(),
-        orders=day_level.day_orders.sum(),
-        first_day_revenue=day_level.day_revenue.argmin(day_level.d),
-        purchase_revenue=day_level.day_revenue.sum(),
+
+
+def customer_day_aggregates(days: ibis.Table) -> dict:
+    """The per-customer aggregates of :func:`customer_summary` over :func:`customer_days`."""
+    return dict(
+        first_date=days.d.min(),
+        last_date=days.d.max(),
+        purchase_days=days.count(),
+        orders=days.day_orders.sum(),
+        first_day_revenue=days.day_revenue.argmin(days.d),
+        purchase_revenue=days.day_revenue.sum(),
     )
-    net = o.group_by("customer_id").aggregate(revenue=o.net_amount.sum())
-    df = per.left_join(net, per.customer_id == net.customer_id).drop("customer_id_right").execute()
+
+
+def net_revenue(src: Source, filters=None, start=None, end=None) -> ibis.Table:
+    """Net revenue (returns included) per customer in ``[start, end)``: ``customer_id, revenue``
+    (start: all history)."""
+    o = filtered_orders(src, filters, start=HISTORY_START if start is None else start, end=end)
+    return o.group_by("customer_id").aggregate(revenue=o.net_amount.sum())
+
+
+def with_net_revenue(src: Source, filters, per: ibis.Table, start=None, end=None) -> ibis.Table:
+    """``per`` (one row per customer) with the customer's net ``revenue`` in ``[start, end)``."""
+    net = net_revenue(src, filters, start=start, end=end)
+    return per.left_join(net, per.customer_id == net.customer_id).drop("customer_id_right")
+
+
+def summary_as_of(as_of, end, df: pd.DataFrame) -> pd.Timestamp:
+    """The day recency and tenure are counted to: ``as_of``, else the day before ``end``,
+    else the last purchase."""
+    if as_of is None and end is not None:
+        as_of = pd.Timestamp(end) - pd.Timedelta(days=1)
     if as_of is None:
         as_of = df["last_date"].max()
-    as_of = pd.Timestamp(as_of)
+    return pd.Timestamp(as_of)
+
+
+def summary_frame(df: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """:func:`customer_summary`'s frame from the engine's per-customer aggregates."""
     df["first_date"] = pd.to_datetime(df["first_date"])
     df["last_date"] = pd.to_datetime(df["last_date"])
     df["orders"] = df["orders"].astype("int64")

@@ -146,41 +146,10 @@ def quarantine_rows(src: Source, limit: int = 10) -> pd.DataFrame:
 
 def date_ranges(src: Source) -> pd.DataFrame:
     """First and last event date per dated table present, and rows without a date:
-    ``table, column, date_min, date_max, rows, undated`` (one query). ``date_min`` and
-    ``date_max`` are NaT when no row of the table has a date."""
-    cols = ["table", "column", "date_min", "date_max", "rows", "undated"]
-    parts = []
-    for t, col in EVENT_DATES.items():
-        if not src.has_column(t, col):
-            continue
-        x = src.table(t)
-        d = x[col].cast("timestamp")
-        parts.append(
-            x.aggregate(
-                table=ibis.literal(t),
-                column=ibis.literal(col),
-                date_min=d.min(),
-                date_max=d.max(),
-                rows=x.count(),
-                undated=d.isnull().sum().cast("int64"),
-                pos=ibis.literal(len(parts)),
-            )
-        )
-    if not parts:
-        return pd.DataFrame(
-            {
-                "table": pd.Series(dtype="str"),
-                "column": pd.Series(dtype="str"),
-                "date_min": pd.Series(dtype="datetime64[us]"),
-                "date_max": pd.Series(dtype="datetime64[us]"),
-                "rows": pd.Series(dtype="int64"),
-                "undated": pd.Series(dtype="int64"),
-            }
-        )
-    out = ibis.union(*parts).order_by("pos").execute()
-    for c in ("date_min", "date_max"):
-        out[c] = pd.to_datetime(out[c])
-    return _int(out, ["rows", "undated"])[cols].reset_index(drop=True)
+    ``table, column, date_min, date_max, rows, undated``. ``date_min`` and ``date_max`` are
+    NaT when no row of the table has a date. (:func:`time_coverage` gives it together with
+    the rows per month, from the same query.)"""
+    return time_coverage(src)[0]
 
 
 def monthly_rows(src: Source, table: str = "orders", column: str | None = None) -> pd.DataFrame:
@@ -203,21 +172,74 @@ def monthly_rows(src: Source, table: str = "orders", column: str | None = None) 
 
 def monthly_rows_by_table(src: Source, tables=FLOW_TABLES) -> pd.DataFrame:
     """Rows per calendar month of each table of ``tables`` present with its event date:
-    ``table, month, rows`` (one query; months without rows are absent)."""
+    ``table, month, rows`` (months without rows are absent). (:func:`time_coverage` gives it
+    together with the date ranges, from the same query.)"""
+    return time_coverage(src, tables)[1]
+
+
+def _months(src: Source) -> pd.DataFrame:
+    """Rows, first and last event date per dated table present and calendar month of its
+    event date (``month`` null for the rows without one): ``table, pos, month, rows,
+    date_min, date_max``; one query, each table read once."""
     parts = []
-    for t in tables:
-        col = EVENT_DATES.get(t)
-        if col is None or not src.has_column(t, col):
+    for t, col in EVENT_DATES.items():
+        if not src.has_column(t, col):
             continue
         x = src.table(t)
+        d = x[col].cast("timestamp")
         parts.append(
-            x.filter(x[col].notnull())
-            .select(month=x[col].cast("date").truncate("M"))
-            .group_by("month")
-            .aggregate(rows=ibis._.count())
+            x.group_by(month=x[col].cast("date").truncate("M"))
+            .aggregate(rows=ibis._.count(), date_min=d.min(), date_max=d.max())
             .mutate(table=ibis.literal(t), pos=ibis.literal(len(parts)))
         )
     if not parts:
+        return pd.DataFrame(columns=["table", "pos", "month", "rows", "date_min", "date_max"])
+    return ibis.union(*parts).order_by(["pos", "month"]).execute()
+
+
+def time_coverage(src: Source, tables=FLOW_TABLES) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What :func:`date_ranges` and :func:`monthly_rows_by_table` (for ``tables``) return,
+    from one query that reads each dated table once."""
+    months = _months(src)
+    present = [t for t, col in EVENT_DATES.items() if src.has_column(t, col)]
+    return _date_ranges(months, present), _monthly_rows(months, [t for t in tables if t in present])
+
+
+def _date_ranges(months: pd.DataFrame, present: list[str]) -> pd.DataFrame:
+    """:func:`date_ranges` from :func:`_months` (``present``: the dated tables, in order)."""
+    if not present:
+        return pd.DataFrame(
+            {
+                "table": pd.Series(dtype="str"),
+                "column": pd.Series(dtype="str"),
+                "date_min": pd.Series(dtype="datetime64[us]"),
+                "date_max": pd.Series(dtype="datetime64[us]"),
+                "rows": pd.Series(dtype="int64"),
+                "undated": pd.Series(dtype="int64"),
+            }
+        )
+    g = months.groupby("pos", sort=True)
+    undated = months["rows"].where(months["month"].isna(), 0).groupby(months["pos"]).sum()
+    out = pd.DataFrame(
+        {
+            "date_min": g["date_min"].min(),
+            "date_max": g["date_max"].max(),
+            "rows": g["rows"].sum(),
+            "undated": undated,
+        }
+    ).reindex(range(len(present)))  # a table without rows has no month: it still has a range
+    out.insert(0, "table", pd.Series(present, index=out.index, dtype="str"))
+    out.insert(
+        1, "column", pd.Series([EVENT_DATES[t] for t in present], index=out.index, dtype="str")
+    )
+    for c in ("date_min", "date_max"):
+        out[c] = pd.to_datetime(out[c])
+    return _int(out, ["rows", "undated"]).reset_index(drop=True)
+
+
+def _monthly_rows(months: pd.DataFrame, tables: list[str]) -> pd.DataFrame:
+    """:func:`monthly_rows_by_table` from :func:`_months` (``tables``: those present, in order)."""
+    if not tables:
         return pd.DataFrame(
             {
                 "table": pd.Series(dtype="str"),
@@ -225,10 +247,12 @@ def monthly_rows_by_table(src: Source, tables=FLOW_TABLES) -> pd.DataFrame:
                 "rows": pd.Series(dtype="int64"),
             }
         )
-    out = ibis.union(*parts).order_by(["pos", "month"]).execute()
+    m = months.loc[months["month"].notna() & months["table"].isin(tables)]
+    m = m.assign(_order=m["table"].map({t: i for i, t in enumerate(tables)}))
+    out = m.sort_values(["_order", "month"], kind="stable")[["table", "month", "rows"]]
+    out = out.astype({"table": "str", "rows": "int64"})
     out["month"] = pd.to_datetime(out["month"])
-    out["rows"] = out["rows"].astype("int64")
-    return out[["table", "month", "rows"]].reset_index(drop=True)
+    return out.reset_index(drop=True)
 
 
 # ---- keys ---------------------------------------------------------------------------------
@@ -250,21 +274,27 @@ def _fk_join(src: Source, child: str, col: str, parent: str, pcol: str) -> ibis.
 def fk_coverage(src: Source) -> pd.DataFrame:
     """For every foreign key of the model whose two tables are present: ``table, column,
     parent, rows, filled`` (non-null values), ``resolved`` (values found in the parent) and
-    ``unresolved_values`` (distinct values not found). One query: a left join per key against
-    the parent's distinct keys, unioned."""
+    ``unresolved_values`` (distinct values not found). One query: per key, the child's rows
+    counted per value and each value looked up among the parent's keys, unioned."""
     cols = ["table", "column", "parent", "rows", "filled", "resolved", "unresolved_values"]
     parts = []
     for child, col, parent, pcol in _fk_pairs(src):
-        j = _fk_join(src, child, col, parent, pcol)
+        # a key holds few values over many rows: look the values up, not the rows
+        values = (
+            src.table(child).group_by(_fk=ibis._[col].cast("string")).aggregate(_n=ibis._.count())
+        )
+        keys = src.table(parent)
+        keys = keys.filter(keys[pcol].notnull())[pcol].cast("string")  # NULL IN (...) is unknown
+        v = values.mutate(_filled=values._fk.notnull(), _found=values._fk.isin(keys))
         parts.append(
-            j.aggregate(
+            v.aggregate(
                 table=ibis.literal(child),
                 column=ibis.literal(col),
                 parent=ibis.literal(parent),
-                rows=j.count(),
-                filled=j._fk.notnull().sum().cast("int64"),
-                resolved=j._key.notnull().sum().cast("int64"),
-                unresolved_values=j._fk.nunique(where=j._fk.notnull() & j._key.isnull()),
+                rows=v._n.sum(),
+                filled=v._n.sum(where=v._filled),
+                resolved=v._n.sum(where=v._found),
+                unresolved_values=(v._filled & ~v._found).cast("int64").sum(),
                 pos=ibis.literal(len(parts)),
             )
         )
@@ -573,8 +603,7 @@ def order_line_checks(src: Source, max_discount: float = 0.5) -> dict:
         "rows": o.count(),
         "negative_amount": negative.cast("int64").sum(),
         "negative_unflagged": (negative & ~flagged).cast("int64").sum(),
-        "q1": o.net_amount.quantile(0.25),
-        "q3": o.net_amount.quantile(0.75),
+        "quartiles": o.net_amount.quantile([0.25, 0.75]),  # one sort for both
     }
     if "discount" in cols:
         aggs["discount_over"] = (o.discount > ibis.literal(float(max_discount))).cast("int64").sum()
@@ -583,8 +612,10 @@ def order_line_checks(src: Source, max_discount: float = 0.5) -> dict:
     r = o.aggregate(**aggs).execute().iloc[0]
     out = {}
     for k, v in r.items():
-        if k in ("q1", "q3"):
-            out[k] = None if pd.isna(v) else float(v)
+        if k == "quartiles":  # NULL (no amount at all) or [q1, q3]
+            quartiles = list(v) if isinstance(v, (list, tuple)) else [None, None]
+            for name, q in zip(("q1", "q3"), quartiles, strict=True):
+                out[name] = None if q is None or pd.isna(q) else float(q)
         else:
             out[k] = 0 if pd.isna(v) else int(v)  # a sum over no rows is NULL: zero lines
     out.setdefault("discount_over", None)

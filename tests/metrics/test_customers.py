@@ -204,6 +204,13 @@ def test_next_category_offer_per_segment():
     assert offers.loc["Loyal", "expected_takers"] == pytest.approx(4 / 3)
     # Lost: w buys B not A -> offer A (confidence 1)
     assert offers.loc["Lost", "offer_category"] == "A"
+    # the categories of the rules are all the offers look at
+    assert mc.offer_categories(aff) == ["A", "B"]
+    some = owned[owned["category"].isin(mc.offer_categories(aff))]
+    pd.testing.assert_frame_equal(
+        mc.next_category_by_segment(some, segs, aff), offers.reset_index()
+    )
+    assert mc.offer_categories(aff, min_lift=9.0) == []
 
 
 # --------------------------------------------------------------------------- concentration
@@ -487,6 +494,43 @@ def test_rfm_frame_window_and_history(tiny):
     assert f.loc["c1", "recency_days"] == (date(2026, 3, 31) - date(2026, 2, 10)).days
     assert f.loc["c2", "orders"] == 1 and f.loc["c2", "revenue"] == -25.0
     assert f.loc["c3", "tenure_days"] == 11
+
+
+def test_customer_history_is_the_summary_and_the_rfm_inputs_in_one_pass(tiny):
+    from salesnb.queries import customer_summary
+
+    f = Filters(Q1.start, Q1.end)
+    feb = date(2026, 3, 1)
+    summary, rfm = qc.customer_history(tiny, f, rfm_ends=[Q1.end, feb], lookback_months=1)
+    pd.testing.assert_frame_equal(summary, customer_summary(tiny, f), check_exact=True)
+    for end in (Q1.end, feb):
+        expect = qc.rfm_frame(tiny, f, end=end, lookback_months=1)
+        pd.testing.assert_frame_equal(rfm[end], expect, check_exact=True)
+    # as of 2026-02-28: c3 had not bought yet; February: c1 one order, c2 one order (o3)
+    before = rfm[feb].set_index("customer_id")
+    assert sorted(before.index) == ["c1", "c2"]
+    assert before["orders"].to_dict() == {"c1": 1, "c2": 1}
+    assert before.loc["c1", "revenue"] == 10.0 and before.loc["c1", "recency_days"] == 18
+    with pytest.raises(ValueError, match="after the history's end"):
+        qc.customer_history(tiny, Filters(Q1.start, feb), rfm_ends=[Q1.end])
+
+
+def test_categories_bought_lists_each_customer_category_once(tiny):
+    got = qc.categories_bought(tiny, Filters(Q1.start, Q1.end))
+    # o5 (a return of p2 by c2) is not a purchase
+    assert got.values.tolist() == [["c1", "A"], ["c1", "B"], ["c2", "A"], ["c2", "C"], ["c3", "B"]]
+    full = qc.customer_categories(tiny, Filters(Q1.start, Q1.end))
+    assert got.values.tolist() == full[["customer_id", "category"]].values.tolist()
+    # only the categories of the offer rules; none: nothing to read
+    some = qc.categories_bought(tiny, Filters(Q1.start, Q1.end), categories=["B", "C"])
+    assert some.values.tolist() == [["c1", "B"], ["c2", "C"], ["c3", "B"]]
+    none = qc.categories_bought(tiny, Filters(Q1.start, Q1.end), categories=[])
+    assert none.empty and none.columns.tolist() == ["customer_id", "category"]
+
+
+def test_category_pairs_of_a_period_without_purchases(tiny):
+    p = qc.category_pairs(tiny, Filters(date(2025, 1, 1), date(2025, 4, 1)))
+    assert p["orders"] == 0 and p["categories"].empty and p["pairs"].empty
 
 
 # --------------------------------------------------------------------------- planted truths

@@ -229,6 +229,34 @@ def test_coverage_by_table_counts_gaps_per_table(src):
     ]
 
 
+def test_time_coverage_reads_each_table_once_for_ranges_and_months():
+    # one query gives both; undated rows, a table without rows, and months per table
+    s = _memory("""
+        CREATE TABLE orders AS SELECT * FROM (VALUES ('O1', 1, DATE '2024-01-05'),
+          ('O2', 1, DATE '2024-03-02'), ('O3', 1, DATE '2024-03-09'), ('O4', 1, NULL))
+          t(order_id, line_no, order_date);
+        CREATE TABLE leads AS SELECT 'L1' AS lead_id, DATE '2024-01-01' AS created_date
+          WHERE false;
+        CREATE TABLE customers AS SELECT * FROM (VALUES ('C1', DATE '2020-06-30'))
+          t(customer_id, created_date);
+    """)
+    dates, monthly = qq.time_coverage(s)
+    assert dates[["table", "rows", "undated"]].values.tolist() == [
+        ["orders", 4, 1],
+        ["leads", 0, 0],
+        ["customers", 1, 0],
+    ]
+    assert dates["date_min"].dt.strftime("%Y-%m-%d").tolist()[::2] == ["2024-01-05", "2020-06-30"]
+    assert dates["date_max"].isna().tolist() == [False, True, False]
+    # customers are dated but not a flow table: no months of theirs
+    assert monthly[["table", "rows"]].values.tolist() == [["orders", 1], ["orders", 2]]
+    assert monthly["month"].dt.strftime("%Y-%m").tolist() == ["2024-01", "2024-03"]
+    pd.testing.assert_frame_equal(dates, qq.date_ranges(s))
+    pd.testing.assert_frame_equal(monthly, qq.monthly_rows_by_table(s))
+    only = qq.monthly_rows_by_table(s, tables=("customers",))
+    assert only["table"].unique().tolist() == ["customers"] and only["rows"].sum() == 1
+
+
 def test_foreign_key_resolution(src):
     fk = qm.fk_rates(qq.fk_coverage(src)).set_index(["table", "column"])
     assert fk.loc[("orders", "customer_id"), ["rows", "filled", "resolved"]].tolist() == [10, 10, 9]

@@ -116,6 +116,39 @@ def test_one_pass_svg_crops_like_savefig_tight():
     plt.close(empty)
 
 
+@pytest.mark.parametrize("label", ["{}", "months since the first purchase {}"])
+def test_customer_heatmaps_turn_labels_like_seaborn_without_its_full_draw(label):
+    # seaborn draws the whole figure to see whether tick labels overlap; the customers charts
+    # only lay it out: the same labels turn (long ones here), the same SVG comes out, and
+    # the figure keeps its own canvas
+    import numpy as np
+    import pandas as pd
+    import seaborn as sns
+
+    from salesnb.plots import customers as pc
+
+    plots.use_house_style()
+    m = pd.DataFrame(
+        np.arange(4 * 13).reshape(4, 13) / 100,
+        index=list("abcd"),
+        columns=[label.format(i) for i in range(13)],
+    )
+
+    def draw(heatmap):
+        fig, ax = plt.subplots(figsize=(10, 4))
+        canvas = fig.canvas
+        heatmap(m, ax)
+        assert fig.canvas is canvas
+        turned = ax.get_xticklabels()[0].get_rotation()
+        svg = plots.figure_svg(fig)
+        plt.close(fig)
+        return turned, svg
+
+    ours = draw(lambda d, ax: pc._heatmap(d, ax, cmap="viridis", annot=True))
+    assert ours == draw(lambda d, ax: sns.heatmap(d, ax=ax, cmap="viridis", annot=True))
+    assert ours[0] == (0.0 if label == "{}" else 90.0)
+
+
 def test_reps_are_labelled_by_name_and_namesakes_by_id_too():
     import pandas as pd
 
