@@ -18,7 +18,7 @@ fastest pair is printed too, for a ratio free of those stalls.
 Prints every run, the medians and, last, ``ratio=<median suite / median floor>`` (target: <= 2.0).
 
     python benchmarks/report_suite.py [--source data/demo.duckdb] [--workers N] [--repeat N]
-                                      [--warmup N]
+                                      [--warmup N] [--only STUDY ...]
 """
 
 from __future__ import annotations
@@ -78,10 +78,10 @@ def floor(n: int, workers: int, source: str, tmp: Path) -> float:
     return time.perf_counter() - t
 
 
-def suite(source: str, workers: int, tmp: Path) -> tuple[float, dict]:
+def suite(source: str, workers: int, tmp: Path, only=None) -> tuple[float, dict]:
     out = tmp / "reports"
     t = time.perf_counter()
-    report.run_report(source=source, out=out, workers=workers, stream=io.StringIO())
+    report.run_report(source=source, out=out, workers=workers, stream=io.StringIO(), only=only)
     elapsed = time.perf_counter() - t
     manifest = json.loads(next(out.glob("*/manifest.json")).read_text())
     return elapsed, manifest
@@ -94,6 +94,11 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=5, help="pairs of runs (median taken)")
     ap.add_argument(
         "--warmup", type=int, default=1, help="pairs run first and not counted (cold caches)"
+    )
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        help="these studies only (e.g. the studies an older commit had, to compare like with like)",
     )
     args = ap.parse_args(argv)
     source = Path(args.source)
@@ -108,7 +113,7 @@ def main(argv=None) -> None:
     for i in range(-max(0, args.warmup), max(1, args.repeat)):
         with tempfile.TemporaryDirectory(prefix="salesnb-bench-") as d:
             tmp = Path(d)
-            s_run, manifest = suite(str(source.resolve()), args.workers, tmp)
+            s_run, manifest = suite(str(source.resolve()), args.workers, tmp, args.only)
             ran = [s for s in manifest["studies"] if s["status"] != "skipped"]
             f_run = floor(len(ran), args.workers, str(source.resolve()), tmp)
         if i < 0:
