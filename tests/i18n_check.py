@@ -59,6 +59,7 @@ DATA_VALUES_SQL = {
     "trainings": ("programme", "program", "name"),
     "pilots": ("name", "pilot", "variant"),
     "stage_history": ("stage",),
+    "surveys": ("comment", "touchpoint"),  # what customers wrote, in their words
 }
 
 

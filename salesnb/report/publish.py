@@ -31,6 +31,7 @@ from salesnb.report.actions import named_file, rank_actions, what_to_do_anchor
 from salesnb.report.export import strip_network_refs
 from salesnb.report.kernels import _pid_alive
 from salesnb.report.plan import reason_text
+from salesnb.study import source_name
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -294,6 +295,7 @@ def write_index(
         title=_,
         reason=reason_text,
         period_label=period_label,
+        source_name=source_name,
         actions=ranked[:TOP_ACTIONS],
         more_actions=ranked[TOP_ACTIONS:],
         fired=[a for a in alert_rows if a["status"] == "alert"],
