@@ -23,17 +23,18 @@ _SKIP_TAGS = {"style", "script", "head", "title", "code", "pre"}
 
 
 class _Text(HTMLParser):
-    def __init__(self):
+    def __init__(self, skip=_SKIP_TAGS):
         super().__init__(convert_charrefs=True)
+        self.skip = skip
         self.depth = 0
         self.parts: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        if tag in _SKIP_TAGS:
+        if tag in self.skip:
             self.depth += 1
 
     def handle_endtag(self, tag):
-        if tag in _SKIP_TAGS and self.depth:
+        if tag in self.skip and self.depth:
             self.depth -= 1
 
     def handle_data(self, data):
@@ -41,9 +42,10 @@ class _Text(HTMLParser):
             self.parts.append(data.strip())
 
 
-def visible_text(html: str) -> list[str]:
-    """The text nodes a reader sees (style, script, code and the head left out)."""
-    p = _Text()
+def visible_text(html: str, skip=_SKIP_TAGS) -> list[str]:
+    """The text nodes a reader sees (style, script, code and the head left out; ``skip``:
+    the tags whose text is left out)."""
+    p = _Text(skip)
     p.feed(html)
     return p.parts
 

@@ -13,6 +13,7 @@ from html import unescape
 
 import pandas as pd
 import pytest
+from i18n_check import visible_text
 
 from salesnb.report import headlines
 
@@ -70,3 +71,31 @@ def test_summary_figures_are_the_json_values(demo_report, study):
     for name, value in zip(_texts(_summary(page), "dt"), _texts(_summary(page), "dd"), strict=True):
         assert name in unescape(index)
         assert value.split(" ")[0] in unescape(index), (study, name, value)
+
+
+# what must never reach a page a manager reads (issue 12, item 2)
+_PLUMBING = {
+    "a path on the machine": re.compile(r"/(?:work|tmp|home|root|Users)/|[A-Z]:\\\\"),
+    "an object repr": re.compile(r"PosixPath\(|WindowsPath\(|<[\w.]+ object at 0x|dtype: "),
+    "a Python warning": re.compile(r"\b\w*Warning: |Traceback \(most recent call last\)"),
+    "scientific notation": re.compile(r"(?<![\w.])\d(?:\.\d+)?e[+-]\d{1,3}\b"),
+    "a missing value printed raw": re.compile(r"(?<![\w-])(?:nan|NaN|NaT|None|inf)(?![\w-])"),
+}
+
+
+def _visible_body(page: str) -> str:
+    body = page[page.index("<body") :]
+    return "\n".join(visible_text(body, skip={"style", "script"}))  # code too
+
+
+def test_no_page_shows_paths_reprs_warnings_or_raw_numbers(demo_report):
+    found = {}
+    for page in sorted(demo_report.glob("*.html")):
+        text = _visible_body(page.read_text(encoding="utf-8"))
+        for what, pattern in _PLUMBING.items():
+            m = pattern.search(text)
+            if m:
+                found.setdefault(page.name, []).append(
+                    f"{what}: …{text[max(0, m.start() - 60) : m.end() + 40]}…"
+                )
+    assert not found, found
