@@ -45,6 +45,7 @@ from scipy.optimize import minimize
 from scipy.special import digamma, gammaln, hyp2f1
 
 from salesnb.errors import FitError
+from salesnb.i18n import N_, _
 from salesnb.metrics import require_columns
 
 DAYS_PER_WEEK = 7.0
@@ -175,15 +176,19 @@ def _minimise(neg_ll_grad, start, names, what: str, penalizer: float):
             res = res2
         if not np.isfinite(res.fun) or res.fun >= 1e299:
             raise FitError(
-                f"the {what} could not be fitted: the likelihood is not finite "
-                "anywhere the optimiser looked (check for negative or missing values)"
+                _(
+                    "the {what} could not be fitted: the likelihood is not finite "
+                    "anywhere the optimiser looked (check for negative or missing values)"
+                ).format(what=_(what))
             )
     at_wall = [n for n, v in zip(names, res.x, strict=True) if abs(v) >= LOG_BOUND - 1e-3]
     if at_wall:
         raise FitError(
-            f"the {what} did not settle: parameter(s) {', '.join(at_wall)} ran to the edge of "
-            "the allowed range; there is too little or too uniform purchase history to fit it "
-            "(try more customers or a longer history, or a small penalizer such as 0.001)"
+            _(
+                "the {what} did not settle: parameter(s) {names} ran to the edge of "
+                "the allowed range; there is too little or too uniform purchase history to fit it "
+                "(try more customers or a longer history, or a small penalizer such as 0.001)"
+            ).format(what=_(what), names=", ".join(at_wall))
         )
     return res
 
@@ -329,23 +334,25 @@ def fit_bgnbd(frequency, recency, T, penalizer: float = 0.0) -> tuple[dict, floa
     t_x = np.asarray(recency, dtype="float64")
     T = np.asarray(T, dtype="float64")
     if len(x) == 0:
-        raise FitError("the purchase model needs at least one customer; the summary is empty")
+        raise FitError(_("the purchase model needs at least one customer; the summary is empty"))
     if not (np.isfinite(x).all() and np.isfinite(t_x).all() and np.isfinite(T).all()):
         raise FitError(
-            "the purchase model needs finite frequency, recency and T for every customer"
+            _("the purchase model needs finite frequency, recency and T for every customer")
         )
     if (x < 0).any() or (t_x < 0).any() or (t_x > T + 1e-9).any():
         raise FitError(
-            "the purchase model needs frequency >= 0 and 0 <= recency <= T for every customer"
+            _("the purchase model needs frequency >= 0 and 0 <= recency <= T for every customer")
         )
     if not (x > 0).any():
         raise FitError(
-            f"none of the {len(x)} customers made a repeat purchase, so the purchase model "
-            "(BG/NBD) cannot tell how often customers come back; lifetime value needs repeat buyers"
+            _(
+                "none of the {n} customers made a repeat purchase, so the purchase model "
+                "(BG/NBD) cannot tell how often customers come back; lifetime value needs repeat buyers"
+            ).format(n=len(x))
         )
     if (T <= 0).all():
         raise FitError(
-            "every customer's first purchase is on the last day observed: no history to fit"
+            _("every customer's first purchase is on the last day observed: no history to fit")
         )
     (xu, tu, Tu), w = _compress([x, t_x, T])
 
@@ -353,7 +360,7 @@ def fit_bgnbd(frequency, recency, T, penalizer: float = 0.0) -> tuple[dict, floa
         lambda th: bgnbd_neg_ll_grad(th, xu, tu, Tu, w),
         _bgnbd_start(xu, Tu, w),
         BGNBD_PARAMS,
-        "purchase model (BG/NBD)",
+        N_("purchase model (BG/NBD)"),
         penalizer,
     )
     params = dict(zip(BGNBD_PARAMS, map(float, np.exp(res.x)), strict=True))
@@ -371,8 +378,10 @@ def fit_gamma_gamma(frequency, monetary_value, penalizer: float = 0.0) -> tuple[
     keep = (x > 0) & np.isfinite(m) & (m > 0)
     if keep.sum() < 2:
         raise FitError(
-            f"the spend model (Gamma-Gamma) needs at least 2 customers with a repeat purchase of "
-            f"positive value; found {int(keep.sum())}"
+            _(
+                "the spend model (Gamma-Gamma) needs at least 2 customers with a repeat purchase of "
+                "positive value; found {n}"
+            ).format(n=int(keep.sum()))
         )
     (xu, mu), w = _compress([x[keep], m[keep]])
     scale = float(np.average(mu, weights=w))  # fit in units of the mean spend: well-scaled
@@ -396,7 +405,7 @@ def fit_gamma_gamma(frequency, monetary_value, penalizer: float = 0.0) -> tuple[
     # q of 3 (q - 1 = 2) put the population mean spend, p * gamma / (q - 1), at the sample mean.
     start = np.log([4.0, 2.0, 0.5])
     res = _minimise(
-        neg_ll_scaled, start, ("p", "q", "gamma"), "spend model (Gamma-Gamma)", penalizer
+        neg_ll_scaled, start, ("p", "q", "gamma"), N_("spend model (Gamma-Gamma)"), penalizer
     )
     p, q_minus_1, g = np.exp(res.x)
     params = {"p": float(p), "q": float(1.0 + q_minus_1), "gamma": float(g * scale)}

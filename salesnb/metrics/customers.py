@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.formatting import money
+from salesnb.i18n import N_, _, month_label, period_label, plural
 from salesnb.metrics import require_columns
 from salesnb.metrics.clv import (
     DAYS_PER_WEEK,
@@ -97,7 +98,7 @@ def rfm_segments(
     matches are ``"Other"``. Returns a copy with a ``segment`` column (ordered categorical).
     """
     rules = list(DEFAULT_SEGMENT_RULES if rules is None else rules)
-    needed = sorted({c for _, cond in rules for c in cond})
+    needed = sorted({c for _name, cond in rules for c in cond})
     require_columns(scored, needed, "scored customer frame")
     out = scored.copy()
     segment = pd.Series("Other", index=out.index, dtype="object")
@@ -169,6 +170,61 @@ def segment_movement(prior: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
     return table
 
 
+def period_line(period: str, scope: str, previous: str, currency: str) -> str:
+    """The page's first line (markdown): the period, the scope, the period movement is
+    measured against and the currency.
+
+    >>> period_line("2026-Q3", "region=EMEA", "2026-Q2", "USD")
+    '**Period 2026-Q3** (region=EMEA); movement is measured against 2026-Q2; amounts in USD.'
+    """
+    from salesnb.metrics.targets import scope_text
+
+    return _(
+        "**Period {period}** ({scope}); movement is measured against {previous}; amounts in {currency}."
+    ).format(
+        period=period_label(period),
+        scope=scope_text(scope),
+        previous=period_label(previous),
+        currency=currency,
+    )
+
+
+def no_orders_before(previous: str) -> str:
+    """Why segment movement is not measured (a skipped section's reason).
+
+    >>> no_orders_before("2026-Q2")
+    'no orders before the end of 2026-Q2'
+    """
+    return _("no orders before the end of {previous}").format(previous=period_label(previous))
+
+
+def clv_fit_line(model, clv_total: float, clv_months: int, currency: str) -> str:
+    """What the lifetime-value model was fitted on and what it predicts for the base (markdown)."""
+    return _(
+        "Fitted on {n} customers ({repeat} repeat buyers); log-likelihood {loglik}. "
+        "Predicted value of the base over {months} months: **{value} {currency}**."
+    ).format(
+        n=f"{model.n_customers:,}",
+        repeat=f"{model.n_repeat:,}",
+        loglik=f"{model.loglik:,.1f}",
+        months=clv_months,
+        value=f"{clv_total:,.0f}",
+        currency=currency,
+    )
+
+
+def concentration_note(period: str, net_revenue: float, currency: str) -> str:
+    """Why revenue concentration is not computed: net revenue is not positive (markdown).
+
+    >>> concentration_note("2026-Q3", -5.0, "USD")[:60]
+    '**Concentration not computed**: net revenue in 2026-Q3 is -5'
+    """
+    return _(
+        "**Concentration not computed**: net revenue in {period} is {value} {currency} "
+        "(returns at or above sales), so shares of it mean nothing."
+    ).format(period=period_label(period), value=f"{net_revenue:,.2f}", currency=currency)
+
+
 def history_notes(first_order, period_end, previous, lookback_months: int = 12) -> dict:
     """What a short order history does to the RFM scores and to segment movement.
 
@@ -190,23 +246,31 @@ def history_notes(first_order, period_end, previous, lookback_months: int = 12) 
 
     def span(end) -> str:
         days = (pd.Timestamp(end) - first).days
-        return f"{days} day{'s' * (days != 1)}" if days < 61 else f"{days / 30.4375:.0f} months"
+        if days < 61:
+            return plural(days, "{n} day", "{n} days").format(n=days)
+        return _("{n} months").format(n=f"{days / 30.4375:.0f}")
 
     if first > pd.Timestamp(period_end) - lookback:
         out["rfm"].append(
-            f"RFM scores rest on {span(period_end)} of orders, not the {lookback_months}-month "
-            f"look-back: orders start on {first.date()}."
+            _(
+                "RFM scores rest on {span} of orders, not the {months}-month look-back: "
+                "orders start on {first}."
+            ).format(span=span(period_end), months=lookback_months, first=first.date())
         )
     if first >= pd.Timestamp(previous.end):
         out["movement_measured"] = False
         out["movement"].append(
-            f"Segment movement not measured: orders start on {first.date()}, after {previous.label} "
-            f"ended, so nobody had a segment then; it needs orders before {previous.end}."
+            _(
+                "Segment movement not measured: orders start on {first}, after {previous} ended, "
+                "so nobody had a segment then; it needs orders before {end}."
+            ).format(first=first.date(), previous=period_label(previous.label), end=previous.end)
         )
     elif first > pd.Timestamp(previous.end) - lookback:
         out["movement"].append(
-            f"Segments at the end of {previous.label} rest on {span(previous.end)} of orders: "
-            "movement since then partly reflects the history filling in."
+            _(
+                "Segments at the end of {previous} rest on {span} of orders: "
+                "movement since then partly reflects the history filling in."
+            ).format(previous=period_label(previous.label), span=span(previous.end))
         )
     return out
 
@@ -351,27 +415,43 @@ def cohort_findings(
     lines = []
     if 1 in curve_customers.index and pd.notna(curve_customers.get(1)):
         lines.append(
-            f"- **{curve_customers[1]:.0%}** of a cohort buys again in its second month "
-            f"(month 1); revenue retention that month is {curve_revenue.get(1, np.nan):.0%}."
+            _(
+                "- **{share}** of a cohort buys again in its second month "
+                "(month 1); revenue retention that month is {revenue}."
+            ).format(
+                share=f"{curve_customers[1]:.0%}", revenue=f"{curve_revenue.get(1, np.nan):.0%}"
+            )
         )
     breaks = retention_breaks(curve_customers)
     if breaks.empty and len(curve_customers.dropna()) > 2:
         lines.append(
-            "- After month 1 retention declines gradually: no later month loses a tenth or more "
-            "of the customers active the month before."
+            _(
+                "- After month 1 retention declines gradually: no later month loses a tenth or more "
+                "of the customers active the month before."
+            )
         )
     for row in breaks.itertuples():
         lines.append(
-            f"- Retention breaks in **month {int(row.month)}** after the first purchase: "
-            f"active share falls from {row.retention_before:.1%} to {row.retention:.1%} "
-            f"({row.drop_pct:.0%} fewer customers than the month before)."
+            _(
+                "- Retention breaks in **month {month}** after the first purchase: "
+                "active share falls from {before} to {after} "
+                "({drop} fewer customers than the month before)."
+            ).format(
+                month=int(row.month),
+                before=f"{row.retention_before:.1%}",
+                after=f"{row.retention:.1%}",
+                drop=f"{row.drop_pct:.0%}",
+            )
         )
     for row in dips.itertuples():
         lines.append(
-            f"- In **{pd.Timestamp(row.month):%B %Y}** returning customers fell "
-            f"{-row.change_pct:.0%} versus the month before, across cohorts."
+            _(
+                "- In **{month}** returning customers fell {drop} versus the month before, across cohorts."
+            ).format(
+                month=month_label(pd.Timestamp(row.month).date()), drop=f"{-row.change_pct:.0%}"
+            )
         )
-    return "\n".join(lines) or "- Too little history to measure retention."
+    return "\n".join(lines) or _("- Too little history to measure retention.")
 
 
 # --------------------------------------------------------------------------- CLV
@@ -406,16 +486,24 @@ def clv_predictions(
     return model, pred
 
 
+# the time units a lifetime-value fit is measured in, named on the page
+_TIME_UNITS = {"weeks": N_("weeks"), "days": N_("days"), "months": N_("months")}
+
+
 def clv_params_table(model: ClvModel) -> pd.DataFrame:
     """The fitted parameters with what each means, for the report."""
     meaning = {
-        "r": "shape of purchase-rate spread (Gamma)",
-        "alpha": f"scale of purchase rate ({model.time_unit})",
-        "a": "dropout Beta a",
-        "b": "dropout Beta b",
-        "p": "spend per purchase shape",
-        "q": "spend spread across customers (shape)",
-        "gamma": "spend spread across customers (scale)",
+        "r": _("shape of purchase-rate spread (Gamma)"),
+        "alpha": _("scale of purchase rate ({unit})").format(
+            unit=_(_TIME_UNITS[model.time_unit])
+            if model.time_unit in _TIME_UNITS
+            else model.time_unit
+        ),
+        "a": _("dropout Beta a"),
+        "b": _("dropout Beta b"),
+        "p": _("spend per purchase shape"),
+        "q": _("spend spread across customers (shape)"),
+        "gamma": _("spend spread across customers (scale)"),
     }
     return pd.DataFrame(
         {
@@ -511,7 +599,7 @@ def clv_by_rep(
     target period) and sums each owner rep's customers — the weights of the ``clv`` target
     split (``salesnb.metrics.targets.allocate_target(..., method="clv")``).
     """
-    _, pred = clv_predictions(summary_days, clv_months=clv_months, discount_rate=discount_rate)
+    _model, pred = clv_predictions(summary_days, clv_months=clv_months, discount_rate=discount_rate)
     return clv_weights_by_rep(pred, owners)
 
 
@@ -618,13 +706,16 @@ def affinity_note(pairs: dict, affinity: pd.DataFrame, offers: pd.DataFrame) -> 
         return None
     cats = pairs["categories"]
     if cats.empty:
-        return "No purchase in the period (returns only): no affinity to measure."
+        return _("No purchase in the period (returns only): no affinity to measure.")
     if len(cats) < 2:
-        name = f" ({cats['category'].iloc[0]})" if len(cats) else ""
-        return f"Only one product category{name} is sold: affinity compares two or more."
+        if len(cats):
+            return _(
+                "Only one product category ({category}) is sold: affinity compares two or more."
+            ).format(category=cats["category"].iloc[0])
+        return _("Only one product category is sold: affinity compares two or more.")
     if affinity.empty:
-        return "No order holds two product categories: no affinity to measure yet."
-    return "No category pair sells together more often than chance: no affinity-based offer."
+        return _("No order holds two product categories: no affinity to measure yet.")
+    return _("No category pair sells together more often than chance: no affinity-based offer.")
 
 
 def offer_rules(affinity: pd.DataFrame, min_lift: float = 1.0) -> pd.DataFrame:
@@ -770,59 +861,88 @@ def what_to_do(
     if at_risk is not None and len(at_risk):
         value = at_risk["past_value"].sum()
         reps = at_risk["owner_rep"].dropna().nunique()
-        who = f" across {reps} account owners" if reps else ""
+        who = _(" across {reps} account owners").format(reps=reps) if reps else ""
         out.append(
-            f"- **Call the {len(at_risk)} high-value customers who have gone quiet** "
-            f"(`customers-at-risk.csv`{who}); together they have bought {money(value, currency)} so far."
+            _(
+                "- **Call the {n} high-value customers who have gone quiet** "
+                "(`customers-at-risk.csv`{who}); together they have bought {value} so far."
+            ).format(n=len(at_risk), who=who, value=money(value, currency))
         )
     if segments is not None and len(segments):
         s = segments.set_index("segment")
         if "At risk" in s.index and s.loc["At risk", "customers"]:
             share = s.loc["At risk", "revenue_share"]
-            of_revenue = f", {share:.0%} of last year's revenue" if pd.notna(share) else ""
+            of_revenue = (
+                _(", {share} of last year's revenue").format(share=f"{share:.0%}")
+                if pd.notna(share)
+                else ""
+            )
             out.append(
-                f"- Win back the **At risk** segment ({int(s.loc['At risk', 'customers'])} "
-                f"customers{of_revenue}) before they lapse to Lost."
+                _(
+                    "- Win back the **At risk** segment ({n} customers{of_revenue}) before they lapse to Lost."
+                ).format(n=int(s.loc["At risk", "customers"]), of_revenue=of_revenue)
             )
         if "New" in s.index and s.loc["New", "customers"]:
             out.append(
-                f"- Onboard the {int(s.loc['New', 'customers'])} **New** customers: a second purchase in "
-                "the first months is where retention is decided."
+                _(
+                    "- Onboard the {n} **New** customers: a second purchase in "
+                    "the first months is where retention is decided."
+                ).format(n=int(s.loc["New", "customers"]))
             )
     if flows:
         out.append(
-            f"- Champions: kept {flows['kept']}, gained {flows['gained']}, lost {flows['lost']} since the "
-            "prior period"
-            + (" — find out why the lost ones left." if flows["lost"] > flows["gained"] else ".")
+            _(
+                "- Champions: kept {kept}, gained {gained}, lost {lost} since the prior period"
+            ).format(kept=flows["kept"], gained=flows["gained"], lost=flows["lost"])
+            + (
+                _(" — find out why the lost ones left.")
+                if flows["lost"] > flows["gained"]
+                else _(".")
+            )
         )
     if month1_retention is not None and np.isfinite(month1_retention) and month1_retention < 0.3:
         out.append(
-            f"- Only {month1_retention:.0%} of new customers buy again the next month: schedule a "
-            "follow-up call within 30 days of a first order."
+            _(
+                "- Only {share} of new customers buy again the next month: schedule a "
+                "follow-up call within 30 days of a first order."
+            ).format(share=f"{month1_retention:.0%}")
         )
     if offers is not None and len(offers):
         top = offers.sort_values("expected_takers", ascending=False).iloc[0]
         out.append(
-            f"- Offer **{top.offer_category}** to {top.segment} customers who buy {top.because_they_buy} "
-            f"({int(top.audience)} customers, lift {top.lift:.2f})."
+            _(
+                "- Offer **{offer}** to {segment} customers who buy {bought} "
+                "({n} customers, lift {lift})."
+            ).format(
+                offer=top.offer_category,
+                segment=top.segment,
+                bought=top.because_they_buy,
+                n=int(top.audience),
+                lift=f"{top.lift:.2f}",
+            )
         )
     if top10_share is not None and np.isfinite(top10_share):
         if top10_share >= 0.2:
             out.append(
-                f"- The top 10 customers make {top10_share:.0%} of revenue: give each a named owner and "
-                "an account plan; losing one would show in the quarter."
+                _(
+                    "- The top 10 customers make {share} of revenue: give each a named owner and "
+                    "an account plan; losing one would show in the quarter."
+                ).format(share=f"{top10_share:.0%}")
             )
         else:
             out.append(
-                f"- Revenue is spread out (top 10 customers: {top10_share:.0%}); no single account "
-                "dominates."
+                _(
+                    "- Revenue is spread out (top 10 customers: {share}); no single account dominates."
+                ).format(share=f"{top10_share:.0%}")
             )
     if clv_total is not None and np.isfinite(clv_total):
         out.append(
-            f"- The customer base is worth about {money(clv_total, currency)} over the CLV horizon; "
-            "use it to weight rep targets (`method='clv'`)."
+            _(
+                "- The customer base is worth about {value} over the CLV horizon; "
+                "use it to weight rep targets (`method='clv'`)."
+            ).format(value=money(clv_total, currency))
         )
-    return "\n".join(out) or "- Nothing stands out in this period."
+    return "\n".join(out) or _("- Nothing stands out in this period.")
 
 
 __all__ = [
@@ -852,6 +972,10 @@ __all__ = [
     "offer_rules",
     "offer_categories",
     "history_notes",
+    "period_line",
+    "no_orders_before",
+    "clv_fit_line",
+    "concentration_note",
     "affinity_note",
     "pareto_curve",
     "top_n_share",

@@ -16,6 +16,7 @@ import math
 
 import pandas as pd
 
+from salesnb.i18n import N_, _, language, plural
 from salesnb.metrics import require_columns
 from salesnb.model.schema import TABLES
 
@@ -26,6 +27,21 @@ FK_HEADLINE = {  # (table, column) -> headline key
     ("opportunities", "rep_id"): "fk_opportunities_reps_pct",
     ("opportunities", "customer_id"): "fk_opportunities_customers_pct",
 }
+
+
+def tables_line(tables, missing) -> str:
+    """The tables loaded and the canonical ones not loaded, to follow the page's header line.
+
+    >>> tables_line(["orders", "customers"], [])
+    ' · tables: orders, customers · not loaded: none'
+    """
+
+    def names(ts) -> str:  # table names are identifiers: code on a page not in English
+        return ", ".join(ts if language() == "en" else [f"`{t}`" for t in ts]) or _("none")
+
+    return _(" · tables: {tables} · not loaded: {missing}").format(
+        tables=names(tables), missing=names(missing)
+    )
 
 
 def canonical_tables() -> list[str]:
@@ -148,7 +164,7 @@ def coverage_by_table(monthly: pd.DataFrame, show: int = 6) -> pd.DataFrame:
                 "months": int((seen.max() - seen.min()).n + 1),
                 "months_with_data": int(seen.nunique()),
                 "months_without_data": len(gaps),
-                "gaps": shown or "none",
+                "gaps": shown or _("none"),
             }
         )
     cols = [
@@ -193,7 +209,12 @@ def fk_not_checked(tables) -> pd.DataFrame:
     """
     tables = set(tables)
     rows = [
-        {"table": child, "column": col, "parent": parent, "reason": f"no {parent} table"}
+        {
+            "table": child,
+            "column": col,
+            "parent": parent,
+            "reason": _("no {table} table").format(table=parent),
+        }
         for child, spec in TABLES.items()
         if child in tables
         for col, (parent, _pcol) in spec.foreign_keys.items()
@@ -222,12 +243,14 @@ def sequence_results(seq: pd.DataFrame) -> pd.DataFrame:
 
     def say(why, n, k, pct):
         if why:
-            return f"not run: {why}"
+            return _("not run: {why}").format(why=why)
         if not n or math.isnan(n):
-            return "no row has both dates or keys filled"
+            return _("no row has both dates or keys filled")
         if not k:
-            return f"none of {_rows(n)}"
-        return f"{k:,.0f} of {_rows(n)} ({share_text(pct)})"
+            return _("none of {rows}").format(rows=_rows(n))
+        return _("{k} of {rows} ({share})").format(
+            k=f"{k:,.0f}", rows=_rows(n), share=share_text(pct)
+        )
 
     out["result"] = [
         say(w, n, k, p)
@@ -264,7 +287,7 @@ def share_text(share, decimals: int = 1) -> str:
 
 def _rows(n) -> str:
     """``1 row``, ``1,200 rows``."""
-    return f"{n:,.0f} row" + ("" if n == 1 else "s")
+    return plural(n, "{n} row", "{n} rows").format(n=f"{n:,.0f}")
 
 
 def _day(v) -> str | None:
@@ -375,7 +398,7 @@ def _fk_figures(fk: pd.DataFrame) -> dict:
     if len(fk):
         out["fk_keys_checked"] = int(len(fk))
         out["fk_unresolved_rows"] = int(fk["unresolved"].sum())
-    for _, r in fk.iterrows():
+    for _i, r in fk.iterrows():
         key = FK_HEADLINE.get((r["table"], r["column"]))
         if key and not pd.isna(r["resolved_pct"]):
             out[key] = float(r["resolved_pct"])
@@ -432,26 +455,37 @@ def suspicious_lines_text(
     """
     rows = checks.get("rows") or 0
     if not rows:
-        return "- the orders table holds no line: order-line checks not run"
+        return _("- the orders table holds no line: order-line checks not run")
     out = [
-        f"{checks.get('negative_amount') or 0:,} lines with a negative net amount, "
-        f"**{checks.get('negative_unflagged') or 0:,} not flagged as a return**"
+        _("{n} lines with a negative net amount, **{unflagged} not flagged as a return**").format(
+            n=f"{checks.get('negative_amount') or 0:,}",
+            unflagged=f"{checks.get('negative_unflagged') or 0:,}",
+        )
     ]
     if checks.get("discount_over") is not None:
-        out.append(f"{checks['discount_over']:,} lines discounted more than {max_discount:.0%}")
+        out.append(
+            _("{n} lines discounted more than {limit}").format(
+                n=f"{checks['discount_over']:,}", limit=f"{max_discount:.0%}"
+            )
+        )
     else:
-        out.append("no discount column: discounts not checked")
+        out.append(_("no discount column: discounts not checked"))
     if checks.get("zero_price") is not None:
-        out.append(f"{checks['zero_price']:,} lines with a zero unit price")
+        out.append(_("{n} lines with a zero unit price").format(n=f"{checks['zero_price']:,}"))
     else:
-        out.append("no unit_price column: zero prices not checked")
+        out.append(_("no unit_price column: zero prices not checked"))
     if outliers is None or low is None or high is None:
-        out.append("no line has a net amount: outliers not checked")
+        out.append(_("no line has a net amount: outliers not checked"))
     else:
         unit = f" {currency}" if currency else ""
         out.append(
-            f"{outliers:,} lines ({outliers / rows:.1%}) outside the IQR fences "
-            f"{low:,.0f} .. {high:,.0f}{unit}"
+            _("{n} lines ({share}) outside the IQR fences {low} .. {high}{unit}").format(
+                n=f"{outliers:,}",
+                share=f"{outliers / rows:.1%}",
+                low=f"{low:,.0f}",
+                high=f"{high:,.0f}",
+                unit=unit,
+            )
         )
     return "\n".join(f"- {b}" for b in out)
 
@@ -490,14 +524,18 @@ def _quarantine_bullets(fig: dict, max_quarantined: float) -> list[str]:
     q = fig.get("quarantined_pct") or 0.0
     if q > max_quarantined:
         out.append(
-            f"**{_rows(fig['quarantined_rows'])} ({share_text(q)}) were quarantined** — fix them at the "
-            "source (see the reasons table) and re-ingest; figures exclude them."
+            _(
+                "**{rows} ({share}) were quarantined** — fix them at the "
+                "source (see the reasons table) and re-ingest; figures exclude them."
+            ).format(rows=_rows(fig["quarantined_rows"]), share=share_text(q))
         )
     if fig.get("rows_loaded_with_warning"):
         out.append(
-            f"**{_rows(fig['rows_loaded_with_warning'])} loaded with a value left empty** "
-            "(a link that does not resolve, a value outside its list): see the quarantine lines "
-            "of severity warning, and fix the source or the mapping."
+            _(
+                "**{rows} loaded with a value left empty** "
+                "(a link that does not resolve, a value outside its list): see the quarantine lines "
+                "of severity warning, and fix the source or the mapping."
+            ).format(rows=_rows(fig["rows_loaded_with_warning"]))
         )
     return out
 
@@ -513,13 +551,17 @@ def _key_bullets(fig: dict, min_resolved: float) -> list[str]:
     for k, v in bad_keys:
         what = k.removeprefix("fk_").removesuffix("_pct").replace("_", " → ", 1)
         out.append(
-            f"Only **{v:.1%}** of {what} keys resolve: load the missing master data, or per-"
-            f"{what.split(' → ')[1].rstrip('s')} figures will undercount."
+            _(
+                "Only **{share}** of {what} keys resolve: load the missing master data, or per-"
+                "{unit} figures will undercount."
+            ).format(share=f"{v:.1%}", what=what, unit=what.split(" → ")[1].rstrip("s"))
         )
     if fig.get("duplicate_key_rows"):
         out.append(
-            f"**{_rows(fig['duplicate_key_rows'])} repeat a key** already held by another row: "
-            "totals count them twice; remove the duplicates at the source."
+            _(
+                "**{rows} repeat a key** already held by another row: "
+                "totals count them twice; remove the duplicates at the source."
+            ).format(rows=_rows(fig["duplicate_key_rows"]))
         )
     return out
 
@@ -534,15 +576,28 @@ _SEQUENCE_NAMES = (
 )
 
 
+# the impossible sequences as a sentence names them
+_SEQUENCE_LABELS = {
+    "won_before_created": N_("won before created"),
+    "negative_cycle_time": N_("negative cycle time"),
+    "resolved_before_opened": N_("resolved before opened"),
+    "responded_before_opened": N_("responded before opened"),
+    "lead_converted_to_missing_deal": N_("lead converted to missing deal"),
+    "stage_before_deal_created": N_("stage before deal created"),
+}
+
+
 def _sequence_bullets(fig: dict) -> list[str]:
     """Any impossible sequence found, with the count of each check that found some."""
     if not fig.get("impossible_sequences"):
         return []
-    parts = [f"{fig[n]:,} {n.replace('_', ' ')}" for n in _SEQUENCE_NAMES if fig.get(n)]
+    parts = [f"{fig[n]:,} {_(_SEQUENCE_LABELS[n])}" for n in _SEQUENCE_NAMES if fig.get(n)]
     return [
-        f"**{_rows(fig['impossible_sequences'])} break an impossible sequence** "
-        f"({', '.join(parts)}): correct the dates at the source; durations and cycle times "
-        "computed on them are wrong."
+        _(
+            "**{rows} break an impossible sequence** "
+            "({parts}): correct the dates at the source; durations and cycle times "
+            "computed on them are wrong."
+        ).format(rows=_rows(fig["impossible_sequences"]), parts=", ".join(parts))
     ]
 
 
@@ -550,13 +605,19 @@ def _coverage_bullets(fig: dict) -> list[str]:
     """Months without orders; failing that, months without rows inside a table's range."""
     if fig.get("months_without_orders"):
         return [
-            f"**{fig['months_without_orders']} month(s) without orders** between {fig.get('date_min')} "
-            f"and {fig.get('date_max')}: check the export before trusting trends and seasonality."
+            _(
+                "**{n} month(s) without orders** between {first} "
+                "and {last}: check the export before trusting trends and seasonality."
+            ).format(
+                n=fig["months_without_orders"], first=fig.get("date_min"), last=fig.get("date_max")
+            )
         ]
     if fig.get("months_without_data"):
         return [
-            f"**{fig['months_without_data']} month(s) without rows** inside a table's date range "
-            "(see the coverage table): check the export before trusting trends."
+            _(
+                "**{n} month(s) without rows** inside a table's date range "
+                "(see the coverage table): check the export before trusting trends."
+            ).format(n=fig["months_without_data"])
         ]
     return []
 
@@ -566,23 +627,31 @@ def _order_line_bullets(fig: dict, max_discount: float, max_outlier_share: float
     out = []
     if fig.get("negative_unflagged"):
         out.append(
-            f"**{fig['negative_unflagged']:,} negative lines are not flagged as returns**: mark them "
-            "`is_return` or correct the amounts."
+            _(
+                "**{n} negative lines are not flagged as returns**: mark them "
+                "`is_return` or correct the amounts."
+            ).format(n=f"{fig['negative_unflagged']:,}")
         )
     if fig.get("discount_over_limit"):
         out.append(
-            f"**{fig['discount_over_limit']:,} lines carry a discount above {max_discount:.0%}**: confirm they are "
-            "real (clearance, errors in the discount unit?)."
+            _(
+                "**{n} lines carry a discount above {limit}**: confirm they are "
+                "real (clearance, errors in the discount unit?)."
+            ).format(n=f"{fig['discount_over_limit']:,}", limit=f"{max_discount:.0%}")
         )
     if fig.get("zero_price"):
         out.append(
-            f"**{fig['zero_price']:,} lines have a zero unit price**: free goods or missing prices?"
+            _("**{n} lines have a zero unit price**: free goods or missing prices?").format(
+                n=f"{fig['zero_price']:,}"
+            )
         )
     share = fig.get("net_amount_outliers_pct") or 0.0
     if share > max_outlier_share:
         out.append(
-            f"{share:.1%} of lines are outliers by the IQR rule: a long tail of large orders is normal; "
-            "look at the largest before reading averages."
+            _(
+                "{share} of lines are outliers by the IQR rule: a long tail of large orders is normal; "
+                "look at the largest before reading averages."
+            ).format(share=f"{share:.1%}")
         )
     return out
 
@@ -591,19 +660,21 @@ def _all_clear_bullet(fig: dict, max_quarantined: float) -> str:
     """No problem found: name the checks that ran clean, or say none could run."""
     found = []
     if "quarantined_pct" in fig:  # no quarantine kept: nothing to say about rejected rows
-        found.append(f"nothing was quarantined above {max_quarantined:.0%}")
+        found.append(
+            _("nothing was quarantined above {limit}").format(limit=f"{max_quarantined:.0%}")
+        )
     if fig.get("fk_keys_checked"):
-        found.insert(0, "keys resolve")
+        found.insert(0, _("keys resolve"))
     if fig.get("sequence_checks_run"):
-        found.append("no impossible sequence was found")
+        found.append(_("no impossible sequence was found"))
     if "months_without_orders" in fig:
-        found.append("orders cover every month")
+        found.append(_("orders cover every month"))
     elif "months_without_data" in fig:
-        found.append("every table covers each month of its range")
+        found.append(_("every table covers each month of its range"))
     if not found:
-        return "No check that could run on these tables found a problem."
-    text = ", ".join(found[:-1]) + (" and " if len(found) > 1 else "") + found[-1]
-    return f"No data problem needs action: {text}."
+        return _("No check that could run on these tables found a problem.")
+    text = ", ".join(found[:-1]) + (_(" and ") if len(found) > 1 else "") + found[-1]
+    return _("No data problem needs action: {checks}.").format(checks=text)
 
 
 def _not_checked_bullets(fig: dict) -> list[str]:
@@ -611,9 +682,11 @@ def _not_checked_bullets(fig: dict) -> list[str]:
     out = []
     if fig.get("sequence_checks_run") == 0:
         out.append(
-            "Impossible sequences not checked: they need opportunities, tickets, or leads with "
-            "opportunities, and none is loaded."
+            _(
+                "Impossible sequences not checked: they need opportunities, tickets, or leads with "
+                "opportunities, and none is loaded."
+            )
         )
     if "orders_rows" not in fig:
-        out.append("Order-line checks not run: no orders table.")
+        out.append(_("Order-line checks not run: no orders table."))
     return out

@@ -13,7 +13,98 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from salesnb.i18n import N_, _, language
 from salesnb.plots import PALETTE, money_axis, new_ax, pct_axis
+
+# what a cohort chart measures, in its colour bar and title
+_SHARE_OF_MONTH0 = {
+    "customers": N_("share of month-0 customers"),
+    "revenue": N_("share of month-0 revenue"),
+}
+_COME_BACK = {
+    "customers": N_("About {share} of each cohort's customers come back the next month"),
+    "revenue": N_("About {share} of each cohort's revenue come back the next month"),
+}
+
+
+#: The RFM segments' names (``metrics.customers.SEGMENT_ORDER``), translated where shown.
+SEGMENT_LABELS = (
+    N_("Champions"),
+    N_("Loyal"),
+    N_("New"),
+    N_("Promising"),
+    N_("Needs attention"),
+    N_("At risk"),
+    N_("Hibernating"),
+    N_("Lost"),
+    N_("Other"),
+)
+
+#: Readable headers of the study's tables, shown instead of the column names on a page
+#: that is not in English (the English page keeps the column names).
+HEADERS = {
+    "segment": N_("Segment"),
+    "customers": N_("Customers"),
+    "customers_share": N_("Share of customers"),
+    "revenue": N_("Revenue"),
+    "revenue_share": N_("Share of revenue"),
+    "avg_recency_days": N_("Days since last order (mean)"),
+    "avg_orders": N_("Orders (mean)"),
+    "parameter": N_("Parameter"),
+    "value": N_("Value"),
+    "meaning": N_("Meaning"),
+    "customer_id": N_("Customer ID"),
+    "customer_name": N_("Customer"),
+    "owner_rep_id": N_("Owner ID"),
+    "owner_rep": N_("Owner"),
+    "last_purchase": N_("Last purchase"),
+    "recency_days": N_("Days since last purchase"),
+    "past_value": N_("Past value"),
+    "probability_alive": N_("Probability still active"),
+    "expected_purchases": N_("Expected purchases"),
+    "clv": N_("Lifetime value"),
+    "rank": N_("Rank"),
+    "rep_id": N_("Rep ID"),
+    "rep_name": N_("Rep"),
+    "weight": N_("Weight"),
+    "offer_category": N_("Category to offer"),
+    "because_they_buy": N_("Because they buy"),
+    "audience": N_("Audience"),
+    "confidence": N_("Confidence"),
+    "lift": N_("Lift"),
+    "expected_takers": N_("Expected takers"),
+}
+
+
+def table(styler):
+    """A customers table for the page: on a page not in English, readable translated headers
+    and segment names; unchanged in English."""
+    from salesnb.plots.targets import localise
+
+    return localise(styler, HEADERS, values=("segment",))
+
+
+def significant(x, digits: int = 4) -> str:
+    """``x`` to ``digits`` significant digits, never in scientific notation.
+
+    >>> significant(85987.3), significant(0.59912), significant(3.0601), significant(0.000123456)
+    ('85990', '0.5991', '3.06', '0.0001235')
+    """
+    v = float(x)
+    if not np.isfinite(v):
+        return "-"
+    if v == 0:
+        return "0"
+    places = digits - 1 - int(np.floor(np.log10(abs(v))))
+    if places < 0:
+        return f"{float(f'{v:.{digits}g}'):.0f}"
+    text = f"{v:.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _segments(names) -> list:
+    """Segment names as the page shows them (translated on a page not in English)."""
+    return [_(n) if isinstance(n, str) else n for n in names]
 
 
 class _LayoutCanvas(FigureCanvasAgg):
@@ -46,19 +137,31 @@ def segment_bars(summary: pd.DataFrame, ax=None, currency: str = "USD"):
     """Customers (bars) and revenue share (labels) per RFM segment."""
     ax = new_ax(ax, figsize=(9, 4))
     s = summary[summary["customers"] > 0]
-    ax.barh(s["segment"], s["revenue"], color=PALETTE[0])
+    ax.barh(
+        s["segment"] if language() == "en" else _segments(s["segment"]),
+        s["revenue"],
+        color=PALETTE[0],
+    )
     ax.invert_yaxis()
     for y, (rev, n, share) in enumerate(
         zip(s["revenue"], s["customers"], s["revenue_share"], strict=True)
     ):
-        label = f"  {n:,} customers" + (f", {share:.0%}" if pd.notna(share) else "")
+        label = (
+            "  "
+            + _("{n} customers").format(n=f"{n:,}")
+            + (f", {share:.0%}" if pd.notna(share) else "")
+        )
         ax.text(rev, y, label, va="center", fontsize=9)
     if len(s) and s["revenue_share"].notna().any():
         top = s.sort_values("revenue", ascending=False).iloc[0]
-        ax.set_title(f"{top['segment']} bring {top['revenue_share']:.0%} of last year's revenue")
+        ax.set_title(
+            _("{segment} bring {share} of last year's revenue").format(
+                segment=_segments([top["segment"]])[0], share=f"{top['revenue_share']:.0%}"
+            )
+        )
     elif len(s):
-        ax.set_title("Revenue by segment: returns at or above sales over the last 12 months")
-    ax.set_xlabel("Revenue, last 12 months")
+        ax.set_title(_("Revenue by segment: returns at or above sales over the last 12 months"))
+    ax.set_xlabel(_("Revenue, last 12 months"))
     money_axis(ax, axis="x", currency=currency)
     ax.set_ylabel("")
     return ax
@@ -67,15 +170,22 @@ def segment_bars(summary: pd.DataFrame, ax=None, currency: str = "USD"):
 def movement_heatmap(movement: pd.DataFrame, ax=None):
     """Customers moving from their prior segment (rows) to their current one (columns)."""
     ax = new_ax(ax, figsize=(9, 5))
-    _heatmap(movement, ax, annot=True, fmt="d", cmap="Blues", cbar=False, linewidths=0.5)
+    shown = movement
+    if language() != "en":
+        shown = movement.set_axis(_segments(movement.index), axis=0).set_axis(
+            _segments(movement.columns), axis=1
+        )
+    _heatmap(shown, ax, annot=True, fmt="d", cmap="Blues", cbar=False, linewidths=0.5)
     ax.grid(False)  # the house grid would cut through the cells
     stay = sum(movement.loc[s, s] for s in movement.index if s in movement.columns)
     total = movement.to_numpy().sum()
     ax.set_title(
-        f"{stay / total:.0%} of customers stayed in their segment" if total else "Segment movement"
+        _("{share} of customers stayed in their segment").format(share=f"{stay / total:.0%}")
+        if total
+        else _("Segment movement")
     )
-    ax.set_ylabel("Prior period segment")
-    ax.set_xlabel("Current segment (customers)")
+    ax.set_ylabel(_("Prior period segment"))
+    ax.set_xlabel(_("Current segment (customers)"))
     return ax
 
 
@@ -103,7 +213,11 @@ def cohort_heatmap(
         cmap="viridis",
         vmin=0,
         vmax=max(vmax, 0.01),
-        cbar_kws={"label": f"share of month-0 {what}"},
+        cbar_kws={
+            "label": _(_SHARE_OF_MONTH0[what])
+            if what in _SHARE_OF_MONTH0
+            else f"share of month-0 {what}"
+        },
     )
     ax.grid(False)  # the house grid would cut through the cells
     if title is None and m.shape[1] > 1:
@@ -114,23 +228,29 @@ def cohort_heatmap(
             else (np.nanmean(col) if np.isfinite(col).any() else None)
         )
         if avg is not None and np.isfinite(avg):
-            title = f"About {avg:.0%} of each cohort's {what} come back the next month"
-    ax.set_title(title or "Cohort retention")
-    ax.set_xlabel("Months since first purchase")
-    ax.set_ylabel("First-purchase month")
+            title = (
+                _(_COME_BACK[what]).format(share=f"{avg:.0%}")
+                if what in _COME_BACK
+                else f"About {avg:.0%} of each cohort's {what} come back the next month"
+            )
+    ax.set_title(title or _("Cohort retention"))
+    ax.set_xlabel(_("Months since first purchase"))
+    ax.set_ylabel(_("First-purchase month"))
     return ax
 
 
 def retention_curves(customers: pd.Series, revenue: pd.Series, ax=None):
     """Average customer and revenue retention per month since first purchase."""
     ax = new_ax(ax)
-    ax.plot(customers.index, customers.values, marker="o", color=PALETTE[0], label="customers")
-    ax.plot(revenue.index, revenue.values, marker="o", color=PALETTE[1], label="revenue")
+    ax.plot(customers.index, customers.values, marker="o", color=PALETTE[0], label=_("customers"))
+    ax.plot(revenue.index, revenue.values, marker="o", color=PALETTE[1], label=_("revenue"))
     pct_axis(ax)
-    ax.set_xlabel("Months since first purchase")
-    ax.set_ylabel("Retention (share of month 0)")
+    ax.set_xlabel(_("Months since first purchase"))
+    ax.set_ylabel(_("Retention (share of month 0)"))
     if len(customers) > 1 and pd.notna(customers.iloc[1]):
-        ax.set_title(f"{customers.iloc[1]:.0%} of customers buy again in month 1")
+        ax.set_title(
+            _("{share} of customers buy again in month 1").format(share=f"{customers.iloc[1]:.0%}")
+        )
     ax.legend()
     return ax
 
@@ -152,11 +272,15 @@ def clv_scatter(predictions: pd.DataFrame, ax=None, currency: str = "USD", thres
     ax.axhline(threshold, color=PALETTE[3], ls="--", lw=1)
     if len(p):
         share_gone = float((p["probability_alive"] < threshold).mean())
-        ax.set_title(f"{share_gone:.0%} of repeat customers have probably stopped buying")
+        ax.set_title(
+            _("{share} of repeat customers have probably stopped buying").format(
+                share=f"{share_gone:.0%}"
+            )
+        )
     else:
-        ax.set_title("No repeat customer yet: nobody can be judged gone")
-    ax.set_xlabel(f"Past revenue ({currency}, log scale)")
-    ax.set_ylabel("Probability still active")
+        ax.set_title(_("No repeat customer yet: nobody can be judged gone"))
+    ax.set_xlabel(_("Past revenue ({currency}, log scale)").format(currency=currency))
+    ax.set_ylabel(_("Probability still active"))
     pct_axis(ax)
     return ax
 
@@ -172,12 +296,12 @@ def pareto(curve: pd.DataFrame, ax=None, top_share: float | None = None):
     if len(hit):
         x = float(hit["customers_share"].iloc[0])
         ax.axvline(x, color=PALETTE[3], ls="--", lw=1)
-        title = f"{x:.0%} of customers make 80% of revenue"
+        title = _("{share} of customers make 80% of revenue").format(share=f"{x:.0%}")
         if top_share is not None:
-            title += f"; the top 10 make {top_share:.0%}"
+            title += _("; the top 10 make {share}").format(share=f"{top_share:.0%}")
         ax.set_title(title)
-    ax.set_xlabel("Customers, largest first (cumulative share)")
-    ax.set_ylabel("Net revenue (cumulative share)")
+    ax.set_xlabel(_("Customers, largest first (cumulative share)"))
+    ax.set_ylabel(_("Net revenue (cumulative share)"))
     return ax
 
 
@@ -185,7 +309,7 @@ def lift_heatmap(affinity: pd.DataFrame, ax=None):
     """Lift between product categories (1 = bought together as often as chance)."""
     ax = new_ax(ax, figsize=(7, 5))
     if affinity.empty:
-        ax.set_title("No orders with two categories")
+        ax.set_title(_("No orders with two categories"))
         return ax
     m = affinity.pivot_table(index="antecedent", columns="consequent", values="lift")
     # symmetric colour range around 1 (independence) so "red" always means "sold together"
@@ -198,16 +322,18 @@ def lift_heatmap(affinity: pd.DataFrame, ax=None):
         cmap="RdBu_r",
         vmin=1 - spread,
         vmax=1 + spread,
-        cbar_kws={"label": "lift"},
+        cbar_kws={"label": _("lift")},
     )
     ax.grid(False)  # the house grid would cut through the cells
     top = affinity.iloc[0]
     if top["lift"] >= 1.05:
         ax.set_title(
-            f"{top['antecedent']} buyers take {top['consequent']} {top['lift']:.1f}x as often as average"
+            _("{bought} buyers take {offer} {lift}x as often as average").format(
+                bought=top["antecedent"], offer=top["consequent"], lift=f"{top['lift']:.1f}"
+            )
         )
     else:
-        ax.set_title("No two categories sell together more often than chance")
-    ax.set_xlabel("... also bought (category)")
-    ax.set_ylabel("Bought (category)")
+        ax.set_title(_("No two categories sell together more often than chance"))
+    ax.set_xlabel(_("... also bought (category)"))
+    ax.set_ylabel(_("Bought (category)"))
     return ax

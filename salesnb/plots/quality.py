@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesnb.i18n import N_, _, language
 from salesnb.metrics.quality import share_text
 from salesnb.plots import PALETTE, new_ax, pct_axis
 
@@ -25,7 +26,7 @@ def acceptance_bars(acc: pd.DataFrame, ax=None):
         acc["accepted"].clip(lower=1),
         height=0.4,
         color=ACCEPTED,
-        label="accepted",
+        label=_("accepted"),
     )
     if (
         has_q.any()
@@ -35,21 +36,25 @@ def acceptance_bars(acc: pd.DataFrame, ax=None):
             quarantined[has_q],
             height=0.4,
             color=QUARANTINED,
-            label="quarantined",
+            label=_("quarantined"),
         )
     ax.set_yticks(y, acc["table"])
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlim(left=0.8)
-    ax.set_xlabel("Rows (log scale)")
+    ax.set_xlabel(_("Rows (log scale)"))
     ax.legend(loc="lower right", fontsize=9)
     q = int(quarantined.sum())
     if not recorded:
-        title = f"{int(acc['accepted'].sum()):,} rows in {len(acc)} table(s); no quarantine record"
+        title = _("{rows} rows in {tables} table(s); no quarantine record").format(
+            rows=f"{int(acc['accepted'].sum()):,}", tables=len(acc)
+        )
     elif q:
-        title = f"{q:,} rows quarantined across {int(has_q.sum())} table(s)"
+        title = _("{rows} rows quarantined across {tables} table(s)").format(
+            rows=f"{q:,}", tables=int(has_q.sum())
+        )
     else:
-        title = f"Every loaded row of {len(acc)} table(s) was accepted"
+        title = _("Every loaded row of {tables} table(s) was accepted").format(tables=len(acc))
     ax.set_title(title)
     return ax
 
@@ -77,15 +82,17 @@ def monthly_coverage(monthly: pd.DataFrame, gaps: list[str], ax=None, what: str 
             ax.axvspan(i - 0.5, i + 0.5, color=GAP, alpha=0.25)
     step = max(1, len(x) // 12)
     ax.set_xticks(x[::step], [str(m) for m in months[::step]], rotation=45, ha="right")
-    ax.set_xlabel("Month")
+    ax.set_xlabel(_("Month"))
     ax.set_ylabel(what)
     noun = what.lower()
     ax.set_title(
-        f"{len(gaps)} month(s) without {noun} (shaded)"
+        _("{n} month(s) without {noun} (shaded)").format(n=len(gaps), noun=noun)
         if gaps
-        else f"{what} cover every month from {months[0]} to {months[-1]}"
+        else _("{what} cover every month from {first} to {last}").format(
+            what=what, first=months[0], last=months[-1]
+        )
         if len(months)
-        else f"No dated {noun}"
+        else _("No dated {noun}").format(noun=noun)
     )
     return ax
 
@@ -98,7 +105,7 @@ def coverage_strips(monthly: pd.DataFrame, ax=None):
     ax = new_ax(ax, figsize=(9, 0.45 * max(len(tables), 2) + 1.4))
     if not tables:
         ax.set_axis_off()
-        ax.set_title("No table has dated rows")
+        ax.set_title(_("No table has dated rows"))
         return ax
     period = pd.to_datetime(monthly["month"]).dt.to_period("M")
     lo, hi = period.min(), period.max()
@@ -123,14 +130,16 @@ def coverage_strips(monthly: pd.DataFrame, ax=None):
     ticks = np.arange(len(months))[::step]
     ax.set_xticks(ticks, [str(months[i]) for i in ticks], rotation=45, ha="right")
     ax.set_xlim(-0.5, len(months) - 0.5)
-    ax.set_xlabel("Month")
+    ax.set_xlabel(_("Month"))
     ax.grid(False)
     ax.set_title(
-        "Months without rows (red): "
+        _("Months without rows (red): ")
         + ", ".join(f"{t} ({n})" for t, n in list(gap_tables.items())[:4])
         + (" …" if len(gap_tables) > 4 else "")
         if gap_tables
-        else f"Every table has rows in each month of its range ({lo} to {hi})"
+        else _("Every table has rows in each month of its range ({first} to {last})").format(
+            first=lo, last=hi
+        )
     )
     return ax
 
@@ -150,15 +159,81 @@ def fk_resolution(fk: pd.DataFrame, min_resolved: float = 0.99, ax=None):
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.0)
-    ax.set_xlabel("Values found in the parent table (%)")
+    ax.set_xlabel(_("Values found in the parent table (%)"))
     pct_axis(ax, "x")
     weak = int((fk["resolved_pct"] < min_resolved).sum())
     ax.set_title(
-        f"{weak} key(s) resolve below {min_resolved:.0%}"
+        _("{n} key(s) resolve below {limit}").format(n=weak, limit=f"{min_resolved:.0%}")
         if weak
-        else f"All {len(fk)} keys resolve at {min_resolved:.0%} or better"
+        else _("All {n} keys resolve at {limit} or better").format(
+            n=len(fk), limit=f"{min_resolved:.0%}"
+        )
     )
     return ax
+
+
+#: Readable headers of the study's tables, shown instead of the column names on a page that
+#: is not in English (the English page keeps the column names, which the CSVs also use).
+HEADERS = {
+    "table": N_("Table"),
+    "accepted": N_("Accepted"),
+    "quarantined": N_("Quarantined"),
+    "rows_in": N_("Rows read"),
+    "quarantined_pct": N_("Quarantined share"),
+    "loaded_with_warning": N_("Loaded with a warning"),
+    "column": N_("Column"),
+    "reason": N_("Reason"),
+    "severity": N_("Severity"),
+    "rows": N_("Rows"),
+    "files": N_("Files"),
+    "source_file": N_("Source file"),
+    "line": N_("Line"),
+    "value": N_("Value"),
+    "date_min": N_("First date"),
+    "date_max": N_("Last date"),
+    "undated": N_("Undated rows"),
+    "first_month": N_("First month"),
+    "last_month": N_("Last month"),
+    "months": N_("Months"),
+    "months_with_data": N_("Months with rows"),
+    "months_without_data": N_("Months without rows"),
+    "gaps": N_("Months missing"),
+    "parent": N_("Parent table"),
+    "filled": N_("Filled"),
+    "filled_pct": N_("Filled share"),
+    "resolved": N_("Resolved"),
+    "resolved_pct": N_("Resolved share"),
+    "unresolved": N_("Unresolved rows"),
+    "unresolved_values": N_("Unresolved values"),
+    "key": N_("Key"),
+    "repeated_keys": N_("Repeated keys"),
+    "duplicate_rows": N_("Duplicate rows"),
+    "empty_key_rows": N_("Rows without a key"),
+    "rule": N_("Rule"),
+    "result": N_("Result"),
+}
+
+#: The impossible-sequence rules (``queries.quality.SEQUENCE_CHECKS``) as a page shows them.
+RULES = (
+    N_("deal won before it was created (close_date before created_date)"),
+    N_("negative cycle time: a lost or open deal whose close_date is before its created_date"),
+    N_("ticket resolved before it was opened (resolved_at before opened_at)"),
+    N_("ticket answered before it was opened (first_response_at before opened_at)"),
+    N_("lead converted to an opportunity that is not in opportunities"),
+    N_("stage entered before its deal was created (entered_date before created_date)"),
+)
+
+
+def _localise(st, frame: pd.DataFrame):
+    """On a page not in English: readable translated headers and rules; unchanged in English."""
+    if language() == "en":
+        return st
+    if "key" in frame.columns:  # key columns are identifiers, shown as code
+        st = st.format(lambda v: f"<code>{v}</code>" if isinstance(v, str) else v, subset=["key"])
+    if "rule" in frame.columns:
+        st = st.format(lambda v: _(v) if isinstance(v, str) else v, subset=["rule"])
+    labels = [_(HEADERS[c]) if c in HEADERS else c for c in frame.columns]
+    return st.relabel_index(labels, axis="columns")
 
 
 def _midnights(col: pd.Series) -> bool:
@@ -184,7 +259,7 @@ def styled(
     missing = missing or {}
     st = frame.style.hide(axis="index")
     for c in frame.columns:
-        na = missing.get(c, "not computed")
+        na = missing.get(c, _("not computed"))
         if c in pct:
             st = st.format(lambda v: share_text(v, decimals), subset=[c], na_rep=na)
         elif c in counts:
@@ -193,4 +268,4 @@ def styled(
             st = st.format(lambda v: pd.Timestamp(v).strftime("%Y-%m-%d"), subset=[c], na_rep=na)
         else:
             st = st.format(na_rep=na, subset=[c])
-    return st
+    return _localise(st, frame)

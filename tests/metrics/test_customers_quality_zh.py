@@ -1,0 +1,186 @@
+"""The customers and data-quality studies in Chinese: their sentences with numbers, and each
+study's page run with ``salesnb report --lang zh-CN`` holding no English left untranslated; in
+English, their pages name the warehouse without its path, write no number in scientific
+notation and no date with a midnight time."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+from i18n_check import data_values, untranslated, visible_text
+
+from salesnb import i18n
+from salesnb.metrics import customers as mc
+from salesnb.metrics import quality as qm
+
+STUDIES = ("customers", "data-quality")
+# the files of the two studies, every message translated
+TRANSLATED = (
+    "salesnb/metrics/customers.py",
+    "salesnb/metrics/clv.py",
+    "salesnb/metrics/quality.py",
+    "salesnb/plots/customers.py",
+    "salesnb/plots/quality.py",
+    "notebooks/05-customers.ipynb",
+    "notebooks/00-data-quality.ipynb",
+)
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@pytest.fixture
+def chinese():
+    i18n.set_language("zh-CN")
+    yield
+    i18n.set_language(None)
+
+
+def test_every_message_of_the_two_studies_is_in_the_catalog():
+    from salesnb import config
+
+    todo = i18n.missing(config.PROJECT_ROOT, "zh-CN", TRANSLATED)
+    assert not todo, "messages without a zh-CN translation:\n" + "\n".join(
+        f"{', '.join(where)}: {msg!r}" for msg, where in todo.items()
+    )
+
+
+def _segments() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "segment": ["At risk", "New"],
+            "customers": [12, 5],
+            "revenue_share": [0.25, 0.01],
+        }
+    )
+
+
+def test_customers_sentences_read_in_chinese(chinese):
+    at_risk = pd.DataFrame({"past_value": [1000.0, 500.0], "owner_rep": ["Ana Li", "Bo Chen"]})
+    text = mc.what_to_do(
+        segments=_segments(),
+        flows={"kept": 10, "gained": 2, "lost": 4},
+        at_risk=at_risk,
+        top10_share=0.31,
+        month1_retention=0.12,
+        currency="USD",
+    )
+    assert (
+        "- **致电 2 位已沉寂的高价值客户**（`customers-at-risk.csv`，分属 2 位客户负责人）" in text
+    )
+    assert "**有流失风险**细分市场（12 位客户，占过去一年收入的 25%）" in text
+    assert (
+        "- 冠军客户：自上一期间以来保留 10 位，新增 2 位，流失 4 位——查明流失客户离开的原因。"
+        in text
+    )
+    assert "- 只有 12% 的新客户在次月再次购买" in text
+    assert "- 前 10 大客户贡献了 31% 的收入" in text
+    assert untranslated(f"<p>{text}</p>", set()) == []
+    assert mc.period_line("2026-Q3", "region=EMEA", "2026-Q2", "USD") == (
+        "**期间 2026年第3季度**（region=EMEA）；变动与2026年第2季度相比；金额单位：USD。"
+    )
+
+
+def test_quality_sentences_read_in_chinese(chinese):
+    text = qm.quality_actions(
+        {
+            "quarantined_pct": 0.0,
+            "impossible_sequences": 4,
+            "resolved_before_opened": 4,
+            "sequence_checks_run": 2,
+        }
+    )
+    assert "**4 行出现不可能的时间顺序**（4 开单前即解决）" in text
+    assert "未运行订单行检查：没有订单表。" in text
+    lines = qm.suspicious_lines_text(
+        {
+            "rows": 100,
+            "negative_amount": 3,
+            "negative_unflagged": 1,
+            "discount_over": 2,
+            "zero_price": 0,
+        },
+        5,
+        -10.0,
+        90.0,
+        currency="USD",
+    )
+    assert "- 3 行净金额为负，**其中 1 行未标记为退货**" in lines
+    assert "- 5 行（5.0%）落在 IQR 围栏 -10 .. 90 USD 之外" in lines
+    assert untranslated(f"<p>{text}</p><p>{lines}</p>", set()) == []
+
+
+def test_sentences_unchanged_in_english():
+    assert mc.what_to_do(segments=_segments(), flows={"kept": 1, "gained": 2, "lost": 0}) == (
+        "- Win back the **At risk** segment (12 customers, 25% of last year's revenue) before "
+        "they lapse to Lost.\n"
+        "- Onboard the 5 **New** customers: a second purchase in the first months is where "
+        "retention is decided.\n"
+        "- Champions: kept 1, gained 2, lost 0 since the prior period."
+    )
+    assert qm.tables_line(["orders"], []) == " · tables: orders · not loaded: none"
+    assert not CJK.search(qm.quality_actions({}))
+
+
+# ------------------------------------------------------------------ each study's page
+def _report(warehouse: Path, out: Path, lang: str | None) -> Path:
+    env = {k: v for k, v in os.environ.items() if k != i18n.ENV_VAR}
+    cmd = [sys.executable, "-m", "salesnb.cli", "report", "--source", str(warehouse)]
+    cmd += [a for s in STUDIES for a in ("--only", s)] + ["--workers", "1", "--out", str(out)]
+    cmd += ["--lang", lang] if lang else []
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (folder,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return folder
+
+
+@pytest.fixture(scope="module")
+def chinese_report(demo_warehouse, tmp_path_factory) -> Path:
+    return _report(demo_warehouse, tmp_path_factory.mktemp("cq-zh"), "zh-CN")
+
+
+@pytest.fixture(scope="module")
+def english_report(demo_warehouse, tmp_path_factory) -> Path:
+    return _report(demo_warehouse, tmp_path_factory.mktemp("cq-en"), None)
+
+
+def _values(warehouse: Path) -> set[str]:
+    from salesnb.sources import connect
+
+    src = connect(str(warehouse))
+    try:
+        return data_values(src)
+    finally:
+        src.close()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("zh-cq")
+@pytest.mark.parametrize("study", STUDIES)
+def test_study_page_reads_in_chinese(chinese_report, demo_warehouse, study):
+    html = (chinese_report / f"{study}.html").read_text(encoding="utf-8")
+    assert "行动建议" in html and "2026年" in html
+    doc = BeautifulSoup(html, "html.parser")
+    for banner in doc.select("div.salesnb-banner"):  # the report's words: its own tests check them
+        banner.decompose()
+    assert untranslated(str(doc), _values(demo_warehouse)) == []
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("zh-cq")
+@pytest.mark.parametrize("study", STUDIES)
+def test_english_page_shows_no_path_scientific_notation_or_midnight(
+    english_report, demo_warehouse, study
+):
+    html = (english_report / f"{study}.html").read_text(encoding="utf-8")
+    assert f"<code>{demo_warehouse.name}</code>" in html or study == "customers"
+    for bad in ("/work", "/tmp", "PosixPath", str(demo_warehouse.parent)):
+        assert bad not in html, bad
+    text = "\n".join(visible_text(html))
+    assert not re.search(r"\d(\.\d+)?e[-+]?\d", text), re.findall(r"\S*\de[-+]?\d\S*", text)
+    assert "00:00:00" not in text
