@@ -3,7 +3,8 @@
 - ``demo_warehouse``: a small demo company (same generator as ``salesnb demo``,
   fewer order lines), built once per test run and shared by xdist workers.
 - ``demo_report``: ``salesnb report`` run once on it; planted-truth tests read
-  the studies' own ``<study>.json`` from there.
+  the studies' own ``<study>.json`` from there. ``demo_report_zh``: the same in Chinese;
+  ``demo_values``: the demo's own words (never translated).
 - ``shared_data``: ../shared/data (``SALESNB_SHARED_DATA``); tests that need it
   skip with the reason on a machine without it and fail in CI (``CI=true``).
 - ``chromium``: path of Debian's chromium, same skip/fail rule.
@@ -102,6 +103,47 @@ def demo_report(demo_warehouse, shared_root) -> Path:
     published = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert len(published) == 1, f"expected one period folder in {out}, found {published}"
     return published[0]
+
+
+@pytest.fixture(scope="session")
+def demo_report_zh(demo_warehouse, shared_root) -> Path:
+    """The same full run in Chinese (``salesnb report --lang zh-CN``), once per test run."""
+    from salesnb import i18n, report
+
+    out = shared_root / "reports-zh"
+    done = shared_root / "reports-zh.done"
+    with _locked(out):
+        if not done.exists():
+            if out.exists():
+                shutil.rmtree(out)
+            before = os.environ.get(i18n.ENV_VAR)
+            os.environ[i18n.ENV_VAR] = i18n.set_language("zh-CN")  # as `--lang zh-CN` does
+            try:
+                code = report.run_report(source=str(demo_warehouse), out=out, workers=2)
+            finally:
+                i18n.set_language(None)
+                if before is None:
+                    os.environ.pop(i18n.ENV_VAR, None)
+                else:
+                    os.environ[i18n.ENV_VAR] = before
+            done.write_text(str(code))
+    published = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(published) == 1, f"expected one period folder in {out}, found {published}"
+    return published[0]
+
+
+@pytest.fixture(scope="session")
+def demo_values(demo_warehouse) -> set[str]:
+    """The demo's own words (names, stages, channels, comments): never translated."""
+    from i18n_check import data_values
+
+    from salesnb.sources import connect
+
+    src = connect(demo_warehouse)
+    try:
+        return data_values(src)
+    finally:
+        src.close()
 
 
 @pytest.fixture(scope="session")

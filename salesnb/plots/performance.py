@@ -83,6 +83,10 @@ def localised(styler):
     return localise(styler, HEADERS, values=_WORDS)
 
 
+def _when(v, pattern: str) -> str:
+    return NOT_COMPUTABLE if pd.isna(v) else pd.Timestamp(v).strftime(pattern)
+
+
 def format_table(
     frame: pd.DataFrame,
     money=(),
@@ -119,11 +123,23 @@ def format_table(
             if c in cols
         }
     )
+    for c in frame.columns:  # a day is a day: no "00:00:00" after it
+        if c not in fmt and pd.api.types.is_datetime64_any_dtype(frame[c]):
+            days = frame[c].dropna()
+            pattern = "%Y-%m-%d" if (days == days.dt.normalize()).all() else "%Y-%m-%d %H:%M"
+            fmt[c] = partial(_when, pattern=pattern)
     shown = frame.replace([np.inf, -np.inf], np.nan)
     styler = shown.style.format(precision=2, na_rep=NOT_COMPUTABLE, thousands=",")
     styler = styler.format(fmt, na_rep=NOT_COMPUTABLE).hide(axis="index")
     # the caption explains n/a, so it is shown only where an n/a is
     return styler.set_caption(_(note)) if note and shown.isna().to_numpy().any() else styler
+
+
+def breach_table(breaches: pd.DataFrame):
+    """The won deals above their rep's discount authority, as the page shows them."""
+    return localised(
+        format_table(breaches, money=["amount"], pct=["discount", "authority", "excess"])
+    )
 
 
 def scorecard_table(card: pd.DataFrame):
