@@ -158,9 +158,7 @@ def _product_words(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _localised(view, cols: list):
-    """``view`` with translated headers, on a page not in English."""
-    if language() == "en":
-        return view
+    """``view`` with readable headers in the page's language."""
     labels = [_(HEADERS[c]) if c in HEADERS else str(c) for c in cols]
     return view.relabel_index(labels, axis="columns")
 

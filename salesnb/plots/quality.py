@@ -225,13 +225,15 @@ RULES = (
 
 
 def _localise(st, frame: pd.DataFrame):
-    """On a page not in English: readable translated headers and rules; unchanged in English."""
-    if language() == "en":
-        return st
-    if "key" in frame.columns:  # key columns are identifiers, shown as code
-        st = st.format(lambda v: f"<code>{v}</code>" if isinstance(v, str) else v, subset=["key"])
-    if "rule" in frame.columns:
-        st = st.format(lambda v: _(v) if isinstance(v, str) else v, subset=["rule"])
+    """Readable headers in the page's language; on a page not in English, the rules
+    translated and key columns shown as code."""
+    if language() != "en":
+        if "key" in frame.columns:  # key columns are identifiers, shown as code
+            st = st.format(
+                lambda v: f"<code>{v}</code>" if isinstance(v, str) else v, subset=["key"]
+            )
+        if "rule" in frame.columns:
+            st = st.format(lambda v: _(v) if isinstance(v, str) else v, subset=["rule"])
     labels = [_(HEADERS[c]) if c in HEADERS else c for c in frame.columns]
     return st.relabel_index(labels, axis="columns")
 

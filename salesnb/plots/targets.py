@@ -45,20 +45,19 @@ HEADERS = {
 
 
 def localise(styler, headers: dict | None = None, values=()):
-    """``styler`` (a table for the page) with readable, translated headers (:data:`HEADERS`,
-    or ``headers``) and the text of the ``values`` columns translated, when the page is not
-    in English; unchanged in English."""
-    if language() == "en":
-        return styler
+    """``styler`` (a table for the page) with readable headers in the page's language
+    (:data:`HEADERS`, or ``headers``: a column without one keeps its name) and, on a page not
+    in English, the text of the ``values`` columns translated."""
     headers = HEADERS if headers is None else headers
     cols = list(styler.data.columns)
-    for c in values:
-        if c in cols:
-            styler = styler.format(
-                lambda v: _(v) if isinstance(v, str) else v, subset=[c], na_rep="–"
-            )
-    if "chosen" in cols:
-        styler = styler.format(lambda v: _("yes") if v is True else "", subset=["chosen"])
+    if language() != "en":
+        for c in values:
+            if c in cols:
+                styler = styler.format(
+                    lambda v: _(v) if isinstance(v, str) else v, subset=[c], na_rep="–"
+                )
+        if "chosen" in cols:
+            styler = styler.format(lambda v: _("yes") if v is True else "", subset=["chosen"])
     labels = [_(headers[c]) if c in headers else c for c in cols]
     return styler.relabel_index(labels, axis="columns")
 

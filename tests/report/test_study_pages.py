@@ -104,3 +104,19 @@ def test_no_page_shows_paths_reprs_warnings_or_raw_numbers(demo_report, demo_val
                     f"{what}: …{text[max(0, m.start() - 60) : m.end() + 40]}…"
                 )
     assert not found, found
+
+
+def test_tables_have_readable_headers(demo_report):
+    """No table on a page is headed by a raw column name (``win_rate``): headers are words."""
+    raw = {}
+    for page in sorted(demo_report.glob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        body = html[html.index("<body") :]
+        heads = {
+            unescape(re.sub(r"<[^>]+>", "", h)).strip()
+            for h in re.findall(r"<th\b[^>]*>(.*?)</th>", body, re.S)
+        }
+        snake = sorted(h for h in heads if re.fullmatch(r"[a-z]+(?:_[a-z0-9]+)+", h))
+        if snake:
+            raw[page.name] = snake
+    assert not raw, raw
