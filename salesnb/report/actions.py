@@ -314,21 +314,19 @@ def write_actions(folder: Path, actions: pd.DataFrame, name: str = ACTIONS_NAME)
     return atomic_write_text(Path(folder) / name, text, encoding="utf-8-sig")
 
 
-def top_actions(actions: pd.DataFrame, n: int = 5) -> list[dict]:
-    """The lead action of each study (its first bullet), largest amount at stake first, then
-    in report order; at most ``n``.
+def top_actions(actions: pd.DataFrame, n: int = 5, alerted=()) -> list[dict]:
+    """The first ``n`` actions in the index's order (:func:`rank_actions`: largest amount at
+    stake, then the studies whose alerts fired, then report order), as the notifications
+    send them: one ranking wherever the actions are read.
 
     >>> a = pd.DataFrame({"study": ["x", "x", "y"], "action": ["a1", "a2", "b1"],
     ...                   "owner": "o", "amount_at_stake": [None, 9.0, 5.0], "due": "d"})
-    >>> [r["action"] for r in top_actions(a)]
-    ['b1', 'a1']
+    >>> [r["action"] for r in top_actions(a, n=2)], [r["action"] for r in top_actions(a, 2, {"x"})]
+    (['a2', 'b1'], ['a2', 'b1'])
     """
     if actions.empty:
         return []
-    lead = actions.drop_duplicates("study", keep="first").reset_index(drop=True)
-    lead = lead.assign(_order=range(len(lead)), _amount=lead["amount_at_stake"].fillna(-1.0))
-    lead = lead.sort_values(["_amount", "_order"], ascending=[False, True], kind="stable")
-    rows = lead.drop(columns=["_order", "_amount"]).head(n).to_dict("records")
+    rows = rank_actions(actions, alerted).head(n).to_dict("records")
     return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows]
 
 

@@ -231,7 +231,12 @@ def _notify(plan, targets, report_url, fired, actions, manifest: dict, reports: 
     link = report_link(final, report_url, plan.period.label)
     currency = str(plan.common.get("currency") or "")
     manifest["notifications"] = send(
-        targets, plan.period.label, fired, top_actions(actions), link, currency
+        targets,
+        plan.period.label,
+        fired,
+        top_actions(actions, alerted={a["study"] for a in fired}),
+        link,
+        currency,
     )
     _write_json(final / "manifest.json", manifest)
     for r in manifest["notifications"]:
