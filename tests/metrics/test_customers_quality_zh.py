@@ -36,15 +36,6 @@ def chinese():
     i18n.set_language(None)
 
 
-def test_every_message_of_the_two_studies_is_in_the_catalog():
-    from salesnb import config
-
-    todo = i18n.missing(config.PROJECT_ROOT, "zh-CN", TRANSLATED)
-    assert not todo, "messages without a zh-CN translation:\n" + "\n".join(
-        f"{', '.join(where)}: {msg!r}" for msg, where in todo.items()
-    )
-
-
 def _segments() -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -49,10 +49,6 @@ def _board() -> pd.DataFrame:
     )
 
 
-def test_every_message_of_both_studies_is_in_the_catalog():
-    assert i18n.missing(ROOT, paths=FILES) == {}
-
-
 def test_funnel_sentences_read_in_chinese_with_their_numbers(chinese):
     assert fm.win_summary(87, 294, 1_234_567.0, "USD") == (
         "- 已关闭商机：**294**（赢单 87，丢单 207）\n"
