@@ -46,6 +46,8 @@ from salesnb.sources import Source, connect
 
 # what the headline-figures table of a page calls its one column
 _VALUE = N_("value")
+TOP_ROWS = 15  # a long table shows this many rows on the page; its CSV has all of them
+_CUT = N_("The first {shown} of {total} rows; all of them in [{file}]({file}).")
 
 
 def source_name(description: str) -> str:
@@ -157,6 +159,26 @@ class StudyContext:
             display(Markdown(markdown))
         except ImportError:  # outside Jupyter
             print(markdown)
+
+    def long_table(self, frame: pd.DataFrame, name: str, view, rows: int = TOP_ROWS, csv=None):
+        """Show a table a manager reads top-down: its first ``rows`` rows on the page (sort
+        ``frame`` first: the page shows its head), the whole of it in the CSV ``name``,
+        linked under the table when rows were left out.
+
+        ``view``: how the page formats the rows shown (a function of a frame, returning
+        what ``display`` takes: a Styler); ``csv``: the frame the CSV holds when it is not
+        ``frame`` itself (the ids the page shows as names, say). Returns nothing: a cell
+        ending with it shows the table, not a value.
+        """
+        self.write_csv(frame if csv is None else csv, name)
+        try:
+            from IPython.display import display
+        except ImportError:  # outside Jupyter
+            display = print
+        if len(frame):  # an empty table says nothing the sentence above it does not
+            display(view(frame.head(rows)))
+        if len(frame) > rows:
+            self.note(_(_CUT).format(shown=rows, total=len(frame), file=name))
 
     def artifact(self, name: str) -> Path:
         """Path for a file published beside the report (CSV call lists, allocations)."""

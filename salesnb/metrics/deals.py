@@ -53,6 +53,7 @@ from scipy.stats import norm, rankdata
 from salesnb.formatting import count, money, percent
 from salesnb.i18n import N_, _, date_label, language, plural
 from salesnb.metrics import require_columns
+from salesnb.model.people import named_reps, rep_names  # noqa: F401  (dm.named_reps in the notebook)
 
 if TYPE_CHECKING:  # the calls study takes a WinStudy: its module imports this one
     from salesnb.metrics.deal_calls import CallStudy
@@ -1531,44 +1532,6 @@ def styles_of(board: pd.DataFrame, style: str) -> str:
 
 def _pct(x) -> str:
     return percent(x, decimals=0)
-
-
-def rep_names(reps: pd.DataFrame | None) -> dict:
-    """rep_id -> how a page names the rep: the name, with the id only where two reps share
-    a name (``Ann (R1)``); reps without a name are left out (shown by their id).
-
-    ``reps``: ``rep_id`` and ``rep`` (:func:`salesnb.queries.deals.rep_labels`) or ``name``.
-
-    >>> rep_names(pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep": ["Ann", "Bo", "Ann"]}))
-    {'R1': 'Ann (R1)', 'R2': 'Bo', 'R3': 'Ann (R3)'}
-    """
-    col = "rep" if reps is not None and "rep" in reps else "name"
-    if reps is None or "rep_id" not in reps or col not in reps:
-        return {}
-    r = reps[["rep_id", col]].dropna().drop_duplicates("rep_id")
-    r = r[r[col].astype(str).str.strip() != ""]
-    ids, names = r["rep_id"].astype(str), r[col].astype(str)
-    r = r[names != ids]  # an id standing in for a missing name is no name
-    ids, names = r["rep_id"].astype(str), r[col].astype(str)
-    twin = names.duplicated(keep=False)
-    return {i: f"{n} ({i})" if t else n for i, n, t in zip(ids, names, twin, strict=True)}
-
-
-def named_reps(frame: pd.DataFrame, reps: pd.DataFrame | None) -> pd.DataFrame:
-    """``frame`` as a page shows it: its ``rep_id`` column replaced by ``rep``, the rep's name
-    (:func:`rep_names`; the id where the rep has no name). The CSVs keep the ids.
-
-    >>> f = pd.DataFrame({"opportunity_id": ["o1"], "rep_id": ["R2"], "amount": [5.0]})
-    >>> named_reps(f, pd.DataFrame({"rep_id": ["R2"], "rep": ["Bo"]})).columns.tolist()
-    ['opportunity_id', 'rep', 'amount']
-    """
-    if "rep_id" not in frame.columns:
-        return frame
-    names = rep_names(reps)
-    shown = [names.get(str(i), i) for i in frame["rep_id"]]
-    out = frame.drop(columns=[c for c in ("rep",) if c in frame.columns])
-    out.insert(list(out.columns).index("rep_id"), "rep", shown)
-    return out.drop(columns=["rep_id"])
 
 
 def _names(who: pd.DataFrame, names: dict, limit: int = 5) -> str:

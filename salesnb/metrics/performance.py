@@ -34,6 +34,7 @@ from scipy import stats
 from salesnb.formatting import money
 from salesnb.i18n import N_, _, date_label, language, period_label
 from salesnb.metrics import require_columns
+from salesnb.model.people import rep_label, rep_names
 from salesnb.model.periods import Period, parse_period
 from salesnb.model.schema import DEFAULT_DISCOUNT_AUTHORITY
 
@@ -50,27 +51,9 @@ def _comma() -> str:
     return ", " if language() == "en" else "、"
 
 
-def rep_names(reps: pd.DataFrame | None) -> dict:
-    """rep_id -> how a page names the rep: the name, with the id only where two reps share
-    a name (``Quinn Patel (R005)``); the id when the rep has no name.
-
-    >>> rep_names(pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "name": ["Ann", "Bo", "Ann"]}))
-    {'R1': 'Ann (R1)', 'R2': 'Bo', 'R3': 'Ann (R3)'}
-    """
-    if reps is None or "rep_id" not in reps or "name" not in reps:
-        return {}
-    r = reps[["rep_id", "name"]].dropna(subset=["rep_id"]).drop_duplicates("rep_id")
-    named = r[r["name"].notna() & (r["name"].astype(str).str.strip() != "")]
-    shared = named["name"].astype(str).duplicated(keep=False)
-    out = {}
-    for (rid, name), twin in zip(named.itertuples(index=False), shared, strict=True):
-        out[str(rid)] = f"{name} ({rid})" if twin else str(name)
-    return out
-
-
 def _named(ids, names: dict) -> str:
     """Rep ids as a list of their names (:func:`rep_names`), in the page's language."""
-    return _comma().join(names.get(str(i), str(i)) for i in ids)
+    return _comma().join(rep_label(i, names) for i in ids)
 
 
 # the readings of the fair ranking, the funnel statuses and the bases of territory potential

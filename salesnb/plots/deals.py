@@ -13,8 +13,8 @@ from matplotlib.patches import Patch
 
 from salesnb.i18n import _, plural
 from salesnb.metrics.deal_calls import METHOD_LABELS
+from salesnb.model.people import rep_labels
 from salesnb.plots import PALETTE, money_axis, new_ax, pct_axis, short_money
-from salesnb.plots.performance import rep_labels
 
 #: one colour per forecast-call style, the same in every chart
 STYLE_COLORS = {

@@ -11,6 +11,7 @@ from scipy import stats
 from salesnb import formatting
 from salesnb.formatting import NOT_COMPUTABLE
 from salesnb.i18n import N_, _
+from salesnb.model.people import rep_labels
 from salesnb.plots import PALETTE, color_for, money_axis, new_ax, pct_axis
 
 #: Readable headers of the study's tables (shown translated on a page not in English).
@@ -215,18 +216,6 @@ def plans_table(comparison: pd.DataFrame):
     )
 
 
-def rep_labels(card: pd.DataFrame) -> pd.Series:
-    """What a manager reads on a chart: the rep's name (``rep_id`` when there is no name),
-    with the id added where two reps share a name."""
-    ids = card["rep_id"].astype(str)
-    if "name" not in card.columns:
-        return ids
-    names = card["name"].astype("string").str.strip()
-    names = names.where(names.notna() & (names != ""), ids)
-    twice = names.duplicated(keep=False)
-    return names.where(~twice, names + " (" + ids + ")").astype(str)
-
-
 def attainment_bars(
     card: pd.DataFrame, ax=None, threshold: float = 0.7, label_col: str | None = None
 ):
@@ -289,7 +278,7 @@ def win_rate_funnel_plot(funnel: pd.DataFrame, ax=None, names: dict | None = Non
     """Funnel plot: win rate by deals closed with 95 % and 99.8 % limits around the pooled rate.
 
     Reps flagged are marked by name (``names``: rep_id -> name, as
-    :func:`salesnb.metrics.performance.rep_names` gives; their id without it)."""
+    :func:`salesnb.model.people.rep_names` gives; their id without it)."""
     ax = new_ax(ax)
     names = names or {}
     if funnel.empty:

@@ -120,3 +120,60 @@ def test_tables_have_readable_headers(demo_report):
         if snake:
             raw[page.name] = snake
     assert not raw, raw
+
+
+CUT_NOTE = re.compile(r"The first (\d+) of (\d+) rows; all of them in <a href=\"([^\"]+)\">", re.S)
+
+
+def test_long_tables_show_their_top_rows_and_link_the_whole_csv(demo_report):
+    """No page lists dozens of rows: a long table shows its first rows (study.TOP_ROWS) and
+    links the CSV that holds every row (the demo has 60 reps: the rep tables are cut)."""
+    from salesnb.study import TOP_ROWS
+
+    cut = {}
+    for page_path in sorted(demo_report.glob("*.html")):
+        if page_path.name == "index.html":  # its actions beyond the first ten are folded away
+            continue
+        page = page_path.read_text(encoding="utf-8")
+        for table in re.findall(r"<table.*?</table>", page, re.S):
+            body = re.search(r"<tbody>(.*?)</tbody>", table, re.S)
+            rows = len(re.findall(r"<tr", body.group(1) if body else table))
+            assert rows <= TOP_ROWS + 5, f"{page_path.name}: a table of {rows} rows"
+        for shown, total, href in CUT_NOTE.findall(page):
+            csv = demo_report / unescape(href)
+            assert csv.is_file(), f"{page_path.name} links {href}, which is not in the report"
+            assert int(shown) == TOP_ROWS and int(total) > TOP_ROWS
+            assert len(pd.read_csv(csv, encoding="utf-8-sig")) == int(total), href
+            cut.setdefault(page_path.stem, []).append(href)
+    # the tables with one row per rep (60 in the demo)
+    assert {
+        "funnel-win-rate-by-rep.csv",
+        "forecast-leaderboard.csv",
+        "performance-scorecard.csv",
+        "performance-ranking.csv",
+        "performance-payouts.csv",
+        "targets-allocation.csv",
+    } <= {h for hrefs in cut.values() for h in hrefs}, cut
+
+
+def test_reps_are_named_the_same_way_on_every_page(demo_report, demo_warehouse):
+    """A rep's win-rate row on the funnel page is their name (the id beside it only for a
+    namesake), as the performance and deals pages name them; the CSV keeps the id."""
+    import duckdb
+
+    from salesnb.model.people import rep_names
+
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        reps = con.sql("select rep_id, name from reps").df()
+    names = rep_names(reps)
+    page = (demo_report / "funnel.html").read_text(encoding="utf-8")
+    rows = pd.read_csv(demo_report / "funnel-win-rate-by-rep.csv", encoding="utf-8-sig")
+    table = next(
+        t for t in re.findall(r"<table.*?</table>", page, re.S) if "Win rate" in t and ">Rep<" in t
+    )
+    first = [
+        unescape(re.sub(r"<[^>]+>", "", c)).strip()
+        for c in re.findall(r"<tr>\s*<td[^>]*>(.*?)</td>", table, re.S)
+    ]
+    assert first == [names.get(str(i), str(i)) for i in rows["rep_id"].head(len(first))]
+    assert not any(re.fullmatch(r"R\d+", f) for f in first), first
