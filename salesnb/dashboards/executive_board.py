@@ -32,6 +32,7 @@ from salesnb.dashboards.layout import (
 )
 from salesnb.formatting import count
 from salesnb.i18n import N_, _, language, period_label
+from salesnb.metrics.names import FIGURE_NAMES as NAMES
 from salesnb.model.filters import Filters
 from salesnb.plots import color_for
 from salesnb.plots.svg import svg_bar_chart, svg_column_chart
@@ -115,7 +116,7 @@ class ExecutiveBoard(Board):
         tiles = [
             kpi_html(
                 "revenue",
-                _("Revenue"),
+                _(NAMES["revenue_total"]),
                 x["revenue"],
                 fmt_money(x["revenue"], cur),
                 _("{period}, {scope}").format(
@@ -124,28 +125,28 @@ class ExecutiveBoard(Board):
             ),
             kpi_html(
                 "target",
-                _("Target"),
+                _(NAMES["target_total"]),
                 x["target"],
                 fmt_money(x["target"], cur),
                 _("no target for a channel") if f.channel else "",
             ),
             kpi_html(
                 "attainment",
-                _("Attainment"),
+                _(NAMES["attainment_company"]),
                 x["attainment"],
                 fmt_pct(x["attainment"]),
                 _("revenue / target"),
             ),
             kpi_html(
                 "forecast",
-                _("Landing forecast"),
+                _(NAMES["landing"]),
                 x["forecast"],
                 fmt_money(x["forecast"], cur),
                 landing_line(x, cur),
             ),
             kpi_html(
                 "pipeline_coverage",
-                _("Pipeline coverage"),
+                _(NAMES["pipeline_coverage"]),
                 x["pipeline_coverage"],
                 fmt_times(x["pipeline_coverage"]),
                 _("{amount} open on {day} vs {basis}").format(
@@ -156,7 +157,7 @@ class ExecutiveBoard(Board):
             ),
             kpi_html(
                 "win_rate",
-                _("Win rate"),
+                _(NAMES["win_rate"]),
                 x["win_rate"],
                 fmt_pct(x["win_rate"]),
                 _("{won} won / {lost} lost").format(

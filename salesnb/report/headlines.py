@@ -40,6 +40,7 @@ from pathlib import Path
 from salesnb import formatting as fmt
 from salesnb.errors import ParameterError
 from salesnb.i18n import N_, _, period_label
+from salesnb.metrics.names import FIGURE_NAMES as NAMES
 from salesnb.model.periods import parse_period
 
 UP, DOWN = "▲", "▼"
@@ -99,15 +100,15 @@ REGISTRY: dict[str, list[Figure]] = {
             Change("market_share_change", "points"),
         ),
         Figure("market_size", N_("Market size"), "money", 0),
-        Figure("revenue_total", N_("Revenue"), "money", +1, REVENUE_GROWTH),
+        Figure("revenue_total", NAMES["revenue_total"], "money", +1, REVENUE_GROWTH),
     ],
     "funnel": [
-        Figure("win_rate", N_("Win rate"), "percent", +1),
-        Figure("pipeline_coverage", N_("Pipeline coverage"), "ratio", +1),
+        Figure("win_rate", NAMES["win_rate"], "percent", +1),
+        Figure("pipeline_coverage", NAMES["pipeline_coverage"], "ratio", +1),
         Figure("median_cycle_days", N_("Median sales cycle"), "days", -1),
     ],
     "channels": [
-        Figure("revenue_total", N_("Revenue"), "money", +1),
+        Figure("revenue_total", NAMES["revenue_total"], "money", +1),
         Figure("margin_pct", N_("Gross margin"), "percent", +1),
         Figure(
             "top_channel_share", N_("Share of the largest channel ({top_channel})"), "percent", 0
@@ -119,8 +120,8 @@ REGISTRY: dict[str, list[Figure]] = {
         Figure("customers_active", N_("Active customers"), "count", +1),
     ],
     "performance": [
-        Figure("attainment_company", N_("Attainment of target"), "percent", +1),
-        Figure("revenue_total", N_("Revenue"), "money", +1, REVENUE_GROWTH),
+        Figure("attainment_company", NAMES["attainment_company"], "percent", +1),
+        Figure("revenue_total", NAMES["revenue_total"], "money", +1, REVENUE_GROWTH),
         Figure("cost_of_sales_pct", N_("Commission cost, share of revenue"), "percent", -1),
     ],
     "experiments": [
@@ -147,7 +148,7 @@ REGISTRY: dict[str, list[Figure]] = {
         Figure("top10_share", N_("Revenue from the top 10 customers"), "percent", -1),
     ],
     "deals": [
-        Figure("open_pipeline", N_("Open pipeline"), "money", +1),
+        Figure("open_pipeline", NAMES["open_pipeline"], "money", +1),
         Figure("expected_pipeline", N_("Expected from the open pipeline"), "money", +1),
         Figure("stuck_amount", N_("Amount in stuck deals"), "money", -1),
     ],

@@ -40,8 +40,10 @@ from dashboard_pages import (
 
 from salesnb import config
 from salesnb.dashboards import ALERT_FIGURES, URL_FILTERS, current_period
+from salesnb.metrics.names import FIGURE_NAMES
 from salesnb.model.filters import Filters
 from salesnb.queries.warehouse import known_values
+from salesnb.report import headlines
 from salesnb.sources import connect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("dashboard-browser")]
@@ -66,6 +68,7 @@ READ_PAGE = """() => {
   for (const e of document.querySelectorAll('[data-kpi]')) {
     const tile = e.closest('.snb-kpi');
     kpis[e.dataset.kpi] = {text: e.innerText, value: e.dataset.value,
+                           label: tile ? tile.querySelector('.snb-kpi-label').textContent : '',
                            sub: tile ? tile.querySelector('.snb-kpi-sub').innerText : ''};
   }
   const alerts = [...document.querySelectorAll('[data-alert]')]
@@ -279,6 +282,9 @@ def test_executive_cards_equal_the_report(reports, pages, views, view):
         shown_card = kpis[card]
         want = _study(reports, view, study).get(key)
         assert_shown_equals(shown_card["text"], shown_card["value"], want, f"{view}: {card}")
+        # one voice: the card is named as the index and the study page name the figure
+        named = [f.name for f in headlines.REGISTRY.get(study, ()) if f.key == key]
+        assert shown_card["label"] == (named[0] if named else FIGURE_NAMES[key]), (card, named)
     funnel = _study(reports, view, "funnel")
     # "15.2M USD open on 2026-09-30 vs won amount in scope"
     line = kpis["pipeline_coverage"]["sub"]
