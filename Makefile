@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
 	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	$(BIN)/python -m compileall -q salesnb >/dev/null  # the editable package, compiled like the rest
 	touch $@
 
 setup: $(VENV)/.installed ## create .venv and install salesnb with its tools

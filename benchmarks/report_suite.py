@@ -24,6 +24,7 @@ Prints every run, the medians and, last, ``ratio=<median suite / median floor>``
 from __future__ import annotations
 
 import argparse
+import compileall
 import io
 import json
 import statistics
@@ -101,6 +102,10 @@ def main(argv=None) -> None:
         help="these studies only (e.g. the studies an older commit had, to compare like with like)",
     )
     args = ap.parse_args(argv)
+    # salesnb as pip installs it: compiled. An editable install on a machine that sets
+    # PYTHONDONTWRITEBYTECODE (as this one does) would compile the package in every process
+    # of every run; the floor's papermill and ipykernel come compiled.
+    compileall.compile_dir(Path(report.__file__).parents[1], quiet=1)
     source = Path(args.source)
     if not source.exists():
         print(f"building the demo company at {source} ...", flush=True)

@@ -24,6 +24,9 @@ import pytest
 from salesnb import config
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# A report keeps its actions in the warehouse it reads (salesnb.report.register). The tests
+# share one demo warehouse across workers: only the register's own tests (on copies) write.
+os.environ.setdefault("SALESNB_ACTION_REGISTER", "off")
 TEST_DEMO_ORDERS = int(os.environ.get("SALESNB_TEST_ORDERS", "200000"))
 TEST_DEMO_SEED = 7
 

@@ -73,7 +73,17 @@ PERIOD_DATES: dict[str, tuple[str, ...]] = {
 
 
 def date_span(src: Source, table: str) -> tuple[date, date] | None:
-    """First and last date of ``table``'s period column (None when it has no dated row)."""
+    """First and last date of ``table``'s period column (None when it has no dated row).
+
+    Asked once per connection: a report plans a dozen studies over the same tables, and a
+    :class:`Source` reads one warehouse as it was when opened (or as of its day)."""
+    memo = src.__dict__.setdefault("_date_spans", {})
+    if table not in memo:
+        memo[table] = _date_span(src, table)
+    return memo[table]
+
+
+def _date_span(src: Source, table: str) -> tuple[date, date] | None:
     for col in PERIOD_DATES.get(table, ()):
         if src.has_column(table, col):
             t = src.table(table)
