@@ -28,7 +28,9 @@ app = typer.Typer(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="warehouse file to write")] = Path("data/demo.duckdb"),
+    out: Annotated[
+        str, typer.Option(help="warehouse file to write, or a postgresql:// URL")
+    ] = "data/demo.duckdb",
     seed: Annotated[int, typer.Option(help="random seed; same seed, same company")] = 42,
     orders: Annotated[int, typer.Option(help="number of order lines")] = 1_000_000,
 ):
@@ -42,7 +44,10 @@ def demo(
 @app.command()
 def ingest(
     folder: Annotated[Path, typer.Argument(help="folder of CSV / Excel / Parquet files")],
-    into: Annotated[Path, typer.Option("--into", help="warehouse file (DuckDB) to load into")],
+    into: Annotated[
+        str,
+        typer.Option("--into", help="warehouse file (DuckDB) or postgresql:// URL to load into"),
+    ],
     mapping: Annotated[
         str | None, typer.Option(help="named mapping (maven-crm, superstore) or a YAML file")
     ] = None,
@@ -52,13 +57,29 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="print the row counts as JSON")] = False,
 ):
     """Load a folder of exports into the warehouse; every row accepted or quarantined."""
+    from salesnb.sources import export as export_mod
     from salesnb.sources import ingest as ingest_mod
 
-    result = ingest_mod.ingest(folder, into=into, mapping=mapping, append=append)
+    if export_mod.is_postgres_url(into):
+        result = export_mod.ingest_postgres(folder, into, mapping=mapping, append=append)
+    else:
+        result = ingest_mod.ingest(folder, into=Path(into), mapping=mapping, append=append)
     if as_json:
         typer.echo(json.dumps(result.as_json()))
     else:
         typer.echo(result.summary())
+
+
+@app.command()
+def export(
+    to: Annotated[Path, typer.Option("--to", help="folder to write <table>.parquet files into")],
+    source: Annotated[str | None, typer.Option(help="warehouse path or connection URL")] = None,
+):
+    """Write the canonical tables as Parquet (read them on Spark with --source spark:DIR)."""
+    from salesnb.sources import export as export_mod
+
+    rows = export_mod.to_parquet(source, to)
+    typer.echo(json.dumps({"folder": str(to), "rows": rows}, indent=2))
 
 
 @app.command("map")
@@ -144,6 +165,31 @@ def _use_language(lang: str | None) -> None:
     os.environ[i18n.ENV_VAR] = chosen
 
 
+@app.command("actions")
+def actions_(
+    source: Annotated[str | None, typer.Option(help="warehouse path or connection URL")] = None,
+    done: Annotated[
+        str | None, typer.Option("--done", metavar="ID", help="mark this action done")
+    ] = None,
+    drop: Annotated[
+        str | None, typer.Option("--drop", metavar="ID", help="drop this action (will not be done)")
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="list the done and dropped actions too")
+    ] = False,
+    lang: Annotated[str | None, LANG_OPTION] = None,
+):
+    """List the actions still open in the warehouse's action register (kept by salesnb report)."""
+    from salesnb.report import register
+
+    _use_language(lang)
+    for entry, status in ((done, register.DONE), (drop, register.DROPPED)):
+        if entry:
+            typer.echo(register.status_line(register.set_status(source, entry, status)))
+    if not (done or drop):
+        register.print_register(register.list_register(source, every), source, every)
+
+
 @app.command()
 def report(
     source: Annotated[str | None, typer.Option(help="warehouse path or connection URL")] = None,
@@ -192,6 +238,15 @@ def report(
             help="where the reports folder is served (https://.../reports): the link sent",
         ),
     ] = None,
+    per: Annotated[
+        str | None,
+        typer.Option(
+            "--per",
+            metavar="team",
+            help="one report per team, each in its own folder <out>/teams/<team>/ "
+            "(filtered to that team: give each team lead their folder)",
+        ),
+    ] = None,
     lang: Annotated[str | None, LANG_OPTION] = None,
 ):
     """Run the studies with papermill and publish HTML, notebooks, JSON and an index."""
@@ -200,6 +255,24 @@ def report(
 
     _use_language(lang)
 
+    if per is not None:
+        from salesnb.report.per_team import run_per_team
+
+        raise typer.Exit(
+            run_per_team(
+                per,
+                source=source,
+                period=period,
+                only=only or None,
+                params_kv=[*(param or []), *([f"as_of={as_of}"] if as_of else [])],
+                params_file=params,
+                out=out,
+                workers=workers,
+                alerts_file=alerts,
+                fail_on_alert=fail_on_alert,
+                notify=notify,
+            )
+        )
     code = report_mod.run_report(
         source=source,
         period=period,
@@ -216,21 +289,97 @@ def report(
     raise typer.Exit(code)
 
 
-@app.command()
+dashboard_app = typer.Typer(
+    help="Serve the manager dashboards with Voilà; `salesnb dashboard link` prints a signed link.",
+    pretty_exceptions_enable=False,
+)
+app.add_typer(dashboard_app, name="dashboard")
+
+
+@dashboard_app.callback(invoke_without_command=True)
 def dashboard(
+    ctx: typer.Context,
     source: Annotated[str | None, typer.Option(help="warehouse path or connection URL")] = None,
     port: Annotated[int, typer.Option(help="port to serve on")] = 8866,
     host: Annotated[
-        str, typer.Option(help="address to bind (default loopback only)")
+        str,
+        typer.Option(
+            help="address to bind (default loopback only; any other needs "
+            "$SALESNB_DASHBOARD_TOKEN or --token-file)"
+        ),
     ] = "127.0.0.1",
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help="file holding the viewers' access token (default: $SALESNB_DASHBOARD_TOKEN); "
+            "never the token itself on the command line",
+        ),
+    ] = None,
+    viewers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="viewers who may open a dashboard at the same moment: that many kernels per "
+            "dashboard run it in advance (~0.3 GB each; 0 starts each viewer's on request)",
+        ),
+    ] = 2,
     lang: Annotated[str | None, LANG_OPTION] = None,
 ):
-    """Serve the manager dashboards with Voilà."""
+    """Serve the manager dashboards with Voilà (sign-in required off this machine)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from salesnb import dashboards as dashboard_mod
 
     _use_language(lang)
 
-    raise typer.Exit(dashboard_mod.serve(source=source, port=port, host=host))
+    raise typer.Exit(
+        dashboard_mod.serve(
+            source=source, port=port, host=host, token_file=token_file, pool_size=viewers
+        )
+    )
+
+
+@dashboard_app.command("link")
+def dashboard_link(
+    team: Annotated[str | None, typer.Option(help="the team the link shows (pinned)")] = None,
+    region: Annotated[str | None, typer.Option(help="the region the link shows (pinned)")] = None,
+    expires: Annotated[
+        str, typer.Option(help="how long it works (30d, 12h, 2w) or its last day (YYYY-MM-DD)")
+    ] = "30d",
+    board: Annotated[str, typer.Option(help="the board: team or executive")] = "team",
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="SALESNB_DASHBOARD_URL",
+            help="where the dashboards are served (default http://127.0.0.1:8866)",
+        ),
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file", help="the server's token file (default: $SALESNB_DASHBOARD_TOKEN)"
+        ),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="warehouse whose teams and regions are checked")
+    ] = None,
+):
+    """Print a signed link showing one team (or region) only, until it expires."""
+    from salesnb.dashboards import access
+
+    typer.echo(
+        access.signed_link(
+            team=team,
+            region=region,
+            expires=expires,
+            board=board,
+            url=url,
+            token_file=token_file,
+            source=source,
+        )
+    )
 
 
 def _spread_only(argv: list[str]) -> list[str]:

@@ -138,6 +138,14 @@ STUDIES: dict[str, Study] = {
             ("stage_history", "forecast_calls", "reps", "customers", "products"),
             period_tables=("opportunities",),
         ),
+        Study(
+            "sustainability",
+            "12-sustainability.ipynb",
+            "Sustainability",
+            ("orders", "products"),
+            ("reps",),
+            period_tables=("orders",),
+        ),
     ]
 }
 

@@ -18,6 +18,9 @@ One module per job:
   the two boards (:func:`executive`, :func:`team`, which the notebooks in
   ``notebooks/dashboards`` call).
 - :mod:`~salesnb.dashboards.server` — :func:`serve`: Voilà over ``notebooks/dashboards``.
+- :mod:`~salesnb.dashboards.access` — who may see them: the server's secret and signed links
+  that pin a team or region; :mod:`~salesnb.dashboards.gate` — the sign-in page and the
+  identity provider Voilà (Jupyter Server) asks.
 """
 
 from salesnb.dashboards.boards import FRIENDLY_FAILURE, Board, quiet, server_log

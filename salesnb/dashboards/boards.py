@@ -15,6 +15,7 @@ the viewer; without it the page speaks the server's language (``SALESNB_LANG``, 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import os
@@ -22,6 +23,7 @@ import sys
 from collections.abc import Callable, Mapping
 
 from salesnb import i18n
+from salesnb.dashboards.access import link_pins
 from salesnb.dashboards.figures import current_period, period_choices
 from salesnb.dashboards.layout import STYLE, caption_html, esc, message_html
 from salesnb.dashboards.urls import (
@@ -123,6 +125,7 @@ class Board:
         self._cache: dict = {}
         self.redraws = 0
         self.url_values: dict[str, str] = {}
+        self.pins: dict[str, str] = {}  # filters a signed link pins (lock_pins)
         self.relabel()
         if panel is not None:
             panel.on_change(lambda _f: self.redraw())
@@ -146,6 +149,7 @@ class Board:
             )
         if self.panel is not None:
             self.panel.relabel()
+            self.lock_pins()
 
     def speak(self, lang: str | None) -> bool:
         """Use ``lang`` on this page from now on (None: keep the language in use); returns
@@ -264,12 +268,40 @@ class Board:
         self._problems.append(message_html(text, problem))
         self.status.value = "".join(self._problems)
 
+    @property
+    def filters(self) -> Filters:
+        """The panel's filters, with what a signed link pins put back whatever the panel says
+        (a viewer's browser could send any value for a dropdown)."""
+        f = self.panel.filters
+        return dataclasses.replace(f, **self.pins) if self.pins else f
+
+    def lock_pins(self) -> None:
+        """Show the pinned filters as fixed: their dropdown offers only the pinned value (no
+        redraw here: the caller redraws once)."""
+        if not self.pins or self.panel is None:
+            return
+        holding, self.panel._holding = self.panel._holding, True
+        try:
+            for name, value in self.pins.items():
+                dd = self.panel.dropdowns[name]
+                if list(dd.options) != [(value, value)]:
+                    dd.options = [(value, value)]
+                dd.value, dd.disabled = value, True
+        finally:
+            self.panel._holding = holding
+
+    def pin(self, pins: Mapping[str, str]) -> None:
+        """Pin filters for this page (a signed link's: :func:`~salesnb.dashboards.access.link_pins`),
+        a value no table knows included (the page then shows nothing, never another team)."""
+        self.pins = dict(pins)
+        self.lock_pins()
+
     def redraw(self) -> None:
         """Redraw every section for the panel's current filters; errors become short messages."""
         if self.panel is None:
             return
         try:
-            filters = self.panel.filters
+            filters = self.filters
         except SalesnbError as exc:
             self.fail(str(exc))
             return
@@ -293,10 +325,14 @@ class Board:
             new_lang = self.speak(url_language(qs))
             if self.src is None or self.panel is None:
                 return {}
+            pins = link_pins(qs)
             values, problems = url_parameters(qs, self.src, extra=extra)
             for p in problems:
                 self.fail(_("Link parameter ignored: {problem}.").format(problem=p), "url")
-            filters = {k: v for k, v in values.items() if k in URL_FILTERS}
+            filters = {k: v for k, v in values.items() if k in URL_FILTERS and k not in pins}
+            if pins:
+                self.pin(pins)
+                new_lang = True  # redraw for the pinned filters even when nothing else changed
             self.url_values = values
             new_day = "as_of" in values and self.see_as_of(values["as_of"])
             if new_day and "period" not in filters:  # the quarter running that day

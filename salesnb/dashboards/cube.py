@@ -51,9 +51,14 @@ class Cube:
             if d != self.day_col:  # compare as text, as the queries compare with text literals
                 frame[d] = [None if pd.isna(v) else str(v) for v in frame[d].astype(object)]
         if self.day_col is not None:
-            # sorted by day, a date range is a slice found by binary search (missing days last)
             frame[self.day_col] = pd.to_datetime(frame[self.day_col])
-            frame = frame.sort_values(self.day_col, kind="stable", na_position="last")
+        # sorted by day, a date range is a slice found by binary search (missing days last);
+        # then by the other dimensions, so that sums add the rows in the same order whatever
+        # order the engine returned them in (DuckDB, PostgreSQL and Spark differ)
+        order = [d for d in ([self.day_col] if self.day_col else []) + self.dims if d]
+        order = list(dict.fromkeys(order))
+        if order:
+            frame = frame.sort_values(order, kind="stable", na_position="last")
         self.frame = frame.reset_index(drop=True)
         self._days = self.frame[self.day_col].to_numpy("datetime64[ns]") if self.day_col else None
         self._masks: dict[tuple[str, str], np.ndarray] = {}

@@ -17,13 +17,22 @@ import sys
 from pathlib import Path
 
 from salesnb import config, i18n
+from salesnb.dashboards import access
+from salesnb.i18n import _
 from salesnb.sources import connect
 
 VOILA_CONFIG_DIR = config.PACKAGE_DIR / "voila"
 DEFAULT_PORT = 8866
 DEFAULT_POOL_SIZE = 2  # preheated kernels per dashboard: two viewers at once get a ~1 s page
+# `salesnb dashboard --viewers N`: N preheated kernels per dashboard, so N viewers arriving
+# together each get a kernel that has already run the notebook (one started on demand takes
+# ~5 CPU-seconds: ten of them on 2 cores kept the last viewer waiting ~50 s).
+# A used kernel is replaced REFILL_DELAY_SECONDS later (Voilà's fill_delay, 1 s by default):
+# starting replacements at once would take the CPU from the viewers just served.
+REFILL_DELAY_SECONDS = 30
 DEFAULT_CULL_IDLE_SECONDS = 600  # an idle viewer kernel holds ~290 MB; free it after 10 min
 DEFAULT_CULL_INTERVAL_SECONDS = 60
+IDENTITY_PROVIDER = "salesnb.dashboards.gate.SalesnbIdentityProvider"
 
 
 def voila_command(
@@ -34,11 +43,19 @@ def voila_command(
     cull_interval_seconds: int = DEFAULT_CULL_INTERVAL_SECONDS,
     notebooks: Path | None = None,
     preheat: bool = True,
+    auth: bool = False,
+    refill_delay_seconds: float = REFILL_DELAY_SECONDS,
 ) -> list[str]:
     """The Voilà command line ``serve`` runs (also used by the benchmark).
 
     ``preheat=False`` starts each viewer's kernel on request instead of keeping ``pool_size``
-    preheated (a test opening a few pages once starts no kernel it does not use)."""
+    preheated (a test opening a few pages once starts no kernel it does not use); with it,
+    ``pool_size`` kernels per dashboard wait for viewers (``salesnb dashboard --viewers``), and a
+    used one is replaced ``refill_delay_seconds`` later. ``auth``:
+    viewers sign in or come with a signed link (:mod:`salesnb.dashboards.gate`); the secret
+    reaches Voilà through its environment (:func:`voila_env`), never this command line."""
+    gate = [f"--Voila.identity_provider_class={IDENTITY_PROVIDER}"] if auth else []
+    refill = [f"--VoilaKernelManager.fill_delay={float(refill_delay_seconds):g}"] if preheat else []
     return [
         sys.executable,
         "-m",
@@ -56,11 +73,14 @@ def voila_command(
         f"--MappingKernelManager.cull_idle_timeout={int(cull_idle_seconds)}",
         f"--MappingKernelManager.cull_interval={int(cull_interval_seconds)}",
         f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",
+        *refill,
+        *gate,
     ]
 
 
 def voila_env(source: str, host: str = "127.0.0.1") -> dict[str, str]:
-    """Environment for the Voilà process; its kernels inherit it."""
+    """Environment for the Voilà process; its kernels inherit it (``serve`` hands the
+    dashboards' secret over in a pipe instead)."""
     env = dict(os.environ)
     env["SALESNB_SOURCE"] = source  # every dashboard notebook reads the warehouse from here
     # the server's language (set_language / --lang, else SALESNB_LANG): every kernel speaks it
@@ -79,19 +99,42 @@ def serve(
     port: int = DEFAULT_PORT,
     host: str = "127.0.0.1",
     pool_size: int = DEFAULT_POOL_SIZE,
+    token_file: str | Path | None = None,
 ) -> int:
-    """Serve ``notebooks/dashboards`` with Voilà until interrupted; returns the exit code."""
+    """Serve ``notebooks/dashboards`` with Voilà until interrupted; returns the exit code.
+
+    With a secret (``$SALESNB_DASHBOARD_TOKEN`` or ``token_file``) viewers sign in or come with
+    a signed link; without one, only the loopback address is served
+    (:func:`salesnb.dashboards.access.require_secret` raises otherwise, before anything starts).
+    """
+    secret = access.read_secret(token_file)
+    access.require_secret(host, secret)
     src = connect(source or None)  # fails early with a clear message when the warehouse is missing
     resolved = str(src.path.resolve()) if src.path is not None else src.description
     src.close()
     env = voila_env(resolved, host)
-    cmd = voila_command(port=port, host=host, pool_size=pool_size)
+    cmd = voila_command(
+        port=port, host=host, pool_size=pool_size, preheat=pool_size > 0, auth=bool(secret)
+    )
+    who = _("sign-in or a signed link required") if secret else _("no sign-in: this machine only")
     print(
-        f"salesnb: serving dashboards on http://{host}:{port}/ (source {resolved}); Ctrl-C stops",
+        _("salesnb: serving dashboards on {url} (source {source}; {access}); Ctrl-C stops").format(
+            url=f"http://{host}:{port}/", source=resolved, access=who
+        ),
         file=sys.stderr,
         flush=True,
     )
-    proc = subprocess.Popen(cmd, env=env, cwd=str(config.PROJECT_ROOT))
+    fds: tuple[int, ...] = ()
+    if secret:  # in a pipe, not the environment the kernels inherit
+        for name in (access.ENV_TOKEN, access.ENV_TOKEN_FILE):
+            env.pop(name, None)
+        fds = (access.secret_pipe(secret),)
+        env[access.ENV_TOKEN_FD] = str(fds[0])
+    try:
+        proc = subprocess.Popen(cmd, env=env, cwd=str(config.PROJECT_ROOT), pass_fds=fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
     def stop(signum, _frame):
         # A service manager (or a test) stops us with SIGTERM: take Voilà and its kernels along.

@@ -282,7 +282,7 @@ class TeamBoard(Board):
         if self._picking:
             return
         try:
-            self.sections["rep"].value = self.detail(self.panel.filters)
+            self.sections["rep"].value = self.detail(self.filters)
         except SalesnbError as exc:
             self.sections["rep"].value = message_html(str(exc), "rep")
         except Exception:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 import pandas as pd
 
 from salesnb import i18n
+from salesnb.dashboards.access import EXPIRES, SIG
 from salesnb.errors import ParameterError
 from salesnb.i18n import _
 from salesnb.model.periods import parse_period
@@ -116,7 +117,8 @@ def url_parameters(
     Returns (valid values, problems). Each problem is one sentence for people naming the
     parameter and what is accepted; an invalid value is dropped (the dashboard keeps its
     default). ``extra`` maps further parameter names to their known values (e.g. ``rep``).
-    Voilà's own parameters (``voila-template``, ``theme``...) are ignored.
+    Voilà's own parameters (``voila-template``, ``theme``...) and a signed link's ``sig`` and
+    ``expires`` (checked by the server: :mod:`salesnb.dashboards.access`) are ignored.
     """
     values: dict[str, str] = {}
     problems: list[str] = []
@@ -124,7 +126,7 @@ def url_parameters(
     parsed = parse_qs(query_string or "", keep_blank_values=True)
     names = list(allowed) + list(extra)
     for name, given in parsed.items():
-        if name in ("template", "theme", "token") or name.startswith("voila"):
+        if name in ("template", "theme", "token", SIG, EXPIRES) or name.startswith("voila"):
             continue
         if name not in names:
             problems.append(

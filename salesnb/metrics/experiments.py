@@ -191,6 +191,22 @@ def did_problem(panel: pd.DataFrame, min_reps: int = 2) -> str | None:
     return None
 
 
+def _two_way_fe(d: pd.DataFrame, y: str, x: str):
+    """OLS of ``y`` on ``x`` with rep and month fixed effects, SE clustered by rep: the model
+    ``y ~ x + C(rep_id) + C(month_s)`` (coefficients: intercept, ``x``, then the effects),
+    with its design built here instead of by patsy's formula parser, which cost ~0.1 s a fit
+    (the training-needs section fits one per programme and skill). Same columns, same
+    reference levels (the first, sorted), rows with a missing value dropped as patsy does."""
+    from statsmodels.regression.linear_model import OLS
+
+    d = d.dropna(subset=[y, x, "rep_id", "month_s"])
+    fe = pd.get_dummies(d[["rep_id", "month_s"]].astype(str), drop_first=True, dtype=float)
+    design = np.column_stack([np.ones(len(d)), d[x].to_numpy(dtype=float), fe.to_numpy()])
+    return OLS(d[y].to_numpy(dtype=float), design).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["rep_id"])[0]}
+    )
+
+
 def training_did(panel: pd.DataFrame, alpha: float = 0.05) -> dict:
     """Two-way fixed-effects DiD on log revenue, SE clustered by rep (see module docstring).
 
@@ -207,15 +223,13 @@ def training_did(panel: pd.DataFrame, alpha: float = 0.05) -> dict:
     n_c = d.loc[~d["treated"], "rep_id"].nunique()
     if n_t == 0 or n_c == 0 or d["D"].sum() == 0:
         raise ValueError("the DiD needs trained and untrained reps, and months after the training")
-    fit = smf.ols("log_revenue ~ D + C(rep_id) + C(month_s)", data=d).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["rep_id"])[0]}
-    )
-    coef = float(fit.params["D"])
-    low, high = (float(x) for x in fit.conf_int(alpha).loc["D"])
+    fit = _two_way_fe(d, "log_revenue", "D")
+    coef = float(fit.params[1])
+    low, high = (float(x) for x in fit.conf_int(alpha)[1])
     return {
         "coef": coef,
-        "se": float(fit.bse["D"]),
-        "p_value": float(fit.pvalues["D"]),
+        "se": float(fit.bse[1]),
+        "p_value": float(fit.pvalues[1]),
         "uplift": math.expm1(coef),
         "uplift_low": math.expm1(low),
         "uplift_high": math.expm1(high),

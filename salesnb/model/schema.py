@@ -126,6 +126,7 @@ TABLES: dict[str, Table] = {
                 _c("unit_cost", "float", False),
                 _c("launch_date", "date", False),
                 _c("is_green", "bool", False),
+                _c("co2_kg_per_unit", "float", False, "emissions per unit sold, kg CO2e"),
             ),
             key=("product_id",),
         ),

@@ -37,6 +37,18 @@ JOINED_DIMS = {
 }
 
 
+def in_order(df: pd.DataFrame, by, ascending=True) -> pd.DataFrame:
+    """``df`` sorted by ``by`` (stable, missing values last) with a fresh index.
+
+    Engines return a group-by's rows in any order (DuckDB by thread, PostgreSQL by hash,
+    Spark by partition), so every query result is put in a defined order, in pandas rather
+    than by the engine's ORDER BY, whose string collation depends on the database.
+    """
+    return df.sort_values(by, ascending=ascending, kind="stable", na_position="last").reset_index(
+        drop=True
+    )
+
+
 def _date(d):
     return ibis.literal(pd.Timestamp(d).date()) if d is not None else None
 

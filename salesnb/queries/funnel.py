@@ -15,7 +15,14 @@ from collections.abc import Sequence
 import ibis
 import pandas as pd
 
-from salesnb.queries import CLOSED_STATUSES, OPEN, _date, deal_status, filtered_opportunities
+from salesnb.queries import (
+    CLOSED_STATUSES,
+    OPEN,
+    _date,
+    deal_status,
+    filtered_opportunities,
+    in_order,
+)
 from salesnb.sources import Source
 
 OPP_JOINS = {
@@ -71,8 +78,8 @@ def closed_deal_counts(
     amt = op.amount.cast("float64") if has_amount else ibis.literal(0.0)
     aggs = dict(
         closed=op.count(),
-        won=(op["__st"] == "won").cast("int64").sum(),
-        lost=(op["__st"] == "lost").cast("int64").sum(),
+        won=(op["__st"] == "won").sum(),
+        lost=(op["__st"] == "lost").sum(),
         won_amount=ibis.ifelse(op["__st"] == "won", amt, 0.0).sum(),
         closed_amount=amt.sum(),
     )
@@ -256,7 +263,7 @@ def stage_flow_frame(counts: pd.DataFrame) -> pd.DataFrame:
     tot = df.groupby("stage")[["rank_sum", "deals"]].transform("sum")
     df["mean_rank"] = tot["rank_sum"].astype(float) / tot["deals"]
     df["next_stage"] = df["next_stage"].astype(object).where(df["next_stage"].notna(), None)
-    return df.drop(columns="rank_sum").sort_values(["mean_rank", "stage"]).reset_index(drop=True)
+    return in_order(df.drop(columns="rank_sum"), ["mean_rank", "stage", "next_stage"])
 
 
 def stage_flow(src: Source, filters=None, end=None) -> pd.DataFrame:
@@ -314,9 +321,9 @@ def creation_cohorts(src: Source, filters=None, end=None) -> pd.DataFrame:
         op.group_by("cohort_month")
         .aggregate(
             deals=op.count(),
-            won=(op["__st"] == "won").cast("int64").sum(),
-            lost=(op["__st"] == "lost").cast("int64").sum(),
-            open=(op["__st"] == "open").cast("int64").sum(),
+            won=(op["__st"] == "won").sum(),
+            lost=(op["__st"] == "lost").sum(),
+            open=(op["__st"] == "open").sum(),
             won_amount=ibis.ifelse(op["__st"] == "won", amt, 0.0).sum(),
         )
         .execute()
@@ -349,7 +356,7 @@ def lead_counts(src: Source, filters=None, start=None, end=None) -> pd.DataFrame
         else ibis.literal("(all)")
     )
     conv = (
-        ld.converted_opportunity_id.notnull().cast("int64")
+        ld.converted_opportunity_id.notnull().ifelse(1, 0)
         if "converted_opportunity_id" in ld.columns
         else ibis.literal(0)
     )

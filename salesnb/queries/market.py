@@ -13,7 +13,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from salesnb.queries import deal_status, filtered_opportunities, filtered_orders
+from salesnb.queries import deal_status, filtered_opportunities, filtered_orders, in_order
 from salesnb.sources import Source
 
 
@@ -102,7 +102,7 @@ def competitor_loss_counts(
             lost=lost.count(),
             mean_discount=lost["__disc"].mean(),
             mean_amount=lost["__amt"].mean(),
-            price_losses=lost["__price"].cast("int64").sum(),
+            price_losses=lost["__price"].sum(),
         )
         .execute()
     )
@@ -120,9 +120,8 @@ def competitor_loss_counts(
             df[c] = df[c].astype("float64")
     lost["price_losses"] = lost["price_losses"].fillna(0).astype("int64")
     lost["competitor"] = lost["competitor"].astype(object).where(lost["competitor"].notna(), None)
-    return lost.sort_values(["segment", "lost"], ascending=[True, False]).reset_index(
-        drop=True
-    ), won
+    lost = in_order(lost, ["segment", "lost", "competitor"], ascending=[True, False, True])
+    return lost, in_order(won, ["segment"])
 
 
 def _market(src: Source, filters=None):

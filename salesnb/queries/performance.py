@@ -19,6 +19,7 @@ from salesnb.queries import (
     deal_status,
     filtered_opportunities,
     filtered_orders,
+    in_order,
 )
 from salesnb.queries.targets import data_span
 from salesnb.sources import Source
@@ -113,7 +114,7 @@ def new_customers_by_rep(src: Source, filters=None) -> pd.DataFrame:
     first = first.filter(first.first_date >= _date(filters.start))
     df = first.group_by(rep_id=first.first_rep).aggregate(new_customers=first.count()).execute()
     df["new_customers"] = df["new_customers"].astype("int64")
-    return df
+    return in_order(df, ["rep_id"])
 
 
 def closed_deals_by_rep(src: Source, filters=None) -> pd.DataFrame:
@@ -128,7 +129,7 @@ def closed_deals_by_rep(src: Source, filters=None) -> pd.DataFrame:
     won = deal_status(op) == WON
     aggs = dict(
         closed=op.count(),
-        won=won.cast("int64").sum(),
+        won=won.sum(),
         won_amount=ibis.ifelse(won, op.amount, 0.0).sum(),
         # the one cycle-time rule (queries.funnel.cycle_day_histogram): created -> close of
         # every closed deal, won or lost
@@ -176,10 +177,10 @@ def survey_scores_by_rep(src: Source, filters=None) -> pd.DataFrame:
     j = s.inner_join(c, s.customer_id == c["__cid"])
     aggs = dict(responses=j.count())
     if "nps" in j.columns:
-        answered = j.nps.notnull().cast("int64").sum()
+        answered = j.nps.notnull().sum()
         aggs["nps_n"] = answered
-        aggs["promoters"] = (j.nps >= 9).cast("int64").sum()
-        aggs["detractors"] = (j.nps <= 6).cast("int64").sum()
+        aggs["promoters"] = (j.nps >= 9).sum()
+        aggs["detractors"] = (j.nps <= 6).sum()
     if "csat" in j.columns:
         aggs["csat"] = j.csat.mean()
     df = j.group_by("rep_id").aggregate(**aggs).execute()
@@ -189,7 +190,7 @@ def survey_scores_by_rep(src: Source, filters=None) -> pd.DataFrame:
             100.0 * (df["promoters"].astype("float64") - df["detractors"].astype("float64")) / n
         )
         df = df.drop(columns=["nps_n", "promoters", "detractors"])
-    return df[df["rep_id"].notna()].reset_index(drop=True)
+    return in_order(df[df["rep_id"].notna()], ["rep_id"])
 
 
 def targets_frame(src: Source, levels=("company", "region", "team", "rep")) -> pd.DataFrame:
@@ -200,7 +201,7 @@ def targets_frame(src: Source, levels=("company", "region", "team", "rep")) -> p
     df["target_amount"] = df["target_amount"].astype("float64")
     df["period"] = df["period"].astype(str)
     df["key"] = df["key"].astype(str)
-    return df
+    return in_order(df, ["period", "level", "key", "target_amount"])
 
 
 def rep_period_revenue(
@@ -304,7 +305,7 @@ def rep_segment_revenue(src: Source, filters=None) -> pd.DataFrame:
     j = o.left_join(c, o.customer_id == c["__cid"])
     df = j.group_by(["rep_id", "segment"]).aggregate(revenue=j.net_amount.sum()).execute()
     df["revenue"] = df["revenue"].astype("float64")
-    return df[df["rep_id"].notna()].reset_index(drop=True)
+    return in_order(df[df["rep_id"].notna()], ["rep_id", "segment"])
 
 
 def pilot_units(src: Source) -> pd.DataFrame:
@@ -314,7 +315,7 @@ def pilot_units(src: Source) -> pd.DataFrame:
         if c in df.columns:
             df[c] = pd.to_datetime(df[c])
     df["unit_id"] = df["unit_id"].astype(str)
-    return df
+    return in_order(df, [c for c in ("pilot", "unit_type", "unit_id", "start_date") if c in df])
 
 
 def pilot_deals_by_unit(
@@ -350,7 +351,7 @@ def pilot_deals_by_unit(
         op.group_by("unit_id")
         .aggregate(
             closed=op.count(),
-            won=won.cast("int64").sum(),
+            won=won.sum(),
             won_amount=ibis.ifelse(won, op.amount, 0.0).sum(),
         )
         .execute()
@@ -359,7 +360,7 @@ def pilot_deals_by_unit(
     df["closed"] = df["closed"].astype("int64")
     df["won"] = df["won"].astype("int64")
     df["won_amount"] = df["won_amount"].astype("float64")
-    return df
+    return in_order(df, ["unit_id"])
 
 
 def accounts_by_rep_segment(src: Source) -> pd.DataFrame:
@@ -373,7 +374,7 @@ def accounts_by_rep_segment(src: Source) -> pd.DataFrame:
         c.group_by(rep_id=c.owner_rep_id, segment=c.segment).aggregate(accounts=c.count()).execute()
     )
     df["accounts"] = df["accounts"].astype("int64")
-    return df[df["rep_id"].notna()].reset_index(drop=True)
+    return in_order(df[df["rep_id"].notna()], ["rep_id", "segment"])
 
 
 def pilot_data(src: Source, filters=None, pilot: str | None = None, closed_before=None) -> dict:

@@ -294,7 +294,7 @@ def fk_coverage(src: Source) -> pd.DataFrame:
                 rows=v._n.sum(),
                 filled=v._n.sum(where=v._filled),
                 resolved=v._n.sum(where=v._found),
-                unresolved_values=(v._filled & ~v._found).cast("int64").sum(),
+                unresolved_values=(v._filled & ~v._found).sum(),
                 pos=ibis.literal(len(parts)),
             )
         )
@@ -351,7 +351,7 @@ def duplicate_keys(src: Source) -> pd.DataFrame:
                 table=ibis.literal(t),
                 key=ibis.literal(", ".join(TABLES[t].key)),
                 rows=g._n.sum(),
-                repeated_keys=(filled & (g._n > 1)).cast("int64").sum(),
+                repeated_keys=(filled & (g._n > 1)).sum(),
                 duplicate_rows=(g._n - 1).sum(where=filled),
                 empty_key_rows=g._n.sum(where=g._empty),
                 pos=ibis.literal(len(parts)),
@@ -550,8 +550,8 @@ def impossible_sequences(src: Source) -> pd.DataFrame:
         parts.append(
             x.aggregate(
                 check=ibis.literal(c.name),
-                checked=x._checked.cast("int64").sum(),
-                violations=x._bad.cast("int64").sum(),
+                checked=x._checked.sum(),
+                violations=x._bad.sum(),
             )
         )
     out = pd.DataFrame(rows)
@@ -601,14 +601,14 @@ def order_line_checks(src: Source, max_discount: float = 0.5) -> dict:
     negative = o.net_amount < 0
     aggs = {
         "rows": o.count(),
-        "negative_amount": negative.cast("int64").sum(),
-        "negative_unflagged": (negative & ~flagged).cast("int64").sum(),
+        "negative_amount": negative.sum(),
+        "negative_unflagged": (negative & ~flagged).sum(),
         "quartiles": o.net_amount.quantile([0.25, 0.75]),  # one sort for both
     }
     if "discount" in cols:
-        aggs["discount_over"] = (o.discount > ibis.literal(float(max_discount))).cast("int64").sum()
+        aggs["discount_over"] = (o.discount > ibis.literal(float(max_discount))).sum()
     if "unit_price" in cols:
-        aggs["zero_price"] = (o.unit_price == 0).cast("int64").sum()
+        aggs["zero_price"] = (o.unit_price == 0).sum()
     r = o.aggregate(**aggs).execute().iloc[0]
     out = {}
     for k, v in r.items():

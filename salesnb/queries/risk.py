@@ -24,7 +24,7 @@ def returns_by(src: Source, filters, by: str = "rep_id") -> pd.DataFrame:
         o.group_by(by)
         .aggregate(
             lines=o.count(),
-            return_lines=ret.cast("int64").sum(),
+            return_lines=ret.sum(),
             sales=ibis.ifelse(ret, 0.0, o.net_amount).sum(),
             returns=ibis.ifelse(ret, -o.net_amount, 0.0).sum(),
         )

@@ -42,7 +42,9 @@ def period_tickets(src: Source, filters) -> pd.DataFrame:
     def hours(col):
         if col not in t.columns:
             return ibis.null("float64")
-        return (t[col].epoch_seconds() - t.opened_at.epoch_seconds()) / 3600.0
+        # a float64 literal: Spark reads a bare 3600.0 as a decimal (rounded to 6 places)
+        hour = ibis.literal(3600.0, type="float64")
+        return (t[col].epoch_seconds() - t.opened_at.epoch_seconds()) / hour
 
     cols = dict(
         ticket_id=t.ticket_id,

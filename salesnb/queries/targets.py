@@ -9,7 +9,7 @@ import ibis
 import pandas as pd
 
 from salesnb.model.periods import Period
-from salesnb.queries import revenue_by, total_revenue
+from salesnb.queries import in_order, revenue_by, total_revenue
 from salesnb.sources import Source
 
 
@@ -107,7 +107,7 @@ def existing_quotas(src: Source, period: Period) -> pd.DataFrame:
     t = t.filter(t.period.cast("string") == ibis.literal(period.label))
     df = t.select("level", "key", "target_amount").execute()
     df["target_amount"] = df["target_amount"].astype("float64")
-    return df
+    return in_order(df, ["level", "key", "target_amount"])
 
 
 __all__ = [

@@ -71,6 +71,7 @@ DEFAULT_OWNERS = {
     "expansion": N_("Head of sales"),
     "risk": N_("Finance controller"),
     "deals": N_("Sales manager"),
+    "sustainability": N_("Sustainability lead"),
 }
 FALLBACK_OWNER = N_("Sales manager")
 

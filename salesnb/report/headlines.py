@@ -132,6 +132,7 @@ REGISTRY: dict[str, list[Figure]] = {
             "change",
             +1,
         ),
+        Figure("training_plan_reps", N_("Reps with a training programme to take"), "count", 0),
     ],
     "service": [
         Figure("sla_breach_rate", N_("Tickets past the first-response target"), "percent", -1),
@@ -151,6 +152,16 @@ REGISTRY: dict[str, list[Figure]] = {
         Figure("open_pipeline", NAMES["open_pipeline"], "money", +1),
         Figure("expected_pipeline", N_("Expected from the open pipeline"), "money", +1),
         Figure("stuck_amount", N_("Amount in stuck deals"), "money", -1),
+    ],
+    "sustainability": [
+        Figure(
+            "green_share",
+            N_("Share of revenue from green products"),
+            "percent",
+            +1,
+            Change("green_share_change", "points"),
+        ),
+        Figure("emissions_intensity", N_("kg CO2e per 1,000 of revenue"), "score", -1),
     ],
 }
 

@@ -352,9 +352,12 @@ def plan_report(source=None, period=None, only=None, params_kv=(), params_file=N
                 src_rows.count(s, jp)
     finally:
         whole.close()
-    abs_source = (
-        str(Path(source).expanduser().resolve()) if "://" not in str(source) else str(source)
-    )
+    if str(source).startswith("spark:"):  # spark:DIR, with DIR made absolute for the kernels
+        abs_source = whole.description
+    elif "://" in str(source):
+        abs_source = str(source)
+    else:
+        abs_source = str(Path(source).expanduser().resolve())
     run_params = {"source": abs_source, **common}
     jobs = []
     for s in selected:

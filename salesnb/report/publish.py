@@ -3,7 +3,8 @@
 The index page (:func:`write_index`) reads top-down as a manager acts on it: the period's
 actions across all studies, ranked (:func:`salesnb.report.actions.rank_actions`), each with
 its study, the people and accounts it names, the amount at stake and a link to the evidence;
-then the alerts that fired; then each study's headline figures with business names and the
+then the actions still open from earlier periods (the warehouse's action register:
+:mod:`salesnb.report.register`); then the alerts that fired; then each study's headline figures with business names and the
 change since the last period (:mod:`salesnb.report.headlines`); then the files. Every word
 the page shows is in :data:`TEXT` (and the figure names in the headline registry), marked
 for the translation catalogs and shown in the run's language (:func:`salesnb.i18n._`); the
@@ -104,6 +105,17 @@ TEXT = {
     ),
     "no_actions": N_("No study proposed an action for this period."),
     "more_actions": N_("{n} more actions"),
+    "earlier": N_("Still open from earlier periods"),
+    "earlier_intro": N_(
+        "Actions of earlier reports that are neither done nor dropped, kept in the warehouse's "
+        "action register: close one with {command}."
+    ),
+    "register_command": "salesnb actions --done ID",
+    "col_id": N_("ID"),
+    "col_since": N_("Open since"),
+    "col_again": N_("This period"),
+    "raised_again": N_("raised again"),
+    "not_raised": N_("not raised"),
     "col_rank": "#",
     "col_action": N_("Action"),
     "col_people": N_("People and accounts"),
@@ -212,6 +224,26 @@ def _action_rows(actions, manifest: dict, alerts: list[dict], folder: Path) -> l
     return rows
 
 
+def _earlier_rows(earlier, manifest: dict) -> list[dict]:
+    """The action register's entries still open from earlier periods, as the index shows them
+    (:func:`salesnb.report.register_rules.still_open_earlier`)."""
+    titles = {s["id"]: s["title"] for s in manifest["studies"]}
+    return [
+        {
+            "id": e["id"],
+            "action": e["action"],
+            "people": e.get("people") or MISSING,
+            "amount": short_money(e.get("amount"), e.get("currency") or ""),
+            "owner": e.get("owner") or MISSING,
+            "since": period_label(e["period"]),
+            "first_seen": _day(str(e["first_seen"])) if e.get("first_seen") else "",
+            "again": _(TEXT["raised_again"] if e.get("raised_again") else TEXT["not_raised"]),
+            "study": _(titles.get(e["study"], e["study"])),
+        }
+        for e in earlier or []
+    ]
+
+
 def _alert_rows(alerts: list[dict], manifest: dict) -> list[dict]:
     """The alerts as the index shows them: figures in their units, studies by title."""
     studies = {s["id"]: s for s in manifest["studies"]}
@@ -274,11 +306,13 @@ def write_index(
     alerts: list[dict],
     actions: pd.DataFrame | None = None,
     reports: Path | None = None,
+    earlier=None,
 ) -> None:
     """Write ``index.html`` in ``staging``: the ranked ``actions`` (``actions.csv``'s rows),
     the ``alerts``, each study of ``manifest`` with its headline figures, compared with
     the previous period's report in ``reports`` (the folder the run publishes into) when
-    there is one."""
+    there is one. ``earlier``: the action register's entries still open from earlier
+    periods (:mod:`salesnb.report.register`)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(
@@ -286,6 +320,7 @@ def write_index(
     )
     ranked = _action_rows(actions, manifest, alerts, staging)
     alert_rows = _alert_rows(alerts, manifest)
+    open_rows = _earlier_rows(earlier, manifest)
     page = env.get_template("index.html.j2").render(
         m=manifest,
         t=_translated(TEXT),
@@ -298,6 +333,8 @@ def write_index(
         source_name=source_name,
         actions=ranked[:TOP_ACTIONS],
         more_actions=ranked[TOP_ACTIONS:],
+        earlier=open_rows[:TOP_ACTIONS],
+        more_earlier=open_rows[TOP_ACTIONS:],
         fired=[a for a in alert_rows if a["status"] == "alert"],
         other_alerts=[a for a in alert_rows if a["status"] != "alert"],
         studies=_study_rows(manifest, reports),

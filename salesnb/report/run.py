@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -31,6 +32,7 @@ from salesnb.report.kernels import _kernel_mode, _stop_server_now, warm_kernels
 from salesnb.report.notify import outcome_line, report_link, send
 from salesnb.report.plan import Job, plan_report
 from salesnb.report.publish import _write_json, clean_stale, publish, write_index
+from salesnb.report.register import prepare as prepare_register
 from salesnb.report.workbook import write_workbook
 
 
@@ -53,8 +55,6 @@ def run_report(
     Raises ParameterError / InputError before anything runs when a parameter is wrong.
     ``notify``: Apprise URLs told about the published report (``salesnb.report.notify``);
     ``report_url``: where the reports folder is served, for the link they get."""
-    import nbformat
-
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     if workers and int(workers) < 1:
@@ -84,7 +84,8 @@ def run_report(
         pool.close()
     progress = _Progress(plan.jobs, stream)
     for j in runnable:  # + the cell papermill injects
-        progress.add(j, len(nbformat.read(str(j.study.path), as_version=4).cells) + 1)
+        # the cells counted from the JSON: papermill reads and validates the notebook anyway
+        progress.add(j, len(json.loads(j.study.path.read_text(encoding="utf-8"))["cells"]) + 1)
     kernel_mode = "plain python3"
     # Parameters are checked above against our own parser; papermill's warnings about them
     # (and its INFO chatter) would only bury the one line per study a log reader needs.
@@ -98,9 +99,9 @@ def run_report(
         fired = [a for a in alert_results if a["status"] == "alert"]
         manifest = _manifest(plan, staging, started, finished, t0, workers, kernel_mode)
         manifest["alerts_fired"] = len(fired)
-        actions = _write_report_files(plan, staging, manifest)
+        actions, register = _write_report_files(plan, staging, manifest)
         _write_json(staging / "alerts.json", {"period": plan.period.label, "alerts": alert_results})
-        write_index(staging, manifest, alert_results, actions, reports)
+        write_index(staging, manifest, alert_results, actions, reports, earlier=register.earlier)
         _write_json(staging / "manifest.json", manifest)
         publish(staging, reports / plan.period.label)
     except BaseException:
@@ -110,7 +111,7 @@ def run_report(
     failed = [j for j in plan.jobs if j.status == "failed"]
     if notify:  # after publishing: the link works, and a failed delivery changes nothing
         _notify(plan, notify, report_url, fired, actions, manifest, reports, stream or sys.stderr)
-    _print_outcome(plan, fired, failed, reports / plan.period.label, stream or sys.stderr)
+    _print_outcome(plan, fired, failed, reports / plan.period.label, stream or sys.stderr, register)
     if failed or (fail_on_alert and fired):
         return 1
     return 0
@@ -216,12 +217,13 @@ def _manifest(plan, staging: Path, started, finished, t0: float, workers: int, k
 
 def _write_report_files(plan, staging: Path, manifest: dict):
     """``actions.csv`` and ``tables.xlsx`` (every CSV, actions too) beside the studies' files;
-    returns the actions."""
+    returns the actions and the warehouse's action register matched with them (read now,
+    saved once the report is published: :mod:`salesnb.report.register`)."""
     actions = collect_actions(plan.jobs, staging, plan.period.end, source=plan.source)
     manifest["report_files"] = [write_actions(staging, actions).name]
     manifest["report_files"] += [write_workbook(staging).name]
     manifest["notifications"] = []
-    return actions
+    return actions, prepare_register(plan, actions)
 
 
 def _notify(plan, targets, report_url, fired, actions, manifest: dict, reports: Path, stream):
@@ -243,8 +245,11 @@ def _notify(plan, targets, report_url, fired, actions, manifest: dict, reports: 
         print(outcome_line(r), file=stream)
 
 
-def _print_outcome(plan, fired: list, failed: list, final: Path, stream) -> None:
-    """The run's last lines: each fired alert, then one summary line."""
+def _print_outcome(plan, fired: list, failed: list, final: Path, stream, register=None) -> None:
+    """The run's last lines: the action register's (saved now, after publishing: it never
+    fails the run), each fired alert, then one summary line."""
+    if register is not None:
+        register.save(stream)
     for a in fired:
         print(
             _("alert {rule}={actual} ({op} {value}): {message}").format(

@@ -1,8 +1,11 @@
 """The connection: one object over the warehouse, whatever engine holds it.
 
 ``connect(source)`` accepts a DuckDB file path (the default, embedded
-warehouse) or any connection URL Ibis understands (``postgres://...``,
-``duckdb://...``). Studies and dashboards only ever see a :class:`Source`;
+warehouse), a PostgreSQL URL (``postgresql://user@host/db``), ``spark:DIR`` (the Parquet
+files of ``salesnb export`` on Apache Spark, :mod:`salesnb.sources.spark`) or any other
+connection URL Ibis understands (``duckdb://...``). Each engine's session is settled so
+that the same data gives the same figures, run after run and engine to engine: DuckDB on
+one thread, PostgreSQL with serial plans. Studies and dashboards only ever see a :class:`Source`;
 aggregation is pushed into the engine through Ibis expressions (see
 ``salesnb.queries``), so the same code runs on a laptop file or a warehouse.
 
@@ -29,9 +32,37 @@ from salesnb.sources.snapshot import snapshot
 
 # ibis 12 still calls duckdb's fetch_arrow_table(); the warning is theirs, not the user's.
 warnings.filterwarnings(
-    "ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning
+    "ignore",
+    message=r"(fetch_arrow_table|fetch_record_batch)\(\) is deprecated",
+    category=DeprecationWarning,
 )
 warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
+
+
+SPARK_PREFIX = "spark:"  # spark:DIR, the Parquet files of `salesnb export` (salesnb.sources.spark)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def public_url(url: str) -> str:
+    """``url`` with its password masked (what reports and messages show)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _settle_postgres(con) -> None:
+    """Serial plans on this session: a parallel aggregate adds floats in an order that
+    varies from run to run (the last bits of a total, and a forecast fitted on it, moved),
+    as DuckDB's threads did (one thread there, below). Reports run studies in parallel."""
+    con.raw_sql("SET max_parallel_workers_per_gather = 0").close()
 
 
 class Source:
@@ -121,15 +152,24 @@ class Source:
 
 
 def connect(source: str | Path | None = None, read_only: bool = True) -> Source:
-    """Open ``source`` (path or URL; default: ``config.default_source()``)."""
+    """Open ``source`` (default: ``config.default_source()``): a DuckDB file path, a
+    ``postgresql://`` URL, ``spark:DIR`` (the Parquet files of ``salesnb export`` read on
+    Apache Spark) or any other connection URL Ibis understands."""
     if isinstance(source, Source):
         return source
     source = str(source) if source else config.default_source()
+    if source.startswith(SPARK_PREFIX):
+        from salesnb.sources.spark import connect_spark
+
+        return Source(*connect_spark(source.removeprefix(SPARK_PREFIX)))
     if "://" in source and not source.startswith("duckdb://"):
         try:
             con = ibis.connect(source)
         except Exception as exc:
-            raise InputError(f"cannot connect to {source}: {exc}") from exc
+            raise InputError(f"cannot connect to {public_url(source)}: {_first_line(exc)}") from exc
+        if con.name == "postgres":
+            _settle_postgres(con)
+        # the whole URL: the dashboards' kernels re-open the source from its description
         return Source(con, source)
     path = Path(source.removeprefix("duckdb://")).expanduser()
     if not path.exists():

@@ -34,6 +34,11 @@ How each truth is planted (the study that must find it in brackets):
   15 months before the end sell +12 %: their revenue weight within the region is
   multiplied by 1.12 from that date and the region's revenue share rises with it, so
   the untrained reps keep their expected revenue relative to one another;
+- negotiation [experiments]: an independent random third of the reps took "Negotiation"
+  12 months before the end (a second programme in ``trainings``); the deals they close from
+  then on carry 30 % less discount (``NEGOTIATION_DISCOUNT_CUT``; deals above authority keep
+  theirs, amounts are unchanged). Nothing else moves, so the training-needs section must map
+  discount gaps to it and to no other programme;
 - pilot [experiments]: "Value selling" from 9 months before the end, reps split at
   random; pilot reps' deals created from the start win 8 points more often;
 - whales [customers]: six Enterprise customers carry a large order weight; the

@@ -19,6 +19,7 @@ from salesnb.sources.demo.common import (
     DWELL_MEDIAN_DAYS,
     GROWTH_PER_YEAR,
     LOSS_REASONS,
+    NEGOTIATION_DISCOUNT_CUT,
     PILOT_CENSORING,
     PILOT_UPLIFT,
     REGIONS,
@@ -62,6 +63,9 @@ def _opportunities(
     price = products["list_price"].to_numpy()[prod]
     qty = np.ceil(rng.lognormal(np.log(DEAL_VALUE[seg]), 0.6) / price)
     amount = np.round(price * qty * (1 - discount), 2)
+    if "negotiation" in reps.columns:  # drawn after the amount: amounts stay as they were
+        took = reps["negotiation"].to_numpy()[rep]
+        discount = _negotiated(discount, took, reps["role"].to_numpy()[rep], close, cal)
     opps = pd.DataFrame(
         {
             "opportunity_id": [f"OP{i + 1:06d}" for i in range(n)],
@@ -188,6 +192,27 @@ def _opportunity_discounts(rng, role: np.ndarray, status: np.ndarray, close: np.
         breach[rng.choice(cand, k_b, replace=False)] = True
     discount[breach] = np.round(auth[breach] + rng.uniform(0.03, 0.12, breach.sum()), 2)
     return discount
+
+
+def _negotiators(rng, reps: pd.DataFrame) -> np.ndarray:
+    """Who took the "Negotiation" programme: a random third of the reps, drawn from its own
+    stream (``trainings``), so no other table's draws change."""
+    took = np.zeros(len(reps), bool)
+    took[rng.permutation(len(reps))[: len(reps) // 3]] = True
+    return took
+
+
+def _negotiated(discount, took, role, close, cal: _Calendar) -> np.ndarray:
+    """The discounts after the "Negotiation" programme: deals its attendees close from its day
+    on get ``NEGOTIATION_DISCOUNT_CUT`` less discount (relative), except the breaches, which
+    stay above authority. No random draw, and the deal amounts are left as drawn, so only the
+    ``discount`` of those deals differs from a demo without the programme."""
+    breach = discount > np.array([DEFAULT_DISCOUNT_AUTHORITY[r] for r in role])
+    cut = took & (close >= cal.negotiation_day) & ~breach
+    out = discount.copy()
+    # three decimals: at two, the cut would round away on the small discounts (0.01 -> 0.01)
+    out[cut] = np.round(discount[cut] * (1 - NEGOTIATION_DISCOUNT_CUT), 3)
+    return out
 
 
 def _stage_history(opps: pd.DataFrame, entered: np.ndarray) -> pd.DataFrame:

@@ -220,6 +220,11 @@ def _customers(
     )
 
 
+# Kg CO2e per unit sold, per category (CATEGORIES' order), and a green product's fraction of it.
+CO2_KG_PER_UNIT = np.array([120.0, 2.0, 15.0, 4.0, 1.5, 60.0])
+GREEN_CO2_FACTOR = 0.4
+
+
 def _products(rng: np.random.Generator, cal: _Calendar, n: int = 200) -> pd.DataFrame:
     cat = np.arange(n) % len(CATEGORIES)
     cat_price = np.array([900.0, 400.0, 1500.0, 45.0, 18.0, 650.0])
@@ -234,6 +239,11 @@ def _products(rng: np.random.Generator, cal: _Calendar, n: int = 200) -> pd.Data
         cal.start - rng.integers(100, 2500, n),
     )
     popularity = rng.lognormal(0.0, 0.7, n) * np.where(launched_late, 0.5, 1.0)
+    is_green = rng.random(n) < 0.2
+    # Emissions per unit sold (kg CO2e), no random draw: the category's footprint scaled with
+    # the price within it; a green product emits GREEN_CO2_FACTOR of a non-green one's.
+    co2 = CO2_KG_PER_UNIT[cat] * np.sqrt(list_price / cat_price[cat])
+    co2 = np.round(co2 * np.where(is_green, GREEN_CO2_FACTOR, 1.0), 2)
     return pd.DataFrame(
         {
             "product_id": [f"P{i + 1:04d}" for i in range(n)],
@@ -242,7 +252,8 @@ def _products(rng: np.random.Generator, cal: _Calendar, n: int = 200) -> pd.Data
             "list_price": list_price,
             "unit_cost": unit_cost,
             "launch_date": launch.astype("datetime64[D]"),
-            "is_green": rng.random(n) < 0.2,
+            "is_green": is_green,
+            "co2_kg_per_unit": co2,
             "lam": lam,
             "launch": launch,
             "popularity": popularity,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from salesnb.model.schema import TABLES
@@ -15,6 +16,7 @@ from salesnb.sources.demo.common import (
     REGIONS,
     TRAINING_UPLIFT,
     _Calendar,
+    _day,
     _deal,
     _systematic,
 )
@@ -45,6 +47,15 @@ _PCTS = np.arange(1, MAX_DISCOUNT_PCT + 1) / 100.0
 NET_PER_LIST = NO_DISCOUNT_SHARE + (1 - NO_DISCOUNT_SHARE) * float(
     np.mean((1 - _PCTS) ** (1 + ELASTICITY))
 )
+# The green plant [sustainability]: from GREEN_RAMP_MONTHS before the end, GREEN_REGION's share
+# of revenue from green products (products.is_green) rises by GREEN_RISE_PER_YEAR a year (in
+# points, linearly), so any period of the last year has GREEN_RISE_PER_YEAR more green share
+# there than the same period a year before. Planted by selling, on that region's lines, the
+# green product of the same category nearest in list price instead of a non-green one (same
+# quantity and discount): revenue totals barely move and no random draw is added.
+GREEN_REGION = "West"
+GREEN_RISE_PER_YEAR = 0.10
+GREEN_RAMP_MONTHS = 24
 
 
 class _OrderGenerator:
@@ -64,8 +75,10 @@ class _OrderGenerator:
         }
         self.p = {
             k: products[k].to_numpy()
-            for k in ("launch", "popularity", "list_price", "unit_cost", "lam")
+            for k in ("launch", "popularity", "list_price", "unit_cost", "lam", "is_green")
         }
+        self.p["cat"] = pd.factorize(products["category"], sort=True)[0]
+        self.green = _GreenPlant(cal, self.p)
         self.next_order = 1
 
     def _mix(self, month: int) -> tuple[np.ndarray, float]:
@@ -143,6 +156,7 @@ class _OrderGenerator:
         order_no = np.arange(self.next_order, self.next_order + n_orders)
         self.next_order += n_orders
         lines = self._lines(month, np.repeat(seg, sizes), np.repeat(is_return_order, sizes))
+        self.green.plant(month, np.repeat(reg, sizes), lines)
         rep = self._order_reps(rep_w, reg, lines["net_amount"], sizes)
         if self.deliveries is not None:
             # Won deals take whole orders of their region and segment, which keep their lines;
@@ -255,6 +269,89 @@ class _OrderGenerator:
             w_month = w * self.rng.lognormal(0.0, REP_MONTH_NOISE, len(w))
             rep[m] = idx[_deal(order_value[m], w_month)]
         return rep
+
+
+def green_truths() -> list[dict]:
+    """The green plant's truths, as ``truths.json`` states them (docs/TRUTHS.md): the region
+    whose green share rose most on the same period last year, and by how much (points)."""
+
+    def t(name, value, tol):
+        return {
+            "name": name,
+            "study": "sustainability",
+            "key": name,
+            "value": value,
+            "tolerance": tol,
+        }
+
+    return [
+        t("green_riser_region", GREEN_REGION, None),
+        t("green_riser_change", GREEN_RISE_PER_YEAR, 0.01),
+    ]
+
+
+class _GreenPlant:
+    """The green plant (see GREEN_REGION): which lines of the region turn green, each month."""
+
+    def __init__(self, cal: _Calendar, p: dict):
+        self.cal, self.p = cal, p
+        self.region = REGIONS.index(GREEN_REGION)
+        after_end = pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(cal.end) + 1)
+        self.start = _day(after_end - pd.DateOffset(months=GREEN_RAMP_MONTHS))
+        self.base = self._natural_share(int(np.searchsorted(cal.hi, self.start)))
+        self._twins: dict[int, np.ndarray] = {}
+
+    def _natural_share(self, month: int) -> float:
+        """Expected share of a line's value from green products in ``month`` (no plant)."""
+        p = self.p
+        w = p["popularity"] * (p["launch"] <= self.cal.lo[month]) * p["list_price"] * p["lam"]
+        return float((w * p["is_green"]).sum() / w.sum())
+
+    def target(self, month: int) -> float | None:
+        """The region's planted green share of revenue in ``month``; None before the ramp."""
+        mid = (self.cal.lo[month] + self.cal.hi[month]) / 2
+        if mid < self.start:
+            return None
+        return self.base + GREEN_RISE_PER_YEAR * (mid - self.start) / 365.25
+
+    def twins(self, month: int) -> np.ndarray:
+        """Per product, the live green product of its category nearest in list price (-1: none)."""
+        if month not in self._twins:
+            p = self.p
+            live_green = np.flatnonzero(p["is_green"] & (p["launch"] <= self.cal.lo[month]))
+            twin = np.full(len(p["cat"]), -1)
+            for i in np.flatnonzero(~p["is_green"]):
+                same = live_green[p["cat"][live_green] == p["cat"][i]]
+                if len(same):
+                    gap = np.abs(np.log(p["list_price"][same] / p["list_price"][i]))
+                    twin[i] = same[int(np.argmin(gap))]
+            self._twins[month] = twin
+        return self._twins[month]
+
+    def plant(self, month: int, reg_l: np.ndarray, lines: dict) -> None:
+        """Turn the region's lines green, in their (random) order, until its share of the
+        piece's revenue from green products reaches the month's target (in place)."""
+        target = self.target(month)
+        if target is None:
+            return
+        p, net, prod = self.p, lines["net_amount"], lines["prod"]
+        mine = reg_l == self.region
+        total = net[mine].sum()
+        green = net[mine & p["is_green"][prod]].sum()
+        twin = self.twins(month)[prod]
+        cand = np.flatnonzero(mine & ~p["is_green"][prod] & (twin >= 0))
+        if total <= 0 or not len(cand) or green >= target * total:
+            return
+        qty, disc = lines["quantity"][cand], lines["discount"][cand]
+        new = np.round(qty * p["list_price"][twin[cand]] * (1 - disc), 2)
+        share = (green + np.cumsum(new)) / (total + np.cumsum(new - net[cand]))
+        hit = np.flatnonzero(share >= target)
+        k = int(hit[0]) + 1 if len(hit) else len(cand)  # up to the first line that reaches it
+        take, to = cand[:k], twin[cand[:k]]
+        lines["prod"][take] = to
+        lines["unit_price"][take] = p["list_price"][to]
+        lines["net_amount"][take] = new[:k]
+        lines["cost"][take] = np.round(qty[:k] * p["unit_cost"][to], 2)
 
 
 def _coded(codes: np.ndarray, labels) -> pa.DictionaryArray:

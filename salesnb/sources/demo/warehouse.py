@@ -17,6 +17,8 @@ from salesnb.sources.demo.common import (
     COMPETITORS,
     ELASTICITY,
     GROWTH_PER_YEAR,
+    NEGOTIATION_DISCOUNT_CUT,
+    NEGOTIATION_PROGRAM,
     PEAK_MONTH,
     PILOT_NAME,
     PILOT_UPLIFT,
@@ -26,10 +28,16 @@ from salesnb.sources.demo.common import (
     _day,
     _sub_rngs,
 )
-from salesnb.sources.demo.deals import _call_styles, _forecast_calls, _leads, _opportunities
+from salesnb.sources.demo.deals import (
+    _call_styles,
+    _forecast_calls,
+    _leads,
+    _negotiators,
+    _opportunities,
+)
 from salesnb.sources.demo.delivery import one_business
 from salesnb.sources.demo.dimensions import _customers, _products, _reps
-from salesnb.sources.demo.orders import _write_orders
+from salesnb.sources.demo.orders import _write_orders, green_truths
 from salesnb.sources.demo.service import _surveys, _tickets
 
 
@@ -169,6 +177,20 @@ def _truths(
         t("price_elasticity", "market", "price_elasticity", ELASTICITY, 0.3),
         t("training_uplift", "experiments", "training_uplift_pct", TRAINING_UPLIFT, 0.05),
         t("pilot_uplift", "experiments", "pilot_win_rate_uplift", PILOT_UPLIFT, 0.04),
+        t(
+            "negotiation_discount_programme",
+            "experiments",
+            "training_programme_discount",
+            NEGOTIATION_PROGRAM,
+            None,
+        ),
+        t(
+            "negotiation_discount_cut",
+            "experiments",
+            "training_effect_discount",
+            -NEGOTIATION_DISCOUNT_CUT,
+            0.05,
+        ),
         t("top10_share", "customers", "top10_share", round(top10, 6), 0.005),
         {
             **t("discount_breaches", "performance", "discount_breaches", len(breach_ids), 0),
@@ -188,11 +210,13 @@ def _truths(
             ", ".join(sorted(r for r, v in styles.items() if v == "over-promiser")),
             None,
         ),
+        *green_truths(),
     ]
 
 
 def _experiments(cal: _Calendar, reps: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ``trainings`` and ``pilots`` tables: who was trained, and the pilot's two groups."""
+    """The ``trainings`` and ``pilots`` tables: who was trained in what (the "Negotiation"
+    attendees after the first programme's rows), and the pilot's two groups."""
     trained = reps[reps["trained"]]
     trainings = pd.DataFrame(
         {
@@ -201,6 +225,21 @@ def _experiments(cal: _Calendar, reps: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
             "date": np.datetime64(cal.training_day, "D"),
         }
     )
+    if "negotiation" in reps.columns:
+        took = reps[reps["negotiation"]]
+        trainings = pd.concat(
+            [
+                trainings,
+                pd.DataFrame(
+                    {
+                        "rep_id": took["rep_id"],
+                        "program": NEGOTIATION_PROGRAM,
+                        "date": np.datetime64(cal.negotiation_day, "D"),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     pilots = pd.DataFrame(
         {
             "pilot": PILOT_NAME,
@@ -232,6 +271,10 @@ def build(
     """
     import duckdb
 
+    from salesnb.sources.export import is_postgres_url
+
+    if is_postgres_url(out):
+        return _build_postgres(str(out), seed, orders, end, chunk_lines)
     if orders < 1000:
         raise ValueError("orders: the demo needs at least 1,000 order lines")
     t0 = time.perf_counter()
@@ -243,6 +286,7 @@ def build(
     cal = _Calendar(end)
     rngs = _sub_rngs(seed)
     reps = _reps(rngs["reps"], cal)
+    reps["negotiation"] = _negotiators(rngs["trainings"], reps)
     customers = _customers(rngs["customers"], cal, reps)
     products = _products(rngs["products"], cal)
     opps, history = _opportunities(rngs["opportunities"], cal, reps, customers, products)
@@ -295,5 +339,31 @@ def build(
         "seed": seed,
         "period": period.label,
         "rows": rows,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def _build_postgres(url: str, seed: int, orders: int, end: str, chunk_lines: int) -> dict:
+    """The demo written to a PostgreSQL database: built as a DuckDB file in a temporary
+    folder, then copied in one transaction (:func:`salesnb.sources.export.to_postgres`).
+    The truths are in the summary (there is no folder beside a database to hold them)."""
+    import shutil
+    import tempfile
+
+    from salesnb.sources.connection import public_url
+    from salesnb.sources.export import to_postgres
+
+    t0 = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="salesnb-demo-"))
+    try:
+        summary = build(tmp / "demo.duckdb", seed, orders, end, chunk_lines)
+        to_postgres(tmp / "demo.duckdb", url)
+        truths = json.loads((tmp / "truths.json").read_text(encoding="utf-8"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        **summary,
+        "path": public_url(url),
+        "truths": truths,
         "seconds": round(time.perf_counter() - t0, 2),
     }

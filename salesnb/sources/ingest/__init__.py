@@ -20,6 +20,12 @@ ingest leaves it byte-for-byte as it was. Input files are only ever opened for r
 By default the tables loaded are replaced; ``append=True`` adds rows (a key already in the
 warehouse is quarantined as a duplicate), for monthly exports.
 
+Large exports are streamed: a canonical folder of UTF-8 CSV files (32 MB or more, or
+``engine="duckdb"`` / ``SALESNB_INGEST_ENGINE=duckdb``) is read, typed and checked inside
+DuckDB in bounded chunks (:mod:`salesnb.sources.ingest.engine`), with the same rules,
+accounting, quarantine and all-or-nothing swap, in memory that does not grow with the
+file. Anything else (a mapping, Excel, Parquet, another encoding) is read in memory.
+
 Two ways to describe a folder
 -----------------------------
 1. **Canonical folder, no mapping.** Files are named after canonical tables
@@ -134,6 +140,7 @@ import pandas as pd
 
 from salesnb.errors import InputError
 from salesnb.model.schema import TABLES
+from salesnb.sources.ingest import engine as streaming
 from salesnb.sources.ingest.accounting import IngestResult, account_table, read_lookup
 from salesnb.sources.ingest.build import (
     CLOSED_SETS,
@@ -201,20 +208,25 @@ __all__ = [
 ]
 
 
-def ingest(folder, into, mapping=None, append: bool = False) -> IngestResult:
+def ingest(
+    folder, into, mapping=None, append: bool = False, engine: str | None = None
+) -> IngestResult:
     """Load ``folder`` into the DuckDB warehouse ``into``; see the module docstring.
 
     ``mapping``: None (canonical file names), a named mapping or a YAML path.
+    ``engine``: ``auto`` (default; or ``SALESNB_INGEST_ENGINE``), ``duckdb`` (stream
+    canonical CSV files through DuckDB, :mod:`salesnb.sources.ingest.engine`) or
+    ``pandas`` (read every file in memory).
     Returns an :class:`IngestResult`; raises InputError (nothing written) on a file or
     mapping problem.
     """
     try:
-        return _ingest(folder, into, mapping, append)
+        return _ingest(folder, into, mapping, append, engine)
     finally:
         _close_workbooks()
 
 
-def _ingest(folder, into, mapping, append: bool) -> IngestResult:
+def _ingest(folder, into, mapping, append: bool, engine: str | None = None) -> IngestResult:
     start = time.perf_counter()
     folder = Path(folder)
     into = Path(into)
@@ -224,9 +236,21 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
         )
     m = load_mapping(mapping) if mapping else None
     plan, ignored_files = _plan(folder, m)
-    result = IngestResult(
-        str(folder), str(into), m.name if m else None, append, ignored_files=ignored_files
-    )
+
+    def new_result() -> IngestResult:
+        name = m.name if m else None
+        return IngestResult(str(folder), str(into), name, append, ignored_files=ignored_files)
+
+    settings = {"currency": m.currency} if m is not None and m.currency else {}
+    if streaming.wanted(plan, m, engine):
+        result = new_result()
+        try:
+            streaming.ingest_streaming(folder, into, plan, append, result, _table_order, settings)
+            result.seconds = time.perf_counter() - start
+            return result
+        except streaming.Fallback:
+            pass  # a file the streaming reader cannot read as the in-memory one does
+    result = new_result()
     reader = _Reader(m)
     quarantine: list[dict] = []
     ctx = _Context(files=sorted(p.name for p in folder.iterdir() if p.is_file()))
@@ -239,7 +263,6 @@ def _ingest(folder, into, mapping, append: bool) -> IngestResult:
     # Keep the JSON in model order whatever the processing order was.
     result.tables = {t: result.tables[t] for t in TABLES if t in result.tables}
     replaced = list(accepted) + [f"lookup:{name}" for name in result.lookups]
-    settings = {"currency": m.currency} if m is not None and m.currency else {}
     write_warehouse(into, accepted, table_cols, quarantine, append, replaced, settings)
     result.seconds = time.perf_counter() - start
     return result
