@@ -21,6 +21,15 @@ shared machine the CPU ratio says the same with less noise. Prints one table at 
 (also written as JSON with ``--json``).
 
     python benchmarks/scale.py [--sizes 1M 10M 50M] [--work DIR] [--no-report] [--keep]
+
+``--engines [N]`` measures the engines instead, in one run: the demo of ``N`` order lines
+(default 20K) on DuckDB, copied into a PostgreSQL server started for the run (the
+distribution's ``postgresql`` package, as the tests start it: ``tests/servers.py``) and
+exported as Parquet for Spark (``spark:DIR``, local[2] unless the standard Spark settings
+say otherwise); ``salesnb report`` on each, with the wall and CPU time of each against
+DuckDB's (``ratio``: engine / DuckDB).
+
+    python benchmarks/scale.py --engines [20K]
 """
 
 from __future__ import annotations
@@ -205,14 +214,78 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def run_engines(n: int, work: Path) -> list[dict]:
+    """The report suite on DuckDB, PostgreSQL and Spark for the same demo (see the module
+    docstring); one row per engine, ``ratio`` against DuckDB."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from servers import postgres_server  # the tests' own throw-away cluster
+
+    from salesnb.sources import export
+
+    folder = work / f"engines_{n}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    wh = folder / "demo.duckdb"
+    built = measure([*SALESNB, "demo", "--out", str(wh), "--orders", str(n)])
+    assert built["ok"], "the demo did not build"
+    rows = []
+    with postgres_server() as pg:
+        url = pg.create("salesnb_bench")
+        export.to_postgres(wh, url)
+        parquet = folder / "parquet"
+        assert measure([*SALESNB, "export", "--source", str(wh), "--to", str(parquet)])["ok"]
+        for engine, source in (
+            ("duckdb", str(wh)),
+            ("postgresql", url),
+            ("spark", f"spark:{parquet}"),
+        ):
+            out = folder / f"reports-{engine}"
+            fig = measure([*SALESNB, "report", "--source", source, "--out", str(out)])
+            rows.append({"engine": engine, **fig})
+            print(f"  {engine}: {json.dumps(fig)}", flush=True)
+    base = rows[0]
+    for r in rows:
+        r["ratio_wall"] = round(r["wall_s"] / base["wall_s"], 2)
+        r["ratio_cpu"] = round(r["cpu_s"] / base["cpu_s"], 2) if base["cpu_s"] else None
+    return rows
+
+
+def engines_table(rows: list[dict], n: int) -> str:
+    lines = [
+        f"report suite, demo of {n:,} order lines",
+        "| engine | report (wall, CPU) | ratio to DuckDB (wall / CPU) | ok |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['engine']} | {r['wall_s']} s, {r['cpu_s']} s | "
+            f"{r['ratio_wall']} / {r['ratio_cpu']} | {'yes' if r['ok'] else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--engines",
+        nargs="?",
+        const="20K",
+        metavar="N",
+        help="the report suite on DuckDB, PostgreSQL and Spark (demo of N order lines)",
+    )
     ap.add_argument("--sizes", nargs="+", default=["1M", "10M", "50M"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/salesnb-scale"))
     ap.add_argument("--no-report", action="store_true", help="skip the report suite")
     ap.add_argument("--keep", action="store_true", help="keep the warehouses and exports")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = ap.parse_args(argv)
+    if args.engines:
+        n = size(args.engines)
+        found = run_engines(n, args.work)
+        print(engines_table(found, n))
+        if not args.keep:
+            shutil.rmtree(args.work / f"engines_{n}", ignore_errors=True)
+        return 0 if all(r["ok"] for r in found) else 1
     rows = []
     for s in args.sizes:
         n = size(s)
