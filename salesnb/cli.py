@@ -255,25 +255,7 @@ def report(
 
     _use_language(lang)
 
-    if per is not None:
-        from salesnb.report.per_team import run_per_team
-
-        raise typer.Exit(
-            run_per_team(
-                per,
-                source=source,
-                period=period,
-                only=only or None,
-                params_kv=[*(param or []), *([f"as_of={as_of}"] if as_of else [])],
-                params_file=params,
-                out=out,
-                workers=workers,
-                alerts_file=alerts,
-                fail_on_alert=fail_on_alert,
-                notify=notify,
-            )
-        )
-    code = report_mod.run_report(
+    common = dict(
         source=source,
         period=period,
         only=only or None,
@@ -283,8 +265,15 @@ def report(
         workers=workers,
         alerts_file=alerts,
         fail_on_alert=fail_on_alert,
+    )
+    if per is not None:
+        from salesnb.report.per_team import run_per_team
+
+        raise typer.Exit(run_per_team(per, notify=notify, **common))
+    code = report_mod.run_report(
         notify=notify or notify_mod.targets_from_env(os.environ.get(notify_mod.ENV_VAR)),
         report_url=report_url,
+        **common,
     )
     raise typer.Exit(code)
 

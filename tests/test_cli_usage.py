@@ -25,7 +25,7 @@ def test_unknown_option_is_a_usage_error_with_a_suggestion():
 @pytest.mark.parametrize(
     "args, says",
     [
-        (["reportt"], "Did you mean 'report'?"),
+        (["reportt"], "Did you mean 'report'"),
         (["ingest"], "Missing argument"),
         (["map", "--bogus", "x"], "No such option: --bogus"),
     ],

@@ -22,7 +22,6 @@ from dashboard_pages import (
     ARTIFACTS,
     WAIT_MS,
     Viewer,
-    chromium_browser,
     free_port,
     stop_server,
     wait_until_serving,
@@ -32,7 +31,6 @@ from salesnb import config, dashboards
 from salesnb.dashboards import access
 from salesnb.model.filters import Filters
 from salesnb.queries.warehouse import known_values
-from salesnb.sources import connect
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-access")]
 
@@ -60,26 +58,6 @@ def server(demo_warehouse, chromium, tmp_path_factory):
         yield base
     finally:
         stop_server(proc, log)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    with chromium_browser(chromium) as b:
-        yield b
-
-
-@pytest.fixture
-def viewer(browser):
-    v = Viewer(browser)
-    yield v
-    v.close()
-
-
-@pytest.fixture(scope="module")
-def src(demo_warehouse):
-    s = connect(demo_warehouse)
-    yield s
-    s.close()
 
 
 def _link(server, board="team", pins=None, days=7.0):

@@ -12,13 +12,12 @@ import time
 from urllib.parse import quote
 
 import pytest
-from dashboard_pages import WAIT_MS, Viewer, chromium_browser, dashboard_server
+from dashboard_pages import WAIT_MS, Viewer, dashboard_server
 
 from salesnb import dashboards
 from salesnb.model.filters import Filters
 from salesnb.model.periods import parse_period
 from salesnb.queries.warehouse import known_values
-from salesnb.sources import connect
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]
 
@@ -27,26 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]
 def server(demo_warehouse, chromium):
     with dashboard_server(demo_warehouse) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    with chromium_browser(chromium) as b:
-        yield b
-
-
-@pytest.fixture
-def viewer(browser):
-    v = Viewer(browser)
-    yield v
-    v.close()
-
-
-@pytest.fixture(scope="module")
-def src(demo_warehouse):
-    s = connect(demo_warehouse)
-    yield s
-    s.close()
 
 
 def _figures(src, period, **filters):

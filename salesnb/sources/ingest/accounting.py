@@ -195,7 +195,7 @@ def _is_optional_link(t, column: str, reason: str) -> bool:
     return reason.startswith(f"{column} not found in {parent}.{pcol}")
 
 
-def _line_qrow(table_name: str, label: str, number: int, reason: str, text: str) -> dict:
+def line_qrow(table_name: str, label: str, number: int, reason: str, text: str) -> dict:
     """The quarantine row of a source line that did not parse."""
     return dict(
         table_name=table_name,
@@ -240,7 +240,7 @@ def read_lookup(
         entry["rows_in"] += len(raw.df) + len(raw.bad_lines)
         for number, reason, text in raw.bad_lines:
             quarantine.append(
-                _line_qrow(f"lookup:{name}", raw.label, number, f"lookup {name}: {reason}", text)
+                line_qrow(f"lookup:{name}", raw.label, number, f"lookup {name}: {reason}", text)
             )
             result.lost_lookup_lines.append((name, raw.label, number))
     assert entry["rows_in"] == entry["accepted"] + entry["malformed"], (name, entry)
@@ -366,7 +366,7 @@ def _quarantine_read_failures(
     q_count = 0
     for p in parts:
         for number, reason, text in p.raw.bad_lines:
-            quarantine.append(_line_qrow(table, p.raw.label, number, reason, text))
+            quarantine.append(line_qrow(table, p.raw.label, number, reason, text))
             result.reasons[(table, _generic(reason))] += 1
             q_count += 1
         for pos, items in sorted(p.failures.items()):

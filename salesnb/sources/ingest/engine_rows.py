@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from salesnb.errors import InputError
+from salesnb.sources.ingest.accounting import line_qrow  # noqa: F401  (checks.py: R.line_qrow)
 
 
 @dataclass
@@ -133,19 +134,6 @@ def raw_rows(f: SourceFile, positions) -> dict[int, dict[str, str]]:
 def raw_json(row: dict | None) -> str:
     """The quarantine's ``raw``: the source row as JSON text (cells as in the file)."""
     return json.dumps({str(k): v for k, v in (row or {}).items()}, ensure_ascii=False, default=str)
-
-
-def line_qrow(table_name: str, label: str, number, reason: str, text: str) -> dict:
-    """The quarantine row of a source line that did not parse."""
-    return dict(
-        table_name=table_name,
-        source_file=label,
-        row_number=number,
-        column_name=None,
-        reason=reason,
-        raw=json.dumps({"line": text}, ensure_ascii=False),
-        severity="error",
-    )
 
 
 def qrow(table: str, label: str, number: int, row: dict | None, items, severity: str) -> dict:
