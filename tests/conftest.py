@@ -165,6 +165,34 @@ def chromium() -> str:
     return path
 
 
+# the dashboards' browser tests: one Chromium per module, a fresh page per test, the demo
+# warehouse read directly for the figures a page must show (tests/dashboard_pages.py)
+@pytest.fixture(scope="module")
+def browser(chromium):
+    from dashboard_pages import chromium_browser
+
+    with chromium_browser(chromium) as b:
+        yield b
+
+
+@pytest.fixture
+def viewer(browser):
+    from dashboard_pages import Viewer
+
+    v = Viewer(browser)
+    yield v
+    v.close()
+
+
+@pytest.fixture(scope="module")
+def src(demo_warehouse):
+    from salesnb.sources import connect
+
+    s = connect(demo_warehouse)
+    yield s
+    s.close()
+
+
 def check_truths(report_dir: Path, truths: list[dict], study: str) -> dict:
     """Assert every planted truth of ``study`` is recovered in its published ``<study>.json``.
 
