@@ -43,7 +43,7 @@ from salesnb.sources.ingest import engine_sql as S
 from salesnb.sources.ingest.checks import check_table
 from salesnb.sources.ingest.engine_rows import SourceFile, scan_bad_lines
 from salesnb.sources.ingest.readers import CSV_EXTS, _norm, _sniff_delimiter
-from salesnb.sources.ingest.write import _existing, _existing_tables, _fill
+from salesnb.sources.ingest.write import _existing, _existing_tables, _fill, write_failed
 from salesnb.sql import quote_ident
 
 ENGINE_ENV = "SALESNB_INGEST_ENGINE"  # auto (default) | duckdb | pandas
@@ -151,10 +151,7 @@ def ingest_streaming(folder: Path, into: Path, plan, append: bool, result, order
         except (InputError, Fallback):
             raise
         except Exception as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InputError(
-                f"{into}: could not write the warehouse ({msg}); it was left unchanged"
-            ) from exc
+            raise write_failed(into, exc) from exc
         finally:
             con.close()
             shutil.rmtree(spill, ignore_errors=True)

@@ -16,6 +16,7 @@ import numpy as np
 
 from salesnb.errors import InputError
 from salesnb.sources.ingest.accounting import line_qrow  # noqa: F401  (checks.py: R.line_qrow)
+from salesnb.sources.ingest.readers import bad_line
 
 
 @dataclass
@@ -61,14 +62,7 @@ def _csv_options(f: SourceFile, bad: list | None):
 
     def on_bad(row):
         if bad is not None:
-            bad.append(
-                (
-                    row.number,
-                    f"line has {row.actual_columns} fields, the header has {row.expected_columns}"
-                    + (" (truncated line?)" if row.actual_columns < row.expected_columns else ""),
-                    row.text,
-                )
-            )
+            bad.append(bad_line(row))
         return "skip"
 
     ropts = pacsv.ReadOptions(

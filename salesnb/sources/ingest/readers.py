@@ -127,14 +127,7 @@ def read_csv(path: Path, encoding=None, delimiter=None, header_row: int = 1) -> 
     bad: list[tuple[int | None, str, str]] = []
 
     def on_bad(row):
-        bad.append(
-            (
-                row.number,
-                f"line has {row.actual_columns} fields, the header has {row.expected_columns}"
-                + (" (truncated line?)" if row.actual_columns < row.expected_columns else ""),
-                row.text,
-            )
-        )
+        bad.append(bad_line(row))
         return "skip"
 
     pyenc = "utf8" if enc in ("utf-8", "utf-8-sig") else enc
@@ -313,3 +306,12 @@ class _Reader:
             else:
                 self.cache[key] = read_csv(path, enc, delim, spec.header_row)
         return self.cache[key]
+
+
+def bad_line(row) -> tuple[int | None, str, str]:
+    """A line pyarrow's CSV reader skipped (its ``invalid_row_handler`` row): the line's
+    number, why (field count against the header's) and its text, for the quarantine."""
+    why = f"line has {row.actual_columns} fields, the header has {row.expected_columns}"
+    if row.actual_columns < row.expected_columns:
+        why += " (truncated line?)"
+    return row.number, why, row.text

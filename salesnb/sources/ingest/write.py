@@ -100,10 +100,7 @@ def write_warehouse(
     except InputError:
         raise
     except Exception as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(
-            f"{into}: could not write the warehouse ({msg}); it was left unchanged"
-        ) from exc
+        raise write_failed(into, exc) from exc
 
 
 def _fill(
@@ -176,3 +173,9 @@ def _fill(
         con.execute("INSERT OR REPLACE INTO salesnb_settings VALUES (?, ?)", [key, value])
     con.execute("COMMIT")
     con.execute("CHECKPOINT")
+
+
+def write_failed(into, exc: BaseException) -> InputError:
+    """The one line a failed write of the warehouse ``into`` says (the file is unchanged)."""
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return InputError(f"{into}: could not write the warehouse ({msg}); it was left unchanged")
