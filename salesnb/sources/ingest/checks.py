@@ -21,6 +21,7 @@ from salesnb.sources.ingest import engine_rows as R
 from salesnb.sources.ingest import engine_sql as S
 from salesnb.sources.ingest.accounting import _generic, _is_optional_link
 from salesnb.sources.ingest.build import CLOSED_SETS, _is_id_column, _show
+from salesnb.sources.ingest.write import add_missing_columns
 from salesnb.sql import quote_ident
 
 Items = list[tuple[str, str]]
@@ -259,7 +260,6 @@ def _id_table(con, name: str, rowids) -> None:
 
 def _apply(con, table, cols, errors, blank, append: bool, present: bool) -> None:
     """Links left empty, failing rows removed, the rows moved into ``table``."""
-    from salesnb.model.schema import DUCKDB_TYPES
 
     inc = _inc(table)
     for c, rowids in blank.items():
@@ -276,18 +276,7 @@ def _apply(con, table, cols, errors, blank, append: bool, present: bool) -> None
     con.execute(f"ALTER TABLE {inc} DROP COLUMN __cw")
     q = quote_ident(table)
     if append and present:
-        t = TABLES[table]
-        have = {
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-            ).fetchall()
-        }
-        for c in cols:
-            if c not in have:
-                con.execute(
-                    f"ALTER TABLE {q} ADD COLUMN {quote_ident(c)} {DUCKDB_TYPES[t.column(c).type]}"
-                )
+        add_missing_columns(con, table, cols)
         con.execute(f"INSERT INTO {q} BY NAME SELECT * FROM {inc}")
         con.execute(f"DROP TABLE {inc}")
     else:

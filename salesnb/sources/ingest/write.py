@@ -127,18 +127,7 @@ def _fill(
             for c in cols
         )
         if append and table in present:
-            have = {
-                r[0]
-                for r in con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-                    [table],
-                ).fetchall()
-            }
-            for c in cols:
-                if c not in have:
-                    con.execute(
-                        f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(c)} {DUCKDB_TYPES[t.column(c).type]}"
-                    )
+            add_missing_columns(con, table, cols)
             con.execute(f"INSERT INTO {quote_ident(table)} BY NAME SELECT {select} FROM incoming")
         else:
             con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
@@ -179,3 +168,19 @@ def write_failed(into, exc: BaseException) -> InputError:
     """The one line a failed write of the warehouse ``into`` says (the file is unchanged)."""
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return InputError(f"{into}: could not write the warehouse ({msg}); it was left unchanged")
+
+
+def add_missing_columns(con, table: str, cols) -> None:
+    """Give the warehouse's ``table`` the model's columns among ``cols`` it lacks (an
+    optional column a later export brings), so that rows can be appended by name."""
+    t = TABLES[table]
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+        ).fetchall()
+    }
+    for c in cols:
+        if c not in have:
+            kind = DUCKDB_TYPES[t.column(c).type]
+            con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(c)} {kind}")
